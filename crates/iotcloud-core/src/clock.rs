@@ -1,0 +1,33 @@
+//! Time, injected: a monotonic millisecond clock, wall-clock time when known, and sleeping.
+
+/// The device's sense of time.
+///
+/// The core never reads a global timer: every HAL (EC618 ticks, embassy-time, tokio) plugs in
+/// its own clock, and tests use a fake one.
+#[allow(async_fn_in_trait)]
+pub trait Clock {
+    /// Milliseconds since an arbitrary start. Never goes backwards.
+    fn now_ms(&self) -> u64;
+
+    /// Milliseconds since the Unix epoch, or `None` while the device does not know the time
+    /// (no network time yet). Signatures that carry a timestamp need it.
+    fn unix_time_ms(&self) -> Option<u64>;
+
+    /// Completes once [`Clock::now_ms`] has reached `deadline_ms`. Dropping the future
+    /// before then must be harmless.
+    async fn sleep_until(&self, deadline_ms: u64);
+}
+
+impl<C: Clock + ?Sized> Clock for &C {
+    fn now_ms(&self) -> u64 {
+        (**self).now_ms()
+    }
+
+    fn unix_time_ms(&self) -> Option<u64> {
+        (**self).unix_time_ms()
+    }
+
+    async fn sleep_until(&self, deadline_ms: u64) {
+        (**self).sleep_until(deadline_ms).await
+    }
+}

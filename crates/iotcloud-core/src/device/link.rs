@@ -1,0 +1,468 @@
+//! The I/O driver under the typestate: moves bytes between the transport, the receive and
+//! transmit buffers and the session engine.
+
+use embassy_futures::select::{Either, select};
+use embedded_io::Error as _;
+
+use super::{DeviceOptions, DisconnectReason, Event, Message};
+use crate::clock::Clock;
+use crate::error::{Error, ProtocolError};
+use crate::kv::KvStore;
+use crate::mqtt::{Connect, FrameStatus, Packet, PacketId, PacketType, Publish, frame_status};
+use crate::provider::{Provider, SignContext};
+use crate::scratch::Scratch;
+use crate::session::{Poll, Session, SessionError, SessionEvent};
+use crate::transport::Transport;
+
+/// An event decided on before it can be returned.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Pending {
+    Connected { session_present: bool },
+    Published(PacketId),
+    Unsubscribed(PacketId),
+    Disconnected(DisconnectReason),
+}
+
+pub(super) struct Core<'b, P, T, C, S> {
+    pub provider: P,
+    pub transport: T,
+    pub clock: C,
+    pub store: S,
+    pub session: Session<'b>,
+    rx: &'b mut [u8],
+    pub tx: &'b mut [u8],
+    /// Valid bytes at the start of `rx`.
+    rx_len: usize,
+    /// Bytes at the start of `rx` that belong to the event last returned; dropped on the
+    /// next call.
+    rx_consume: usize,
+    /// Bytes of an oversized incoming packet still to skip.
+    discard: usize,
+    pub pending: Option<Pending>,
+    /// A write started and did not finish: the stream may hold half a packet.
+    pub tx_dirty: bool,
+    options: DeviceOptions,
+    rng: u64,
+}
+
+/// Writes `parts` back to back and flushes. `dirty` stays set if the future is dropped
+/// half-way, so the device knows the stream is no longer usable.
+pub(super) async fn send<T: Transport>(
+    transport: &mut T,
+    dirty: &mut bool,
+    parts: &[&[u8]],
+) -> Result<(), T::Error> {
+    *dirty = true;
+    for part in parts {
+        if !part.is_empty() {
+            transport.write_all(part).await?;
+        }
+    }
+    transport.flush().await?;
+    *dirty = false;
+    Ok(())
+}
+
+/// Runs `fut` until `deadline_ms`; `None` if the deadline came first.
+async fn with_deadline<C: Clock, F: Future>(
+    clock: &C,
+    deadline_ms: u64,
+    fut: F,
+) -> Option<F::Output> {
+    match select(fut, clock.sleep_until(deadline_ms)).await {
+        Either::First(out) => Some(out),
+        Either::Second(()) => None,
+    }
+}
+
+/// FNV-1a, to fold a client id into the random seed.
+fn fnv1a(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+impl<'b, P, T, C, S> Core<'b, P, T, C, S> {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        provider: P,
+        transport: T,
+        clock: C,
+        store: S,
+        rx: &'b mut [u8],
+        tx: &'b mut [u8],
+        session: Session<'b>,
+        options: DeviceOptions,
+    ) -> Self {
+        Core {
+            provider,
+            transport,
+            clock,
+            store,
+            session,
+            rx,
+            tx,
+            rx_len: 0,
+            rx_consume: 0,
+            discard: 0,
+            pending: None,
+            tx_dirty: false,
+            rng: options.seed.unwrap_or(0x853c_49e6_748f_ea9b),
+            options,
+        }
+    }
+
+    pub fn into_parts(self) -> (P, T, C, S) {
+        (self.provider, self.transport, self.clock, self.store)
+    }
+
+    /// SplitMix64.
+    fn random(&mut self) -> u64 {
+        self.rng = self.rng.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.rng;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Drops the frame behind the event returned last.
+    pub fn consume(&mut self) {
+        let n = core::mem::take(&mut self.rx_consume);
+        self.drop_front(n);
+    }
+
+    /// Removes `n` bytes from the front of the receive buffer.
+    fn drop_front(&mut self, n: usize) {
+        let n = n.min(self.rx_len);
+        self.rx.copy_within(n..self.rx_len, 0);
+        self.rx_len -= n;
+    }
+}
+
+impl<'b, P: Provider, T: Transport, C: Clock, S: KvStore> Core<'b, P, T, C, S> {
+    /// Opens the connection and restores the session; on failure the transport is closed
+    /// and the session marked down.
+    pub async fn connect(&mut self) -> Result<(), Error<T::Error>> {
+        let result = match self.open().await {
+            Ok(session_present) => self.restore(session_present).await,
+            Err(e) => Err(e),
+        };
+        if result.is_err() {
+            self.session.link_down();
+            self.transport.close().await;
+        }
+        result
+    }
+
+    /// Signs, connects the transport, sends CONNECT and waits for CONNACK.
+    async fn open(&mut self) -> Result<bool, Error<T::Error>> {
+        self.rx_len = 0;
+        self.rx_consume = 0;
+        self.discard = 0;
+        self.pending = None;
+        self.tx_dirty = false;
+        let now = self.clock.now_ms();
+        let unix = self.clock.unix_time_ms();
+        if self.options.seed.is_none() {
+            self.rng ^= now.rotate_left(29) ^ unix.unwrap_or(0);
+        }
+        let ctx = SignContext {
+            unix_time_ms: unix,
+            random: self.random(),
+        };
+        let options = self.provider.mqtt_options();
+        let n = {
+            let mut scratch = Scratch::new(self.rx);
+            let creds = self.provider.sign(&ctx, &mut scratch)?;
+            if self.options.seed.is_none() {
+                self.rng ^= fnv1a(creds.client_id);
+            }
+            let connect = Connect {
+                client_id: creds.client_id,
+                keep_alive: options.keep_alive_secs,
+                clean_session: options.clean_session,
+                will: self.provider.will(),
+                username: creds.username,
+                password: creds.password.map(str::as_bytes),
+            };
+            self.session.connect(&connect, now, self.tx)?
+        };
+        let deadline = now.saturating_add(self.options.connect_timeout_ms);
+        let endpoint = self.provider.endpoint();
+        match with_deadline(&self.clock, deadline, self.transport.connect(&endpoint)).await {
+            None => return Err(Error::Timeout),
+            Some(Err(e)) => return Err(Error::Transport(e)),
+            Some(Ok(())) => {}
+        }
+        send(&mut self.transport, &mut self.tx_dirty, &[&self.tx[..n]])
+            .await
+            .map_err(Error::Transport)?;
+        loop {
+            if let Some((packet, used)) = Packet::decode(&self.rx[..self.rx_len])? {
+                let Packet::Connack(connack) = packet else {
+                    return Err(ProtocolError::ExpectedConnack(packet.packet_type()).into());
+                };
+                self.session.on_connack(&connack, self.clock.now_ms())?;
+                self.drop_front(used);
+                return Ok(connack.session_present);
+            }
+            if self.rx_len == self.rx.len() {
+                return Err(ProtocolError::ExpectedConnack(PacketType::Connack).into());
+            }
+            let read = self.transport.read(&mut self.rx[self.rx_len..]);
+            match with_deadline(&self.clock, deadline, read).await {
+                None => return Err(Error::Timeout),
+                Some(Ok(0)) => return Err(Error::PeerClosed),
+                Some(Ok(n)) => self.rx_len += n,
+                Some(Err(e)) => return Err(Error::Transport(e)),
+            }
+        }
+    }
+
+    /// After CONNACK: re-sends what the session holds, then subscribes the provider's
+    /// system topics the session does not have yet.
+    async fn restore(&mut self, session_present: bool) -> Result<(), Error<T::Error>> {
+        while let Some(bytes) = self.session.next_replay(self.tx)? {
+            send(&mut self.transport, &mut self.tx_dirty, &[bytes])
+                .await
+                .map_err(Error::Transport)?;
+        }
+        for index in 0.. {
+            let mut scratch = Scratch::new(&mut self.rx[self.rx_len..]);
+            let Some(topic) = self.provider.system_subscription(index, &mut scratch)? else {
+                break;
+            };
+            if self
+                .session
+                .subscriptions()
+                .any(|(filter, _, _)| filter == topic.filter.as_str())
+            {
+                continue;
+            }
+            let (_, n) = self.session.subscribe(&[topic], self.tx)?;
+            send(&mut self.transport, &mut self.tx_dirty, &[&self.tx[..n]])
+                .await
+                .map_err(Error::Transport)?;
+        }
+        self.session.sent(self.clock.now_ms());
+        self.pending = Some(Pending::Connected { session_present });
+        Ok(())
+    }
+
+    /// The connection is gone: close it, keep the session, report `reason` next.
+    pub async fn link_lost(&mut self, reason: DisconnectReason) {
+        self.session.link_down();
+        self.transport.close().await;
+        self.tx_dirty = false;
+        self.pending = Some(Pending::Disconnected(reason));
+    }
+
+    /// A write future was dropped half-way: the stream is unusable.
+    pub async fn check_interrupted(&mut self) {
+        if self.tx_dirty && self.session.is_connected() {
+            self.link_lost(DisconnectReason::WriteInterrupted).await;
+        }
+    }
+
+    /// Sends the first `n` bytes of `tx`. A failure marks the link lost (the session keeps
+    /// what must be re-sent) and is reported as [`Event::Disconnected`].
+    pub async fn send_tx(&mut self, n: usize, now: u64) {
+        match send(&mut self.transport, &mut self.tx_dirty, &[&self.tx[..n]]).await {
+            Ok(()) => self.session.sent(now),
+            Err(e) => self.link_lost(DisconnectReason::Transport(e.kind())).await,
+        }
+    }
+
+    /// Makes progress: handles one complete packet or reads more bytes. Returns the length
+    /// of a frame at the start of `rx` to hand to the application, or `None` to go on.
+    pub async fn step(&mut self) -> Result<Option<usize>, Error<T::Error>> {
+        if self.discard > 0 {
+            let n = self.discard.min(self.rx_len);
+            self.drop_front(n);
+            self.discard -= n;
+            if self.discard > 0 {
+                self.read_more().await?;
+            }
+            return Ok(None);
+        }
+        match frame_status(&self.rx[..self.rx_len]) {
+            Err(e) => {
+                self.link_lost(DisconnectReason::Protocol(e.into())).await;
+                return Ok(None);
+            }
+            Ok(FrameStatus::Header {
+                header_len,
+                body_len,
+            }) => {
+                let total = header_len + body_len;
+                if total > self.rx.len() {
+                    return self.oversized(header_len, total).await;
+                }
+                if total <= self.rx_len {
+                    return self.dispatch(total).await;
+                }
+            }
+            Ok(FrameStatus::NeedHeader) => {}
+        }
+        self.read_more().await?;
+        Ok(None)
+    }
+
+    /// Waits for bytes or for the keep-alive deadline, whichever comes first.
+    async fn read_more(&mut self) -> Result<(), Error<T::Error>> {
+        if self.rx_len == self.rx.len() {
+            // Cannot happen: a frame that fits was dispatched, one that does not is
+            // discarded. Refuse rather than read into an empty slice.
+            return Err(Error::IncomingTooLarge {
+                len: self.rx_len + 1,
+                capacity: self.rx.len(),
+            });
+        }
+        let deadline = self.session.poll_at();
+        let read = self.transport.read(&mut self.rx[self.rx_len..]);
+        let outcome = match deadline {
+            Some(at) => with_deadline(&self.clock, at, read).await,
+            None => Some(read.await),
+        };
+        match outcome {
+            Some(Ok(0)) => self.link_lost(DisconnectReason::PeerClosed).await,
+            Some(Ok(n)) => self.rx_len += n,
+            Some(Err(e)) => self.link_lost(DisconnectReason::Transport(e.kind())).await,
+            None => {
+                let now = self.clock.now_ms();
+                match self.session.poll(now, self.tx)? {
+                    Poll::Idle => {}
+                    Poll::Ping(n) => self.send_tx(n, now).await,
+                    Poll::Dead => self.link_lost(DisconnectReason::KeepAliveTimeout).await,
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Handles the complete packet of `total` bytes at the start of `rx`.
+    async fn dispatch(&mut self, total: usize) -> Result<Option<usize>, Error<T::Error>> {
+        let now = self.clock.now_ms();
+        let reaction = match Packet::decode(&self.rx[..total]) {
+            Ok(Some((packet, _))) => self.session.handle(&packet, now, self.tx),
+            Ok(None) => return Ok(None),
+            Err(e) => {
+                self.link_lost(DisconnectReason::Protocol(e.into())).await;
+                return Ok(None);
+            }
+        };
+        let reaction = match reaction {
+            Ok(r) => r,
+            Err(SessionError::Protocol(p)) if p.is_fatal() => {
+                self.link_lost(DisconnectReason::Protocol(p)).await;
+                return Ok(None);
+            }
+            Err(e) => {
+                // Not fatal: drop the packet (an unacknowledged QoS 2 message comes again
+                // on the next connection) and report.
+                self.rx_consume = total;
+                return Err(e.into());
+            }
+        };
+        if reaction.reply > 0 {
+            // A failed acknowledgement still delivers the message; the disconnect follows.
+            self.send_tx(reaction.reply, now).await;
+        }
+        Ok(match reaction.event {
+            SessionEvent::Deliver | SessionEvent::Subscribed(_) => {
+                self.rx_consume = total;
+                Some(total)
+            }
+            other => {
+                self.drop_front(total);
+                match other {
+                    SessionEvent::Published(id) => {
+                        self.pending = self.pending.or(Some(Pending::Published(id)));
+                    }
+                    SessionEvent::Unsubscribed(id) => {
+                        self.pending = self.pending.or(Some(Pending::Unsubscribed(id)));
+                    }
+                    _ => {}
+                }
+                None
+            }
+        })
+    }
+
+    /// A packet larger than `rx`: acknowledge it if it is a PUBLISH whose header we can
+    /// read, skip its bytes, and report it.
+    async fn oversized(
+        &mut self,
+        header_len: usize,
+        total: usize,
+    ) -> Result<Option<usize>, Error<T::Error>> {
+        let capacity = self.rx.len();
+        let first = self.rx[0];
+        if first >> 4 == PacketType::Publish as u8 {
+            let flags = first & 0x0f;
+            let id_len = if flags & 0b0110 != 0 { 2 } else { 0 };
+            let have = &self.rx[header_len..self.rx_len];
+            let needed = match have {
+                [hi, lo, ..] => 2 + usize::from(u16::from_be_bytes([*hi, *lo])) + id_len,
+                _ => 2,
+            };
+            if have.len() < needed && header_len + needed <= capacity {
+                self.read_more().await?;
+                return Ok(None);
+            }
+            if have.len() >= needed {
+                let now = self.clock.now_ms();
+                match Publish::parse(flags, &have[..needed]) {
+                    Ok(p) => match self.session.handle(&Packet::Publish(p), now, self.tx) {
+                        Ok(r) if r.reply > 0 => self.send_tx(r.reply, now).await,
+                        Ok(_) => {}
+                        Err(e) => return Err(e.into()),
+                    },
+                    Err(e) => {
+                        self.link_lost(DisconnectReason::Protocol(e.into())).await;
+                        return Ok(None);
+                    }
+                }
+            }
+        }
+        self.discard = total - self.rx_len;
+        self.rx_len = 0;
+        Err(Error::IncomingTooLarge {
+            len: total,
+            capacity,
+        })
+    }
+
+    /// Builds the event for the frame of `len` bytes at the start of `rx`.
+    pub fn expose(&self, len: usize) -> Result<Event<'_>, Error<T::Error>> {
+        match Packet::decode(&self.rx[..len])? {
+            Some((Packet::Publish(p), _)) => Ok(Event::Message(Message {
+                topic: p.topic.as_str(),
+                payload: p.payload,
+                qos: p.qos.qos(),
+                retain: p.retain,
+                dup: p.dup,
+            })),
+            Some((Packet::Suback(s), _)) => Ok(Event::Subscribed {
+                packet_id: s.packet_id,
+                codes: s.codes,
+            }),
+            Some((other, _)) => Err(ProtocolError::UnexpectedPacket(other.packet_type()).into()),
+            None => Err(Error::NotConnected),
+        }
+    }
+
+    /// DISCONNECT, then close.
+    pub async fn disconnect(&mut self) {
+        if self.session.is_connected()
+            && !self.tx_dirty
+            && let Ok(n) = self.session.disconnect(self.tx)
+        {
+            let _ = send(&mut self.transport, &mut self.tx_dirty, &[&self.tx[..n]]).await;
+        }
+        self.session.link_down();
+        self.transport.close().await;
+        self.tx_dirty = false;
+        self.pending = None;
+    }
+}

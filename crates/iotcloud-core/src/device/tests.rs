@@ -1,0 +1,716 @@
+use core::task::Poll as TaskPoll;
+use std::vec::Vec;
+
+use super::*;
+use crate::kv::NoStore;
+use crate::mqtt::{
+    Connack, ConnectReturnCode, Packet, Publish, QosPid, Suback, SubackCode, SubackCodes,
+};
+use crate::plain::PlainMqtt;
+use crate::provider::{Credentials, Limits, ProviderError, SignContext};
+use crate::scratch::Scratch;
+use crate::test_support::{
+    MockTransport, Step, TestClock, block_on, friendly_broker, poll_once, silent_broker,
+};
+use crate::transport::Endpoint;
+use crate::{ErrorKind, ProtocolError};
+
+type Dev<'b, St> = Device<'b, PlainMqtt<'static>, MockTransport, TestClock, NoStore, St>;
+
+fn provider() -> PlainMqtt<'static> {
+    PlainMqtt::new("broker.test", 1883, "dev-1")
+        .unwrap()
+        .with_login("user", "pw")
+        .with_keep_alive(10)
+}
+
+struct Rig {
+    rx: [u8; 256],
+    tx: [u8; 128],
+    session: [u8; 512],
+}
+
+impl Rig {
+    fn new() -> Self {
+        Rig {
+            rx: [0; 256],
+            tx: [0; 128],
+            session: [0; 512],
+        }
+    }
+
+    fn device(&mut self, transport: MockTransport, clock: TestClock) -> Dev<'_, Unregistered> {
+        Device::new(
+            provider(),
+            transport,
+            clock,
+            NoStore,
+            Buffers {
+                rx: &mut self.rx,
+                tx: &mut self.tx,
+                session: &mut self.session,
+            },
+        )
+    }
+}
+
+fn connected<'b>(rig: &'b mut Rig, t: &MockTransport, clock: &TestClock) -> Dev<'b, Connected> {
+    let dev = rig.device(t.clone(), clock.clone());
+    let dev = block_on(dev.register()).map_err(|(_, e)| e).unwrap();
+    let mut dev = block_on(dev.connect()).map_err(|(_, e)| e).unwrap();
+    assert_eq!(
+        block_on(dev.next_event()).unwrap(),
+        Event::Connected {
+            session_present: false
+        }
+    );
+    dev
+}
+
+fn publish_packet(topic: &str, qos: QosPid, payload: &[u8]) -> Vec<u8> {
+    let p = Packet::Publish(Publish {
+        topic: crate::mqtt::TopicName::new(topic).unwrap(),
+        qos,
+        dup: false,
+        retain: false,
+        payload,
+    });
+    let mut buf = std::vec![0u8; p.buffer_len().unwrap()];
+    p.emit(&mut buf).unwrap();
+    buf
+}
+
+fn id(n: u16) -> PacketId {
+    PacketId::new(n).unwrap()
+}
+
+#[test]
+fn connect_sends_signed_connect_and_reports_connected() {
+    let t = MockTransport::with_responder(friendly_broker);
+    let clock = TestClock::default();
+    let mut rig = Rig::new();
+    let dev = connected(&mut rig, &t, &clock);
+    assert!(dev.is_connected());
+    let s = t.state.borrow();
+    assert_eq!(s.endpoints, [("broker.test".into(), 1883, false)]);
+    assert_eq!(
+        s.packets()[0],
+        "Connect(Connect { client_id: \"dev-1\", keep_alive: 10, clean_session: true, will: None, username: Some(\"user\"), password: Some(\"<redacted>\") })"
+    );
+}
+
+#[test]
+fn each_refusal_code_maps_to_its_error_and_hands_the_device_back() {
+    for code in [
+        ConnectReturnCode::UnacceptableProtocolVersion,
+        ConnectReturnCode::IdentifierRejected,
+        ConnectReturnCode::ServerUnavailable,
+        ConnectReturnCode::BadUsernameOrPassword,
+        ConnectReturnCode::NotAuthorized,
+    ] {
+        let t = MockTransport::with_responder(silent_broker);
+        t.push_packet(Packet::Connack(Connack {
+            session_present: false,
+            code,
+        }));
+        let mut rig = Rig::new();
+        let dev = block_on(rig.device(t.clone(), TestClock::default()).register())
+            .ok()
+            .unwrap();
+        let (dev, err) = match block_on(dev.connect()) {
+            Err(pair) => pair,
+            Ok(_) => panic!("{code:?} accepted"),
+        };
+        assert!(matches!(err, Error::Refused(c) if c == code));
+        let expected = if code.is_auth_failure() {
+            ErrorKind::Auth
+        } else {
+            ErrorKind::Transport
+        };
+        assert_eq!(err.kind(), expected, "{code:?}");
+        assert!(!dev.session().is_connected());
+        assert_eq!(
+            t.state.borrow().closes,
+            1,
+            "the socket is closed after a refusal"
+        );
+    }
+}
+
+#[test]
+fn a_broker_that_never_answers_times_out() {
+    let t = MockTransport::with_responder(silent_broker);
+    let clock = TestClock::default();
+    let mut rig = Rig::new();
+    let dev = block_on(rig.device(t.clone(), clock.clone()).register())
+        .ok()
+        .unwrap();
+    let (_, err) = block_on(dev.connect()).err().unwrap();
+    assert!(matches!(err, Error::Timeout), "{err:?}");
+    assert_eq!(clock.now.get(), 15_000);
+}
+
+#[test]
+fn a_transport_that_cannot_connect_reports_a_transport_error() {
+    let t = MockTransport::with_responder(friendly_broker);
+    t.state.borrow_mut().refuse_connect = true;
+    let mut rig = Rig::new();
+    let dev = block_on(rig.device(t.clone(), TestClock::default()).register())
+        .ok()
+        .unwrap();
+    let (dev, err) = block_on(dev.connect()).err().unwrap();
+    assert!(matches!(err, Error::Transport(_)));
+    assert!(err.is_retryable());
+    // The device can try again once the network is back.
+    t.state.borrow_mut().refuse_connect = false;
+    assert!(block_on(dev.connect()).is_ok());
+}
+
+#[test]
+fn an_answer_other_than_connack_is_a_protocol_error() {
+    let t = MockTransport::with_responder(silent_broker);
+    t.push_packet(Packet::Pingresp);
+    let mut rig = Rig::new();
+    let dev = block_on(rig.device(t.clone(), TestClock::default()).register())
+        .ok()
+        .unwrap();
+    let (_, err) = block_on(dev.connect()).err().unwrap();
+    assert!(matches!(
+        err,
+        Error::Protocol(ProtocolError::ExpectedConnack(
+            crate::mqtt::PacketType::Pingresp
+        ))
+    ));
+}
+
+#[test]
+fn qos1_publish_is_acknowledged_as_an_event() {
+    let t = MockTransport::with_responder(friendly_broker);
+    let clock = TestClock::default();
+    let mut rig = Rig::new();
+    let mut dev = connected(&mut rig, &t, &clock);
+    let pid = block_on(dev.publish("a/b", b"21.5", QoS::AtLeastOnce))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        block_on(dev.next_event()).unwrap(),
+        Event::Published { packet_id: pid }
+    );
+    assert_eq!(dev.session().in_flight(), 0);
+    assert_eq!(
+        block_on(dev.publish("a/b", b"x", QoS::AtMostOnce)).unwrap(),
+        None
+    );
+}
+
+#[test]
+fn messages_are_delivered_and_acknowledged_even_one_byte_at_a_time() {
+    let t = MockTransport::with_responder(friendly_broker);
+    let clock = TestClock::default();
+    let mut rig = Rig::new();
+    let mut dev = connected(&mut rig, &t, &clock);
+    t.state.borrow_mut().read_chunk = 1;
+    let mut stream = publish_packet("in/1", QosPid::AtLeastOnce(id(5)), b"first");
+    stream.extend(publish_packet("in/2", QosPid::AtMostOnce, b"second"));
+    t.push(&stream);
+    match block_on(dev.next_event()).unwrap() {
+        Event::Message(m) => {
+            assert_eq!(
+                (m.topic(), m.payload(), m.qos),
+                ("in/1", &b"first"[..], QoS::AtLeastOnce)
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    match block_on(dev.next_event()).unwrap() {
+        Event::Message(m) => assert_eq!((m.topic(), m.payload()), ("in/2", &b"second"[..])),
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        t.state
+            .borrow()
+            .packets()
+            .contains(&"Puback(PacketId(5))".into())
+    );
+}
+
+#[test]
+fn an_oversized_message_is_reported_acknowledged_and_skipped() {
+    let t = MockTransport::with_responder(friendly_broker);
+    let clock = TestClock::default();
+    let mut rig = Rig::new();
+    let mut dev = connected(&mut rig, &t, &clock);
+    let big = std::vec![0x55u8; 1000];
+    let mut stream = publish_packet("big", QosPid::AtLeastOnce(id(9)), &big);
+    stream.extend(publish_packet("small", QosPid::AtMostOnce, b"ok"));
+    t.push(&stream);
+    match block_on(dev.next_event()) {
+        Err(Error::IncomingTooLarge { len, capacity }) => {
+            assert_eq!((len, capacity), (stream.len() - 11, 256));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        t.state
+            .borrow()
+            .packets()
+            .contains(&"Puback(PacketId(9))".into())
+    );
+    match block_on(dev.next_event()).unwrap() {
+        Event::Message(m) => assert_eq!((m.topic(), m.payload()), ("small", &b"ok"[..])),
+        other => panic!("{other:?}"),
+    }
+    assert!(dev.is_connected());
+}
+
+#[test]
+fn idle_connections_ping_and_die_when_pingresp_never_comes() {
+    let t = MockTransport::with_responder(friendly_broker);
+    let clock = TestClock::default();
+    let mut rig = Rig::new();
+    let mut dev = connected(&mut rig, &t, &clock);
+    // Nothing to read: the device waits until the keep-alive deadline and pings.
+    {
+        let mut fut = core::pin::pin!(dev.next_event());
+        let mut cx = core::task::Context::from_waker(core::task::Waker::noop());
+        for _ in 0..3 {
+            assert!(fut.as_mut().poll(&mut cx).is_pending());
+        }
+    }
+    // Each wait ends at the next deadline: a ping every 10 s, each answered.
+    assert_eq!(clock.now.get(), 20_000);
+    let packets = t.state.borrow().packets();
+    assert_eq!(packets.iter().filter(|p| *p == "Pingreq").count(), 2);
+    assert_eq!(packets.last().unwrap(), "Pingreq");
+    // Now the broker goes silent: the next ping is never answered.
+    t.state.borrow_mut().responder = Some(silent_broker);
+    let ev = block_on(dev.next_event()).unwrap();
+    assert_eq!(ev, Event::Disconnected(DisconnectReason::KeepAliveTimeout));
+    // One more interval to the unanswered ping, one ping timeout to give up.
+    assert_eq!(clock.now.get(), 40_000);
+    assert!(matches!(
+        block_on(dev.next_event()),
+        Err(Error::NotConnected)
+    ));
+}
+
+#[test]
+fn a_peer_closing_mid_packet_is_a_disconnect() {
+    let t = MockTransport::with_responder(friendly_broker);
+    let clock = TestClock::default();
+    let mut rig = Rig::new();
+    let mut dev = connected(&mut rig, &t, &clock);
+    let frame = publish_packet("t", QosPid::AtMostOnce, b"cut short");
+    t.push(&frame[..5]);
+    t.push_step(Step::Close);
+    assert_eq!(
+        block_on(dev.next_event()).unwrap(),
+        Event::Disconnected(DisconnectReason::PeerClosed)
+    );
+}
+
+#[test]
+fn a_read_error_is_a_disconnect_with_its_kind() {
+    let t = MockTransport::with_responder(friendly_broker);
+    let clock = TestClock::default();
+    let mut rig = Rig::new();
+    let mut dev = connected(&mut rig, &t, &clock);
+    t.push_step(Step::Fail);
+    assert_eq!(
+        block_on(dev.next_event()).unwrap(),
+        Event::Disconnected(DisconnectReason::Transport(
+            embedded_io::ErrorKind::ConnectionReset
+        ))
+    );
+    assert!(!dev.is_connected());
+}
+
+#[test]
+fn malformed_bytes_close_the_connection_as_a_protocol_error() {
+    let t = MockTransport::with_responder(friendly_broker);
+    let clock = TestClock::default();
+    let mut rig = Rig::new();
+    let mut dev = connected(&mut rig, &t, &clock);
+    t.push(&[0x30, 0x03, 0x00, 0x01, b'#']);
+    match block_on(dev.next_event()).unwrap() {
+        Event::Disconnected(DisconnectReason::Protocol(ProtocolError::Malformed(_))) => {}
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(t.state.borrow().closes, 1);
+}
+
+#[test]
+fn an_unknown_puback_is_reported_and_the_connection_stays_up() {
+    let t = MockTransport::with_responder(friendly_broker);
+    let clock = TestClock::default();
+    let mut rig = Rig::new();
+    let mut dev = connected(&mut rig, &t, &clock);
+    t.push_packet(Packet::Puback(id(77)));
+    t.push(&publish_packet("after", QosPid::AtMostOnce, b""));
+    assert!(matches!(
+        block_on(dev.next_event()),
+        Err(Error::Protocol(ProtocolError::UnknownPacketId { .. }))
+    ));
+    assert!(matches!(
+        block_on(dev.next_event()).unwrap(),
+        Event::Message(_)
+    ));
+}
+
+#[test]
+fn qos1_messages_survive_a_broken_connection_and_are_resent_with_dup() {
+    let t = MockTransport::with_responder(silent_broker);
+    t.push_packet(Packet::Connack(Connack {
+        session_present: false,
+        code: ConnectReturnCode::Accepted,
+    }));
+    let clock = TestClock::default();
+    let mut rig = Rig::new();
+    let dev = block_on(rig.device(t.clone(), clock.clone()).register())
+        .ok()
+        .unwrap();
+    let mut dev = block_on(dev.connect()).ok().unwrap();
+    block_on(dev.next_event()).unwrap();
+    let a = block_on(dev.publish("q", b"one", QoS::AtLeastOnce))
+        .unwrap()
+        .unwrap();
+    // The next write fails half-way: the message is kept, the link reported lost.
+    let written = t.state.borrow().written.len();
+    t.state.borrow_mut().fail_write_after = Some(written + 3);
+    let b = block_on(dev.publish("q", b"two", QoS::AtLeastOnce))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        block_on(dev.next_event()).unwrap(),
+        Event::Disconnected(DisconnectReason::Transport(
+            embedded_io::ErrorKind::BrokenPipe
+        ))
+    );
+    // Published while down: queued.
+    let c = block_on(dev.publish("q", b"three", QoS::AtLeastOnce))
+        .unwrap()
+        .unwrap();
+    assert_eq!(dev.session().in_flight(), 3);
+
+    let dev = block_on(dev.disconnect());
+    {
+        let mut s = t.state.borrow_mut();
+        s.fail_write_after = None;
+        s.written.clear();
+        s.responder = Some(friendly_broker);
+    }
+    let mut dev = block_on(dev.connect()).ok().unwrap();
+    let frames = t.state.borrow().frames();
+    let resent: Vec<(u16, bool)> = frames[1..]
+        .iter()
+        .map(|f| match Packet::decode(f).unwrap().unwrap().0 {
+            Packet::Publish(p) => (p.qos.packet_id().unwrap().get(), p.dup),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(resent, [(a.get(), true), (b.get(), true), (c.get(), true)]);
+    let mut acked = Vec::new();
+    while acked.len() < 3 {
+        match block_on(dev.next_event()).unwrap() {
+            Event::Published { packet_id } => acked.push(packet_id),
+            Event::Connected { .. } => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(acked, [a, b, c]);
+}
+
+#[test]
+fn subscriptions_are_restored_on_reconnect_and_reported() {
+    let t = MockTransport::with_responder(friendly_broker);
+    let clock = TestClock::default();
+    let mut rig = Rig::new();
+    let mut dev = connected(&mut rig, &t, &clock);
+    let sid =
+        block_on(dev.subscribe(&[("cmd/#", QoS::AtLeastOnce), ("cfg", QoS::AtMostOnce)])).unwrap();
+    match block_on(dev.next_event()).unwrap() {
+        Event::Subscribed { packet_id, codes } => {
+            assert_eq!(packet_id, sid);
+            let expect = [
+                SubackCode::Granted(QoS::AtLeastOnce),
+                SubackCode::Granted(QoS::AtMostOnce),
+            ];
+            assert_eq!(codes, SubackCodes::List(&expect));
+        }
+        other => panic!("{other:?}"),
+    }
+    let dev = block_on(dev.disconnect());
+    let mut dev = block_on(dev.connect()).ok().unwrap();
+    let mut restored = 0;
+    while restored < 2 {
+        if let Event::Subscribed { .. } = block_on(dev.next_event()).unwrap() {
+            restored += 1;
+        }
+    }
+    let packets = t.state.borrow().packets();
+    let subscribes = packets
+        .iter()
+        .filter(|p| p.starts_with("Subscribe"))
+        .count();
+    assert_eq!(subscribes, 3, "{packets:#?}");
+}
+
+#[test]
+fn bad_topics_and_empty_filter_lists_are_refused_before_anything_is_sent() {
+    let t = MockTransport::with_responder(friendly_broker);
+    let clock = TestClock::default();
+    let mut rig = Rig::new();
+    let mut dev = connected(&mut rig, &t, &clock);
+    let before = t.state.borrow().written.len();
+    assert!(matches!(
+        block_on(dev.publish("a/+", b"", QoS::AtMostOnce)),
+        Err(Error::Topic(crate::mqtt::TopicError::WildcardInName))
+    ));
+    assert!(matches!(
+        block_on(dev.publish("", b"", QoS::AtMostOnce)),
+        Err(Error::Topic(crate::mqtt::TopicError::Empty))
+    ));
+    assert!(matches!(
+        block_on(dev.subscribe(&[("a/#/b", QoS::AtMostOnce)])),
+        Err(Error::Topic(crate::mqtt::TopicError::MisplacedWildcard))
+    ));
+    assert!(matches!(
+        block_on(dev.subscribe(&[])),
+        Err(Error::TooManyFilters { .. })
+    ));
+    assert_eq!(t.state.borrow().written.len(), before);
+}
+
+#[test]
+fn dropping_next_event_mid_packet_loses_no_bytes() {
+    let t = MockTransport::with_responder(friendly_broker);
+    let clock = TestClock::default();
+    let mut rig = Rig::new();
+    let mut dev = connected(&mut rig, &t, &clock);
+    let frame = publish_packet("half", QosPid::AtMostOnce, b"and half");
+    t.push(&frame[..6]);
+    {
+        let mut fut = core::pin::pin!(dev.next_event());
+        let mut cx = core::task::Context::from_waker(core::task::Waker::noop());
+        assert!(fut.as_mut().poll(&mut cx).is_pending());
+    }
+    t.push(&frame[6..]);
+    match block_on(dev.next_event()).unwrap() {
+        Event::Message(m) => assert_eq!((m.topic(), m.payload()), ("half", &b"and half"[..])),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_publish_dropped_mid_write_marks_the_connection_broken() {
+    /// A transport whose writes take two polls, so a publish can be dropped between them.
+    #[derive(Clone, Default)]
+    struct SlowWrites(MockTransport, std::rc::Rc<core::cell::Cell<bool>>);
+    impl embedded_io::ErrorType for SlowWrites {
+        type Error = crate::test_support::MockError;
+    }
+    impl embedded_io_async::Read for SlowWrites {
+        async fn read(&mut self, buf: &mut [u8]) -> Result<usize, Self::Error> {
+            self.0.read(buf).await
+        }
+    }
+    impl embedded_io_async::Write for SlowWrites {
+        async fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
+            if self.1.get() {
+                let mut yielded = false;
+                core::future::poll_fn(|_| {
+                    if yielded {
+                        TaskPoll::Ready(())
+                    } else {
+                        yielded = true;
+                        TaskPoll::Pending
+                    }
+                })
+                .await;
+            }
+            self.0.write(buf).await
+        }
+        async fn flush(&mut self) -> Result<(), Self::Error> {
+            Ok(())
+        }
+    }
+    impl crate::Transport for SlowWrites {
+        async fn connect(&mut self, e: &Endpoint<'_>) -> Result<(), Self::Error> {
+            self.0.connect(e).await
+        }
+        async fn close(&mut self) {
+            self.0.close().await
+        }
+    }
+
+    let t = SlowWrites(
+        MockTransport::with_responder(friendly_broker),
+        Default::default(),
+    );
+    let mut rx = [0u8; 256];
+    let mut tx = [0u8; 128];
+    let mut session = [0u8; 256];
+    let dev = Device::new(
+        provider(),
+        t.clone(),
+        TestClock::default(),
+        NoStore,
+        Buffers {
+            rx: &mut rx,
+            tx: &mut tx,
+            session: &mut session,
+        },
+    );
+    let mut dev = block_on(async {
+        dev.register()
+            .await
+            .ok()
+            .unwrap()
+            .connect()
+            .await
+            .ok()
+            .unwrap()
+    });
+    block_on(dev.next_event()).unwrap();
+    t.1.set(true);
+    {
+        let mut fut = core::pin::pin!(dev.publish("t", b"x", QoS::AtLeastOnce));
+        let mut cx = core::task::Context::from_waker(core::task::Waker::noop());
+        assert!(fut.as_mut().poll(&mut cx).is_pending());
+    }
+    assert_eq!(
+        block_on(dev.next_event()).unwrap(),
+        Event::Disconnected(DisconnectReason::WriteInterrupted)
+    );
+    // The message was stored before the write began, so it is not lost.
+    assert_eq!(dev.session().in_flight(), 1);
+}
+
+/// A provider whose cloud accepts QoS 0 and 1 only, short topics and small payloads.
+struct Strict;
+
+impl Provider for Strict {
+    fn cloud(&self) -> &'static str {
+        "strict"
+    }
+    fn endpoint(&self) -> Endpoint<'_> {
+        Endpoint::tcp("strict.test", 1883)
+    }
+    fn limits(&self) -> Limits {
+        Limits {
+            max_qos: QoS::AtLeastOnce,
+            max_topic_len: 8,
+            max_payload_len: 4,
+        }
+    }
+    fn sign<'s>(
+        &self,
+        _: &SignContext,
+        s: &mut Scratch<'s>,
+    ) -> Result<Credentials<'s>, ProviderError> {
+        Ok(Credentials {
+            client_id: s.copy("strict")?,
+            username: None,
+            password: None,
+        })
+    }
+    fn system_subscription<'s>(
+        &self,
+        index: usize,
+        s: &mut Scratch<'s>,
+    ) -> Result<Option<crate::mqtt::SubscribeTopic<'s>>, ProviderError> {
+        if index > 0 {
+            return Ok(None);
+        }
+        let filter = s.copy("sys/ota")?;
+        Ok(Some(crate::mqtt::SubscribeTopic {
+            filter: crate::mqtt::TopicFilter::new(filter).unwrap(),
+            qos: QoS::AtMostOnce,
+        }))
+    }
+}
+
+#[test]
+fn cloud_limits_are_enforced_and_system_topics_subscribed_once() {
+    let t = MockTransport::with_responder(friendly_broker);
+    let mut rx = [0u8; 256];
+    let mut tx = [0u8; 128];
+    let mut session = [0u8; 256];
+    let dev = Device::new(
+        Strict,
+        t.clone(),
+        TestClock::default(),
+        NoStore,
+        Buffers {
+            rx: &mut rx,
+            tx: &mut tx,
+            session: &mut session,
+        },
+    );
+    let mut dev = block_on(async {
+        dev.register()
+            .await
+            .ok()
+            .unwrap()
+            .connect()
+            .await
+            .ok()
+            .unwrap()
+    });
+    assert!(matches!(
+        block_on(dev.publish("t", b"x", QoS::ExactlyOnce)),
+        Err(Error::QosNotSupported {
+            requested: QoS::ExactlyOnce,
+            max: QoS::AtLeastOnce
+        })
+    ));
+    assert!(matches!(
+        block_on(dev.subscribe(&[("t", QoS::ExactlyOnce)])),
+        Err(Error::QosNotSupported { .. })
+    ));
+    assert!(matches!(
+        block_on(dev.publish("too/long/topic", b"x", QoS::AtMostOnce)),
+        Err(Error::Topic(crate::mqtt::TopicError::OverCloudLimit(8)))
+    ));
+    assert!(matches!(
+        block_on(dev.publish("t", b"12345", QoS::AtMostOnce)),
+        Err(Error::PayloadTooLarge { len: 5, max: 4 })
+    ));
+    assert_eq!(
+        dev.session()
+            .subscriptions()
+            .map(|s| s.0)
+            .collect::<Vec<_>>(),
+        ["sys/ota"]
+    );
+    // Confirmed by the broker's SUBACK; a reconnect does not subscribe it twice.
+    while !matches!(
+        block_on(dev.next_event()).unwrap(),
+        Event::Subscribed { .. }
+    ) {}
+    let dev = block_on(dev.disconnect());
+    let _dev = block_on(dev.connect()).ok().unwrap();
+    let packets = t.state.borrow().packets();
+    assert_eq!(
+        packets
+            .iter()
+            .filter(|p| p.starts_with("Subscribe"))
+            .count(),
+        2,
+        "{packets:#?}"
+    );
+}
+
+#[test]
+fn poll_once_helper_sees_pending_reads() {
+    let t = MockTransport::with_responder(friendly_broker);
+    t.state.borrow_mut().open = true;
+    let mut buf = [0u8; 4];
+    let mut t2 = t.clone();
+    let mut fut = core::pin::pin!(embedded_io_async::Read::read(&mut t2, &mut buf));
+    assert!(poll_once(&mut fut).is_pending());
+    let _ = (Suback {
+        packet_id: id(1),
+        codes: SubackCodes::List(&[]),
+    },);
+}

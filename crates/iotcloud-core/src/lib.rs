@@ -1,0 +1,31 @@
+#![doc = include_str!("../README.md")]
+#![no_std]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
+#[cfg(test)]
+extern crate std;
+
+pub mod clock;
+pub mod device;
+pub mod error;
+pub mod kv;
+pub mod mqtt;
+pub mod plain;
+pub mod provider;
+pub mod scratch;
+pub mod session;
+pub mod transport;
+
+#[cfg(test)]
+mod test_support;
+
+pub use clock::Clock;
+pub use device::{
+    BufferArrays, Buffers, Connected, Device, DeviceOptions, DisconnectReason, Event, Message,
+    Registered, Unregistered,
+};
+pub use error::{Error, ErrorKind, ProtocolError};
+pub use kv::{KvStore, NoStore, StoreError};
+pub use mqtt::{PacketId, QoS};
+pub use provider::{Credentials, Limits, MqttOptions, Provider, ProviderError, SignContext};
+pub use transport::{ClientIdentity, Endpoint, ServerAuth, Tls, Transport};

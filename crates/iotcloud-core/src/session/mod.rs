@@ -1,0 +1,741 @@
+//! The MQTT session engine, free of I/O.
+//!
+//! [`Session`] keeps what MQTT 3.1.1 calls the client's session state (§4.1): outgoing QoS 1
+//! and 2 messages not yet acknowledged, incoming QoS 2 messages not yet released, and the
+//! subscriptions. It takes parsed packets and the current time in, writes the packets to send
+//! into a caller buffer, and never reads a clock or touches a socket; [`Session::poll_at`]
+//! says when it next needs to be polled. The state lives in a caller-owned byte slice and
+//! survives the loss of a connection: after the next CONNACK, [`Session::next_replay`] yields
+//! the subscriptions to restore and the in-flight messages to re-send, with DUP set.
+//!
+//! ```
+//! use iotcloud_core::mqtt::{Connack, Connect, ConnectReturnCode, Packet, QoS, TopicName};
+//! use iotcloud_core::session::{Outgoing, Session, SessionEvent};
+//!
+//! let mut memory = [0u8; 256];
+//! let mut session = Session::new(&mut memory);
+//! let mut tx = [0u8; 128];
+//! let connect = Connect { client_id: "dev", keep_alive: 60, clean_session: true,
+//!                         will: None, username: None, password: None };
+//! let n = session.connect(&connect, 0, &mut tx).unwrap();
+//! assert_eq!(tx[0], 0x10); // CONNECT, to be written to the network
+//! # let _ = n;
+//! session.on_connack(&Connack { session_present: false, code: ConnectReturnCode::Accepted }, 5).unwrap();
+//! while session.next_replay(&mut tx).unwrap().is_some() {}
+//!
+//! let topic = TopicName::new("t").unwrap();
+//! let id = match session.publish(topic, b"x", QoS::AtLeastOnce, false, &mut tx).unwrap() {
+//!     Outgoing::Stored { packet_id, .. } => packet_id, // the frame to write is in the store
+//!     _ => unreachable!(),
+//! };
+//! let reaction = session.handle(&Packet::Puback(id), 10, &mut tx).unwrap();
+//! assert_eq!(reaction.event, SessionEvent::Published(id));
+//! ```
+
+mod records;
+
+use records::{Full, Records, Tag};
+
+use crate::error::ProtocolError;
+use crate::mqtt::{
+    Connack, Connect, ConnectReturnCode, EncodeError, Packet, PacketId, PacketType, Publish, QoS,
+    QosPid, SubackCode, Subscribe, SubscribeTopic, TopicFilter, TopicName, Unsubscribe,
+};
+
+const SUB_CONFIRMED: u8 = 0x80;
+const SUB_QOS_MASK: u8 = 0x03;
+
+/// Why the session could not do what was asked. Nothing was changed when one is returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum SessionError {
+    /// The packet does not fit the transmit buffer, or a field breaks an encoding rule.
+    #[error(transparent)]
+    Encode(#[from] EncodeError),
+    /// The session memory has no room for another in-flight message or subscription.
+    /// Wait for acknowledgements (they free memory) or give the session more memory.
+    #[error("session memory full: {needed} bytes needed, {free} free")]
+    Full {
+        /// Bytes the new record needs.
+        needed: usize,
+        /// Bytes left.
+        free: usize,
+    },
+    /// The operation needs a live connection.
+    #[error("not connected")]
+    NotConnected,
+    /// Every packet identifier is taken by an in-flight message.
+    #[error("all packet identifiers are in use")]
+    NoPacketIds,
+    /// The broker refused the connection.
+    #[error("connection refused: {0}")]
+    Refused(ConnectReturnCode),
+    /// The broker broke the protocol.
+    #[error(transparent)]
+    Protocol(#[from] ProtocolError),
+}
+
+impl From<Full> for SessionError {
+    fn from(f: Full) -> Self {
+        SessionError::Full {
+            needed: f.needed,
+            free: f.free,
+        }
+    }
+}
+
+/// What a handled packet means for the application.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum SessionEvent {
+    /// Nothing to report.
+    None,
+    /// The PUBLISH just handled is new: hand it to the application.
+    Deliver,
+    /// The PUBLISH just handled is a QoS 2 re-delivery of a message already delivered.
+    Duplicate,
+    /// An outgoing QoS 1 or 2 message completed its handshake.
+    Published(PacketId),
+    /// A SUBSCRIBE was answered.
+    Subscribed(PacketId),
+    /// An UNSUBSCRIBE was answered.
+    Unsubscribed(PacketId),
+}
+
+/// The result of [`Session::handle`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reaction {
+    /// Bytes at the start of the transmit buffer to send now (0: nothing to send).
+    pub reply: usize,
+    /// What to tell the application.
+    pub event: SessionEvent,
+}
+
+/// What [`Session::publish`] wants written.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outgoing<'t> {
+    /// QoS 0: write this frame.
+    Frame(&'t [u8]),
+    /// QoS 0 whose frame is larger than the transmit buffer: write this header, then the
+    /// payload from the caller's own memory.
+    HeaderThenPayload(&'t [u8]),
+    /// QoS 1 or 2: the message is kept in the session until acknowledged; write this frame.
+    Stored {
+        /// Identifier the acknowledgement will carry.
+        packet_id: PacketId,
+        /// The frame, held in session memory.
+        frame: &'t [u8],
+    },
+    /// QoS 1 or 2 while disconnected: kept, and sent after the next CONNACK.
+    Queued {
+        /// Identifier the acknowledgement will carry.
+        packet_id: PacketId,
+    },
+}
+
+/// The result of [`Session::poll`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Poll {
+    /// Nothing due.
+    Idle,
+    /// A PINGREQ of this many bytes is at the start of the transmit buffer: send it.
+    Ping(usize),
+    /// No PINGRESP came in time: the connection is dead and has been marked down.
+    Dead,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Link {
+    Down,
+    Connecting,
+    Up,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ReplayPhase {
+    Subscriptions,
+    Messages,
+    Done,
+}
+
+/// The client side of an MQTT 3.1.1 session. See the [module docs](self).
+pub struct Session<'s> {
+    records: Records<'s>,
+    next_id: u16,
+    keep_alive_ms: u64,
+    ping_timeout_ms: Option<u64>,
+    link: Link,
+    last_tx_ms: u64,
+    ping_sent_ms: Option<u64>,
+    replay: (ReplayPhase, usize),
+}
+
+impl<'s> Session<'s> {
+    /// A session keeping its state in `memory`. Each in-flight message takes its encoded
+    /// size plus 8 bytes; each subscription its filter length plus 8.
+    pub fn new(memory: &'s mut [u8]) -> Self {
+        Session {
+            records: Records::new(memory),
+            next_id: 1,
+            keep_alive_ms: 0,
+            ping_timeout_ms: None,
+            link: Link::Down,
+            last_tx_ms: 0,
+            ping_sent_ms: None,
+            replay: (ReplayPhase::Done, 0),
+        }
+    }
+
+    /// How long to wait for PINGRESP before declaring the connection dead; by default one
+    /// keep-alive interval.
+    pub fn set_ping_timeout_ms(&mut self, timeout: Option<u64>) {
+        self.ping_timeout_ms = timeout;
+    }
+
+    /// Whether a connection is established (CONNACK accepted and not lost since).
+    pub fn is_connected(&self) -> bool {
+        self.link == Link::Up
+    }
+
+    /// Outgoing QoS 1 and 2 messages not yet completely acknowledged.
+    pub fn in_flight(&self) -> usize {
+        self.records
+            .iter()
+            .filter(|r| matches!(r.tag, Tag::OutPublish | Tag::OutPubrel))
+            .count()
+    }
+
+    /// The subscriptions the session restores after a reconnect, with their QoS and whether
+    /// the broker has confirmed them on the current connection.
+    pub fn subscriptions(&self) -> impl Iterator<Item = (&str, QoS, bool)> {
+        self.records.iter().filter_map(|r| {
+            if r.tag != Tag::Subscription {
+                return None;
+            }
+            let filter = core::str::from_utf8(r.data).ok()?;
+            let qos = QoS::from_bits(r.meta & SUB_QOS_MASK).ok()?;
+            Some((filter, qos, r.meta & SUB_CONFIRMED != 0))
+        })
+    }
+
+    /// Bytes of session memory in use and in total.
+    pub fn memory_usage(&self) -> (usize, usize) {
+        (self.records.used(), self.records.capacity())
+    }
+
+    /// Forgets everything: in-flight messages, subscriptions, QoS 2 state.
+    pub fn clear(&mut self) {
+        self.records.clear();
+    }
+
+    /// Writes `connect` into `tx` to start a connection; the reply goes to
+    /// [`Session::on_connack`].
+    pub fn connect(
+        &mut self,
+        connect: &Connect<'_>,
+        now_ms: u64,
+        tx: &mut [u8],
+    ) -> Result<usize, SessionError> {
+        let n = Packet::Connect(*connect).emit(tx)?;
+        self.link_down();
+        self.link = Link::Connecting;
+        self.keep_alive_ms = u64::from(connect.keep_alive) * 1000;
+        self.last_tx_ms = now_ms;
+        Ok(n)
+    }
+
+    /// Takes the broker's CONNACK. On acceptance the session is up and
+    /// [`Session::next_replay`] yields what must be re-sent.
+    pub fn on_connack(&mut self, connack: &Connack, _now_ms: u64) -> Result<(), SessionError> {
+        if self.link != Link::Connecting {
+            return Err(ProtocolError::UnexpectedPacket(PacketType::Connack).into());
+        }
+        if connack.code != ConnectReturnCode::Accepted {
+            self.link = Link::Down;
+            return Err(SessionError::Refused(connack.code));
+        }
+        self.link = Link::Up;
+        if !connack.session_present {
+            // The broker starts afresh: it holds no subscriptions, no QoS 2 state of ours.
+            self.records
+                .retain(|r| !matches!(r.tag, Tag::InQos2 | Tag::Unsubscribe));
+            let mut offset = 0;
+            while let Some(r) = self.records.get(offset) {
+                let (end, tag, meta) = (r.end(), r.tag, r.meta);
+                if tag == Tag::Subscription {
+                    self.records.set_meta(offset, meta & !SUB_CONFIRMED);
+                }
+                offset = end;
+            }
+        }
+        self.replay = (ReplayPhase::Subscriptions, 0);
+        Ok(())
+    }
+
+    /// The next packet to re-send after a CONNACK, or `None` when all is sent: first
+    /// subscriptions the broker lacks and unanswered UNSUBSCRIBEs, then outgoing QoS 1/2
+    /// messages in their original order, PUBLISH with DUP set or PUBREL
+    /// ([MQTT-4.4.0-1], [MQTT-4.6.0-1]).
+    pub fn next_replay<'t>(
+        &'t mut self,
+        tx: &'t mut [u8],
+    ) -> Result<Option<&'t [u8]>, SessionError> {
+        if self.link != Link::Up {
+            return Ok(None);
+        }
+        loop {
+            let (phase, offset) = self.replay;
+            let Some(r) = self.records.get(offset) else {
+                self.replay = match phase {
+                    ReplayPhase::Subscriptions => (ReplayPhase::Messages, 0),
+                    _ => (ReplayPhase::Done, 0),
+                };
+                if self.replay.0 == ReplayPhase::Done {
+                    return Ok(None);
+                }
+                continue;
+            };
+            let (end, tag, meta) = (r.end(), r.tag, r.meta);
+            match (phase, tag) {
+                (ReplayPhase::Subscriptions, Tag::Subscription) if meta & SUB_CONFIRMED == 0 => {
+                    let id = self.alloc_id()?;
+                    let r = self.records.get(offset).ok_or(SessionError::NoPacketIds)?;
+                    let filter = topic_filter(r.data)?;
+                    let topic = SubscribeTopic {
+                        filter,
+                        qos: QoS::from_bits(meta & SUB_QOS_MASK).unwrap_or(QoS::AtMostOnce),
+                    };
+                    let n = Packet::Subscribe(Subscribe::new(id, &[topic])).emit(tx)?;
+                    self.records.set_pid(offset, id.get());
+                    self.replay.1 = end;
+                    return Ok(Some(&tx[..n]));
+                }
+                (ReplayPhase::Subscriptions, Tag::Unsubscribe) => {
+                    let id = self.alloc_id()?;
+                    let r = self.records.get(offset).ok_or(SessionError::NoPacketIds)?;
+                    let filter = topic_filter(r.data)?;
+                    let n = Packet::Unsubscribe(Unsubscribe::new(id, &[filter])).emit(tx)?;
+                    self.records.set_pid(offset, id.get());
+                    self.replay.1 = end;
+                    return Ok(Some(&tx[..n]));
+                }
+                (ReplayPhase::Messages, Tag::OutPublish) => {
+                    self.replay.1 = end;
+                    let frame = self.records.data_mut(offset).unwrap_or_default();
+                    crate::mqtt::publish_set_dup(frame);
+                    return Ok(Some(frame));
+                }
+                (ReplayPhase::Messages, Tag::OutPubrel) => {
+                    let id = PacketId::new(r.pid).ok_or(SessionError::NoPacketIds)?;
+                    let n = Packet::Pubrel(id).emit(tx)?;
+                    self.replay.1 = end;
+                    return Ok(Some(&tx[..n]));
+                }
+                _ => self.replay.1 = end,
+            }
+        }
+    }
+
+    /// Prepares a PUBLISH. QoS 1 and 2 messages are stored in session memory until
+    /// acknowledged, and queued for the next connection when the link is down; QoS 0 needs
+    /// a live link.
+    pub fn publish<'t>(
+        &'t mut self,
+        topic: TopicName<'_>,
+        payload: &[u8],
+        qos: QoS,
+        retain: bool,
+        tx: &'t mut [u8],
+    ) -> Result<Outgoing<'t>, SessionError> {
+        let mut publish = Publish {
+            topic,
+            qos: QosPid::AtMostOnce,
+            dup: false,
+            retain,
+            payload,
+        };
+        if qos == QoS::AtMostOnce {
+            if self.link != Link::Up {
+                return Err(SessionError::NotConnected);
+            }
+            let packet = Packet::Publish(publish);
+            return if packet.buffer_len()? <= tx.len() {
+                let n = packet.emit(tx)?;
+                Ok(Outgoing::Frame(&tx[..n]))
+            } else {
+                let n = publish.emit_header(tx)?;
+                Ok(Outgoing::HeaderThenPayload(&tx[..n]))
+            };
+        }
+        let id = self.alloc_id()?;
+        publish.qos = QosPid::from_parts(qos, Some(id)).unwrap_or(QosPid::AtMostOnce);
+        let packet = Packet::Publish(publish);
+        let len = packet.buffer_len()?;
+        let offset = self
+            .records
+            .append(Tag::OutPublish, qos as u8, id.get(), len, |d| {
+                packet.emit(d).map(|_| ())
+            })??;
+        if self.link != Link::Up {
+            return Ok(Outgoing::Queued { packet_id: id });
+        }
+        let frame = self.records.data_mut(offset).unwrap_or_default();
+        Ok(Outgoing::Stored {
+            packet_id: id,
+            frame,
+        })
+    }
+
+    /// Writes a SUBSCRIBE for `topics` into `tx` and remembers the subscriptions, so they
+    /// are restored on later connections. Replaces an existing subscription to the same
+    /// filter.
+    pub fn subscribe(
+        &mut self,
+        topics: &[SubscribeTopic<'_>],
+        tx: &mut [u8],
+    ) -> Result<(PacketId, usize), SessionError> {
+        if self.link != Link::Up {
+            return Err(SessionError::NotConnected);
+        }
+        // Check every limit before changing anything.
+        let probe = Subscribe::new(PacketId::MAX, topics);
+        let frame_len = Packet::Subscribe(probe).buffer_len()?;
+        if frame_len > tx.len() {
+            return Err(EncodeError::BufferTooSmall {
+                needed: frame_len,
+                available: tx.len(),
+            }
+            .into());
+        }
+        let needed: usize = topics
+            .iter()
+            .map(|t| records::HEADER + t.filter.as_str().len())
+            .sum();
+        let free = self.records.capacity() - self.records.used();
+        if needed > free {
+            return Err(SessionError::Full { needed, free });
+        }
+        let id = self.alloc_id()?;
+        for t in topics {
+            self.remove_subscription(t.filter.as_str());
+        }
+        for t in topics {
+            let filter = t.filter.as_str().as_bytes();
+            self.records.append(
+                Tag::Subscription,
+                t.qos as u8,
+                id.get(),
+                filter.len(),
+                |d| {
+                    d.copy_from_slice(filter);
+                    Ok::<(), SessionError>(())
+                },
+            )??;
+        }
+        Ok((id, Packet::Subscribe(Subscribe::new(id, topics)).emit(tx)?))
+    }
+
+    /// Writes an UNSUBSCRIBE for `filters` into `tx`; the subscriptions are forgotten at
+    /// once, and the request is re-sent after a reconnect until the broker answers it.
+    pub fn unsubscribe(
+        &mut self,
+        filters: &[TopicFilter<'_>],
+        tx: &mut [u8],
+    ) -> Result<(PacketId, usize), SessionError> {
+        if self.link != Link::Up {
+            return Err(SessionError::NotConnected);
+        }
+        let probe = Unsubscribe::new(PacketId::MAX, filters);
+        let frame_len = Packet::Unsubscribe(probe).buffer_len()?;
+        if frame_len > tx.len() {
+            return Err(EncodeError::BufferTooSmall {
+                needed: frame_len,
+                available: tx.len(),
+            }
+            .into());
+        }
+        let needed: usize = filters
+            .iter()
+            .map(|f| records::HEADER + f.as_str().len())
+            .sum();
+        let free = self.records.capacity() - self.records.used();
+        if needed > free {
+            return Err(SessionError::Full { needed, free });
+        }
+        let id = self.alloc_id()?;
+        for f in filters {
+            self.remove_subscription(f.as_str());
+            let filter = f.as_str().as_bytes();
+            self.records
+                .append(Tag::Unsubscribe, 0, id.get(), filter.len(), |d| {
+                    d.copy_from_slice(filter);
+                    Ok::<(), SessionError>(())
+                })??;
+        }
+        Ok((
+            id,
+            Packet::Unsubscribe(Unsubscribe::new(id, filters)).emit(tx)?,
+        ))
+    }
+
+    /// Takes a packet from the broker. The reply (an acknowledgement), if any, is written to
+    /// the start of `tx`.
+    ///
+    /// Protocol errors for which [`ProtocolError::is_fatal`] is false (an acknowledgement
+    /// for a packet identifier not in flight) leave the session usable.
+    pub fn handle(
+        &mut self,
+        packet: &Packet<'_>,
+        _now_ms: u64,
+        tx: &mut [u8],
+    ) -> Result<Reaction, SessionError> {
+        if self.link != Link::Up {
+            return Err(SessionError::NotConnected);
+        }
+        let none = Reaction {
+            reply: 0,
+            event: SessionEvent::None,
+        };
+        match *packet {
+            Packet::Publish(p) => match p.qos {
+                QosPid::AtMostOnce => Ok(Reaction {
+                    reply: 0,
+                    event: SessionEvent::Deliver,
+                }),
+                QosPid::AtLeastOnce(id) => Ok(Reaction {
+                    reply: Packet::Puback(id).emit(tx)?,
+                    event: SessionEvent::Deliver,
+                }),
+                QosPid::ExactlyOnce(id) => {
+                    let seen = self
+                        .records
+                        .find(|r| r.tag == Tag::InQos2 && r.pid == id.get())
+                        .is_some();
+                    let reply_len = Packet::Pubrec(id).buffer_len()?;
+                    if reply_len > tx.len() {
+                        return Err(EncodeError::BufferTooSmall {
+                            needed: reply_len,
+                            available: tx.len(),
+                        }
+                        .into());
+                    }
+                    if !seen {
+                        self.records
+                            .append(Tag::InQos2, 0, id.get(), 0, |_| Ok::<(), ()>(()))?
+                            .ok();
+                    }
+                    Ok(Reaction {
+                        reply: Packet::Pubrec(id).emit(tx)?,
+                        event: if seen {
+                            SessionEvent::Duplicate
+                        } else {
+                            SessionEvent::Deliver
+                        },
+                    })
+                }
+            },
+            Packet::Puback(id) => {
+                let r = self
+                    .find_out(Tag::OutPublish, id, Some(QoS::AtLeastOnce))
+                    .ok_or(unknown(PacketType::Puback, id))?;
+                self.records.remove(r);
+                Ok(Reaction {
+                    reply: 0,
+                    event: SessionEvent::Published(id),
+                })
+            }
+            Packet::Pubrec(id) => {
+                if let Some(r) = self.find_out(Tag::OutPublish, id, Some(QoS::ExactlyOnce)) {
+                    let n = Packet::Pubrel(id).emit(tx)?;
+                    self.records.retag_without_data(r, Tag::OutPubrel);
+                    Ok(Reaction {
+                        reply: n,
+                        event: SessionEvent::None,
+                    })
+                } else if self.find_out(Tag::OutPubrel, id, None).is_some() {
+                    // Our PUBREL crossed a re-sent PUBREC: answer it again.
+                    Ok(Reaction {
+                        reply: Packet::Pubrel(id).emit(tx)?,
+                        event: SessionEvent::None,
+                    })
+                } else {
+                    Err(unknown(PacketType::Pubrec, id).into())
+                }
+            }
+            Packet::Pubcomp(id) => {
+                let r = self
+                    .find_out(Tag::OutPubrel, id, None)
+                    .ok_or(unknown(PacketType::Pubcomp, id))?;
+                self.records.remove(r);
+                Ok(Reaction {
+                    reply: 0,
+                    event: SessionEvent::Published(id),
+                })
+            }
+            Packet::Pubrel(id) => {
+                // Answer even without state: after a reconnect the state may be gone, and
+                // the broker must still be allowed to finish ([MQTT-4.3.3-2]).
+                let n = Packet::Pubcomp(id).emit(tx)?;
+                self.records
+                    .retain(|r| !(r.tag == Tag::InQos2 && r.pid == id.get()));
+                Ok(Reaction {
+                    reply: n,
+                    event: SessionEvent::None,
+                })
+            }
+            Packet::Suback(s) => {
+                let id = s.packet_id;
+                let mut codes = s.codes.iter();
+                let mut matched = 0;
+                while let Some(r) = self
+                    .records
+                    .find(|r| r.tag == Tag::Subscription && r.pid == id.get())
+                {
+                    let (offset, meta) = (r.offset, r.meta);
+                    matched += 1;
+                    match codes.next() {
+                        Some(SubackCode::Granted(_)) => {
+                            self.records.set_meta(offset, meta | SUB_CONFIRMED);
+                            self.records.set_pid(offset, 0);
+                        }
+                        Some(SubackCode::Failure) => self.records.remove(offset),
+                        None => self.records.set_pid(offset, 0),
+                    }
+                }
+                if matched == 0 {
+                    return Err(unknown(PacketType::Suback, id).into());
+                }
+                if matched != s.codes.len() {
+                    return Err(ProtocolError::SubackMismatch {
+                        expected: matched,
+                        got: s.codes.len(),
+                    }
+                    .into());
+                }
+                Ok(Reaction {
+                    reply: 0,
+                    event: SessionEvent::Subscribed(id),
+                })
+            }
+            Packet::Unsuback(id) => {
+                let before = self.records.used();
+                self.records
+                    .retain(|r| !(r.tag == Tag::Unsubscribe && r.pid == id.get()));
+                if self.records.used() == before {
+                    return Err(unknown(PacketType::Unsuback, id).into());
+                }
+                Ok(Reaction {
+                    reply: 0,
+                    event: SessionEvent::Unsubscribed(id),
+                })
+            }
+            Packet::Pingresp => {
+                self.ping_sent_ms = None;
+                Ok(none)
+            }
+            ref other => Err(ProtocolError::UnexpectedPacket(other.packet_type()).into()),
+        }
+    }
+
+    /// Records that a packet was written at `now_ms`: the keep-alive interval restarts.
+    pub fn sent(&mut self, now_ms: u64) {
+        self.last_tx_ms = self.last_tx_ms.max(now_ms);
+    }
+
+    /// When [`Session::poll`] next has something to do, in the caller's milliseconds.
+    pub fn poll_at(&self) -> Option<u64> {
+        if self.link != Link::Up || self.keep_alive_ms == 0 {
+            return None;
+        }
+        Some(match self.ping_sent_ms {
+            Some(sent) => sent + self.ping_timeout_ms.unwrap_or(self.keep_alive_ms),
+            None => self.last_tx_ms + self.keep_alive_ms,
+        })
+    }
+
+    /// Keep-alive: sends PINGREQ when the interval passed without traffic from us, and
+    /// declares the connection dead when the PINGRESP is overdue ([MQTT-3.1.2-23]).
+    pub fn poll(&mut self, now_ms: u64, tx: &mut [u8]) -> Result<Poll, SessionError> {
+        match self.poll_at() {
+            Some(at) if now_ms >= at => {}
+            _ => return Ok(Poll::Idle),
+        }
+        if self.ping_sent_ms.is_some() {
+            self.link_down();
+            return Ok(Poll::Dead);
+        }
+        let n = Packet::Pingreq.emit(tx)?;
+        self.ping_sent_ms = Some(now_ms);
+        Ok(Poll::Ping(n))
+    }
+
+    /// Writes a DISCONNECT into `tx` and marks the link down.
+    pub fn disconnect(&mut self, tx: &mut [u8]) -> Result<usize, SessionError> {
+        let n = Packet::Disconnect.emit(tx)?;
+        self.link_down();
+        Ok(n)
+    }
+
+    /// The connection is gone. Session state stays for the next connection; requests that
+    /// were waiting for an answer are asked again then.
+    pub fn link_down(&mut self) {
+        self.link = Link::Down;
+        self.ping_sent_ms = None;
+        self.replay = (ReplayPhase::Done, 0);
+        let mut offset = 0;
+        while let Some(r) = self.records.get(offset) {
+            let (end, tag) = (r.end(), r.tag);
+            if matches!(tag, Tag::Subscription | Tag::Unsubscribe) {
+                self.records.set_pid(offset, 0);
+            }
+            offset = end;
+        }
+    }
+
+    fn find_out(&self, tag: Tag, id: PacketId, qos: Option<QoS>) -> Option<usize> {
+        self.records
+            .find(|r| r.tag == tag && r.pid == id.get() && qos.is_none_or(|q| r.meta == q as u8))
+            .map(|r| r.offset)
+    }
+
+    fn remove_subscription(&mut self, filter: &str) {
+        self.records
+            .retain(|r| !(r.tag == Tag::Subscription && r.data == filter.as_bytes()));
+    }
+
+    fn alloc_id(&mut self) -> Result<PacketId, SessionError> {
+        for _ in 0..u16::MAX {
+            let id = self.next_id;
+            self.next_id = if id == u16::MAX { 1 } else { id + 1 };
+            let in_use = self.records.iter().any(|r| {
+                r.pid == id
+                    && matches!(
+                        r.tag,
+                        Tag::OutPublish | Tag::OutPubrel | Tag::Subscription | Tag::Unsubscribe
+                    )
+            });
+            if !in_use && let Some(id) = PacketId::new(id) {
+                return Ok(id);
+            }
+        }
+        Err(SessionError::NoPacketIds)
+    }
+}
+
+fn unknown(packet_type: PacketType, packet_id: PacketId) -> ProtocolError {
+    ProtocolError::UnknownPacketId {
+        packet_type,
+        packet_id,
+    }
+}
+
+fn topic_filter(data: &[u8]) -> Result<TopicFilter<'_>, SessionError> {
+    core::str::from_utf8(data)
+        .ok()
+        .and_then(|s| TopicFilter::new(s).ok())
+        .ok_or(SessionError::Encode(EncodeError::EmptyList))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,425 @@
+use std::vec::Vec;
+
+use super::*;
+use crate::mqtt::{Suback, SubackCodes};
+
+fn id(n: u16) -> PacketId {
+    PacketId::new(n).unwrap()
+}
+
+fn connect_packet() -> Connect<'static> {
+    Connect {
+        client_id: "dev",
+        keep_alive: 10,
+        clean_session: false,
+        will: None,
+        username: None,
+        password: None,
+    }
+}
+
+fn accepted(session_present: bool) -> Connack {
+    Connack {
+        session_present,
+        code: ConnectReturnCode::Accepted,
+    }
+}
+
+/// Brings a session up and drains its replay, returning the replayed frames.
+fn bring_up(s: &mut Session<'_>, session_present: bool, now: u64) -> Vec<Vec<u8>> {
+    let mut tx = [0u8; 256];
+    s.connect(&connect_packet(), now, &mut tx).unwrap();
+    s.on_connack(&accepted(session_present), now).unwrap();
+    let mut out = Vec::new();
+    while let Some(frame) = s.next_replay(&mut tx).unwrap() {
+        out.push(frame.to_vec());
+    }
+    out
+}
+
+fn decode(frame: &[u8]) -> Packet<'_> {
+    Packet::decode(frame).unwrap().unwrap().0
+}
+
+fn publish_id(s: &mut Session<'_>, topic: &str, qos: QoS) -> PacketId {
+    let mut tx = [0u8; 256];
+    match s
+        .publish(
+            TopicName::new(topic).unwrap(),
+            b"payload",
+            qos,
+            false,
+            &mut tx,
+        )
+        .unwrap()
+    {
+        Outgoing::Stored { packet_id, .. } | Outgoing::Queued { packet_id } => packet_id,
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn qos1_message_stays_in_flight_until_puback() {
+    let mut mem = [0u8; 256];
+    let mut s = Session::new(&mut mem);
+    bring_up(&mut s, false, 0);
+    let mut tx = [0u8; 64];
+    let out = s
+        .publish(
+            TopicName::new("a/b").unwrap(),
+            b"hi",
+            QoS::AtLeastOnce,
+            false,
+            &mut tx,
+        )
+        .unwrap();
+    let Outgoing::Stored { packet_id, frame } = out else {
+        panic!("{out:?}")
+    };
+    assert_eq!(frame, &[0x32, 9, 0, 3, b'a', b'/', b'b', 0, 1, b'h', b'i']);
+    assert_eq!(s.in_flight(), 1);
+    let r = s.handle(&Packet::Puback(packet_id), 1, &mut tx).unwrap();
+    assert_eq!(r.event, SessionEvent::Published(packet_id));
+    assert_eq!(s.in_flight(), 0);
+    // A second PUBACK for the same id is reported and is not fatal.
+    let e = s
+        .handle(&Packet::Puback(packet_id), 2, &mut tx)
+        .unwrap_err();
+    match e {
+        SessionError::Protocol(p) => assert!(!p.is_fatal()),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn qos2_outgoing_runs_the_four_step_handshake() {
+    let mut mem = [0u8; 256];
+    let mut s = Session::new(&mut mem);
+    bring_up(&mut s, false, 0);
+    let pid = publish_id(&mut s, "t", QoS::ExactlyOnce);
+    let mut tx = [0u8; 16];
+    // A PUBACK is the wrong answer for QoS 2.
+    assert!(s.handle(&Packet::Puback(pid), 1, &mut tx).is_err());
+    let r = s.handle(&Packet::Pubrec(pid), 1, &mut tx).unwrap();
+    assert_eq!(decode(&tx[..r.reply]), Packet::Pubrel(pid));
+    assert_eq!(r.event, SessionEvent::None);
+    assert_eq!(s.in_flight(), 1);
+    // A repeated PUBREC is answered again.
+    let r = s.handle(&Packet::Pubrec(pid), 2, &mut tx).unwrap();
+    assert_eq!(decode(&tx[..r.reply]), Packet::Pubrel(pid));
+    let r = s.handle(&Packet::Pubcomp(pid), 3, &mut tx).unwrap();
+    assert_eq!(r.event, SessionEvent::Published(pid));
+    assert_eq!(s.in_flight(), 0);
+}
+
+#[test]
+fn qos2_incoming_is_delivered_once_until_released() {
+    let mut mem = [0u8; 256];
+    let mut s = Session::new(&mut mem);
+    bring_up(&mut s, false, 0);
+    let mut tx = [0u8; 16];
+    let msg = |dup| {
+        Packet::Publish(Publish {
+            topic: TopicName::new("t").unwrap(),
+            qos: QosPid::ExactlyOnce(id(7)),
+            dup,
+            retain: false,
+            payload: b"x",
+        })
+    };
+    let r = s.handle(&msg(false), 1, &mut tx).unwrap();
+    assert_eq!(r.event, SessionEvent::Deliver);
+    assert_eq!(decode(&tx[..r.reply]), Packet::Pubrec(id(7)));
+    let r = s.handle(&msg(true), 2, &mut tx).unwrap();
+    assert_eq!(r.event, SessionEvent::Duplicate);
+    assert_eq!(decode(&tx[..r.reply]), Packet::Pubrec(id(7)));
+    let r = s.handle(&Packet::Pubrel(id(7)), 3, &mut tx).unwrap();
+    assert_eq!(decode(&tx[..r.reply]), Packet::Pubcomp(id(7)));
+    // Released: the same identifier now carries a new message.
+    let r = s.handle(&msg(false), 4, &mut tx).unwrap();
+    assert_eq!(r.event, SessionEvent::Deliver);
+    // PUBREL for an identifier we hold nothing for is still completed.
+    let r = s.handle(&Packet::Pubrel(id(99)), 5, &mut tx).unwrap();
+    assert_eq!(decode(&tx[..r.reply]), Packet::Pubcomp(id(99)));
+}
+
+#[test]
+fn in_flight_messages_are_resent_with_dup_in_order_after_reconnect() {
+    let mut mem = [0u8; 512];
+    let mut s = Session::new(&mut mem);
+    bring_up(&mut s, false, 0);
+    let a = publish_id(&mut s, "a", QoS::AtLeastOnce);
+    let b = publish_id(&mut s, "b", QoS::ExactlyOnce);
+    let c = publish_id(&mut s, "c", QoS::AtLeastOnce);
+    let mut tx = [0u8; 16];
+    s.handle(&Packet::Pubrec(b), 1, &mut tx).unwrap();
+    s.link_down();
+    // While down, QoS 1 is queued and QoS 0 refused.
+    let d = publish_id(&mut s, "d", QoS::AtLeastOnce);
+    assert_eq!(
+        s.publish(
+            TopicName::new("e").unwrap(),
+            b"",
+            QoS::AtMostOnce,
+            false,
+            &mut tx
+        ),
+        Err(SessionError::NotConnected)
+    );
+    let replay = bring_up(&mut s, true, 100);
+    let packets: Vec<Packet<'_>> = replay.iter().map(|f| decode(f)).collect();
+    assert_eq!(packets.len(), 4);
+    let expect_publish = |p: &Packet<'_>, topic: &str, pid: PacketId| match p {
+        Packet::Publish(p) => {
+            assert_eq!(p.topic.as_str(), topic);
+            assert_eq!(p.qos.packet_id(), Some(pid));
+            assert!(p.dup, "re-delivery must carry DUP");
+        }
+        other => panic!("{other:?}"),
+    };
+    expect_publish(&packets[0], "a", a);
+    assert_eq!(packets[1], Packet::Pubrel(b));
+    expect_publish(&packets[2], "c", c);
+    expect_publish(&packets[3], "d", d);
+    assert_eq!(
+        replay[3][0] & 0x08,
+        0x08,
+        "the queued message is marked DUP as well"
+    );
+}
+
+#[test]
+fn subscriptions_are_restored_when_the_broker_has_no_session() {
+    let mut mem = [0u8; 512];
+    let mut s = Session::new(&mut mem);
+    bring_up(&mut s, false, 0);
+    let mut tx = [0u8; 64];
+    let topics = [
+        SubscribeTopic {
+            filter: TopicFilter::new("a/#").unwrap(),
+            qos: QoS::AtLeastOnce,
+        },
+        SubscribeTopic {
+            filter: TopicFilter::new("b").unwrap(),
+            qos: QoS::AtMostOnce,
+        },
+    ];
+    let (sid, _) = s.subscribe(&topics, &mut tx).unwrap();
+    let codes = [
+        SubackCode::Granted(QoS::AtLeastOnce),
+        SubackCode::Granted(QoS::AtMostOnce),
+    ];
+    let r = s
+        .handle(
+            &Packet::Suback(Suback {
+                packet_id: sid,
+                codes: SubackCodes::List(&codes),
+            }),
+            1,
+            &mut tx,
+        )
+        .unwrap();
+    assert_eq!(r.event, SessionEvent::Subscribed(sid));
+    assert!(s.subscriptions().all(|(_, _, confirmed)| confirmed));
+
+    // The broker kept the session: nothing to restore.
+    s.link_down();
+    assert!(bring_up(&mut s, true, 10).is_empty());
+
+    // The broker lost it: both filters are subscribed again, with their QoS.
+    s.link_down();
+    let replay = bring_up(&mut s, false, 20);
+    let restored: Vec<(std::string::String, QoS)> = replay
+        .iter()
+        .map(|f| match decode(f) {
+            Packet::Subscribe(sub) => {
+                let t = sub.topics.iter().next().unwrap();
+                (t.filter.as_str().into(), t.qos)
+            }
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        restored,
+        [
+            ("a/#".into(), QoS::AtLeastOnce),
+            ("b".into(), QoS::AtMostOnce)
+        ]
+    );
+}
+
+#[test]
+fn a_refused_subscription_is_forgotten() {
+    let mut mem = [0u8; 256];
+    let mut s = Session::new(&mut mem);
+    bring_up(&mut s, false, 0);
+    let mut tx = [0u8; 64];
+    let topics = [SubscribeTopic {
+        filter: TopicFilter::new("forbidden").unwrap(),
+        qos: QoS::AtMostOnce,
+    }];
+    let (sid, _) = s.subscribe(&topics, &mut tx).unwrap();
+    s.handle(
+        &Packet::Suback(Suback {
+            packet_id: sid,
+            codes: SubackCodes::List(&[SubackCode::Failure]),
+        }),
+        1,
+        &mut tx,
+    )
+    .unwrap();
+    assert_eq!(s.subscriptions().count(), 0);
+}
+
+#[test]
+fn unanswered_unsubscribe_is_repeated_when_the_session_resumes() {
+    let mut mem = [0u8; 256];
+    let mut s = Session::new(&mut mem);
+    bring_up(&mut s, false, 0);
+    let mut tx = [0u8; 64];
+    let topics = [SubscribeTopic {
+        filter: TopicFilter::new("x").unwrap(),
+        qos: QoS::AtMostOnce,
+    }];
+    s.subscribe(&topics, &mut tx).unwrap();
+    s.unsubscribe(&[TopicFilter::new("x").unwrap()], &mut tx)
+        .unwrap();
+    assert_eq!(s.subscriptions().count(), 0);
+    s.link_down();
+    let replay = bring_up(&mut s, true, 1);
+    assert_eq!(replay.len(), 1);
+    let Packet::Unsubscribe(u) = decode(&replay[0]) else {
+        panic!()
+    };
+    assert_eq!(u.filters.iter().next().unwrap().as_str(), "x");
+    let r = s
+        .handle(&Packet::Unsuback(u.packet_id), 2, &mut tx)
+        .unwrap();
+    assert_eq!(r.event, SessionEvent::Unsubscribed(u.packet_id));
+    // Without a session on the broker there is nothing to unsubscribe from.
+    s.link_down();
+    assert!(bring_up(&mut s, false, 3).is_empty());
+}
+
+#[test]
+fn keep_alive_pings_at_the_deadline_and_declares_death_without_pingresp() {
+    let mut mem = [0u8; 64];
+    let mut s = Session::new(&mut mem);
+    bring_up(&mut s, false, 1_000);
+    let mut tx = [0u8; 8];
+    assert_eq!(s.poll_at(), Some(11_000));
+    assert_eq!(s.poll(10_999, &mut tx), Ok(Poll::Idle));
+    // Traffic from us postpones the ping.
+    s.sent(5_000);
+    assert_eq!(s.poll_at(), Some(15_000));
+    assert_eq!(s.poll(15_000, &mut tx), Ok(Poll::Ping(2)));
+    assert_eq!(&tx[..2], &[0xc0, 0x00]);
+    assert_eq!(s.poll_at(), Some(25_000));
+    s.handle(&Packet::Pingresp, 15_100, &mut tx).unwrap();
+    s.sent(15_000);
+    assert_eq!(s.poll_at(), Some(25_000));
+    assert_eq!(s.poll(25_000, &mut tx), Ok(Poll::Ping(2)));
+    assert_eq!(s.poll(34_999, &mut tx), Ok(Poll::Idle));
+    assert_eq!(s.poll(35_000, &mut tx), Ok(Poll::Dead));
+    assert!(!s.is_connected());
+    assert_eq!(s.poll_at(), None);
+}
+
+#[test]
+fn a_full_session_refuses_and_keeps_what_it_has() {
+    let mut mem = [0u8; 40];
+    let mut s = Session::new(&mut mem);
+    bring_up(&mut s, false, 0);
+    let first = publish_id(&mut s, "t", QoS::AtLeastOnce);
+    let mut tx = [0u8; 64];
+    let e = s
+        .publish(
+            TopicName::new("t").unwrap(),
+            b"payload",
+            QoS::AtLeastOnce,
+            false,
+            &mut tx,
+        )
+        .unwrap_err();
+    assert!(matches!(e, SessionError::Full { .. }), "{e:?}");
+    assert_eq!(s.in_flight(), 1);
+    s.handle(&Packet::Puback(first), 1, &mut tx).unwrap();
+    publish_id(&mut s, "t", QoS::AtLeastOnce);
+}
+
+#[test]
+fn packet_ids_skip_those_in_flight_and_never_use_zero() {
+    let mut mem = [0u8; 1024];
+    let mut s = Session::new(&mut mem);
+    bring_up(&mut s, false, 0);
+    let one = publish_id(&mut s, "t", QoS::AtLeastOnce);
+    assert_eq!(one.get(), 1);
+    s.next_id = u16::MAX;
+    assert_eq!(publish_id(&mut s, "t", QoS::AtLeastOnce).get(), u16::MAX);
+    // 1 is still in flight: wrap past 0 and 1.
+    assert_eq!(publish_id(&mut s, "t", QoS::AtLeastOnce).get(), 2);
+}
+
+#[test]
+fn a_broker_sending_client_packets_breaks_the_protocol() {
+    let mut mem = [0u8; 64];
+    let mut s = Session::new(&mut mem);
+    bring_up(&mut s, false, 0);
+    let mut tx = [0u8; 8];
+    for p in [Packet::Pingreq, Packet::Disconnect] {
+        match s.handle(&p, 0, &mut tx) {
+            Err(SessionError::Protocol(e)) => assert!(e.is_fatal()),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(matches!(
+        s.on_connack(&accepted(false), 0),
+        Err(SessionError::Protocol(ProtocolError::UnexpectedPacket(
+            PacketType::Connack
+        )))
+    ));
+}
+
+#[test]
+fn a_refused_connack_leaves_the_session_down() {
+    let mut mem = [0u8; 64];
+    let mut s = Session::new(&mut mem);
+    let mut tx = [0u8; 64];
+    s.connect(&connect_packet(), 0, &mut tx).unwrap();
+    let refused = Connack {
+        session_present: false,
+        code: ConnectReturnCode::NotAuthorized,
+    };
+    assert_eq!(
+        s.on_connack(&refused, 0),
+        Err(SessionError::Refused(ConnectReturnCode::NotAuthorized))
+    );
+    assert!(!s.is_connected());
+}
+
+#[test]
+fn qos0_larger_than_tx_is_sent_as_header_then_payload() {
+    let mut mem = [0u8; 64];
+    let mut s = Session::new(&mut mem);
+    bring_up(&mut s, false, 0);
+    let mut tx = [0u8; 16];
+    let payload = [0xabu8; 100];
+    let out = s
+        .publish(
+            TopicName::new("big").unwrap(),
+            &payload,
+            QoS::AtMostOnce,
+            false,
+            &mut tx,
+        )
+        .unwrap();
+    let Outgoing::HeaderThenPayload(header) = out else {
+        panic!("{out:?}")
+    };
+    let mut whole = header.to_vec();
+    whole.extend_from_slice(&payload);
+    let Packet::Publish(p) = decode(&whole) else {
+        panic!()
+    };
+    assert_eq!(p.payload, &payload[..]);
+}

@@ -1,0 +1,100 @@
+//! The byte stream the device talks over, and where it connects to.
+
+use core::fmt;
+
+/// A reconnectable byte stream: TCP, or TLS over TCP, to one endpoint at a time.
+///
+/// Contract:
+/// - [`Transport::connect`] opens a connection to the endpoint (resolving the host name and
+///   doing the TLS handshake the endpoint asks for), closing any previous one first.
+/// - `read` returns `Ok(0)` only at end of stream (the peer closed). `read` must be
+///   cancel-safe: if its future is dropped before completing, no received byte is lost.
+///   The device relies on this to wait for data and a timer at once.
+/// - `write` may accept fewer bytes than given; `flush` pushes buffered bytes to the network.
+///   A dropped `write` future may leave a partial packet on the wire; the device then treats
+///   the connection as broken and reconnects.
+/// - `read` and `write` on a closed transport return an error.
+#[allow(async_fn_in_trait)]
+pub trait Transport: embedded_io_async::Read + embedded_io_async::Write {
+    /// Opens a connection to `endpoint`.
+    async fn connect(&mut self, endpoint: &Endpoint<'_>) -> Result<(), Self::Error>;
+
+    /// Closes the connection, if any. Never fails: there is nothing a caller could do.
+    async fn close(&mut self);
+}
+
+/// Where to connect: host, port and TLS settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Endpoint<'a> {
+    /// Host name or IP address.
+    pub host: &'a str,
+    /// TCP port.
+    pub port: u16,
+    /// TLS settings; `None` for plain TCP.
+    pub tls: Option<Tls<'a>>,
+}
+
+impl<'a> Endpoint<'a> {
+    /// Plain TCP to `host:port`.
+    pub const fn tcp(host: &'a str, port: u16) -> Self {
+        Endpoint {
+            host,
+            port,
+            tls: None,
+        }
+    }
+
+    /// TLS to `host:port`, verifying the server against `server`.
+    pub const fn tls(host: &'a str, port: u16, server: ServerAuth<'a>) -> Self {
+        Endpoint {
+            host,
+            port,
+            tls: Some(Tls {
+                server,
+                server_name: None,
+                client: None,
+            }),
+        }
+    }
+}
+
+/// TLS settings of an [`Endpoint`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tls<'a> {
+    /// How to check the server's certificate.
+    pub server: ServerAuth<'a>,
+    /// Name to verify and send in SNI, if not the endpoint's host.
+    pub server_name: Option<&'a str>,
+    /// Client certificate and key, for clouds that authenticate devices by certificate.
+    pub client: Option<ClientIdentity<'a>>,
+}
+
+/// How a TLS client checks the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServerAuth<'a> {
+    /// Trust these CA certificates (PEM, one or more concatenated).
+    CaPem(&'a [u8]),
+    /// Trust the HAL's default roots (the web PKI roots on a host).
+    DefaultRoots,
+    /// Encrypt without checking who the server is. This is what LuatOS does with `tls = true`;
+    /// it does not protect against an impostor and exists only for compatibility.
+    NoVerification,
+}
+
+/// A client certificate with its private key, both PEM. `Debug` never shows the key.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct ClientIdentity<'a> {
+    /// Certificate chain, PEM.
+    pub cert_pem: &'a [u8],
+    /// Private key, PEM.
+    pub key_pem: &'a [u8],
+}
+
+impl fmt::Debug for ClientIdentity<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientIdentity")
+            .field("cert_pem", &format_args!("<{} bytes>", self.cert_pem.len()))
+            .field("key_pem", &"<redacted>")
+            .finish()
+    }
+}

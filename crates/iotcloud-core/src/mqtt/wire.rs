@@ -12,12 +12,17 @@ pub const MAX_FIELD_LENGTH: usize = u16::MAX as usize;
 /// Decodes a remaining-length varint from the start of `buf`.
 ///
 /// Returns `Ok(None)` when `buf` ends before the varint does, and `Ok(Some((value, used)))`
-/// otherwise. A fifth continuation byte is an error: four bytes reach 268,435,455.
+/// otherwise. A fifth continuation byte is an error: four bytes reach 268,435,455. So is a
+/// non-minimal encoding (a last byte of 0 after a continuation, as in `80 00`): no broker
+/// sends one, and refusing it gives every frame exactly one encoding.
 pub fn decode_varint(buf: &[u8]) -> Result<Option<(usize, usize)>, DecodeError> {
     let mut value = 0usize;
     for (i, &byte) in buf.iter().take(4).enumerate() {
         value |= usize::from(byte & 0x7f) << (7 * i);
         if byte & 0x80 == 0 {
+            if byte == 0 && i > 0 {
+                return Err(DecodeError::MalformedRemainingLength);
+            }
             return Ok(Some((value, i + 1)));
         }
     }
@@ -253,6 +258,18 @@ mod tests {
         );
         assert_eq!(
             decode_varint(&[0xff, 0xff, 0xff, 0xff, 0x01]),
+            Err(DecodeError::MalformedRemainingLength)
+        );
+    }
+
+    #[test]
+    fn non_minimal_varints_are_refused() {
+        assert_eq!(
+            decode_varint(&[0x80, 0x00]),
+            Err(DecodeError::MalformedRemainingLength)
+        );
+        assert_eq!(
+            decode_varint(&[0xff, 0x80, 0x00]),
             Err(DecodeError::MalformedRemainingLength)
         );
     }

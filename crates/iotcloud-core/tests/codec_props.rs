@@ -1,6 +1,7 @@
 //! Properties of the MQTT codec: every packet round-trips, arbitrary bytes never panic the
 //! decoder, and a byte stream split anywhere decodes to the same packets.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 use iotcloud_core::mqtt::{
     Connack, Connect, ConnectReturnCode, FrameStatus, Packet, PacketId, Publish, QoS, QosPid,
     Suback, SubackCode, SubackCodes, Subscribe, SubscribeTopic, TopicFilter, TopicName,

@@ -1,0 +1,9 @@
+#![doc = include_str!("../README.md")]
+
+pub mod clock;
+pub mod store;
+pub mod transport;
+
+pub use clock::SystemClock;
+pub use store::FileStore;
+pub use transport::{HostError, TcpTransport};

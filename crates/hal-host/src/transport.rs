@@ -1,0 +1,334 @@
+//! [`Transport`] over tokio TCP, with TLS by rustls (ring).
+
+use std::io;
+use std::sync::Arc;
+
+use iotcloud_core::transport::{ClientIdentity, Endpoint, ServerAuth, Transport};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
+use tokio_rustls::rustls::client::danger::{
+    HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier,
+};
+use tokio_rustls::rustls::crypto::{self, CryptoProvider};
+use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use tokio_rustls::rustls::{
+    self, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
+};
+
+/// Writes are collected up to this size and sent on `flush`.
+const WRITE_BUFFER: usize = 64 * 1024;
+
+/// Why the host transport failed. Messages name the step that failed (DNS, TCP, TLS) and
+/// never include key material.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum HostError {
+    /// The host name did not resolve.
+    #[error("DNS lookup of {host} failed: {source}")]
+    Dns {
+        /// Host name.
+        host: String,
+        /// Resolver error.
+        source: io::Error,
+    },
+    /// Connecting, reading or writing failed.
+    #[error("I/O: {0}")]
+    Io(#[from] io::Error),
+    /// The TLS handshake failed (certificate not trusted, no common cipher, …).
+    #[error("TLS handshake with {host} failed: {source}")]
+    TlsHandshake {
+        /// Host name.
+        host: String,
+        /// What rustls or the peer reported.
+        source: io::Error,
+    },
+    /// A CA certificate, client certificate or key could not be read.
+    #[error("invalid TLS material: {0}")]
+    TlsMaterial(&'static str),
+    /// The host is not a valid TLS server name.
+    #[error("invalid TLS server name {0:?}")]
+    ServerName(String),
+    /// Read or write without a connection.
+    #[error("not connected")]
+    NotConnected,
+}
+
+impl embedded_io::Error for HostError {
+    fn kind(&self) -> embedded_io::ErrorKind {
+        match self {
+            HostError::Dns { .. } => embedded_io::ErrorKind::NotFound,
+            HostError::Io(e) => e.kind().into(),
+            HostError::TlsHandshake { .. }
+            | HostError::TlsMaterial(_)
+            | HostError::ServerName(_) => embedded_io::ErrorKind::InvalidData,
+            HostError::NotConnected => embedded_io::ErrorKind::NotConnected,
+        }
+    }
+}
+
+enum Stream {
+    Plain(TcpStream),
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+/// A TCP or TLS connection made by tokio and rustls. Must be used inside a tokio runtime.
+///
+/// Writes are buffered until `flush` (the device flushes after every packet), so a packet
+/// written in pieces leaves in one segment.
+pub struct TcpTransport {
+    stream: Option<Stream>,
+    out: Vec<u8>,
+    nodelay: bool,
+}
+
+impl Default for TcpTransport {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TcpTransport {
+    /// A transport with no connection yet.
+    pub fn new() -> Self {
+        TcpTransport {
+            stream: None,
+            out: Vec::with_capacity(1024),
+            nodelay: true,
+        }
+    }
+
+    /// Whether to set `TCP_NODELAY` (default: yes, packets leave at once).
+    pub fn with_nodelay(mut self, nodelay: bool) -> Self {
+        self.nodelay = nodelay;
+        self
+    }
+
+    /// Whether a connection is open.
+    pub fn is_connected(&self) -> bool {
+        self.stream.is_some()
+    }
+
+    async fn write_out(&mut self) -> Result<(), HostError> {
+        let stream = self.stream.as_mut().ok_or(HostError::NotConnected)?;
+        let result = match stream {
+            Stream::Plain(s) => s.write_all(&self.out).await,
+            Stream::Tls(s) => match s.write_all(&self.out).await {
+                Ok(()) => s.flush().await,
+                Err(e) => Err(e),
+            },
+        };
+        self.out.clear();
+        result.map_err(HostError::Io)
+    }
+}
+
+fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// Builds the rustls client configuration for `tls`.
+pub fn client_config(
+    server: ServerAuth<'_>,
+    client: Option<ClientIdentity<'_>>,
+) -> Result<ClientConfig, HostError> {
+    let builder = ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|_| HostError::TlsMaterial("no usable TLS version"))?;
+    let builder = match server {
+        ServerAuth::CaPem(pem) => {
+            let mut roots = RootCertStore::empty();
+            let mut any = false;
+            for cert in CertificateDer::pem_slice_iter(pem) {
+                let cert =
+                    cert.map_err(|_| HostError::TlsMaterial("CA certificate is not valid PEM"))?;
+                roots.add(cert).map_err(|_| {
+                    HostError::TlsMaterial("CA certificate is not a valid X.509 certificate")
+                })?;
+                any = true;
+            }
+            if !any {
+                return Err(HostError::TlsMaterial("no CA certificate in the PEM data"));
+            }
+            builder.with_root_certificates(roots)
+        }
+        ServerAuth::DefaultRoots => {
+            let roots = RootCertStore {
+                roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+            };
+            builder.with_root_certificates(roots)
+        }
+        ServerAuth::NoVerification => builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(NoServerVerification(provider()))),
+    };
+    match client {
+        None => Ok(builder.with_no_client_auth()),
+        Some(id) => {
+            let chain = CertificateDer::pem_slice_iter(id.cert_pem)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|_| HostError::TlsMaterial("client certificate is not valid PEM"))?;
+            if chain.is_empty() {
+                return Err(HostError::TlsMaterial(
+                    "no client certificate in the PEM data",
+                ));
+            }
+            let key = PrivateKeyDer::from_pem_slice(id.key_pem)
+                .map_err(|_| HostError::TlsMaterial("client key is not a valid PEM private key"))?;
+            builder
+                .with_client_auth_cert(chain, key)
+                .map_err(|_| HostError::TlsMaterial("client certificate and key do not match"))
+        }
+    }
+}
+
+/// Accepts any server certificate while still checking the handshake signatures: the
+/// LuatOS-compatible "TLS without verification", chosen explicitly with
+/// [`ServerAuth::NoVerification`].
+#[derive(Debug)]
+struct NoServerVerification(Arc<CryptoProvider>);
+
+impl ServerCertVerifier for NoServerVerification {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+impl embedded_io::ErrorType for TcpTransport {
+    type Error = HostError;
+}
+
+impl embedded_io_async::Read for TcpTransport {
+    /// Cancel-safe: tokio's and rustls' reads keep unread data buffered.
+    async fn read(&mut self, buf: &mut [u8]) -> Result<usize, HostError> {
+        let result = match self.stream.as_mut().ok_or(HostError::NotConnected)? {
+            Stream::Plain(s) => s.read(buf).await,
+            Stream::Tls(s) => s.read(buf).await,
+        };
+        result.map_err(HostError::Io)
+    }
+}
+
+impl embedded_io_async::Write for TcpTransport {
+    async fn write(&mut self, buf: &[u8]) -> Result<usize, HostError> {
+        if self.stream.is_none() {
+            return Err(HostError::NotConnected);
+        }
+        if self.out.len() + buf.len() > WRITE_BUFFER && !self.out.is_empty() {
+            self.write_out().await?;
+        }
+        self.out.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    async fn flush(&mut self) -> Result<(), HostError> {
+        if self.out.is_empty() {
+            return Ok(());
+        }
+        self.write_out().await
+    }
+}
+
+impl Transport for TcpTransport {
+    async fn connect(&mut self, endpoint: &Endpoint<'_>) -> Result<(), HostError> {
+        self.stream = None;
+        self.out.clear();
+        let host = endpoint.host;
+        let mut addrs = tokio::net::lookup_host((host, endpoint.port))
+            .await
+            .map_err(|source| HostError::Dns {
+                host: host.into(),
+                source,
+            })?;
+        let mut last = None;
+        let tcp = loop {
+            let Some(addr) = addrs.next() else {
+                return Err(last.map_or_else(
+                    || HostError::Dns {
+                        host: host.into(),
+                        source: io::Error::new(io::ErrorKind::NotFound, "no address"),
+                    },
+                    HostError::Io,
+                ));
+            };
+            match TcpStream::connect(addr).await {
+                Ok(s) => break s,
+                Err(e) => last = Some(e),
+            }
+        };
+        tcp.set_nodelay(self.nodelay)?;
+        self.stream = Some(match endpoint.tls {
+            None => Stream::Plain(tcp),
+            Some(tls) => {
+                let config = client_config(tls.server, tls.client)?;
+                let name = tls.server_name.unwrap_or(host);
+                let server_name = ServerName::try_from(name.to_owned())
+                    .map_err(|_| HostError::ServerName(name.into()))?;
+                let stream = TlsConnector::from(Arc::new(config))
+                    .connect(server_name, tcp)
+                    .await
+                    .map_err(|source| HostError::TlsHandshake {
+                        host: host.into(),
+                        source,
+                    })?;
+                Stream::Tls(Box::new(stream))
+            }
+        });
+        Ok(())
+    }
+
+    async fn close(&mut self) {
+        if let Some(stream) = self.stream.take() {
+            match stream {
+                Stream::Plain(mut s) => {
+                    let _ = s.shutdown().await;
+                }
+                Stream::Tls(mut s) => {
+                    let _ = s.shutdown().await;
+                }
+            }
+        }
+        self.out.clear();
+    }
+}

@@ -1,0 +1,280 @@
+//! A mosquitto broker per test, and helpers to drive devices against it.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use hal_host::{SystemClock, TcpTransport};
+use iotcloud_core::plain::PlainMqtt;
+use iotcloud_core::{Buffers, Connected, Device, Event, NoStore, QoS};
+
+/// Where mosquitto is: `$MOSQUITTO`, then the Debian path, then `$PATH`.
+fn mosquitto_bin() -> PathBuf {
+    if let Ok(p) = std::env::var("MOSQUITTO") {
+        return p.into();
+    }
+    for p in [
+        "/usr/sbin/mosquitto",
+        "/usr/bin/mosquitto",
+        "/usr/local/sbin/mosquitto",
+    ] {
+        if std::path::Path::new(p).exists() {
+            return p.into();
+        }
+    }
+    let found = Command::new("sh")
+        .args(["-c", "command -v mosquitto"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+    match found {
+        Some(p) if !p.is_empty() => p.into(),
+        _ => panic!(
+            "these tests need the mosquitto broker: `apt-get install mosquitto`, or set MOSQUITTO \
+             to its path (.ci/run installs it)"
+        ),
+    }
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+/// Extra `mosquitto.conf` lines for the listener (TLS settings).
+#[derive(Default, Clone)]
+pub struct ListenerExtra(pub Vec<String>);
+
+/// A mosquitto process on a loopback port, with persistence in a temporary directory.
+pub struct Broker {
+    child: Option<Child>,
+    pub port: u16,
+    pub dir: tempfile::TempDir,
+    extra: ListenerExtra,
+}
+
+impl Broker {
+    pub fn start() -> Broker {
+        Self::start_with(ListenerExtra::default())
+    }
+
+    pub fn start_with(extra: ListenerExtra) -> Broker {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut b = Broker {
+            child: None,
+            port,
+            dir: tempfile::tempdir().unwrap(),
+            extra,
+        };
+        b.launch();
+        b
+    }
+
+    fn launch(&mut self) {
+        let dir = self.dir.path();
+        let mut conf = format!(
+            "listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\n\
+             persistence_location {dir}/\nautosave_interval 1\nlog_dest file {dir}/mosquitto.log\n\
+             log_type all\nmax_inflight_messages 0\nmax_queued_messages 10000\n",
+            port = self.port,
+            dir = dir.display()
+        );
+        if is_root() {
+            // Stay root so the persistence directory stays writable.
+            conf.push_str("user root\n");
+        }
+        for line in &self.extra.0 {
+            conf.push_str(line);
+            conf.push('\n');
+        }
+        let conf_path = dir.join("mosquitto.conf");
+        std::fs::write(&conf_path, conf).unwrap();
+        let child = Command::new(mosquitto_bin())
+            .arg("-c")
+            .arg(&conf_path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start mosquitto");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
+                panic!("mosquitto exited with {status}: {}", self.log());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "mosquitto did not start: {}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Stops the broker the way a service manager does (SIGTERM): it saves its state.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status()
+                .unwrap();
+            child.wait().unwrap();
+        }
+    }
+
+    /// Freezes the broker (SIGSTOP): connections stay open, nothing is read or answered.
+    pub fn freeze(&mut self) {
+        if let Some(child) = &self.child {
+            Command::new("kill")
+                .args(["-STOP", &child.id().to_string()])
+                .status()
+                .unwrap();
+        }
+    }
+
+    /// Kills the broker outright (SIGKILL): only what it saved before survives.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            child.wait().unwrap();
+        }
+    }
+
+    /// Starts the broker again on the same port with the same persistence directory.
+    pub fn start_again(&mut self) {
+        assert!(self.child.is_none(), "broker still running");
+        self.launch();
+    }
+
+    pub fn restart(&mut self) {
+        self.stop();
+        self.launch();
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("mosquitto.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Buffers that live for the whole test.
+pub fn buffers(rx: usize, tx: usize, session: usize) -> Buffers<'static> {
+    Buffers {
+        rx: Box::leak(vec![0u8; rx].into_boxed_slice()),
+        tx: Box::leak(vec![0u8; tx].into_boxed_slice()),
+        session: Box::leak(vec![0u8; session].into_boxed_slice()),
+    }
+}
+
+pub type HostDevice<St> =
+    Device<'static, PlainMqtt<'static>, TcpTransport, SystemClock, NoStore, St>;
+
+pub fn provider(port: u16, client_id: &'static str) -> PlainMqtt<'static> {
+    PlainMqtt::new("127.0.0.1", port, client_id).unwrap()
+}
+
+pub fn device(
+    provider: PlainMqtt<'static>,
+    buffers: Buffers<'static>,
+) -> HostDevice<iotcloud_core::Unregistered> {
+    Device::new(
+        provider,
+        TcpTransport::new(),
+        SystemClock::new(),
+        NoStore,
+        buffers,
+    )
+}
+
+/// Connects, and consumes the `Connected` event.
+pub async fn connect(
+    provider: PlainMqtt<'static>,
+    buffers: Buffers<'static>,
+) -> HostDevice<Connected> {
+    let dev = device(provider, buffers)
+        .register()
+        .await
+        .map_err(|(_, e)| e)
+        .unwrap();
+    let mut dev = dev.connect().await.map_err(|(_, e)| e).unwrap();
+    assert!(matches!(
+        next(&mut dev, 5_000).await,
+        Some(Ev::Connected(_))
+    ));
+    dev
+}
+
+/// An owned copy of an event, so tests can keep it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Ev {
+    Connected(bool),
+    Message {
+        topic: String,
+        payload: Vec<u8>,
+        qos: QoS,
+        dup: bool,
+    },
+    Published(u16),
+    Subscribed(u16, Vec<iotcloud_core::mqtt::SubackCode>),
+    Unsubscribed(u16),
+    Disconnected(String),
+    Error(String),
+}
+
+/// The next event within `ms`, or `None` on timeout.
+pub async fn next(dev: &mut HostDevice<Connected>, ms: u64) -> Option<Ev> {
+    let ev = tokio::time::timeout(Duration::from_millis(ms), dev.next_event())
+        .await
+        .ok()?;
+    Some(match ev {
+        Ok(Event::Connected { session_present }) => Ev::Connected(session_present),
+        Ok(Event::Message(m)) => Ev::Message {
+            topic: m.topic.into(),
+            payload: m.payload.into(),
+            qos: m.qos,
+            dup: m.dup,
+        },
+        Ok(Event::Published { packet_id }) => Ev::Published(packet_id.get()),
+        Ok(Event::Subscribed { packet_id, codes }) => {
+            Ev::Subscribed(packet_id.get(), codes.iter().collect())
+        }
+        Ok(Event::Unsubscribed { packet_id }) => Ev::Unsubscribed(packet_id.get()),
+        Ok(Event::Disconnected(r)) => Ev::Disconnected(r.to_string()),
+        Ok(other) => Ev::Error(format!("unexpected {other:?}")),
+        Err(e) => Ev::Error(e.to_string()),
+    })
+}
+
+/// Waits for the SUBACK of a subscription.
+pub async fn subscribe(dev: &mut HostDevice<Connected>, filter: &str, qos: QoS) {
+    let id = dev.subscribe(&[(filter, qos)]).await.unwrap().get();
+    loop {
+        match next(dev, 5_000).await {
+            Some(Ev::Subscribed(got, codes)) if got == id => {
+                assert_eq!(codes, [iotcloud_core::mqtt::SubackCode::Granted(qos)]);
+                return;
+            }
+            Some(Ev::Subscribed(..)) => {}
+            other => panic!("waiting for SUBACK: {other:?}"),
+        }
+    }
+}

@@ -1,0 +1,182 @@
+//! TLS through rustls against mosquitto with a test CA.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use hal_host::HostError;
+use iotcloud_core::transport::{ClientIdentity, ServerAuth, Tls};
+use iotcloud_core::{Error, QoS};
+use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+use support::{Broker, Ev, ListenerExtra, buffers, connect, next, provider};
+
+struct Pki {
+    dir: tempfile::TempDir,
+    ca_pem: &'static str,
+    other_ca_pem: &'static str,
+    client_cert: &'static str,
+    client_key: &'static str,
+}
+
+fn ca() -> CertifiedIssuer<'static, KeyPair> {
+    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap()
+}
+
+fn leak(s: String) -> &'static str {
+    Box::leak(s.into_boxed_str())
+}
+
+fn pki() -> Pki {
+    let ca = ca();
+    let server_key = KeyPair::generate().unwrap();
+    let server = CertificateParams::new(vec!["localhost".to_string()])
+        .unwrap()
+        .signed_by(&server_key, &ca)
+        .unwrap();
+    let client_key = KeyPair::generate().unwrap();
+    let mut client_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    client_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "device-7");
+    let client = client_params.signed_by(&client_key, &ca).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("ca.pem"), ca.pem()).unwrap();
+    std::fs::write(dir.path().join("server.pem"), server.pem()).unwrap();
+    std::fs::write(dir.path().join("server.key"), server_key.serialize_pem()).unwrap();
+    Pki {
+        dir,
+        ca_pem: leak(ca.pem()),
+        other_ca_pem: leak(self::ca().pem()),
+        client_cert: leak(client.pem()),
+        client_key: leak(client_key.serialize_pem()),
+    }
+}
+
+fn tls_broker(pki: &Pki, require_client_cert: bool) -> Broker {
+    let d = pki.dir.path();
+    let mut lines = vec![
+        format!("cafile {}", d.join("ca.pem").display()),
+        format!("certfile {}", d.join("server.pem").display()),
+        format!("keyfile {}", d.join("server.key").display()),
+    ];
+    if require_client_cert {
+        lines.push("require_certificate true".into());
+        lines.push("use_identity_as_username true".into());
+    }
+    Broker::start_with(ListenerExtra(lines))
+}
+
+fn tls(server: ServerAuth<'static>) -> Tls<'static> {
+    Tls {
+        server,
+        server_name: Some("localhost"),
+        client: None,
+    }
+}
+
+#[tokio::test]
+async fn a_server_signed_by_the_given_ca_is_trusted() {
+    let pki = pki();
+    let broker = tls_broker(&pki, false);
+    let p = provider(broker.port, "tls-ok")
+        .with_tls_settings(tls(ServerAuth::CaPem(pki.ca_pem.as_bytes())));
+    let mut dev = connect(p, buffers(1024, 256, 1024)).await;
+    let id = dev
+        .publish("tls/t", b"secret", QoS::AtLeastOnce)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(next(&mut dev, 5_000).await, Some(Ev::Published(id.get())));
+}
+
+#[tokio::test]
+async fn a_server_from_another_ca_is_refused_unless_verification_is_off() {
+    let pki = pki();
+    let broker = tls_broker(&pki, false);
+    let wrong = tls(ServerAuth::CaPem(pki.other_ca_pem.as_bytes()));
+    let p = provider(broker.port, "tls-wrong-ca").with_tls_settings(wrong);
+    let dev = support::device(p, buffers(1024, 256, 1024))
+        .register()
+        .await
+        .map_err(|(_, e)| e)
+        .unwrap();
+    let (_, err) = dev
+        .connect()
+        .await
+        .err()
+        .expect("untrusted server accepted");
+    match &err {
+        Error::Transport(HostError::TlsHandshake { source, .. }) => {
+            assert!(
+                source.to_string().contains("invalid peer certificate"),
+                "{source}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    // The web PKI roots do not know the test CA either.
+    let p = provider(broker.port, "tls-webpki").with_tls_settings(tls(ServerAuth::DefaultRoots));
+    let dev = support::device(p, buffers(1024, 256, 1024))
+        .register()
+        .await
+        .map_err(|(_, e)| e)
+        .unwrap();
+    assert!(matches!(
+        dev.connect().await.err().unwrap().1,
+        Error::Transport(HostError::TlsHandshake { .. })
+    ));
+    // Explicitly unverified TLS (what LuatOS does) connects.
+    let p =
+        provider(broker.port, "tls-noverify").with_tls_settings(tls(ServerAuth::NoVerification));
+    connect(p, buffers(1024, 256, 1024)).await;
+}
+
+#[tokio::test]
+async fn a_broker_requiring_client_certificates_accepts_the_device_certificate() {
+    let pki = pki();
+    let broker = tls_broker(&pki, true);
+    let mut settings = tls(ServerAuth::CaPem(pki.ca_pem.as_bytes()));
+    let p = provider(broker.port, "tls-nocert").with_tls_settings(settings);
+    let dev = support::device(p, buffers(1024, 256, 1024))
+        .register()
+        .await
+        .map_err(|(_, e)| e)
+        .unwrap();
+    assert!(
+        dev.connect().await.is_err(),
+        "no client certificate, yet connected"
+    );
+
+    settings.client = Some(ClientIdentity {
+        cert_pem: pki.client_cert.as_bytes(),
+        key_pem: pki.client_key.as_bytes(),
+    });
+    let p = provider(broker.port, "tls-cert").with_tls_settings(settings);
+    let mut dev = connect(p, buffers(1024, 256, 1024)).await;
+    let id = dev
+        .publish("tls/c", b"x", QoS::AtLeastOnce)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(next(&mut dev, 5_000).await, Some(Ev::Published(id.get())));
+    assert!(broker.log().contains("u'device-7'"), "{}", broker.log());
+}
+
+#[test]
+fn bad_tls_material_is_a_named_error() {
+    let e = hal_host::transport::client_config(ServerAuth::CaPem(b"not a pem"), None).unwrap_err();
+    assert!(e.to_string().contains("no CA certificate"), "{e}");
+    let pki = pki();
+    let e = hal_host::transport::client_config(
+        ServerAuth::DefaultRoots,
+        Some(ClientIdentity {
+            cert_pem: pki.client_cert.as_bytes(),
+            key_pem: b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+        }),
+    )
+    .unwrap_err();
+    assert!(matches!(e, HostError::TlsMaterial(_)), "{e:?}");
+    assert!(!e.to_string().contains("AAAA"));
+}

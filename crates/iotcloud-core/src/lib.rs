@@ -14,6 +14,7 @@ pub mod plain;
 pub mod provider;
 pub mod scratch;
 pub mod session;
+pub mod sign;
 pub mod transport;
 
 #[cfg(test)]

@@ -1,0 +1,465 @@
+//! Building blocks for cloud credentials: MACs and hashes over several parts, hex, base64,
+//! percent-encoding, secrets that never print, and the timestamp policy.
+//!
+//! Every function writes into a caller's buffer or a [`fmt::Write`]; nothing allocates.
+
+use core::fmt::{self, Write};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use hmac::{Hmac, KeyInit, Mac};
+
+use crate::provider::{ProviderError, SignContext};
+
+/// A digest or MAC value (up to 32 bytes).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Digest {
+    bytes: [u8; 32],
+    len: usize,
+}
+
+impl Digest {
+    fn from_slice(s: &[u8]) -> Digest {
+        let mut bytes = [0u8; 32];
+        let len = s.len().min(32);
+        bytes[..len].copy_from_slice(&s[..len]);
+        Digest { bytes, len }
+    }
+
+    /// The raw bytes: 16 for MD5, 20 for SHA-1, 32 for SHA-256. Always the full length,
+    /// zero bytes included (a `strlen` on this is the bug LuatOS fixed several times).
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+
+    /// Lower-case hex.
+    pub fn hex(&self) -> Hex<'_> {
+        Hex(self.as_bytes(), false)
+    }
+
+    /// Upper-case hex.
+    pub fn hex_upper(&self) -> Hex<'_> {
+        Hex(self.as_bytes(), true)
+    }
+
+    /// Standard base64 with padding.
+    pub fn base64(&self) -> Base64<'_> {
+        Base64(self.as_bytes())
+    }
+}
+
+impl fmt::Debug for Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Digest({})", self.hex())
+    }
+}
+
+/// A hash function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Algorithm {
+    /// MD5 (16 bytes).
+    Md5,
+    /// SHA-1 (20 bytes).
+    Sha1,
+    /// SHA-256 (32 bytes).
+    Sha256,
+}
+
+impl Algorithm {
+    /// Output length in bytes.
+    pub fn len(self) -> usize {
+        match self {
+            Algorithm::Md5 => 16,
+            Algorithm::Sha1 => 20,
+            Algorithm::Sha256 => 32,
+        }
+    }
+
+    /// Never true: every algorithm has output.
+    pub fn is_empty(self) -> bool {
+        false
+    }
+}
+
+fn mac_parts<M: Mac + KeyInit>(key: &[u8], parts: &[&[u8]]) -> Digest {
+    // HMAC takes keys of any length, so this cannot fail; an empty digest would be the
+    // visible outcome if it ever did.
+    match <M as KeyInit>::new_from_slice(key) {
+        Ok(mut mac) => {
+            for p in parts {
+                mac.update(p);
+            }
+            Digest::from_slice(&mac.finalize().into_bytes())
+        }
+        Err(_) => Digest::from_slice(&[]),
+    }
+}
+
+/// HMAC of the concatenation of `parts` under `key`.
+pub fn hmac(alg: Algorithm, key: &[u8], parts: &[&[u8]]) -> Digest {
+    match alg {
+        Algorithm::Md5 => mac_parts::<Hmac<md5::Md5>>(key, parts),
+        Algorithm::Sha1 => mac_parts::<Hmac<sha1::Sha1>>(key, parts),
+        Algorithm::Sha256 => mac_parts::<Hmac<sha2::Sha256>>(key, parts),
+    }
+}
+
+/// Plain hash of the concatenation of `parts`.
+pub fn hash(alg: Algorithm, parts: &[&[u8]]) -> Digest {
+    fn run<D: sha2::Digest>(parts: &[&[u8]]) -> Digest {
+        let mut d = D::new();
+        for p in parts {
+            d.update(p);
+        }
+        Digest::from_slice(&d.finalize())
+    }
+    match alg {
+        Algorithm::Md5 => run::<md5::Md5>(parts),
+        Algorithm::Sha1 => run::<sha1::Sha1>(parts),
+        Algorithm::Sha256 => run::<sha2::Sha256>(parts),
+    }
+}
+
+/// Bytes shown as hex when formatted.
+#[derive(Clone, Copy)]
+pub struct Hex<'a>(&'a [u8], bool);
+
+impl<'a> Hex<'a> {
+    /// Lower-case hex of `bytes`.
+    pub fn lower(bytes: &'a [u8]) -> Self {
+        Hex(bytes, false)
+    }
+
+    /// Upper-case hex of `bytes`.
+    pub fn upper(bytes: &'a [u8]) -> Self {
+        Hex(bytes, true)
+    }
+}
+
+impl fmt::Display for Hex<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let digits: &[u8; 16] = if self.1 {
+            b"0123456789ABCDEF"
+        } else {
+            b"0123456789abcdef"
+        };
+        for b in self.0 {
+            f.write_char(char::from(digits[usize::from(b >> 4)]))?;
+            f.write_char(char::from(digits[usize::from(b & 0x0f)]))?;
+        }
+        Ok(())
+    }
+}
+
+/// Bytes shown as standard base64 (with padding) when formatted.
+#[derive(Clone, Copy)]
+pub struct Base64<'a>(pub &'a [u8]);
+
+impl fmt::Display for Base64<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut out = [0u8; 64];
+        // 48 input bytes make 64 output characters; go in such chunks.
+        for chunk in self.0.chunks(48) {
+            let n = STANDARD
+                .encode_slice(chunk, &mut out)
+                .map_err(|_| fmt::Error)?;
+            f.write_str(core::str::from_utf8(&out[..n]).map_err(|_| fmt::Error)?)?;
+        }
+        Ok(())
+    }
+}
+
+/// Decodes standard base64 (with padding) into `out`; `None` if `input` is not valid
+/// base64 or does not fit.
+pub fn base64_decode(input: &str, out: &mut [u8]) -> Option<usize> {
+    STANDARD.decode_slice(input.as_bytes(), out).ok()
+}
+
+/// Which characters percent-encoding replaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EncodeSet {
+    /// Only `+`, space, `/`, `?`, `%`, `#`, `&` and `=`: what OneNET's token format needs
+    /// (and what LuatOS encodes).
+    OneNetToken,
+    /// Everything but `A–Z a–z 0–9 - . _ ~` (RFC 3986 unreserved).
+    Unreserved,
+}
+
+/// `s` percent-encoded with upper-case hex digits when formatted.
+#[derive(Clone, Copy)]
+pub struct PercentEncoded<'a>(pub &'a str, pub EncodeSet);
+
+impl fmt::Display for PercentEncoded<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for b in self.0.bytes() {
+            let keep = match self.1 {
+                EncodeSet::OneNetToken => !b" /?%#&=+".contains(&b),
+                EncodeSet::Unreserved => b.is_ascii_alphanumeric() || b"-._~".contains(&b),
+            };
+            if keep {
+                f.write_char(char::from(b))?;
+            } else {
+                write!(f, "%{b:02X}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A secret configuration value (device secret, product secret, password). `Debug` and
+/// `Display` show `<redacted>`; [`Secret::expose`] gives the value to signing code.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Secret<'a>(&'a str);
+
+impl<'a> Secret<'a> {
+    /// Wraps a secret.
+    pub const fn new(s: &'a str) -> Self {
+        Secret(s)
+    }
+
+    /// The secret itself, for signing.
+    pub fn expose(&self) -> &'a str {
+        self.0
+    }
+}
+
+impl fmt::Debug for Secret<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl fmt::Display for Secret<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// Which timestamp a signature carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TimestampPolicy {
+    /// The clock's current time (default). Signing fails with
+    /// [`ProviderError::TimeUnknown`] while the device does not know the time.
+    #[default]
+    Now,
+    /// The far-future constant LuatOS signs with, for modules that never get network time:
+    /// the credentials then never expire (and carry no freshness).
+    LuatosDefault,
+    /// This exact value, in the unit the cloud uses in that field.
+    Fixed(u64),
+}
+
+/// The unit a cloud writes its timestamp in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeUnit {
+    /// Seconds since the Unix epoch.
+    Seconds,
+    /// Milliseconds since the Unix epoch.
+    Millis,
+}
+
+impl TimestampPolicy {
+    /// The timestamp to sign with: the clock's time plus `offset_secs` (for clouds that want
+    /// an expiry time rather than the current time) in `unit`, LuatOS's constant `luatos`,
+    /// or the fixed value.
+    pub fn resolve(
+        &self,
+        ctx: &SignContext,
+        unit: TimeUnit,
+        offset_secs: u64,
+        luatos: u64,
+    ) -> Result<u64, ProviderError> {
+        match *self {
+            TimestampPolicy::Now => {
+                let ms = ctx.unix_time_ms.ok_or(ProviderError::TimeUnknown)?;
+                let ms = ms.saturating_add(offset_secs.saturating_mul(1000));
+                Ok(match unit {
+                    TimeUnit::Seconds => ms / 1000,
+                    TimeUnit::Millis => ms,
+                })
+            }
+            TimestampPolicy::LuatosDefault => Ok(luatos),
+            TimestampPolicy::Fixed(v) => Ok(v),
+        }
+    }
+}
+
+/// A `fmt::Write` that only counts, to size buffers before writing.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Counter(pub usize);
+
+impl Write for Counter {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.0 += s.len();
+        Ok(())
+    }
+}
+
+/// Checks an identifier a cloud builds topics and client ids from: not empty, at most
+/// `max` bytes, and none of `/`, `+`, `#`, NUL (which would change a topic's meaning).
+pub fn check_identifier(key: &'static str, value: &str, max: usize) -> Result<(), ProviderError> {
+    if value.is_empty() {
+        return Err(ProviderError::MissingKey(key));
+    }
+    if value.len() > max {
+        return Err(ProviderError::InvalidValue {
+            key,
+            reason: "longer than the cloud allows",
+        });
+    }
+    if value.bytes().any(|b| matches!(b, b'/' | b'+' | b'#' | 0)) {
+        return Err(ProviderError::InvalidValue {
+            key,
+            reason: "contains `/`, `+`, `#` or NUL",
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::string::{String, ToString};
+
+    fn s(x: impl fmt::Display) -> String {
+        x.to_string()
+    }
+
+    #[test]
+    fn rfc_2202_and_4231_vectors() {
+        // RFC 2202 test case 2 (HMAC-MD5, HMAC-SHA1) and RFC 4231 test case 2 (SHA-256).
+        let msg: &[&[u8]] = &[b"what do ya want ", b"for nothing?"];
+        assert_eq!(
+            s(hmac(Algorithm::Md5, b"Jefe", msg).hex()),
+            "750c783e6ab0b503eaa86e310a5db738"
+        );
+        assert_eq!(
+            s(hmac(Algorithm::Sha1, b"Jefe", msg).hex()),
+            "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79"
+        );
+        assert_eq!(
+            s(hmac(Algorithm::Sha256, b"Jefe", msg).hex()),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+        assert_eq!(
+            s(hash(Algorithm::Md5, &[b"a", b"bc"]).hex()),
+            "900150983cd24fb0d6963f7d28e17f72"
+        );
+        assert_eq!(
+            s(hash(Algorithm::Sha256, &[b"abc"]).hex_upper()),
+            "BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD"
+        );
+    }
+
+    #[test]
+    fn the_documented_aliyun_and_huawei_examples() {
+        // clouds-official.md §0.2: documented examples of each cloud's MAC.
+        let aliyun = hmac(
+            Algorithm::Sha1,
+            b"secret",
+            &[b"clientId12345deviceNamedeviceproductKeypktimestamp789"],
+        );
+        assert_eq!(
+            s(aliyun.hex_upper()),
+            "FAFD82A3D602B37FB0FA8B7892F24A477F851A14"
+        );
+        let huawei = hmac(Algorithm::Sha256, b"2025041401", &[b"12345678"]);
+        assert_eq!(
+            s(huawei.hex()),
+            "c75150e6cb841417396819e4d2ee4358a416344a03a083e3a8567074ddec820a"
+        );
+    }
+
+    #[test]
+    fn base64_round_trips_and_refuses_garbage() {
+        let mut out = [0u8; 64];
+        let n = base64_decode("acyv3QDJrRa0fW5UE58KnQ==", &mut out).unwrap();
+        assert_eq!(n, 16);
+        assert_eq!(s(Base64(&out[..n])), "acyv3QDJrRa0fW5UE58KnQ==");
+        assert_eq!(base64_decode("not base64!", &mut out), None);
+        assert_eq!(base64_decode("AAAA", &mut [0u8; 2]), None);
+        let long = [7u8; 100];
+        let mut back = [0u8; 100];
+        assert_eq!(base64_decode(&s(Base64(&long)), &mut back), Some(100));
+        assert_eq!(back, long);
+    }
+
+    #[test]
+    fn percent_encoding_sets() {
+        assert_eq!(
+            s(PercentEncoded(
+                "products/a b+c=d&e?f#g%",
+                EncodeSet::OneNetToken
+            )),
+            "products%2Fa%20b%2Bc%3Dd%26e%3Ff%23g%25"
+        );
+        assert_eq!(
+            s(PercentEncoded("a-b_c.d~e*f", EncodeSet::Unreserved)),
+            "a-b_c.d~e%2Af"
+        );
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let secret = Secret::new("hunter2");
+        assert_eq!(std::format!("{secret} {secret:?}"), "<redacted> <redacted>");
+        assert_eq!(secret.expose(), "hunter2");
+    }
+
+    #[test]
+    fn timestamp_policies() {
+        let known = SignContext {
+            unix_time_ms: Some(1_700_000_000_123),
+            random: 0,
+        };
+        let unknown = SignContext {
+            unix_time_ms: None,
+            random: 0,
+        };
+        let p = TimestampPolicy::Now;
+        assert_eq!(
+            p.resolve(&known, TimeUnit::Seconds, 0, 9),
+            Ok(1_700_000_000)
+        );
+        assert_eq!(
+            p.resolve(&known, TimeUnit::Millis, 0, 9),
+            Ok(1_700_000_000_123)
+        );
+        assert_eq!(
+            p.resolve(&known, TimeUnit::Seconds, 3600, 9),
+            Ok(1_700_003_600)
+        );
+        assert_eq!(
+            p.resolve(&unknown, TimeUnit::Seconds, 0, 9),
+            Err(ProviderError::TimeUnknown)
+        );
+        assert_eq!(
+            TimestampPolicy::LuatosDefault.resolve(&unknown, TimeUnit::Seconds, 0, 32_472_115_200),
+            Ok(32_472_115_200)
+        );
+        assert_eq!(
+            TimestampPolicy::Fixed(5).resolve(&unknown, TimeUnit::Millis, 0, 9),
+            Ok(5)
+        );
+    }
+
+    #[test]
+    fn identifiers_that_would_change_a_topic_are_refused() {
+        assert!(check_identifier("device_name", "dev-01", 32).is_ok());
+        for bad in ["a/b", "a+b", "a#", "a\0"] {
+            assert!(matches!(
+                check_identifier("device_name", bad, 32),
+                Err(ProviderError::InvalidValue {
+                    key: "device_name",
+                    ..
+                })
+            ));
+        }
+        assert_eq!(
+            check_identifier("device_name", "", 32),
+            Err(ProviderError::MissingKey("device_name"))
+        );
+        assert!(check_identifier("device_name", "abcd", 3).is_err());
+    }
+}

@@ -2,13 +2,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use iotcloud_core::{Error, QoS};
-use support::{Broker, Ev, buffers, connect, next, provider, subscribe};
+use iotcloud_testkit::{Broker, Ev, buffers, connect, next, provider, subscribe};
 
 #[tokio::test]
 async fn publish_and_receive_at_qos_0_1_and_2() {
@@ -271,12 +269,12 @@ async fn refused_credentials_are_an_authentication_error() {
     let dir = tempfile::tempdir().unwrap();
     let pwfile = dir.path().join("passwords");
     std::fs::write(&pwfile, "").unwrap();
-    let broker = Broker::start_with(support::ListenerExtra(vec![
+    let broker = Broker::start_with(iotcloud_testkit::ListenerExtra(vec![
         "allow_anonymous false".into(),
         format!("password_file {}", pwfile.display()),
     ]));
     let p = provider(broker.port, "it-refused").with_login("nobody", "wrong");
-    let dev = support::device(p, buffers(1024, 256, 1024))
+    let dev = iotcloud_testkit::device(p, buffers(1024, 256, 1024))
         .register()
         .await
         .map_err(|(_, e)| e)

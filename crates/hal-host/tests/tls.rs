@@ -2,13 +2,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
 use hal_host::HostError;
 use iotcloud_core::transport::{ClientIdentity, ServerAuth, Tls};
 use iotcloud_core::{Error, QoS};
+use iotcloud_testkit::{Broker, Ev, ListenerExtra, buffers, connect, next, provider};
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
-use support::{Broker, Ev, ListenerExtra, buffers, connect, next, provider};
 
 struct Pki {
     dir: tempfile::TempDir,
@@ -97,7 +95,7 @@ async fn a_server_from_another_ca_is_refused_unless_verification_is_off() {
     let broker = tls_broker(&pki, false);
     let wrong = tls(ServerAuth::CaPem(pki.other_ca_pem.as_bytes()));
     let p = provider(broker.port, "tls-wrong-ca").with_tls_settings(wrong);
-    let dev = support::device(p, buffers(1024, 256, 1024))
+    let dev = iotcloud_testkit::device(p, buffers(1024, 256, 1024))
         .register()
         .await
         .map_err(|(_, e)| e)
@@ -118,7 +116,7 @@ async fn a_server_from_another_ca_is_refused_unless_verification_is_off() {
     }
     // The web PKI roots do not know the test CA either.
     let p = provider(broker.port, "tls-webpki").with_tls_settings(tls(ServerAuth::DefaultRoots));
-    let dev = support::device(p, buffers(1024, 256, 1024))
+    let dev = iotcloud_testkit::device(p, buffers(1024, 256, 1024))
         .register()
         .await
         .map_err(|(_, e)| e)
@@ -139,7 +137,7 @@ async fn a_broker_requiring_client_certificates_accepts_the_device_certificate()
     let broker = tls_broker(&pki, true);
     let mut settings = tls(ServerAuth::CaPem(pki.ca_pem.as_bytes()));
     let p = provider(broker.port, "tls-nocert").with_tls_settings(settings);
-    let dev = support::device(p, buffers(1024, 256, 1024))
+    let dev = iotcloud_testkit::device(p, buffers(1024, 256, 1024))
         .register()
         .await
         .map_err(|(_, e)| e)

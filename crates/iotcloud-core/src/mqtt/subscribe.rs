@@ -14,7 +14,7 @@ pub struct SubscribeTopic<'a> {
 
 /// The topic filters of a SUBSCRIBE: a slice when encoding, the validated wire bytes when
 /// decoded. Either way [`SubscribeTopics::iter`] yields them.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub enum SubscribeTopics<'a> {
     /// Filters given by the caller.
     List(&'a [SubscribeTopic<'a>]),
@@ -50,6 +50,12 @@ impl<'a> SubscribeTopics<'a> {
     /// Whether there are none (never true for a valid packet).
     pub fn is_empty(&self) -> bool {
         self.iter().next().is_none()
+    }
+}
+
+impl core::fmt::Debug for SubscribeTopics<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
     }
 }
 
@@ -157,7 +163,7 @@ impl SubackCode {
 }
 
 /// The return codes of a SUBACK, one per filter of the SUBSCRIBE, in order.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub enum SubackCodes<'a> {
     /// Codes given by the caller.
     List(&'a [SubackCode]),
@@ -189,6 +195,12 @@ impl<'a> SubackCodes<'a> {
     /// Whether there are none (never true for a valid packet).
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+impl core::fmt::Debug for SubackCodes<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
     }
 }
 

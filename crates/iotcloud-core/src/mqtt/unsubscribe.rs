@@ -4,7 +4,7 @@ use super::wire::{Reader, Writer, field_len};
 use super::{DecodeError, EncodeError, PacketId, TopicFilter};
 
 /// The filters of an UNSUBSCRIBE: a slice when encoding, validated wire bytes when decoded.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub enum UnsubscribeFilters<'a> {
     /// Filters given by the caller.
     List(&'a [TopicFilter<'a>]),
@@ -26,6 +26,12 @@ impl<'a> UnsubscribeFilters<'a> {
             }
             TopicFilter::new(r.str().ok()?).ok()
         }))
+    }
+}
+
+impl core::fmt::Debug for UnsubscribeFilters<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
     }
 }
 

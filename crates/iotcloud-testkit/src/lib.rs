@@ -1,6 +1,9 @@
-//! A mosquitto broker per test, and helpers to drive devices against it.
+//! Test support shared by the workspace's integration tests: a mosquitto broker per test
+//! on its own loopback port, and helpers that drive a host device against it.
+//!
+//! Panics are how these helpers report failure: they only run inside tests.
 
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
@@ -9,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use hal_host::{SystemClock, TcpTransport};
 use iotcloud_core::plain::PlainMqtt;
-use iotcloud_core::{Buffers, Connected, Device, Event, NoStore, QoS};
+use iotcloud_core::{Buffers, Connected, Device, Event, NoStore, Provider, QoS, Unregistered};
 
 /// Where mosquitto is: `$MOSQUITTO`, then the Debian path, then `$PATH`.
 fn mosquitto_bin() -> PathBuf {
@@ -185,17 +188,16 @@ pub fn buffers(rx: usize, tx: usize, session: usize) -> Buffers<'static> {
     }
 }
 
-pub type HostDevice<St> =
-    Device<'static, PlainMqtt<'static>, TcpTransport, SystemClock, NoStore, St>;
+/// A host device of provider `P` in state `St`.
+pub type HostDevice<P, St> = Device<'static, P, TcpTransport, SystemClock, NoStore, St>;
 
+/// A plain MQTT provider for the broker on `port`.
 pub fn provider(port: u16, client_id: &'static str) -> PlainMqtt<'static> {
     PlainMqtt::new("127.0.0.1", port, client_id).unwrap()
 }
 
-pub fn device(
-    provider: PlainMqtt<'static>,
-    buffers: Buffers<'static>,
-) -> HostDevice<iotcloud_core::Unregistered> {
+/// A host device over `provider`, not yet registered.
+pub fn device<P: Provider>(provider: P, buffers: Buffers<'static>) -> HostDevice<P, Unregistered> {
     Device::new(
         provider,
         TcpTransport::new(),
@@ -205,11 +207,11 @@ pub fn device(
     )
 }
 
-/// Connects, and consumes the `Connected` event.
-pub async fn connect(
-    provider: PlainMqtt<'static>,
+/// Registers and connects, and consumes the `Connected` event.
+pub async fn connect<P: Provider>(
+    provider: P,
     buffers: Buffers<'static>,
-) -> HostDevice<Connected> {
+) -> HostDevice<P, Connected> {
     let dev = device(provider, buffers)
         .register()
         .await
@@ -241,7 +243,7 @@ pub enum Ev {
 }
 
 /// The next event within `ms`, or `None` on timeout.
-pub async fn next(dev: &mut HostDevice<Connected>, ms: u64) -> Option<Ev> {
+pub async fn next<P: Provider>(dev: &mut HostDevice<P, Connected>, ms: u64) -> Option<Ev> {
     let ev = tokio::time::timeout(Duration::from_millis(ms), dev.next_event())
         .await
         .ok()?;
@@ -259,13 +261,14 @@ pub async fn next(dev: &mut HostDevice<Connected>, ms: u64) -> Option<Ev> {
         }
         Ok(Event::Unsubscribed { packet_id }) => Ev::Unsubscribed(packet_id.get()),
         Ok(Event::Disconnected(r)) => Ev::Disconnected(r.to_string()),
+        #[allow(unreachable_patterns)]
         Ok(other) => Ev::Error(format!("unexpected {other:?}")),
         Err(e) => Ev::Error(e.to_string()),
     })
 }
 
 /// Waits for the SUBACK of a subscription.
-pub async fn subscribe(dev: &mut HostDevice<Connected>, filter: &str, qos: QoS) {
+pub async fn subscribe<P: Provider>(dev: &mut HostDevice<P, Connected>, filter: &str, qos: QoS) {
     let id = dev.subscribe(&[(filter, qos)]).await.unwrap().get();
     loop {
         match next(dev, 5_000).await {

@@ -28,5 +28,8 @@ pub use device::{
 pub use error::{Error, ErrorKind, ProtocolError};
 pub use kv::{KvStore, NoStore, StoreError};
 pub use mqtt::{PacketId, QoS};
-pub use provider::{Credentials, Limits, MqttOptions, Provider, ProviderError, SignContext};
+pub use provider::{
+    CloudEndpoint, Credentials, EndpointOverrides, Limits, MqttOptions, Provider, ProviderError,
+    SignContext, TlsChoice, TopicPath,
+};
 pub use transport::{ClientIdentity, Endpoint, ServerAuth, Tls, Transport};

@@ -136,8 +136,8 @@ impl Provider for PlainMqtt<'_> {
         "mqtt"
     }
 
-    fn endpoint(&self) -> Endpoint<'_> {
-        self.endpoint
+    fn endpoint(&self) -> Result<Endpoint<'_>, ProviderError> {
+        Ok(self.endpoint)
     }
 
     fn mqtt_options(&self) -> MqttOptions {

@@ -1,12 +1,145 @@
 //! What a cloud contributes to a connection: where to connect, how to sign in, its system
 //! topics and its limits. Providers are data plus pure functions; they do no I/O.
 
-use core::fmt;
+use core::fmt::{self, Write};
 
 use crate::error::ErrorKind;
 use crate::mqtt::{QoS, SubscribeTopic, Will};
 use crate::scratch::{Scratch, ScratchFull};
-use crate::transport::Endpoint;
+use crate::transport::{ClientIdentity, Endpoint, ServerAuth, Tls};
+
+/// Longest host name a provider builds (RFC 1035 allows 253).
+pub const MAX_HOST_LEN: usize = 253;
+
+/// A host name a provider built from its configuration (e.g. `{pk}.iot-as-mqtt.{region}.aliyuncs.com`).
+pub type HostName = heapless::String<MAX_HOST_LEN>;
+
+/// Formats a host name; an over-long result is an error naming `key`, never a truncation.
+pub fn host_name(key: &'static str, args: fmt::Arguments<'_>) -> Result<HostName, ProviderError> {
+    let mut host = HostName::new();
+    host.write_fmt(args)
+        .map_err(|_| ProviderError::InvalidValue {
+            key,
+            reason: "makes a host name longer than 253 bytes",
+        })?;
+    Ok(host)
+}
+
+/// Whether and how to use TLS, as the user chose it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TlsChoice<'a> {
+    /// What the cloud recommends: TLS checked against the cloud's bundled CA certificates
+    /// wherever the cloud offers TLS.
+    #[default]
+    CloudDefault,
+    /// Plain TCP (`tls=false`): only when asked for.
+    Off,
+    /// TLS checked the given way (another CA, the web PKI roots, or — for LuatOS
+    /// compatibility only — no check at all).
+    On(ServerAuth<'a>),
+}
+
+/// User overrides of a provider's endpoint: host, port, TLS. Every provider takes these, so
+/// a device can be pointed at a private deployment or a local test broker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct EndpointOverrides<'a> {
+    /// Host instead of the cloud's.
+    pub host: Option<&'a str>,
+    /// Port instead of the cloud's for the chosen security.
+    pub port: Option<u16>,
+    /// TLS choice.
+    pub tls: TlsChoice<'a>,
+    /// Client certificate for TLS, for clouds and modes that authenticate by certificate.
+    pub client: Option<ClientIdentity<'a>>,
+}
+
+/// A cloud's own endpoint: host, ports, and the CA certificates it is served under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CloudEndpoint<'a> {
+    /// Host name.
+    pub host: &'a str,
+    /// Port for TLS, if the cloud offers TLS.
+    pub tls_port: Option<u16>,
+    /// Port for plain TCP, if the cloud offers it.
+    pub plain_port: Option<u16>,
+    /// PEM bundle of the roots the cloud's TLS certificates chain to.
+    pub ca_pem: &'a [u8],
+}
+
+impl<'a> EndpointOverrides<'a> {
+    /// The endpoint to use: the cloud's, with the user's overrides applied.
+    ///
+    /// With [`TlsChoice::CloudDefault`], TLS is used whenever the cloud offers it. A port
+    /// override keeps the security chosen. Asking for plain TCP where the cloud only offers
+    /// TLS (or the reverse) without a port override is an error naming `tls`.
+    pub fn resolve(&self, cloud: CloudEndpoint<'a>) -> Result<Endpoint<'a>, ProviderError> {
+        let host = self.host.unwrap_or(cloud.host);
+        if host.is_empty() {
+            return Err(ProviderError::MissingKey("host"));
+        }
+        let server = match self.tls {
+            TlsChoice::CloudDefault if cloud.tls_port.is_some() => {
+                Some(ServerAuth::CaPem(cloud.ca_pem))
+            }
+            TlsChoice::CloudDefault | TlsChoice::Off => None,
+            TlsChoice::On(server) => Some(server),
+        };
+        let cloud_port = if server.is_some() {
+            cloud.tls_port
+        } else {
+            cloud.plain_port
+        };
+        let port = self
+            .port
+            .or(cloud_port)
+            .ok_or(ProviderError::InvalidValue {
+                key: "tls",
+                reason: "this cloud has no port for the chosen security; give `port`",
+            })?;
+        Ok(Endpoint {
+            host,
+            port,
+            tls: server.map(|server| Tls {
+                server,
+                server_name: None,
+                client: self.client,
+            }),
+        })
+    }
+}
+
+/// A topic built from pieces, formatted on demand (`Display`) or into a caller's buffer:
+/// providers return these for their cloud's topic conventions without allocating.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TopicPath<'a>(pub [&'a str; 6]);
+
+impl<'a> TopicPath<'a> {
+    /// Joins up to six pieces (unused ones empty).
+    pub const fn new(pieces: [&'a str; 6]) -> Self {
+        TopicPath(pieces)
+    }
+
+    /// Length in bytes.
+    pub fn len(&self) -> usize {
+        self.0.iter().map(|p| p.len()).sum()
+    }
+
+    /// Whether all pieces are empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Writes the topic into `buf`.
+    pub fn write_into<'b>(&self, buf: &'b mut [u8]) -> Result<&'b str, ScratchFull> {
+        Scratch::new(buf).format(format_args!("{self}"))
+    }
+}
+
+impl fmt::Display for TopicPath<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.iter().try_for_each(|p| f.write_str(p))
+    }
+}
 
 /// Inputs to signing that are not configuration: time and randomness.
 ///
@@ -105,6 +238,9 @@ pub enum ProviderError {
     /// The scratch buffer (the device's receive buffer) is too small for the credentials.
     #[error("{0}")]
     ScratchFull(#[from] ScratchFull),
+    /// A value given for a configuration key is not valid base64.
+    #[error("`{0}` is not valid base64")]
+    InvalidBase64(&'static str),
     /// The feature is not available for this cloud or mode.
     #[error("not supported: {0}")]
     Unsupported(&'static str),
@@ -116,6 +252,7 @@ impl ProviderError {
         match self {
             ProviderError::MissingKey(_)
             | ProviderError::InvalidValue { .. }
+            | ProviderError::InvalidBase64(_)
             | ProviderError::Unsupported(_) => ErrorKind::Config,
             ProviderError::TimeUnknown => ErrorKind::State,
             ProviderError::ScratchFull(_) => ErrorKind::Resource,
@@ -131,8 +268,9 @@ pub trait Provider {
     /// Short lower-case name of the cloud (`"aliyun"`, `"mqtt"`, …), used in store keys.
     fn cloud(&self) -> &'static str;
 
-    /// Where the MQTT broker is.
-    fn endpoint(&self) -> Endpoint<'_>;
+    /// Where the MQTT broker is. Fails when the configuration cannot name one (a missing
+    /// endpoint key, a security choice the cloud has no port for).
+    fn endpoint(&self) -> Result<Endpoint<'_>, ProviderError>;
 
     /// Keep-alive and clean-session settings.
     fn mqtt_options(&self) -> MqttOptions {
@@ -172,7 +310,7 @@ impl<P: Provider + ?Sized> Provider for &P {
     fn cloud(&self) -> &'static str {
         (**self).cloud()
     }
-    fn endpoint(&self) -> Endpoint<'_> {
+    fn endpoint(&self) -> Result<Endpoint<'_>, ProviderError> {
         (**self).endpoint()
     }
     fn mqtt_options(&self) -> MqttOptions {
@@ -197,5 +335,76 @@ impl<P: Provider + ?Sized> Provider for &P {
         scratch: &mut Scratch<'s>,
     ) -> Result<Option<SubscribeTopic<'s>>, ProviderError> {
         (**self).system_subscription(index, scratch)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CLOUD: CloudEndpoint<'static> = CloudEndpoint {
+        host: "cloud.example",
+        tls_port: Some(8883),
+        plain_port: Some(1883),
+        ca_pem: b"PEM",
+    };
+
+    #[test]
+    fn tls_is_the_default_wherever_the_cloud_offers_it() {
+        let e = EndpointOverrides::default().resolve(CLOUD).unwrap();
+        assert_eq!((e.host, e.port), ("cloud.example", 8883));
+        assert_eq!(e.tls.unwrap().server, ServerAuth::CaPem(b"PEM"));
+        let plain_only = CloudEndpoint {
+            tls_port: None,
+            ..CLOUD
+        };
+        let e = EndpointOverrides::default().resolve(plain_only).unwrap();
+        assert_eq!((e.port, e.tls), (1883, None));
+    }
+
+    #[test]
+    fn overrides_replace_host_port_and_security() {
+        let o = EndpointOverrides {
+            host: Some("127.0.0.1"),
+            port: Some(11883),
+            tls: TlsChoice::Off,
+            client: None,
+        };
+        let e = o.resolve(CLOUD).unwrap();
+        assert_eq!((e.host, e.port, e.tls), ("127.0.0.1", 11883, None));
+        let o = EndpointOverrides {
+            tls: TlsChoice::Off,
+            ..Default::default()
+        };
+        let tls_only = CloudEndpoint {
+            plain_port: None,
+            ..CLOUD
+        };
+        assert_eq!(
+            o.resolve(tls_only).unwrap_err(),
+            ProviderError::InvalidValue {
+                key: "tls",
+                reason: "this cloud has no port for the chosen security; give `port`"
+            }
+        );
+    }
+
+    #[test]
+    fn host_names_and_topics_are_built_without_truncation() {
+        assert_eq!(
+            host_name("region", format_args!("{}.x", "a"))
+                .unwrap()
+                .as_str(),
+            "a.x"
+        );
+        let long = [b'a'; 300];
+        let long = core::str::from_utf8(&long).unwrap();
+        assert!(host_name("region", format_args!("{long}")).is_err());
+        let t = TopicPath::new(["/", "pk", "/", "dn", "/user/update", ""]);
+        assert_eq!(std::format!("{t}"), "/pk/dn/user/update");
+        let mut buf = [0u8; 32];
+        assert_eq!(t.write_into(&mut buf).unwrap(), "/pk/dn/user/update");
+        assert!(t.write_into(&mut [0u8; 5]).is_err());
+        assert_eq!(t.len(), 18);
     }
 }

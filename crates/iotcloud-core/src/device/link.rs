@@ -188,7 +188,7 @@ impl<'b, P: Provider, T: Transport, C: Clock, S: KvStore> Core<'b, P, T, C, S> {
             self.session.connect(&connect, now, self.tx)?
         };
         let deadline = now.saturating_add(self.options.connect_timeout_ms);
-        let endpoint = self.provider.endpoint();
+        let endpoint = self.provider.endpoint()?;
         match with_deadline(&self.clock, deadline, self.transport.connect(&endpoint)).await {
             None => return Err(Error::Timeout),
             Some(Err(e)) => return Err(Error::Transport(e)),

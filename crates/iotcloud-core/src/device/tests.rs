@@ -593,8 +593,8 @@ impl Provider for Strict {
     fn cloud(&self) -> &'static str {
         "strict"
     }
-    fn endpoint(&self) -> Endpoint<'_> {
-        Endpoint::tcp("strict.test", 1883)
+    fn endpoint(&self) -> Result<Endpoint<'_>, ProviderError> {
+        Ok(Endpoint::tcp("strict.test", 1883))
     }
     fn limits(&self) -> Limits {
         Limits {

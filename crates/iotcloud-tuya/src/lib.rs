@@ -1,0 +1,370 @@
+#![doc = include_str!("../README.md")]
+#![no_std]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
+#[cfg(test)]
+extern crate std;
+
+use core::fmt;
+
+use iotcloud_core::mqtt::{QoS, SubscribeTopic, TopicFilter};
+use iotcloud_core::provider::{
+    CloudEndpoint, Credentials, EndpointOverrides, Limits, MqttOptions, Provider, ProviderError,
+    SignContext, TopicPath,
+};
+use iotcloud_core::scratch::Scratch;
+use iotcloud_core::sign::{Algorithm, Secret, TimeUnit, TimestampPolicy, check_identifier, hmac};
+use iotcloud_core::transport::Endpoint;
+
+/// The roots Tuya's MQTT endpoints are served under: Go Daddy Root CA G2 (pinned by Tuya's
+/// examples) and Tuya's own self-signed root. See `certs/README.md`.
+pub const CA_PEM: &[u8] = include_bytes!("../certs/bundle.pem");
+
+/// The timestamp LuatOS signs with (2200-01-01 00:00 UTC+8), in seconds.
+pub const LUATOS_TIMESTAMP: u64 = 7_258_089_600;
+
+/// TuyaLink's MQTT port (TLS only).
+pub const PORT: u16 = 8883;
+
+/// Longest device id accepted (the official SDK's topic buffers allow 64-byte topics).
+pub const MAX_DEVICE_ID_LEN: usize = 64;
+
+/// Tuya's data centres. The documentation warns not to hard-code China: a device must use
+/// the data centre of its account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DataCenter {
+    /// China, `m1.tuyacn.com` (the only one LuatOS knows).
+    #[default]
+    China,
+    /// Central Europe, `m1.tuyaeu.com`.
+    CentralEurope,
+    /// Western Europe, `m1-weaz.tuyaeu.com`.
+    WesternEurope,
+    /// US West, `m1.tuyaus.com`.
+    UsWest,
+    /// US East, `m1-ueaz.tuyaus.com`.
+    UsEast,
+    /// India, `m1.tuyain.com`.
+    India,
+}
+
+impl DataCenter {
+    /// The MQTT host of the data centre.
+    pub fn host(self) -> &'static str {
+        match self {
+            DataCenter::China => "m1.tuyacn.com",
+            DataCenter::CentralEurope => "m1.tuyaeu.com",
+            DataCenter::WesternEurope => "m1-weaz.tuyaeu.com",
+            DataCenter::UsWest => "m1.tuyaus.com",
+            DataCenter::UsEast => "m1-ueaz.tuyaus.com",
+            DataCenter::India => "m1.tuyain.com",
+        }
+    }
+
+    /// Parses a region name: `cn`, `eu`, `weaz`/`eu-west`, `us`, `ueaz`/`us-east`, `in`.
+    pub fn from_name(name: &str) -> Result<Self, ProviderError> {
+        Ok(match name {
+            "cn" | "china" => DataCenter::China,
+            "eu" | "central-eu" => DataCenter::CentralEurope,
+            "weaz" | "eu-west" => DataCenter::WesternEurope,
+            "us" | "us-west" => DataCenter::UsWest,
+            "ueaz" | "us-east" => DataCenter::UsEast,
+            "in" | "india" => DataCenter::India,
+            _ => {
+                return Err(ProviderError::InvalidValue {
+                    key: "region",
+                    reason: "not a Tuya data centre (cn, eu, weaz, us, ueaz, in)",
+                });
+            }
+        })
+    }
+}
+
+/// The MAC in the `signMethod` field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SignMethod {
+    /// `hmacSha256` (default; what the SDK and LuatOS use).
+    #[default]
+    HmacSha256,
+    /// `hmacSha1`, also listed by the documentation.
+    HmacSha1,
+}
+
+impl SignMethod {
+    /// Parses `hmacsha256`/`sha256` or `hmacsha1`/`sha1`, any case.
+    pub fn from_name(name: &str) -> Result<Self, ProviderError> {
+        let is = |a: &str| name.eq_ignore_ascii_case(a);
+        if is("hmacsha256") || is("sha256") {
+            Ok(SignMethod::HmacSha256)
+        } else if is("hmacsha1") || is("sha1") {
+            Ok(SignMethod::HmacSha1)
+        } else {
+            Err(ProviderError::InvalidValue {
+                key: "method",
+                reason: "Tuya accepts hmacsha256 or hmacsha1",
+            })
+        }
+    }
+
+    fn field(self) -> &'static str {
+        match self {
+            SignMethod::HmacSha256 => "hmacSha256",
+            SignMethod::HmacSha1 => "hmacSha1",
+        }
+    }
+
+    fn algorithm(self) -> Algorithm {
+        match self {
+            SignMethod::HmacSha256 => Algorithm::Sha256,
+            SignMethod::HmacSha1 => Algorithm::Sha1,
+        }
+    }
+}
+
+/// Which part of the device secret keys the HMAC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SecretKey {
+    /// The first 16 bytes, as Tuya's own SDK does (default). Tuya's secrets are 16
+    /// characters, so for them this is the whole secret.
+    #[default]
+    First16,
+    /// The whole secret, as LuatOS does. Differs only for secrets longer than 16 bytes.
+    Whole,
+}
+
+/// A TuyaLink device: its id and secret, and how to reach Tuya.
+#[derive(Clone, Copy)]
+pub struct Tuya<'a> {
+    device_id: &'a str,
+    secret: Secret<'a>,
+    data_center: DataCenter,
+    method: SignMethod,
+    secret_key: SecretKey,
+    timestamp: TimestampPolicy,
+    overrides: EndpointOverrides<'a>,
+    keep_alive_secs: u16,
+    auto_subscribe: bool,
+}
+
+impl fmt::Debug for Tuya<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Tuya")
+            .field("device_id", &self.device_id)
+            .field("secret", &self.secret)
+            .field("data_center", &self.data_center)
+            .field("method", &self.method)
+            .field("secret_key", &self.secret_key)
+            .field("timestamp", &self.timestamp)
+            .field("overrides", &self.overrides)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> Tuya<'a> {
+    /// A device with the id and secret from the Tuya platform (or its licence). Signs with
+    /// the clock's time, in the China data centre, over TLS checked against [`CA_PEM`].
+    pub fn new(device_id: &'a str, device_secret: &'a str) -> Result<Self, ProviderError> {
+        check_identifier("device_id", device_id, MAX_DEVICE_ID_LEN)?;
+        if device_id.contains([',', '|']) {
+            return Err(ProviderError::InvalidValue {
+                key: "device_id",
+                reason: "contains `,` or `|`, which separate the user name's fields",
+            });
+        }
+        if device_secret.is_empty() {
+            return Err(ProviderError::MissingKey("device_secret"));
+        }
+        Ok(Tuya {
+            device_id,
+            secret: Secret::new(device_secret),
+            data_center: DataCenter::default(),
+            method: SignMethod::default(),
+            secret_key: SecretKey::default(),
+            timestamp: TimestampPolicy::default(),
+            overrides: EndpointOverrides::default(),
+            keep_alive_secs: 60,
+            auto_subscribe: true,
+        })
+    }
+
+    /// The data centre of the device's account.
+    pub fn with_data_center(mut self, dc: DataCenter) -> Self {
+        self.data_center = dc;
+        self
+    }
+
+    /// The MAC to sign with.
+    pub fn with_sign_method(mut self, method: SignMethod) -> Self {
+        self.method = method;
+        self
+    }
+
+    /// Which part of the secret keys the MAC.
+    pub fn with_secret_key(mut self, key: SecretKey) -> Self {
+        self.secret_key = key;
+        self
+    }
+
+    /// The timestamp to sign with.
+    pub fn with_timestamp(mut self, policy: TimestampPolicy) -> Self {
+        self.timestamp = policy;
+        self
+    }
+
+    /// Host, port and TLS overrides.
+    pub fn with_overrides(mut self, overrides: EndpointOverrides<'a>) -> Self {
+        self.overrides = overrides;
+        self
+    }
+
+    /// Keep-alive interval; Tuya accepts 30 to 1200 s.
+    pub fn with_keep_alive(mut self, secs: u16) -> Result<Self, ProviderError> {
+        if !(30..=1200).contains(&secs) {
+            return Err(ProviderError::InvalidValue {
+                key: "keepalive",
+                reason: "Tuya accepts 30 to 1200 seconds",
+            });
+        }
+        self.keep_alive_secs = secs;
+        Ok(self)
+    }
+
+    /// Whether to subscribe to `tylink/{id}/channel/downlink/auto_subscribe` on connect
+    /// (default: yes, as Tuya's SDK does; the cloud then routes every downlink topic to the
+    /// device). LuatOS does not.
+    pub fn with_auto_subscribe(mut self, on: bool) -> Self {
+        self.auto_subscribe = on;
+        self
+    }
+
+    /// The device id.
+    pub fn device_id(&self) -> &'a str {
+        self.device_id
+    }
+
+    /// `tylink/{id}/{suffix}`, for any TuyaLink topic.
+    pub fn topic(&self, suffix: &'a str) -> TopicPath<'a> {
+        TopicPath::new(["tylink/", self.device_id, "/", suffix, "", ""])
+    }
+
+    /// ↑ Property report: `tylink/{id}/thing/property/report`.
+    pub fn property_report(&self) -> TopicPath<'a> {
+        self.topic("thing/property/report")
+    }
+
+    /// ↓ Property set by the cloud: `tylink/{id}/thing/property/set`.
+    pub fn property_set(&self) -> TopicPath<'a> {
+        self.topic("thing/property/set")
+    }
+
+    /// ↑ Event: `tylink/{id}/thing/event/trigger`.
+    pub fn event_trigger(&self) -> TopicPath<'a> {
+        self.topic("thing/event/trigger")
+    }
+
+    /// ↓ Action from the cloud: `tylink/{id}/thing/action/execute`.
+    pub fn action_execute(&self) -> TopicPath<'a> {
+        self.topic("thing/action/execute")
+    }
+
+    /// ↓ Auto-subscribe channel: `tylink/{id}/channel/downlink/auto_subscribe`.
+    pub fn auto_subscribe_topic(&self) -> TopicPath<'a> {
+        self.topic("channel/downlink/auto_subscribe")
+    }
+
+    fn resolve_timestamp(&self, ctx: &SignContext) -> Result<u64, ProviderError> {
+        self.timestamp
+            .resolve(ctx, TimeUnit::Seconds, 0, LUATOS_TIMESTAMP)
+    }
+}
+
+impl Provider for Tuya<'_> {
+    fn cloud(&self) -> &'static str {
+        "tuya"
+    }
+
+    fn endpoint(&self) -> Result<Endpoint<'_>, ProviderError> {
+        self.overrides.resolve(CloudEndpoint {
+            host: self.data_center.host(),
+            tls_port: Some(PORT),
+            plain_port: None,
+            ca_pem: CA_PEM,
+        })
+    }
+
+    fn mqtt_options(&self) -> MqttOptions {
+        MqttOptions {
+            keep_alive_secs: self.keep_alive_secs,
+            clean_session: true,
+        }
+    }
+
+    fn limits(&self) -> Limits {
+        Limits {
+            max_qos: QoS::AtLeastOnce,
+            ..Limits::MQTT
+        }
+    }
+
+    /// `tuyalink_{id}`, `{id}|signMethod=…,timestamp=…,secureMode=1,accessType=1` and the
+    /// hex MAC of `deviceId={id},timestamp={ts},secureMode=1,accessType=1`.
+    fn sign<'s>(
+        &self,
+        ctx: &SignContext,
+        scratch: &mut Scratch<'s>,
+    ) -> Result<Credentials<'s>, ProviderError> {
+        let ts = self.resolve_timestamp(ctx)?;
+        let id = self.device_id;
+        let client_id = scratch.format(format_args!("tuyalink_{id}"))?;
+        let username = scratch.format(format_args!(
+            "{id}|signMethod={},timestamp={ts},secureMode=1,accessType=1",
+            self.method.field()
+        ))?;
+        let secret = self.secret.expose().as_bytes();
+        let key = match self.secret_key {
+            SecretKey::First16 => &secret[..secret.len().min(16)],
+            SecretKey::Whole => secret,
+        };
+        let mut ts_buf = [0u8; 20];
+        let ts_text = Scratch::new(&mut ts_buf).format(format_args!("{ts}"))?;
+        let mac = hmac(
+            self.method.algorithm(),
+            key,
+            &[
+                b"deviceId=",
+                id.as_bytes(),
+                b",timestamp=",
+                ts_text.as_bytes(),
+                b",secureMode=1,accessType=1",
+            ],
+        );
+        let password = scratch.format(format_args!("{}", mac.hex()))?;
+        Ok(Credentials {
+            client_id,
+            username: Some(username),
+            password: Some(password),
+        })
+    }
+
+    fn system_subscription<'s>(
+        &self,
+        index: usize,
+        scratch: &mut Scratch<'s>,
+    ) -> Result<Option<SubscribeTopic<'s>>, ProviderError> {
+        if index > 0 || !self.auto_subscribe {
+            return Ok(None);
+        }
+        let topic = scratch.format(format_args!("{}", self.auto_subscribe_topic()))?;
+        let filter = TopicFilter::new(topic).map_err(|_| ProviderError::InvalidValue {
+            key: "device_id",
+            reason: "does not make a valid topic",
+        })?;
+        Ok(Some(SubscribeTopic {
+            filter,
+            qos: QoS::AtLeastOnce,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests;

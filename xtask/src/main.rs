@@ -8,7 +8,16 @@ use std::process::{Command, ExitCode};
 use std::time::Instant;
 
 /// Crates that must build without `std` for the device.
-const NO_STD_CRATES: &[&str] = &["iotcloud-core"];
+const NO_STD_CRATES: &[&str] = &[
+    "iotcloud-core",
+    "iotcloud-aliyun",
+    "iotcloud-tencent",
+    "iotcloud-onenet",
+    "iotcloud-huawei",
+    "iotcloud-tuya",
+    "iotcloud-baidu",
+    "iotcloud-tlink",
+];
 
 const DEVICE_TARGET: &str = "thumbv7m-none-eabi";
 

@@ -1,0 +1,669 @@
+#![doc = include_str!("../README.md")]
+#![no_std]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
+#[cfg(test)]
+extern crate std;
+
+use core::fmt::{self, Write};
+
+use iotcloud_core::mqtt::QoS;
+use iotcloud_core::provider::{
+    CloudEndpoint, Credentials, EndpointOverrides, HostName, Limits, MqttOptions, Provider,
+    ProviderError, SignContext, TlsChoice, TopicPath, host_name,
+};
+use iotcloud_core::scratch::Scratch;
+use iotcloud_core::sign::{
+    Algorithm, Secret, TimeUnit, TimestampPolicy, base64_decode, check_identifier, hmac,
+};
+use iotcloud_core::transport::{ClientIdentity, Endpoint};
+
+/// The roots Tencent's MQTT endpoints are served under: Tencent's own "Tencent Iothub" root
+/// and GlobalSign Root CA (R1), as Tencent's SDK embeds them. See `certs/README.md`.
+pub const CA_PEM: &[u8] = include_bytes!("../certs/bundle.pem");
+
+/// The expiry LuatOS signs with (2999-01-01 00:00 UTC+8), in seconds: credentials that
+/// never expire.
+pub const LUATOS_TIMESTAMP: u64 = 32_472_115_200;
+
+/// The `sdkappid` Tencent's own device SDK and signature tool put in the user name (default).
+pub const SDK_APP_ID: &str = "21010406";
+
+/// The `sdkappid` LuatOS (and many published examples) put in the user name.
+pub const LUATOS_APP_ID: &str = "12010126";
+
+/// Port for key authentication over plain TCP.
+pub const PLAIN_PORT: u16 = 1883;
+
+/// Port for TLS (certificate authentication; key authentication there is TLS-PSK).
+pub const TLS_PORT: u16 = 8883;
+
+/// Longest product id (Tencent's product ids are 10 characters).
+pub const MAX_PRODUCT_ID_LEN: usize = 10;
+
+/// Longest device name Tencent's SDK accepts.
+pub const MAX_DEVICE_NAME_LEN: usize = 48;
+
+/// Longest key a base64 `device_secret` may decode to (Tencent's SDK buffer; 64 base64
+/// characters). LuatOS silently truncates longer keys; this crate refuses them.
+pub const MAX_PSK_LEN: usize = 48;
+
+/// Length of the connection id in the user name.
+pub const CONN_ID_LEN: usize = 5;
+
+/// Longest keep-alive Tencent accepts, in seconds (0 turns keep-alive off).
+pub const MAX_KEEP_ALIVE_SECS: u16 = 900;
+
+/// Default keep-alive, in seconds (what LuatOS and Tencent's SDK use).
+pub const DEFAULT_KEEP_ALIVE_SECS: u16 = 240;
+
+/// Default validity of a signature made with the clock's time: it expires this many
+/// seconds after it was made. Credentials are signed again on every connect, so an hour
+/// only has to cover a slow clock; it also bounds how long a user name and password seen
+/// on the plain-TCP port can be replayed.
+pub const DEFAULT_VALIDITY_SECS: u64 = 3600;
+
+/// Tencent refuses a device's CONNECT that comes less than 5 s after its previous one.
+/// A reconnect loop must wait at least this long between attempts (and should back off
+/// further), or it only locks itself out.
+pub const MIN_RECONNECT_INTERVAL_MS: u64 = 5_000;
+
+/// Longest topic Tencent accepts, in bytes.
+pub const MAX_TOPIC_LEN: usize = 255;
+
+/// Most levels (`/`-separated parts) a topic may have.
+pub const MAX_TOPIC_LEVELS: usize = 10;
+
+/// Largest message Tencent accepts (16 KB); larger publishes are refused.
+pub const MAX_PAYLOAD_LEN: usize = 16 * 1024;
+
+/// Tencent's regions. Chinese products all live in Guangzhou.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Region {
+    /// China (Guangzhou), `{pid}.iotcloud.tencentdevices.com` (the only one LuatOS knows).
+    #[default]
+    China,
+    /// US East, `{pid}.us-east.iotcloud.tencentdevices.com`.
+    UsEast,
+    /// Europe, `{pid}.europe.iothub.tencentdevices.com`.
+    Europe,
+    /// Bangkok, `{pid}.ap-bangkok.iothub.tencentdevices.com`.
+    Bangkok,
+}
+
+impl Region {
+    /// The domain the product id is prefixed to.
+    pub fn domain(self) -> &'static str {
+        match self {
+            Region::China => "iotcloud.tencentdevices.com",
+            Region::UsEast => "us-east.iotcloud.tencentdevices.com",
+            Region::Europe => "europe.iothub.tencentdevices.com",
+            Region::Bangkok => "ap-bangkok.iothub.tencentdevices.com",
+        }
+    }
+
+    /// The MQTT host of a product in this region: `{product_id}.{domain}`.
+    pub fn host(self, product_id: &str) -> Result<HostName, ProviderError> {
+        host_name("product_id", format_args!("{product_id}.{}", self.domain()))
+    }
+
+    /// Parses a region name, any case: `china`/`cn`/`ap-guangzhou`, `us-east`,
+    /// `europe`/`eu`, `ap-bangkok`/`bangkok`.
+    pub fn from_name(name: &str) -> Result<Self, ProviderError> {
+        let is = |a: &str| name.eq_ignore_ascii_case(a);
+        if is("china") || is("cn") || is("ap-guangzhou") || is("guangzhou") {
+            Ok(Region::China)
+        } else if is("us-east") {
+            Ok(Region::UsEast)
+        } else if is("europe") || is("eu") {
+            Ok(Region::Europe)
+        } else if is("ap-bangkok") || is("bangkok") {
+            Ok(Region::Bangkok)
+        } else {
+            Err(ProviderError::InvalidValue {
+                key: "region",
+                reason: "not a Tencent region (china, us-east, europe, ap-bangkok)",
+            })
+        }
+    }
+}
+
+/// The MAC of the password in key authentication.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SignMethod {
+    /// `hmacsha256` (default, as in LuatOS).
+    #[default]
+    HmacSha256,
+    /// `hmacsha1` (what Tencent's signature tool uses).
+    HmacSha1,
+}
+
+impl SignMethod {
+    /// Parses `hmacsha256`/`sha256` or `hmacsha1`/`sha1`, any case.
+    pub fn from_name(name: &str) -> Result<Self, ProviderError> {
+        let is = |a: &str| name.eq_ignore_ascii_case(a);
+        if is("hmacsha256") || is("sha256") {
+            Ok(SignMethod::HmacSha256)
+        } else if is("hmacsha1") || is("sha1") {
+            Ok(SignMethod::HmacSha1)
+        } else {
+            Err(ProviderError::InvalidValue {
+                key: "method",
+                reason: "Tencent accepts hmacsha256 or hmacsha1",
+            })
+        }
+    }
+
+    /// The name appended to the password: `hmacsha256` or `hmacsha1`.
+    pub fn name(self) -> &'static str {
+        match self {
+            SignMethod::HmacSha256 => "hmacsha256",
+            SignMethod::HmacSha1 => "hmacsha1",
+        }
+    }
+
+    fn algorithm(self) -> Algorithm {
+        match self {
+            SignMethod::HmacSha256 => Algorithm::Sha256,
+            SignMethod::HmacSha1 => Algorithm::Sha1,
+        }
+    }
+}
+
+/// How the device proves who it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMode {
+    /// Key authentication: a password signed with the device secret (PSK).
+    Key,
+    /// Certificate authentication: a client certificate in TLS, no password.
+    Certificate,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Auth<'a> {
+    Key(Secret<'a>),
+    Certificate(ClientIdentity<'a>),
+}
+
+impl fmt::Debug for Auth<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Auth::Key(secret) => f.debug_tuple("Key").field(secret).finish(),
+            Auth::Certificate(identity) => f.debug_tuple("Certificate").field(identity).finish(),
+        }
+    }
+}
+
+/// A Tencent IoT Explorer device: its product id and name, its key or certificate, and how
+/// to reach Tencent.
+#[derive(Clone)]
+pub struct Tencent<'a> {
+    product_id: &'a str,
+    device_name: &'a str,
+    auth: Auth<'a>,
+    region: Region,
+    host: HostName,
+    method: SignMethod,
+    app_id: &'a str,
+    conn_id: Option<&'a str>,
+    timestamp: TimestampPolicy,
+    validity_secs: u64,
+    overrides: EndpointOverrides<'a>,
+    keep_alive_secs: u16,
+}
+
+impl fmt::Debug for Tencent<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Tencent")
+            .field("product_id", &self.product_id)
+            .field("device_name", &self.device_name)
+            .field("auth", &self.auth)
+            .field("region", &self.region)
+            .field("method", &self.method)
+            .field("app_id", &self.app_id)
+            .field("conn_id", &self.conn_id)
+            .field("timestamp", &self.timestamp)
+            .field("validity_secs", &self.validity_secs)
+            .field("overrides", &self.overrides)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> Tencent<'a> {
+    /// A device with key authentication: the base64 device secret (PSK) from the console.
+    /// Signs with the clock's time, in the China region, over plain TCP on port 1883 (see
+    /// the crate documentation for why not TLS).
+    pub fn key(
+        product_id: &'a str,
+        device_name: &'a str,
+        device_secret: &'a str,
+    ) -> Result<Self, ProviderError> {
+        check_device_secret(device_secret)?;
+        Self::with_auth(
+            product_id,
+            device_name,
+            Auth::Key(Secret::new(device_secret)),
+        )
+    }
+
+    /// A device with certificate authentication: the device certificate and private key
+    /// (PEM) from the console. Connects over TLS on port 8883, checking the server against
+    /// [`CA_PEM`] and presenting `identity`.
+    pub fn certificate(
+        product_id: &'a str,
+        device_name: &'a str,
+        identity: ClientIdentity<'a>,
+    ) -> Result<Self, ProviderError> {
+        check_pem("client_cert", identity.cert_pem)?;
+        check_pem("client_key", identity.key_pem)?;
+        Self::with_auth(product_id, device_name, Auth::Certificate(identity))
+    }
+
+    fn with_auth(
+        product_id: &'a str,
+        device_name: &'a str,
+        auth: Auth<'a>,
+    ) -> Result<Self, ProviderError> {
+        check_field("product_id", product_id, MAX_PRODUCT_ID_LEN)?;
+        check_field("device_name", device_name, MAX_DEVICE_NAME_LEN)?;
+        let region = Region::default();
+        Ok(Tencent {
+            product_id,
+            device_name,
+            auth,
+            region,
+            host: region.host(product_id)?,
+            method: SignMethod::default(),
+            app_id: SDK_APP_ID,
+            conn_id: None,
+            timestamp: TimestampPolicy::default(),
+            validity_secs: DEFAULT_VALIDITY_SECS,
+            overrides: EndpointOverrides::default(),
+            keep_alive_secs: DEFAULT_KEEP_ALIVE_SECS,
+        })
+    }
+
+    /// The region of the product.
+    pub fn with_region(mut self, region: Region) -> Result<Self, ProviderError> {
+        self.host = region.host(self.product_id)?;
+        self.region = region;
+        Ok(self)
+    }
+
+    /// The MAC to sign the password with (key authentication only; a certificate device
+    /// sends no password).
+    pub fn with_sign_method(mut self, method: SignMethod) -> Self {
+        self.method = method;
+        self
+    }
+
+    /// The `sdkappid` field of the user name (decimal digits). Default [`SDK_APP_ID`];
+    /// [`LUATOS_APP_ID`] is what LuatOS sends.
+    pub fn with_app_id(mut self, app_id: &'a str) -> Result<Self, ProviderError> {
+        if app_id.is_empty() {
+            return Err(ProviderError::MissingKey("app_id"));
+        }
+        if app_id.len() > 10 || !app_id.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(ProviderError::InvalidValue {
+                key: "app_id",
+                reason: "must be up to 10 decimal digits",
+            });
+        }
+        self.app_id = app_id;
+        Ok(self)
+    }
+
+    /// A fixed connection id (5 ASCII letters or digits) instead of a fresh random one on
+    /// every connect. For reproducing a signature; a device in the field should not.
+    pub fn with_conn_id(mut self, conn_id: &'a str) -> Result<Self, ProviderError> {
+        if conn_id.len() != CONN_ID_LEN || !conn_id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Err(ProviderError::InvalidValue {
+                key: "conn_id",
+                reason: "must be 5 ASCII letters or digits",
+            });
+        }
+        self.conn_id = Some(conn_id);
+        Ok(self)
+    }
+
+    /// The expiry to sign with. `Now` signs the clock's time plus the validity window
+    /// ([`Tencent::with_validity`]); `Fixed(t)` signs the expiry `t` itself.
+    pub fn with_timestamp(mut self, policy: TimestampPolicy) -> Self {
+        self.timestamp = policy;
+        self
+    }
+
+    /// How long a signature made with the clock's time stays valid, in seconds (default
+    /// [`DEFAULT_VALIDITY_SECS`]).
+    pub fn with_validity(mut self, secs: u64) -> Result<Self, ProviderError> {
+        if secs == 0 {
+            return Err(ProviderError::InvalidValue {
+                key: "validity",
+                reason: "a signature valid for 0 s has expired before it is sent",
+            });
+        }
+        self.validity_secs = secs;
+        Ok(self)
+    }
+
+    /// Host, port and TLS overrides. In certificate mode the device's certificate is
+    /// presented whatever `overrides.client` says.
+    pub fn with_overrides(mut self, overrides: EndpointOverrides<'a>) -> Self {
+        self.overrides = overrides;
+        self
+    }
+
+    /// Keep-alive interval; Tencent accepts 0 (off) to 900 s.
+    pub fn with_keep_alive(mut self, secs: u16) -> Result<Self, ProviderError> {
+        if secs > MAX_KEEP_ALIVE_SECS {
+            return Err(ProviderError::InvalidValue {
+                key: "keepalive",
+                reason: "Tencent accepts 0 to 900 seconds",
+            });
+        }
+        self.keep_alive_secs = secs;
+        Ok(self)
+    }
+
+    /// The product id.
+    pub fn product_id(&self) -> &'a str {
+        self.product_id
+    }
+
+    /// The device name.
+    pub fn device_name(&self) -> &'a str {
+        self.device_name
+    }
+
+    /// Key or certificate authentication.
+    pub fn auth_mode(&self) -> AuthMode {
+        match self.auth {
+            Auth::Key(_) => AuthMode::Key,
+            Auth::Certificate(_) => AuthMode::Certificate,
+        }
+    }
+
+    /// The region.
+    pub fn region(&self) -> Region {
+        self.region
+    }
+
+    /// `{pid}/{dn}/{suffix}`, for custom topics.
+    pub fn topic(&self, suffix: &'a str) -> TopicPath<'a> {
+        TopicPath::new([self.product_id, "/", self.device_name, "/", suffix, ""])
+    }
+
+    /// ↑↓ Custom data topic (publish and subscribe): `{pid}/{dn}/data`.
+    pub fn data(&self) -> TopicPath<'a> {
+        self.topic("data")
+    }
+
+    /// ↓ Custom control topic (subscribe): `{pid}/{dn}/control`.
+    pub fn control(&self) -> TopicPath<'a> {
+        self.topic("control")
+    }
+
+    /// ↑ Custom event topic (publish): `{pid}/{dn}/event`.
+    pub fn event(&self) -> TopicPath<'a> {
+        self.topic("event")
+    }
+
+    fn system(&self, prefix: &'a str) -> TopicPath<'a> {
+        TopicPath::new([prefix, self.product_id, "/", self.device_name, "", ""])
+    }
+
+    /// ↑ Data template properties (`report`, `get_status`, `control_reply`, …):
+    /// `$thing/up/property/{pid}/{dn}`.
+    pub fn property_up(&self) -> TopicPath<'a> {
+        self.system("$thing/up/property/")
+    }
+
+    /// ↓ Data template properties (`report_reply`, `control`, `get_status_reply`):
+    /// `$thing/down/property/{pid}/{dn}`.
+    pub fn property_down(&self) -> TopicPath<'a> {
+        self.system("$thing/down/property/")
+    }
+
+    /// ↑ Data template events (`event_post`, `events_post`): `$thing/up/event/{pid}/{dn}`.
+    pub fn event_up(&self) -> TopicPath<'a> {
+        self.system("$thing/up/event/")
+    }
+
+    /// ↓ Data template event replies: `$thing/down/event/{pid}/{dn}`.
+    pub fn event_down(&self) -> TopicPath<'a> {
+        self.system("$thing/down/event/")
+    }
+
+    /// ↑ Data template action replies: `$thing/up/action/{pid}/{dn}`.
+    pub fn action_up(&self) -> TopicPath<'a> {
+        self.system("$thing/up/action/")
+    }
+
+    /// ↓ Data template actions: `$thing/down/action/{pid}/{dn}`.
+    pub fn action_down(&self) -> TopicPath<'a> {
+        self.system("$thing/down/action/")
+    }
+
+    /// ↑ System requests, e.g. the time (`{"type":"get","resource":["time"]}`):
+    /// `$sys/operation/{pid}/{dn}`.
+    pub fn sys_operation(&self) -> TopicPath<'a> {
+        self.system("$sys/operation/")
+    }
+
+    /// ↓ Answers to system requests: `$sys/operation/result/{pid}/{dn}`.
+    pub fn sys_operation_result(&self) -> TopicPath<'a> {
+        self.system("$sys/operation/result/")
+    }
+
+    /// ↑ Device shadow requests: `$shadow/operation/{pid}/{dn}`.
+    pub fn shadow_operation(&self) -> TopicPath<'a> {
+        self.system("$shadow/operation/")
+    }
+
+    /// ↓ Device shadow answers and deltas: `$shadow/operation/result/{pid}/{dn}`.
+    pub fn shadow_operation_result(&self) -> TopicPath<'a> {
+        self.system("$shadow/operation/result/")
+    }
+
+    fn resolve_expiry(&self, ctx: &SignContext) -> Result<u64, ProviderError> {
+        self.timestamp
+            .resolve(ctx, TimeUnit::Seconds, self.validity_secs, LUATOS_TIMESTAMP)
+    }
+}
+
+impl Provider for Tencent<'_> {
+    fn cloud(&self) -> &'static str {
+        "tencent"
+    }
+
+    fn endpoint(&self) -> Result<Endpoint<'_>, ProviderError> {
+        let host = self.host.as_str();
+        match self.auth {
+            Auth::Key(_) => {
+                // Tencent's TLS for key authentication is TLS-PSK, which the transports do
+                // not offer: TLS here means server-checked TLS, which only a port override
+                // can point somewhere.
+                if matches!(self.overrides.tls, TlsChoice::On(_)) && self.overrides.port.is_none() {
+                    return Err(ProviderError::InvalidValue {
+                        key: "tls",
+                        reason: "Tencent's key authentication over TLS is TLS-PSK, which the \
+                                 transports do not offer; give `port` to try anyway",
+                    });
+                }
+                self.overrides.resolve(CloudEndpoint {
+                    host,
+                    tls_port: None,
+                    plain_port: Some(PLAIN_PORT),
+                    ca_pem: CA_PEM,
+                })
+            }
+            Auth::Certificate(identity) => EndpointOverrides {
+                client: Some(identity),
+                ..self.overrides
+            }
+            .resolve(CloudEndpoint {
+                host,
+                tls_port: Some(TLS_PORT),
+                plain_port: None,
+                ca_pem: CA_PEM,
+            }),
+        }
+    }
+
+    fn mqtt_options(&self) -> MqttOptions {
+        MqttOptions {
+            keep_alive_secs: self.keep_alive_secs,
+            clean_session: true,
+        }
+    }
+
+    fn limits(&self) -> Limits {
+        Limits {
+            max_qos: QoS::AtLeastOnce,
+            max_topic_len: MAX_TOPIC_LEN,
+            max_payload_len: MAX_PAYLOAD_LEN,
+        }
+    }
+
+    /// `{pid}{dn}`, `{pid}{dn};{sdkappid};{connid};{expiry}` and, for key authentication,
+    /// `hex(HMAC(b64dec(device_secret), user name));hmacsha256` (or `;hmacsha1`).
+    fn sign<'s>(
+        &self,
+        ctx: &SignContext,
+        scratch: &mut Scratch<'s>,
+    ) -> Result<Credentials<'s>, ProviderError> {
+        let expiry = self.resolve_expiry(ctx)?;
+        let (pid, dn, app_id) = (self.product_id, self.device_name, self.app_id);
+        let client_id = scratch.format(format_args!("{pid}{dn}"))?;
+        let username = match self.conn_id {
+            Some(conn_id) => scratch.format(format_args!("{pid}{dn};{app_id};{conn_id};{expiry}")),
+            None => scratch.format(format_args!(
+                "{pid}{dn};{app_id};{};{expiry}",
+                RandomConnId(ctx.random)
+            )),
+        }?;
+        let password = match self.auth {
+            Auth::Key(secret) => {
+                let mut psk = [0u8; MAX_PSK_LEN];
+                let key = base64_decode(secret.expose(), &mut psk)
+                    .and_then(|n| psk.get(..n))
+                    .ok_or(ProviderError::InvalidBase64("device_secret"))?;
+                let mac = hmac(self.method.algorithm(), key, &[username.as_bytes()]);
+                Some(scratch.format(format_args!("{};{}", mac.hex(), self.method.name()))?)
+            }
+            Auth::Certificate(_) => None,
+        };
+        Ok(Credentials {
+            client_id,
+            username: Some(username),
+            password,
+        })
+    }
+}
+
+/// Checks a topic against Tencent's rules: at most [`MAX_TOPIC_LEN`] bytes and
+/// [`MAX_TOPIC_LEVELS`] levels. (The device checks only the length, from
+/// [`Provider::limits`].)
+pub fn check_topic(topic: &str) -> Result<(), ProviderError> {
+    if topic.is_empty() {
+        return Err(ProviderError::MissingKey("topic"));
+    }
+    if topic.len() > MAX_TOPIC_LEN {
+        return Err(ProviderError::InvalidValue {
+            key: "topic",
+            reason: "longer than Tencent's 255 bytes",
+        });
+    }
+    if topic.split('/').count() > MAX_TOPIC_LEVELS {
+        return Err(ProviderError::InvalidValue {
+            key: "topic",
+            reason: "more than Tencent's 10 levels",
+        });
+    }
+    Ok(())
+}
+
+/// Five lower-case letters from a random value: its base-26 digits.
+struct RandomConnId(u64);
+
+impl fmt::Display for RandomConnId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut rest = self.0;
+        for _ in 0..CONN_ID_LEN {
+            let digit = u8::try_from(rest % 26).map_err(|_| fmt::Error)?;
+            f.write_char(char::from(b'a' + digit))?;
+            rest /= 26;
+        }
+        Ok(())
+    }
+}
+
+/// An identifier of the user name: no `/ + #` NUL, and no `;`, which separates its fields.
+fn check_field(key: &'static str, value: &str, max: usize) -> Result<(), ProviderError> {
+    check_identifier(key, value, max)?;
+    if value.contains(';') {
+        return Err(ProviderError::InvalidValue {
+            key,
+            reason: "contains `;`, which separates the user name's fields",
+        });
+    }
+    Ok(())
+}
+
+/// The device secret must be base64 of at most [`MAX_PSK_LEN`] bytes.
+fn check_device_secret(secret: &str) -> Result<(), ProviderError> {
+    if secret.is_empty() {
+        return Err(ProviderError::MissingKey("device_secret"));
+    }
+    if base64_decode(secret, &mut [0u8; MAX_PSK_LEN]).is_some() {
+        return Ok(());
+    }
+    // Either not base64, or too long to decode into the buffer: say which.
+    if is_base64(secret) {
+        Err(ProviderError::InvalidValue {
+            key: "device_secret",
+            reason: "decodes to more than 48 bytes, the longest key Tencent's SDK takes",
+        })
+    } else {
+        Err(ProviderError::InvalidBase64("device_secret"))
+    }
+}
+
+/// Whether `s` is standard padded base64 of any length, checked in 64-character blocks
+/// (48 bytes each); only the last block may carry padding.
+fn is_base64(s: &str) -> bool {
+    if !s.len().is_multiple_of(4) {
+        return false;
+    }
+    let mut blocks = s.as_bytes().chunks(64).peekable();
+    while let Some(block) = blocks.next() {
+        let last = blocks.peek().is_none();
+        if !last && block.contains(&b'=') {
+            return false;
+        }
+        let Ok(text) = core::str::from_utf8(block) else {
+            return false;
+        };
+        if base64_decode(text, &mut [0u8; 48]).is_none() {
+            return false;
+        }
+    }
+    true
+}
+
+/// A certificate or key must be present and look like PEM.
+fn check_pem(key: &'static str, pem: &[u8]) -> Result<(), ProviderError> {
+    if pem.is_empty() {
+        return Err(ProviderError::MissingKey(key));
+    }
+    if !pem.windows(11).any(|w| w == b"-----BEGIN ") {
+        return Err(ProviderError::InvalidValue {
+            key,
+            reason: "is not PEM (no `-----BEGIN ` line)",
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

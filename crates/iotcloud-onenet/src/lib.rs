@@ -1,0 +1,524 @@
+#![doc = include_str!("../README.md")]
+#![no_std]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
+#[cfg(test)]
+extern crate std;
+
+use core::fmt;
+
+use base64::DecodeSliceError;
+use base64::Engine as _;
+use base64::alphabet;
+use base64::engine::{GeneralPurpose, GeneralPurposeConfig};
+use iotcloud_core::mqtt::{QoS, SubscribeTopic, TopicFilter};
+use iotcloud_core::provider::{
+    CloudEndpoint, Credentials, EndpointOverrides, Limits, MqttOptions, Provider, ProviderError,
+    SignContext, TlsChoice, TopicPath,
+};
+use iotcloud_core::scratch::Scratch;
+use iotcloud_core::sign::{
+    Algorithm, EncodeSet, PercentEncoded, Secret, TimeUnit, TimestampPolicy, check_identifier, hmac,
+};
+use iotcloud_core::transport::Endpoint;
+
+/// The root OneNET's MQTT-over-TLS endpoint is served under: the self-signed "OneNET MQTTS"
+/// CA (C=CN, O=CMIOT), not in any public store. See `certs/README.md`.
+pub const CA_PEM: &[u8] = include_bytes!("../certs/bundle.pem");
+
+/// The expiry LuatOS writes into every token (2999-01-01 00:00 UTC+8), in seconds.
+pub const LUATOS_EXPIRY: u64 = 32_472_115_200;
+
+/// Host for plain MQTT.
+pub const PLAIN_HOST: &str = "mqtts.heclouds.com";
+
+/// Host for MQTT over TLS (a different name from the plain one).
+pub const TLS_HOST: &str = "mqttstls.heclouds.com";
+
+/// Port for plain MQTT on [`PLAIN_HOST`].
+pub const PLAIN_PORT: u16 = 1883;
+
+/// Port for MQTT over TLS on [`TLS_HOST`].
+pub const TLS_PORT: u16 = 8883;
+
+/// Longest product id or device name accepted (OneNET device names are at most 64 bytes).
+pub const MAX_ID_LEN: usize = 64;
+
+/// Longest key accepted, in decoded bytes (OneNET's keys are 32 or 64 bytes).
+pub const MAX_KEY_LEN: usize = 128;
+
+/// How long a token signed with the clock's time stays valid by default: one hour.
+pub const DEFAULT_VALIDITY_SECS: u64 = 3600;
+
+/// Shortest validity accepted: a token must still be valid when it reaches the cloud.
+pub const MIN_VALIDITY_SECS: u64 = 60;
+
+/// Standard base64 that, like the cloud's own SDK and LuatOS, ignores set bits in the unused
+/// low bits of the last character (`adfasdfadsfadsf=` is such a key).
+const KEY_BASE64: GeneralPurpose = GeneralPurpose::new(
+    &alphabet::STANDARD,
+    GeneralPurposeConfig::new().with_decode_allow_trailing_bits(true),
+);
+
+/// Decodes a base64 key into `out`, naming `config_key` on failure.
+fn decode_key(config_key: &'static str, key: &str, out: &mut [u8]) -> Result<usize, ProviderError> {
+    if key.is_empty() {
+        return Err(ProviderError::MissingKey(config_key));
+    }
+    match KEY_BASE64.decode_slice(key.as_bytes(), out) {
+        Ok(n) => Ok(n),
+        Err(DecodeSliceError::OutputSliceTooSmall) => Err(ProviderError::InvalidValue {
+            key: config_key,
+            reason: "decodes to more than 128 bytes",
+        }),
+        Err(DecodeSliceError::DecodeError(_)) => Err(ProviderError::InvalidBase64(config_key)),
+    }
+}
+
+/// Which key the device signs its token with, and so which resource the token names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyMode {
+    /// The device's own key (`device_secret`); the token's resource is
+    /// `products/{pid}/devices/{dn}`.
+    Device,
+    /// The product's key (`product_secret`); the token's resource is `products/{pid}`. The
+    /// product must allow devices to log in with it (auto-registration).
+    Product,
+}
+
+impl KeyMode {
+    /// The configuration key the secret is given under.
+    pub fn config_key(self) -> &'static str {
+        match self {
+            KeyMode::Device => "device_secret",
+            KeyMode::Product => "product_secret",
+        }
+    }
+}
+
+/// The MAC behind the token's `sign`, and how its name is written in the token.
+///
+/// OneNET documents `md5`, `sha1` and `sha256` in lower case. [`SignMethod::from_name`] keeps
+/// the name exactly as given, so `"MD5"` signs as LuatOS does with that spelling (whether the
+/// cloud accepts upper case is not documented).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignMethod<'a> {
+    algorithm: Algorithm,
+    name: &'a str,
+}
+
+impl SignMethod<'static> {
+    /// HMAC-MD5, written `md5` (what LuatOS signs with).
+    pub const MD5: SignMethod<'static> = SignMethod {
+        algorithm: Algorithm::Md5,
+        name: "md5",
+    };
+    /// HMAC-SHA1, written `sha1` (what the cloud's device SDK signs with).
+    pub const SHA1: SignMethod<'static> = SignMethod {
+        algorithm: Algorithm::Sha1,
+        name: "sha1",
+    };
+    /// HMAC-SHA256, written `sha256` (default: the strongest, and the documentation's example).
+    pub const SHA256: SignMethod<'static> = SignMethod {
+        algorithm: Algorithm::Sha256,
+        name: "sha256",
+    };
+}
+
+impl Default for SignMethod<'static> {
+    fn default() -> Self {
+        SignMethod::SHA256
+    }
+}
+
+impl<'a> SignMethod<'a> {
+    /// Parses `md5`, `sha1` or `sha256` in any case; the token carries `name` as given.
+    pub fn from_name(name: &'a str) -> Result<Self, ProviderError> {
+        let algorithm = if name.eq_ignore_ascii_case("md5") {
+            Algorithm::Md5
+        } else if name.eq_ignore_ascii_case("sha1") {
+            Algorithm::Sha1
+        } else if name.eq_ignore_ascii_case("sha256") {
+            Algorithm::Sha256
+        } else {
+            return Err(ProviderError::InvalidValue {
+                key: "method",
+                reason: "OneNET accepts md5, sha1 or sha256",
+            });
+        };
+        Ok(SignMethod { algorithm, name })
+    }
+
+    /// The hash under the HMAC.
+    pub fn algorithm(&self) -> Algorithm {
+        self.algorithm
+    }
+
+    /// The name as written in the token and in the signed text.
+    pub fn name(&self) -> &'a str {
+        self.name
+    }
+}
+
+/// The token format version, the `version` field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TokenVersion {
+    /// `2018-10-31` (default; the one the MQTT documentation and SDK use).
+    #[default]
+    V2018_10_31,
+    /// `2022-05-01`, the version of the newer OpenAPI documentation.
+    V2022_05_01,
+}
+
+impl TokenVersion {
+    /// Parses `2018-10-31` or `2022-05-01`.
+    pub fn from_name(name: &str) -> Result<Self, ProviderError> {
+        match name {
+            "2018-10-31" => Ok(TokenVersion::V2018_10_31),
+            "2022-05-01" => Ok(TokenVersion::V2022_05_01),
+            _ => Err(ProviderError::InvalidValue {
+                key: "version",
+                reason: "OneNET token versions are 2018-10-31 and 2022-05-01",
+            }),
+        }
+    }
+
+    /// The text in the token.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenVersion::V2018_10_31 => "2018-10-31",
+            TokenVersion::V2022_05_01 => "2022-05-01",
+        }
+    }
+}
+
+/// A OneNET (new platform) device: product id, device name and key, and how to reach OneNET.
+#[derive(Clone, Copy)]
+pub struct OneNet<'a> {
+    product_id: &'a str,
+    device_name: &'a str,
+    key: Secret<'a>,
+    mode: KeyMode,
+    method: SignMethod<'a>,
+    version: TokenVersion,
+    timestamp: TimestampPolicy,
+    validity_secs: u64,
+    overrides: EndpointOverrides<'a>,
+    keep_alive_secs: u16,
+    thing_subscription: bool,
+}
+
+impl fmt::Debug for OneNet<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OneNet")
+            .field("product_id", &self.product_id)
+            .field("device_name", &self.device_name)
+            .field(self.mode.config_key(), &self.key)
+            .field("method", &self.method)
+            .field("version", &self.version)
+            .field("timestamp", &self.timestamp)
+            .field("validity_secs", &self.validity_secs)
+            .field("overrides", &self.overrides)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> OneNet<'a> {
+    /// A device that signs with its own key (the `device_secret` shown with the device in the
+    /// console, base64). Signs with HMAC-SHA256 and the clock's time, over TLS checked
+    /// against [`CA_PEM`].
+    pub fn device_key(
+        product_id: &'a str,
+        device_name: &'a str,
+        device_secret: &'a str,
+    ) -> Result<Self, ProviderError> {
+        Self::with_key(product_id, device_name, device_secret, KeyMode::Device)
+    }
+
+    /// A device that signs with its product's key (`product_secret`, base64); the product
+    /// must allow devices to log in with it.
+    pub fn product_key(
+        product_id: &'a str,
+        device_name: &'a str,
+        product_secret: &'a str,
+    ) -> Result<Self, ProviderError> {
+        Self::with_key(product_id, device_name, product_secret, KeyMode::Product)
+    }
+
+    fn with_key(
+        product_id: &'a str,
+        device_name: &'a str,
+        key: &'a str,
+        mode: KeyMode,
+    ) -> Result<Self, ProviderError> {
+        check_identifier("product_id", product_id, MAX_ID_LEN)?;
+        check_identifier("device_name", device_name, MAX_ID_LEN)?;
+        decode_key(mode.config_key(), key, &mut [0u8; MAX_KEY_LEN])?;
+        Ok(OneNet {
+            product_id,
+            device_name,
+            key: Secret::new(key),
+            mode,
+            method: SignMethod::default(),
+            version: TokenVersion::default(),
+            timestamp: TimestampPolicy::default(),
+            validity_secs: DEFAULT_VALIDITY_SECS,
+            overrides: EndpointOverrides::default(),
+            keep_alive_secs: 240,
+            thing_subscription: true,
+        })
+    }
+
+    /// The MAC to sign with.
+    pub fn with_sign_method(mut self, method: SignMethod<'a>) -> Self {
+        self.method = method;
+        self
+    }
+
+    /// The token format version.
+    pub fn with_version(mut self, version: TokenVersion) -> Self {
+        self.version = version;
+        self
+    }
+
+    /// The expiry (`et`) to sign with: `Now` is the clock's time plus the validity window,
+    /// `LuatosDefault` is [`LUATOS_EXPIRY`], `Fixed(et)` is that absolute expiry in seconds.
+    pub fn with_timestamp(mut self, policy: TimestampPolicy) -> Self {
+        self.timestamp = policy;
+        self
+    }
+
+    /// How long a token signed with the clock's time stays valid (default one hour). The
+    /// device signs a fresh token on every connect, so this only has to cover the login and
+    /// the clock's error.
+    pub fn with_validity(mut self, secs: u64) -> Result<Self, ProviderError> {
+        if secs < MIN_VALIDITY_SECS {
+            return Err(ProviderError::InvalidValue {
+                key: "validity",
+                reason: "a token must stay valid for at least 60 seconds",
+            });
+        }
+        self.validity_secs = secs;
+        Ok(self)
+    }
+
+    /// Host, port and TLS overrides.
+    pub fn with_overrides(mut self, overrides: EndpointOverrides<'a>) -> Self {
+        self.overrides = overrides;
+        self
+    }
+
+    /// Keep-alive interval; OneNET accepts 10 to 1800 s (default 240).
+    pub fn with_keep_alive(mut self, secs: u16) -> Result<Self, ProviderError> {
+        if !(10..=1800).contains(&secs) {
+            return Err(ProviderError::InvalidValue {
+                key: "keepalive",
+                reason: "OneNET accepts 10 to 1800 seconds",
+            });
+        }
+        self.keep_alive_secs = secs;
+        Ok(self)
+    }
+
+    /// Whether to subscribe to `$sys/{pid}/{dn}/thing/#` on connect (default: yes, as the
+    /// cloud's SDK does, so thing-model downlinks and replies arrive). LuatOS does not.
+    pub fn with_thing_subscription(mut self, on: bool) -> Self {
+        self.thing_subscription = on;
+        self
+    }
+
+    /// The product id.
+    pub fn product_id(&self) -> &'a str {
+        self.product_id
+    }
+
+    /// The device name.
+    pub fn device_name(&self) -> &'a str {
+        self.device_name
+    }
+
+    /// Which key signs the token.
+    pub fn key_mode(&self) -> KeyMode {
+        self.mode
+    }
+
+    /// `$sys/{pid}/{dn}/{suffix}`, for any OneNET system topic.
+    pub fn topic(&self, suffix: &'a str) -> TopicPath<'a> {
+        TopicPath::new(["$sys/", self.product_id, "/", self.device_name, "/", suffix])
+    }
+
+    /// ↑ Property report: `$sys/{pid}/{dn}/thing/property/post`.
+    pub fn property_post(&self) -> TopicPath<'a> {
+        self.topic("thing/property/post")
+    }
+
+    /// ↓ Reply to a property report: `$sys/{pid}/{dn}/thing/property/post/reply`.
+    pub fn property_post_reply(&self) -> TopicPath<'a> {
+        self.topic("thing/property/post/reply")
+    }
+
+    /// ↓ Property set by the cloud: `$sys/{pid}/{dn}/thing/property/set`.
+    pub fn property_set(&self) -> TopicPath<'a> {
+        self.topic("thing/property/set")
+    }
+
+    /// ↑ Reply to a property set: `$sys/{pid}/{dn}/thing/property/set_reply`.
+    pub fn property_set_reply(&self) -> TopicPath<'a> {
+        self.topic("thing/property/set_reply")
+    }
+
+    /// ↓ Property read by the cloud: `$sys/{pid}/{dn}/thing/property/get`.
+    pub fn property_get(&self) -> TopicPath<'a> {
+        self.topic("thing/property/get")
+    }
+
+    /// ↑ Reply to a property read: `$sys/{pid}/{dn}/thing/property/get_reply`.
+    pub fn property_get_reply(&self) -> TopicPath<'a> {
+        self.topic("thing/property/get_reply")
+    }
+
+    /// ↑ Event report: `$sys/{pid}/{dn}/thing/event/post`.
+    pub fn event_post(&self) -> TopicPath<'a> {
+        self.topic("thing/event/post")
+    }
+
+    /// ↓ Reply to an event report: `$sys/{pid}/{dn}/thing/event/post/reply`.
+    pub fn event_post_reply(&self) -> TopicPath<'a> {
+        self.topic("thing/event/post/reply")
+    }
+
+    /// ↓ Every thing-model downlink, as a filter: `$sys/{pid}/{dn}/thing/#`.
+    pub fn thing_filter(&self) -> TopicPath<'a> {
+        self.topic("thing/#")
+    }
+
+    fn config_key(&self) -> &'static str {
+        self.mode.config_key()
+    }
+}
+
+/// The token's resource: `products/{pid}` or `products/{pid}/devices/{dn}`.
+struct Resource<'a>(&'a OneNet<'a>);
+
+impl fmt::Display for Resource<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("products/")?;
+        f.write_str(self.0.product_id)?;
+        if self.0.mode == KeyMode::Device {
+            f.write_str("/devices/")?;
+            f.write_str(self.0.device_name)?;
+        }
+        Ok(())
+    }
+}
+
+impl Provider for OneNet<'_> {
+    fn cloud(&self) -> &'static str {
+        "onenet"
+    }
+
+    /// `mqttstls.heclouds.com:8883` with TLS (default), `mqtts.heclouds.com:1883` with
+    /// `TlsChoice::Off`. The host follows the TLS choice because OneNET names them apart.
+    fn endpoint(&self) -> Result<Endpoint<'_>, ProviderError> {
+        let host = match self.overrides.tls {
+            TlsChoice::Off => PLAIN_HOST,
+            TlsChoice::CloudDefault | TlsChoice::On(_) => TLS_HOST,
+        };
+        self.overrides.resolve(CloudEndpoint {
+            host,
+            tls_port: Some(TLS_PORT),
+            plain_port: Some(PLAIN_PORT),
+            ca_pem: CA_PEM,
+        })
+    }
+
+    fn mqtt_options(&self) -> MqttOptions {
+        MqttOptions {
+            keep_alive_secs: self.keep_alive_secs,
+            clean_session: true,
+        }
+    }
+
+    fn limits(&self) -> Limits {
+        Limits {
+            max_qos: QoS::AtLeastOnce,
+            ..Limits::MQTT
+        }
+    }
+
+    /// Client id `{dn}`, user name `{pid}`, password the token
+    /// `version={v}&res={enc res}&et={et}&method={m}&sign={enc sign}` where
+    /// `sign = base64(HMAC(base64decode(key), "{et}\n{m}\n{res}\n{v}"))`.
+    fn sign<'s>(
+        &self,
+        ctx: &SignContext,
+        scratch: &mut Scratch<'s>,
+    ) -> Result<Credentials<'s>, ProviderError> {
+        let et =
+            self.timestamp
+                .resolve(ctx, TimeUnit::Seconds, self.validity_secs, LUATOS_EXPIRY)?;
+        let mut key_buf = [0u8; MAX_KEY_LEN];
+        let key_len = decode_key(self.config_key(), self.key.expose(), &mut key_buf)?;
+        let key = &key_buf[..key_len];
+
+        // "products/" + id + "/devices/" + name, both at most MAX_ID_LEN bytes.
+        let mut res_buf = [0u8; 2 * MAX_ID_LEN + 18];
+        let res = Scratch::new(&mut res_buf).format(format_args!("{}", Resource(self)))?;
+        let mut et_buf = [0u8; 20];
+        let et_text = Scratch::new(&mut et_buf).format(format_args!("{et}"))?;
+        let method = self.method.name();
+        let version = self.version.as_str();
+        let mac = hmac(
+            self.method.algorithm(),
+            key,
+            &[
+                et_text.as_bytes(),
+                b"\n",
+                method.as_bytes(),
+                b"\n",
+                res.as_bytes(),
+                b"\n",
+                version.as_bytes(),
+            ],
+        );
+        // 32 bytes of SHA-256 make 44 base64 characters.
+        let mut sign_buf = [0u8; 48];
+        let sign = Scratch::new(&mut sign_buf).format(format_args!("{}", mac.base64()))?;
+
+        let client_id = scratch.copy(self.device_name)?;
+        let username = scratch.copy(self.product_id)?;
+        let password = scratch.format(format_args!(
+            "version={version}&res={}&et={et}&method={method}&sign={}",
+            PercentEncoded(res, EncodeSet::OneNetToken),
+            PercentEncoded(sign, EncodeSet::OneNetToken),
+        ))?;
+        Ok(Credentials {
+            client_id,
+            username: Some(username),
+            password: Some(password),
+        })
+    }
+
+    fn system_subscription<'s>(
+        &self,
+        index: usize,
+        scratch: &mut Scratch<'s>,
+    ) -> Result<Option<SubscribeTopic<'s>>, ProviderError> {
+        if index > 0 || !self.thing_subscription {
+            return Ok(None);
+        }
+        let topic = scratch.format(format_args!("{}", self.thing_filter()))?;
+        let filter = TopicFilter::new(topic).map_err(|_| ProviderError::InvalidValue {
+            key: "device_name",
+            reason: "does not make a valid topic filter",
+        })?;
+        // QoS 0, as the cloud's SDK subscribes.
+        Ok(Some(SubscribeTopic {
+            filter,
+            qos: QoS::AtMostOnce,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests;

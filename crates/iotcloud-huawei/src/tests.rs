@@ -1,0 +1,524 @@
+use std::format;
+use std::string::{String, ToString};
+
+use iotcloud_core::transport::ServerAuth;
+
+use super::*;
+
+const ID: &str = "6203cc94c7fb24029b110408_88888888";
+const SECRET: &str = "123456789";
+
+fn at(unix_secs: Option<u64>) -> SignContext {
+    SignContext {
+        unix_time_ms: unix_secs.map(|s| s * 1000 + 999),
+        random: 7,
+    }
+}
+
+fn device() -> Huawei<'static> {
+    Huawei::new(DeviceId::new(ID).unwrap(), SECRET).unwrap()
+}
+
+fn sign(
+    h: &Huawei<'_>,
+    ctx: SignContext,
+) -> Result<(String, String, Option<String>), ProviderError> {
+    let mut buf = [0u8; 512];
+    let c = h.sign(&ctx, &mut Scratch::new(&mut buf))?;
+    Ok((
+        c.client_id.to_string(),
+        c.username.unwrap().to_string(),
+        c.password.map(str::to_string),
+    ))
+}
+
+const IDENTITY: ClientIdentity<'static> = ClientIdentity {
+    cert_pem: b"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+    key_pem: b"-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n",
+};
+
+#[test]
+fn luatos_vector_with_the_default_timestamp_on_its_utc8_modules() {
+    // luatos-iotcloud.md §6, Huawei, "default, UTC+8".
+    let h = device().with_timestamp(TimestampPolicy::LuatosDefault);
+    let (client_id, username, password) = sign(&h, at(None)).unwrap();
+    assert_eq!(
+        client_id,
+        "6203cc94c7fb24029b110408_88888888_0_0_2999010100"
+    );
+    assert_eq!(username, ID);
+    assert_eq!(
+        password.unwrap(),
+        "5888ea6f4631ce76d621f452e8823507c36dd68a61f6e08518c8935e280c3c72"
+    );
+    assert!(client_id.ends_with(LUATOS_HOUR));
+    // It ignores the clock and any offset: it is LuatOS's constant.
+    let shifted = h.with_utc_offset(-5 * 3600).unwrap();
+    assert_eq!(
+        sign(&shifted, at(Some(1_700_000_000))).unwrap().0,
+        client_id
+    );
+}
+
+#[test]
+fn luatos_vector_with_the_default_timestamp_on_a_utc_host() {
+    // luatos-iotcloud.md §6, Huawei, "default, UTC host": LuatOS's constant in UTC.
+    let h = device().with_timestamp(TimestampPolicy::Fixed(LUATOS_TIMESTAMP));
+    let (client_id, username, password) = sign(&h, at(None)).unwrap();
+    assert_eq!(
+        client_id,
+        "6203cc94c7fb24029b110408_88888888_0_0_2998123116"
+    );
+    assert_eq!(username, ID);
+    assert_eq!(
+        password.unwrap(),
+        "4d58d3b410c021d371e9df17114c4abd0d08e89fb55fc9ce692cf9346592ffeb"
+    );
+}
+
+#[test]
+fn a_given_time_is_formatted_in_utc_and_luatos_local_hour_is_available() {
+    // The cloud's rule: the hour of 1700000000 (2023-11-14 22:13:20 UTC) in UTC, sign type 1.
+    let h = device();
+    let (client_id, _, password) = sign(&h, at(Some(1_700_000_000))).unwrap();
+    assert_eq!(
+        client_id,
+        "6203cc94c7fb24029b110408_88888888_0_1_2023111422"
+    );
+    assert_eq!(
+        password.unwrap(),
+        hmac(Algorithm::Sha256, b"2023111422", &[SECRET.as_bytes()])
+            .hex()
+            .to_string()
+    );
+    // luatos-iotcloud.md §6, Huawei, "1700000000, UTC+8": LuatOS formats the same second
+    // in Beijing time. Reproducing it takes an explicit offset and sign type.
+    let luatos = device()
+        .with_timestamp(TimestampPolicy::Fixed(1_700_000_000))
+        .with_sign_type(SignType::Checked)
+        .with_utc_offset(LUATOS_UTC_OFFSET_SECS)
+        .unwrap();
+    let (client_id, username, password) = sign(&luatos, at(None)).unwrap();
+    assert_eq!(
+        client_id,
+        "6203cc94c7fb24029b110408_88888888_0_1_2023111506"
+    );
+    assert_eq!(username, ID);
+    assert_eq!(
+        password.unwrap(),
+        "1c05cd54cb1b9585d40f10581aa2c84bf8c93c418eceff2f55f55dbc396c5b32"
+    );
+}
+
+#[test]
+fn the_documented_example_signs_with_the_hour_as_the_key() {
+    // clouds-official.md §0.2: HMAC-SHA256(key="2025041401", msg="12345678").
+    // 1744592400 is 2025-04-14 01:00:00 UTC; Fixed signs it with sign type 0.
+    let h = Huawei::new(DeviceId::new("dev").unwrap(), "12345678")
+        .unwrap()
+        .with_timestamp(TimestampPolicy::Fixed(1_744_592_400 + 3599));
+    let (client_id, _, password) = sign(&h, at(None)).unwrap();
+    assert_eq!(client_id, "dev_0_0_2025041401");
+    assert_eq!(
+        password.unwrap(),
+        "c75150e6cb841417396819e4d2ee4358a416344a03a083e3a8567074ddec820a"
+    );
+}
+
+#[test]
+fn the_clock_is_needed_by_default_and_its_hour_changes_the_password() {
+    let h = device();
+    assert_eq!(sign(&h, at(None)).unwrap_err(), ProviderError::TimeUnknown);
+    let a = sign(&h, at(Some(1_700_000_000))).unwrap();
+    let same_hour = sign(&h, at(Some(1_700_000_000 + 60))).unwrap();
+    let next_hour = sign(&h, at(Some(1_700_000_000 + 3600))).unwrap();
+    assert_eq!(a, same_hour);
+    assert_ne!(a.2, next_hour.2);
+    assert!(next_hour.0.ends_with("_0_1_2023111423"), "{}", next_hour.0);
+    // Sign type 0 with the clock's hour, when asked.
+    let unchecked = h.with_sign_type(SignType::Unchecked);
+    assert!(
+        sign(&unchecked, at(Some(1_700_000_000)))
+            .unwrap()
+            .0
+            .ends_with("_0_0_2023111422")
+    );
+}
+
+#[test]
+fn times_the_hour_field_cannot_hold_are_errors() {
+    let h = device().with_timestamp(TimestampPolicy::Fixed(253_402_300_800));
+    assert!(matches!(
+        sign(&h, at(None)),
+        Err(ProviderError::InvalidValue {
+            key: "timestamp",
+            ..
+        })
+    ));
+    assert!(matches!(
+        device().with_utc_offset(15 * 3600),
+        Err(ProviderError::InvalidValue {
+            key: "utc_offset",
+            ..
+        })
+    ));
+}
+
+#[test]
+fn the_device_id_can_be_formed_from_product_id_and_node_id() {
+    let id = DeviceId::from_node("6203cc94c7fb24029b110408", "88888888").unwrap();
+    assert_eq!(id.to_string(), ID);
+    assert_eq!(id.len(), ID.len());
+    let h = Huawei::new(id, SECRET)
+        .unwrap()
+        .with_timestamp(TimestampPolicy::LuatosDefault);
+    // The same vector as with the id given whole.
+    assert_eq!(
+        sign(&h, at(None)).unwrap(),
+        sign(
+            &device().with_timestamp(TimestampPolicy::LuatosDefault),
+            at(None)
+        )
+        .unwrap()
+    );
+    assert_eq!(
+        format!("{}", h.messages_up()),
+        "$oc/devices/6203cc94c7fb24029b110408_88888888/sys/messages/up"
+    );
+}
+
+#[test]
+fn bad_identifiers_and_missing_keys_name_the_key() {
+    for bad in ["a/b", "a+", "x#", "a\0b"] {
+        assert!(
+            matches!(
+                DeviceId::new(bad),
+                Err(ProviderError::InvalidValue {
+                    key: "device_id",
+                    ..
+                })
+            ),
+            "{bad:?}"
+        );
+        assert!(matches!(
+            DeviceId::from_node(bad, "n"),
+            Err(ProviderError::InvalidValue {
+                key: "product_id",
+                ..
+            })
+        ));
+        assert!(matches!(
+            DeviceId::from_node("p", bad),
+            Err(ProviderError::InvalidValue {
+                key: "device_name",
+                ..
+            })
+        ));
+    }
+    assert_eq!(
+        DeviceId::new("").unwrap_err(),
+        ProviderError::MissingKey("device_id")
+    );
+    assert_eq!(
+        DeviceId::from_node("", "n").unwrap_err(),
+        ProviderError::MissingKey("product_id")
+    );
+    assert_eq!(
+        DeviceId::from_node("p", "").unwrap_err(),
+        ProviderError::MissingKey("device_name")
+    );
+    assert!(DeviceId::new(&"d".repeat(MAX_DEVICE_ID_LEN)).is_ok());
+    assert!(DeviceId::new(&"d".repeat(MAX_DEVICE_ID_LEN + 1)).is_err());
+    assert!(DeviceId::from_node(&"p".repeat(MAX_PRODUCT_ID_LEN + 1), "n").is_err());
+    assert!(DeviceId::from_node("p", &"n".repeat(MAX_NODE_ID_LEN + 1)).is_err());
+    let id = DeviceId::new(ID).unwrap();
+    assert_eq!(
+        Huawei::new(id, "").unwrap_err(),
+        ProviderError::MissingKey("device_secret")
+    );
+    assert_eq!(
+        Huawei::certificate(
+            id,
+            ClientIdentity {
+                cert_pem: b"",
+                ..IDENTITY
+            }
+        )
+        .unwrap_err(),
+        ProviderError::MissingKey("client_cert")
+    );
+    assert_eq!(
+        Huawei::certificate(
+            id,
+            ClientIdentity {
+                key_pem: b"",
+                ..IDENTITY
+            }
+        )
+        .unwrap_err(),
+        ProviderError::MissingKey("client_key")
+    );
+    for secs in [29, 1201] {
+        assert!(matches!(
+            device().with_keep_alive(secs),
+            Err(ProviderError::InvalidValue {
+                key: "keepalive",
+                ..
+            })
+        ));
+    }
+    assert_eq!(
+        device()
+            .with_keep_alive(30)
+            .unwrap()
+            .mqtt_options()
+            .keep_alive_secs,
+        30
+    );
+    assert_eq!(device().mqtt_options().keep_alive_secs, 120);
+}
+
+#[test]
+fn endpoint_is_tls_to_the_instance_host_unless_overridden() {
+    let h = device().with_endpoint("5341624af8.st1").unwrap();
+    let e = h.endpoint().unwrap();
+    assert_eq!(
+        (e.host, e.port),
+        (
+            "5341624af8.st1.iotda-device.cn-north-4.myhuaweicloud.com",
+            8883
+        )
+    );
+    let tls = e.tls.unwrap();
+    assert_eq!(tls.server, ServerAuth::CaPem(CA_PEM));
+    assert_eq!(tls.client, None);
+    // The region may come before or after the endpoint.
+    let other = device()
+        .with_region("ap-southeast-1")
+        .unwrap()
+        .with_endpoint("abc.st1")
+        .unwrap();
+    assert_eq!(
+        other.endpoint().unwrap().host,
+        "abc.st1.iotda-device.ap-southeast-1.myhuaweicloud.com"
+    );
+    let moved = h.clone().with_region("cn-east-3").unwrap();
+    assert_eq!(
+        moved.endpoint().unwrap().host,
+        "5341624af8.st1.iotda-device.cn-east-3.myhuaweicloud.com"
+    );
+    // Plain MQTT on 1883 when TLS is turned off.
+    let plain = h.clone().with_overrides(EndpointOverrides {
+        tls: TlsChoice::Off,
+        ..Default::default()
+    });
+    let e = plain.endpoint().unwrap();
+    assert_eq!((e.port, e.tls), (1883, None));
+    let local = h.with_overrides(EndpointOverrides {
+        host: Some("127.0.0.1"),
+        port: Some(11883),
+        tls: TlsChoice::Off,
+        client: None,
+    });
+    let e = local.endpoint().unwrap();
+    assert_eq!((e.host, e.port, e.tls), ("127.0.0.1", 11883, None));
+}
+
+#[test]
+fn endpoint_is_required_unless_the_host_is_overridden() {
+    assert_eq!(
+        device().endpoint().unwrap_err(),
+        ProviderError::MissingKey("endpoint")
+    );
+    let overridden = device().with_overrides(EndpointOverrides {
+        host: Some("iot-mqtts.cn-north-4.myhuaweicloud.com"),
+        ..Default::default()
+    });
+    let e = overridden.endpoint().unwrap();
+    assert_eq!(
+        (e.host, e.port),
+        ("iot-mqtts.cn-north-4.myhuaweicloud.com", 8883)
+    );
+    for (bad, key) in [
+        (
+            "5341624af8.st1.iotda-device.cn-north-4.myhuaweicloud.com",
+            "endpoint",
+        ),
+        ("a/b", "endpoint"),
+        (".st1", "endpoint"),
+        ("a..b", "endpoint"),
+        ("a b", "endpoint"),
+    ] {
+        assert!(
+            matches!(
+                device().with_endpoint(bad),
+                Err(ProviderError::InvalidValue { key: k, .. }) if k == key
+            ),
+            "{bad:?}"
+        );
+    }
+    assert_eq!(
+        device().with_endpoint("").unwrap_err(),
+        ProviderError::MissingKey("endpoint")
+    );
+    assert_eq!(
+        device().with_region("").unwrap_err(),
+        ProviderError::MissingKey("region")
+    );
+    assert!(matches!(
+        device().with_region("cn north"),
+        Err(ProviderError::InvalidValue { key: "region", .. })
+    ));
+    let long = "a".repeat(250);
+    assert!(matches!(
+        device().with_endpoint(&long),
+        Err(ProviderError::InvalidValue {
+            key: "endpoint",
+            ..
+        })
+    ));
+}
+
+#[test]
+fn certificate_mode_sends_no_password_and_needs_tls() {
+    let h = Huawei::certificate(DeviceId::new(ID).unwrap(), IDENTITY)
+        .unwrap()
+        .with_endpoint("5341624af8.st1")
+        .unwrap();
+    let (client_id, username, password) = sign(&h, at(Some(1_700_000_000))).unwrap();
+    assert_eq!(
+        client_id,
+        "6203cc94c7fb24029b110408_88888888_0_1_2023111422"
+    );
+    assert_eq!(username, ID);
+    assert_eq!(password, None);
+    let tls = h.endpoint().unwrap().tls.unwrap();
+    assert_eq!(tls.client, Some(IDENTITY));
+    assert_eq!(tls.server, ServerAuth::CaPem(CA_PEM));
+    let plain = h.clone().with_overrides(EndpointOverrides {
+        tls: TlsChoice::Off,
+        ..Default::default()
+    });
+    assert!(matches!(
+        plain.endpoint(),
+        Err(ProviderError::InvalidValue { key: "tls", .. })
+    ));
+    // Another server check keeps the client certificate.
+    let other = h.with_overrides(EndpointOverrides {
+        tls: TlsChoice::On(ServerAuth::DefaultRoots),
+        ..Default::default()
+    });
+    let tls = other.endpoint().unwrap().tls.unwrap();
+    assert_eq!(
+        (tls.server, tls.client),
+        (ServerAuth::DefaultRoots, Some(IDENTITY))
+    );
+}
+
+#[test]
+fn topics() {
+    let h = device();
+    let p = "$oc/devices/6203cc94c7fb24029b110408_88888888";
+    let cases = [
+        (h.properties_report(), "/sys/properties/report"),
+        (h.messages_up(), "/sys/messages/up"),
+        (h.messages_down(), "/sys/messages/down"),
+        (h.commands_filter(), "/sys/commands/#"),
+        (
+            h.command_response("abc-123"),
+            "/sys/commands/response/request_id=abc-123",
+        ),
+        (
+            h.properties_set_response("r1"),
+            "/sys/properties/set/response/request_id=r1",
+        ),
+        (
+            h.properties_get_response("r2"),
+            "/sys/properties/get/response/request_id=r2",
+        ),
+        (h.events_up(), "/sys/events/up"),
+        (h.events_down(), "/sys/events/down"),
+        (h.sys_filter(), "/sys/#"),
+        (h.user_topic("temp/up"), "/user/temp/up"),
+        (
+            h.topic("sys/shadow/get/request_id=9"),
+            "/sys/shadow/get/request_id=9",
+        ),
+    ];
+    for (topic, suffix) in cases {
+        assert_eq!(topic.to_string(), format!("{p}{suffix}"));
+    }
+    assert_eq!(
+        request_id(&format!("{p}/sys/commands/request_id=abc-123")),
+        Some("abc-123")
+    );
+    assert_eq!(request_id(&format!("{p}/sys/messages/down")), None);
+    assert_eq!(request_id(&format!("{p}/sys/commands/request_id=")), None);
+}
+
+#[test]
+fn no_system_subscription_unless_asked_and_the_limits() {
+    let h = device();
+    let mut buf = [0u8; 128];
+    assert!(
+        h.system_subscription(0, &mut Scratch::new(&mut buf))
+            .unwrap()
+            .is_none()
+    );
+    let subscribing = h.clone().with_sys_subscription(true);
+    let sub = subscribing
+        .system_subscription(0, &mut Scratch::new(&mut buf))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        sub.filter.as_str(),
+        "$oc/devices/6203cc94c7fb24029b110408_88888888/sys/#"
+    );
+    assert_eq!(sub.qos, QoS::AtLeastOnce);
+    assert!(
+        subscribing
+            .system_subscription(1, &mut Scratch::new(&mut buf))
+            .unwrap()
+            .is_none()
+    );
+    let limits = h.limits();
+    assert_eq!(limits.max_qos, QoS::AtLeastOnce);
+    assert_eq!(limits.max_payload_len, 1_048_576);
+    // 128 bytes after `$oc/devices/{id}/`.
+    assert_eq!(limits.max_topic_len, 12 + ID.len() + 1 + 128);
+    // The longest system topic, with a 36-character request id, fits even for the longest id.
+    let long_id = "d".repeat(MAX_DEVICE_ID_LEN);
+    let longest = Huawei::new(DeviceId::new(&long_id).unwrap(), SECRET).unwrap();
+    let rid = "0123456789abcdef0123456789abcdef0123";
+    assert!(longest.properties_set_response(rid).len() <= longest.limits().max_topic_len);
+}
+
+#[test]
+fn the_secret_never_appears_in_debug() {
+    let h = device().with_endpoint("5341624af8.st1").unwrap();
+    let shown = format!("{h:?}");
+    assert!(!shown.contains(SECRET), "{shown}");
+    assert!(shown.contains(ID), "{shown}");
+    let mut buf = [0u8; 512];
+    let c = h.sign(&at(Some(1)), &mut Scratch::new(&mut buf)).unwrap();
+    assert!(!format!("{c:?}").contains(c.password.unwrap()));
+    let cert = Huawei::certificate(DeviceId::new(ID).unwrap(), IDENTITY).unwrap();
+    assert!(!format!("{cert:?}").contains("MIIE"));
+}
+
+#[test]
+fn a_small_scratch_buffer_is_an_error_not_a_panic() {
+    let h = device().with_timestamp(TimestampPolicy::LuatosDefault);
+    for len in 0..160 {
+        let mut buf = std::vec![0u8; len];
+        let r = h.sign(&at(None), &mut Scratch::new(&mut buf));
+        assert_eq!(r.is_ok(), len >= 48 + 33 + 64, "{len}");
+    }
+}
+
+#[test]
+fn the_bundled_roots_are_pem_certificates() {
+    let text = core::str::from_utf8(CA_PEM).unwrap();
+    assert_eq!(text.matches("-----BEGIN CERTIFICATE-----").count(), 4);
+    assert_eq!(text.matches("-----END CERTIFICATE-----").count(), 4);
+}

@@ -1,0 +1,193 @@
+use std::format;
+use std::string::{String, ToString};
+
+use iotcloud_core::transport::ServerAuth;
+
+use super::*;
+
+const SERIAL: &str = "23L698OJDS0Q1MG4";
+const ACCOUNT: &str = "tlink_account";
+const PASSWORD: &str = "account-password";
+
+fn device() -> Tlink<'static> {
+    Tlink::new(SERIAL, ACCOUNT, PASSWORD).unwrap()
+}
+
+fn sign(t: &Tlink<'_>, unix_secs: Option<u64>) -> Result<(String, String, String), ProviderError> {
+    let ctx = SignContext {
+        unix_time_ms: unix_secs.map(|s| s * 1000),
+        random: 7,
+    };
+    let mut buf = [0u8; 128];
+    let c = t.sign(&ctx, &mut Scratch::new(&mut buf))?;
+    Ok((
+        c.client_id.to_string(),
+        c.username.unwrap().to_string(),
+        c.password.unwrap().to_string(),
+    ))
+}
+
+#[test]
+fn credentials_are_serial_account_and_password_as_given() {
+    // luatos-iotcloud.md §2.8: client id = serial, user name = account, password = the
+    // account's password, in clear; no time involved.
+    let t = device();
+    let expected = (
+        SERIAL.to_string(),
+        ACCOUNT.to_string(),
+        PASSWORD.to_string(),
+    );
+    assert_eq!(sign(&t, None).unwrap(), expected);
+    assert_eq!(sign(&t, Some(1_700_000_000)).unwrap(), expected);
+    assert_eq!(t.serial(), SERIAL);
+}
+
+#[test]
+fn every_key_is_required_and_named() {
+    assert_eq!(
+        Tlink::new("", ACCOUNT, PASSWORD).unwrap_err(),
+        ProviderError::MissingKey("device_name")
+    );
+    assert_eq!(
+        Tlink::new(SERIAL, "", PASSWORD).unwrap_err(),
+        ProviderError::MissingKey("product_id")
+    );
+    assert_eq!(
+        Tlink::new(SERIAL, ACCOUNT, "").unwrap_err(),
+        ProviderError::MissingKey("product_secret")
+    );
+    for bad in ["a/b", "a+", "x#", "a\0b"] {
+        assert!(
+            matches!(
+                Tlink::new(bad, ACCOUNT, PASSWORD),
+                Err(ProviderError::InvalidValue {
+                    key: "device_name",
+                    ..
+                })
+            ),
+            "{bad:?}"
+        );
+    }
+    assert!(matches!(
+        Tlink::new(SERIAL, "a\0", PASSWORD),
+        Err(ProviderError::InvalidValue {
+            key: "product_id",
+            ..
+        })
+    ));
+    assert!(matches!(
+        Tlink::new(SERIAL, ACCOUNT, "p\0"),
+        Err(ProviderError::InvalidValue {
+            key: "product_secret",
+            ..
+        })
+    ));
+    assert!(Tlink::new(&"s".repeat(MAX_SERIAL_LEN), ACCOUNT, PASSWORD).is_ok());
+    assert!(Tlink::new(&"s".repeat(MAX_SERIAL_LEN + 1), ACCOUNT, PASSWORD).is_err());
+    // Account and password are free text (an e-mail address, symbols).
+    assert!(Tlink::new(SERIAL, "me@example.com", "p/+#w").is_ok());
+}
+
+#[test]
+fn the_cloud_default_is_plain_tcp_because_tlink_documents_no_tls() {
+    let t = device();
+    let e = t.endpoint().unwrap();
+    assert_eq!((e.host, e.port, e.tls), ("mq.tlink.io", 1883, None));
+    let off = device().with_overrides(EndpointOverrides {
+        tls: TlsChoice::Off,
+        ..Default::default()
+    });
+    assert_eq!(off.endpoint().unwrap(), e);
+}
+
+#[test]
+fn tls_only_when_asked_with_the_users_own_server_check() {
+    let ca = b"-----BEGIN CERTIFICATE-----\n...\n-----END CERTIFICATE-----\n";
+    let t = device().with_overrides(EndpointOverrides {
+        tls: TlsChoice::On(ServerAuth::CaPem(ca)),
+        ..Default::default()
+    });
+    let e = t.endpoint().unwrap();
+    assert_eq!((e.host, e.port), ("mq.tlink.io", 8883));
+    assert_eq!(e.tls.unwrap().server, ServerAuth::CaPem(ca));
+    let elsewhere = device().with_overrides(EndpointOverrides {
+        host: Some("127.0.0.1"),
+        port: Some(18883),
+        tls: TlsChoice::On(ServerAuth::DefaultRoots),
+        client: None,
+    });
+    let e = elsewhere.endpoint().unwrap();
+    assert_eq!((e.host, e.port), ("127.0.0.1", 18883));
+    assert_eq!(e.tls.unwrap().server, ServerAuth::DefaultRoots);
+}
+
+#[test]
+fn topics_and_the_command_subscription() {
+    let t = device();
+    assert_eq!(t.data_topic().to_string(), SERIAL);
+    assert_eq!(t.commands_filter().to_string(), format!("{SERIAL}/+"));
+    assert_eq!(t.topic("sw1").to_string(), format!("{SERIAL}/sw1"));
+    let mut buf = [0u8; 64];
+    let sub = t
+        .system_subscription(0, &mut Scratch::new(&mut buf))
+        .unwrap()
+        .unwrap();
+    assert_eq!(sub.filter.as_str(), "23L698OJDS0Q1MG4/+");
+    assert_eq!(sub.qos, QoS::AtMostOnce);
+    assert!(
+        t.system_subscription(1, &mut Scratch::new(&mut buf))
+            .unwrap()
+            .is_none()
+    );
+    let quiet = t.with_command_subscription(false);
+    assert!(
+        quiet
+            .system_subscription(0, &mut Scratch::new(&mut buf))
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[test]
+fn limits_and_session_options() {
+    let t = device();
+    assert_eq!(t.limits().max_qos, QoS::AtLeastOnce);
+    assert_eq!(t.limits().max_payload_len, Limits::MQTT.max_payload_len);
+    assert_eq!(t.mqtt_options().keep_alive_secs, 240);
+    assert_eq!(t.with_keep_alive(60).mqtt_options().keep_alive_secs, 60);
+    assert!(t.mqtt_options().clean_session);
+}
+
+#[test]
+fn the_password_never_appears_in_debug() {
+    let shown = format!("{:?}", device());
+    assert!(!shown.contains(PASSWORD), "{shown}");
+    assert!(shown.contains(SERIAL), "{shown}");
+    let mut buf = [0u8; 128];
+    let c = device()
+        .sign(
+            &SignContext {
+                unix_time_ms: None,
+                random: 0,
+            },
+            &mut Scratch::new(&mut buf),
+        )
+        .unwrap();
+    assert!(!format!("{c:?}").contains(PASSWORD));
+}
+
+#[test]
+fn a_small_scratch_buffer_is_an_error_not_a_panic() {
+    let needed = SERIAL.len() + ACCOUNT.len() + PASSWORD.len();
+    for len in 0..needed + 4 {
+        let mut buf = std::vec![0u8; len];
+        let r = device().sign(
+            &SignContext {
+                unix_time_ms: None,
+                random: 0,
+            },
+            &mut Scratch::new(&mut buf),
+        );
+        assert_eq!(r.is_ok(), len >= needed, "{len}");
+    }
+}

@@ -31,3 +31,17 @@ impl<C: Clock + ?Sized> Clock for &C {
         (**self).sleep_until(deadline_ms).await
     }
 }
+
+/// Runs `fut` until `clock` reaches `deadline_ms`; `None` if the deadline came first (the
+/// future is then dropped, so it must be cancel-safe).
+pub async fn with_deadline<C: Clock + ?Sized, F: Future>(
+    clock: &C,
+    deadline_ms: u64,
+    fut: F,
+) -> Option<F::Output> {
+    use embassy_futures::select::{Either, select};
+    match select(fut, clock.sleep_until(deadline_ms)).await {
+        Either::First(out) => Some(out),
+        Either::Second(()) => None,
+    }
+}

@@ -8,6 +8,7 @@ extern crate std;
 pub mod clock;
 pub mod device;
 pub mod error;
+pub mod http;
 pub mod kv;
 pub mod mqtt;
 pub mod plain;

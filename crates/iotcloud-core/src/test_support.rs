@@ -151,6 +151,8 @@ pub struct MockState {
     pub refuse_connect: bool,
     pub responder: Option<Responder>,
     pub endpoints: Vec<(std::string::String, u16, bool)>,
+    /// What the peer sends on each new connection, in order of connections.
+    pub per_connection: VecDeque<Vec<Step>>,
 }
 
 impl MockState {
@@ -200,6 +202,16 @@ impl MockTransport {
         let mut buf = std::vec![0u8; p.buffer_len().unwrap()];
         p.emit(&mut buf).unwrap();
         self.push(&buf);
+    }
+
+    /// Bytes the peer sends as soon as the next connection opens.
+    pub fn on_next_connect(&self, p: Packet<'_>) {
+        let mut buf = std::vec![0u8; p.buffer_len().unwrap()];
+        p.emit(&mut buf).unwrap();
+        self.state
+            .borrow_mut()
+            .per_connection
+            .push_back(std::vec![Step::Bytes(buf)]);
     }
 
     pub fn push_step(&self, step: Step) {
@@ -290,6 +302,11 @@ impl Transport for MockTransport {
         s.connects += 1;
         s.open = true;
         s.unparsed.clear();
+        // A new connection starts with nothing from the previous one.
+        s.script.clear();
+        if let Some(steps) = s.per_connection.pop_front() {
+            s.script.extend(steps);
+        }
         Ok(())
     }
 

@@ -1,11 +1,10 @@
 //! The I/O driver under the typestate: moves bytes between the transport, the receive and
 //! transmit buffers and the session engine.
 
-use embassy_futures::select::{Either, select};
 use embedded_io::Error as _;
 
 use super::{DeviceOptions, DisconnectReason, Event, Message};
-use crate::clock::Clock;
+use crate::clock::{Clock, with_deadline};
 use crate::error::{Error, ProtocolError};
 use crate::kv::KvStore;
 use crate::mqtt::{Connect, FrameStatus, Packet, PacketId, PacketType, Publish, frame_status};
@@ -61,18 +60,6 @@ pub(super) async fn send<T: Transport>(
     transport.flush().await?;
     *dirty = false;
     Ok(())
-}
-
-/// Runs `fut` until `deadline_ms`; `None` if the deadline came first.
-async fn with_deadline<C: Clock, F: Future>(
-    clock: &C,
-    deadline_ms: u64,
-    fut: F,
-) -> Option<F::Output> {
-    match select(fut, clock.sleep_until(deadline_ms)).await {
-        Either::First(out) => Some(out),
-        Either::Second(()) => None,
-    }
 }
 
 /// FNV-1a, to fold a client id into the random seed.

@@ -109,7 +109,7 @@ fn each_refusal_code_maps_to_its_error_and_hands_the_device_back() {
         ConnectReturnCode::NotAuthorized,
     ] {
         let t = MockTransport::with_responder(silent_broker);
-        t.push_packet(Packet::Connack(Connack {
+        t.on_next_connect(Packet::Connack(Connack {
             session_present: false,
             code,
         }));
@@ -169,7 +169,7 @@ fn a_transport_that_cannot_connect_reports_a_transport_error() {
 #[test]
 fn an_answer_other_than_connack_is_a_protocol_error() {
     let t = MockTransport::with_responder(silent_broker);
-    t.push_packet(Packet::Pingresp);
+    t.on_next_connect(Packet::Pingresp);
     let mut rig = Rig::new();
     let dev = block_on(rig.device(t.clone(), TestClock::default()).register())
         .ok()
@@ -360,7 +360,7 @@ fn an_unknown_puback_is_reported_and_the_connection_stays_up() {
 #[test]
 fn qos1_messages_survive_a_broken_connection_and_are_resent_with_dup() {
     let t = MockTransport::with_responder(silent_broker);
-    t.push_packet(Packet::Connack(Connack {
+    t.on_next_connect(Packet::Connack(Connack {
         session_present: false,
         code: ConnectReturnCode::Accepted,
     }));

@@ -10,10 +10,12 @@ use core::fmt::Write as _;
 use iotcloud_core::mqtt::QoS;
 use iotcloud_core::provider::{
     CloudEndpoint, Credentials, EndpointOverrides, HostName, Limits, MqttOptions, Provider,
-    ProviderError, SignContext, TopicPath, host_name,
+    ProviderError, SignContext, TopicPath, check_keep_alive, host_name,
 };
 use iotcloud_core::scratch::Scratch;
-use iotcloud_core::sign::{Algorithm, Secret, TimeUnit, TimestampPolicy, check_identifier, hmac};
+use iotcloud_core::sign::{
+    Algorithm, Decimal, Secret, TimeUnit, TimestampPolicy, check_identifier, hmac,
+};
 use iotcloud_core::transport::Endpoint;
 
 /// The roots Aliyun's MQTT endpoints are served under: the Aliyun IoT Root CA (port 8883)
@@ -366,13 +368,8 @@ impl<'a> Aliyun<'a> {
 
     /// Keep-alive interval; Aliyun refuses a CONNECT outside 30 to 1200 s.
     pub fn with_keep_alive(mut self, secs: u16) -> Result<Self, ProviderError> {
-        if !(30..=1200).contains(&secs) {
-            return Err(ProviderError::InvalidValue {
-                key: "keepalive",
-                reason: "Aliyun accepts 30 to 1200 seconds",
-            });
-        }
-        self.keep_alive_secs = secs;
+        self.keep_alive_secs =
+            check_keep_alive(secs, 30..=1200, "Aliyun accepts 30 to 1200 seconds")?;
         Ok(self)
     }
 
@@ -468,15 +465,11 @@ impl<'a> Aliyun<'a> {
             Some(id) => [id, "", ""],
             None => [pk, ".", dn],
         };
-        let mut ts_buf = [0u8; 20];
-        let ts_text = match ts {
-            Some(ts) => Some(Scratch::new(&mut ts_buf).format(format_args!("{ts}"))?),
-            None => None,
-        };
+        let ts_text = ts.map(Decimal::new);
         let client_id = scratch.text(|w| {
             id.iter().try_for_each(|p| w.write_str(p))?;
             write!(w, "|securemode={secure_mode},signmethod={method}")?;
-            if let Some(ts) = ts_text {
+            if let Some(ts) = &ts_text {
                 write!(w, ",timestamp={ts}")?;
             }
             w.write_str("|")
@@ -485,7 +478,7 @@ impl<'a> Aliyun<'a> {
         // The parameters sorted by name, each as name then value, with no separators;
         // `timestamp` only when the client id carries one. securemode and signmethod are
         // not signed.
-        let (ts_name, ts_value): (&[u8], &[u8]) = match ts_text {
+        let (ts_name, ts_value): (&[u8], &[u8]) = match &ts_text {
             Some(ts) => (b"timestamp", ts.as_bytes()),
             None => (b"", b""),
         };
@@ -530,17 +523,11 @@ impl Provider for Aliyun<'_> {
     }
 
     fn mqtt_options(&self) -> MqttOptions {
-        MqttOptions {
-            keep_alive_secs: self.keep_alive_secs,
-            clean_session: true,
-        }
+        MqttOptions::keep_alive(self.keep_alive_secs)
     }
 
     fn limits(&self) -> Limits {
-        Limits {
-            max_qos: QoS::AtLeastOnce,
-            ..Limits::MQTT
-        }
+        Limits::MQTT.with_max_qos(QoS::AtLeastOnce)
     }
 
     /// Device secret: `{pk}.{dn}|securemode={2|3},signmethod={m},timestamp={ms}|`,

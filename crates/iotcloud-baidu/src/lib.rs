@@ -10,10 +10,12 @@ use core::fmt;
 use iotcloud_core::mqtt::{QoS, TopicName, Will};
 use iotcloud_core::provider::{
     CloudEndpoint, Credentials, EndpointOverrides, HostName, Limits, MqttOptions, Provider,
-    ProviderError, SignContext, TlsChoice, TopicPath, host_name,
+    ProviderError, SignContext, TlsChoice, TopicPath, check_keep_alive, host_name,
 };
 use iotcloud_core::scratch::Scratch;
-use iotcloud_core::sign::{Algorithm, Secret, TimeUnit, TimestampPolicy, check_identifier, hash};
+use iotcloud_core::sign::{
+    Algorithm, Decimal, Secret, TimeUnit, TimestampPolicy, check_identifier, hash,
+};
 use iotcloud_core::transport::{ClientIdentity, Endpoint};
 
 /// The root Baidu IoT Core's TLS port is served under: GlobalSign Root CA – R3 (shipped with
@@ -319,13 +321,8 @@ impl<'a> Baidu<'a> {
 
     /// Keep-alive interval; Baidu accepts 30 to 1200 s and recommends at least 300 (default).
     pub fn with_keep_alive(mut self, secs: u16) -> Result<Self, ProviderError> {
-        if !(30..=1200).contains(&secs) {
-            return Err(ProviderError::InvalidValue {
-                key: "keepalive",
-                reason: "Baidu accepts 30 to 1200 seconds",
-            });
-        }
-        self.keep_alive_secs = secs;
+        self.keep_alive_secs =
+            check_keep_alive(secs, 30..=1200, "Baidu accepts 30 to 1200 seconds")?;
         Ok(self)
     }
 
@@ -482,10 +479,7 @@ impl Provider for Baidu<'_> {
     }
 
     fn mqtt_options(&self) -> MqttOptions {
-        MqttOptions {
-            keep_alive_secs: self.keep_alive_secs,
-            clean_session: true,
-        }
+        MqttOptions::keep_alive(self.keep_alive_secs)
     }
 
     fn will(&self) -> Option<Will<'_>> {
@@ -527,8 +521,7 @@ impl Provider for Baidu<'_> {
         } else {
             scratch.format(format_args!("thingidp@{core}|{dn}|{ts}|{m}"))?
         };
-        let mut ts_buf = [0u8; 20];
-        let ts_text = Scratch::new(&mut ts_buf).format(format_args!("{ts}"))?;
+        let ts_text = Decimal::new(ts);
         let digest = hash(
             method.algorithm(),
             &[

@@ -2,9 +2,10 @@
 //! topics and its limits. Providers are data plus pure functions; they do no I/O.
 
 use core::fmt::{self, Write};
+use core::ops::RangeInclusive;
 
 use crate::error::ErrorKind;
-use crate::mqtt::{QoS, SubscribeTopic, Will};
+use crate::mqtt::{QoS, SubscribeTopic, TopicFilter, Will};
 use crate::scratch::{Scratch, ScratchFull};
 use crate::transport::{ClientIdentity, Endpoint, ServerAuth, Tls};
 
@@ -23,6 +24,39 @@ pub fn host_name(key: &'static str, args: fmt::Arguments<'_>) -> Result<HostName
             reason: "makes a host name longer than 253 bytes",
         })?;
     Ok(host)
+}
+
+/// Checks a keep-alive interval against the range of seconds a cloud accepts; outside it,
+/// an error naming `keepalive` with `reason` (which should state the range).
+pub fn check_keep_alive(
+    secs: u16,
+    accepted: RangeInclusive<u16>,
+    reason: &'static str,
+) -> Result<u16, ProviderError> {
+    if accepted.contains(&secs) {
+        Ok(secs)
+    } else {
+        Err(ProviderError::InvalidValue {
+            key: "keepalive",
+            reason,
+        })
+    }
+}
+
+/// A system subscription to `filter` at `qos`, written into `scratch`. A filter that is not
+/// valid MQTT is an error naming `key`, the configuration value it was built from.
+pub fn subscription<'s>(
+    scratch: &mut Scratch<'s>,
+    key: &'static str,
+    filter: TopicPath<'_>,
+    qos: QoS,
+) -> Result<SubscribeTopic<'s>, ProviderError> {
+    let text = scratch.format(format_args!("{filter}"))?;
+    let filter = TopicFilter::new(text).map_err(|_| ProviderError::InvalidValue {
+        key,
+        reason: "does not make a valid topic filter",
+    })?;
+    Ok(SubscribeTopic { filter, qos })
 }
 
 /// Whether and how to use TLS, as the user chose it.
@@ -183,13 +217,20 @@ pub struct MqttOptions {
     pub clean_session: bool,
 }
 
+impl MqttOptions {
+    /// A clean session with a keep-alive of `secs` seconds: what the cloud providers use.
+    pub const fn keep_alive(secs: u16) -> Self {
+        MqttOptions {
+            keep_alive_secs: secs,
+            clean_session: true,
+        }
+    }
+}
+
 impl Default for MqttOptions {
     /// 240 s keep-alive (what LuatOS uses) and a clean session.
     fn default() -> Self {
-        MqttOptions {
-            keep_alive_secs: 240,
-            clean_session: true,
-        }
+        MqttOptions::keep_alive(240)
     }
 }
 
@@ -211,6 +252,11 @@ impl Limits {
         max_topic_len: 65_535,
         max_payload_len: 268_435_455,
     };
+
+    /// These limits with the highest QoS lowered (or raised) to `max_qos`.
+    pub const fn with_max_qos(self, max_qos: QoS) -> Self {
+        Limits { max_qos, ..self }
+    }
 }
 
 /// Why a provider could not produce credentials or topics.
@@ -406,5 +452,66 @@ mod tests {
         assert_eq!(t.write_into(&mut buf).unwrap(), "/pk/dn/user/update");
         assert!(t.write_into(&mut [0u8; 5]).is_err());
         assert_eq!(t.len(), 18);
+    }
+
+    #[test]
+    fn options_and_limits_are_the_defaults_with_one_field_changed() {
+        assert_eq!(
+            MqttOptions::keep_alive(60),
+            MqttOptions {
+                keep_alive_secs: 60,
+                clean_session: true
+            }
+        );
+        assert_eq!(MqttOptions::default(), MqttOptions::keep_alive(240));
+        let l = Limits::MQTT.with_max_qos(QoS::AtLeastOnce);
+        assert_eq!(
+            (l.max_qos, l.max_topic_len, l.max_payload_len),
+            (QoS::AtLeastOnce, 65_535, 268_435_455)
+        );
+    }
+
+    #[test]
+    fn keep_alive_outside_the_accepted_range_is_refused_with_the_reason_given() {
+        assert_eq!(check_keep_alive(30, 30..=1200, "r"), Ok(30));
+        assert_eq!(check_keep_alive(1200, 30..=1200, "r"), Ok(1200));
+        for secs in [0, 29, 1201] {
+            assert_eq!(
+                check_keep_alive(secs, 30..=1200, "r"),
+                Err(ProviderError::InvalidValue {
+                    key: "keepalive",
+                    reason: "r"
+                })
+            );
+        }
+    }
+
+    #[test]
+    fn subscriptions_are_built_in_scratch_and_checked() {
+        let mut buf = [0u8; 32];
+        let mut scratch = Scratch::new(&mut buf);
+        let t = TopicPath::new(["a/", "dev", "/#", "", "", ""]);
+        let sub = subscription(&mut scratch, "device_id", t, QoS::AtLeastOnce).unwrap();
+        assert_eq!(
+            (sub.filter.as_str(), sub.qos),
+            ("a/dev/#", QoS::AtLeastOnce)
+        );
+        let bad = TopicPath::new(["a/", "d#v", "", "", "", ""]);
+        assert_eq!(
+            subscription(&mut scratch, "device_id", bad, QoS::AtMostOnce),
+            Err(ProviderError::InvalidValue {
+                key: "device_id",
+                reason: "does not make a valid topic filter"
+            })
+        );
+        assert!(matches!(
+            subscription(
+                &mut Scratch::new(&mut [0u8; 3]),
+                "device_id",
+                t,
+                QoS::AtMostOnce
+            ),
+            Err(ProviderError::ScratchFull(_))
+        ));
     }
 }

@@ -176,6 +176,55 @@ pub fn base64_decode(input: &str, out: &mut [u8]) -> Option<usize> {
     STANDARD.decode_slice(input.as_bytes(), out).ok()
 }
 
+/// A `u64` in decimal, on the stack: for numbers (timestamps, expiries) that go into a signed
+/// text as bytes. Twenty digits hold any `u64`, so making one cannot fail.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Decimal {
+    digits: [u8; 20],
+    start: usize,
+}
+
+impl Decimal {
+    /// `n` in decimal, without leading zeros.
+    pub fn new(n: u64) -> Self {
+        let mut digits = [b'0'; 20];
+        let mut start = digits.len();
+        let mut rest = n;
+        loop {
+            start -= 1;
+            // `rest % 10` is a single digit.
+            digits[start] = b'0' + (rest % 10) as u8;
+            rest /= 10;
+            if rest == 0 {
+                return Decimal { digits, start };
+            }
+        }
+    }
+
+    /// The digits as text.
+    pub fn as_str(&self) -> &str {
+        // Only ASCII digits were written, so this cannot fail.
+        core::str::from_utf8(self.as_bytes()).unwrap_or_default()
+    }
+
+    /// The digits as bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.digits[self.start..]
+    }
+}
+
+impl fmt::Display for Decimal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for Decimal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Which characters percent-encoding replaces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EncodeSet {
@@ -324,6 +373,16 @@ mod tests {
 
     fn s(x: impl fmt::Display) -> String {
         x.to_string()
+    }
+
+    #[test]
+    fn decimals_hold_every_u64_without_leading_zeros() {
+        for n in [0, 7, 10, 1_700_000_000, 32_472_115_200, u64::MAX] {
+            let d = Decimal::new(n);
+            assert_eq!(d.as_str(), n.to_string());
+            assert_eq!(d.as_bytes(), n.to_string().as_bytes());
+            assert_eq!(s(d), n.to_string());
+        }
     }
 
     #[test]

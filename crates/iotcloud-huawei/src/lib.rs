@@ -9,10 +9,10 @@ mod hour_stamp;
 
 use core::fmt;
 
-use iotcloud_core::mqtt::{QoS, SubscribeTopic, TopicFilter};
+use iotcloud_core::mqtt::{QoS, SubscribeTopic};
 use iotcloud_core::provider::{
     CloudEndpoint, Credentials, EndpointOverrides, HostName, Limits, MqttOptions, Provider,
-    ProviderError, SignContext, TlsChoice, TopicPath, host_name,
+    ProviderError, SignContext, TlsChoice, TopicPath, check_keep_alive, host_name, subscription,
 };
 use iotcloud_core::scratch::Scratch;
 use iotcloud_core::sign::{Algorithm, Secret, TimeUnit, TimestampPolicy, check_identifier, hmac};
@@ -283,13 +283,8 @@ impl<'a> Huawei<'a> {
 
     /// Keep-alive interval; IoTDA accepts 30 to 1200 s.
     pub fn with_keep_alive(mut self, secs: u16) -> Result<Self, ProviderError> {
-        if !(30..=1200).contains(&secs) {
-            return Err(ProviderError::InvalidValue {
-                key: "keepalive",
-                reason: "IoTDA accepts 30 to 1200 seconds",
-            });
-        }
-        self.keep_alive_secs = secs;
+        self.keep_alive_secs =
+            check_keep_alive(secs, 30..=1200, "IoTDA accepts 30 to 1200 seconds")?;
         Ok(self)
     }
 
@@ -445,10 +440,7 @@ impl Provider for Huawei<'_> {
     }
 
     fn mqtt_options(&self) -> MqttOptions {
-        MqttOptions {
-            keep_alive_secs: self.keep_alive_secs,
-            clean_session: true,
-        }
+        MqttOptions::keep_alive(self.keep_alive_secs)
     }
 
     /// QoS 0 and 1, messages up to 1 MB. IoTDA limits custom topics to 128 bytes; system
@@ -499,15 +491,13 @@ impl Provider for Huawei<'_> {
         if index > 0 || !self.sys_subscription {
             return Ok(None);
         }
-        let topic = scratch.format(format_args!("{}", self.sys_filter()))?;
-        let filter = TopicFilter::new(topic).map_err(|_| ProviderError::InvalidValue {
-            key: "device_id",
-            reason: "does not make a valid topic",
-        })?;
-        Ok(Some(SubscribeTopic {
+        let filter = self.sys_filter();
+        Ok(Some(subscription(
+            scratch,
+            "device_id",
             filter,
-            qos: QoS::AtLeastOnce,
-        }))
+            QoS::AtLeastOnce,
+        )?))
     }
 }
 

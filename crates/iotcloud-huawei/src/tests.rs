@@ -2,6 +2,7 @@ use std::format;
 use std::string::{String, ToString};
 
 use iotcloud_core::transport::ServerAuth;
+use iotcloud_testkit::system_subscriptions;
 
 use super::*;
 
@@ -314,12 +315,7 @@ fn endpoint_is_tls_to_the_instance_host_unless_overridden() {
     });
     let e = plain.endpoint().unwrap();
     assert_eq!((e.port, e.tls), (1883, None));
-    let local = h.with_overrides(EndpointOverrides {
-        host: Some("127.0.0.1"),
-        port: Some(11883),
-        tls: TlsChoice::Off,
-        client: None,
-    });
+    let local = h.with_overrides(iotcloud_testkit::local(11883));
     let e = local.endpoint().unwrap();
     assert_eq!((e.host, e.port, e.tls), ("127.0.0.1", 11883, None));
 }
@@ -459,27 +455,13 @@ fn topics() {
 #[test]
 fn no_system_subscription_unless_asked_and_the_limits() {
     let h = device();
-    let mut buf = [0u8; 128];
-    assert!(
-        h.system_subscription(0, &mut Scratch::new(&mut buf))
-            .unwrap()
-            .is_none()
-    );
-    let subscribing = h.clone().with_sys_subscription(true);
-    let sub = subscribing
-        .system_subscription(0, &mut Scratch::new(&mut buf))
-        .unwrap()
-        .unwrap();
+    assert_eq!(system_subscriptions(&h), []);
     assert_eq!(
-        sub.filter.as_str(),
-        "$oc/devices/6203cc94c7fb24029b110408_88888888/sys/#"
-    );
-    assert_eq!(sub.qos, QoS::AtLeastOnce);
-    assert!(
-        subscribing
-            .system_subscription(1, &mut Scratch::new(&mut buf))
-            .unwrap()
-            .is_none()
+        system_subscriptions(&h.clone().with_sys_subscription(true)),
+        [(
+            "$oc/devices/6203cc94c7fb24029b110408_88888888/sys/#".into(),
+            QoS::AtLeastOnce
+        )]
     );
     let limits = h.limits();
     assert_eq!(limits.max_qos, QoS::AtLeastOnce);

@@ -11,14 +11,15 @@ use base64::DecodeSliceError;
 use base64::Engine as _;
 use base64::alphabet;
 use base64::engine::{GeneralPurpose, GeneralPurposeConfig};
-use iotcloud_core::mqtt::{QoS, SubscribeTopic, TopicFilter};
+use iotcloud_core::mqtt::{QoS, SubscribeTopic};
 use iotcloud_core::provider::{
     CloudEndpoint, Credentials, EndpointOverrides, Limits, MqttOptions, Provider, ProviderError,
-    SignContext, TlsChoice, TopicPath,
+    SignContext, TlsChoice, TopicPath, check_keep_alive, subscription,
 };
 use iotcloud_core::scratch::Scratch;
 use iotcloud_core::sign::{
-    Algorithm, EncodeSet, PercentEncoded, Secret, TimeUnit, TimestampPolicy, check_identifier, hmac,
+    Algorithm, Decimal, EncodeSet, PercentEncoded, Secret, TimeUnit, TimestampPolicy,
+    check_identifier, hmac,
 };
 use iotcloud_core::transport::Endpoint;
 
@@ -310,13 +311,8 @@ impl<'a> OneNet<'a> {
 
     /// Keep-alive interval; OneNET accepts 10 to 1800 s (default 240).
     pub fn with_keep_alive(mut self, secs: u16) -> Result<Self, ProviderError> {
-        if !(10..=1800).contains(&secs) {
-            return Err(ProviderError::InvalidValue {
-                key: "keepalive",
-                reason: "OneNET accepts 10 to 1800 seconds",
-            });
-        }
-        self.keep_alive_secs = secs;
+        self.keep_alive_secs =
+            check_keep_alive(secs, 10..=1800, "OneNET accepts 10 to 1800 seconds")?;
         Ok(self)
     }
 
@@ -433,17 +429,11 @@ impl Provider for OneNet<'_> {
     }
 
     fn mqtt_options(&self) -> MqttOptions {
-        MqttOptions {
-            keep_alive_secs: self.keep_alive_secs,
-            clean_session: true,
-        }
+        MqttOptions::keep_alive(self.keep_alive_secs)
     }
 
     fn limits(&self) -> Limits {
-        Limits {
-            max_qos: QoS::AtLeastOnce,
-            ..Limits::MQTT
-        }
+        Limits::MQTT.with_max_qos(QoS::AtLeastOnce)
     }
 
     /// Client id `{dn}`, user name `{pid}`, password the token
@@ -464,8 +454,7 @@ impl Provider for OneNet<'_> {
         // "products/" + id + "/devices/" + name, both at most MAX_ID_LEN bytes.
         let mut res_buf = [0u8; 2 * MAX_ID_LEN + 18];
         let res = Scratch::new(&mut res_buf).format(format_args!("{}", Resource(self)))?;
-        let mut et_buf = [0u8; 20];
-        let et_text = Scratch::new(&mut et_buf).format(format_args!("{et}"))?;
+        let et_text = Decimal::new(et);
         let method = self.method.name();
         let version = self.version.as_str();
         let mac = hmac(
@@ -507,16 +496,14 @@ impl Provider for OneNet<'_> {
         if index > 0 || !self.thing_subscription {
             return Ok(None);
         }
-        let topic = scratch.format(format_args!("{}", self.thing_filter()))?;
-        let filter = TopicFilter::new(topic).map_err(|_| ProviderError::InvalidValue {
-            key: "device_name",
-            reason: "does not make a valid topic filter",
-        })?;
+        let filter = self.thing_filter();
         // QoS 0, as the cloud's SDK subscribes.
-        Ok(Some(SubscribeTopic {
+        Ok(Some(subscription(
+            scratch,
+            "device_name",
             filter,
-            qos: QoS::AtMostOnce,
-        }))
+            QoS::AtMostOnce,
+        )?))
     }
 }
 

@@ -3,6 +3,7 @@ use std::string::{String, ToString};
 
 use iotcloud_core::provider::TlsChoice;
 use iotcloud_core::transport::ServerAuth;
+use iotcloud_testkit::system_subscriptions;
 
 use super::*;
 
@@ -268,12 +269,7 @@ fn endpoint_host_follows_the_tls_choice() {
     let e = web.endpoint().unwrap();
     assert_eq!((e.host, e.port), ("mqttstls.heclouds.com", 8883));
     assert_eq!(e.tls.unwrap().server, ServerAuth::NoVerification);
-    let local = o.with_overrides(EndpointOverrides {
-        host: Some("127.0.0.1"),
-        port: Some(11883),
-        tls: TlsChoice::Off,
-        client: None,
-    });
+    let local = o.with_overrides(iotcloud_testkit::local(11883));
     let e = local.endpoint().unwrap();
     assert_eq!((e.host, e.port, e.tls), ("127.0.0.1", 11883, None));
 }
@@ -309,24 +305,11 @@ fn topics_limits_and_system_subscription() {
         format!("{}", o.topic("ota/inform")),
         "$sys/Ck2AF9QD2K/test/ota/inform"
     );
-    let mut buf = [0u8; 128];
-    let sub = o
-        .system_subscription(0, &mut Scratch::new(&mut buf))
-        .unwrap()
-        .unwrap();
-    assert_eq!(sub.filter.as_str(), "$sys/Ck2AF9QD2K/test/thing/#");
-    assert_eq!(sub.qos, QoS::AtMostOnce);
-    assert!(
-        o.system_subscription(1, &mut Scratch::new(&mut buf))
-            .unwrap()
-            .is_none()
+    assert_eq!(
+        system_subscriptions(&o),
+        [("$sys/Ck2AF9QD2K/test/thing/#".into(), QoS::AtMostOnce)]
     );
-    assert!(
-        o.with_thing_subscription(false)
-            .system_subscription(0, &mut Scratch::new(&mut buf))
-            .unwrap()
-            .is_none()
-    );
+    assert_eq!(system_subscriptions(&o.with_thing_subscription(false)), []);
     assert_eq!(o.limits().max_qos, QoS::AtLeastOnce);
     assert_eq!(o.cloud(), "onenet");
 }

@@ -10,7 +10,7 @@ use core::fmt::{self, Write};
 use iotcloud_core::mqtt::QoS;
 use iotcloud_core::provider::{
     CloudEndpoint, Credentials, EndpointOverrides, HostName, Limits, MqttOptions, Provider,
-    ProviderError, SignContext, TlsChoice, TopicPath, host_name,
+    ProviderError, SignContext, TlsChoice, TopicPath, check_keep_alive, host_name,
 };
 use iotcloud_core::scratch::Scratch;
 use iotcloud_core::sign::{
@@ -355,13 +355,11 @@ impl<'a> Tencent<'a> {
 
     /// Keep-alive interval; Tencent accepts 0 (off) to 900 s.
     pub fn with_keep_alive(mut self, secs: u16) -> Result<Self, ProviderError> {
-        if secs > MAX_KEEP_ALIVE_SECS {
-            return Err(ProviderError::InvalidValue {
-                key: "keepalive",
-                reason: "Tencent accepts 0 to 900 seconds",
-            });
-        }
-        self.keep_alive_secs = secs;
+        self.keep_alive_secs = check_keep_alive(
+            secs,
+            0..=MAX_KEEP_ALIVE_SECS,
+            "Tencent accepts 0 to 900 seconds",
+        )?;
         Ok(self)
     }
 
@@ -511,10 +509,7 @@ impl Provider for Tencent<'_> {
     }
 
     fn mqtt_options(&self) -> MqttOptions {
-        MqttOptions {
-            keep_alive_secs: self.keep_alive_secs,
-            clean_session: true,
-        }
+        MqttOptions::keep_alive(self.keep_alive_secs)
     }
 
     fn limits(&self) -> Limits {

@@ -4,6 +4,7 @@ use std::string::{String, ToString};
 use iotcloud_core::provider::TlsChoice;
 use iotcloud_core::sign::Base64;
 use iotcloud_core::transport::ServerAuth;
+use iotcloud_testkit::system_subscriptions;
 
 use super::*;
 
@@ -484,12 +485,7 @@ fn regions_and_overrides_choose_the_host() {
         Region::from_name("mars"),
         Err(ProviderError::InvalidValue { key: "region", .. })
     ));
-    let local = t.with_overrides(EndpointOverrides {
-        host: Some("127.0.0.1"),
-        port: Some(11883),
-        tls: TlsChoice::Off,
-        client: None,
-    });
+    let local = t.with_overrides(iotcloud_testkit::local(11883));
     let e = local.endpoint().unwrap();
     assert_eq!((e.host, e.port, e.tls), ("127.0.0.1", 11883, None));
 }
@@ -523,11 +519,9 @@ fn topics() {
         assert_eq!(topic.to_string(), expected);
         assert_eq!(check_topic(expected), Ok(()));
     }
-    let mut buf = [0u8; 8];
-    assert!(
-        t.system_subscription(0, &mut Scratch::new(&mut buf))
-            .unwrap()
-            .is_none(),
+    assert_eq!(
+        system_subscriptions(&t),
+        [],
         "Tencent's SDK subscribes nothing on connect outside OTA and the data template"
     );
 }

@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 
 use hal_host::{SystemClock, TcpTransport};
 use iotcloud_core::plain::PlainMqtt;
+use iotcloud_core::provider::{EndpointOverrides, TlsChoice};
+use iotcloud_core::scratch::Scratch;
 use iotcloud_core::{Buffers, Connected, Device, Event, NoStore, Provider, QoS, Unregistered};
 
 /// Where mosquitto is: `$MOSQUITTO`, then the Debian path, then `$PATH`.
@@ -196,6 +198,29 @@ pub fn provider(port: u16, client_id: &'static str) -> PlainMqtt<'static> {
     PlainMqtt::new("127.0.0.1", port, client_id).unwrap()
 }
 
+/// Every system subscription `provider` asks for on connect, as filter and QoS, in order.
+pub fn system_subscriptions<P: Provider>(provider: &P) -> Vec<(String, QoS)> {
+    let mut subs = Vec::new();
+    loop {
+        let mut buf = [0u8; 512];
+        let scratch = &mut Scratch::new(&mut buf);
+        match provider.system_subscription(subs.len(), scratch).unwrap() {
+            Some(sub) => subs.push((sub.filter.as_str().to_string(), sub.qos)),
+            None => return subs,
+        }
+    }
+}
+
+/// Overrides that point a cloud provider at the broker on `port`: 127.0.0.1, TLS off.
+pub fn local(port: u16) -> EndpointOverrides<'static> {
+    EndpointOverrides {
+        host: Some("127.0.0.1"),
+        port: Some(port),
+        tls: TlsChoice::Off,
+        client: None,
+    }
+}
+
 /// A host device over `provider`, not yet registered.
 pub fn device<P: Provider>(provider: P, buffers: Buffers<'static>) -> HostDevice<P, Unregistered> {
     Device::new(
@@ -280,4 +305,59 @@ pub async fn subscribe<P: Provider>(dev: &mut HostDevice<P, Connected>, filter: 
             other => panic!("waiting for SUBACK: {other:?}"),
         }
     }
+}
+
+/// Waits for the SUBACK of the system subscriptions the provider made on connect, and
+/// checks that the session holds exactly `filters`.
+pub async fn subscribed_on_connect<P: Provider>(
+    dev: &mut HostDevice<P, Connected>,
+    filters: &[&str],
+) {
+    assert!(matches!(next(dev, 5_000).await, Some(Ev::Subscribed(..))));
+    let held: Vec<String> = dev
+        .session()
+        .subscriptions()
+        .map(|s| s.0.to_string())
+        .collect();
+    assert_eq!(held, filters);
+}
+
+/// Publishes `payload` to `topic`, which the device is subscribed to, and waits until the
+/// message has come back unchanged and, at QoS 1 and 2, the broker has acknowledged this
+/// publish. Any other event fails the test.
+pub async fn round_trip<P: Provider>(
+    dev: &mut HostDevice<P, Connected>,
+    topic: &str,
+    payload: &[u8],
+    qos: QoS,
+) {
+    let id = dev
+        .publish(topic, payload, qos)
+        .await
+        .unwrap()
+        .map(|id| id.get());
+    let mut got_message = false;
+    let mut got_ack = id.is_none();
+    while !(got_message && got_ack) {
+        match next(dev, 5_000).await.expect("event") {
+            Ev::Message {
+                topic: t,
+                payload: p,
+                ..
+            } => {
+                assert_eq!((t.as_str(), p.as_slice()), (topic, payload));
+                got_message = true;
+            }
+            Ev::Published(got) if Some(got) == id => got_ack = true,
+            other => panic!("waiting for the round trip on {topic}: {other:?}"),
+        }
+    }
+}
+
+/// Checks that the device refuses to publish at QoS 2, for clouds that have none.
+pub async fn assert_qos2_refused<P: Provider>(dev: &mut HostDevice<P, Connected>, topic: &str) {
+    assert!(matches!(
+        dev.publish(topic, b"x", QoS::ExactlyOnce).await,
+        Err(iotcloud_core::Error::QosNotSupported { .. })
+    ));
 }

@@ -7,10 +7,10 @@ extern crate std;
 
 use core::fmt;
 
-use iotcloud_core::mqtt::{QoS, SubscribeTopic, TopicFilter};
+use iotcloud_core::mqtt::{QoS, SubscribeTopic};
 use iotcloud_core::provider::{
     CloudEndpoint, Credentials, EndpointOverrides, Limits, MqttOptions, Provider, ProviderError,
-    SignContext, TlsChoice, TopicPath,
+    SignContext, TlsChoice, TopicPath, subscription,
 };
 use iotcloud_core::scratch::Scratch;
 use iotcloud_core::sign::{Secret, check_identifier};
@@ -153,18 +153,12 @@ impl Provider for Tlink<'_> {
     }
 
     fn mqtt_options(&self) -> MqttOptions {
-        MqttOptions {
-            keep_alive_secs: self.keep_alive_secs,
-            clean_session: true,
-        }
+        MqttOptions::keep_alive(self.keep_alive_secs)
     }
 
     /// QoS 0 and 1; MQTT's own topic and payload limits (Tlink documents none).
     fn limits(&self) -> Limits {
-        Limits {
-            max_qos: QoS::AtLeastOnce,
-            ..Limits::MQTT
-        }
+        Limits::MQTT.with_max_qos(QoS::AtLeastOnce)
     }
 
     /// The serial number, the account and its password, as they are.
@@ -188,15 +182,13 @@ impl Provider for Tlink<'_> {
         if index > 0 || !self.command_subscription {
             return Ok(None);
         }
-        let topic = scratch.format(format_args!("{}", self.commands_filter()))?;
-        let filter = TopicFilter::new(topic).map_err(|_| ProviderError::InvalidValue {
-            key: "device_name",
-            reason: "does not make a valid topic",
-        })?;
-        Ok(Some(SubscribeTopic {
+        let filter = self.commands_filter();
+        Ok(Some(subscription(
+            scratch,
+            "device_name",
             filter,
-            qos: QoS::AtMostOnce,
-        }))
+            QoS::AtMostOnce,
+        )?))
     }
 }
 

@@ -2,6 +2,7 @@ use std::format;
 use std::string::{String, ToString};
 
 use iotcloud_core::transport::ServerAuth;
+use iotcloud_testkit::system_subscriptions;
 
 use super::*;
 
@@ -127,25 +128,12 @@ fn topics_and_the_command_subscription() {
     assert_eq!(t.data_topic().to_string(), SERIAL);
     assert_eq!(t.commands_filter().to_string(), format!("{SERIAL}/+"));
     assert_eq!(t.topic("sw1").to_string(), format!("{SERIAL}/sw1"));
-    let mut buf = [0u8; 64];
-    let sub = t
-        .system_subscription(0, &mut Scratch::new(&mut buf))
-        .unwrap()
-        .unwrap();
-    assert_eq!(sub.filter.as_str(), "23L698OJDS0Q1MG4/+");
-    assert_eq!(sub.qos, QoS::AtMostOnce);
-    assert!(
-        t.system_subscription(1, &mut Scratch::new(&mut buf))
-            .unwrap()
-            .is_none()
+    assert_eq!(
+        system_subscriptions(&t),
+        [("23L698OJDS0Q1MG4/+".into(), QoS::AtMostOnce)]
     );
     let quiet = t.with_command_subscription(false);
-    assert!(
-        quiet
-            .system_subscription(0, &mut Scratch::new(&mut buf))
-            .unwrap()
-            .is_none()
-    );
+    assert_eq!(system_subscriptions(&quiet), []);
 }
 
 #[test]

@@ -7,13 +7,15 @@ extern crate std;
 
 use core::fmt;
 
-use iotcloud_core::mqtt::{QoS, SubscribeTopic, TopicFilter};
+use iotcloud_core::mqtt::{QoS, SubscribeTopic};
 use iotcloud_core::provider::{
     CloudEndpoint, Credentials, EndpointOverrides, Limits, MqttOptions, Provider, ProviderError,
-    SignContext, TopicPath,
+    SignContext, TopicPath, check_keep_alive, subscription,
 };
 use iotcloud_core::scratch::Scratch;
-use iotcloud_core::sign::{Algorithm, Secret, TimeUnit, TimestampPolicy, check_identifier, hmac};
+use iotcloud_core::sign::{
+    Algorithm, Decimal, Secret, TimeUnit, TimestampPolicy, check_identifier, hmac,
+};
 use iotcloud_core::transport::Endpoint;
 
 /// The roots Tuya's MQTT endpoints are served under: Go Daddy Root CA G2 (pinned by Tuya's
@@ -219,13 +221,8 @@ impl<'a> Tuya<'a> {
 
     /// Keep-alive interval; Tuya accepts 30 to 1200 s.
     pub fn with_keep_alive(mut self, secs: u16) -> Result<Self, ProviderError> {
-        if !(30..=1200).contains(&secs) {
-            return Err(ProviderError::InvalidValue {
-                key: "keepalive",
-                reason: "Tuya accepts 30 to 1200 seconds",
-            });
-        }
-        self.keep_alive_secs = secs;
+        self.keep_alive_secs =
+            check_keep_alive(secs, 30..=1200, "Tuya accepts 30 to 1200 seconds")?;
         Ok(self)
     }
 
@@ -293,17 +290,11 @@ impl Provider for Tuya<'_> {
     }
 
     fn mqtt_options(&self) -> MqttOptions {
-        MqttOptions {
-            keep_alive_secs: self.keep_alive_secs,
-            clean_session: true,
-        }
+        MqttOptions::keep_alive(self.keep_alive_secs)
     }
 
     fn limits(&self) -> Limits {
-        Limits {
-            max_qos: QoS::AtLeastOnce,
-            ..Limits::MQTT
-        }
+        Limits::MQTT.with_max_qos(QoS::AtLeastOnce)
     }
 
     /// `tuyalink_{id}`, `{id}|signMethod=…,timestamp=…,secureMode=1,accessType=1` and the
@@ -325,8 +316,7 @@ impl Provider for Tuya<'_> {
             SecretKey::First16 => &secret[..secret.len().min(16)],
             SecretKey::Whole => secret,
         };
-        let mut ts_buf = [0u8; 20];
-        let ts_text = Scratch::new(&mut ts_buf).format(format_args!("{ts}"))?;
+        let ts_text = Decimal::new(ts);
         let mac = hmac(
             self.method.algorithm(),
             key,
@@ -354,15 +344,13 @@ impl Provider for Tuya<'_> {
         if index > 0 || !self.auto_subscribe {
             return Ok(None);
         }
-        let topic = scratch.format(format_args!("{}", self.auto_subscribe_topic()))?;
-        let filter = TopicFilter::new(topic).map_err(|_| ProviderError::InvalidValue {
-            key: "device_id",
-            reason: "does not make a valid topic",
-        })?;
-        Ok(Some(SubscribeTopic {
-            filter,
-            qos: QoS::AtLeastOnce,
-        }))
+        let topic = self.auto_subscribe_topic();
+        Ok(Some(subscription(
+            scratch,
+            "device_id",
+            topic,
+            QoS::AtLeastOnce,
+        )?))
     }
 }
 

@@ -3,6 +3,7 @@ use std::string::{String, ToString};
 
 use iotcloud_core::provider::TlsChoice;
 use iotcloud_core::transport::ServerAuth;
+use iotcloud_testkit::system_subscriptions;
 
 use super::*;
 
@@ -145,12 +146,7 @@ fn endpoint_is_tls_to_the_data_centre_unless_overridden() {
         plain.endpoint(),
         Err(ProviderError::InvalidValue { key: "tls", .. })
     ));
-    let local = t.with_overrides(EndpointOverrides {
-        host: Some("127.0.0.1"),
-        port: Some(1883),
-        tls: TlsChoice::Off,
-        client: None,
-    });
+    let local = t.with_overrides(iotcloud_testkit::local(1883));
     let e = local.endpoint().unwrap();
     assert_eq!((e.host, e.port, e.tls), ("127.0.0.1", 1883, None));
     assert!(DataCenter::from_name("mars").is_err());
@@ -167,28 +163,15 @@ fn topics_and_system_subscription() {
         format!("{}", t.topic("ota/issue")),
         "tylink/6c95875d0f5ba69607nzfl/ota/issue"
     );
-    let mut buf = [0u8; 128];
-    let sub = t
-        .system_subscription(0, &mut Scratch::new(&mut buf))
-        .unwrap()
-        .unwrap();
     assert_eq!(
-        sub.filter.as_str(),
-        "tylink/6c95875d0f5ba69607nzfl/channel/downlink/auto_subscribe"
-    );
-    assert_eq!(sub.qos, QoS::AtLeastOnce);
-    assert!(
-        t.system_subscription(1, &mut Scratch::new(&mut buf))
-            .unwrap()
-            .is_none()
+        system_subscriptions(&t),
+        [(
+            "tylink/6c95875d0f5ba69607nzfl/channel/downlink/auto_subscribe".into(),
+            QoS::AtLeastOnce
+        )]
     );
     let quiet = t.with_auto_subscribe(false);
-    assert!(
-        quiet
-            .system_subscription(0, &mut Scratch::new(&mut buf))
-            .unwrap()
-            .is_none()
-    );
+    assert_eq!(system_subscriptions(&quiet), []);
     assert_eq!(t.limits().max_qos, QoS::AtLeastOnce);
 }
 

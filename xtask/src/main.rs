@@ -17,6 +17,7 @@ const NO_STD_CRATES: &[&str] = &[
     "iotcloud-tuya",
     "iotcloud-baidu",
     "iotcloud-tlink",
+    "iotcloud",
 ];
 
 const DEVICE_TARGET: &str = "thumbv7m-none-eabi";

@@ -1,0 +1,514 @@
+//! Configuration from `key=value` pairs, with the keys the LuatOS `iotcloud` library takes.
+
+use core::fmt;
+
+use iotcloud_core::ProviderError;
+
+use crate::Cloud;
+
+/// A configuration key. [`Key::name`] is the text users write (`product_id`, `tls`, …).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Key {
+    /// `product_id`: the product. Aliyun ProductKey, Baidu IoT Core id, Tlink account name.
+    ProductId,
+    /// `produt_id`: LuatOS's misspelled alias of `product_id`; when both are given it wins,
+    /// as in LuatOS.
+    ProdutId,
+    /// `device_name`: the device. Huawei node id, Tuya device id, Tlink serial number.
+    /// Defaults to the module's IMEI where the platform layer knows one (not for Tuya).
+    DeviceName,
+    /// `device_secret`: the device's own secret.
+    DeviceSecret,
+    /// `product_secret`: a product-level secret (OneNET product key; Tlink account
+    /// password; Tencent/Aliyun dynamic registration).
+    ProductSecret,
+    /// `key`: Aliyun's older name for `device_secret` (`device_secret` wins).
+    KeyAlias,
+    /// `method`: the signature method (cloud-specific names, any case).
+    Method,
+    /// `instance_id`: Aliyun new public or enterprise instance.
+    InstanceId,
+    /// `region`: Aliyun/Huawei region, Tencent region, Tuya data centre, Baidu region.
+    Region,
+    /// `endpoint`: Huawei access-point prefix (e.g. `5341624af8.st1`).
+    Endpoint,
+    /// `device_id`: Huawei device id (default `{product_id}_{device_name}`).
+    DeviceId,
+    /// `userid`: OneNET account user id (registration).
+    UserId,
+    /// `userkey`: OneNET account access key (registration).
+    UserKey,
+    /// `project_id`: Huawei project (registration).
+    ProjectId,
+    /// `iam_username`: Huawei IAM user (registration).
+    IamUsername,
+    /// `iam_password`: Huawei IAM password (registration).
+    IamPassword,
+    /// `iam_domain`: Huawei IAM account (registration).
+    IamDomain,
+    /// `host`: MQTT host instead of the cloud's.
+    Host,
+    /// `port` (LuatOS calls it `ip`): MQTT port instead of the cloud's.
+    Port,
+    /// `tls`: `true` (checked against the cloud's CA, or `server_cert`), `false` (plain
+    /// TCP) or `insecure` (TLS without any certificate check, as LuatOS's `tls=true`).
+    Tls,
+    /// `server_cert`: PEM of the CA to check the server against (implies TLS).
+    ServerCert,
+    /// `client_cert`: PEM of the device certificate (certificate authentication).
+    ClientCert,
+    /// `client_key`: PEM of the device's private key (certificate authentication).
+    ClientKey,
+    /// `keepalive`: MQTT keep-alive in seconds.
+    Keepalive,
+    /// `timestamp`: `now` (default), `luatos`, or Unix seconds to sign with.
+    Timestamp,
+    /// `conn_id`: Tencent's connection id (five letters; random by default).
+    ConnId,
+    /// `app_id`: Tencent's SDK app id.
+    AppId,
+    /// `luatos`: `true` to sign and choose endpoints exactly as LuatOS does.
+    Luatos,
+}
+
+impl Key {
+    /// Every key, in documentation order.
+    pub const ALL: [Key; 28] = [
+        Key::ProductId,
+        Key::ProdutId,
+        Key::DeviceName,
+        Key::DeviceSecret,
+        Key::ProductSecret,
+        Key::KeyAlias,
+        Key::Method,
+        Key::InstanceId,
+        Key::Region,
+        Key::Endpoint,
+        Key::DeviceId,
+        Key::UserId,
+        Key::UserKey,
+        Key::ProjectId,
+        Key::IamUsername,
+        Key::IamPassword,
+        Key::IamDomain,
+        Key::Host,
+        Key::Port,
+        Key::Tls,
+        Key::ServerCert,
+        Key::ClientCert,
+        Key::ClientKey,
+        Key::Keepalive,
+        Key::Timestamp,
+        Key::ConnId,
+        Key::AppId,
+        Key::Luatos,
+    ];
+
+    /// The key as users write it.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Key::ProductId => "product_id",
+            Key::ProdutId => "produt_id",
+            Key::DeviceName => "device_name",
+            Key::DeviceSecret => "device_secret",
+            Key::ProductSecret => "product_secret",
+            Key::KeyAlias => "key",
+            Key::Method => "method",
+            Key::InstanceId => "instance_id",
+            Key::Region => "region",
+            Key::Endpoint => "endpoint",
+            Key::DeviceId => "device_id",
+            Key::UserId => "userid",
+            Key::UserKey => "userkey",
+            Key::ProjectId => "project_id",
+            Key::IamUsername => "iam_username",
+            Key::IamPassword => "iam_password",
+            Key::IamDomain => "iam_domain",
+            Key::Host => "host",
+            Key::Port => "port",
+            Key::Tls => "tls",
+            Key::ServerCert => "server_cert",
+            Key::ClientCert => "client_cert",
+            Key::ClientKey => "client_key",
+            Key::Keepalive => "keepalive",
+            Key::Timestamp => "timestamp",
+            Key::ConnId => "conn_id",
+            Key::AppId => "app_id",
+            Key::Luatos => "luatos",
+        }
+    }
+
+    /// Parses a key name; `ip` is accepted as LuatOS's name for `port`.
+    pub fn from_name(name: &str) -> Option<Key> {
+        if name == "ip" {
+            return Some(Key::Port);
+        }
+        Key::ALL.into_iter().find(|k| k.name() == name)
+    }
+
+    /// Whether the value is a secret, never to be shown in `Debug` output or messages.
+    pub const fn is_secret(self) -> bool {
+        matches!(
+            self,
+            Key::DeviceSecret
+                | Key::ProductSecret
+                | Key::KeyAlias
+                | Key::UserKey
+                | Key::IamPassword
+                | Key::ClientKey
+        )
+    }
+
+    /// Whether `cloud` reads this key.
+    pub fn is_for(self, cloud: Cloud) -> bool {
+        use Key::*;
+        match self {
+            DeviceName | Host | Port | Tls | ServerCert | Keepalive | Luatos => true,
+            ProductId | ProdutId => cloud != Cloud::Tuya,
+            DeviceSecret => cloud != Cloud::Tlink,
+            ProductSecret => matches!(
+                cloud,
+                Cloud::Aliyun | Cloud::Tencent | Cloud::OneNet | Cloud::Tlink
+            ),
+            KeyAlias | InstanceId => cloud == Cloud::Aliyun,
+            Method => cloud != Cloud::Huawei && cloud != Cloud::Tlink,
+            Region => !matches!(cloud, Cloud::OneNet | Cloud::Tlink),
+            Endpoint | DeviceId | ProjectId | IamUsername | IamPassword | IamDomain => {
+                cloud == Cloud::Huawei
+            }
+            UserId | UserKey => cloud == Cloud::OneNet,
+            ClientCert | ClientKey => {
+                matches!(cloud, Cloud::Tencent | Cloud::Huawei | Cloud::Baidu)
+            }
+            Timestamp => cloud != Cloud::Tlink,
+            ConnId | AppId => cloud == Cloud::Tencent,
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl fmt::Display for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Why a configuration cannot make a provider. `Display` names the key at fault and never
+/// shows a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError<'a> {
+    /// The cloud name is not one of the seven (nor the alias `qcloud`).
+    #[error("unknown cloud `{0}` (aliyun, tencent or qcloud, onenet, huawei, tuya, baidu, tlink)")]
+    UnknownCloud(&'a str),
+    /// The cloud exists but its Cargo feature is off in this build.
+    #[error("support for {0} is not compiled in (enable the `{0}` feature of `iotcloud`)")]
+    CloudNotEnabled(Cloud),
+    /// No such key.
+    #[error("unknown key `{0}`")]
+    UnknownKey(&'a str),
+    /// A key was given twice (`ip` and `port` are the same key).
+    #[error("`{0}` given twice")]
+    Duplicate(Key),
+    /// The key exists but the chosen cloud does not read it.
+    #[error("`{key}` is not used by {cloud}")]
+    NotForCloud {
+        /// The key.
+        key: Key,
+        /// The cloud.
+        cloud: Cloud,
+    },
+    /// Two keys that choose different things were both given.
+    #[error("`{0}` and `{1}` cannot be given together")]
+    Conflict(Key, Key),
+    /// A value could not be parsed.
+    #[error("invalid value for `{key}`: {reason}")]
+    InvalidValue {
+        /// The key.
+        key: Key,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// The provider refused the configuration (the error names the key).
+    #[error(transparent)]
+    Provider(#[from] ProviderError),
+}
+
+/// A device's configuration, as `key=value` pairs with LuatOS's key names.
+///
+/// Values are borrowed; nothing is copied. Certificates and keys are PEM text. `Debug`
+/// shows which keys are set and hides every secret's value.
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+pub struct Config<'a> {
+    values: [Option<&'a str>; Key::ALL.len()],
+}
+
+impl<'a> Config<'a> {
+    /// An empty configuration.
+    pub const fn new() -> Self {
+        Config {
+            values: [None; Key::ALL.len()],
+        }
+    }
+
+    /// Sets `key` (by name) to `value`. Unknown keys and keys given twice are errors.
+    pub fn set(&mut self, key: &'a str, value: &'a str) -> Result<(), ConfigError<'a>> {
+        let k = Key::from_name(key).ok_or(ConfigError::UnknownKey(key))?;
+        self.insert(k, value)
+    }
+
+    /// Sets `key` to `value`; a key given twice is an error.
+    pub fn insert(&mut self, key: Key, value: &'a str) -> Result<(), ConfigError<'a>> {
+        let slot = &mut self.values[key.index()];
+        if slot.is_some() {
+            return Err(ConfigError::Duplicate(key));
+        }
+        *slot = Some(value);
+        Ok(())
+    }
+
+    /// Builder form of [`Config::set`].
+    pub fn with(mut self, key: &'a str, value: &'a str) -> Result<Self, ConfigError<'a>> {
+        self.set(key, value)?;
+        Ok(self)
+    }
+
+    /// Parses `key=value` pairs (as `iotcloud sign` takes them).
+    pub fn from_pairs<I>(pairs: I) -> Result<Self, ConfigError<'a>>
+    where
+        I: IntoIterator<Item = (&'a str, &'a str)>,
+    {
+        let mut config = Config::new();
+        for (k, v) in pairs {
+            config.set(k, v)?;
+        }
+        Ok(config)
+    }
+
+    /// The value of `key`, if set. An empty value counts as not set, as in LuatOS.
+    pub fn get(&self, key: Key) -> Option<&'a str> {
+        self.values[key.index()].filter(|v| !v.is_empty())
+    }
+
+    /// The keys that are set.
+    pub fn keys(&self) -> impl Iterator<Item = Key> + '_ {
+        Key::ALL
+            .into_iter()
+            .filter(|k| self.values[k.index()].is_some())
+    }
+
+    /// The product id: `produt_id` when given (LuatOS lets the misspelling win), else
+    /// `product_id`.
+    pub fn product_id(&self) -> Option<&'a str> {
+        self.get(Key::ProdutId).or(self.get(Key::ProductId))
+    }
+
+    /// Checks that every key set is read by `cloud`.
+    pub fn check_keys(&self, cloud: Cloud) -> Result<(), ConfigError<'a>> {
+        match self.keys().find(|k| !k.is_for(cloud)) {
+            Some(key) => Err(ConfigError::NotForCloud { key, cloud }),
+            None => Ok(()),
+        }
+    }
+
+    /// `key`, which must be set.
+    pub(crate) fn require(&self, key: Key) -> Result<&'a str, ConfigError<'a>> {
+        self.get(key)
+            .ok_or(ConfigError::Provider(ProviderError::MissingKey(key.name())))
+    }
+
+    /// A boolean key: `true`/`false` (also `1`/`0`).
+    pub(crate) fn flag(&self, key: Key) -> Result<Option<bool>, ConfigError<'a>> {
+        self.get(key)
+            .map(|v| match v {
+                "true" | "1" => Ok(true),
+                "false" | "0" => Ok(false),
+                _ => Err(ConfigError::InvalidValue {
+                    key,
+                    reason: "expected true or false",
+                }),
+            })
+            .transpose()
+    }
+
+    /// A decimal number key.
+    pub(crate) fn number<T: core::str::FromStr>(
+        &self,
+        key: Key,
+        reason: &'static str,
+    ) -> Result<Option<T>, ConfigError<'a>> {
+        self.get(key)
+            .map(|v| {
+                if v.bytes().all(|b| b.is_ascii_digit()) {
+                    v.parse().ok()
+                } else {
+                    None
+                }
+                .ok_or(ConfigError::InvalidValue { key, reason })
+            })
+            .transpose()
+    }
+}
+
+impl fmt::Debug for Config<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut map = f.debug_map();
+        for key in self.keys() {
+            let value = self.values[key.index()].unwrap_or_default();
+            if key.is_secret() {
+                map.entry(&key.name(), &"<redacted>");
+            } else {
+                map.entry(&key.name(), &value);
+            }
+        }
+        map.finish()
+    }
+}
+
+/// Which timestamp to sign with (`timestamp=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Timestamp {
+    /// `now`: the clock's time (default).
+    Now,
+    /// `luatos`: LuatOS's constant far-future timestamp.
+    Luatos,
+    /// Unix seconds.
+    Unix(u64),
+}
+
+impl Timestamp {
+    pub(crate) fn parse(value: &str) -> Result<Self, ConfigError<'static>> {
+        match value {
+            "now" => Ok(Timestamp::Now),
+            "luatos" => Ok(Timestamp::Luatos),
+            _ if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) => value
+                .parse()
+                .map(Timestamp::Unix)
+                .map_err(|_| ConfigError::InvalidValue {
+                    key: Key::Timestamp,
+                    reason: "Unix seconds out of range",
+                }),
+            _ => Err(ConfigError::InvalidValue {
+                key: Key::Timestamp,
+                reason: "expected `now`, `luatos` or Unix seconds",
+            }),
+        }
+    }
+}
+
+/// The `tls` key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsMode {
+    /// `true`: TLS, the server checked against `server_cert` or the cloud's CAs.
+    On,
+    /// `false`: plain TCP.
+    Off,
+    /// `insecure`: TLS without checking the server at all (what LuatOS does with
+    /// `tls=true`). Anyone on the path can read and change the traffic.
+    Insecure,
+}
+
+impl TlsMode {
+    pub(crate) fn parse(value: &str) -> Result<Self, ConfigError<'static>> {
+        match value {
+            "true" | "1" => Ok(TlsMode::On),
+            "false" | "0" => Ok(TlsMode::Off),
+            "insecure" => Ok(TlsMode::Insecure),
+            _ => Err(ConfigError::InvalidValue {
+                key: Key::Tls,
+                reason: "expected true, false or insecure",
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::string::ToString;
+
+    #[test]
+    fn every_key_name_parses_back_and_ip_is_port() {
+        for k in Key::ALL {
+            assert_eq!(Key::from_name(k.name()), Some(k));
+        }
+        assert_eq!(Key::from_name("ip"), Some(Key::Port));
+        assert_eq!(Key::from_name("password"), None);
+    }
+
+    #[test]
+    fn unknown_and_duplicate_keys_are_named() {
+        let mut c = Config::new();
+        assert_eq!(
+            c.set("devcie_name", "x"),
+            Err(ConfigError::UnknownKey("devcie_name"))
+        );
+        c.set("port", "1").unwrap();
+        assert_eq!(c.set("ip", "2"), Err(ConfigError::Duplicate(Key::Port)));
+        assert_eq!(
+            ConfigError::UnknownKey("devcie_name").to_string(),
+            "unknown key `devcie_name`"
+        );
+    }
+
+    #[test]
+    fn produt_id_wins_and_empty_values_count_as_absent() {
+        let c = Config::from_pairs([("product_id", "A"), ("produt_id", "B")]).unwrap();
+        assert_eq!(c.product_id(), Some("B"));
+        let c = Config::from_pairs([("product_id", "A"), ("produt_id", "")]).unwrap();
+        assert_eq!(c.product_id(), Some("A"));
+    }
+
+    #[test]
+    fn debug_hides_secret_values() {
+        let c = Config::from_pairs([
+            ("device_name", "dev1"),
+            ("device_secret", "s3cr3t-value"),
+            ("product_secret", "p-s3cr3t"),
+            ("client_key", "-----BEGIN PRIVATE KEY-----"),
+        ])
+        .unwrap();
+        let shown = std::format!("{c:?}");
+        assert!(shown.contains("dev1"), "{shown}");
+        for secret in ["s3cr3t-value", "p-s3cr3t", "PRIVATE KEY"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+    }
+
+    #[test]
+    fn timestamps_and_tls_modes_parse_or_name_the_key() {
+        assert_eq!(Timestamp::parse("now"), Ok(Timestamp::Now));
+        assert_eq!(Timestamp::parse("luatos"), Ok(Timestamp::Luatos));
+        assert_eq!(
+            Timestamp::parse("1700000000"),
+            Ok(Timestamp::Unix(1_700_000_000))
+        );
+        for bad in ["", "-1", "1e9", "99999999999999999999999"] {
+            assert!(matches!(
+                Timestamp::parse(bad),
+                Err(ConfigError::InvalidValue {
+                    key: Key::Timestamp,
+                    ..
+                })
+            ));
+        }
+        assert_eq!(TlsMode::parse("insecure"), Ok(TlsMode::Insecure));
+        assert!(matches!(
+            TlsMode::parse("yes"),
+            Err(ConfigError::InvalidValue { key: Key::Tls, .. })
+        ));
+    }
+
+    #[test]
+    fn numbers_are_decimal_and_in_range() {
+        let c = Config::from_pairs([("port", "70000"), ("keepalive", "+5")]).unwrap();
+        assert!(c.number::<u16>(Key::Port, "port").is_err());
+        assert!(c.number::<u16>(Key::Keepalive, "secs").is_err());
+        let c = Config::from_pairs([("port", "8883")]).unwrap();
+        assert_eq!(c.number::<u16>(Key::Port, "port"), Ok(Some(8883)));
+    }
+}

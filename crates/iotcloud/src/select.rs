@@ -1,0 +1,461 @@
+//! From a [`Config`] to a provider: which mode the keys choose, and the settings every cloud
+//! shares (host, port, TLS, keep-alive, timestamp).
+
+use iotcloud_core::ProviderError;
+use iotcloud_core::provider::{EndpointOverrides, TlsChoice};
+#[allow(unused_imports)]
+use iotcloud_core::sign::TimestampPolicy;
+#[allow(unused_imports)]
+use iotcloud_core::transport::{ClientIdentity, ServerAuth};
+
+use crate::config::{Config, ConfigError, Key, Timestamp, TlsMode};
+use crate::{AnyProvider, Cloud};
+
+/// The error for a mode that needs dynamic registration, which this build cannot do yet.
+#[allow(dead_code)]
+const fn needs_registration(what: &'static str) -> ConfigError<'static> {
+    ConfigError::Provider(ProviderError::Unsupported(what))
+}
+
+pub(crate) fn build<'a>(
+    cloud: Cloud,
+    config: &Config<'a>,
+    imei: Option<&'a str>,
+) -> Result<AnyProvider<'a>, ConfigError<'a>> {
+    if !cloud.is_enabled() {
+        return Err(ConfigError::CloudNotEnabled(cloud));
+    }
+    config.check_keys(cloud)?;
+    let common = Common::parse(config)?;
+    match cloud {
+        #[cfg(feature = "aliyun")]
+        Cloud::Aliyun => aliyun(config, &common, imei).map(AnyProvider::Aliyun),
+        #[cfg(feature = "tencent")]
+        Cloud::Tencent => tencent(config, &common, imei).map(AnyProvider::Tencent),
+        #[cfg(feature = "onenet")]
+        Cloud::OneNet => onenet(config, &common, imei).map(AnyProvider::OneNet),
+        #[cfg(feature = "huawei")]
+        Cloud::Huawei => huawei(config, &common, imei).map(AnyProvider::Huawei),
+        #[cfg(feature = "tuya")]
+        Cloud::Tuya => tuya(config, &common).map(AnyProvider::Tuya),
+        #[cfg(feature = "baidu")]
+        Cloud::Baidu => baidu(config, &common, imei).map(AnyProvider::Baidu),
+        #[cfg(feature = "tlink")]
+        Cloud::Tlink => tlink(config, &common, imei).map(AnyProvider::Tlink),
+        #[allow(unreachable_patterns)]
+        _ => {
+            let _ = (common, imei);
+            Err(ConfigError::CloudNotEnabled(cloud))
+        }
+    }
+}
+
+/// The keys every cloud reads, parsed.
+#[allow(dead_code)]
+struct Common<'a> {
+    luatos: bool,
+    timestamp: Option<Timestamp>,
+    tls: Option<TlsMode>,
+    server_cert: Option<&'a str>,
+    host: Option<&'a str>,
+    port: Option<u16>,
+    keep_alive: Option<u16>,
+}
+
+#[allow(dead_code)]
+impl<'a> Common<'a> {
+    fn parse(config: &Config<'a>) -> Result<Self, ConfigError<'a>> {
+        Ok(Common {
+            luatos: config.flag(Key::Luatos)?.unwrap_or(false),
+            timestamp: config
+                .get(Key::Timestamp)
+                .map(Timestamp::parse)
+                .transpose()?,
+            tls: config.get(Key::Tls).map(TlsMode::parse).transpose()?,
+            server_cert: config.get(Key::ServerCert),
+            host: config.get(Key::Host),
+            port: config.number(Key::Port, "expected a port number, 1 to 65535")?,
+            keep_alive: config.number(Key::Keepalive, "expected seconds, 0 to 65535")?,
+        })
+        .and_then(|c| match c.port {
+            Some(0) => Err(ConfigError::InvalidValue {
+                key: Key::Port,
+                reason: "expected a port number, 1 to 65535",
+            }),
+            _ => Ok(c),
+        })
+    }
+
+    /// Host, port and TLS as the user chose them. `cloud_ca` is the cloud's bundled CA PEM
+    /// (empty: none bundled, so `tls=true` checks against the web PKI roots).
+    /// `luatos_plain`: with `luatos=true`, this mode is plain TCP in LuatOS.
+    fn overrides(
+        &self,
+        cloud_ca: &'static [u8],
+        luatos_plain: bool,
+    ) -> Result<EndpointOverrides<'a>, ConfigError<'a>> {
+        let tls = match (self.tls, self.server_cert) {
+            (Some(TlsMode::Off | TlsMode::Insecure), Some(_)) => {
+                return Err(ConfigError::Conflict(Key::Tls, Key::ServerCert));
+            }
+            (Some(TlsMode::Off), None) => TlsChoice::Off,
+            (Some(TlsMode::Insecure), None) => TlsChoice::On(ServerAuth::NoVerification),
+            (Some(TlsMode::On), cert) | (None, cert @ Some(_)) => TlsChoice::On(match cert {
+                Some(pem) => ServerAuth::CaPem(pem.as_bytes()),
+                None if cloud_ca.is_empty() => ServerAuth::DefaultRoots,
+                None => ServerAuth::CaPem(cloud_ca),
+            }),
+            (None, None) if self.luatos && luatos_plain => TlsChoice::Off,
+            (None, None) => TlsChoice::CloudDefault,
+        };
+        Ok(EndpointOverrides {
+            host: self.host,
+            port: self.port,
+            tls,
+            client: None,
+        })
+    }
+
+    /// The timestamp policy: `luatos_value` is the constant LuatOS signs with, which the
+    /// `timestamp` key reproduces byte for byte; other values are Unix seconds, converted
+    /// to milliseconds for clouds that sign milliseconds.
+    fn timestamp(
+        &self,
+        luatos_value: u64,
+        millis: bool,
+    ) -> Result<TimestampPolicy, ConfigError<'a>> {
+        Ok(match self.timestamp {
+            None if self.luatos => TimestampPolicy::LuatosDefault,
+            None | Some(Timestamp::Now) => TimestampPolicy::Now,
+            Some(Timestamp::Luatos) => TimestampPolicy::LuatosDefault,
+            Some(Timestamp::Unix(t)) if t == luatos_value => TimestampPolicy::LuatosDefault,
+            Some(Timestamp::Unix(t)) if millis => {
+                TimestampPolicy::Fixed(t.checked_mul(1000).ok_or(ConfigError::InvalidValue {
+                    key: Key::Timestamp,
+                    reason: "Unix seconds out of range",
+                })?)
+            }
+            Some(Timestamp::Unix(t)) => TimestampPolicy::Fixed(t),
+        })
+    }
+}
+
+/// `product_id` (or `produt_id`), required.
+#[allow(dead_code)]
+fn product_id<'a>(config: &Config<'a>) -> Result<&'a str, ConfigError<'a>> {
+    config
+        .product_id()
+        .ok_or(ConfigError::Provider(ProviderError::MissingKey(
+            "product_id",
+        )))
+}
+
+/// `device_name`, else the IMEI, else an error naming `device_name`.
+#[allow(dead_code)]
+fn device_name<'a>(config: &Config<'a>, imei: Option<&'a str>) -> Result<&'a str, ConfigError<'a>> {
+    config
+        .get(Key::DeviceName)
+        .or(imei.filter(|i| !i.is_empty()))
+        .ok_or(ConfigError::Provider(ProviderError::MissingKey(
+            "device_name",
+        )))
+}
+
+/// The device certificate and key, if either is given (the provider checks both are).
+#[allow(dead_code)]
+fn client_identity<'a>(config: &Config<'a>) -> Option<ClientIdentity<'a>> {
+    match (config.get(Key::ClientCert), config.get(Key::ClientKey)) {
+        (None, None) => None,
+        (cert, key) => Some(ClientIdentity {
+            cert_pem: cert.unwrap_or_default().as_bytes(),
+            key_pem: key.unwrap_or_default().as_bytes(),
+        }),
+    }
+}
+
+/// The first of `keys` that is set.
+#[allow(dead_code)]
+fn first_set(config: &Config<'_>, keys: &[Key]) -> Option<Key> {
+    keys.iter().copied().find(|k| config.get(*k).is_some())
+}
+
+/// Errors when keys of two different modes are both given.
+#[allow(dead_code)]
+fn one_mode(config: &Config<'_>, a: &[Key], b: &[Key]) -> Result<(), ConfigError<'static>> {
+    match (first_set(config, a), first_set(config, b)) {
+        (Some(x), Some(y)) => Err(ConfigError::Conflict(x, y)),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(feature = "aliyun")]
+fn aliyun<'a>(
+    config: &Config<'a>,
+    common: &Common<'a>,
+    imei: Option<&'a str>,
+) -> Result<crate::aliyun::Aliyun<'a>, ConfigError<'a>> {
+    use crate::aliyun::{Aliyun, AliyunConfig, CA_PEM, LUATOS_TIMESTAMP, SignMethod};
+    let (pk, dn) = (product_id(config)?, device_name(config, imei)?);
+    one_mode(
+        config,
+        &[Key::DeviceSecret, Key::KeyAlias],
+        &[Key::ProductSecret],
+    )?;
+    if config.get(Key::ProductSecret).is_some() {
+        return Err(needs_registration(
+            "Aliyun dynamic registration (`product_secret`) is not available yet; give `device_secret`",
+        ));
+    }
+    let identity = AliyunConfig::device_secret_or_key(
+        pk,
+        dn,
+        config.get(Key::DeviceSecret),
+        config.get(Key::KeyAlias),
+    )?;
+    let mut p = Aliyun::new(identity)?;
+    if let Some(region) = config.get(Key::Region) {
+        p = p.with_region(region)?;
+    }
+    if let Some(id) = config.get(Key::InstanceId) {
+        p = p.with_instance_id(id)?;
+    }
+    match config.get(Key::Method) {
+        Some(m) => p = p.with_sign_method(SignMethod::from_name(m)?),
+        None if common.luatos => p = p.with_sign_method(SignMethod::HmacMd5),
+        None => {}
+    }
+    if let Some(secs) = common.keep_alive {
+        p = p.with_keep_alive(secs)?;
+    }
+    Ok(p.with_timestamp(common.timestamp(LUATOS_TIMESTAMP, true)?)
+        .with_overrides(common.overrides(CA_PEM, true)?))
+}
+
+#[cfg(feature = "tencent")]
+fn tencent<'a>(
+    config: &Config<'a>,
+    common: &Common<'a>,
+    imei: Option<&'a str>,
+) -> Result<crate::tencent::Tencent<'a>, ConfigError<'a>> {
+    use crate::tencent::{CA_PEM, LUATOS_APP_ID, LUATOS_TIMESTAMP, Region, SignMethod, Tencent};
+    let (pid, dn) = (product_id(config)?, device_name(config, imei)?);
+    let cert = [Key::ClientCert, Key::ClientKey];
+    one_mode(config, &[Key::DeviceSecret], &cert)?;
+    one_mode(
+        config,
+        &[Key::DeviceSecret, Key::ClientCert, Key::ClientKey],
+        &[Key::ProductSecret],
+    )?;
+    let (mut p, key_mode) = match (config.get(Key::DeviceSecret), client_identity(config)) {
+        (Some(secret), _) => (Tencent::key(pid, dn, secret)?, true),
+        (None, Some(identity)) => (Tencent::certificate(pid, dn, identity)?, false),
+        (None, None) if config.get(Key::ProductSecret).is_some() => {
+            return Err(needs_registration(
+                "Tencent dynamic registration (`product_secret`) is not available yet; give `device_secret` or a certificate",
+            ));
+        }
+        (None, None) => {
+            return Err(ConfigError::Provider(ProviderError::MissingKey(
+                "device_secret",
+            )));
+        }
+    };
+    if let Some(region) = config.get(Key::Region) {
+        p = p.with_region(Region::from_name(region)?)?;
+    }
+    if let Some(m) = config.get(Key::Method) {
+        p = p.with_sign_method(SignMethod::from_name(m)?);
+    }
+    if let Some(id) = config.get(Key::ConnId) {
+        p = p.with_conn_id(id)?;
+    }
+    match config.get(Key::AppId) {
+        Some(id) => p = p.with_app_id(id)?,
+        None if common.luatos => p = p.with_app_id(LUATOS_APP_ID)?,
+        None => {}
+    }
+    if let Some(secs) = common.keep_alive {
+        p = p.with_keep_alive(secs)?;
+    }
+    Ok(p.with_timestamp(common.timestamp(LUATOS_TIMESTAMP, false)?)
+        .with_overrides(common.overrides(CA_PEM, key_mode)?))
+}
+
+#[cfg(feature = "onenet")]
+fn onenet<'a>(
+    config: &Config<'a>,
+    common: &Common<'a>,
+    imei: Option<&'a str>,
+) -> Result<crate::onenet::OneNet<'a>, ConfigError<'a>> {
+    use crate::onenet::{CA_PEM, LUATOS_EXPIRY, OneNet, SignMethod};
+    let (pid, dn) = (product_id(config)?, device_name(config, imei)?);
+    let account = [Key::UserId, Key::UserKey];
+    one_mode(config, &[Key::DeviceSecret], &[Key::ProductSecret])?;
+    one_mode(config, &[Key::DeviceSecret, Key::ProductSecret], &account)?;
+    let mut p = match (
+        config.get(Key::DeviceSecret),
+        config.get(Key::ProductSecret),
+    ) {
+        (Some(key), _) => OneNet::device_key(pid, dn, key)?,
+        (None, Some(key)) => OneNet::product_key(pid, dn, key)?,
+        (None, None) if first_set(config, &account).is_some() => {
+            return Err(needs_registration(
+                "OneNET registration (`userid`, `userkey`) is not available yet; give `device_secret` or `product_secret`",
+            ));
+        }
+        (None, None) => {
+            return Err(ConfigError::Provider(ProviderError::MissingKey(
+                "device_secret",
+            )));
+        }
+    };
+    match config.get(Key::Method) {
+        Some(m) => p = p.with_sign_method(SignMethod::from_name(m)?),
+        None if common.luatos => p = p.with_sign_method(SignMethod::MD5),
+        None => {}
+    }
+    if let Some(secs) = common.keep_alive {
+        p = p.with_keep_alive(secs)?;
+    }
+    Ok(p.with_timestamp(common.timestamp(LUATOS_EXPIRY, false)?)
+        .with_overrides(common.overrides(CA_PEM, true)?))
+}
+
+#[cfg(feature = "huawei")]
+fn huawei<'a>(
+    config: &Config<'a>,
+    common: &Common<'a>,
+    imei: Option<&'a str>,
+) -> Result<crate::huawei::Huawei<'a>, ConfigError<'a>> {
+    use crate::huawei::{CA_PEM, DeviceId, Huawei, LUATOS_TIMESTAMP};
+    let registration = [
+        Key::ProjectId,
+        Key::IamUsername,
+        Key::IamPassword,
+        Key::IamDomain,
+    ];
+    if first_set(config, &registration).is_some() {
+        return Err(needs_registration(
+            "Huawei auto-registration (`project_id`, `iam_*`) is not available yet; give `device_secret` or a certificate",
+        ));
+    }
+    let device_id = match config.get(Key::DeviceId) {
+        Some(id) => DeviceId::new(id)?,
+        None => match config.product_id() {
+            Some(pid) => DeviceId::from_node(pid, device_name(config, imei)?)?,
+            None => {
+                return Err(ConfigError::Provider(ProviderError::MissingKey(
+                    "device_id",
+                )));
+            }
+        },
+    };
+    one_mode(
+        config,
+        &[Key::DeviceSecret],
+        &[Key::ClientCert, Key::ClientKey],
+    )?;
+    let mut p = match (config.get(Key::DeviceSecret), client_identity(config)) {
+        (Some(secret), _) => Huawei::new(device_id, secret)?,
+        (None, Some(identity)) => Huawei::certificate(device_id, identity)?,
+        (None, None) => {
+            return Err(ConfigError::Provider(ProviderError::MissingKey(
+                "device_secret",
+            )));
+        }
+    };
+    if let Some(endpoint) = config.get(Key::Endpoint) {
+        p = p.with_endpoint(endpoint)?;
+    }
+    if let Some(region) = config.get(Key::Region) {
+        p = p.with_region(region)?;
+    }
+    if let Some(secs) = common.keep_alive {
+        p = p.with_keep_alive(secs)?;
+    }
+    Ok(p.with_timestamp(common.timestamp(LUATOS_TIMESTAMP, false)?)
+        .with_overrides(common.overrides(CA_PEM, false)?))
+}
+
+#[cfg(feature = "tuya")]
+fn tuya<'a>(
+    config: &Config<'a>,
+    common: &Common<'a>,
+) -> Result<crate::tuya::Tuya<'a>, ConfigError<'a>> {
+    use crate::tuya::{CA_PEM, DataCenter, LUATOS_TIMESTAMP, SecretKey, SignMethod, Tuya};
+    // The Tuya device id comes from Tuya; an IMEI is never one.
+    let id = config.require(Key::DeviceName)?;
+    let mut p = Tuya::new(id, config.require(Key::DeviceSecret)?)?;
+    if let Some(dc) = config.get(Key::Region) {
+        p = p.with_data_center(DataCenter::from_name(dc)?);
+    }
+    if let Some(m) = config.get(Key::Method) {
+        p = p.with_sign_method(SignMethod::from_name(m)?);
+    }
+    if common.luatos {
+        p = p.with_secret_key(SecretKey::Whole);
+    }
+    if let Some(secs) = common.keep_alive {
+        p = p.with_keep_alive(secs)?;
+    }
+    Ok(p.with_timestamp(common.timestamp(LUATOS_TIMESTAMP, false)?)
+        .with_overrides(common.overrides(CA_PEM, false)?))
+}
+
+#[cfg(feature = "baidu")]
+fn baidu<'a>(
+    config: &Config<'a>,
+    common: &Common<'a>,
+    imei: Option<&'a str>,
+) -> Result<crate::baidu::Baidu<'a>, ConfigError<'a>> {
+    use crate::baidu::{Baidu, CA_PEM, ClientId, Region, SignMethod};
+    let (core, dn) = (product_id(config)?, device_name(config, imei)?);
+    one_mode(
+        config,
+        &[Key::DeviceSecret],
+        &[Key::ClientCert, Key::ClientKey],
+    )?;
+    let (mut p, key_mode) = match (config.get(Key::DeviceSecret), client_identity(config)) {
+        (Some(secret), _) => (Baidu::new(core, dn, secret)?, true),
+        (None, Some(identity)) => (Baidu::certificate(core, dn, identity)?, false),
+        (None, None) => {
+            return Err(ConfigError::Provider(ProviderError::MissingKey(
+                "device_secret",
+            )));
+        }
+    };
+    if let Some(region) = config.get(Key::Region) {
+        p = p.with_region(Region::from_name(region)?)?;
+    }
+    if let Some(m) = config.get(Key::Method) {
+        p = p.with_sign_method(SignMethod::from_name(m)?);
+    }
+    if common.luatos {
+        p = p.with_client_id(if key_mode {
+            ClientId::CoreId
+        } else {
+            ClientId::Empty
+        })?;
+    }
+    if let Some(secs) = common.keep_alive {
+        p = p.with_keep_alive(secs)?;
+    }
+    Ok(p.with_timestamp(common.timestamp(0, false)?)
+        .with_overrides(common.overrides(CA_PEM, key_mode)?))
+}
+
+#[cfg(feature = "tlink")]
+fn tlink<'a>(
+    config: &Config<'a>,
+    common: &Common<'a>,
+    imei: Option<&'a str>,
+) -> Result<crate::tlink::Tlink<'a>, ConfigError<'a>> {
+    use crate::tlink::Tlink;
+    let serial = device_name(config, imei)?;
+    let account = product_id(config)?;
+    let mut p = Tlink::new(serial, account, config.require(Key::ProductSecret)?)?;
+    if let Some(secs) = common.keep_alive {
+        p = p.with_keep_alive(secs);
+    }
+    Ok(p.with_overrides(common.overrides(&[], true)?))
+}

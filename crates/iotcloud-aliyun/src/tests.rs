@@ -12,10 +12,11 @@ const PK: &str = "123456789";
 const DN: &str = "abcdefg";
 const DS: &str = "Y877Bgo8X5owd3lcB5wWDjryNPoB";
 
-fn at(unix_ms: Option<u64>) -> SignContext {
+fn at(unix_ms: Option<u64>) -> SignContext<'static> {
     SignContext {
         unix_time_ms: unix_ms,
         random: 7,
+        registered: None,
     }
 }
 

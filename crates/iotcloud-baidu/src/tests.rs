@@ -16,10 +16,11 @@ const IDENTITY: ClientIdentity<'static> = ClientIdentity {
     key_pem: b"-----BEGIN PRIVATE KEY-----\nSECRETKEY\n-----END PRIVATE KEY-----\n",
 };
 
-fn at(unix_secs: Option<u64>) -> SignContext {
+fn at(unix_secs: Option<u64>) -> SignContext<'static> {
     SignContext {
         unix_time_ms: unix_secs.map(|s| s * 1000 + 321),
         random: 11,
+        registered: None,
     }
 }
 

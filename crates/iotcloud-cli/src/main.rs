@@ -88,6 +88,7 @@ fn sign(cloud: &str, args: &[String]) -> Result<String, String> {
             .ok()
             .and_then(|d| u64::try_from(d.as_millis()).ok()),
         random: random(),
+        registered: None,
     };
     let mut buf = [0u8; 2048];
     let mut scratch = Scratch::new(&mut buf);

@@ -5,6 +5,7 @@ use crate::mqtt::{
     ConnectReturnCode, DecodeError, EncodeError, PacketId, PacketType, QoS, TopicError,
 };
 use crate::provider::ProviderError;
+use crate::register::RegisterError;
 use crate::session::SessionError;
 
 /// What the caller can do about an [`Error`].
@@ -151,9 +152,13 @@ pub enum Error<E> {
     /// The connection is down; reconnect first.
     #[error("not connected")]
     NotConnected,
-    /// The key-value store failed.
+    /// The key-value store failed. After a registration whose result could not be stored,
+    /// the device still holds the credentials (see `Device::registration_record`).
     #[error("store: {0}")]
     Store(#[from] StoreError),
+    /// Dynamic registration failed.
+    #[error("registration: {0}")]
+    Registration(RegisterError<E>),
 }
 
 impl<E> Error<E> {
@@ -175,12 +180,22 @@ impl<E> Error<E> {
             | Error::NoPacketIds
             | Error::IncomingTooLarge { .. } => ErrorKind::Resource,
             Error::NotConnected | Error::Store(_) => ErrorKind::State,
+            Error::Registration(e) => match e {
+                RegisterError::Provider(p) => p.kind(),
+                RegisterError::Rejected { .. } | RegisterError::Refused(_) => ErrorKind::Auth,
+                RegisterError::RecordTooLarge { .. } => ErrorKind::Resource,
+                RegisterError::BadResponse(_) | RegisterError::Decrypt(_) => ErrorKind::Protocol,
+                _ => ErrorKind::Transport,
+            },
         }
     }
 
     /// Whether the same call may succeed later without changing anything (after a backoff,
     /// or once acknowledgements arrive).
     pub fn is_retryable(&self) -> bool {
+        if let Error::Registration(e) = self {
+            return e.is_retryable();
+        }
         match self.kind() {
             ErrorKind::Transport | ErrorKind::Protocol => true,
             ErrorKind::Resource => matches!(self, Error::SessionFull { .. } | Error::NoPacketIds),
@@ -208,6 +223,7 @@ impl<E> Error<E> {
             Error::IncomingTooLarge { len, capacity } => Error::IncomingTooLarge { len, capacity },
             Error::NotConnected => Error::NotConnected,
             Error::Store(e) => Error::Store(e),
+            Error::Registration(e) => Error::Registration(e.map_transport(f)),
         }
     }
 }

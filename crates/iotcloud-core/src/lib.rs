@@ -13,6 +13,7 @@ pub mod kv;
 pub mod mqtt;
 pub mod plain;
 pub mod provider;
+pub mod register;
 pub mod scratch;
 pub mod session;
 pub mod sign;

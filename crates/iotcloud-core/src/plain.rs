@@ -176,6 +176,7 @@ mod tests {
                 &SignContext {
                     unix_time_ms: None,
                     random: 0,
+                    registered: None,
                 },
                 &mut Scratch::new(&mut buf),
             )

@@ -4,10 +4,12 @@
 use core::fmt::{self, Write};
 use core::ops::RangeInclusive;
 
+use crate::clock::Clock;
 use crate::error::ErrorKind;
 use crate::mqtt::{QoS, SubscribeTopic, TopicFilter, Will};
+use crate::register::{RegisterError, RegisterIo, RegistrationId};
 use crate::scratch::{Scratch, ScratchFull};
-use crate::transport::{ClientIdentity, Endpoint, ServerAuth, Tls};
+use crate::transport::{ClientIdentity, Endpoint, ServerAuth, Tls, Transport};
 
 /// Longest host name a provider builds (RFC 1035 allows 253).
 pub const MAX_HOST_LEN: usize = 253;
@@ -179,12 +181,25 @@ impl fmt::Display for TopicPath<'_> {
 ///
 /// Signing is a pure function of the provider's configuration and this context, so that
 /// it can be checked against published test vectors.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SignContext {
+#[derive(Clone, Copy, PartialEq, Eq, Default)]
+pub struct SignContext<'r> {
     /// Milliseconds since the Unix epoch, if the device knows the time.
     pub unix_time_ms: Option<u64>,
     /// A random value for nonces and connection ids; a new one on every connect.
     pub random: u64,
+    /// What dynamic registration obtained (the provider's own record, see
+    /// [`crate::register`]), for configurations that register.
+    pub registered: Option<&'r [u8]>,
+}
+
+impl fmt::Debug for SignContext<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SignContext")
+            .field("unix_time_ms", &self.unix_time_ms)
+            .field("random", &self.random)
+            .field("registered_len", &self.registered.map(<[u8]>::len))
+            .finish()
+    }
 }
 
 /// The three strings of an MQTT CONNECT that identify a device. `Debug` hides the password.
@@ -350,6 +365,36 @@ pub trait Provider {
         let _ = (index, scratch);
         Ok(None)
     }
+
+    /// Whether this configuration obtains its credentials by dynamic registration, and for
+    /// which product and device (the store key is derived from them). `None` (default):
+    /// the configuration holds its credentials.
+    fn registration(&self) -> Option<RegistrationId<'_>> {
+        None
+    }
+
+    /// Registers with the cloud over `io`, writes what it obtained (a record in the
+    /// provider's own format, read back in [`SignContext::registered`]) into `record`, and
+    /// returns its length. Called by the device only when [`Provider::registration`] is
+    /// `Some` and no stored record exists.
+    #[allow(async_fn_in_trait)]
+    async fn register<T: Transport, C: Clock>(
+        &self,
+        io: RegisterIo<'_, T, C>,
+        record: &mut [u8],
+    ) -> Result<usize, RegisterError<T::Error>> {
+        let _ = (io, record);
+        Err(RegisterError::Provider(ProviderError::Unsupported(
+            "dynamic registration for this cloud or mode",
+        )))
+    }
+
+    /// The TLS client certificate a registration record holds (Tencent's certificate
+    /// mode), presented when the endpoint has none of its own.
+    fn registered_identity<'r>(&self, record: &'r [u8]) -> Option<ClientIdentity<'r>> {
+        let _ = record;
+        None
+    }
 }
 
 impl<P: Provider + ?Sized> Provider for &P {
@@ -381,6 +426,19 @@ impl<P: Provider + ?Sized> Provider for &P {
         scratch: &mut Scratch<'s>,
     ) -> Result<Option<SubscribeTopic<'s>>, ProviderError> {
         (**self).system_subscription(index, scratch)
+    }
+    fn registration(&self) -> Option<RegistrationId<'_>> {
+        (**self).registration()
+    }
+    async fn register<T: Transport, C: Clock>(
+        &self,
+        io: RegisterIo<'_, T, C>,
+        record: &mut [u8],
+    ) -> Result<usize, RegisterError<T::Error>> {
+        (**self).register(io, record).await
+    }
+    fn registered_identity<'r>(&self, record: &'r [u8]) -> Option<ClientIdentity<'r>> {
+        (**self).registered_identity(record)
     }
 }
 

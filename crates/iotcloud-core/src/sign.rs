@@ -471,10 +471,12 @@ mod tests {
         let known = SignContext {
             unix_time_ms: Some(1_700_000_000_123),
             random: 0,
+            registered: None,
         };
         let unknown = SignContext {
             unix_time_ms: None,
             random: 0,
+            registered: None,
         };
         let p = TimestampPolicy::Now;
         assert_eq!(

@@ -9,10 +9,11 @@ use super::*;
 const ID: &str = "6203cc94c7fb24029b110408_88888888";
 const SECRET: &str = "123456789";
 
-fn at(unix_secs: Option<u64>) -> SignContext {
+fn at(unix_secs: Option<u64>) -> SignContext<'static> {
     SignContext {
         unix_time_ms: unix_secs.map(|s| s * 1000 + 999),
         random: 7,
+        registered: None,
     }
 }
 

@@ -11,10 +11,11 @@ const PID: &str = "Ck2AF9QD2K";
 const DN: &str = "test";
 const KEY: &str = "KuF3NT/jUBJ62LNBB/A8XZA9CqS3Cu79B/ABmfA1UCw=";
 
-fn at(unix_secs: Option<u64>) -> SignContext {
+fn at(unix_secs: Option<u64>) -> SignContext<'static> {
     SignContext {
         unix_time_ms: unix_secs.map(|s| s * 1000 + 789),
         random: 3,
+        registered: None,
     }
 }
 

@@ -18,10 +18,11 @@ const KEY: &[u8] = b"-----BEGIN PRIVATE KEY-----\nSECRETKEYBYTES\n-----END PRIVA
 /// The random value whose base-26 digits, least significant first, spell `abcde`.
 const RANDOM_ABCDE: u64 = 26 + 2 * 26 * 26 + 3 * 26 * 26 * 26 + 4 * 26 * 26 * 26 * 26;
 
-fn at(unix_secs: Option<u64>, random: u64) -> SignContext {
+fn at(unix_secs: Option<u64>, random: u64) -> SignContext<'static> {
     SignContext {
         unix_time_ms: unix_secs.map(|s| s * 1000 + 456),
         random,
+        registered: None,
     }
 }
 

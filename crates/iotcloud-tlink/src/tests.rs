@@ -18,6 +18,7 @@ fn sign(t: &Tlink<'_>, unix_secs: Option<u64>) -> Result<(String, String, String
     let ctx = SignContext {
         unix_time_ms: unix_secs.map(|s| s * 1000),
         random: 7,
+        registered: None,
     };
     let mut buf = [0u8; 128];
     let c = t.sign(&ctx, &mut Scratch::new(&mut buf))?;
@@ -157,6 +158,7 @@ fn the_password_never_appears_in_debug() {
             &SignContext {
                 unix_time_ms: None,
                 random: 0,
+                registered: None,
             },
             &mut Scratch::new(&mut buf),
         )
@@ -173,6 +175,7 @@ fn a_small_scratch_buffer_is_an_error_not_a_panic() {
             &SignContext {
                 unix_time_ms: None,
                 random: 0,
+                registered: None,
             },
             &mut Scratch::new(&mut buf),
         );

@@ -10,10 +10,11 @@ use super::*;
 const ID: &str = "6c95875d0f5ba69607nzfl";
 const SECRET: &str = "fb803786602df760";
 
-fn at(unix_secs: Option<u64>) -> SignContext {
+fn at(unix_secs: Option<u64>) -> SignContext<'static> {
     SignContext {
         unix_time_ms: unix_secs.map(|s| s * 1000 + 456),
         random: 7,
+        registered: None,
     }
 }
 

@@ -50,7 +50,9 @@ mod select;
 pub use config::{Config, ConfigError, Key, Timestamp, TlsMode};
 
 use iotcloud_core::mqtt::{SubscribeTopic, Will};
+use iotcloud_core::register::{RegisterError, RegisterIo, RegistrationId};
 use iotcloud_core::scratch::Scratch;
+use iotcloud_core::transport::ClientIdentity;
 
 /// One of the seven clouds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -253,6 +255,22 @@ impl Provider for AnyProvider<'_> {
         scratch: &mut Scratch<'s>,
     ) -> Result<Option<SubscribeTopic<'s>>, ProviderError> {
         each!(self, p => p.system_subscription(index, scratch))
+    }
+
+    fn registration(&self) -> Option<RegistrationId<'_>> {
+        each!(self, p => p.registration())
+    }
+
+    async fn register<T: Transport, C: Clock>(
+        &self,
+        io: RegisterIo<'_, T, C>,
+        record: &mut [u8],
+    ) -> Result<usize, RegisterError<T::Error>> {
+        each!(self, p => p.register(io, record).await)
+    }
+
+    fn registered_identity<'r>(&self, record: &'r [u8]) -> Option<ClientIdentity<'r>> {
+        each!(self, p => p.registered_identity(record))
     }
 }
 

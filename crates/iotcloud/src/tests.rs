@@ -28,6 +28,7 @@ fn sign(p: &AnyProvider<'_>, unix_ms: Option<u64>) -> Result<Signed, ProviderErr
         &SignContext {
             unix_time_ms: unix_ms,
             random: 7,
+            registered: None,
         },
         &mut scratch,
     )?;

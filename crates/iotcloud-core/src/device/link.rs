@@ -4,11 +4,15 @@
 use embedded_io::Error as _;
 
 use super::{DeviceOptions, DisconnectReason, Event, Message};
+use core::ops::Range;
+
 use crate::clock::{Clock, with_deadline};
 use crate::error::{Error, ProtocolError};
 use crate::kv::KvStore;
+use crate::kv::StoreError;
 use crate::mqtt::{Connect, FrameStatus, Packet, PacketId, PacketType, Publish, frame_status};
 use crate::provider::{Provider, SignContext};
+use crate::register::{self, RegisterError, RegisterIo};
 use crate::scratch::Scratch;
 use crate::session::{Poll, Session, SessionError, SessionEvent};
 use crate::transport::Transport;
@@ -42,6 +46,14 @@ pub(super) struct Core<'b, P, T, C, S> {
     pub tx_dirty: bool,
     options: DeviceOptions,
     rng: u64,
+    /// Credentials memory: a sealed registration record (see `crate::register`).
+    creds: &'b mut [u8],
+    /// Where the provider's record is in `creds`, once registered or loaded.
+    pub record: Option<Range<usize>>,
+    /// Length of the sealed record in `creds`.
+    sealed_len: usize,
+    /// The record was obtained but not yet stored.
+    pub unsaved: bool,
 }
 
 /// Writes `parts` back to back and flushes. `dirty` stays set if the future is dropped
@@ -96,7 +108,24 @@ impl<'b, P, T, C, S> Core<'b, P, T, C, S> {
             tx_dirty: false,
             rng: options.seed.unwrap_or(0x853c_49e6_748f_ea9b),
             options,
+            creds: &mut [],
+            record: None,
+            sealed_len: 0,
+            unsaved: false,
         }
+    }
+
+    /// Gives the device memory for registration records.
+    pub fn set_credentials_buffer(&mut self, creds: &'b mut [u8]) {
+        self.creds = creds;
+        self.record = None;
+        self.sealed_len = 0;
+        self.unsaved = false;
+    }
+
+    /// The provider's registration record, if registered or loaded.
+    pub fn record(&self) -> Option<&[u8]> {
+        self.record.clone().map(|r| &self.creds[r])
     }
 
     pub fn into_parts(self) -> (P, T, C, S) {
@@ -127,6 +156,71 @@ impl<'b, P, T, C, S> Core<'b, P, T, C, S> {
 }
 
 impl<'b, P: Provider, T: Transport, C: Clock, S: KvStore> Core<'b, P, T, C, S> {
+    /// Loads the stored registration record, or registers and stores the result. A record
+    /// obtained but not stored is kept, so a retry only stores it.
+    pub async fn register(&mut self) -> Result<(), Error<T::Error>> {
+        let Some(id) = self.provider.registration() else {
+            return Ok(());
+        };
+        let key = id.store_key(self.provider.cloud());
+        if self.record.is_none() {
+            match self.store.get(&key, self.creds).await {
+                Ok(Some(n)) => {
+                    let range = register::open(&self.creds[..n]).ok_or(StoreError::Corrupt)?;
+                    self.record = Some(range);
+                    self.sealed_len = n;
+                    return Ok(());
+                }
+                Ok(None) => {}
+                Err(e) => return Err(Error::Store(e)),
+            }
+            let unix_time_ms = self.clock.unix_time_ms();
+            if self.options.seed.is_none() {
+                self.rng ^= self.clock.now_ms().rotate_left(17) ^ unix_time_ms.unwrap_or(0);
+            }
+            let random = self.random();
+            let area = register::payload_area(self.creds.len());
+            let io = RegisterIo {
+                transport: &mut self.transport,
+                clock: &self.clock,
+                buf: self.rx,
+                unix_time_ms,
+                random,
+            };
+            let n = self
+                .provider
+                .register(io, &mut self.creds[area.clone()])
+                .await
+                .map_err(Error::Registration)?;
+            let sealed = register::seal(self.creds, n).ok_or(Error::Registration(
+                RegisterError::RecordTooLarge {
+                    len: n.saturating_add(register::SEAL_OVERHEAD),
+                    capacity: self.creds.len(),
+                },
+            ))?;
+            self.record = Some(area.start..area.start + n);
+            self.sealed_len = sealed;
+            self.unsaved = true;
+        }
+        if self.unsaved {
+            self.store.set(&key, &self.creds[..self.sealed_len]).await?;
+            self.unsaved = false;
+        }
+        Ok(())
+    }
+
+    /// Removes the registration record from memory and from the store.
+    pub async fn forget_registration(&mut self) -> Result<(), Error<T::Error>> {
+        self.record = None;
+        self.sealed_len = 0;
+        self.unsaved = false;
+        if let Some(id) = self.provider.registration() {
+            let key = id.store_key(self.provider.cloud());
+            self.store.remove(&key).await?;
+        }
+        Ok(())
+    }
+
     /// Opens the connection and restores the session; on failure the transport is closed
     /// and the session marked down.
     pub async fn connect(&mut self) -> Result<(), Error<T::Error>> {
@@ -153,9 +247,12 @@ impl<'b, P: Provider, T: Transport, C: Clock, S: KvStore> Core<'b, P, T, C, S> {
         if self.options.seed.is_none() {
             self.rng ^= now.rotate_left(29) ^ unix.unwrap_or(0);
         }
+        let random = self.random();
+        let registered = self.record.clone().map(|r| &self.creds[r]);
         let ctx = SignContext {
             unix_time_ms: unix,
-            random: self.random(),
+            random,
+            registered,
         };
         let options = self.provider.mqtt_options();
         let n = {
@@ -175,7 +272,12 @@ impl<'b, P: Provider, T: Transport, C: Clock, S: KvStore> Core<'b, P, T, C, S> {
             self.session.connect(&connect, now, self.tx)?
         };
         let deadline = now.saturating_add(self.options.connect_timeout_ms);
-        let endpoint = self.provider.endpoint()?;
+        let mut endpoint = self.provider.endpoint()?;
+        if let (Some(tls), Some(record)) = (endpoint.tls.as_mut(), registered)
+            && tls.client.is_none()
+        {
+            tls.client = self.provider.registered_identity(record);
+        }
         match with_deadline(&self.clock, deadline, self.transport.connect(&endpoint)).await {
             None => return Err(Error::Timeout),
             Some(Err(e)) => return Err(Error::Transport(e)),

@@ -180,6 +180,12 @@ impl<'b, P, T, C, S, St: State> Device<'b, P, T, C, S, St> {
     pub fn store_mut(&mut self) -> &mut S {
         &mut self.core.store
     }
+
+    /// What dynamic registration obtained (the provider's record), once registered or
+    /// loaded from the store. If storing it failed, this is the only copy: keep it.
+    pub fn registration_record(&self) -> Option<&[u8]> {
+        self.core.record()
+    }
 }
 
 impl<'b, P: Provider, T: Transport, C: Clock, S: KvStore> Device<'b, P, T, C, S, Unregistered> {
@@ -214,14 +220,58 @@ impl<'b, P: Provider, T: Transport, C: Clock, S: KvStore> Device<'b, P, T, C, S,
         }
     }
 
+    /// Gives the device memory for what dynamic registration obtains (see
+    /// [`Device::register`]). Size it for the cloud's largest answer plus
+    /// [`SEAL_OVERHEAD`](crate::register::SEAL_OVERHEAD): 256 bytes for a secret, 4 KiB for
+    /// Tencent's certificate and key.
+    pub fn with_credentials_buffer(mut self, buf: &'b mut [u8]) -> Self {
+        self.core.set_credentials_buffer(buf);
+        self
+    }
+
     /// Makes sure the device has credentials.
     ///
     /// Providers whose configuration already holds a device secret or certificate (and the
-    /// plain MQTT provider) pass straight through.
+    /// plain MQTT provider) pass straight through. For a configuration that registers, the
+    /// record stored under the key derived from cloud, product and device is loaded; if
+    /// there is none, the device registers over its transport and stores the result.
+    ///
+    /// Errors, with the device handed back:
+    /// - a stored record that fails its integrity check: [`Error::Store`] with
+    ///   [`StoreError::Corrupt`](crate::StoreError::Corrupt); it is not used, and not
+    ///   replaced automatically (some clouds register a device only once) — see
+    ///   [`Device::forget_registration`];
+    /// - registration refused or failed: [`Error::Registration`];
+    /// - registration succeeded but storing failed: [`Error::Store`]. The credentials are
+    ///   kept in the device ([`Device::registration_record`]); calling `register` again only
+    ///   retries the store, and [`Device::proceed_unsaved`] goes on without it.
     pub async fn register(
-        self,
+        mut self,
     ) -> Result<Device<'b, P, T, C, S, Registered>, (Self, Error<T::Error>)> {
-        Ok(self.into_state())
+        match self.core.register().await {
+            Ok(()) => Ok(self.into_state()),
+            Err(e) => Err((self, e)),
+        }
+    }
+
+    /// After a registration whose result could not be stored: goes on with the
+    /// credentials in memory. Gives the device back if it holds none.
+    // The device itself is handed back, as by every failed transition; without `alloc`
+    // there is nothing to box it in.
+    #[allow(clippy::result_large_err)]
+    pub fn proceed_unsaved(self) -> Result<Device<'b, P, T, C, S, Registered>, Self> {
+        if self.core.record.is_some() {
+            Ok(self.into_state())
+        } else {
+            Err(self)
+        }
+    }
+
+    /// Forgets the registration record, in memory and in the store, so that the next
+    /// [`Device::register`] registers again. For a corrupt record, or a device reset in the
+    /// cloud's console. Some clouds refuse to register an activated device twice.
+    pub async fn forget_registration(&mut self) -> Result<(), Error<T::Error>> {
+        self.core.forget_registration().await
     }
 
     /// Takes the device apart.
@@ -446,3 +496,6 @@ impl Pending {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod register_tests;

@@ -91,6 +91,29 @@ pub enum HttpError<E> {
     BadRedirect,
 }
 
+impl<E> HttpError<E> {
+    /// Replaces the transport error type, keeping everything else.
+    pub fn map_transport<F>(self, f: impl FnOnce(E) -> F) -> HttpError<F> {
+        match self {
+            HttpError::Url(e) => HttpError::Url(e),
+            HttpError::InvalidHeader => HttpError::InvalidHeader,
+            HttpError::RequestTooLarge { capacity } => HttpError::RequestTooLarge { capacity },
+            HttpError::Transport(e) => HttpError::Transport(f(e)),
+            HttpError::Timeout => HttpError::Timeout,
+            HttpError::Closed => HttpError::Closed,
+            HttpError::Malformed(w) => HttpError::Malformed(w),
+            HttpError::HeadTooLarge { capacity } => HttpError::HeadTooLarge { capacity },
+            HttpError::BodyTooLarge { capacity } => HttpError::BodyTooLarge { capacity },
+            HttpError::Truncated { expected, received } => {
+                HttpError::Truncated { expected, received }
+            }
+            HttpError::RedirectRefused { status } => HttpError::RedirectRefused { status },
+            HttpError::TooManyRedirects => HttpError::TooManyRedirects,
+            HttpError::BadRedirect => HttpError::BadRedirect,
+        }
+    }
+}
+
 impl<E> From<ChunkError> for HttpError<E> {
     fn from(_: ChunkError) -> Self {
         HttpError::Malformed("bad chunked encoding")

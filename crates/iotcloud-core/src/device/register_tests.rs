@@ -1,0 +1,318 @@
+//! The device's side of dynamic registration: load or register, store, reuse after a
+//! reboot, and never lose or blindly use a record.
+
+use core::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use std::string::{String, ToString};
+use std::vec::Vec;
+
+use super::*;
+use crate::ErrorKind;
+use crate::kv::StoreError;
+use crate::mqtt::Packet;
+use crate::provider::{Credentials, ProviderError, SignContext};
+use crate::register::{Fields, RegisterError, RegisterIo, RegistrationId, Rejection};
+use crate::scratch::Scratch;
+use crate::test_support::{MockTransport, TestClock, block_on, friendly_broker};
+use crate::transport::Endpoint;
+
+/// A provider that "registers" by making up a token from the random value, and signs in
+/// with it as the password.
+struct Registering {
+    device: &'static str,
+    calls: Rc<Cell<usize>>,
+    refuse: bool,
+}
+
+impl Provider for Registering {
+    fn cloud(&self) -> &'static str {
+        "test"
+    }
+    fn endpoint(&self) -> Result<Endpoint<'_>, ProviderError> {
+        Ok(Endpoint {
+            host: "broker.test",
+            port: 1883,
+            tls: None,
+        })
+    }
+    fn sign<'s>(
+        &self,
+        ctx: &SignContext,
+        scratch: &mut Scratch<'s>,
+    ) -> Result<Credentials<'s>, ProviderError> {
+        let token = ctx
+            .registered
+            .and_then(|r| Fields::read(r).next_str())
+            .ok_or(ProviderError::MissingKey("token"))?;
+        Ok(Credentials {
+            client_id: scratch.copy(self.device)?,
+            username: Some("user"),
+            password: Some(scratch.copy(token)?),
+        })
+    }
+    fn registration(&self) -> Option<RegistrationId<'_>> {
+        Some(RegistrationId {
+            product: "P",
+            device: self.device,
+        })
+    }
+    async fn register<T: Transport, C: Clock>(
+        &self,
+        io: RegisterIo<'_, T, C>,
+        record: &mut [u8],
+    ) -> Result<usize, RegisterError<T::Error>> {
+        self.calls.set(self.calls.get() + 1);
+        if self.refuse {
+            return Err(RegisterError::rejected(Rejection::AlreadyActivated, "1021"));
+        }
+        let token = std::format!("token-{}", io.random % 1000);
+        Fields::write(record, &[token.as_bytes()]).ok_or(RegisterError::RecordTooLarge {
+            len: token.len() + 2,
+            capacity: record.len(),
+        })
+    }
+}
+
+/// A store in memory, shared between "boots", that can be told to fail.
+#[derive(Clone, Default)]
+struct MemStore {
+    map: Rc<RefCell<BTreeMap<String, Vec<u8>>>>,
+    fail_set: Rc<Cell<bool>>,
+}
+
+impl KvStore for MemStore {
+    async fn get(&mut self, key: &str, buf: &mut [u8]) -> Result<Option<usize>, StoreError> {
+        match self.map.borrow().get(key) {
+            None => Ok(None),
+            Some(v) if v.len() > buf.len() => Err(StoreError::ValueTooLarge {
+                len: v.len(),
+                capacity: buf.len(),
+            }),
+            Some(v) => {
+                buf[..v.len()].copy_from_slice(v);
+                Ok(Some(v.len()))
+            }
+        }
+    }
+    async fn set(&mut self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        if self.fail_set.get() {
+            return Err(StoreError::Io);
+        }
+        self.map.borrow_mut().insert(key.into(), value.to_vec());
+        Ok(())
+    }
+    async fn remove(&mut self, key: &str) -> Result<(), StoreError> {
+        self.map.borrow_mut().remove(key);
+        Ok(())
+    }
+}
+
+struct Mem {
+    rx: [u8; 512],
+    tx: [u8; 256],
+    session: [u8; 256],
+    creds: [u8; 128],
+}
+
+impl Mem {
+    fn new() -> Self {
+        Mem {
+            rx: [0; 512],
+            tx: [0; 256],
+            session: [0; 256],
+            creds: [0; 128],
+        }
+    }
+}
+
+type RegDev<'b, St> = Device<'b, Registering, MockTransport, TestClock, MemStore, St>;
+
+fn boot<'b>(
+    mem: &'b mut Mem,
+    store: &MemStore,
+    calls: &Rc<Cell<usize>>,
+) -> RegDev<'b, Unregistered> {
+    let provider = Registering {
+        device: "D1",
+        calls: calls.clone(),
+        refuse: false,
+    };
+    Device::new(
+        provider,
+        MockTransport::with_responder(friendly_broker),
+        TestClock::default(),
+        store.clone(),
+        Buffers {
+            rx: &mut mem.rx,
+            tx: &mut mem.tx,
+            session: &mut mem.session,
+        },
+    )
+    .with_credentials_buffer(&mut mem.creds)
+}
+
+/// The password of the CONNECT the device sent.
+fn connect_password<St: State>(dev: &RegDev<'_, St>) -> String {
+    let (_, t, _, _) = (dev.provider(), &dev.core.transport, (), ());
+    let state = t.state.borrow();
+    let Ok(Some((Packet::Connect(c), _))) = Packet::decode(&state.written) else {
+        panic!("no CONNECT written");
+    };
+    String::from_utf8(c.password.unwrap().to_vec()).unwrap()
+}
+
+#[test]
+fn registers_once_stores_and_reuses_the_record_after_a_reboot() {
+    let store = MemStore::default();
+    let calls = Rc::new(Cell::new(0));
+    let mut mem = Mem::new();
+    let dev = block_on(boot(&mut mem, &store, &calls).register())
+        .map_err(|(_, e)| e)
+        .unwrap();
+    assert_eq!(calls.get(), 1);
+    let record = dev.registration_record().unwrap().to_vec();
+    let token = Fields::read(&record).next_str().unwrap().to_string();
+    // Stored under the derived key, sealed.
+    let key = RegistrationId {
+        product: "P",
+        device: "D1",
+    }
+    .store_key("test");
+    let stored = store.map.borrow().get(key.as_str()).unwrap().clone();
+    let range = crate::register::open(&stored).unwrap();
+    assert_eq!(&stored[range], &record[..]);
+    // The record signs the connection.
+    let dev = block_on(dev.connect()).map_err(|(_, e)| e).unwrap();
+    assert_eq!(connect_password(&dev), token);
+
+    // Reboot: a new device over the same store connects without registering again.
+    let mut mem2 = Mem::new();
+    let dev = block_on(boot(&mut mem2, &store, &calls).register())
+        .map_err(|(_, e)| e)
+        .unwrap();
+    assert_eq!(calls.get(), 1);
+    let dev = block_on(dev.connect()).map_err(|(_, e)| e).unwrap();
+    assert_eq!(connect_password(&dev), token);
+}
+
+#[test]
+fn a_corrupt_record_is_reported_and_not_used() {
+    let store = MemStore::default();
+    let calls = Rc::new(Cell::new(0));
+    let mut mem = Mem::new();
+    block_on(boot(&mut mem, &store, &calls).register())
+        .map_err(|(_, e)| e)
+        .unwrap();
+    for v in store.map.borrow_mut().values_mut() {
+        let last = v.len() - 1;
+        v[last] ^= 0xff;
+    }
+    let mut mem2 = Mem::new();
+    let (mut dev, e) = block_on(boot(&mut mem2, &store, &calls).register())
+        .err()
+        .unwrap();
+    assert!(matches!(e, Error::Store(StoreError::Corrupt)), "{e:?}");
+    assert_eq!(dev.registration_record(), None);
+    assert_eq!(calls.get(), 1, "must not re-register on its own");
+    // Forgetting it lets the device register again, on purpose.
+    block_on(dev.forget_registration()).unwrap();
+    assert!(store.map.borrow().is_empty());
+    block_on(dev.register()).map_err(|(_, e)| e).unwrap();
+    assert_eq!(calls.get(), 2);
+}
+
+#[test]
+fn a_store_failure_is_reported_and_the_credentials_are_kept() {
+    let store = MemStore::default();
+    store.fail_set.set(true);
+    let calls = Rc::new(Cell::new(0));
+    let mut mem = Mem::new();
+    let (dev, e) = block_on(boot(&mut mem, &store, &calls).register())
+        .err()
+        .unwrap();
+    assert!(matches!(e, Error::Store(StoreError::Io)), "{e:?}");
+    let record = dev.registration_record().unwrap().to_vec();
+    // Retrying stores what was obtained; it does not register again.
+    let (dev, _) = block_on(dev.register()).err().unwrap();
+    assert_eq!(calls.get(), 1);
+    store.fail_set.set(false);
+    let dev = block_on(dev.register()).map_err(|(_, e)| e).unwrap();
+    assert_eq!(calls.get(), 1);
+    assert_eq!(dev.registration_record().unwrap(), &record[..]);
+    assert_eq!(store.map.borrow().len(), 1);
+}
+
+#[test]
+fn proceeding_unsaved_uses_the_credentials_in_memory() {
+    let store = MemStore::default();
+    store.fail_set.set(true);
+    let calls = Rc::new(Cell::new(0));
+    let mut mem = Mem::new();
+    let (dev, _) = block_on(boot(&mut mem, &store, &calls).register())
+        .err()
+        .unwrap();
+    let dev = dev.proceed_unsaved().ok().unwrap();
+    let token = Fields::read(dev.registration_record().unwrap())
+        .next_str()
+        .unwrap()
+        .to_string();
+    let dev = block_on(dev.connect()).map_err(|(_, e)| e).unwrap();
+    assert_eq!(connect_password(&dev), token);
+}
+
+#[test]
+fn a_refusal_is_a_named_auth_error_and_a_small_buffer_a_resource_error() {
+    let store = MemStore::default();
+    let calls = Rc::new(Cell::new(0));
+    let mut mem = Mem::new();
+    let dev = Device::new(
+        Registering {
+            device: "D2",
+            calls: calls.clone(),
+            refuse: true,
+        },
+        MockTransport::with_responder(friendly_broker),
+        TestClock::default(),
+        store.clone(),
+        Buffers {
+            rx: &mut mem.rx,
+            tx: &mut mem.tx,
+            session: &mut mem.session,
+        },
+    )
+    .with_credentials_buffer(&mut mem.creds);
+    let (dev, e) = block_on(dev.register()).err().unwrap();
+    assert_eq!(e.kind(), ErrorKind::Auth);
+    assert!(!e.is_retryable());
+    assert_eq!(
+        std::format!("{e}"),
+        "registration: registration refused: device already activated (code 1021)"
+    );
+    assert!(dev.proceed_unsaved().is_err());
+    assert!(store.map.borrow().is_empty());
+
+    // Without a credentials buffer the record has nowhere to go: said, not truncated.
+    let mut mem = Mem::new();
+    let dev = Device::new(
+        Registering {
+            device: "D3",
+            calls,
+            refuse: false,
+        },
+        MockTransport::with_responder(friendly_broker),
+        TestClock::default(),
+        store,
+        Buffers {
+            rx: &mut mem.rx,
+            tx: &mut mem.tx,
+            session: &mut mem.session,
+        },
+    );
+    let (_, e) = block_on(dev.register()).err().unwrap();
+    assert!(
+        matches!(e, Error::Registration(RegisterError::RecordTooLarge { .. })),
+        "{e:?}"
+    );
+    assert_eq!(e.kind(), ErrorKind::Resource);
+}

@@ -1,0 +1,415 @@
+//! Dynamic registration: a device obtains its own credentials from the cloud, once, and
+//! keeps them.
+//!
+//! A provider whose configuration needs registration says so with
+//! [`Provider::registration`](crate::Provider::registration), and performs it in
+//! [`Provider::register`](crate::Provider::register) over the network the device lends it
+//! ([`RegisterIo`]). What it obtained is a *record*: bytes in the provider's own format
+//! (see [`Fields`]), which the device seals ([`seal`]: magic, version, length, checksum),
+//! keeps in its credentials buffer and stores in its [`KvStore`](crate::KvStore) under a key
+//! derived from cloud, product and device ([`RegistrationId::store_key`]). On the next boot
+//! the record is loaded instead of registering again; a record that fails its check is
+//! reported and never used.
+
+use core::fmt::{self, Write as _};
+
+use sha2::{Digest as _, Sha256};
+
+use crate::http::HttpError;
+use crate::mqtt::ConnectReturnCode;
+use crate::provider::ProviderError;
+
+/// What a registration is for: the product and the device. The store key is derived from
+/// these and the cloud, so a change of product or device never reuses another's secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RegistrationId<'a> {
+    /// The product (product id / key).
+    pub product: &'a str,
+    /// The device (device name / node id).
+    pub device: &'a str,
+}
+
+/// A store key: `{cloud}-{16 hex digits}`, at most 64 bytes.
+pub type StoreKey = heapless::String<64>;
+
+impl RegistrationId<'_> {
+    /// `{cloud}-{first 8 bytes of SHA-256(cloud NUL product NUL device), hex}`: short,
+    /// safe for any store, and different for every cloud, product and device.
+    pub fn store_key(&self, cloud: &str) -> StoreKey {
+        let digest = Sha256::new()
+            .chain_update(cloud.as_bytes())
+            .chain_update([0])
+            .chain_update(self.product.as_bytes())
+            .chain_update([0])
+            .chain_update(self.device.as_bytes())
+            .finalize();
+        let mut key = StoreKey::new();
+        // The cloud name is a short provider constant; keep 40 bytes of it at most.
+        let cloud = cloud.get(..cloud.len().min(40)).unwrap_or("cloud");
+        let _ = key.push_str(cloud);
+        let _ = key.push('-');
+        for b in &digest[..8] {
+            let _ = write!(key, "{b:02x}");
+        }
+        key
+    }
+}
+
+/// The network, time and memory a device lends its provider for registration.
+pub struct RegisterIo<'r, T, C> {
+    /// The device's transport (not connected; the provider connects and closes it).
+    pub transport: &'r mut T,
+    /// The device's clock, for timeouts.
+    pub clock: &'r C,
+    /// Work memory for requests and responses (the device's receive buffer).
+    pub buf: &'r mut [u8],
+    /// Unix time in milliseconds, if known.
+    pub unix_time_ms: Option<u64>,
+    /// A fresh random value, for nonces.
+    pub random: u64,
+}
+
+/// A cloud's reason for refusing a registration, from its own error codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum Rejection {
+    /// The device has connected before; the cloud will not register it again (Tencent,
+    /// Aliyun). Its stored credentials are the only ones it will ever have.
+    AlreadyActivated,
+    /// Dynamic registration is not switched on for this product.
+    Disabled,
+    /// The signature (product secret, user key, password) was wrong.
+    BadCredentials,
+    /// The request's timestamp is too far from the cloud's clock.
+    ClockSkew,
+    /// The product or device does not exist (or is not pre-registered).
+    NotFound,
+    /// The device already exists (OneNET, Huawei).
+    AlreadyExists,
+    /// Another refusal; the cloud's code is in [`RegisterError::Rejected::code`].
+    Other,
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Rejection::AlreadyActivated => "device already activated",
+            Rejection::Disabled => "dynamic registration disabled for this product",
+            Rejection::BadCredentials => "signature or credentials refused",
+            Rejection::ClockSkew => "timestamp refused: the device clock is off",
+            Rejection::NotFound => "product or device not found",
+            Rejection::AlreadyExists => "device already exists",
+            Rejection::Other => "refused",
+        })
+    }
+}
+
+/// Longest cloud error code kept in [`RegisterError::Rejected`].
+pub const MAX_CODE_LEN: usize = 32;
+
+/// Why a registration failed. `Display` never shows a secret.
+#[derive(Debug, thiserror::Error)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum RegisterError<E> {
+    /// The provider's configuration cannot register (or has nothing to register).
+    #[error("{0}")]
+    Provider(#[from] ProviderError),
+    /// The HTTP exchange failed (connection, timeout, malformed, truncated or too large).
+    #[error("HTTP: {0}")]
+    Http(#[from] HttpError<E>),
+    /// The MQTT registration connection failed at the transport.
+    #[error("transport: {0:?}")]
+    Transport(E),
+    /// The MQTT registration connection was refused.
+    #[error("registration connection refused: {0}")]
+    Refused(ConnectReturnCode),
+    /// No answer in time.
+    #[error("timed out")]
+    Timeout,
+    /// An HTTP status the cloud does not use for this request, without a recognised
+    /// error body.
+    #[error("unexpected HTTP status {0}")]
+    Status(u16),
+    /// The cloud refused, with its own error code.
+    #[error("registration refused: {reason} (code {code})")]
+    Rejected {
+        /// What it means.
+        reason: Rejection,
+        /// The cloud's code, as text (cut to [`MAX_CODE_LEN`] bytes).
+        code: heapless::String<MAX_CODE_LEN>,
+    },
+    /// The answer is not what the cloud documents (not JSON, a field missing).
+    #[error("malformed answer: {0}")]
+    BadResponse(&'static str),
+    /// The encrypted answer does not decrypt (Tencent).
+    #[error("answer does not decrypt: {0}")]
+    Decrypt(&'static str),
+    /// The obtained credentials do not fit the device's credentials buffer.
+    #[error("credentials of {len} bytes do not fit the {capacity}-byte credentials buffer")]
+    RecordTooLarge {
+        /// Bytes needed.
+        len: usize,
+        /// Bytes available.
+        capacity: usize,
+    },
+}
+
+impl<E> RegisterError<E> {
+    /// A refusal with the cloud's `code`.
+    pub fn rejected(reason: Rejection, code: &str) -> Self {
+        let mut text = heapless::String::new();
+        for c in code.chars() {
+            if text.push(c).is_err() {
+                break;
+            }
+        }
+        RegisterError::Rejected { reason, code: text }
+    }
+
+    /// Replaces the transport error type, keeping everything else.
+    pub fn map_transport<F>(self, f: impl FnOnce(E) -> F) -> RegisterError<F> {
+        match self {
+            RegisterError::Provider(e) => RegisterError::Provider(e),
+            RegisterError::Http(e) => RegisterError::Http(e.map_transport(f)),
+            RegisterError::Transport(e) => RegisterError::Transport(f(e)),
+            RegisterError::Refused(c) => RegisterError::Refused(c),
+            RegisterError::Timeout => RegisterError::Timeout,
+            RegisterError::Status(s) => RegisterError::Status(s),
+            RegisterError::Rejected { reason, code } => RegisterError::Rejected { reason, code },
+            RegisterError::BadResponse(w) => RegisterError::BadResponse(w),
+            RegisterError::Decrypt(w) => RegisterError::Decrypt(w),
+            RegisterError::RecordTooLarge { len, capacity } => {
+                RegisterError::RecordTooLarge { len, capacity }
+            }
+        }
+    }
+
+    /// Whether trying again later may help: transport trouble, yes; a refusal for bad
+    /// credentials or an activated device, no.
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            RegisterError::Http(_)
+                | RegisterError::Transport(_)
+                | RegisterError::Timeout
+                | RegisterError::Status(500..=599)
+                | RegisterError::Rejected {
+                    reason: Rejection::ClockSkew,
+                    ..
+                }
+        )
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Sealed records.
+
+/// Bytes a sealed record adds around the provider's record.
+pub const SEAL_OVERHEAD: usize = HEADER_LEN + CHECK_LEN;
+const MAGIC: [u8; 3] = *b"ICR";
+const VERSION: u8 = 1;
+const HEADER_LEN: usize = 6;
+const CHECK_LEN: usize = 8;
+
+/// Where the provider writes its record inside a credentials buffer of `capacity` bytes,
+/// before [`seal`]: `buf[HEADER..capacity - CHECK]`.
+pub(crate) fn payload_area(capacity: usize) -> core::ops::Range<usize> {
+    let start = HEADER_LEN.min(capacity);
+    start..capacity.saturating_sub(CHECK_LEN).max(start)
+}
+
+/// Seals the `len`-byte record already at [`payload_area`] of `buf`, returning the sealed
+/// length. Records are at most 65,535 bytes.
+pub fn seal(buf: &mut [u8], len: usize) -> Option<usize> {
+    let total = HEADER_LEN + len + CHECK_LEN;
+    let len16 = u16::try_from(len).ok()?;
+    if total > buf.len() {
+        return None;
+    }
+    buf[..3].copy_from_slice(&MAGIC);
+    buf[3] = VERSION;
+    buf[4..6].copy_from_slice(&len16.to_le_bytes());
+    let check = checksum(&buf[..HEADER_LEN + len]);
+    buf[HEADER_LEN + len..total].copy_from_slice(&check);
+    Some(total)
+}
+
+/// Checks a sealed record and returns the range of the provider's record inside it.
+/// Anything else — another magic, version or length, a failed checksum — is `None`.
+pub fn open(sealed: &[u8]) -> Option<core::ops::Range<usize>> {
+    if sealed.len() < SEAL_OVERHEAD || sealed[..3] != MAGIC || sealed[3] != VERSION {
+        return None;
+    }
+    let len = usize::from(u16::from_le_bytes([sealed[4], sealed[5]]));
+    if sealed.len() != HEADER_LEN + len + CHECK_LEN {
+        return None;
+    }
+    let check = checksum(&sealed[..HEADER_LEN + len]);
+    (sealed[HEADER_LEN + len..] == check).then_some(HEADER_LEN..HEADER_LEN + len)
+}
+
+fn checksum(data: &[u8]) -> [u8; CHECK_LEN] {
+    let digest = Sha256::digest(data);
+    let mut out = [0u8; CHECK_LEN];
+    out.copy_from_slice(&digest[..CHECK_LEN]);
+    out
+}
+
+// ---------------------------------------------------------------------------------------
+// Record fields.
+
+/// A provider record as a list of byte fields, each prefixed by its 16-bit length: easy to
+/// write into a caller's buffer and to read back without parsing text.
+///
+/// ```
+/// use iotcloud_core::register::Fields;
+/// let mut buf = [0u8; 32];
+/// let n = Fields::write(&mut buf, &[b"psk", b"c2VjcmV0"]).unwrap();
+/// let mut fields = Fields::read(&buf[..n]);
+/// assert_eq!(fields.next(), Some(&b"psk"[..]));
+/// assert_eq!(fields.next(), Some(&b"c2VjcmV0"[..]));
+/// assert_eq!(fields.next(), None);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Fields<'r> {
+    rest: &'r [u8],
+}
+
+impl<'r> Fields<'r> {
+    /// Writes `fields` into `buf`; `None` if they do not fit (or one is over 65,535 bytes).
+    pub fn write(buf: &mut [u8], fields: &[&[u8]]) -> Option<usize> {
+        let mut at: usize = 0;
+        for f in fields {
+            let len = u16::try_from(f.len()).ok()?;
+            let end = at.checked_add(2 + f.len())?;
+            if end > buf.len() {
+                return None;
+            }
+            buf[at..at + 2].copy_from_slice(&len.to_le_bytes());
+            buf[at + 2..end].copy_from_slice(f);
+            at = end;
+        }
+        Some(at)
+    }
+
+    /// The bytes needed to write `fields`.
+    pub fn len_of(fields: &[&[u8]]) -> usize {
+        fields.iter().map(|f| 2 + f.len()).sum()
+    }
+
+    /// Reads fields from a record.
+    pub fn read(record: &'r [u8]) -> Self {
+        Fields { rest: record }
+    }
+
+    /// The next field as UTF-8 text; `None` at the end or if it is not text.
+    pub fn next_str(&mut self) -> Option<&'r str> {
+        self.next().and_then(|f| core::str::from_utf8(f).ok())
+    }
+}
+
+impl<'r> Iterator for Fields<'r> {
+    type Item = &'r [u8];
+
+    /// The next field; `None` at the end or at a length that runs past the record.
+    fn next(&mut self) -> Option<&'r [u8]> {
+        let (len, rest) = self.rest.split_first_chunk::<2>()?;
+        let len = usize::from(u16::from_le_bytes(*len));
+        if len > rest.len() {
+            self.rest = &[];
+            return None;
+        }
+        let (field, rest) = rest.split_at(len);
+        self.rest = rest;
+        Some(field)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_keys_differ_by_cloud_product_and_device_and_fit_64_bytes() {
+        let a = RegistrationId {
+            product: "P1",
+            device: "D1",
+        };
+        let keys = [
+            a.store_key("tencent"),
+            a.store_key("aliyun"),
+            RegistrationId { product: "P2", ..a }.store_key("tencent"),
+            RegistrationId { device: "D2", ..a }.store_key("tencent"),
+            // The separator keeps "P1"+"D1x" apart from "P1D"+"1x".
+            RegistrationId {
+                product: "P1D",
+                device: "1",
+            }
+            .store_key("tencent"),
+        ];
+        for (i, k) in keys.iter().enumerate() {
+            assert!(k.len() <= 64);
+            for other in &keys[i + 1..] {
+                assert_ne!(k, other);
+            }
+        }
+        assert_eq!(keys[0].len(), "tencent-".len() + 16);
+        assert!(keys[0].starts_with("tencent-"));
+        assert_eq!(keys[0], a.store_key("tencent"));
+    }
+
+    #[test]
+    fn sealed_records_open_and_any_damage_is_detected() {
+        for capacity in 0..=SEAL_OVERHEAD + 1 {
+            let area = payload_area(capacity);
+            assert!(area.start <= area.end && area.end <= capacity, "{capacity}");
+        }
+        let mut buf = [0u8; 64];
+        let area = payload_area(buf.len());
+        buf[area.start..area.start + 5].copy_from_slice(b"hello");
+        let n = seal(&mut buf, 5).unwrap();
+        assert_eq!(n, 5 + SEAL_OVERHEAD);
+        let range = open(&buf[..n]).unwrap();
+        assert_eq!(&buf[range], b"hello");
+        for i in 0..n {
+            let mut damaged = buf;
+            damaged[i] ^= 0x01;
+            assert_eq!(open(&damaged[..n]), None, "byte {i}");
+        }
+        assert_eq!(open(&buf[..n - 1]), None);
+        assert_eq!(open(b""), None);
+        assert_eq!(seal(&mut [0u8; 10], 5), None);
+    }
+
+    #[test]
+    fn fields_round_trip_and_stop_at_a_bad_length() {
+        let mut buf = [0u8; 16];
+        assert_eq!(Fields::write(&mut buf, &[b"abcdefghijklmnop"]), None);
+        let n = Fields::write(&mut buf, &[b"", b"xyz"]).unwrap();
+        assert_eq!(n, Fields::len_of(&[b"", b"xyz"]));
+        let got: std::vec::Vec<&[u8]> = Fields::read(&buf[..n]).collect();
+        assert_eq!(got, [&b""[..], &b"xyz"[..]]);
+        assert_eq!(Fields::read(&[5, 0, b'a']).next(), None);
+        assert_eq!(Fields::read(&[0xff, 0xfe]).next_str(), None);
+    }
+
+    #[test]
+    fn rejection_codes_are_kept_cut_to_length() {
+        let e: RegisterError<()> = RegisterError::rejected(Rejection::AlreadyActivated, "1021");
+        assert_eq!(
+            std::format!("{e}"),
+            "registration refused: device already activated (code 1021)"
+        );
+        let long = "x".repeat(100);
+        let RegisterError::<()>::Rejected { code, .. } =
+            RegisterError::rejected(Rejection::Other, &long)
+        else {
+            unreachable!()
+        };
+        assert_eq!(code.len(), MAX_CODE_LEN);
+        assert!(!e.is_retryable());
+        assert!(RegisterError::<()>::Timeout.is_retryable());
+    }
+}

@@ -15,9 +15,11 @@ use core::fmt::{self, Write as _};
 
 use sha2::{Digest as _, Sha256};
 
+use crate::clock::{Clock, with_deadline};
 use crate::http::HttpError;
-use crate::mqtt::ConnectReturnCode;
+use crate::mqtt::{Connect, ConnectReturnCode, Packet};
 use crate::provider::ProviderError;
+use crate::transport::{Endpoint, Transport};
 
 /// What a registration is for: the product and the device. The store key is derived from
 /// these and the cloud, so a change of product or device never reuses another's secret.
@@ -204,6 +206,124 @@ impl<E> RegisterError<E> {
 }
 
 // ---------------------------------------------------------------------------------------
+// Registration over MQTT.
+
+/// The message a cloud pushes to a registration connection: its topic and payload, in the
+/// [`RegisterIo::buf`] they arrived in.
+#[derive(Debug)]
+pub struct Pushed<'r> {
+    /// Topic.
+    pub topic: &'r str,
+    /// Payload.
+    pub payload: &'r [u8],
+}
+
+/// Registration over MQTT (Aliyun's `register` and `regnwl`): connects to `endpoint`, sends
+/// `connect`, and waits up to `timeout_ms` for CONNACK and then for a PUBLISH on one of
+/// `topics`, which the cloud pushes without a subscription. The connection is closed before
+/// returning. A refused CONNACK is [`RegisterError::Refused`].
+pub async fn mqtt_answer<'r, T: Transport, C: Clock>(
+    io: RegisterIo<'r, T, C>,
+    endpoint: &Endpoint<'_>,
+    connect: &Connect<'_>,
+    topics: &[&str],
+    timeout_ms: u64,
+) -> Result<Pushed<'r>, RegisterError<T::Error>> {
+    let RegisterIo {
+        transport,
+        clock,
+        buf,
+        ..
+    } = io;
+    let deadline = clock.now_ms().saturating_add(timeout_ms);
+    let result = exchange(transport, clock, buf, endpoint, connect, topics, deadline).await;
+    transport.close().await;
+    let (topic, payload) = result?;
+    let (head, rest) = buf.split_at(payload.start);
+    let topic = core::str::from_utf8(&head[topic])
+        .map_err(|_| RegisterError::BadResponse("topic is not UTF-8"))?;
+    Ok(Pushed {
+        topic,
+        payload: &rest[..payload.len()],
+    })
+}
+
+type Ranges = (core::ops::Range<usize>, core::ops::Range<usize>);
+
+async fn exchange<T: Transport, C: Clock>(
+    transport: &mut T,
+    clock: &C,
+    buf: &mut [u8],
+    endpoint: &Endpoint<'_>,
+    connect: &Connect<'_>,
+    topics: &[&str],
+    deadline: u64,
+) -> Result<Ranges, RegisterError<T::Error>> {
+    let n = Packet::Connect(*connect)
+        .emit(buf)
+        .map_err(|_| RegisterError::RecordTooLarge {
+            len: Packet::Connect(*connect).buffer_len().unwrap_or(usize::MAX),
+            capacity: buf.len(),
+        })?;
+    match with_deadline(clock, deadline, transport.connect(endpoint)).await {
+        None => return Err(RegisterError::Timeout),
+        Some(Err(e)) => return Err(RegisterError::Transport(e)),
+        Some(Ok(())) => {}
+    }
+    let write = async {
+        transport.write_all(&buf[..n]).await?;
+        transport.flush().await
+    };
+    match with_deadline(clock, deadline, write).await {
+        None => return Err(RegisterError::Timeout),
+        Some(Err(e)) => return Err(RegisterError::Transport(e)),
+        Some(Ok(())) => {}
+    }
+    let mut filled = 0;
+    let mut connacked = false;
+    loop {
+        // Take every complete packet at the front of the buffer.
+        while let Some((packet, used)) = Packet::decode(&buf[..filled])
+            .map_err(|_| RegisterError::BadResponse("malformed MQTT packet"))?
+        {
+            match packet {
+                Packet::Connack(c) => {
+                    if c.code != ConnectReturnCode::Accepted {
+                        return Err(RegisterError::Refused(c.code));
+                    }
+                    connacked = true;
+                }
+                Packet::Publish(p) if connacked && topics.contains(&p.topic.as_str()) => {
+                    let base = buf.as_ptr() as usize;
+                    let t = p.topic.as_str().as_ptr() as usize - base;
+                    let b = p.payload.as_ptr() as usize - base;
+                    return Ok((t..t + p.topic.as_str().len(), b..b + p.payload.len()));
+                }
+                Packet::Publish(_) | Packet::Pingresp | Packet::Suback(_) => {}
+                _ if !connacked => {
+                    return Err(RegisterError::BadResponse("expected CONNACK"));
+                }
+                _ => {}
+            }
+            buf.copy_within(used..filled, 0);
+            filled -= used;
+        }
+        if filled == buf.len() {
+            return Err(RegisterError::RecordTooLarge {
+                len: filled + 1,
+                capacity: buf.len(),
+            });
+        }
+        match with_deadline(clock, deadline, transport.read(&mut buf[filled..])).await {
+            None => return Err(RegisterError::Timeout),
+            Some(Err(e)) => return Err(RegisterError::Transport(e)),
+            Some(Ok(0)) => return Err(RegisterError::Http(HttpError::Closed)),
+            Some(Ok(n)) => filled += n,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
 // Sealed records.
 
 /// Bytes a sealed record adds around the provider's record.
@@ -330,6 +450,7 @@ impl<'r> Iterator for Fields<'r> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::borrow::ToOwned;
 
     #[test]
     fn store_keys_differ_by_cloud_product_and_device_and_fit_64_bytes() {
@@ -393,6 +514,94 @@ mod tests {
         assert_eq!(got, [&b""[..], &b"xyz"[..]]);
         assert_eq!(Fields::read(&[5, 0, b'a']).next(), None);
         assert_eq!(Fields::read(&[0xff, 0xfe]).next_str(), None);
+    }
+
+    fn pushes_registration(packet: &Packet<'_>, out: &mut std::vec::Vec<u8>) {
+        use crate::mqtt::{Connack, Publish, QosPid, TopicName};
+        if let Packet::Connect(c) = packet {
+            let code = if c.password == Some(b"good") {
+                ConnectReturnCode::Accepted
+            } else {
+                ConnectReturnCode::BadUsernameOrPassword
+            };
+            for p in [
+                Packet::Connack(Connack {
+                    session_present: false,
+                    code,
+                }),
+                Packet::Publish(Publish {
+                    topic: TopicName::new("/ext/other").unwrap(),
+                    qos: QosPid::AtMostOnce,
+                    dup: false,
+                    retain: false,
+                    payload: b"ignored",
+                }),
+                Packet::Publish(Publish {
+                    topic: TopicName::new("/ext/register").unwrap(),
+                    qos: QosPid::AtMostOnce,
+                    dup: false,
+                    retain: false,
+                    payload: br#"{"deviceSecret":"abc"}"#,
+                }),
+            ] {
+                let mut buf = [0u8; 64];
+                let n = p.emit(&mut buf).unwrap();
+                out.extend_from_slice(&buf[..n]);
+            }
+        }
+    }
+
+    #[test]
+    fn mqtt_registration_waits_for_the_pushed_answer_and_closes() {
+        use crate::test_support::{MockTransport, TestClock, block_on};
+        let endpoint = Endpoint {
+            host: "reg.test",
+            port: 8883,
+            tls: None,
+        };
+        let run = |password: &'static [u8]| {
+            let mut transport = MockTransport::with_responder(pushes_registration);
+            let clock = TestClock::default();
+            let mut buf = [0u8; 256];
+            let connect = Connect {
+                client_id: "dev|securemode=2,authType=register|",
+                keep_alive: 60,
+                clean_session: true,
+                will: None,
+                username: Some("dev&pk"),
+                password: Some(password),
+            };
+            let io = RegisterIo {
+                transport: &mut transport,
+                clock: &clock,
+                buf: &mut buf,
+                unix_time_ms: None,
+                random: 1,
+            };
+            let got = block_on(mqtt_answer(
+                io,
+                &endpoint,
+                &connect,
+                &["/ext/register", "/ext/regnwl"],
+                5_000,
+            ))
+            .map(|p| (p.topic.to_owned(), p.payload.to_vec()));
+            let closes = transport.state.borrow().closes;
+            (got, closes)
+        };
+        let (got, closes) = run(b"good");
+        let (topic, payload) = got.unwrap();
+        assert_eq!(topic, "/ext/register");
+        assert_eq!(payload, br#"{"deviceSecret":"abc"}"#);
+        assert_eq!(closes, 1);
+        let (got, closes) = run(b"bad");
+        assert!(matches!(
+            got,
+            Err(RegisterError::Refused(
+                ConnectReturnCode::BadUsernameOrPassword
+            ))
+        ));
+        assert_eq!(closes, 1);
     }
 
     #[test]

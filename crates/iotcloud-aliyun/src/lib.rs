@@ -7,16 +7,20 @@ extern crate std;
 
 use core::fmt::Write as _;
 
+use iotcloud_core::clock::Clock;
 use iotcloud_core::mqtt::QoS;
 use iotcloud_core::provider::{
     CloudEndpoint, Credentials, EndpointOverrides, HostName, Limits, MqttOptions, Provider,
     ProviderError, SignContext, TopicPath, check_keep_alive, host_name,
 };
+use iotcloud_core::register::{RegisterError, RegisterIo, RegistrationId};
 use iotcloud_core::scratch::Scratch;
 use iotcloud_core::sign::{
     Algorithm, Decimal, Secret, TimeUnit, TimestampPolicy, check_identifier, hmac,
 };
-use iotcloud_core::transport::Endpoint;
+use iotcloud_core::transport::{Endpoint, Transport};
+
+mod register;
 
 /// The roots Aliyun's MQTT endpoints are served under: the Aliyun IoT Root CA (port 8883)
 /// and GlobalSign Root CA R1 (port 1883 with `securemode=2`). See `certs/README.md`.
@@ -110,6 +114,26 @@ enum Auth<'a> {
         client_id: &'a str,
         token: Secret<'a>,
     },
+    /// One product, one secret: the device registers with the ProductSecret, then logs in
+    /// with what it obtained.
+    Dynamic {
+        product_secret: Secret<'a>,
+        flow: DynamicFlow,
+    },
+}
+
+/// How a device with the ProductSecret obtains its own credentials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DynamicFlow {
+    /// HTTPS `POST /auth/register/device` for a device pre-registered in the console:
+    /// obtains its DeviceSecret.
+    Https,
+    /// MQTT with `authType=register` for a pre-registered device: obtains its DeviceSecret
+    /// (what LuatOS does when `device_name` is given).
+    Register,
+    /// MQTT with `authType=regnwl`, no pre-registration (cn-shanghai only, if the product
+    /// allows it): obtains a client id and device token (what LuatOS does otherwise).
+    Regnwl,
 }
 
 /// Which kind of instance the product lives in; it decides the MQTT host.
@@ -196,6 +220,27 @@ impl<'a> AliyunConfig<'a> {
         })
     }
 
+    /// One product, one secret: the device registers with the ProductSecret
+    /// (`product_secret`) by `flow`, stores what it obtained, and logs in with it. Needs
+    /// a credentials buffer on the device (256 bytes is plenty).
+    pub fn product_secret(
+        product_key: &'a str,
+        device_name: &'a str,
+        product_secret: &'a str,
+        flow: DynamicFlow,
+    ) -> Result<Self, ProviderError> {
+        check_names(product_key, device_name)?;
+        check_secret("product_secret", product_secret)?;
+        Ok(AliyunConfig {
+            product_key,
+            device_name,
+            auth: Auth::Dynamic {
+                product_secret: Secret::new(product_secret),
+                flow,
+            },
+        })
+    }
+
     /// The ProductKey.
     pub fn product_key(&self) -> &'a str {
         self.product_key
@@ -274,6 +319,7 @@ pub struct Aliyun<'a> {
     timestamp: Option<TimestampPolicy>,
     overrides: EndpointOverrides<'a>,
     keep_alive_secs: u16,
+    register_url: Option<&'a str>,
 }
 
 impl<'a> Aliyun<'a> {
@@ -292,7 +338,21 @@ impl<'a> Aliyun<'a> {
             timestamp: Some(TimestampPolicy::default()),
             overrides: EndpointOverrides::default(),
             keep_alive_secs: DEFAULT_KEEP_ALIVE_SECS,
+            register_url: None,
         })
+    }
+
+    /// The HTTPS registration URL instead of
+    /// `https://iot-auth.{region}.aliyuncs.com/auth/register/device` (for
+    /// [`DynamicFlow::Https`]; private deployments and tests may use `http://`). The
+    /// server is checked against the web PKI roots.
+    pub fn with_register_url(mut self, url: &'a str) -> Result<Self, ProviderError> {
+        iotcloud_core::http::Url::parse(url).map_err(|_| ProviderError::InvalidValue {
+            key: "register_url",
+            reason: "not an http:// or https:// URL",
+        })?;
+        self.register_url = Some(url);
+        Ok(self)
     }
 
     fn host_for(product_key: &str, instance: Instance<'_>) -> Result<HostName, ProviderError> {
@@ -447,6 +507,22 @@ impl<'a> Aliyun<'a> {
         })
     }
 
+    /// `{clientId}|securemode=-2,authType=connwl|`, `{dn}&{pk}`, the token.
+    fn sign_with_token<'s>(
+        &self,
+        client_id: &str,
+        token: &str,
+        scratch: &mut Scratch<'s>,
+    ) -> Result<Credentials<'s>, ProviderError> {
+        let (pk, dn) = (self.config.product_key, self.config.device_name);
+        Ok(Credentials {
+            client_id: scratch
+                .format(format_args!("{client_id}|securemode=-2,authType=connwl|"))?,
+            username: Some(scratch.format(format_args!("{dn}&{pk}"))?),
+            password: Some(scratch.copy(token)?),
+        })
+    }
+
     fn sign_with_secret<'s>(
         &self,
         secret: Secret<'_>,
@@ -542,14 +618,43 @@ impl Provider for Aliyun<'_> {
         match self.config.auth {
             Auth::DeviceSecret(secret) => self.sign_with_secret(secret, ctx, scratch),
             Auth::DeviceToken { client_id, token } => {
-                let (pk, dn) = (self.config.product_key, self.config.device_name);
-                Ok(Credentials {
-                    client_id: scratch
-                        .format(format_args!("{client_id}|securemode=-2,authType=connwl|"))?,
-                    username: Some(scratch.format(format_args!("{dn}&{pk}"))?),
-                    password: Some(scratch.copy(token.expose())?),
-                })
+                self.sign_with_token(client_id, token.expose(), scratch)
             }
+            Auth::Dynamic { .. } => match ctx.registered.and_then(register::read_record) {
+                Some(register::Obtained::Secret(secret)) => {
+                    self.sign_with_secret(Secret::new(secret), ctx, scratch)
+                }
+                Some(register::Obtained::Token { client_id, token }) => {
+                    self.sign_with_token(client_id, token, scratch)
+                }
+                None => Err(ProviderError::MissingKey("device_secret")),
+            },
+        }
+    }
+
+    fn registration(&self) -> Option<RegistrationId<'_>> {
+        matches!(self.config.auth, Auth::Dynamic { .. }).then_some(RegistrationId {
+            product: self.config.product_key,
+            device: self.config.device_name,
+        })
+    }
+
+    async fn register<T: Transport, C: Clock>(
+        &self,
+        io: RegisterIo<'_, T, C>,
+        record: &mut [u8],
+    ) -> Result<usize, RegisterError<T::Error>> {
+        match self.config.auth {
+            Auth::Dynamic {
+                product_secret,
+                flow,
+            } => {
+                self.register_dynamic(product_secret.expose(), flow, io, record)
+                    .await
+            }
+            _ => Err(RegisterError::Provider(ProviderError::Unsupported(
+                "registration: this configuration holds its credentials",
+            ))),
         }
     }
 }

@@ -14,7 +14,9 @@ use hal_host::{SystemClock, TcpTransport};
 use iotcloud_core::plain::PlainMqtt;
 use iotcloud_core::provider::{EndpointOverrides, TlsChoice};
 use iotcloud_core::scratch::Scratch;
-use iotcloud_core::{Buffers, Connected, Device, Event, NoStore, Provider, QoS, Unregistered};
+use iotcloud_core::{
+    Buffers, Connected, Device, Event, KvStore, NoStore, Provider, QoS, Unregistered,
+};
 
 /// Where mosquitto is: `$MOSQUITTO`, then the Debian path, then `$PATH`.
 fn mosquitto_bin() -> PathBuf {
@@ -191,7 +193,8 @@ pub fn buffers(rx: usize, tx: usize, session: usize) -> Buffers<'static> {
 }
 
 /// A host device of provider `P` in state `St`.
-pub type HostDevice<P, St> = Device<'static, P, TcpTransport, SystemClock, NoStore, St>;
+/// (The store defaults to none; registration tests use `FileStore`.)
+pub type HostDevice<P, St, S = NoStore> = Device<'static, P, TcpTransport, SystemClock, S, St>;
 
 /// A plain MQTT provider for the broker on `port`.
 pub fn provider(port: u16, client_id: &'static str) -> PlainMqtt<'static> {
@@ -268,7 +271,10 @@ pub enum Ev {
 }
 
 /// The next event within `ms`, or `None` on timeout.
-pub async fn next<P: Provider>(dev: &mut HostDevice<P, Connected>, ms: u64) -> Option<Ev> {
+pub async fn next<P: Provider, S: KvStore>(
+    dev: &mut HostDevice<P, Connected, S>,
+    ms: u64,
+) -> Option<Ev> {
     let ev = tokio::time::timeout(Duration::from_millis(ms), dev.next_event())
         .await
         .ok()?;
@@ -293,7 +299,11 @@ pub async fn next<P: Provider>(dev: &mut HostDevice<P, Connected>, ms: u64) -> O
 }
 
 /// Waits for the SUBACK of a subscription.
-pub async fn subscribe<P: Provider>(dev: &mut HostDevice<P, Connected>, filter: &str, qos: QoS) {
+pub async fn subscribe<P: Provider, S: KvStore>(
+    dev: &mut HostDevice<P, Connected, S>,
+    filter: &str,
+    qos: QoS,
+) {
     let id = dev.subscribe(&[(filter, qos)]).await.unwrap().get();
     loop {
         match next(dev, 5_000).await {
@@ -309,8 +319,8 @@ pub async fn subscribe<P: Provider>(dev: &mut HostDevice<P, Connected>, filter: 
 
 /// Waits for the SUBACK of the system subscriptions the provider made on connect, and
 /// checks that the session holds exactly `filters`.
-pub async fn subscribed_on_connect<P: Provider>(
-    dev: &mut HostDevice<P, Connected>,
+pub async fn subscribed_on_connect<P: Provider, S: KvStore>(
+    dev: &mut HostDevice<P, Connected, S>,
     filters: &[&str],
 ) {
     assert!(matches!(next(dev, 5_000).await, Some(Ev::Subscribed(..))));
@@ -325,8 +335,8 @@ pub async fn subscribed_on_connect<P: Provider>(
 /// Publishes `payload` to `topic`, which the device is subscribed to, and waits until the
 /// message has come back unchanged and, at QoS 1 and 2, the broker has acknowledged this
 /// publish. Any other event fails the test.
-pub async fn round_trip<P: Provider>(
-    dev: &mut HostDevice<P, Connected>,
+pub async fn round_trip<P: Provider, S: KvStore>(
+    dev: &mut HostDevice<P, Connected, S>,
     topic: &str,
     payload: &[u8],
     qos: QoS,
@@ -355,7 +365,10 @@ pub async fn round_trip<P: Provider>(
 }
 
 /// Checks that the device refuses to publish at QoS 2, for clouds that have none.
-pub async fn assert_qos2_refused<P: Provider>(dev: &mut HostDevice<P, Connected>, topic: &str) {
+pub async fn assert_qos2_refused<P: Provider, S: KvStore>(
+    dev: &mut HostDevice<P, Connected, S>,
+    topic: &str,
+) {
     assert!(matches!(
         dev.publish(topic, b"x", QoS::ExactlyOnce).await,
         Err(iotcloud_core::Error::QosNotSupported { .. })

@@ -7,17 +7,12 @@ use iotcloud_core::clock::Clock;
 use iotcloud_core::http::{Exchange, Method, Redirects, Request, Url};
 use iotcloud_core::mqtt::Connect;
 use iotcloud_core::provider::{Provider, ProviderError};
-use iotcloud_core::register::{Fields, RegisterError, RegisterIo, Rejection, mqtt_answer};
+use iotcloud_core::register::{Fields, RegisterError, RegisterIo, Rejection, field, mqtt_answer};
 use iotcloud_core::sign::{Algorithm, Decimal, EncodeSet, PercentEncoded, hmac};
 use iotcloud_core::transport::{ServerAuth, Transport};
 use serde::Deserialize;
 
 use crate::{Aliyun, DynamicFlow, Instance};
-
-/// Record tag: a DeviceSecret (`register`, HTTPS).
-pub(crate) const TAG_SECRET: &[u8] = b"secret";
-/// Record tag: a client id and device token (`regnwl`).
-pub(crate) const TAG_TOKEN: &[u8] = b"token";
 
 /// How long the platform has to push the registration answer.
 const MQTT_TIMEOUT_MS: u64 = 30_000;
@@ -28,17 +23,16 @@ pub(crate) enum Obtained<'r> {
     Token { client_id: &'r str, token: &'r str },
 }
 
-/// Reads a record written by [`write_record`].
+/// Reads a record written by [`write_record`]: `deviceSecret`, or `clientId` and
+/// `deviceToken`, as the platform names them.
 pub(crate) fn read_record(record: &[u8]) -> Option<Obtained<'_>> {
-    let mut f = Fields::read(record);
-    match f.next()? {
-        TAG_SECRET => Some(Obtained::Secret(f.next_str()?)),
-        TAG_TOKEN => Some(Obtained::Token {
-            client_id: f.next_str()?,
-            token: f.next_str()?,
-        }),
-        _ => None,
+    if let Some(secret) = field(record, "deviceSecret") {
+        return Some(Obtained::Secret(secret));
     }
+    Some(Obtained::Token {
+        client_id: field(record, "clientId")?,
+        token: field(record, "deviceToken")?,
+    })
 }
 
 #[derive(Deserialize)]
@@ -68,12 +62,12 @@ fn write_record<E>(answer: &Answer<'_>, record: &mut [u8]) -> Result<usize, Regi
     };
     match (answer.device_secret, answer.client_id, answer.device_token) {
         (Some(secret), _, _) if !secret.is_empty() => {
-            let fields: &[&[u8]] = &[TAG_SECRET, secret.as_bytes()];
+            let fields: &[&[u8]] = &[b"deviceSecret", secret.as_bytes()];
             let err = too_large(fields);
             Fields::write(record, fields).ok_or(err)
         }
         (_, Some(id), Some(token)) if !id.is_empty() && !token.is_empty() => {
-            let fields: &[&[u8]] = &[TAG_TOKEN, id.as_bytes(), token.as_bytes()];
+            let fields: &[&[u8]] = &[b"clientId", id.as_bytes(), b"deviceToken", token.as_bytes()];
             let err = too_large(fields);
             Fields::write(record, fields).ok_or(err)
         }

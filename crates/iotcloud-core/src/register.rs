@@ -380,6 +380,19 @@ fn checksum(data: &[u8]) -> [u8; CHECK_LEN] {
 // ---------------------------------------------------------------------------------------
 // Record fields.
 
+/// The name/value pairs of a record written as alternating [`Fields`] (`name`, `value`,
+/// `name`, `value`, …), the convention every provider follows so that tools can show what
+/// was obtained. Stops at the first field that is not UTF-8.
+pub fn named(record: &[u8]) -> impl Iterator<Item = (&str, &str)> {
+    let mut fields = Fields::read(record);
+    core::iter::from_fn(move || Some((fields.next_str()?, fields.next_str()?)))
+}
+
+/// The value named `name` in a record of name/value pairs.
+pub fn field<'r>(record: &'r [u8], name: &str) -> Option<&'r str> {
+    named(record).find(|(n, _)| *n == name).map(|(_, v)| v)
+}
+
 /// A provider record as a list of byte fields, each prefixed by its 16-bit length: easy to
 /// write into a caller's buffer and to read back without parsing text.
 ///
@@ -602,6 +615,16 @@ mod tests {
             ))
         ));
         assert_eq!(closes, 1);
+    }
+
+    #[test]
+    fn named_fields_are_found_by_name() {
+        let mut buf = [0u8; 64];
+        let n = Fields::write(&mut buf, &[b"clientId", b"c1", b"deviceToken", b"t1"]).unwrap();
+        let pairs: std::vec::Vec<_> = named(&buf[..n]).collect();
+        assert_eq!(pairs, [("clientId", "c1"), ("deviceToken", "t1")]);
+        assert_eq!(field(&buf[..n], "deviceToken"), Some("t1"));
+        assert_eq!(field(&buf[..n], "psk"), None);
     }
 
     #[test]

@@ -2,29 +2,42 @@
 //!
 //! `iotcloud sign <cloud> key=value…` prints the MQTT credentials and endpoint a device of
 //! that cloud would connect with, as one JSON object, for pasting into an MQTT desktop
-//! client. The keys are those of the `iotcloud` crate's `Config` (LuatOS's names); the
-//! values of `server_cert`, `client_cert` and `client_key` are paths of PEM files.
+//! client. `iotcloud register <cloud> key=value…` runs dynamic registration, stores what
+//! was obtained and prints it; `sign` then uses it. The keys are those of the `iotcloud`
+//! crate's `Config` (LuatOS's names), plus `store=DIR`; the values of `server_cert`,
+//! `client_cert` and `client_key` are paths of PEM files.
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use std::path::{Path, PathBuf};
+
+use hal_host::{FileStore, SystemClock, TcpTransport};
+use iotcloud::iotcloud_core::register;
 use iotcloud::iotcloud_core::scratch::Scratch;
-use iotcloud::{AnyProvider, Cloud, Config, Key, Provider, SignContext};
+use iotcloud::{
+    AnyProvider, Buffers, Cloud, Config, Device, Error, Key, KvStore, Provider, SignContext,
+};
 
 const USAGE: &str = "\
 usage: iotcloud sign <cloud> key=value...
+       iotcloud register <cloud> key=value...
 
-Prints the MQTT client id, user name, password, host, port and TLS flag a device would
-connect with, as one JSON object.
+sign: prints the MQTT client id, user name, password, host, port and TLS flag a device
+would connect with, as one JSON object (using stored registration results if any).
+register: runs dynamic registration, stores the result (store=DIR, default
+$XDG_DATA_HOME/iotcloud or ~/.local/share/iotcloud) and prints it as JSON.
 
 clouds: aliyun, tencent (or qcloud), onenet, huawei, tuya, baidu, tlink
 
 keys:   product_id (or produt_id), device_name, device_secret, product_secret, key,
         method, instance_id, region, endpoint, device_id, host, port (or ip),
         tls (true|false|insecure), server_cert, client_cert, client_key (PEM file paths),
-        keepalive, timestamp (now|luatos|Unix seconds), conn_id, app_id, luatos (true|false)
+        keepalive, timestamp (now|luatos|Unix seconds), conn_id, app_id, luatos (true|false),
+        register_url, register_flow (aliyun: https|register|regnwl), userid, userkey,
+        project_id, iam_username, iam_password, iam_domain, store (a directory)
 ";
 
 /// The keys whose values are PEM files on the command line.
@@ -50,6 +63,10 @@ fn run(args: &[String]) -> Result<String, String> {
             Some(cloud) => sign(cloud, &args[2..]),
             None => Err(format!("`sign` needs a cloud\n\n{USAGE}")),
         },
+        Some("register") => match args.get(1) {
+            Some(cloud) => register(cloud, &args[2..]),
+            None => Err(format!("`register` needs a cloud\n\n{USAGE}")),
+        },
         Some("-h" | "--help" | "help") => Ok(USAGE.trim_end().to_string()),
         Some("-V" | "--version") => Ok(format!("iotcloud {}", env!("CARGO_PKG_VERSION"))),
         Some(other) => Err(format!("unknown command `{other}`\n\n{USAGE}")),
@@ -57,14 +74,28 @@ fn run(args: &[String]) -> Result<String, String> {
     }
 }
 
-/// Splits `key=value` arguments, reading PEM files for the keys that take them.
-fn pairs(args: &[String]) -> Result<Vec<(String, String)>, String> {
+/// The configuration pairs and the store directory.
+struct Args {
+    pairs: Vec<(String, String)>,
+    store: PathBuf,
+}
+
+/// Splits `key=value` arguments, reading PEM files for the keys that take them and taking
+/// `store=` for the tool itself.
+fn pairs(args: &[String]) -> Result<Args, String> {
     let mut out = Vec::with_capacity(args.len());
+    let mut store = None;
     for (n, arg) in args.iter().enumerate() {
         // The argument itself is not shown: it may hold a secret.
         let (key, value) = arg
             .split_once('=')
             .ok_or_else(|| format!("argument {} is not key=value", n + 3))?;
+        if key == "store" {
+            if store.replace(PathBuf::from(value)).is_some() {
+                return Err("`store` given twice".into());
+            }
+            continue;
+        }
         let value = match Key::from_name(key) {
             Some(k) if PEM_FILE_KEYS.contains(&k) => std::fs::read_to_string(value)
                 .map_err(|e| format!("cannot read the `{key}` file {value}: {e}"))?,
@@ -72,15 +103,136 @@ fn pairs(args: &[String]) -> Result<Vec<(String, String)>, String> {
         };
         out.push((key.to_string(), value));
     }
-    Ok(out)
+    let store = match store {
+        Some(dir) => dir,
+        None => default_store()?,
+    };
+    Ok(Args { pairs: out, store })
+}
+
+/// `$XDG_DATA_HOME/iotcloud`, else `~/.local/share/iotcloud`.
+fn default_store() -> Result<PathBuf, String> {
+    if let Some(dir) = std::env::var_os("XDG_DATA_HOME").filter(|d| !d.is_empty()) {
+        return Ok(PathBuf::from(dir).join("iotcloud"));
+    }
+    std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .map(|home| PathBuf::from(home).join(".local/share/iotcloud"))
+        .ok_or_else(|| "no data directory (HOME unset); give store=DIR".to_string())
+}
+
+/// The stored registration record of `provider`, if its configuration registers: `None`
+/// if it does not; an error if it registers and nothing (or something corrupt) is stored.
+fn stored_record(provider: &AnyProvider<'_>, dir: &Path) -> Result<Option<Vec<u8>>, String> {
+    let Some(id) = provider.registration() else {
+        return Ok(None);
+    };
+    let key = id.store_key(provider.cloud());
+    let mut store = FileStore::open(dir).map_err(|e| format!("store {}: {e}", dir.display()))?;
+    let mut buf = vec![0u8; CREDENTIALS_LEN];
+    let got = block_on(store.get(&key, &mut buf)).map_err(|e| format!("store: {e}"))?;
+    let Some(n) = got else {
+        return Err(format!(
+            "not registered yet (nothing under `{key}` in {}): run `iotcloud register` first",
+            dir.display()
+        ));
+    };
+    let range = register::open(&buf[..n])
+        .ok_or_else(|| format!("the stored record `{key}` is corrupt; not used"))?;
+    Ok(Some(buf[range].to_vec()))
+}
+
+/// Memory for registration records: enough for a certificate and its key.
+const CREDENTIALS_LEN: usize = 8 * 1024;
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("runtime: {e}"))
+}
+
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    match runtime() {
+        Ok(rt) => rt.block_on(f),
+        // A current-thread runtime only fails to build when the OS refuses resources.
+        Err(e) => panic!("{e}"),
+    }
+}
+
+fn register(cloud: &str, args: &[String]) -> Result<String, String> {
+    let cloud = Cloud::from_name(cloud).map_err(|e| e.to_string())?;
+    let args = pairs(args)?;
+    let config = Config::from_pairs(args.pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .map_err(|e| e.to_string())?;
+    let provider = AnyProvider::new(cloud, &config, None).map_err(|e| e.to_string())?;
+    let Some(id) = provider.registration() else {
+        return Err(format!(
+            "this {cloud} configuration holds its own credentials: nothing to register \
+             (registration needs product_secret, userid/userkey or the IAM keys)"
+        ));
+    };
+    let key = id.store_key(provider.cloud());
+    let store =
+        FileStore::open(&args.store).map_err(|e| format!("store {}: {e}", args.store.display()))?;
+    let rt = runtime()?;
+    let mut rx = vec![0u8; 16 * 1024];
+    let mut tx = vec![0u8; 1024];
+    let mut session = vec![0u8; 256];
+    let mut creds = vec![0u8; CREDENTIALS_LEN];
+    let device = Device::new(
+        provider.clone(),
+        TcpTransport::new(),
+        SystemClock::new(),
+        store,
+        Buffers {
+            rx: &mut rx,
+            tx: &mut tx,
+            session: &mut session,
+        },
+    )
+    .with_credentials_buffer(&mut creds);
+    let (record, stored) = match rt.block_on(device.register()) {
+        Ok(dev) => (dev.registration_record().map(<[u8]>::to_vec), Ok(())),
+        Err((dev, Error::Store(e))) if dev.registration_record().is_some() => {
+            (dev.registration_record().map(<[u8]>::to_vec), Err(e))
+        }
+        Err((_, e)) => return Err(e.to_string()),
+    };
+    let record = record.ok_or("registration gave no record")?;
+    let mut out = String::from("{");
+    for (i, (name, value)) in register::named(&record).enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&format!("{}:{}", json(Some(name)), json(Some(value))));
+    }
+    out.push('}');
+    let path = args.store.join(key.as_str());
+    match stored {
+        Ok(()) => Ok(format!(
+            "{{\"credentials\":{out},\"stored\":{}}}",
+            json(path.to_str())
+        )),
+        Err(e) => {
+            // The cloud may not register this device again: the credentials must reach
+            // the user even though they could not be stored.
+            println!("{{\"credentials\":{out},\"stored\":null}}");
+            Err(format!(
+                "registered, but storing the credentials in {} failed: {e}; keep the output above",
+                args.store.display()
+            ))
+        }
+    }
 }
 
 fn sign(cloud: &str, args: &[String]) -> Result<String, String> {
     let cloud = Cloud::from_name(cloud).map_err(|e| e.to_string())?;
-    let owned = pairs(args)?;
-    let config = Config::from_pairs(owned.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+    let args = pairs(args)?;
+    let config = Config::from_pairs(args.pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .map_err(|e| e.to_string())?;
     let provider = AnyProvider::new(cloud, &config, None).map_err(|e| e.to_string())?;
+    let record = stored_record(&provider, &args.store)?;
     let endpoint = provider.endpoint().map_err(|e| e.to_string())?;
     let ctx = SignContext {
         unix_time_ms: SystemTime::now()
@@ -88,7 +240,7 @@ fn sign(cloud: &str, args: &[String]) -> Result<String, String> {
             .ok()
             .and_then(|d| u64::try_from(d.as_millis()).ok()),
         random: random(),
-        registered: None,
+        registered: record.as_deref(),
     };
     let mut buf = [0u8; 2048];
     let mut scratch = Scratch::new(&mut buf);

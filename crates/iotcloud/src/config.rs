@@ -70,11 +70,18 @@ pub enum Key {
     AppId,
     /// `luatos`: `true` to sign and choose endpoints exactly as LuatOS does.
     Luatos,
+    /// `register_url`: the dynamic-registration endpoint instead of the cloud's (tests,
+    /// private deployments; `http://` allowed).
+    RegisterUrl,
+    /// `register_flow`: Aliyun's registration flow, `https`, `register` (MQTT, pre-registered
+    /// devices) or `regnwl` (MQTT, no pre-registration). Default as LuatOS: `register` when
+    /// `device_name` is given, `regnwl` otherwise.
+    RegisterFlow,
 }
 
 impl Key {
     /// Every key, in documentation order.
-    pub const ALL: [Key; 28] = [
+    pub const ALL: [Key; 30] = [
         Key::ProductId,
         Key::ProdutId,
         Key::DeviceName,
@@ -103,6 +110,8 @@ impl Key {
         Key::ConnId,
         Key::AppId,
         Key::Luatos,
+        Key::RegisterUrl,
+        Key::RegisterFlow,
     ];
 
     /// The key as users write it.
@@ -136,6 +145,8 @@ impl Key {
             Key::ConnId => "conn_id",
             Key::AppId => "app_id",
             Key::Luatos => "luatos",
+            Key::RegisterUrl => "register_url",
+            Key::RegisterFlow => "register_flow",
         }
     }
 
@@ -183,6 +194,11 @@ impl Key {
             }
             Timestamp => cloud != Cloud::Tlink,
             ConnId | AppId => cloud == Cloud::Tencent,
+            RegisterUrl => matches!(
+                cloud,
+                Cloud::Aliyun | Cloud::Tencent | Cloud::OneNet | Cloud::Huawei
+            ),
+            RegisterFlow => cloud == Cloud::Aliyun,
         }
     }
 

@@ -27,6 +27,17 @@ pub(crate) fn build<'a>(
     }
     config.check_keys(cloud)?;
     let common = Common::parse(config)?;
+    // Registration answers carry secrets: plain HTTP only when TLS is off on purpose.
+    if config
+        .get(Key::RegisterUrl)
+        .is_some_and(|u| u.starts_with("http://"))
+        && common.tls != Some(TlsMode::Off)
+    {
+        return Err(ConfigError::InvalidValue {
+            key: Key::RegisterUrl,
+            reason: "a plain http:// registration endpoint needs tls=false",
+        });
+    }
     match cloud {
         #[cfg(feature = "aliyun")]
         Cloud::Aliyun => aliyun(config, &common, imei).map(AnyProvider::Aliyun),
@@ -194,25 +205,47 @@ fn aliyun<'a>(
     common: &Common<'a>,
     imei: Option<&'a str>,
 ) -> Result<crate::aliyun::Aliyun<'a>, ConfigError<'a>> {
-    use crate::aliyun::{Aliyun, AliyunConfig, CA_PEM, LUATOS_TIMESTAMP, SignMethod};
+    use crate::aliyun::{Aliyun, AliyunConfig, CA_PEM, DynamicFlow, LUATOS_TIMESTAMP, SignMethod};
     let (pk, dn) = (product_id(config)?, device_name(config, imei)?);
     one_mode(
         config,
         &[Key::DeviceSecret, Key::KeyAlias],
         &[Key::ProductSecret],
     )?;
-    if config.get(Key::ProductSecret).is_some() {
-        return Err(needs_registration(
-            "Aliyun dynamic registration (`product_secret`) is not available yet; give `device_secret`",
-        ));
-    }
-    let identity = AliyunConfig::device_secret_or_key(
-        pk,
-        dn,
-        config.get(Key::DeviceSecret),
-        config.get(Key::KeyAlias),
-    )?;
+    let identity = match config.get(Key::ProductSecret) {
+        Some(secret) => {
+            let flow = match config.get(Key::RegisterFlow) {
+                Some("https") => DynamicFlow::Https,
+                Some("register") => DynamicFlow::Register,
+                Some("regnwl") => DynamicFlow::Regnwl,
+                Some(_) => {
+                    return Err(ConfigError::InvalidValue {
+                        key: Key::RegisterFlow,
+                        reason: "expected https, register or regnwl",
+                    });
+                }
+                // As LuatOS: a device with a name of its own is pre-registered.
+                None if config.get(Key::DeviceName).is_some() => DynamicFlow::Register,
+                None => DynamicFlow::Regnwl,
+            };
+            AliyunConfig::product_secret(pk, dn, secret, flow)?
+        }
+        None => {
+            if let Some(key) = first_set(config, &[Key::RegisterUrl, Key::RegisterFlow]) {
+                return Err(ConfigError::Conflict(key, Key::DeviceSecret));
+            }
+            AliyunConfig::device_secret_or_key(
+                pk,
+                dn,
+                config.get(Key::DeviceSecret),
+                config.get(Key::KeyAlias),
+            )?
+        }
+    };
     let mut p = Aliyun::new(identity)?;
+    if let Some(url) = config.get(Key::RegisterUrl) {
+        p = p.with_register_url(url)?;
+    }
     if let Some(region) = config.get(Key::Region) {
         p = p.with_region(region)?;
     }

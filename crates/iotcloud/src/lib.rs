@@ -133,6 +133,8 @@ impl fmt::Display for Cloud {
 /// code runs against every cloud; only the [`Config`] changes.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
+// One provider per device, built once; without `alloc` there is nothing to box into.
+#[allow(clippy::large_enum_variant)]
 pub enum AnyProvider<'a> {
     /// Aliyun.
     #[cfg(feature = "aliyun")]

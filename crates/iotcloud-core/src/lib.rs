@@ -9,6 +9,7 @@ pub mod clock;
 pub mod device;
 pub mod error;
 pub mod http;
+pub mod json;
 pub mod kv;
 pub mod mqtt;
 pub mod plain;

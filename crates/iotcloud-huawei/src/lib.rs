@@ -6,19 +6,24 @@
 extern crate std;
 
 mod hour_stamp;
+mod register;
 
 use core::fmt;
 
+use iotcloud_core::clock::Clock;
+use iotcloud_core::http::Url;
 use iotcloud_core::mqtt::{QoS, SubscribeTopic};
 use iotcloud_core::provider::{
     CloudEndpoint, Credentials, EndpointOverrides, HostName, Limits, MqttOptions, Provider,
     ProviderError, SignContext, TlsChoice, TopicPath, check_keep_alive, host_name, subscription,
 };
+use iotcloud_core::register::{Fields, RegisterError, RegisterIo, RegistrationId};
 use iotcloud_core::scratch::Scratch;
 use iotcloud_core::sign::{Algorithm, Secret, TimeUnit, TimestampPolicy, check_identifier, hmac};
-use iotcloud_core::transport::{ClientIdentity, Endpoint};
+use iotcloud_core::transport::{ClientIdentity, Endpoint, ServerAuth, Transport};
 
 pub use hour_stamp::HourStamp;
+pub use register::{IamAccount, MAX_SECRET_LEN};
 
 /// The roots IoTDA's device-access endpoints are served under: GlobalSign Root CA R3, R46,
 /// R6 and DigiCert Global Root CA (the list Huawei publishes; which one signs a given
@@ -68,6 +73,10 @@ pub const MAX_SUBSCRIPTIONS: usize = 50;
 pub const DEFAULT_KEEP_ALIVE_SECS: u16 = 120;
 
 const TOPIC_PREFIX: &str = "$oc/devices/";
+
+const NOT_REGISTERING: ProviderError = ProviderError::Unsupported(
+    "registration settings on a configuration that does not register (use register_with_iam)",
+);
 
 /// A device id: given as registered, or formed as `{product_id}_{node_id}` the way IoTDA
 /// forms it when a device is created without one.
@@ -132,6 +141,8 @@ enum Auth<'a> {
     Secret(Secret<'a>),
     /// An X.509 client certificate in the TLS handshake; no password.
     Certificate(ClientIdentity<'a>),
+    /// The device id and secret dynamic registration obtained (the registration record).
+    Registered,
 }
 
 /// An IoTDA device: its id, its secret or certificate, and how to reach its instance.
@@ -148,6 +159,7 @@ pub struct Huawei<'a> {
     overrides: EndpointOverrides<'a>,
     keep_alive_secs: u16,
     sys_subscription: bool,
+    enrol: Option<register::Enrol<'a>>,
 }
 
 impl fmt::Debug for Huawei<'_> {
@@ -161,6 +173,7 @@ impl fmt::Debug for Huawei<'_> {
             .field("sign_type", &self.sign_type)
             .field("utc_offset_secs", &self.utc_offset_secs)
             .field("overrides", &self.overrides)
+            .field("registration", &self.enrol)
             .finish_non_exhaustive()
     }
 }
@@ -208,7 +221,121 @@ impl<'a> Huawei<'a> {
             overrides: EndpointOverrides::default(),
             keep_alive_secs: DEFAULT_KEEP_ALIVE_SECS,
             sys_subscription: false,
+            enrol: None,
         }
+    }
+
+    /// A device that creates itself in IoTDA with an IAM account (clouds-official §4.3 A):
+    /// an IAM token from `POST https://iam.{region}.myhuaweicloud.com/v3/auth/tokens`, then
+    /// `POST https://{app_endpoint}/v5/iot/{project_id}/devices` with `node_id` and
+    /// `product_id`. It then logs in with the `device_id` and `auth_info.secret` the cloud
+    /// returned, exactly as `Huawei::new(DeviceId::new(device_id)?, secret)` would.
+    ///
+    /// The MQTT side still needs [`with_endpoint`](Self::with_endpoint) (or a host
+    /// override); the region is taken from `iam` (change it with
+    /// [`with_region`](Self::with_region)). Topics are built for
+    /// `{product_id}_{node_id}`, the id IoTDA gives a device created without one; see
+    /// [`Huawei::registered_device_id`].
+    pub fn register_with_iam(
+        product_id: &'a str,
+        node_id: &'a str,
+        iam: IamAccount<'a>,
+    ) -> Result<Self, ProviderError> {
+        check_identifier("product_id", product_id, MAX_PRODUCT_ID_LEN)?;
+        check_identifier("node_id", node_id, MAX_NODE_ID_LEN)?;
+        if iam.project_id.is_empty() {
+            return Err(ProviderError::MissingKey("project_id"));
+        }
+        let path_safe = |b: u8| b.is_ascii_alphanumeric() || b == b'-' || b == b'_';
+        if iam.project_id.len() > 64 || !iam.project_id.bytes().all(path_safe) {
+            return Err(ProviderError::InvalidValue {
+                key: "project_id",
+                reason: "is not a project id (up to 64 letters, digits, `-`, `_`)",
+            });
+        }
+        for (key, value) in [
+            ("iam_domain", iam.domain),
+            ("iam_username", iam.username),
+            ("iam_password", iam.password),
+        ] {
+            if value.is_empty() {
+                return Err(ProviderError::MissingKey(key));
+            }
+        }
+        check_host_label("app_endpoint", iam.app_endpoint)?;
+        check_host_label("region", iam.region)?;
+        let device_id = DeviceId::from_node(product_id, node_id)?;
+        let mut h = Self::with_auth(device_id, Auth::Registered);
+        h.region = iam.region;
+        h.enrol = Some(register::Enrol {
+            product_id,
+            node_id,
+            iam,
+            iam_url: None,
+            app_url: None,
+            luatos_app_host: false,
+            instance_id: None,
+            server: ServerAuth::DefaultRoots,
+        });
+        Ok(h)
+    }
+
+    /// Registers at these URLs instead of Huawei's (`http://…` or `https://…`): the IAM
+    /// token URL (`…/v3/auth/tokens`) and the device-creation URL
+    /// (`…/v5/iot/{project_id}/devices`), e.g. a local test server. Only for a
+    /// configuration from [`register_with_iam`](Self::register_with_iam).
+    pub fn with_register_urls(
+        mut self,
+        iam_url: &'a str,
+        app_url: &'a str,
+    ) -> Result<Self, ProviderError> {
+        let enrol = self.enrol.as_mut().ok_or(NOT_REGISTERING)?;
+        enrol.iam_url = Some(
+            Url::parse(iam_url).map_err(|_| ProviderError::InvalidValue {
+                key: "register_url",
+                reason: "the IAM URL is not an http:// or https:// URL with a valid host and port",
+            })?,
+        );
+        enrol.app_url = Some(
+            Url::parse(app_url).map_err(|_| ProviderError::InvalidValue {
+                key: "register_url",
+                reason: "the device-creation URL is not an http:// or https:// URL with a valid \
+                     host and port",
+            })?,
+        );
+        Ok(self)
+    }
+
+    /// How the IAM and IoTDA API servers are checked over HTTPS. The default is
+    /// `ServerAuth::DefaultRoots` (the HAL's web PKI roots): Huawei does not list the API
+    /// hosts' roots, and [`CA_PEM`] holds the device-access roots.
+    pub fn with_register_server(mut self, server: ServerAuth<'a>) -> Result<Self, ProviderError> {
+        self.enrol.as_mut().ok_or(NOT_REGISTERING)?.server = server;
+        Ok(self)
+    }
+
+    /// Reads [`IamAccount::app_endpoint`] as LuatOS's `endpoint` and builds the API host as
+    /// LuatOS does, `{app_endpoint}.iotda.{region}.myhuaweicloud.com`. Huawei's consoles
+    /// show the host instead (`{prefix}.st1.iotda-app.{region}.myhuaweicloud.com`); the
+    /// pattern LuatOS guesses is not documented.
+    pub fn with_luatos_app_endpoint(mut self) -> Result<Self, ProviderError> {
+        self.enrol.as_mut().ok_or(NOT_REGISTERING)?.luatos_app_host = true;
+        Ok(self)
+    }
+
+    /// Sends `Instance-Id: {instance_id}` when creating the device, which Standard and
+    /// Enterprise instances require (the console shows the instance id).
+    pub fn with_instance_id(mut self, instance_id: &'a str) -> Result<Self, ProviderError> {
+        check_identifier("instance_id", instance_id, 64)?;
+        self.enrol.as_mut().ok_or(NOT_REGISTERING)?.instance_id = Some(instance_id);
+        Ok(self)
+    }
+
+    /// The device id a registration record holds: what the cloud returned, which the
+    /// device logs in with. Build topics for it with
+    /// `Huawei::new(DeviceId::new(id)?, …)` if it differs from `{product_id}_{node_id}`.
+    pub fn registered_device_id(record: &[u8]) -> Option<&str> {
+        Fields::read(record).next_str()
     }
 
     /// The instance's access prefix (`endpoint`): everything before `.iotda-device.` in the
@@ -447,9 +574,15 @@ impl Provider for Huawei<'_> {
     /// topics carry the device id and request ids and may be longer, so the limit applied
     /// is 128 bytes after `$oc/devices/{id}/` (and never less than 128).
     fn limits(&self) -> Limits {
+        // A registered device's id comes from the cloud and may be longer than the one the
+        // topics are built for.
+        let id_len = match self.auth {
+            Auth::Registered => MAX_DEVICE_ID_LEN.max(self.device_id.len()),
+            _ => self.device_id.len(),
+        };
         Limits {
             max_qos: QoS::AtLeastOnce,
-            max_topic_len: TOPIC_PREFIX.len() + self.device_id.len() + 1 + MAX_CUSTOM_TOPIC_LEN,
+            max_topic_len: TOPIC_PREFIX.len() + id_len + 1 + MAX_CUSTOM_TOPIC_LEN,
             max_payload_len: MAX_PAYLOAD_LEN,
         }
     }
@@ -461,26 +594,48 @@ impl Provider for Huawei<'_> {
         ctx: &SignContext,
         scratch: &mut Scratch<'s>,
     ) -> Result<Credentials<'s>, ProviderError> {
+        let (id, secret) = match self.auth {
+            Auth::Secret(secret) => (self.device_id, Some(secret.expose())),
+            Auth::Certificate(_) => (self.device_id, None),
+            Auth::Registered => {
+                let (id, secret) = register::recorded(ctx.registered)?;
+                (id, Some(secret))
+            }
+        };
         let (hour, sign_type) = self.sign_time(ctx)?;
-        let id = self.device_id;
         let client_id = scratch.format(format_args!("{id}_0_{}_{hour}", sign_type.digit()))?;
         let username = scratch.format(format_args!("{id}"))?;
-        let password = match self.auth {
-            Auth::Secret(secret) => {
-                let mac = hmac(
-                    Algorithm::Sha256,
-                    &hour.digits(),
-                    &[secret.expose().as_bytes()],
-                );
+        let password = match secret {
+            Some(secret) => {
+                let mac = hmac(Algorithm::Sha256, &hour.digits(), &[secret.as_bytes()]);
                 Some(scratch.format(format_args!("{}", mac.hex()))?)
             }
-            Auth::Certificate(_) => None,
+            None => None,
         };
         Ok(Credentials {
             client_id,
             username: Some(username),
             password,
         })
+    }
+
+    /// A configuration from [`Huawei::register_with_iam`] registers as `{product_id}` /
+    /// `{node_id}`.
+    fn registration(&self) -> Option<RegistrationId<'_>> {
+        self.enrol.as_ref().map(|e| RegistrationId {
+            product: e.product_id,
+            device: e.node_id,
+        })
+    }
+
+    /// IAM token, then device creation; the record is two fields, the returned
+    /// `device_id` and `auth_info.secret`.
+    async fn register<T: Transport, C: Clock>(
+        &self,
+        io: RegisterIo<'_, T, C>,
+        record: &mut [u8],
+    ) -> Result<usize, RegisterError<T::Error>> {
+        register::register(self, io, record).await
     }
 
     fn system_subscription<'s>(

@@ -1,6 +1,7 @@
 use std::format;
 use std::string::{String, ToString};
 
+use iotcloud_core::register::Rejection;
 use iotcloud_core::transport::ServerAuth;
 use iotcloud_testkit::system_subscriptions;
 
@@ -504,4 +505,418 @@ fn the_bundled_roots_are_pem_certificates() {
     let text = core::str::from_utf8(CA_PEM).unwrap();
     assert_eq!(text.matches("-----BEGIN CERTIFICATE-----").count(), 4);
     assert_eq!(text.matches("-----END CERTIFICATE-----").count(), 4);
+}
+
+// ---------------------------------------------------------------------------------------
+// Dynamic registration.
+
+const PRODUCT: &str = "6203cc94c7fb24029b110408";
+const NODE: &str = "88888888";
+const PASSWORD: &str = "pa\"ss\\word";
+
+fn iam() -> IamAccount<'static> {
+    IamAccount {
+        project_id: "0a1b2c3d4e5f",
+        domain: "my-account",
+        username: "iot-user",
+        password: PASSWORD,
+        app_endpoint: "5341624af8.st1.iotda-app.cn-north-4.myhuaweicloud.com",
+        region: "cn-north-4",
+    }
+}
+
+fn registering() -> Huawei<'static> {
+    Huawei::register_with_iam(PRODUCT, NODE, iam())
+        .unwrap()
+        .with_endpoint("5341624af8.st1")
+        .unwrap()
+}
+
+fn record(fields: &[&[u8]]) -> std::vec::Vec<u8> {
+    let mut buf = [0u8; 512];
+    let n = Fields::write(&mut buf, fields).unwrap();
+    buf[..n].to_vec()
+}
+
+#[test]
+fn a_registering_configuration_names_product_and_node_and_keeps_the_device_host() {
+    let h = registering();
+    assert_eq!(
+        h.registration(),
+        Some(RegistrationId {
+            product: PRODUCT,
+            device: NODE
+        })
+    );
+    assert_eq!(h.device_id().to_string(), ID);
+    let e = h.endpoint().unwrap();
+    assert_eq!(
+        (e.host, e.port),
+        (
+            "5341624af8.st1.iotda-device.cn-north-4.myhuaweicloud.com",
+            8883
+        )
+    );
+    // The region comes from the account; the MQTT host still needs `endpoint`.
+    let other = Huawei::register_with_iam(
+        PRODUCT,
+        NODE,
+        IamAccount {
+            region: "ap-southeast-1",
+            ..iam()
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        other.endpoint().unwrap_err(),
+        ProviderError::MissingKey("endpoint")
+    );
+    let other = other.with_endpoint("abc").unwrap();
+    assert_eq!(
+        other.endpoint().unwrap().host,
+        "abc.iotda-device.ap-southeast-1.myhuaweicloud.com"
+    );
+    assert_eq!(device().registration(), None);
+}
+
+#[test]
+fn a_registered_device_signs_exactly_as_new_with_the_returned_id_and_secret() {
+    let returned_id = "custom-prefix-with-a-long-id-0123456789_88888888";
+    let rec = record(&[returned_id.as_bytes(), SECRET.as_bytes()]);
+    let ctx = SignContext {
+        registered: Some(&rec),
+        ..at(Some(1_700_000_000))
+    };
+    let same = Huawei::new(DeviceId::new(returned_id).unwrap(), SECRET).unwrap();
+    assert_eq!(
+        sign(&registering(), ctx).unwrap(),
+        sign(&same, at(Some(1_700_000_000))).unwrap()
+    );
+    assert_eq!(Huawei::registered_device_id(&rec), Some(returned_id));
+    // LuatOS's timestamp policy still applies: its vector with the registered credentials.
+    let luatos = registering().with_timestamp(TimestampPolicy::LuatosDefault);
+    let rec = record(&[ID.as_bytes(), SECRET.as_bytes()]);
+    let (client_id, username, password) = sign(
+        &luatos,
+        SignContext {
+            registered: Some(&rec),
+            ..at(None)
+        },
+    )
+    .unwrap();
+    assert_eq!(client_id, format!("{ID}_0_0_2999010100"));
+    assert_eq!(username, ID);
+    assert_eq!(
+        password.unwrap(),
+        "5888ea6f4631ce76d621f452e8823507c36dd68a61f6e08518c8935e280c3c72"
+    );
+    // The longest device id the cloud allows fits the topic limit.
+    let long = "d".repeat(MAX_DEVICE_ID_LEN);
+    let limit = registering().limits().max_topic_len;
+    assert!(format!("$oc/devices/{long}/{}", "t".repeat(MAX_CUSTOM_TOPIC_LEN)).len() <= limit);
+}
+
+#[test]
+fn a_registering_configuration_without_a_usable_record_says_so() {
+    let h = registering();
+    assert_eq!(
+        sign(&h, at(Some(1))).unwrap_err(),
+        ProviderError::MissingKey("device_secret")
+    );
+    let too_long = "d".repeat(MAX_DEVICE_ID_LEN + 1);
+    for fields in [
+        &[][..],
+        &[ID.as_bytes()][..],
+        &[ID.as_bytes(), b""][..],
+        &[b"a/b", SECRET.as_bytes()][..],
+        &[too_long.as_bytes(), SECRET.as_bytes()][..],
+    ] {
+        let rec = record(fields);
+        let ctx = SignContext {
+            registered: Some(&rec),
+            ..at(Some(1))
+        };
+        assert!(
+            matches!(
+                sign(&h, ctx),
+                Err(ProviderError::InvalidValue {
+                    key: "device_secret",
+                    ..
+                })
+            ),
+            "{fields:?}"
+        );
+    }
+}
+
+#[test]
+fn bad_registration_settings_are_named_errors() {
+    let cases: [(IamAccount<'static>, ProviderError); 6] = [
+        (
+            IamAccount {
+                project_id: "",
+                ..iam()
+            },
+            ProviderError::MissingKey("project_id"),
+        ),
+        (
+            IamAccount {
+                domain: "",
+                ..iam()
+            },
+            ProviderError::MissingKey("iam_domain"),
+        ),
+        (
+            IamAccount {
+                username: "",
+                ..iam()
+            },
+            ProviderError::MissingKey("iam_username"),
+        ),
+        (
+            IamAccount {
+                password: "",
+                ..iam()
+            },
+            ProviderError::MissingKey("iam_password"),
+        ),
+        (
+            IamAccount {
+                app_endpoint: "",
+                ..iam()
+            },
+            ProviderError::MissingKey("app_endpoint"),
+        ),
+        (
+            IamAccount {
+                region: "",
+                ..iam()
+            },
+            ProviderError::MissingKey("region"),
+        ),
+    ];
+    for (account, error) in cases {
+        assert_eq!(
+            Huawei::register_with_iam(PRODUCT, NODE, account).unwrap_err(),
+            error
+        );
+    }
+    for (account, key) in [
+        (
+            IamAccount {
+                project_id: "a/b",
+                ..iam()
+            },
+            "project_id",
+        ),
+        (
+            IamAccount {
+                app_endpoint: "https://x.example",
+                ..iam()
+            },
+            "app_endpoint",
+        ),
+        (
+            IamAccount {
+                region: "cn north",
+                ..iam()
+            },
+            "region",
+        ),
+    ] {
+        assert!(matches!(
+            Huawei::register_with_iam(PRODUCT, NODE, account),
+            Err(ProviderError::InvalidValue { key: k, .. }) if k == key
+        ));
+    }
+    assert_eq!(
+        Huawei::register_with_iam(PRODUCT, "", iam()).unwrap_err(),
+        ProviderError::MissingKey("node_id")
+    );
+    assert!(matches!(
+        Huawei::register_with_iam(PRODUCT, "a#b", iam()),
+        Err(ProviderError::InvalidValue { key: "node_id", .. })
+    ));
+    let h = registering();
+    for (iam_url, app_url) in [
+        ("ftp://x/", "http://127.0.0.1:1/v5/iot/p/devices"),
+        ("http://127.0.0.1:1/v3/auth/tokens", "127.0.0.1/v5"),
+    ] {
+        assert!(matches!(
+            h.clone().with_register_urls(iam_url, app_url),
+            Err(ProviderError::InvalidValue {
+                key: "register_url",
+                ..
+            })
+        ));
+    }
+    // Registration settings on a configuration that holds its secret are refused.
+    assert!(matches!(
+        device().with_register_urls("http://a/", "http://b/"),
+        Err(ProviderError::Unsupported(_))
+    ));
+    assert!(matches!(
+        device().with_luatos_app_endpoint(),
+        Err(ProviderError::Unsupported(_))
+    ));
+}
+
+#[test]
+fn the_password_never_appears_in_debug() {
+    let h = registering()
+        .with_register_urls(
+            "http://127.0.0.1:1/v3/auth/tokens",
+            "http://127.0.0.1:1/v5/iot/p/devices",
+        )
+        .unwrap();
+    let shown = format!("{h:?}");
+    for shown in [shown, format!("{:?}", iam())] {
+        assert!(
+            !shown.contains("pa\\\"ss") && !shown.contains("ss\\\\word"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("iot-user") && shown.contains("<redacted>"),
+            "{shown}"
+        );
+    }
+}
+
+fn create(status: u16, body: &str) -> Result<std::vec::Vec<u8>, RegisterError<()>> {
+    let mut unescape = [0u8; 256];
+    let mut rec = [0u8; 256];
+    let n = register::created::<()>(status, body.as_bytes(), &mut unescape, &mut rec)?;
+    Ok(rec[..n].to_vec())
+}
+
+fn same(a: &RegisterError<()>, b: &RegisterError<()>) -> bool {
+    format!("{a:?}") == format!("{b:?}")
+}
+
+#[test]
+fn a_created_device_yields_the_returned_id_and_secret() {
+    let body = r#"{"app_id":"a","device_id":"d-prefix_88888888","node_id":"88888888","gateway_id":"d-prefix_88888888","device_name":"88888888","node_type":"ENDPOINT","description":null,"fw_version":null,"sw_version":null,"auth_info":{"auth_type":"SECRET","secret":"3b935a250c50dc2c6d481d048cefdc3c","fingerprint":null,"secure_access":true,"timeout":0},"product_id":"p","product_name":"Thermometer","status":"INACTIVE","create_time":"20190303T081011Z","tags":[{"tag_key":"k","tag_value":"v"}],"extension_info":{"a":"b\"c"}}"#;
+    let rec = create(201, body).unwrap();
+    let mut fields = Fields::read(&rec);
+    assert_eq!(fields.next_str(), Some("d-prefix_88888888"));
+    assert_eq!(fields.next_str(), Some("3b935a250c50dc2c6d481d048cefdc3c"));
+    assert_eq!(fields.next(), None);
+    // A record that does not fit is said.
+    let mut unescape = [0u8; 64];
+    let mut small = [0u8; 10];
+    assert!(matches!(
+        register::created::<()>(201, body.as_bytes(), &mut unescape, &mut small),
+        Err(RegisterError::RecordTooLarge {
+            len: 53,
+            capacity: 10
+        })
+    ));
+}
+
+#[test]
+fn incomplete_or_foreign_answers_are_bad_responses() {
+    for body in [
+        "<html></html>",
+        r#"{"device_id":"d"}"#,
+        r#"{"auth_info":{"secret":"12345678"}}"#,
+        r#"{"device_id":"d","auth_info":{"auth_type":"CERTIFICATES","fingerprint":"ab"}}"#,
+        r#"{"device_id":"a/b","auth_info":{"secret":"12345678"}}"#,
+        r#"{"device_id":"d","auth_info":{"secret":"12345678""#,
+    ] {
+        assert!(
+            matches!(create(201, body), Err(RegisterError::BadResponse(_))),
+            "{body}"
+        );
+    }
+    let long = format!(
+        r#"{{"device_id":"{}","auth_info":{{"secret":"12345678"}}}}"#,
+        "d".repeat(MAX_DEVICE_ID_LEN + 1)
+    );
+    assert!(matches!(
+        create(201, &long),
+        Err(RegisterError::BadResponse(_))
+    ));
+}
+
+#[test]
+fn refusals_are_mapped_by_status_and_code() {
+    for (status, body, reason, code) in [
+        (
+            401,
+            r#"{"error":{"code":"401","title":"Unauthorized","message":"The username or password is wrong."}}"#,
+            Rejection::BadCredentials,
+            "401",
+        ),
+        (
+            401,
+            r#"{"error_code":"IOTDA.000002","error_msg":"The token is missing, invalid or expired."}"#,
+            Rejection::BadCredentials,
+            "IOTDA.000002",
+        ),
+        (
+            409,
+            r#"{"error_code":"IOTDA.010002","error_msg":"The node_id already exists."}"#,
+            Rejection::AlreadyExists,
+            "IOTDA.010002",
+        ),
+        (
+            400,
+            r#"{"error_code":"IOTDA.014107","error_msg":"The device already exists."}"#,
+            Rejection::AlreadyExists,
+            "IOTDA.014107",
+        ),
+        (
+            404,
+            r#"{"error_code":"IOTDA.010001","error_msg":"The product does not exist."}"#,
+            Rejection::NotFound,
+            "IOTDA.010001",
+        ),
+        (
+            403,
+            r#"{"error_code":"IOTDA.000004","error_msg":"The token is not valid for this project."}"#,
+            Rejection::Other,
+            "IOTDA.000004",
+        ),
+        (
+            400,
+            r#"{"error_code":"IOTDA.000006","error_msg":"Invalid input data: node_id."}"#,
+            Rejection::Other,
+            "IOTDA.000006",
+        ),
+        (
+            401,
+            r#"{"error_msg":"Incorrect IAM authentication information","error_code":"APIGW.0301","request_id":"x"}"#,
+            Rejection::BadCredentials,
+            "APIGW.0301",
+        ),
+    ] {
+        let e = create(status, body).unwrap_err();
+        assert!(
+            same(&e, &RegisterError::rejected(reason, code)),
+            "{status} {body}: {e:?}"
+        );
+    }
+    // Without a recognised error body, the status.
+    for (status, body) in [(502, "<html>bad gateway</html>"), (401, ""), (500, "{}")] {
+        assert!(
+            matches!(create(status, body), Err(RegisterError::Status(s)) if s == status),
+            "{status}"
+        );
+    }
+}
+
+#[test]
+fn the_request_bodies_escape_their_values() {
+    assert_eq!(
+        register::IamBody(&iam()).to_string(),
+        r#"{"auth":{"identity":{"methods":["password"],"password":{"user":{"domain":{"name":"my-account"},"name":"iot-user","password":"pa\"ss\\word"}}},"scope":{"project":{"name":"cn-north-4"}}}}"#
+    );
+    let body = register::CreateBody {
+        node_id: "n\n1",
+        product_id: PRODUCT,
+    };
+    assert_eq!(
+        body.to_string(),
+        r#"{"node_id":"n\n1","product_id":"6203cc94c7fb24029b110408"}"#
+    );
 }

@@ -5,23 +5,30 @@
 #[cfg(test)]
 extern crate std;
 
+mod register;
+
 use core::fmt;
 
 use base64::DecodeSliceError;
 use base64::Engine as _;
 use base64::alphabet;
 use base64::engine::{GeneralPurpose, GeneralPurposeConfig};
+use iotcloud_core::clock::Clock;
+use iotcloud_core::http::Url;
 use iotcloud_core::mqtt::{QoS, SubscribeTopic};
 use iotcloud_core::provider::{
     CloudEndpoint, Credentials, EndpointOverrides, Limits, MqttOptions, Provider, ProviderError,
     SignContext, TlsChoice, TopicPath, check_keep_alive, subscription,
 };
+use iotcloud_core::register::{RegisterError, RegisterIo, RegistrationId};
 use iotcloud_core::scratch::Scratch;
 use iotcloud_core::sign::{
     Algorithm, Decimal, EncodeSet, PercentEncoded, Secret, TimeUnit, TimestampPolicy,
     check_identifier, hmac,
 };
-use iotcloud_core::transport::Endpoint;
+use iotcloud_core::transport::{Endpoint, ServerAuth, Transport};
+
+pub use register::{API_VERSION, LUATOS_REGISTER_EXPIRY, REGISTER_URL, RegisterKey};
 
 /// The root OneNET's MQTT-over-TLS endpoint is served under: the self-signed "OneNET MQTTS"
 /// CA (C=CN, O=CMIOT), not in any public store. See `certs/README.md`.
@@ -207,15 +214,40 @@ pub struct OneNet<'a> {
     overrides: EndpointOverrides<'a>,
     keep_alive_secs: u16,
     thing_subscription: bool,
+    enrol: Option<Enrol<'a>>,
+    register_url: Url<'a>,
+    register_server: ServerAuth<'a>,
+    register_method: SignMethod<'a>,
+    register_expiry: TimestampPolicy,
+}
+
+/// The access key a registering configuration creates its device with.
+#[derive(Debug, Clone, Copy)]
+enum Enrol<'a> {
+    User {
+        user_id: &'a str,
+        user_key: Secret<'a>,
+    },
+    Product {
+        product_secret: Secret<'a>,
+    },
 }
 
 impl fmt::Debug for OneNet<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OneNet")
-            .field("product_id", &self.product_id)
-            .field("device_name", &self.device_name)
-            .field(self.mode.config_key(), &self.key)
-            .field("method", &self.method)
+        let mut d = f.debug_struct("OneNet");
+        d.field("product_id", &self.product_id)
+            .field("device_name", &self.device_name);
+        match self.enrol {
+            None => d.field(self.mode.config_key(), &self.key),
+            Some(enrol) => d
+                .field("registration", &enrol)
+                .field("register_url", &self.register_url)
+                .field("register_server", &self.register_server)
+                .field("register_method", &self.register_method)
+                .field("register_expiry", &self.register_expiry),
+        };
+        d.field("method", &self.method)
             .field("version", &self.version)
             .field("timestamp", &self.timestamp)
             .field("validity_secs", &self.validity_secs)
@@ -255,7 +287,11 @@ impl<'a> OneNet<'a> {
         check_identifier("product_id", product_id, MAX_ID_LEN)?;
         check_identifier("device_name", device_name, MAX_ID_LEN)?;
         decode_key(mode.config_key(), key, &mut [0u8; MAX_KEY_LEN])?;
-        Ok(OneNet {
+        Ok(Self::unchecked(product_id, device_name, key, mode))
+    }
+
+    fn unchecked(product_id: &'a str, device_name: &'a str, key: &'a str, mode: KeyMode) -> Self {
+        OneNet {
             product_id,
             device_name,
             key: Secret::new(key),
@@ -267,6 +303,108 @@ impl<'a> OneNet<'a> {
             overrides: EndpointOverrides::default(),
             keep_alive_secs: 240,
             thing_subscription: true,
+            enrol: None,
+            register_url: Url {
+                scheme: iotcloud_core::http::Scheme::Https,
+                host: "iot-api.heclouds.com",
+                port: 443,
+                path: "/device/create",
+            },
+            register_server: ServerAuth::DefaultRoots,
+            register_method: SignMethod::SHA256,
+            register_expiry: TimestampPolicy::Now,
+        }
+    }
+
+    /// A device that creates itself in the product with the account's **user-level**
+    /// access key (`user_id` and `user_key`, base64, from the console's access-key page),
+    /// through the OpenAPI `POST https://iot-api.heclouds.com/device/create`, and then logs
+    /// in with the `sec_key` the cloud returned, exactly as [`OneNet::device_key`] would.
+    ///
+    /// The user key opens the whole account; prefer
+    /// [`register_with_product_key`](Self::register_with_product_key) where it works. The
+    /// registration token expires [`with_validity`](Self::with_validity) after the clock's
+    /// time, so registering needs the time.
+    pub fn register_with_user(
+        product_id: &'a str,
+        device_name: &'a str,
+        user_id: &'a str,
+        user_key: &'a str,
+    ) -> Result<Self, ProviderError> {
+        check_identifier("product_id", product_id, MAX_ID_LEN)?;
+        check_identifier("device_name", device_name, MAX_ID_LEN)?;
+        check_identifier("user_id", user_id, MAX_ID_LEN)?;
+        decode_key("user_key", user_key, &mut [0u8; MAX_KEY_LEN])?;
+        let mut o = Self::unchecked(product_id, device_name, "", KeyMode::Device);
+        o.enrol = Some(Enrol::User {
+            user_id,
+            user_key: Secret::new(user_key),
+        });
+        Ok(o)
+    }
+
+    /// A device that creates itself with the **product-level** access key
+    /// (`product_secret`, base64; token resource `products/{pid}`), then logs in with the
+    /// returned `sec_key` like [`register_with_user`](Self::register_with_user).
+    ///
+    /// OneNET documents product-level tokens for its OpenAPI, but whether `/device/create`
+    /// accepts one is **unconfirmed** (seen in third-party use only). A refusal comes back
+    /// as a [`RegisterError::Rejected`] with OneNET's code.
+    pub fn register_with_product_key(
+        product_id: &'a str,
+        device_name: &'a str,
+        product_secret: &'a str,
+    ) -> Result<Self, ProviderError> {
+        check_identifier("product_id", product_id, MAX_ID_LEN)?;
+        check_identifier("device_name", device_name, MAX_ID_LEN)?;
+        decode_key("product_secret", product_secret, &mut [0u8; MAX_KEY_LEN])?;
+        let mut o = Self::unchecked(product_id, device_name, "", KeyMode::Device);
+        o.enrol = Some(Enrol::Product {
+            product_secret: Secret::new(product_secret),
+        });
+        Ok(o)
+    }
+
+    /// Where to register instead of [`REGISTER_URL`] (`http://…` or `https://…`), e.g. a
+    /// private deployment or a local test server.
+    pub fn with_register_url(mut self, url: &'a str) -> Result<Self, ProviderError> {
+        self.register_url = Url::parse(url).map_err(|_| ProviderError::InvalidValue {
+            key: "register_url",
+            reason: "is not an http:// or https:// URL with a valid host and port",
+        })?;
+        Ok(self)
+    }
+
+    /// How the registration server is checked over HTTPS. The default is
+    /// `ServerAuth::DefaultRoots`: `iot-api.heclouds.com` is served under a public CA, not
+    /// under the "OneNET MQTTS" root in [`CA_PEM`], so the HAL's web PKI roots are used.
+    pub fn with_register_server(mut self, server: ServerAuth<'a>) -> Self {
+        self.register_server = server;
+        self
+    }
+
+    /// The MAC and method spelling of the registration token (default `sha256`, lower
+    /// case as OneNET documents). LuatOS writes `SHA256`:
+    /// `SignMethod::from_name("SHA256")`.
+    pub fn with_register_method(mut self, method: SignMethod<'a>) -> Self {
+        self.register_method = method;
+        self
+    }
+
+    /// The registration token's expiry (`et`): `Now` (default) is the clock's time plus
+    /// the validity window, `LuatosDefault` is LuatOS's fixed [`LUATOS_REGISTER_EXPIRY`]
+    /// (2051193600), `Fixed(et)` any absolute expiry in seconds.
+    pub fn with_register_expiry(mut self, policy: TimestampPolicy) -> Self {
+        self.register_expiry = policy;
+        self
+    }
+
+    /// Which access key this configuration registers with; `None` for a configuration
+    /// that holds its key.
+    pub fn register_key(&self) -> Option<RegisterKey> {
+        self.enrol.map(|e| match e {
+            Enrol::User { .. } => RegisterKey::User,
+            Enrol::Product { .. } => RegisterKey::Product,
         })
     }
 
@@ -291,7 +429,7 @@ impl<'a> OneNet<'a> {
 
     /// How long a token signed with the clock's time stays valid (default one hour). The
     /// device signs a fresh token on every connect, so this only has to cover the login and
-    /// the clock's error.
+    /// the clock's error. The registration token uses the same window.
     pub fn with_validity(mut self, secs: u64) -> Result<Self, ProviderError> {
         if secs < MIN_VALIDITY_SECS {
             return Err(ProviderError::InvalidValue {
@@ -333,7 +471,8 @@ impl<'a> OneNet<'a> {
         self.device_name
     }
 
-    /// Which key signs the token.
+    /// Which key signs the token (for a registering configuration, the device key it
+    /// obtains).
     pub fn key_mode(&self) -> KeyMode {
         self.mode
     }
@@ -447,8 +586,12 @@ impl Provider for OneNet<'_> {
         let et =
             self.timestamp
                 .resolve(ctx, TimeUnit::Seconds, self.validity_secs, LUATOS_EXPIRY)?;
+        let (key_name, key_text) = match self.enrol {
+            None => (self.config_key(), self.key.expose()),
+            Some(_) => ("sec_key", register::recorded_key(ctx.registered)?),
+        };
         let mut key_buf = [0u8; MAX_KEY_LEN];
-        let key_len = decode_key(self.config_key(), self.key.expose(), &mut key_buf)?;
+        let key_len = decode_key(key_name, key_text, &mut key_buf)?;
         let key = &key_buf[..key_len];
 
         // "products/" + id + "/devices/" + name, both at most MAX_ID_LEN bytes.
@@ -486,6 +629,23 @@ impl Provider for OneNet<'_> {
             username: Some(username),
             password: Some(password),
         })
+    }
+
+    /// Registering configurations register as `{product_id}` / `{device_name}`.
+    fn registration(&self) -> Option<RegistrationId<'_>> {
+        self.enrol.map(|_| RegistrationId {
+            product: self.product_id,
+            device: self.device_name,
+        })
+    }
+
+    /// `POST /device/create`; the record is one field, the returned `sec_key`.
+    async fn register<T: Transport, C: Clock>(
+        &self,
+        io: RegisterIo<'_, T, C>,
+        record: &mut [u8],
+    ) -> Result<usize, RegisterError<T::Error>> {
+        register::register(self, io, record).await
     }
 
     fn system_subscription<'s>(

@@ -128,9 +128,15 @@ fn stored_record(provider: &AnyProvider<'_>, dir: &Path) -> Result<Option<Vec<u8
         return Ok(None);
     };
     let key = id.store_key(provider.cloud());
-    let mut store = FileStore::open(dir).map_err(|e| format!("store {}: {e}", dir.display()))?;
     let mut buf = vec![0u8; CREDENTIALS_LEN];
-    let got = block_on(store.get(&key, &mut buf)).map_err(|e| format!("store: {e}"))?;
+    // Signing only reads: a store directory that does not exist holds nothing.
+    let got = if dir.is_dir() {
+        let mut store =
+            FileStore::open(dir).map_err(|e| format!("store {}: {e}", dir.display()))?;
+        block_on(store.get(&key, &mut buf)).map_err(|e| format!("store: {e}"))?
+    } else {
+        None
+    };
     let Some(n) = got else {
         return Err(format!(
             "not registered yet (nothing under `{key}` in {}): run `iotcloud register` first",

@@ -555,9 +555,10 @@ fn errors_name_the_offending_key_and_never_show_secrets() {
                 "tencent",
                 "product_id=ZAJCHA24SH",
                 "device_name=d",
-                "product_secret=s3cr3t",
+                "product_secret=s3cr3t-s3cr3t-s3cr3t",
+                "store=/nonexistent/iotcloud-store",
             ],
-            "dynamic registration",
+            "not registered yet",
         ),
     ];
     for (args, expected) in cases {

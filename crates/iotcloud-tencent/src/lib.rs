@@ -7,16 +7,26 @@ extern crate std;
 
 use core::fmt::{self, Write};
 
+use iotcloud_core::Clock;
+use iotcloud_core::http::{Scheme, Url};
 use iotcloud_core::mqtt::QoS;
 use iotcloud_core::provider::{
     CloudEndpoint, Credentials, EndpointOverrides, HostName, Limits, MqttOptions, Provider,
     ProviderError, SignContext, TlsChoice, TopicPath, check_keep_alive, host_name,
 };
+use iotcloud_core::register::{RegisterError, RegisterIo, RegistrationId};
 use iotcloud_core::scratch::Scratch;
 use iotcloud_core::sign::{
     Algorithm, Secret, TimeUnit, TimestampPolicy, base64_decode, check_identifier, hmac,
 };
-use iotcloud_core::transport::{ClientIdentity, Endpoint};
+use iotcloud_core::transport::{ClientIdentity, Endpoint, ServerAuth, Transport};
+
+mod register;
+
+pub use register::{
+    LEGACY_REGISTER_PATH, MIN_PRODUCT_SECRET_LEN, REGISTER_HOST, REGISTER_PATH, RegisterApi,
+};
+use register::{Registered, Registration};
 
 /// The roots Tencent's MQTT endpoints are served under: Tencent's own "Tencent Iothub" root
 /// and GlobalSign Root CA (R1), as Tencent's SDK embeds them. See `certs/README.md`.
@@ -107,6 +117,21 @@ impl Region {
         host_name("product_id", format_args!("{product_id}.{}", self.domain()))
     }
 
+    /// The host of the registration API `api` for products in this region
+    /// (clouds-official §2.1). China: [`REGISTER_HOST`] for the current API,
+    /// `gateway.tencentdevices.com` for the legacy one. Elsewhere Tencent's SDK table has
+    /// only the legacy hosts (`{region}.gateway.tencentdevices.com`); the current API is
+    /// assumed on the same host, which Tencent does not confirm.
+    pub fn register_host(self, api: RegisterApi) -> &'static str {
+        match (self, api) {
+            (Region::China, RegisterApi::Current) => REGISTER_HOST,
+            (Region::China, RegisterApi::Legacy) => "gateway.tencentdevices.com",
+            (Region::UsEast, _) => "us-east.gateway.tencentdevices.com",
+            (Region::Europe, _) => "europe.gateway.tencentdevices.com",
+            (Region::Bangkok, _) => "ap-bangkok.gateway.tencentdevices.com",
+        }
+    }
+
     /// Parses a region name, any case: `china`/`cn`/`ap-guangzhou`, `us-east`,
     /// `europe`/`eu`, `ap-bangkok`/`bangkok`.
     pub fn from_name(name: &str) -> Result<Self, ProviderError> {
@@ -183,6 +208,12 @@ pub enum AuthMode {
 enum Auth<'a> {
     Key(Secret<'a>),
     Certificate(ClientIdentity<'a>),
+    /// Dynamic registration with the product secret; `expect` is what the product hands
+    /// out, which decides the port and TLS before the record exists.
+    Dynamic {
+        product_secret: Secret<'a>,
+        expect: AuthMode,
+    },
 }
 
 impl fmt::Debug for Auth<'_> {
@@ -190,6 +221,14 @@ impl fmt::Debug for Auth<'_> {
         match self {
             Auth::Key(secret) => f.debug_tuple("Key").field(secret).finish(),
             Auth::Certificate(identity) => f.debug_tuple("Certificate").field(identity).finish(),
+            Auth::Dynamic {
+                product_secret,
+                expect,
+            } => f
+                .debug_struct("Dynamic")
+                .field("product_secret", product_secret)
+                .field("expect", expect)
+                .finish(),
         }
     }
 }
@@ -210,6 +249,10 @@ pub struct Tencent<'a> {
     validity_secs: u64,
     overrides: EndpointOverrides<'a>,
     keep_alive_secs: u16,
+    register_api: RegisterApi,
+    register_url: Option<Url<'a>>,
+    register_region: Option<Region>,
+    register_server: ServerAuth<'a>,
 }
 
 impl fmt::Debug for Tencent<'_> {
@@ -225,6 +268,10 @@ impl fmt::Debug for Tencent<'_> {
             .field("timestamp", &self.timestamp)
             .field("validity_secs", &self.validity_secs)
             .field("overrides", &self.overrides)
+            .field("register_api", &self.register_api)
+            .field("register_url", &self.register_url)
+            .field("register_region", &self.register_region)
+            .field("register_server", &self.register_server)
             .finish_non_exhaustive()
     }
 }
@@ -259,6 +306,47 @@ impl<'a> Tencent<'a> {
         Self::with_auth(product_id, device_name, Auth::Certificate(identity))
     }
 
+    /// A device that registers itself ("one product, one secret"): the product secret from
+    /// the console (at least [`MIN_PRODUCT_SECRET_LEN`] characters: its first 16 bytes
+    /// are the AES key of Tencent's answer, and Tencent's SDK refuses shorter secrets
+    /// rather than zero-filling them). The device calls `register()` once; what Tencent
+    /// hands out is stored and signs every connect. Expects key authentication (plain TCP,
+    /// port 1883); a product with certificate authentication needs
+    /// [`Tencent::with_registered_auth`]`(AuthMode::Certificate)`.
+    pub fn dynamic(
+        product_id: &'a str,
+        device_name: &'a str,
+        product_secret: &'a str,
+    ) -> Result<Self, ProviderError> {
+        if product_secret.is_empty() {
+            return Err(ProviderError::MissingKey("product_secret"));
+        }
+        if product_secret.len() < MIN_PRODUCT_SECRET_LEN {
+            return Err(ProviderError::InvalidValue {
+                key: "product_secret",
+                reason: "shorter than 16 characters; its first 16 bytes are the AES key of \
+                         Tencent's answer",
+            });
+        }
+        for (key, value) in [("product_id", product_id), ("device_name", device_name)] {
+            if value.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+                return Err(ProviderError::InvalidValue {
+                    key,
+                    reason: "contains a quote, backslash or control character, which \
+                             Tencent's names never do",
+                });
+            }
+        }
+        Self::with_auth(
+            product_id,
+            device_name,
+            Auth::Dynamic {
+                product_secret: Secret::new(product_secret),
+                expect: AuthMode::Key,
+            },
+        )
+    }
+
     fn with_auth(
         product_id: &'a str,
         device_name: &'a str,
@@ -280,6 +368,125 @@ impl<'a> Tencent<'a> {
             validity_secs: DEFAULT_VALIDITY_SECS,
             overrides: EndpointOverrides::default(),
             keep_alive_secs: DEFAULT_KEEP_ALIVE_SECS,
+            register_api: RegisterApi::default(),
+            register_url: None,
+            register_region: None,
+            register_server: ServerAuth::CaPem(CA_PEM),
+        })
+    }
+
+    /// What the product hands out on registration (dynamic devices only; ignored
+    /// otherwise): [`AuthMode::Key`] (default; plain TCP on 1883) or
+    /// [`AuthMode::Certificate`] (TLS on 8883 with the registered certificate). It is set
+    /// per product in the console, and has to be known before the record exists because it
+    /// decides the port; an answer of the other kind is refused as a configuration error.
+    pub fn with_registered_auth(mut self, mode: AuthMode) -> Self {
+        if let Auth::Dynamic { expect, .. } = &mut self.auth {
+            *expect = mode;
+        }
+        self
+    }
+
+    /// Which registration API to call: [`RegisterApi::Current`] (default) or
+    /// [`RegisterApi::Legacy`], the `/register/dev` API LuatOS uses.
+    pub fn with_register_api(mut self, api: RegisterApi) -> Self {
+        self.register_api = api;
+        self
+    }
+
+    /// The registration endpoint instead of Tencent's (`http://…` or `https://…`), e.g. a
+    /// test server. A URL without a path gets the API's path ([`RegisterApi::path`]).
+    pub fn with_register_url(mut self, url: &'a str) -> Result<Self, ProviderError> {
+        let parsed = Url::parse(url).map_err(|_| ProviderError::InvalidValue {
+            key: "register_url",
+            reason: "not an http:// or https:// URL with a valid host and port",
+        })?;
+        self.register_url = Some(parsed);
+        Ok(self)
+    }
+
+    /// The region whose registration host to use ([`Region::register_host`]); default the
+    /// product's region ([`Tencent::with_region`]).
+    pub fn with_register_region(mut self, region: Region) -> Self {
+        self.register_region = Some(region);
+        self
+    }
+
+    /// How the registration server is checked over HTTPS. Default: against [`CA_PEM`],
+    /// as Tencent's Explorer C SDK checks its registration host against its bundled
+    /// "Tencent Iothub" root. If Tencent serves the host under another root, give
+    /// `ServerAuth::DefaultRoots` (or another `CaPem`).
+    pub fn with_register_server(mut self, server: ServerAuth<'a>) -> Self {
+        self.register_server = server;
+        self
+    }
+
+    /// The registration API's URL: the override, or `https://{host}{path}` of the region.
+    pub fn register_url(&self) -> Url<'a> {
+        let path = self.register_api.path();
+        match self.register_url {
+            Some(url) if url.path == "/" => Url { path, ..url },
+            Some(url) => url,
+            None => Url {
+                scheme: Scheme::Https,
+                host: self
+                    .register_region
+                    .unwrap_or(self.region)
+                    .register_host(self.register_api),
+                port: Scheme::Https.default_port(),
+                path,
+            },
+        }
+    }
+
+    /// The registration this configuration performs, if it is a dynamic one.
+    fn registration_config(&self) -> Option<Registration<'a>> {
+        let Auth::Dynamic {
+            product_secret,
+            expect,
+        } = self.auth
+        else {
+            return None;
+        };
+        Some(Registration {
+            product_id: self.product_id,
+            device_name: self.device_name,
+            product_secret,
+            api: self.register_api,
+            url: self.register_url(),
+            server: self.register_server,
+            method: self.method,
+            expect,
+        })
+    }
+
+    /// The credentials to sign with: the configuration's own, or for a dynamic device
+    /// those in its registration record.
+    fn effective_auth<'x>(&self, registered: Option<&'x [u8]>) -> Result<Auth<'x>, ProviderError>
+    where
+        'a: 'x,
+    {
+        let Auth::Dynamic { expect, .. } = self.auth else {
+            return Ok(self.auth);
+        };
+        let record = registered.ok_or(ProviderError::InvalidValue {
+            key: "registration",
+            reason: "no registration record: register the device first",
+        })?;
+        let parsed = Registered::parse(record).ok_or(ProviderError::InvalidValue {
+            key: "registration",
+            reason: "the stored record is not a Tencent registration record",
+        })?;
+        if parsed.mode() != expect {
+            return Err(ProviderError::InvalidValue {
+                key: "registered_auth",
+                reason: "the stored record is of the other authentication mode; forget the \
+                         registration or change `registered_auth`",
+            });
+        }
+        Ok(match parsed {
+            Registered::Psk(psk) => Auth::Key(psk),
+            Registered::Certificate(identity) => Auth::Certificate(identity),
         })
     }
 
@@ -373,12 +580,19 @@ impl<'a> Tencent<'a> {
         self.device_name
     }
 
-    /// Key or certificate authentication.
+    /// Key or certificate authentication (for a dynamic device, what registration is
+    /// expected to hand out).
     pub fn auth_mode(&self) -> AuthMode {
         match self.auth {
             Auth::Key(_) => AuthMode::Key,
             Auth::Certificate(_) => AuthMode::Certificate,
+            Auth::Dynamic { expect, .. } => expect,
         }
+    }
+
+    /// Whether this device registers itself ([`Tencent::dynamic`]).
+    pub fn is_dynamic(&self) -> bool {
+        matches!(self.auth, Auth::Dynamic { .. })
     }
 
     /// The region.
@@ -476,8 +690,13 @@ impl Provider for Tencent<'_> {
 
     fn endpoint(&self) -> Result<Endpoint<'_>, ProviderError> {
         let host = self.host.as_str();
-        match self.auth {
-            Auth::Key(_) => {
+        let key_or_cert = match self.auth {
+            Auth::Dynamic { expect, .. } => expect,
+            Auth::Key(_) => AuthMode::Key,
+            Auth::Certificate(_) => AuthMode::Certificate,
+        };
+        match key_or_cert {
+            AuthMode::Key => {
                 // Tencent's TLS for key authentication is TLS-PSK, which the transports do
                 // not offer: TLS here means server-checked TLS, which only a port override
                 // can point somewhere.
@@ -495,8 +714,13 @@ impl Provider for Tencent<'_> {
                     ca_pem: CA_PEM,
                 })
             }
-            Auth::Certificate(identity) => EndpointOverrides {
-                client: Some(identity),
+            AuthMode::Certificate => EndpointOverrides {
+                // A dynamic device's certificate comes from its record, which the device
+                // fills in (`registered_identity`) when `client` is left empty.
+                client: match self.auth {
+                    Auth::Certificate(identity) => Some(identity),
+                    _ => self.overrides.client,
+                },
                 ..self.overrides
             }
             .resolve(CloudEndpoint {
@@ -521,12 +745,15 @@ impl Provider for Tencent<'_> {
     }
 
     /// `{pid}{dn}`, `{pid}{dn};{sdkappid};{connid};{expiry}` and, for key authentication,
-    /// `hex(HMAC(b64dec(device_secret), user name));hmacsha256` (or `;hmacsha1`).
+    /// `hex(HMAC(b64dec(device_secret), user name));hmacsha256` (or `;hmacsha1`). A
+    /// dynamic device signs with its registration record exactly as [`Tencent::key`] or
+    /// [`Tencent::certificate`] would with what the record holds.
     fn sign<'s>(
         &self,
         ctx: &SignContext,
         scratch: &mut Scratch<'s>,
     ) -> Result<Credentials<'s>, ProviderError> {
+        let auth = self.effective_auth(ctx.registered)?;
         let expiry = self.resolve_expiry(ctx)?;
         let (pid, dn, app_id) = (self.product_id, self.device_name, self.app_id);
         let client_id = scratch.format(format_args!("{pid}{dn}"))?;
@@ -537,7 +764,7 @@ impl Provider for Tencent<'_> {
                 RandomConnId(ctx.random)
             )),
         }?;
-        let password = match self.auth {
+        let password = match auth {
             Auth::Key(secret) => {
                 let mut psk = [0u8; MAX_PSK_LEN];
                 let key = base64_decode(secret.expose(), &mut psk)
@@ -546,13 +773,44 @@ impl Provider for Tencent<'_> {
                 let mac = hmac(self.method.algorithm(), key, &[username.as_bytes()]);
                 Some(scratch.format(format_args!("{};{}", mac.hex(), self.method.name()))?)
             }
-            Auth::Certificate(_) => None,
+            Auth::Certificate(_) | Auth::Dynamic { .. } => None,
         };
         Ok(Credentials {
             client_id,
             username: Some(username),
             password,
         })
+    }
+
+    fn registration(&self) -> Option<RegistrationId<'_>> {
+        self.is_dynamic().then_some(RegistrationId {
+            product: self.product_id,
+            device: self.device_name,
+        })
+    }
+
+    /// Calls the registration API ([`Tencent::with_register_api`]) with the clock's time
+    /// and a random nonce, decrypts the answer and writes the record: `["psk", psk]` or
+    /// `["cert", certificate PEM, key PEM]` ([`Fields`](iotcloud_core::register::Fields)).
+    async fn register<T: Transport, C: Clock>(
+        &self,
+        io: RegisterIo<'_, T, C>,
+        record: &mut [u8],
+    ) -> Result<usize, RegisterError<T::Error>> {
+        let reg = self.registration_config().ok_or(RegisterError::Provider(
+            ProviderError::Unsupported("registration: only `Tencent::dynamic` devices register"),
+        ))?;
+        register::register(&reg, io, record).await
+    }
+
+    fn registered_identity<'r>(&self, record: &'r [u8]) -> Option<ClientIdentity<'r>> {
+        if !self.is_dynamic() {
+            return None;
+        }
+        match Registered::parse(record)? {
+            Registered::Certificate(identity) => Some(identity),
+            Registered::Psk(_) => None,
+        }
     }
 }
 

@@ -74,14 +74,18 @@ pub enum Key {
     /// private deployments; `http://` allowed).
     RegisterUrl,
     /// `register_flow`: Aliyun's registration flow, `https`, `register` (MQTT, pre-registered
-    /// devices) or `regnwl` (MQTT, no pre-registration). Default as LuatOS: `register` when
-    /// `device_name` is given, `regnwl` otherwise.
+    /// devices) or `regnwl` (MQTT, no pre-registration), default as LuatOS: `register` when
+    /// `device_name` is given, `regnwl` otherwise. Tencent: what the product hands out, `key`
+    /// (default) or `certificate`.
     RegisterFlow,
+    /// `iam_url`: Huawei's IAM token URL instead of the cloud's (with `register_url`, the
+    /// device-creation URL).
+    IamUrl,
 }
 
 impl Key {
     /// Every key, in documentation order.
-    pub const ALL: [Key; 30] = [
+    pub const ALL: [Key; 31] = [
         Key::ProductId,
         Key::ProdutId,
         Key::DeviceName,
@@ -112,6 +116,7 @@ impl Key {
         Key::Luatos,
         Key::RegisterUrl,
         Key::RegisterFlow,
+        Key::IamUrl,
     ];
 
     /// The key as users write it.
@@ -147,6 +152,7 @@ impl Key {
             Key::Luatos => "luatos",
             Key::RegisterUrl => "register_url",
             Key::RegisterFlow => "register_flow",
+            Key::IamUrl => "iam_url",
         }
     }
 
@@ -185,7 +191,7 @@ impl Key {
             KeyAlias | InstanceId => cloud == Cloud::Aliyun,
             Method => cloud != Cloud::Huawei && cloud != Cloud::Tlink,
             Region => !matches!(cloud, Cloud::OneNet | Cloud::Tlink),
-            Endpoint | DeviceId | ProjectId | IamUsername | IamPassword | IamDomain => {
+            Endpoint | DeviceId | ProjectId | IamUsername | IamPassword | IamDomain | IamUrl => {
                 cloud == Cloud::Huawei
             }
             UserId | UserKey => cloud == Cloud::OneNet,
@@ -198,7 +204,7 @@ impl Key {
                 cloud,
                 Cloud::Aliyun | Cloud::Tencent | Cloud::OneNet | Cloud::Huawei
             ),
-            RegisterFlow => cloud == Cloud::Aliyun,
+            RegisterFlow => matches!(cloud, Cloud::Aliyun | Cloud::Tencent),
         }
     }
 

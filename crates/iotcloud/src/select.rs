@@ -11,12 +11,6 @@ use iotcloud_core::transport::{ClientIdentity, ServerAuth};
 use crate::config::{Config, ConfigError, Key, Timestamp, TlsMode};
 use crate::{AnyProvider, Cloud};
 
-/// The error for a mode that needs dynamic registration, which this build cannot do yet.
-#[allow(dead_code)]
-const fn needs_registration(what: &'static str) -> ConfigError<'static> {
-    ConfigError::Provider(ProviderError::Unsupported(what))
-}
-
 pub(crate) fn build<'a>(
     cloud: Cloud,
     config: &Config<'a>,
@@ -270,7 +264,9 @@ fn tencent<'a>(
     common: &Common<'a>,
     imei: Option<&'a str>,
 ) -> Result<crate::tencent::Tencent<'a>, ConfigError<'a>> {
-    use crate::tencent::{CA_PEM, LUATOS_APP_ID, LUATOS_TIMESTAMP, Region, SignMethod, Tencent};
+    use crate::tencent::{
+        AuthMode, CA_PEM, LUATOS_APP_ID, LUATOS_TIMESTAMP, Region, RegisterApi, SignMethod, Tencent,
+    };
     let (pid, dn) = (product_id(config)?, device_name(config, imei)?);
     let cert = [Key::ClientCert, Key::ClientKey];
     one_mode(config, &[Key::DeviceSecret], &cert)?;
@@ -283,9 +279,28 @@ fn tencent<'a>(
         (Some(secret), _) => (Tencent::key(pid, dn, secret)?, true),
         (None, Some(identity)) => (Tencent::certificate(pid, dn, identity)?, false),
         (None, None) if config.get(Key::ProductSecret).is_some() => {
-            return Err(needs_registration(
-                "Tencent dynamic registration (`product_secret`) is not available yet; give `device_secret` or a certificate",
-            ));
+            let mut p = Tencent::dynamic(pid, dn, config.require(Key::ProductSecret)?)?;
+            // What the product hands out decides the port before anything is obtained.
+            let key = match config.get(Key::RegisterFlow) {
+                None | Some("key") => true,
+                Some("certificate") => false,
+                Some(_) => {
+                    return Err(ConfigError::InvalidValue {
+                        key: Key::RegisterFlow,
+                        reason: "Tencent products hand out a key or a certificate",
+                    });
+                }
+            };
+            if !key {
+                p = p.with_registered_auth(AuthMode::Certificate);
+            }
+            if common.luatos {
+                p = p.with_register_api(RegisterApi::Legacy);
+            }
+            if let Some(url) = config.get(Key::RegisterUrl) {
+                p = p.with_register_url(url)?;
+            }
+            (p, key)
         }
         (None, None) => {
             return Err(ConfigError::Provider(ProviderError::MissingKey(
@@ -332,9 +347,12 @@ fn onenet<'a>(
         (Some(key), _) => OneNet::device_key(pid, dn, key)?,
         (None, Some(key)) => OneNet::product_key(pid, dn, key)?,
         (None, None) if first_set(config, &account).is_some() => {
-            return Err(needs_registration(
-                "OneNET registration (`userid`, `userkey`) is not available yet; give `device_secret` or `product_secret`",
-            ));
+            let user = config.require(Key::UserId)?;
+            let mut p = OneNet::register_with_user(pid, dn, user, config.require(Key::UserKey)?)?;
+            if let Some(url) = config.get(Key::RegisterUrl) {
+                p = p.with_register_url(url)?;
+            }
+            p
         }
         (None, None) => {
             return Err(ConfigError::Provider(ProviderError::MissingKey(
@@ -360,7 +378,7 @@ fn huawei<'a>(
     common: &Common<'a>,
     imei: Option<&'a str>,
 ) -> Result<crate::huawei::Huawei<'a>, ConfigError<'a>> {
-    use crate::huawei::{CA_PEM, DeviceId, Huawei, LUATOS_TIMESTAMP};
+    use crate::huawei::{CA_PEM, DEFAULT_REGION, DeviceId, Huawei, IamAccount, LUATOS_TIMESTAMP};
     let registration = [
         Key::ProjectId,
         Key::IamUsername,
@@ -368,9 +386,44 @@ fn huawei<'a>(
         Key::IamDomain,
     ];
     if first_set(config, &registration).is_some() {
-        return Err(needs_registration(
-            "Huawei auto-registration (`project_id`, `iam_*`) is not available yet; give `device_secret` or a certificate",
-        ));
+        // As LuatOS: the IAM account creates the device, and `endpoint` names both the
+        // device-side host and (by LuatOS's pattern) the application-side one.
+        one_mode(
+            config,
+            &registration,
+            &[Key::DeviceSecret, Key::ClientCert, Key::DeviceId],
+        )?;
+        let endpoint = config.require(Key::Endpoint)?;
+        let iam = IamAccount {
+            project_id: config.require(Key::ProjectId)?,
+            domain: config.require(Key::IamDomain)?,
+            username: config.require(Key::IamUsername)?,
+            password: config.require(Key::IamPassword)?,
+            app_endpoint: endpoint,
+            region: config.get(Key::Region).unwrap_or(DEFAULT_REGION),
+        };
+        let mut p =
+            Huawei::register_with_iam(product_id(config)?, device_name(config, imei)?, iam)?
+                .with_luatos_app_endpoint()?
+                .with_endpoint(endpoint)?;
+        match (config.get(Key::IamUrl), config.get(Key::RegisterUrl)) {
+            (Some(iam_url), Some(app_url)) => p = p.with_register_urls(iam_url, app_url)?,
+            (None, None) => {}
+            (None, Some(_)) => {
+                return Err(ConfigError::Provider(ProviderError::MissingKey("iam_url")));
+            }
+            (Some(_), None) => {
+                return Err(ConfigError::Provider(ProviderError::MissingKey(
+                    "register_url",
+                )));
+            }
+        }
+        if let Some(secs) = common.keep_alive {
+            p = p.with_keep_alive(secs)?;
+        }
+        return Ok(p
+            .with_timestamp(common.timestamp(LUATOS_TIMESTAMP, false)?)
+            .with_overrides(common.overrides(CA_PEM, false)?));
     }
     let device_id = match config.get(Key::DeviceId) {
         Some(id) => DeviceId::new(id)?,

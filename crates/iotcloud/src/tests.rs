@@ -455,44 +455,91 @@ fn a_plain_http_registration_endpoint_needs_tls_off() {
 }
 
 #[test]
-fn registration_modes_say_they_are_not_available() {
-    let cases: &[(&str, Pairs<'_>)] = &[
+fn registration_modes_are_chosen_by_their_keys() {
+    let cases: &[(&str, Pairs<'_>, &str)] = &[
         (
             "tencent",
             &[
                 ("product_id", "ZAJCHA24SH"),
-                ("device_name", "d"),
+                ("device_name", "d1"),
                 ("product_secret", "vGGwnSkyM4eD5ddbNrQoGJox"),
             ],
+            "ZAJCHA24SH",
         ),
         (
             "onenet",
             &[
                 ("product_id", "Ck2AF9QD2K"),
-                ("device_name", "d"),
+                ("device_name", "d1"),
                 ("userid", "226691"),
-                ("userkey", "k"),
+                (
+                    "userkey",
+                    "pk1M3FKXBvvmjF8If/xDfSFFmr96NZCEg00sxlLBMjjh9vOD5hpIs42rmAYnMh5b3m9B1+0rmYdqzUyoQVrxow==",
+                ),
             ],
+            "Ck2AF9QD2K",
         ),
         (
             "huawei",
             &[
-                ("product_id", "p"),
-                ("device_name", "d"),
+                ("product_id", "6203cc94c7fb24029b110408"),
+                ("device_name", "d1"),
                 ("project_id", "x"),
                 ("iam_username", "u"),
+                ("iam_password", "p"),
+                ("iam_domain", "dom"),
+                ("endpoint", "5341624af8.st1"),
             ],
+            "6203cc94c7fb24029b110408",
         ),
     ];
-    for (cloud, pairs) in cases {
-        assert!(
-            matches!(
-                provider(cloud, pairs),
-                Err(ConfigError::Provider(ProviderError::Unsupported(_)))
-            ),
-            "{cloud}"
-        );
+    for (cloud, pairs, product) in cases {
+        let p = provider(cloud, pairs).unwrap();
+        let id = p.registration().unwrap();
+        assert_eq!((id.product, id.device), (*product, "d1"), "{cloud}");
+        // Nothing obtained yet: signing says what is missing instead of guessing.
+        assert!(sign(&p, Some(1_700_000_000_000)).is_err(), "{cloud}");
     }
+    // Half of an IAM account, or registration next to a secret, is refused by name.
+    let e = provider(
+        "huawei",
+        &[
+            ("product_id", "p"),
+            ("device_name", "d"),
+            ("project_id", "x"),
+            ("endpoint", "e"),
+        ],
+    )
+    .unwrap_err();
+    assert_eq!(e.to_string(), "missing required key `iam_domain`");
+    let e = provider(
+        "huawei",
+        &[
+            ("product_id", "p"),
+            ("device_name", "d"),
+            ("project_id", "x"),
+            ("device_secret", "s"),
+        ],
+    )
+    .unwrap_err();
+    assert_eq!(e, ConfigError::Conflict(Key::ProjectId, Key::DeviceSecret));
+    let e = provider(
+        "tencent",
+        &[
+            ("product_id", "ZAJCHA24SH"),
+            ("device_name", "d1"),
+            ("product_secret", "vGGwnSkyM4eD5ddbNrQoGJox"),
+            ("register_flow", "regnwl"),
+        ],
+    )
+    .unwrap_err();
+    assert!(matches!(
+        e,
+        ConfigError::InvalidValue {
+            key: Key::RegisterFlow,
+            ..
+        }
+    ));
 }
 
 #[test]

@@ -1,0 +1,792 @@
+//! Registration: the published vectors, the request on the wire, and every kind of answer
+//! (hand-written bodies, and payloads encrypted here with Tencent's cipher).
+
+use std::string::String;
+use std::vec::Vec;
+use std::{format, vec};
+
+use cbc::cipher::BlockModeEncrypt;
+use iotcloud_core::provider::SignContext;
+use iotcloud_core::scratch::Scratch;
+use iotcloud_core::{Provider, TlsChoice};
+
+use super::*;
+use crate::{CA_PEM, PLAIN_PORT, Region, TLS_PORT, Tencent};
+
+// luatos-iotcloud §6 "Tencent registration signature" and "… payload decryption".
+const PID: &str = "ZAJCHA24SH";
+const DN: &str = "869329069169988";
+const SECRET: &str = "vGGwnSkyM4eD5ddbNrQoGJox";
+const PAYLOAD: &str =
+    "Iz78oEUYqS/KeCpEONRHLnMNimI12TmctcvQdPwKARalfznUB8bABRPgZw7MXto2U4AwnXeR2fR8JSJnj9a+kg==";
+const PSK: &str = "xNWcxDX0qzSM74oFteehvw==";
+
+const CERT: &str = "-----BEGIN CERTIFICATE-----\nMIIBcert\n-----END CERTIFICATE-----\n";
+const KEY: &str = "-----BEGIN PRIVATE KEY-----\nMIIBkey\n-----END PRIVATE KEY-----\n";
+
+fn dynamic() -> Tencent<'static> {
+    Tencent::dynamic(PID, DN, SECRET).unwrap()
+}
+
+fn reg<'a>(t: &Tencent<'a>) -> Registration<'a> {
+    t.registration_config().unwrap()
+}
+
+/// Encrypts `plain` as Tencent does: zero padding, AES-128-CBC, base64.
+fn encrypt(secret: &str, plain: &[u8]) -> String {
+    let mut buf = plain.to_vec();
+    buf.resize(plain.len().div_ceil(16) * 16, 0);
+    let ct = cbc::Encryptor::<Aes128>::new(&payload_key(secret).into(), &IV.into())
+        .encrypt_padded::<NoPadding>(&mut buf, plain.len().div_ceil(16) * 16)
+        .unwrap()
+        .to_vec();
+    format!("{}", Base64(&ct))
+}
+
+fn current_ok(payload: &str, len: usize) -> String {
+    format!(r#"{{"Response":{{"Len":{len},"Payload":"{payload}","RequestId":"r-1"}}}}"#)
+}
+
+fn legacy_ok(payload: &str, len: usize) -> String {
+    format!(r#"{{"code":0,"message":"","len":{len},"payload":"{payload}"}}"#)
+}
+
+/// Runs `read_answer` on `body` with the configuration `t`; the record on success.
+fn answer(t: &Tencent<'_>, status: u16, body: &str) -> Result<Vec<u8>, RegisterError<()>> {
+    let mut buf = body.as_bytes().to_vec();
+    buf.resize(body.len() + 16, 0xee);
+    let mut record = [0u8; 1024];
+    let n = read_answer(status, &mut buf, body.len(), &reg(t), &mut record)?;
+    Ok(record[..n].to_vec())
+}
+
+fn rejection(result: Result<Vec<u8>, RegisterError<()>>) -> (Rejection, String) {
+    match result {
+        Err(RegisterError::Rejected { reason, code }) => (reason, code.as_str().into()),
+        other => panic!("not a refusal: {other:?}"),
+    }
+}
+
+#[test]
+fn the_legacy_signature_matches_the_luatos_vector() {
+    let mac = legacy_mac(SECRET, PID, DN, 42, 1_700_000_000);
+    let mut hex = [0u8; 64];
+    assert_eq!(
+        hex_into(mac.as_bytes(), &mut hex),
+        b"b3bf89ca5659506b9da9d9c463a1525ab0a9fcd5"
+    );
+    let t = dynamic().with_register_api(RegisterApi::Legacy);
+    let mut buf = [0u8; 512];
+    let signed = sign_request(&reg(&t), 1_700_000_000, 42, &mut Scratch::new(&mut buf)).unwrap();
+    assert_eq!(
+        signed.signature,
+        "YjNiZjg5Y2E1NjU5NTA2YjlkYTlkOWM0NjNhMTUyNWFiMGE5ZmNkNQ=="
+    );
+    assert_eq!(
+        signed.body,
+        r#"{"deviceName":"869329069169988","nonce":42,"productId":"ZAJCHA24SH","timestamp":1700000000,"signature":"YjNiZjg5Y2E1NjU5NTA2YjlkYTlkOWM0NjNhMTUyNWFiMGE5ZmNkNQ=="}"#
+    );
+}
+
+#[test]
+fn the_current_signature_is_the_base64_hmac_of_the_seven_lines() {
+    // Recomputed independently (Python hmac/hashlib) from clouds-official §2.3.1.
+    let t = dynamic();
+    let mut buf = [0u8; 512];
+    let signed = sign_request(&reg(&t), 1_700_000_000, 42, &mut Scratch::new(&mut buf)).unwrap();
+    assert_eq!(
+        signed.body,
+        r#"{"ProductId":"ZAJCHA24SH","DeviceName":"869329069169988"}"#
+    );
+    assert_eq!((signed.timestamp, signed.nonce), ("1700000000", "42"));
+    assert_eq!(
+        signed.signature,
+        "bWMqr0IPPwwNoFG1w7BDraAevxj58FD+8IqD7FXlchU="
+    );
+
+    let t = dynamic().with_sign_method(SignMethod::HmacSha1);
+    let signed = sign_request(&reg(&t), 1_700_000_000, 42, &mut Scratch::new(&mut buf)).unwrap();
+    assert_eq!(signed.signature, "t5S8cIyjGAsqbDFYcKqYa/fU5kI=");
+
+    // Another host and port: the host line is the Host header, port included.
+    let t = dynamic()
+        .with_register_url("http://127.0.0.1:8080")
+        .unwrap();
+    let signed = sign_request(&reg(&t), 1_700_000_000, 42, &mut Scratch::new(&mut buf)).unwrap();
+    assert_eq!(
+        signed.signature,
+        "5tRQf5EG+5j0ARSNzSvoOdI+mhNsPNlGSMSv/wpAF7c="
+    );
+}
+
+#[test]
+fn the_luatos_payload_vector_decrypts_to_the_psk() {
+    let mut buf = PAYLOAD.as_bytes().to_vec();
+    let plain = decrypt_in_place(SECRET, &mut buf, None).unwrap();
+    assert_eq!(
+        plain,
+        br#"{"encryptionType":2,"psk":"xNWcxDX0qzSM74oFteehvw=="}"#
+    );
+    let mut buf = PAYLOAD.as_bytes().to_vec();
+    assert_eq!(
+        decrypt_in_place(SECRET, &mut buf, Some(53)).unwrap().len(),
+        53
+    );
+}
+
+#[test]
+fn tencents_documented_payload_example_decrypts_too() {
+    // cloud.tencent.com/document/product/1081/47612, "Payload data parsing sample".
+    let payload =
+        "s6FB3a1BA/YYbcmSE12XpeDVmQNDcf1QgVD141RRbmmAnFwQfp1ECAu5O016mCOvYlJJ6V59yM4OqQSiWphfTg==";
+    let mut buf = payload.as_bytes().to_vec();
+    let plain = decrypt_in_place("hzvf5LF9S0isvBhDSauWMaIk", &mut buf, None).unwrap();
+    assert_eq!(
+        plain,
+        br#"{"encryptionType":2,"psk":"lDZ6Uqt+I9E0wW7rvDUs7Q=="}"#
+    );
+}
+
+#[test]
+fn a_current_answer_with_a_psk_becomes_a_psk_record() {
+    let record = answer(&dynamic(), 200, &current_ok(PAYLOAD, 53)).unwrap();
+    assert_eq!(
+        Registered::parse(&record),
+        Some(Registered::Psk(Secret::new(PSK)))
+    );
+    let fields: Vec<&[u8]> = Fields::read(&record).collect();
+    assert_eq!(fields, [&b"psk"[..], PSK.as_bytes()]);
+}
+
+#[test]
+fn a_legacy_answer_parses_the_same_way_and_json_escapes_are_undone() {
+    let t = dynamic().with_register_api(RegisterApi::Legacy);
+    let record = answer(&t, 200, &legacy_ok(PAYLOAD, 53)).unwrap();
+    assert_eq!(
+        Registered::parse(&record),
+        Some(Registered::Psk(Secret::new(PSK)))
+    );
+    // `\/` in the base64 payload (some JSON writers escape the slash), and no `len`.
+    let escaped = PAYLOAD.replace('/', "\\/");
+    let body = format!(r#"{{"code":0,"message":"","payload":"{escaped}"}}"#);
+    let record = answer(&t, 200, &body).unwrap();
+    assert_eq!(
+        Registered::parse(&record),
+        Some(Registered::Psk(Secret::new(PSK)))
+    );
+}
+
+#[test]
+fn a_certificate_answer_is_unescaped_into_the_record() {
+    let plain = format!(
+        r#"{{"encryptionType":1,"clientCert":"{}","clientKey":"{}"}}"#,
+        CERT.replace('\n', "\\n"),
+        KEY.replace('\n', "\\n")
+    );
+    let t = dynamic().with_registered_auth(AuthMode::Certificate);
+    let body = current_ok(&encrypt(SECRET, plain.as_bytes()), plain.len());
+    let record = answer(&t, 200, &body).unwrap();
+    let expected = ClientIdentity {
+        cert_pem: CERT.as_bytes(),
+        key_pem: KEY.as_bytes(),
+    };
+    assert_eq!(
+        Registered::parse(&record),
+        Some(Registered::Certificate(expected))
+    );
+    assert_eq!(t.registered_identity(&record), Some(expected));
+    // A record too small for the PEM is said, not truncated.
+    let mut buf = body.clone().into_bytes();
+    let mut small = [0u8; 64];
+    assert!(matches!(
+        read_answer::<()>(200, &mut buf, body.len(), &reg(&t), &mut small),
+        Err(RegisterError::RecordTooLarge { capacity: 64, .. })
+    ));
+}
+
+#[test]
+fn an_answer_of_the_other_kind_is_a_configuration_error() {
+    // The product hands out keys, the device expects a certificate.
+    let t = dynamic().with_registered_auth(AuthMode::Certificate);
+    assert!(matches!(
+        answer(&t, 200, &current_ok(PAYLOAD, 53)),
+        Err(RegisterError::Provider(ProviderError::InvalidValue {
+            key: "registered_auth",
+            ..
+        }))
+    ));
+}
+
+#[test]
+fn payloads_that_do_not_decrypt_are_decrypt_errors() {
+    let t = dynamic();
+    let not_base64 = current_ok("not*base64!", 10);
+    assert!(matches!(
+        answer(&t, 200, &not_base64),
+        Err(RegisterError::Decrypt("the payload is not valid base64"))
+    ));
+    // 20 bytes: not whole blocks.
+    let partial = current_ok(&format!("{}", Base64(&[7u8; 20])), 20);
+    assert!(matches!(
+        answer(&t, 200, &partial),
+        Err(RegisterError::Decrypt(
+            "the payload is not a whole number of 16-byte AES blocks"
+        ))
+    ));
+    let empty = current_ok("", 0);
+    assert!(matches!(
+        answer(&t, 200, &empty),
+        Err(RegisterError::Decrypt(_))
+    ));
+    // Encrypted under another product secret: garbage, not JSON.
+    let wrong_key = current_ok(
+        &encrypt(
+            "AnotherSecret123456789",
+            br#"{"encryptionType":2,"psk":"xNWcxDX0qzSM74oFteehvw=="}"#,
+        ),
+        53,
+    );
+    assert!(matches!(
+        answer(&t, 200, &wrong_key),
+        Err(RegisterError::Decrypt(
+            "the payload does not decrypt to JSON (wrong product secret?)"
+        ))
+    ));
+    let long_len = current_ok(PAYLOAD, 65);
+    assert!(matches!(
+        answer(&t, 200, &long_len),
+        Err(RegisterError::Decrypt(_))
+    ));
+}
+
+#[test]
+fn plaintexts_without_the_expected_fields_are_bad_responses() {
+    let t = dynamic();
+    for (plain, why) in [
+        (
+            r#"{"encryptionType":3,"psk":"xNWcxDX0qzSM74oFteehvw=="}"#,
+            "unknown `encryptionType`",
+        ),
+        (r#"{"encryptionType":2}"#, "no `psk` in the payload"),
+        (
+            r#"{"encryptionType":2,"psk":"not base64!"}"#,
+            "`psk` is not the base64 of a key",
+        ),
+    ] {
+        let body = current_ok(&encrypt(SECRET, plain.as_bytes()), plain.len());
+        assert!(
+            matches!(answer(&t, 200, &body), Err(RegisterError::BadResponse(w)) if w == why),
+            "{plain}"
+        );
+    }
+    let t = dynamic().with_registered_auth(AuthMode::Certificate);
+    let plain = r#"{"encryptionType":1,"clientCert":"-----BEGIN CERTIFICATE-----"}"#;
+    let body = current_ok(&encrypt(SECRET, plain.as_bytes()), plain.len());
+    assert!(matches!(
+        answer(&t, 200, &body),
+        Err(RegisterError::BadResponse(_))
+    ));
+    let plain = r#"{"encryptionType":1,"clientCert":"cert","clientKey":"key"}"#;
+    let body = current_ok(&encrypt(SECRET, plain.as_bytes()), plain.len());
+    assert!(matches!(
+        answer(&t, 200, &body),
+        Err(RegisterError::BadResponse(
+            "`clientCert` or `clientKey` is not PEM"
+        ))
+    ));
+}
+
+#[test]
+fn envelopes_that_are_not_tencents_are_bad_responses_or_statuses() {
+    let t = dynamic();
+    assert!(matches!(
+        answer(&t, 200, "<html>gateway</html>"),
+        Err(RegisterError::BadResponse("the answer is not JSON"))
+    ));
+    assert!(matches!(
+        answer(&t, 502, "<html>bad gateway</html>"),
+        Err(RegisterError::Status(502))
+    ));
+    assert!(matches!(
+        answer(&t, 200, r#"{"hello":1}"#),
+        Err(RegisterError::BadResponse(_))
+    ));
+    assert!(matches!(
+        answer(&t, 404, r#"{"hello":1}"#),
+        Err(RegisterError::Status(404))
+    ));
+    assert!(matches!(
+        answer(&t, 200, r#"{"Response":{"RequestId":"x"}}"#),
+        Err(RegisterError::BadResponse("the answer has no payload"))
+    ));
+    // A payload under an error status is not trusted.
+    assert!(matches!(
+        answer(&t, 500, &current_ok(PAYLOAD, 53)),
+        Err(RegisterError::Status(500))
+    ));
+}
+
+#[test]
+fn tencents_error_answers_map_to_rejections() {
+    let t = dynamic();
+    for (code, reason) in [
+        ("AuthFailure.SignatureExpire", Rejection::ClockSkew),
+        ("AuthFailure.SignatureFailure", Rejection::BadCredentials),
+        ("ResourceNotFound.ProductNotExist", Rejection::NotFound),
+        ("ResourceNotFound.DeviceNotExist", Rejection::NotFound),
+        (
+            "UnauthorizedOperation.DynamicRegisterDisabled",
+            Rejection::Disabled,
+        ),
+        (
+            "FailedOperation.DeviceAlreadyActivated",
+            Rejection::AlreadyActivated,
+        ),
+        ("InvalidParameterValue", Rejection::Other),
+    ] {
+        let body = format!(
+            r#"{{"Response":{{"Error":{{"Code":"{code}","Message":"m"}},"RequestId":"r"}}}}"#
+        );
+        // The core keeps the first 32 bytes of the code.
+        let kept = &code[..code.len().min(iotcloud_core::register::MAX_CODE_LEN)];
+        assert_eq!(
+            rejection(answer(&t, 200, &body)),
+            (reason, kept.into()),
+            "{code}"
+        );
+        // The same under an error status.
+        assert_eq!(rejection(answer(&t, 400, &body)).0, reason);
+    }
+    // The legacy API: a number, and a message to read.
+    for (code, message, reason) in [
+        (
+            1003,
+            "the timestamp is outside the allowed window",
+            Rejection::ClockSkew,
+        ),
+        (
+            1002,
+            "signature verification failed",
+            Rejection::BadCredentials,
+        ),
+        (1004, "the product does not exist", Rejection::NotFound),
+        (1005, "设备不存在", Rejection::NotFound),
+        (
+            1006,
+            "dynamic registration is not enabled",
+            Rejection::Disabled,
+        ),
+        (
+            1007,
+            "the device is already activated",
+            Rejection::AlreadyActivated,
+        ),
+        (-1, "", Rejection::Other),
+    ] {
+        let body = format!(r#"{{"code":{code},"message":"{message}"}}"#);
+        assert_eq!(
+            rejection(answer(&t, 200, &body)),
+            (reason, format!("{code}")),
+            "{message}"
+        );
+    }
+}
+
+#[test]
+fn a_dynamic_device_signs_with_its_record_as_a_key_device_would() {
+    let t = dynamic();
+    let record = answer(&t, 200, &current_ok(PAYLOAD, 53)).unwrap();
+    let key = Tencent::key(PID, DN, PSK).unwrap();
+    let mut a = [0u8; 512];
+    let mut b = [0u8; 512];
+    let ctx = SignContext {
+        unix_time_ms: Some(1_700_000_000_000),
+        random: 12345,
+        registered: Some(&record),
+    };
+    let with_record = t.sign(&ctx, &mut Scratch::new(&mut a)).unwrap();
+    let as_key = key
+        .sign(
+            &SignContext {
+                registered: None,
+                ..ctx
+            },
+            &mut Scratch::new(&mut b),
+        )
+        .unwrap();
+    assert_eq!(with_record, as_key);
+    assert!(with_record.password.unwrap().ends_with(";hmacsha256"));
+    assert_eq!(t.registered_identity(&record), None);
+    // Plain TCP on 1883, like a key device.
+    let e = t.endpoint().unwrap();
+    assert_eq!(
+        (e.host, e.port, e.tls),
+        ("ZAJCHA24SH.iotcloud.tencentdevices.com", PLAIN_PORT, None)
+    );
+}
+
+#[test]
+fn a_dynamic_certificate_device_signs_and_connects_as_a_certificate_device_would() {
+    let identity = ClientIdentity {
+        cert_pem: CERT.as_bytes(),
+        key_pem: KEY.as_bytes(),
+    };
+    let mut record = [0u8; 256];
+    let n = Fields::write(&mut record, &[b"cert", CERT.as_bytes(), KEY.as_bytes()]).unwrap();
+    let record = &record[..n];
+    let t = dynamic().with_registered_auth(AuthMode::Certificate);
+    let cert = Tencent::certificate(PID, DN, identity).unwrap();
+    let ctx = SignContext {
+        unix_time_ms: Some(1_700_000_000_000),
+        random: 99,
+        registered: Some(record),
+    };
+    let (mut a, mut b) = ([0u8; 512], [0u8; 512]);
+    assert_eq!(
+        t.sign(&ctx, &mut Scratch::new(&mut a)).unwrap(),
+        cert.sign(&ctx, &mut Scratch::new(&mut b)).unwrap()
+    );
+    // TLS on 8883 against the bundled roots; the client certificate comes from the record.
+    let e = t.endpoint().unwrap();
+    assert_eq!(e.port, TLS_PORT);
+    let tls = e.tls.unwrap();
+    assert_eq!((tls.server, tls.client), (ServerAuth::CaPem(CA_PEM), None));
+    assert_eq!(t.registered_identity(record), Some(identity));
+    // A key device presents nothing from a record.
+    assert_eq!(cert.registered_identity(record), None);
+}
+
+#[test]
+fn signing_without_a_usable_record_is_a_named_error() {
+    let t = dynamic();
+    let mut buf = [0u8; 512];
+    let mut ctx = SignContext {
+        unix_time_ms: Some(1_700_000_000_000),
+        random: 1,
+        registered: None,
+    };
+    assert!(matches!(
+        t.sign(&ctx, &mut Scratch::new(&mut buf)),
+        Err(ProviderError::InvalidValue {
+            key: "registration",
+            ..
+        })
+    ));
+    ctx.registered = Some(b"garbage");
+    assert!(matches!(
+        t.sign(&ctx, &mut Scratch::new(&mut buf)),
+        Err(ProviderError::InvalidValue {
+            key: "registration",
+            ..
+        })
+    ));
+    let mut record = [0u8; 64];
+    let n = Fields::write(&mut record, &[b"psk", PSK.as_bytes()]).unwrap();
+    ctx.registered = Some(&record[..n]);
+    let t = t.with_registered_auth(AuthMode::Certificate);
+    assert!(matches!(
+        t.sign(&ctx, &mut Scratch::new(&mut buf)),
+        Err(ProviderError::InvalidValue {
+            key: "registered_auth",
+            ..
+        })
+    ));
+}
+
+#[test]
+fn the_constructor_checks_the_product_secret_and_names() {
+    assert!(matches!(
+        Tencent::dynamic(PID, DN, ""),
+        Err(ProviderError::MissingKey("product_secret"))
+    ));
+    assert!(matches!(
+        Tencent::dynamic(PID, DN, "fifteen-chars!!"),
+        Err(ProviderError::InvalidValue {
+            key: "product_secret",
+            ..
+        })
+    ));
+    assert!(Tencent::dynamic(PID, DN, "sixteen-chars!!!").is_ok());
+    assert!(matches!(
+        Tencent::dynamic(PID, "a\"b", SECRET),
+        Err(ProviderError::InvalidValue {
+            key: "device_name",
+            ..
+        })
+    ));
+    assert!(matches!(
+        Tencent::dynamic("", DN, SECRET),
+        Err(ProviderError::MissingKey("product_id"))
+    ));
+    let t = dynamic();
+    assert!(t.is_dynamic());
+    assert_eq!(t.auth_mode(), AuthMode::Key);
+    assert_eq!(
+        t.registration(),
+        Some(iotcloud_core::register::RegistrationId {
+            product: PID,
+            device: DN
+        })
+    );
+    assert_eq!(Tencent::key(PID, DN, PSK).unwrap().registration(), None);
+    // The product secret never shows.
+    let debug = format!("{t:?}");
+    assert!(!debug.contains(SECRET), "{debug}");
+    assert!(!debug.contains("vGGwnSky"), "{debug}");
+}
+
+#[test]
+fn the_registration_url_follows_api_region_and_override() {
+    let url = |t: &Tencent<'_>| {
+        let u = t.register_url();
+        format!("{:?}://{}:{}{}", u.scheme, u.host, u.port, u.path)
+    };
+    let t = dynamic();
+    assert_eq!(
+        url(&t),
+        "Https://ap-guangzhou.gateway.tencentdevices.com:443/device/register"
+    );
+    let t = t.with_register_api(RegisterApi::Legacy);
+    assert_eq!(
+        url(&t),
+        "Https://gateway.tencentdevices.com:443/register/dev"
+    );
+    let t = t.with_region(Region::Europe).unwrap();
+    assert_eq!(
+        url(&t),
+        "Https://europe.gateway.tencentdevices.com:443/register/dev"
+    );
+    let t = t.with_register_region(Region::Bangkok);
+    assert_eq!(
+        url(&t),
+        "Https://ap-bangkok.gateway.tencentdevices.com:443/register/dev"
+    );
+    let t = t.with_register_url("http://127.0.0.1:8080").unwrap();
+    assert_eq!(url(&t), "Http://127.0.0.1:8080/register/dev");
+    let t = t.with_register_url("http://127.0.0.1:8080/custom").unwrap();
+    assert_eq!(url(&t), "Http://127.0.0.1:8080/custom");
+    assert!(matches!(
+        dynamic().with_register_url("ftp://x"),
+        Err(ProviderError::InvalidValue {
+            key: "register_url",
+            ..
+        })
+    ));
+    assert_eq!(reg(&dynamic()).server, ServerAuth::CaPem(CA_PEM));
+    let t = dynamic().with_register_server(ServerAuth::DefaultRoots);
+    assert_eq!(reg(&t).server, ServerAuth::DefaultRoots);
+    // Key devices keep plain TCP even with a TLS override, as `Tencent::key` does.
+    let o = iotcloud_core::EndpointOverrides {
+        tls: TlsChoice::On(ServerAuth::DefaultRoots),
+        ..Default::default()
+    };
+    assert!(dynamic().with_overrides(o).endpoint().is_err());
+}
+
+#[test]
+fn classification_reads_code_then_message() {
+    assert_eq!(classify("", ""), Rejection::Other);
+    assert_eq!(classify("X", "签名错误"), Rejection::BadCredentials);
+    assert_eq!(classify("X", "设备已激活"), Rejection::AlreadyActivated);
+    assert_eq!(classify("X", "时间戳过期"), Rejection::ClockSkew);
+    assert_eq!(classify("X", "产品未开启动态注册"), Rejection::Disabled);
+    assert_eq!(
+        classify(
+            "FailedOperation.DeviceAlreadyActivated",
+            "dynamic registration"
+        ),
+        Rejection::AlreadyActivated
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// The whole exchange over a scripted transport.
+
+#[derive(Debug)]
+struct MockError;
+
+impl core::fmt::Display for MockError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("mock")
+    }
+}
+
+impl core::error::Error for MockError {}
+
+impl embedded_io::Error for MockError {
+    fn kind(&self) -> embedded_io::ErrorKind {
+        embedded_io::ErrorKind::Other
+    }
+}
+
+/// A transport that records what is written and answers with `response`.
+struct Scripted {
+    written: Vec<u8>,
+    response: Vec<u8>,
+    at: usize,
+    endpoint: Option<(String, u16, bool)>,
+}
+
+impl Scripted {
+    fn new(response: &str) -> Self {
+        Scripted {
+            written: vec![],
+            response: response.as_bytes().to_vec(),
+            at: 0,
+            endpoint: None,
+        }
+    }
+}
+
+impl embedded_io::ErrorType for Scripted {
+    type Error = MockError;
+}
+
+impl embedded_io_async::Read for Scripted {
+    async fn read(&mut self, buf: &mut [u8]) -> Result<usize, MockError> {
+        // A few bytes at a time, to exercise reassembly.
+        let n = buf.len().min(7).min(self.response.len() - self.at);
+        buf[..n].copy_from_slice(&self.response[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
+impl embedded_io_async::Write for Scripted {
+    async fn write(&mut self, buf: &[u8]) -> Result<usize, MockError> {
+        self.written.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    async fn flush(&mut self) -> Result<(), MockError> {
+        Ok(())
+    }
+}
+
+impl Transport for Scripted {
+    async fn connect(&mut self, endpoint: &iotcloud_core::Endpoint<'_>) -> Result<(), MockError> {
+        self.endpoint = Some((endpoint.host.into(), endpoint.port, endpoint.tls.is_some()));
+        Ok(())
+    }
+    async fn close(&mut self) {}
+}
+
+struct FixedClock(Option<u64>);
+
+impl Clock for FixedClock {
+    fn now_ms(&self) -> u64 {
+        0
+    }
+    fn unix_time_ms(&self) -> Option<u64> {
+        self.0
+    }
+    async fn sleep_until(&self, _deadline_ms: u64) {
+        core::future::pending::<()>().await;
+    }
+}
+
+fn http_200(body: &str) -> String {
+    format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+async fn run(
+    t: &Tencent<'_>,
+    transport: &mut Scripted,
+    time: Option<u64>,
+) -> Result<Vec<u8>, RegisterError<MockError>> {
+    let mut buf = [0u8; 2048];
+    let mut record = [0u8; 512];
+    let clock = FixedClock(time);
+    let io = RegisterIo {
+        transport,
+        clock: &clock,
+        buf: &mut buf,
+        unix_time_ms: time,
+        random: 41,
+    };
+    let n = t.register(io, &mut record).await?;
+    Ok(record[..n].to_vec())
+}
+
+#[tokio::test]
+async fn registering_posts_the_signed_request_and_keeps_the_psk() {
+    let t = dynamic();
+    let mut transport = Scripted::new(&http_200(&current_ok(PAYLOAD, 53)));
+    let record = run(&t, &mut transport, Some(1_700_000_000_123))
+        .await
+        .unwrap();
+    assert_eq!(
+        Registered::parse(&record),
+        Some(Registered::Psk(Secret::new(PSK)))
+    );
+    assert_eq!(
+        transport.endpoint,
+        Some(("ap-guangzhou.gateway.tencentdevices.com".into(), 443, true))
+    );
+    let request = String::from_utf8(transport.written).unwrap();
+    assert!(
+        request.starts_with("POST /device/register HTTP/1.1\r\n"),
+        "{request}"
+    );
+    for line in [
+        "Host: ap-guangzhou.gateway.tencentdevices.com\r\n",
+        "Content-Type: application/json\r\n",
+        "X-TC-Algorithm: hmacsha256\r\n",
+        "X-TC-Timestamp: 1700000000\r\n",
+        // nonce = 1 + random.
+        "X-TC-Nonce: 42\r\n",
+        "X-TC-Signature: bWMqr0IPPwwNoFG1w7BDraAevxj58FD+8IqD7FXlchU=\r\n",
+    ] {
+        assert!(request.contains(line), "{line} in {request}");
+    }
+    assert!(
+        request
+            .ends_with("\r\n\r\n{\"ProductId\":\"ZAJCHA24SH\",\"DeviceName\":\"869329069169988\"}")
+    );
+    assert!(!request.contains(SECRET));
+}
+
+#[tokio::test]
+async fn registering_with_the_legacy_api_puts_the_signature_in_the_body() {
+    let t = dynamic()
+        .with_register_api(RegisterApi::Legacy)
+        .with_register_url("http://127.0.0.1:8080")
+        .unwrap();
+    let mut transport = Scripted::new(&http_200(&legacy_ok(PAYLOAD, 53)));
+    let record = run(&t, &mut transport, Some(1_700_000_000_999))
+        .await
+        .unwrap();
+    assert_eq!(
+        Registered::parse(&record).map(|r| r.mode()),
+        Some(AuthMode::Key)
+    );
+    assert_eq!(transport.endpoint, Some(("127.0.0.1".into(), 8080, false)));
+    let request = String::from_utf8(transport.written).unwrap();
+    assert!(request.starts_with("POST /register/dev HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n"));
+    assert!(request.ends_with(r#""nonce":42,"productId":"ZAJCHA24SH","timestamp":1700000000,"signature":"YjNiZjg5Y2E1NjU5NTA2YjlkYTlkOWM0NjNhMTUyNWFiMGE5ZmNkNQ=="}"#), "{request}");
+}
+
+#[tokio::test]
+async fn registering_needs_the_time() {
+    let mut transport = Scripted::new("");
+    assert!(matches!(
+        run(&dynamic(), &mut transport, None).await,
+        Err(RegisterError::Provider(ProviderError::TimeUnknown))
+    ));
+    assert!(
+        transport.written.is_empty(),
+        "nothing is sent without a time"
+    );
+    // A device with its own credentials does not register.
+    assert!(matches!(
+        run(
+            &Tencent::key(PID, DN, PSK).unwrap(),
+            &mut transport,
+            Some(1)
+        )
+        .await,
+        Err(RegisterError::Provider(ProviderError::Unsupported(_)))
+    ));
+}

@@ -17,7 +17,7 @@ use iotcloud_core::provider::{
     CloudEndpoint, Credentials, EndpointOverrides, HostName, Limits, MqttOptions, Provider,
     ProviderError, SignContext, TlsChoice, TopicPath, check_keep_alive, host_name, subscription,
 };
-use iotcloud_core::register::{Fields, RegisterError, RegisterIo, RegistrationId};
+use iotcloud_core::register::{RegisterError, RegisterIo, RegistrationId};
 use iotcloud_core::scratch::Scratch;
 use iotcloud_core::sign::{Algorithm, Secret, TimeUnit, TimestampPolicy, check_identifier, hmac};
 use iotcloud_core::transport::{ClientIdentity, Endpoint, ServerAuth, Transport};
@@ -335,7 +335,7 @@ impl<'a> Huawei<'a> {
     /// device logs in with. Build topics for it with
     /// `Huawei::new(DeviceId::new(id)?, …)` if it differs from `{product_id}_{node_id}`.
     pub fn registered_device_id(record: &[u8]) -> Option<&str> {
-        Fields::read(record).next_str()
+        iotcloud_core::register::field(record, "device_id")
     }
 
     /// The instance's access prefix (`endpoint`): everything before `.iotda-device.` in the

@@ -7,7 +7,7 @@ use core::fmt::{self, Write as _};
 use iotcloud_core::clock::Clock;
 use iotcloud_core::http::{Exchange, Redirects, Request, Url};
 use iotcloud_core::provider::{ProviderError, host_name};
-use iotcloud_core::register::{Fields, RegisterError, RegisterIo, Rejection};
+use iotcloud_core::register::{Fields, RegisterError, RegisterIo, Rejection, field};
 use iotcloud_core::scratch::{Scratch, ScratchFull};
 use iotcloud_core::sign::Counter;
 use iotcloud_core::transport::{ServerAuth, Transport};
@@ -167,7 +167,12 @@ pub(crate) fn created<E>(
         .ok_or(RegisterError::BadResponse(
             "no `auth_info.secret`, or one longer than 64 bytes",
         ))?;
-    let fields: [&[u8]; 2] = [device_id.as_bytes(), secret.as_bytes()];
+    let fields: [&[u8]; 4] = [
+        b"device_id",
+        device_id.as_bytes(),
+        b"secret",
+        secret.as_bytes(),
+    ];
     Fields::write(record, &fields).ok_or(RegisterError::RecordTooLarge {
         len: Fields::len_of(&fields),
         capacity: record.len(),
@@ -370,13 +375,14 @@ pub(crate) async fn register<T: Transport, C: Clock>(
 /// The device id and secret a registration record holds.
 pub(crate) fn recorded(record: Option<&[u8]>) -> Result<(DeviceId<'_>, &str), ProviderError> {
     let record = record.ok_or(ProviderError::MissingKey("device_secret"))?;
-    let mut fields = Fields::read(record);
     let damaged = ProviderError::InvalidValue {
         key: "device_secret",
         reason: "the registration record does not hold a device id and secret",
     };
-    let id = fields.next_str().ok_or(damaged)?;
-    let secret = fields.next_str().filter(|s| !s.is_empty()).ok_or(damaged)?;
+    let id = field(record, "device_id").ok_or(damaged)?;
+    let secret = field(record, "secret")
+        .filter(|s| !s.is_empty())
+        .ok_or(damaged)?;
     let id = DeviceId::new(id).map_err(|_| damaged)?;
     Ok((id, secret))
 }

@@ -534,7 +534,7 @@ fn registering() -> Huawei<'static> {
 
 fn record(fields: &[&[u8]]) -> std::vec::Vec<u8> {
     let mut buf = [0u8; 512];
-    let n = Fields::write(&mut buf, fields).unwrap();
+    let n = iotcloud_core::register::Fields::write(&mut buf, fields).unwrap();
     buf[..n].to_vec()
 }
 
@@ -582,7 +582,12 @@ fn a_registering_configuration_names_product_and_node_and_keeps_the_device_host(
 #[test]
 fn a_registered_device_signs_exactly_as_new_with_the_returned_id_and_secret() {
     let returned_id = "custom-prefix-with-a-long-id-0123456789_88888888";
-    let rec = record(&[returned_id.as_bytes(), SECRET.as_bytes()]);
+    let rec = record(&[
+        b"device_id",
+        returned_id.as_bytes(),
+        b"secret",
+        SECRET.as_bytes(),
+    ]);
     let ctx = SignContext {
         registered: Some(&rec),
         ..at(Some(1_700_000_000))
@@ -595,7 +600,7 @@ fn a_registered_device_signs_exactly_as_new_with_the_returned_id_and_secret() {
     assert_eq!(Huawei::registered_device_id(&rec), Some(returned_id));
     // LuatOS's timestamp policy still applies: its vector with the registered credentials.
     let luatos = registering().with_timestamp(TimestampPolicy::LuatosDefault);
-    let rec = record(&[ID.as_bytes(), SECRET.as_bytes()]);
+    let rec = record(&[b"device_id", ID.as_bytes(), b"secret", SECRET.as_bytes()]);
     let (client_id, username, password) = sign(
         &luatos,
         SignContext {
@@ -797,17 +802,20 @@ fn same(a: &RegisterError<()>, b: &RegisterError<()>) -> bool {
 fn a_created_device_yields_the_returned_id_and_secret() {
     let body = r#"{"app_id":"a","device_id":"d-prefix_88888888","node_id":"88888888","gateway_id":"d-prefix_88888888","device_name":"88888888","node_type":"ENDPOINT","description":null,"fw_version":null,"sw_version":null,"auth_info":{"auth_type":"SECRET","secret":"3b935a250c50dc2c6d481d048cefdc3c","fingerprint":null,"secure_access":true,"timeout":0},"product_id":"p","product_name":"Thermometer","status":"INACTIVE","create_time":"20190303T081011Z","tags":[{"tag_key":"k","tag_value":"v"}],"extension_info":{"a":"b\"c"}}"#;
     let rec = create(201, body).unwrap();
-    let mut fields = Fields::read(&rec);
-    assert_eq!(fields.next_str(), Some("d-prefix_88888888"));
-    assert_eq!(fields.next_str(), Some("3b935a250c50dc2c6d481d048cefdc3c"));
-    assert_eq!(fields.next(), None);
+    assert_eq!(
+        iotcloud_core::register::named(&rec).collect::<std::vec::Vec<_>>(),
+        [
+            ("device_id", "d-prefix_88888888"),
+            ("secret", "3b935a250c50dc2c6d481d048cefdc3c")
+        ]
+    );
     // A record that does not fit is said.
     let mut unescape = [0u8; 64];
     let mut small = [0u8; 10];
     assert!(matches!(
         register::created::<()>(201, body.as_bytes(), &mut unescape, &mut small),
         Err(RegisterError::RecordTooLarge {
-            len: 53,
+            len: 72,
             capacity: 10
         })
     ));

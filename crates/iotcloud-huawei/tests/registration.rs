@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use hal_host::{FileStore, HostError, SystemClock, TcpTransport};
 use iotcloud_core::http::HttpError;
-use iotcloud_core::register::{Fields, RegisterError, Rejection};
+use iotcloud_core::register::{RegisterError, Rejection};
 use iotcloud_core::sign::TimestampPolicy;
 use iotcloud_core::{Device, Error, QoS, Unregistered};
 use iotcloud_emulator::{Accounts, Emulator, Fault, HuaweiAccount, HuaweiDevice, HuaweiProduct};
@@ -146,9 +146,13 @@ async fn a_device_registers_once_logs_in_with_the_returned_id_and_reuses_them_af
         .unwrap()
         .clone();
     let record = dev.registration_record().unwrap().to_vec();
-    let mut fields = Fields::read(&record);
-    assert_eq!(fields.next_str(), Some(created.device_id.as_str()));
-    assert_eq!(fields.next_str(), Some(created.secret.as_str()));
+    assert_eq!(
+        iotcloud_core::register::named(&record).collect::<Vec<_>>(),
+        [
+            ("device_id", created.device_id.as_str()),
+            ("secret", created.secret.as_str())
+        ]
+    );
     // The requests were the cloud's: escaped password, token header, node and product.
     let requests = emulator.requests();
     let iam_body: serde_json::Value = serde_json::from_slice(&requests[0].body).unwrap();

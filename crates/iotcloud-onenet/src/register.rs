@@ -262,7 +262,7 @@ pub(crate) async fn register<T: Transport, C: Clock>(
     // The exchange's buffer is free again: it unescapes the answer's strings.
     let answer = parse_answer(answer_body, work);
     let sec_key = outcome(status, answer.as_ref())?;
-    let fields: [&[u8]; 1] = [sec_key.as_bytes()];
+    let fields: [&[u8]; 2] = [b"sec_key", sec_key.as_bytes()];
     Fields::write(record, &fields).ok_or(RegisterError::RecordTooLarge {
         len: Fields::len_of(&fields),
         capacity: record.len(),
@@ -272,8 +272,7 @@ pub(crate) async fn register<T: Transport, C: Clock>(
 /// The device key a registration record holds.
 pub(crate) fn recorded_key(record: Option<&[u8]>) -> Result<&str, ProviderError> {
     let record = record.ok_or(ProviderError::MissingKey("sec_key"))?;
-    Fields::read(record)
-        .next_str()
+    iotcloud_core::register::field(record, "sec_key")
         .filter(|k| !k.is_empty())
         .ok_or(ProviderError::InvalidValue {
             key: "sec_key",

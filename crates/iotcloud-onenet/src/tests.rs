@@ -492,7 +492,7 @@ fn bad_registration_settings_are_named_errors() {
 fn a_registered_device_signs_exactly_as_a_device_key_with_the_obtained_key() {
     let o = OneNet::register_with_user(PID, DN, USER_ID, USER_KEY).unwrap();
     let mut record = [0u8; 64];
-    let n = Fields::write(&mut record, &[KEY.as_bytes()]).unwrap();
+    let n = Fields::write(&mut record, &[b"sec_key", KEY.as_bytes()]).unwrap();
     let ctx = SignContext {
         registered: Some(&record[..n]),
         ..at(Some(1_700_000_000))
@@ -525,7 +525,7 @@ fn a_registered_device_signs_exactly_as_a_device_key_with_the_obtained_key() {
         Err(ProviderError::InvalidValue { key: "sec_key", .. })
     ));
     let mut bad = [0u8; 16];
-    let n = Fields::write(&mut bad, &[b"%%%"]).unwrap();
+    let n = Fields::write(&mut bad, &[b"sec_key", b"%%%"]).unwrap();
     let bad_ctx = SignContext {
         registered: Some(&bad[..n]),
         ..at(Some(1))

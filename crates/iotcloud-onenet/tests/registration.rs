@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use hal_host::{FileStore, HostError, SystemClock, TcpTransport};
 use iotcloud_core::http::HttpError;
-use iotcloud_core::register::{Fields, RegisterError, Rejection};
+use iotcloud_core::register::{RegisterError, Rejection};
 use iotcloud_core::{Device, Error, QoS, Unregistered};
 use iotcloud_emulator::{Accounts, Emulator, Fault, OneNetDevice, OneNetProduct, OneNetUser};
 use iotcloud_onenet::{OneNet, SignMethod};
@@ -116,7 +116,10 @@ async fn a_device_registers_once_logs_in_with_its_sec_key_and_reuses_it_after_a_
         .sec_key
         .clone();
     let record = dev.registration_record().unwrap().to_vec();
-    assert_eq!(Fields::read(&record).next_str(), Some(sec_key.as_str()));
+    assert_eq!(
+        iotcloud_core::register::named(&record).collect::<Vec<_>>(),
+        [("sec_key", sec_key.as_str())]
+    );
     let request = &emulator.requests()[0];
     assert_eq!(
         request.body_text(),

@@ -40,7 +40,9 @@ const IV: [u8; 16] = [b'0'; 16];
 const TAG_PSK: &[u8] = b"psk";
 
 /// Record tag of a certificate record: `["cert", certificate PEM, private key PEM]`.
-const TAG_CERT: &[u8] = b"cert";
+const TAG_CERT: &[u8] = b"clientCert";
+/// Record name of the private key that follows the certificate.
+const TAG_KEY: &[u8] = b"clientKey";
 
 /// Which of Tencent's two registration APIs to call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -90,8 +92,12 @@ impl<'r> Registered<'r> {
         let parsed = if tag == TAG_PSK {
             Registered::Psk(Secret::new(fields.next_str()?))
         } else if tag == TAG_CERT {
+            let cert_pem = fields.next()?;
+            if fields.next()? != TAG_KEY {
+                return None;
+            }
             Registered::Certificate(ClientIdentity {
-                cert_pem: fields.next()?,
+                cert_pem,
                 key_pem: fields.next()?,
             })
         } else {
@@ -607,7 +613,7 @@ fn write_record<E>(
     }
     let cert_len = unescaped_len(cert).ok_or(RegisterError::BadResponse("bad escape in PEM"))?;
     let key_len = unescaped_len(key).ok_or(RegisterError::BadResponse("bad escape in PEM"))?;
-    let needed = 2 + TAG_CERT.len() + 2 + cert_len + 2 + key_len;
+    let needed = 2 + TAG_CERT.len() + 2 + cert_len + 2 + TAG_KEY.len() + 2 + key_len;
     if needed > record.len() || cert_len > usize::from(u16::MAX) || key_len > usize::from(u16::MAX)
     {
         return Err(RegisterError::RecordTooLarge {
@@ -616,8 +622,9 @@ fn write_record<E>(
         });
     }
     // Same layout as `Fields::write`, with the PEM unescaped straight into the record.
-    let mut at = put(record, &[TAG_CERT])?;
-    for (pem, len) in [(cert, cert_len), (key, key_len)] {
+    let mut at = 0;
+    for (tag, pem, len) in [(TAG_CERT, cert, cert_len), (TAG_KEY, key, key_len)] {
+        at += put(&mut record[at..], &[tag])?;
         let len16 = u16::try_from(len).map_err(|_| RegisterError::BadResponse("PEM too long"))?;
         record[at..at + 2].copy_from_slice(&len16.to_le_bytes());
         at += 2;

@@ -432,7 +432,11 @@ fn a_dynamic_certificate_device_signs_and_connects_as_a_certificate_device_would
         key_pem: KEY.as_bytes(),
     };
     let mut record = [0u8; 256];
-    let n = Fields::write(&mut record, &[b"cert", CERT.as_bytes(), KEY.as_bytes()]).unwrap();
+    let n = Fields::write(
+        &mut record,
+        &[b"clientCert", CERT.as_bytes(), b"clientKey", KEY.as_bytes()],
+    )
+    .unwrap();
     let record = &record[..n];
     let t = dynamic().with_registered_auth(AuthMode::Certificate);
     let cert = Tencent::certificate(PID, DN, identity).unwrap();

@@ -13,8 +13,8 @@ use hmac::{Hmac, KeyInit, Mac};
 use iotcloud_aliyun::{Aliyun, AliyunConfig, DynamicFlow};
 use iotcloud_core::mqtt::{Connack, ConnectReturnCode, Packet, Publish, QosPid, TopicName};
 use iotcloud_core::register::RegisterError;
-use iotcloud_core::{Buffers, Device, Error, QoS};
-use iotcloud_testkit::{Broker, Ev, buffers, local, next, round_trip, subscribe};
+use iotcloud_core::{Device, Error, QoS};
+use iotcloud_testkit::{Broker, Ev, local, next, registering_device, round_trip, subscribe};
 use sha2::Sha256;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -130,15 +130,7 @@ fn device(
     let aliyun = Aliyun::new(AliyunConfig::product_secret(PK, DN, secret, flow).unwrap())
         .unwrap()
         .with_overrides(local(port));
-    let b: Buffers<'static> = buffers(2048, 1024, 2048);
-    Device::new(
-        aliyun,
-        TcpTransport::new(),
-        SystemClock::new(),
-        FileStore::open(dir).unwrap(),
-        b,
-    )
-    .with_credentials_buffer(Box::leak(vec![0u8; 512].into_boxed_slice()))
+    registering_device(aliyun, dir, 512)
 }
 
 /// Registers (or loads), then logs in to mosquitto and round-trips a message; returns the

@@ -5,16 +5,19 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::PathBuf;
+use std::path::Path;
 
 use hal_host::{FileStore, HostError, SystemClock, TcpTransport};
 use iotcloud_core::http::HttpError;
 use iotcloud_core::register::{RegisterError, Rejection};
 use iotcloud_core::sign::TimestampPolicy;
-use iotcloud_core::{Device, Error, QoS, Unregistered};
+use iotcloud_core::{Device, QoS, Unregistered};
 use iotcloud_emulator::{Accounts, Emulator, Fault, HuaweiAccount, HuaweiDevice, HuaweiProduct};
 use iotcloud_huawei::{DeviceId, Huawei, IamAccount};
-use iotcloud_testkit::{Broker, Ev, buffers, local, next, round_trip, subscribe};
+use iotcloud_testkit::{
+    Broker, Ev, leak, local, next, registering_device, registration_error, round_trip, store_dir,
+    subscribe,
+};
 
 const PRODUCT: &str = "6203cc94c7fb24029b110408";
 const PROJECT: &str = "0a1b2c3d4e5f";
@@ -52,30 +55,8 @@ fn iam() -> IamAccount<'static> {
     }
 }
 
-fn leak(s: String) -> &'static str {
-    Box::leak(s.into_boxed_str())
-}
-
-fn store_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "iotcloud-huawei-{name}-{}-{:?}",
-        std::process::id(),
-        std::time::SystemTime::now()
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-}
-
-fn device(provider: Huawei<'static>, dir: &PathBuf) -> Dev {
-    let creds: &'static mut [u8] = Box::leak(vec![0u8; 512].into_boxed_slice());
-    Device::new(
-        provider,
-        TcpTransport::new(),
-        SystemClock::new(),
-        FileStore::open(dir).unwrap(),
-        buffers(4096, 1024, 2048),
-    )
-    .with_credentials_buffer(creds)
+fn device(provider: Huawei<'static>, dir: &Path) -> Dev {
+    registering_device(provider, dir, 512)
 }
 
 fn registering_as(
@@ -109,12 +90,9 @@ fn count(emulator: &Emulator, path: &str) -> usize {
 
 async fn register_error(provider: Huawei<'static>, name: &str) -> RegisterError<HostError> {
     let dir = store_dir(name);
-    let (_, e) = device(provider, &dir).register().await.err().unwrap();
+    let (_, e) = registration_error(device(provider, &dir)).await;
     let _ = std::fs::remove_dir_all(&dir);
-    match e {
-        Error::Registration(e) => e,
-        other => panic!("not a registration error: {other:?}"),
-    }
+    e
 }
 
 fn rejected(e: &RegisterError<HostError>) -> Option<Rejection> {

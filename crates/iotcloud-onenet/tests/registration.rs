@@ -5,7 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::PathBuf;
+use std::path::Path;
 
 use hal_host::{FileStore, HostError, SystemClock, TcpTransport};
 use iotcloud_core::http::HttpError;
@@ -13,7 +13,10 @@ use iotcloud_core::register::{RegisterError, Rejection};
 use iotcloud_core::{Device, Error, QoS, Unregistered};
 use iotcloud_emulator::{Accounts, Emulator, Fault, OneNetDevice, OneNetProduct, OneNetUser};
 use iotcloud_onenet::{OneNet, SignMethod};
-use iotcloud_testkit::{Broker, Ev, buffers, local, next, round_trip};
+use iotcloud_testkit::{
+    Broker, Ev, buffers, leak, local, next, registering_device, registration_error, round_trip,
+    store_dir,
+};
 
 const PID: &str = "Ck2AF9QD2K";
 const USER_ID: &str = "226691";
@@ -37,31 +40,8 @@ fn emulator() -> Emulator {
     })
 }
 
-fn leak(s: String) -> &'static str {
-    Box::leak(s.into_boxed_str())
-}
-
-/// A fresh directory for one test's store.
-fn store_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "iotcloud-onenet-{name}-{}-{:?}",
-        std::process::id(),
-        std::time::SystemTime::now()
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-}
-
-fn device(provider: OneNet<'static>, dir: &PathBuf) -> Dev {
-    let creds: &'static mut [u8] = Box::leak(vec![0u8; 512].into_boxed_slice());
-    Device::new(
-        provider,
-        TcpTransport::new(),
-        SystemClock::new(),
-        FileStore::open(dir).unwrap(),
-        buffers(4096, 1024, 2048),
-    )
-    .with_credentials_buffer(creds)
+fn device(provider: OneNet<'static>, dir: &Path) -> Dev {
+    registering_device(provider, dir, 512)
 }
 
 fn registering(emulator: &Emulator, device_name: &'static str) -> OneNet<'static> {
@@ -81,12 +61,9 @@ fn creations(emulator: &Emulator) -> usize {
 
 async fn register_error(provider: OneNet<'static>, name: &str) -> RegisterError<HostError> {
     let dir = store_dir(name);
-    let (_, e) = device(provider, &dir).register().await.err().unwrap();
+    let (_, e) = registration_error(device(provider, &dir)).await;
     let _ = std::fs::remove_dir_all(&dir);
-    match e {
-        Error::Registration(e) => e,
-        other => panic!("not a registration error: {other:?}"),
-    }
+    e
 }
 
 fn rejected(e: &RegisterError<HostError>) -> Option<Rejection> {

@@ -15,7 +15,10 @@ use iotcloud_emulator::{
     Accounts, Emulator, Fault, TencentAuthMode, TencentDevice, TencentProduct,
 };
 use iotcloud_tencent::{AuthMode, RegisterApi, Tencent};
-use iotcloud_testkit::{Broker, Ev, buffers, local, next, round_trip, subscribe};
+use iotcloud_testkit::{
+    Broker, Ev, buffers, leak, local, next, registration_error as testkit_registration_error,
+    round_trip, store_dir, subscribe,
+};
 
 const PID: &str = "ZAJCHA24SH";
 const DN: &str = "869329069169988";
@@ -24,10 +27,6 @@ const PSK: &str = "xNWcxDX0qzSM74oFteehvw==";
 const APIS: [RegisterApi; 2] = [RegisterApi::Current, RegisterApi::Legacy];
 
 type Dev<St> = Device<'static, Tencent<'static>, TcpTransport, SystemClock, FileStore, St>;
-
-fn leak(s: String) -> &'static str {
-    Box::leak(s.into_boxed_str())
-}
 
 fn emulator(product: TencentProduct) -> Emulator {
     Emulator::start(Accounts {
@@ -85,30 +84,11 @@ async fn register_connect_round_trip(dev: Dev<Unregistered>) -> Vec<u8> {
 
 /// What registering `tencent` against the emulator fails with; nothing may be stored.
 async fn registration_error(tencent: Tencent<'static>) -> RegisterError<HostError> {
-    let store = tempfile_dir();
-    let (dev, e) = device(tencent, &store, SystemClock::new())
-        .register()
-        .await
-        .err()
-        .expect("registration should fail");
+    let store = store_dir("tencent-reg");
+    let (dev, e) = testkit_registration_error(device(tencent, &store, SystemClock::new())).await;
     assert_eq!(dev.registration_record(), None);
     std::fs::remove_dir_all(&store).ok();
-    match e {
-        Error::Registration(e) => e,
-        other => panic!("not a registration error: {other:?}"),
-    }
-}
-
-fn tempfile_dir() -> std::path::PathBuf {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "iotcloud-tencent-reg-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    e
 }
 
 fn rejected(e: RegisterError<HostError>) -> (Rejection, String) {
@@ -296,7 +276,7 @@ async fn broken_answers_come_back_as_named_errors() {
 #[tokio::test]
 async fn without_the_time_nothing_is_sent() {
     let emu = emulator(product());
-    let store = tempfile_dir();
+    let store = store_dir("tencent-reg");
     let (_, e) = device(
         tencent(&emu, RegisterApi::Current, 1),
         &store,

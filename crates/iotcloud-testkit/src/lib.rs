@@ -6,16 +6,18 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use hal_host::{SystemClock, TcpTransport};
+use hal_host::{FileStore, HostError, SystemClock, TcpTransport};
 use iotcloud_core::plain::PlainMqtt;
 use iotcloud_core::provider::{EndpointOverrides, TlsChoice};
+use iotcloud_core::register::RegisterError;
 use iotcloud_core::scratch::Scratch;
 use iotcloud_core::{
-    Buffers, Connected, Device, Event, KvStore, NoStore, Provider, QoS, Unregistered,
+    Buffers, Connected, Device, Error, Event, KvStore, NoStore, Provider, QoS, Unregistered,
 };
 
 /// Where mosquitto is: `$MOSQUITTO`, then the Debian path, then `$PATH`.
@@ -373,4 +375,53 @@ pub async fn assert_qos2_refused<P: Provider, S: KvStore>(
         dev.publish(topic, b"x", QoS::ExactlyOnce).await,
         Err(iotcloud_core::Error::QosNotSupported { .. })
     ));
+}
+
+/// Leaks a string, for a `'static` configuration value built at run time (a URL).
+pub fn leak(s: String) -> &'static str {
+    Box::leak(s.into_boxed_str())
+}
+
+/// A fresh, empty directory for one test's store, unique per process and call.
+pub fn store_dir(prefix: &str) -> PathBuf {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "iotcloud-{prefix}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A host device over `provider` that keeps registration records in a file store in `dir`,
+/// with a credentials buffer of `creds` bytes.
+pub fn registering_device<P: Provider>(
+    provider: P,
+    dir: &Path,
+    creds: usize,
+) -> HostDevice<P, Unregistered, FileStore> {
+    Device::new(
+        provider,
+        TcpTransport::new(),
+        SystemClock::new(),
+        FileStore::open(dir).unwrap(),
+        buffers(4096, 1024, 2048),
+    )
+    .with_credentials_buffer(Box::leak(vec![0u8; creds].into_boxed_slice()))
+}
+
+/// Registers, expecting a registration error; returns the device and that error.
+pub async fn registration_error<P: Provider>(
+    dev: HostDevice<P, Unregistered, FileStore>,
+) -> (
+    HostDevice<P, Unregistered, FileStore>,
+    RegisterError<HostError>,
+) {
+    match dev.register().await {
+        Ok(_) => panic!("registration should fail"),
+        Err((dev, Error::Registration(e))) => (dev, e),
+        Err((_, other)) => panic!("not a registration error: {other:?}"),
+    }
 }

@@ -378,53 +378,67 @@ fn huawei<'a>(
     common: &Common<'a>,
     imei: Option<&'a str>,
 ) -> Result<crate::huawei::Huawei<'a>, ConfigError<'a>> {
-    use crate::huawei::{CA_PEM, DEFAULT_REGION, DeviceId, Huawei, IamAccount, LUATOS_TIMESTAMP};
+    use crate::huawei::{CA_PEM, LUATOS_TIMESTAMP};
     let registration = [
         Key::ProjectId,
         Key::IamUsername,
         Key::IamPassword,
         Key::IamDomain,
     ];
-    if first_set(config, &registration).is_some() {
-        // As LuatOS: the IAM account creates the device, and `endpoint` names both the
-        // device-side host and (by LuatOS's pattern) the application-side one.
+    let mut p = if first_set(config, &registration).is_some() {
         one_mode(
             config,
             &registration,
             &[Key::DeviceSecret, Key::ClientCert, Key::DeviceId],
         )?;
-        let endpoint = config.require(Key::Endpoint)?;
-        let iam = IamAccount {
-            project_id: config.require(Key::ProjectId)?,
-            domain: config.require(Key::IamDomain)?,
-            username: config.require(Key::IamUsername)?,
-            password: config.require(Key::IamPassword)?,
-            app_endpoint: endpoint,
-            region: config.get(Key::Region).unwrap_or(DEFAULT_REGION),
-        };
-        let mut p =
-            Huawei::register_with_iam(product_id(config)?, device_name(config, imei)?, iam)?
-                .with_luatos_app_endpoint()?
-                .with_endpoint(endpoint)?;
-        match (config.get(Key::IamUrl), config.get(Key::RegisterUrl)) {
-            (Some(iam_url), Some(app_url)) => p = p.with_register_urls(iam_url, app_url)?,
-            (None, None) => {}
-            (None, Some(_)) => {
-                return Err(ConfigError::Provider(ProviderError::MissingKey("iam_url")));
-            }
-            (Some(_), None) => {
-                return Err(ConfigError::Provider(ProviderError::MissingKey(
-                    "register_url",
-                )));
-            }
-        }
-        if let Some(secs) = common.keep_alive {
-            p = p.with_keep_alive(secs)?;
-        }
-        return Ok(p
-            .with_timestamp(common.timestamp(LUATOS_TIMESTAMP, false)?)
-            .with_overrides(common.overrides(CA_PEM, false)?));
+        huawei_registering(config, imei)?
+    } else {
+        huawei_with_credentials(config, imei)?
+    };
+    if let Some(secs) = common.keep_alive {
+        p = p.with_keep_alive(secs)?;
     }
+    Ok(p.with_timestamp(common.timestamp(LUATOS_TIMESTAMP, false)?)
+        .with_overrides(common.overrides(CA_PEM, false)?))
+}
+
+/// As LuatOS: the IAM account creates the device, and `endpoint` names both the
+/// device-side host and (by LuatOS's pattern) the application-side one.
+#[cfg(feature = "huawei")]
+fn huawei_registering<'a>(
+    config: &Config<'a>,
+    imei: Option<&'a str>,
+) -> Result<crate::huawei::Huawei<'a>, ConfigError<'a>> {
+    use crate::huawei::{DEFAULT_REGION, Huawei, IamAccount};
+    let endpoint = config.require(Key::Endpoint)?;
+    let iam = IamAccount {
+        project_id: config.require(Key::ProjectId)?,
+        domain: config.require(Key::IamDomain)?,
+        username: config.require(Key::IamUsername)?,
+        password: config.require(Key::IamPassword)?,
+        app_endpoint: endpoint,
+        region: config.get(Key::Region).unwrap_or(DEFAULT_REGION),
+    };
+    let p = Huawei::register_with_iam(product_id(config)?, device_name(config, imei)?, iam)?
+        .with_luatos_app_endpoint()?
+        .with_endpoint(endpoint)?;
+    match (config.get(Key::IamUrl), config.get(Key::RegisterUrl)) {
+        (Some(iam_url), Some(app_url)) => Ok(p.with_register_urls(iam_url, app_url)?),
+        (None, None) => Ok(p),
+        (None, Some(_)) => Err(ConfigError::Provider(ProviderError::MissingKey("iam_url"))),
+        (Some(_), None) => Err(ConfigError::Provider(ProviderError::MissingKey(
+            "register_url",
+        ))),
+    }
+}
+
+/// A device secret or certificate, for `device_id` or `product_id` + `device_name`.
+#[cfg(feature = "huawei")]
+fn huawei_with_credentials<'a>(
+    config: &Config<'a>,
+    imei: Option<&'a str>,
+) -> Result<crate::huawei::Huawei<'a>, ConfigError<'a>> {
+    use crate::huawei::{DeviceId, Huawei};
     let device_id = match config.get(Key::DeviceId) {
         Some(id) => DeviceId::new(id)?,
         None => match config.product_id() {
@@ -456,11 +470,7 @@ fn huawei<'a>(
     if let Some(region) = config.get(Key::Region) {
         p = p.with_region(region)?;
     }
-    if let Some(secs) = common.keep_alive {
-        p = p.with_keep_alive(secs)?;
-    }
-    Ok(p.with_timestamp(common.timestamp(LUATOS_TIMESTAMP, false)?)
-        .with_overrides(common.overrides(CA_PEM, false)?))
+    Ok(p)
 }
 
 #[cfg(feature = "tuya")]

@@ -12,6 +12,7 @@ pub mod http;
 pub mod json;
 pub mod kv;
 pub mod mqtt;
+pub mod ota;
 pub mod plain;
 pub mod provider;
 pub mod register;

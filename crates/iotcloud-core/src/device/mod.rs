@@ -7,8 +7,10 @@
 
 mod event;
 mod link;
+mod ota;
 
 pub use event::{DisconnectReason, Event, Message};
+pub use ota::OtaEvent;
 
 use core::marker::PhantomData;
 
@@ -484,7 +486,7 @@ impl<'b, P: Provider, T: Transport, C: Clock, S: KvStore> Device<'b, P, T, C, S,
 }
 
 impl Pending {
-    fn into_event(self) -> Event<'static> {
+    pub(super) fn into_event(self) -> Event<'static> {
         match self {
             Pending::Connected { session_present } => Event::Connected { session_present },
             Pending::Published(packet_id) => Event::Published { packet_id },

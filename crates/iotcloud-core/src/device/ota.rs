@@ -209,7 +209,8 @@ where
 
     async fn progress(&mut self, progress: Progress) {
         (self.on_event)(OtaEvent::Progress(progress));
-        if let Some(percent) = progress.percent {
+        // 100 % is reported to the cloud as "installing", once the image verified.
+        if let Some(percent) = progress.percent.filter(|p| *p < 100) {
             self.report(OtaStatus::Downloading { percent }).await;
         }
     }

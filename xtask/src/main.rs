@@ -130,6 +130,18 @@ fn test() -> Result<(), String> {
             &["build", "-p", krate, "--target", DEVICE_TARGET],
         )?;
     }
+    step(
+        "hal-ec618 static library for the Air780E",
+        "cargo",
+        &[
+            "build",
+            "-p",
+            "hal-ec618",
+            "--target",
+            DEVICE_TARGET,
+            "--release",
+        ],
+    )?;
     qemu()?;
     println!(
         "\nxtask: all checks passed in {:.0}s",

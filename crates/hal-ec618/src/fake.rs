@@ -884,3 +884,31 @@ pub unsafe extern "C" fn luat_fota_done(context: sys::luat_fota_img_proc_ctx_ptr
     s.calls.push("luat_fota_done");
     s.fota_done_ret
 }
+
+/// The adapter's connection stages a test can make a connect fail in.
+pub mod stage {
+    use crate::sys;
+
+    /// Resolving the host name.
+    pub const DNS: u8 = sys::NW_STATE_WAIT_DNS;
+    /// Opening the TCP connection.
+    pub const CONNECTING: u8 = sys::NW_STATE_CONNECTING;
+    /// The TLS handshake.
+    pub const HANDSHAKE: u8 = sys::NW_STATE_SHAKEHAND;
+    /// The cellular link is down.
+    pub const LINK_OFF: u8 = sys::NW_STATE_LINK_OFF;
+}
+
+/// SDK codes tests hand to the fake.
+pub mod codes {
+    use crate::sys;
+
+    /// Mobile event: network interface.
+    pub const MOBILE_EVENT_NETIF: u8 = sys::LUAT_MOBILE_EVENT_NETIF;
+    /// Network interface event: link on.
+    pub const MOBILE_NETIF_LINK_ON: u8 = sys::LUAT_MOBILE_NETIF_LINK_ON;
+    /// Mobile event: network time received.
+    pub const MOBILE_EVENT_TIME_SYNC: u8 = sys::LUAT_MOBILE_EVENT_TIME_SYNC;
+    /// FlashDB: the store is full.
+    pub const FDB_SAVED_FULL: i32 = sys::FDB_SAVED_FULL;
+}

@@ -13,7 +13,7 @@ pub mod fota;
 pub mod identity;
 pub mod kv;
 pub mod network;
-pub mod sys;
+pub(crate) mod sys;
 pub mod time;
 pub mod transport;
 

@@ -2,10 +2,9 @@
 //! Identity, network readiness, the clock and the executor against the fake SDK.
 
 use hal_ec618::fake;
+use hal_ec618::fake::codes;
 use hal_ec618::identity::{self, IMEI_LEN};
-use hal_ec618::{
-    Ec618Clock, ExecutorError, IdentityError, NetworkError, block_on, network, sys, time,
-};
+use hal_ec618::{Ec618Clock, ExecutorError, IdentityError, NetworkError, block_on, network, time};
 use iotcloud_core::Clock;
 
 #[test]
@@ -86,9 +85,9 @@ fn the_link_on_event_makes_the_adapter_ready_and_wakes_the_wait() {
     std::thread::spawn(|| {
         std::thread::sleep(std::time::Duration::from_millis(20));
         hal_ec618::network::on_mobile_event(
-            sys::LUAT_MOBILE_EVENT_NETIF,
+            codes::MOBILE_EVENT_NETIF,
             1,
-            sys::LUAT_MOBILE_NETIF_LINK_ON,
+            codes::MOBILE_NETIF_LINK_ON,
         );
     });
     let start = std::time::Instant::now();
@@ -114,7 +113,7 @@ fn the_clock_reports_unknown_time_until_a_source_sets_it() {
     );
     // Network time arrives, but the RTC still holds a value from before any sync.
     fake::with(|s| s.utc_ms = 1_000);
-    network::on_mobile_event(sys::LUAT_MOBILE_EVENT_TIME_SYNC, 0, 0);
+    network::on_mobile_event(codes::MOBILE_EVENT_TIME_SYNC, 0, 0);
     assert_eq!(
         clock.unix_time_ms(),
         None,

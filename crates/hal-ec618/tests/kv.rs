@@ -1,9 +1,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 //! The flash key-value store binding against the fake SDK.
 
+use hal_ec618::block_on;
 use hal_ec618::fake;
+use hal_ec618::fake::codes;
 use hal_ec618::kv::{LuatKv, MAX_KEY_LEN};
-use hal_ec618::{block_on, sys};
 use iotcloud_core::kv::{KvStore, StoreError};
 
 fn run<F: Future>(f: F) -> F::Output {
@@ -77,7 +78,7 @@ fn sdk_error_codes_are_named() {
     let _g = fake::lock();
     let mut kv = LuatKv::open().unwrap().unwrap();
     run(async {
-        fake::with(|s| s.kv_set_ret = Some(sys::FDB_SAVED_FULL));
+        fake::with(|s| s.kv_set_ret = Some(codes::FDB_SAVED_FULL));
         assert_eq!(kv.set("k", b"v").await, Err(StoreError::Full));
         fake::with(|s| s.kv_set_ret = Some(-1));
         assert_eq!(kv.set("k", b"v").await, Err(StoreError::Io));

@@ -4,8 +4,9 @@
 
 use embedded_io::Error as _;
 use embedded_io_async::{Read, Write};
+use hal_ec618::fake::stage;
 use hal_ec618::fake::{self, ConnectPlan};
-use hal_ec618::{AdapterTransport, NetError, block_on, sys};
+use hal_ec618::{AdapterTransport, NetError, block_on};
 use iotcloud_core::transport::{ClientIdentity, Endpoint, ServerAuth, Tls, Transport};
 
 const CA: &[u8] = b"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
@@ -83,7 +84,7 @@ fn the_peer_closing_ends_the_stream_after_buffered_data() {
 #[test]
 fn dns_failure_is_named_and_frees_the_socket() {
     let _g = fake::lock();
-    fake::with(|s| s.connect_plan = ConnectPlan::FailIn(sys::NW_STATE_WAIT_DNS));
+    fake::with(|s| s.connect_plan = ConnectPlan::FailIn(stage::DNS));
     let mut t = AdapterTransport::new().unwrap();
     let err = run(t.connect(&Endpoint::tcp("nowhere.invalid", 1883))).unwrap_err();
     assert_eq!(err, NetError::Dns);
@@ -95,7 +96,7 @@ fn dns_failure_is_named_and_frees_the_socket() {
 #[test]
 fn a_refused_tcp_connection_is_not_a_tls_failure() {
     let _g = fake::lock();
-    fake::with(|s| s.connect_plan = ConnectPlan::FailIn(sys::NW_STATE_CONNECTING));
+    fake::with(|s| s.connect_plan = ConnectPlan::FailIn(stage::CONNECTING));
     let mut t = AdapterTransport::new().unwrap();
     let ep = Endpoint::tls("h", 8883, ServerAuth::CaPem(CA));
     let err = run(t.connect(&ep)).unwrap_err();
@@ -107,7 +108,7 @@ fn a_refused_tcp_connection_is_not_a_tls_failure() {
 fn a_tls_handshake_failure_is_reported_with_the_verification_flags() {
     let _g = fake::lock();
     fake::with(|s| {
-        s.connect_plan = ConnectPlan::FailIn(sys::NW_STATE_SHAKEHAND);
+        s.connect_plan = ConnectPlan::FailIn(stage::HANDSHAKE);
         s.verify_flags = 0x08; // MBEDTLS_X509_BADCERT_NOT_TRUSTED
     });
     let mut t = AdapterTransport::new().unwrap();
@@ -120,7 +121,7 @@ fn a_tls_handshake_failure_is_reported_with_the_verification_flags() {
 #[test]
 fn link_down_during_connect_is_network_not_ready() {
     let _g = fake::lock();
-    fake::with(|s| s.connect_plan = ConnectPlan::FailIn(sys::NW_STATE_LINK_OFF));
+    fake::with(|s| s.connect_plan = ConnectPlan::FailIn(stage::LINK_OFF));
     let mut t = AdapterTransport::new().unwrap();
     assert_eq!(
         run(t.connect(&Endpoint::tcp("h", 1))).unwrap_err(),

@@ -485,7 +485,7 @@ pub async fn ota_round<P: Provider>(
 
     let cloud_id = leak(format!("cloud-side-{}", broker.port));
     let mut cloud = connect(
-        provider_for(broker.port, cloud_id),
+        crate::provider(broker.port, cloud_id),
         buffers(4096, 1024, 4096),
     )
     .await;
@@ -555,10 +555,6 @@ pub async fn ota_round<P: Provider>(
         published,
         rejected_during_download: during,
     }
-}
-
-fn provider_for(port: u16, id: &'static str) -> PlainMqtt<'static> {
-    provider(port, id)
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -11,13 +11,13 @@ use crate::error::{Error, ProtocolError};
 use crate::kv::KvStore;
 use crate::kv::StoreError;
 use crate::mqtt::{
-    Connect, FrameStatus, Packet, PacketId, PacketType, Publish, TopicName, frame_status,
+    Connect, FrameStatus, Packet, PacketId, PacketType, Publish, QoS, TopicName, frame_status,
 };
 use crate::ota::{Firmware, Notice, OtaContext, OtaJob, OtaNoticeError, OtaStatus, OtaSupport};
 use crate::provider::{Provider, Publication, SignContext};
 use crate::register::{self, RegisterError, RegisterIo};
 use crate::scratch::Scratch;
-use crate::session::{Poll, Session, SessionError, SessionEvent};
+use crate::session::{Outgoing, Poll, Session, SessionError, SessionEvent};
 use crate::transport::Transport;
 
 /// An event decided on before it can be returned.
@@ -103,6 +103,30 @@ pub(super) async fn send<T: Transport>(
     transport.flush().await?;
     *dirty = false;
     Ok(())
+}
+
+/// Hands one PUBLISH (topic, payload, QoS, retain) to the session and writes what it wants
+/// written. Returns the packet id (QoS 1 and 2) and how the write went; what a failed
+/// write means is the caller's to decide.
+pub(super) async fn write_publish<T: Transport>(
+    session: &mut Session<'_>,
+    transport: &mut T,
+    tx: &mut [u8],
+    dirty: &mut bool,
+    (topic, payload, qos, retain): (TopicName<'_>, &[u8], QoS, bool),
+    now: u64,
+) -> Result<(Option<PacketId>, Result<(), T::Error>), SessionError> {
+    let (parts, id): ([&[u8]; 2], _) = match session.publish(topic, payload, qos, retain, tx)? {
+        Outgoing::Frame(f) => ([f, &[]], None),
+        Outgoing::HeaderThenPayload(h) => ([h, payload], None),
+        Outgoing::Stored { packet_id, frame } => ([frame, &[]], Some(packet_id)),
+        Outgoing::Queued { packet_id } => return Ok((Some(packet_id), Ok(()))),
+    };
+    let written = send(transport, dirty, &parts).await;
+    if written.is_ok() {
+        session.sent(now);
+    }
+    Ok((id, written))
 }
 
 /// FNV-1a, to fold a client id into the random seed.
@@ -420,16 +444,17 @@ impl<'b, P: Provider, T: Transport, C: Clock, S: KvStore> Core<'b, P, T, C, S> {
         };
         let topic = TopicName::new(topic)?;
         let now = self.clock.now_ms();
-        let out = self.session.publish(topic, payload, qos, false, self.tx)?;
-        let parts: [&[u8]; 2] = match out {
-            crate::session::Outgoing::Frame(f) => [f, &[]],
-            crate::session::Outgoing::HeaderThenPayload(h) => [h, payload],
-            crate::session::Outgoing::Stored { frame, .. } => [frame, &[]],
-            crate::session::Outgoing::Queued { .. } => return Ok(()),
-        };
-        match send(&mut self.transport, &mut self.tx_dirty, &parts).await {
-            Ok(()) => self.session.sent(now),
-            Err(e) => self.link_lost(DisconnectReason::Transport(e.kind())).await,
+        let (_, written) = write_publish(
+            &mut self.session,
+            &mut self.transport,
+            self.tx,
+            &mut self.tx_dirty,
+            (topic, payload, qos, false),
+            now,
+        )
+        .await?;
+        if let Err(e) = written {
+            self.link_lost(DisconnectReason::Transport(e.kind())).await;
         }
         Ok(())
     }

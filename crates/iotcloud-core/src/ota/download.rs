@@ -2,7 +2,7 @@
 //! arrive, `Range` resumes after a dropped connection, and a checkpoint in the
 //! [`KvStore`] so that a reboot resumes too.
 
-use core::fmt::{self, Write as _};
+use core::fmt::Write as _;
 
 use md5::Md5;
 use sha2::digest::common::hazmat::SerializableState;
@@ -296,7 +296,7 @@ async fn save_checkpoint<K: KvStore>(
     let mut state = [0u8; STATE_CAPACITY];
     let state_len = running.save(&mut state);
     let mut buf = [0u8; CHECKPOINT_CAPACITY];
-    let area = 6..CHECKPOINT_CAPACITY - 8;
+    let area = register::payload_area(CHECKPOINT_CAPACITY);
     let id = image_id(job);
     let offset = offset.to_le_bytes();
     let n = Fields::write(&mut buf[area], &[&id, &offset, &state[..state_len]])
@@ -374,29 +374,20 @@ where
     // Split the work memory: the response head and read-ahead, then the piece handed on.
     let (ex_buf, piece) = buf.split_at_mut(buf.len() / 2);
     let mut range = heapless::String::<32>::new();
+    let bearer = BearerHeader::new(job.bearer_token());
 
     loop {
         range.clear();
         let _ = write!(range, "bytes={offset}-");
-        let mut bearer = BearerHeader::new(job.bearer_token());
-        let headers_buf: [(&str, &str); 2];
-        let headers: &[(&str, &str)] = match (offset > 0, bearer.value()) {
-            (true, Some(b)) => {
-                headers_buf = [("Range", range.as_str()), ("Authorization", b)];
-                &headers_buf
-            }
-            (true, None) => {
-                headers_buf = [("Range", range.as_str()), ("", "")];
-                &headers_buf[..1]
-            }
-            (false, Some(b)) => {
-                headers_buf = [("Authorization", b), ("", "")];
-                &headers_buf[..1]
-            }
-            (false, None) => &[],
-        };
+        let mut headers = heapless::Vec::<(&str, &str), 2>::new();
+        if offset > 0 {
+            let _ = headers.push(("Range", range.as_str()));
+        }
+        if let Some(b) = bearer.value() {
+            let _ = headers.push(("Authorization", b));
+        }
         let request = Request {
-            headers,
+            headers: &headers,
             timeout_ms: settings.timeout_ms,
             ..Request::get(url, settings.server)
         };
@@ -637,14 +628,8 @@ impl BearerHeader {
         BearerHeader { text, ok }
     }
 
-    fn value(&mut self) -> Option<&str> {
+    fn value(&self) -> Option<&str> {
         self.ok.then_some(self.text.as_str())
-    }
-}
-
-impl fmt::Debug for BearerHeader {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("BearerHeader(<redacted>)")
     }
 }
 

@@ -470,6 +470,20 @@ pub async fn ota_round<P: Provider>(
     watch: &str,
     notice: impl FnOnce(&Image) -> (String, String),
 ) -> OtaRound {
+    ota_round_subscribed(broker, provider, version, watch, None, notice).await
+}
+
+/// [`ota_round`] where the device also subscribes to `downlink` after connecting: for a
+/// cloud that routes its system downlinks without a subscription (IoTDA), which a plain
+/// broker does not.
+pub async fn ota_round_subscribed<P: Provider>(
+    broker: &Broker,
+    provider: P,
+    version: &'static str,
+    watch: &str,
+    downlink: Option<&str>,
+    notice: impl FnOnce(&Image) -> (String, String),
+) -> OtaRound {
     use iotcloud_core::ota::{DownloadSettings, Firmware};
     use md5::Digest as _;
 
@@ -503,6 +517,9 @@ pub async fn ota_round<P: Provider>(
         next(&mut dev, 5_000).await,
         Some(Ev::Connected(_))
     ));
+    if let Some(downlink) = downlink {
+        subscribe(&mut dev, downlink, QoS::AtLeastOnce).await;
+    }
 
     let mut published = Vec::new();
     collect(&mut cloud, &mut published, 300).await;

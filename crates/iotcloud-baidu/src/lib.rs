@@ -501,6 +501,7 @@ impl Provider for Baidu<'_> {
             max_qos: QoS::AtLeastOnce,
             max_topic_len: MAX_TOPIC_LEN,
             max_payload_len: MAX_PAYLOAD_LEN,
+            ..Limits::MQTT
         }
     }
 

@@ -27,7 +27,7 @@ mod test_support;
 pub use clock::Clock;
 pub use device::{
     BufferArrays, Buffers, Connected, Device, DeviceOptions, DisconnectReason, Event, Message,
-    Registered, Unregistered,
+    ReconnectPolicy, Registered, Supervised, Supervisor, Unregistered,
 };
 pub use error::{Error, ErrorKind, ProtocolError};
 pub use kv::{KvStore, NoStore, StoreError};

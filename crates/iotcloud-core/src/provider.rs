@@ -299,6 +299,10 @@ pub struct Limits {
     pub max_topic_len: usize,
     /// Largest payload, in bytes.
     pub max_payload_len: usize,
+    /// Shortest time between two connection attempts the cloud accepts, in milliseconds
+    /// (Tencent refuses a second CONNECT within 5 s). A
+    /// [`Supervisor`](crate::device::Supervisor) never reconnects faster.
+    pub min_connect_interval_ms: u32,
 }
 
 impl Limits {
@@ -307,6 +311,7 @@ impl Limits {
         max_qos: QoS::ExactlyOnce,
         max_topic_len: 65_535,
         max_payload_len: 268_435_455,
+        min_connect_interval_ms: 0,
     };
 
     /// These limits with the highest QoS lowered (or raised) to `max_qos`.

@@ -588,6 +588,7 @@ impl Provider for Huawei<'_> {
             max_qos: QoS::AtLeastOnce,
             max_topic_len: TOPIC_PREFIX.len() + id_len + 1 + MAX_CUSTOM_TOPIC_LEN,
             max_payload_len: MAX_PAYLOAD_LEN,
+            ..Limits::MQTT
         }
     }
 

@@ -746,6 +746,8 @@ impl Provider for Tencent<'_> {
             max_qos: QoS::AtLeastOnce,
             max_topic_len: MAX_TOPIC_LEN,
             max_payload_len: MAX_PAYLOAD_LEN,
+            // Tencent accepts one CONNECT per device every 5 s.
+            min_connect_interval_ms: 5_000,
         }
     }
 

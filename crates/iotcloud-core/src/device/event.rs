@@ -44,6 +44,13 @@ pub enum Event<'a> {
     /// An upgrade notice arrived that could not be taken: unreadable, incomplete, too
     /// large for the job buffer, or during another download.
     OtaRejected(OtaNoticeError),
+    /// A queued QoS 1 message was dropped to make room for a newer one
+    /// ([`WhenFull::DropOldest`](crate::session::WhenFull::DropOldest)). It will never be
+    /// sent, and no [`Event::Published`] will come for it.
+    Dropped {
+        /// Identifier `publish` returned for it.
+        packet_id: PacketId,
+    },
     /// The connection is gone. Session state (in-flight messages, subscriptions) is kept:
     /// call `disconnect` and `connect` again, or let a supervisor do it.
     Disconnected(DisconnectReason),

@@ -194,7 +194,7 @@ impl<'b, P, T, C, S> Core<'b, P, T, C, S> {
     }
 
     /// SplitMix64.
-    fn random(&mut self) -> u64 {
+    pub fn random(&mut self) -> u64 {
         self.rng = self.rng.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.rng;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);

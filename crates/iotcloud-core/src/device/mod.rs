@@ -8,9 +8,11 @@
 mod event;
 mod link;
 mod ota;
+mod supervisor;
 
 pub use event::{DisconnectReason, Event, Message};
 pub use ota::OtaEvent;
+pub use supervisor::{Cause, ReconnectPolicy, Supervised, Supervisor};
 
 use core::marker::PhantomData;
 
@@ -21,7 +23,7 @@ use crate::error::Error;
 use crate::kv::KvStore;
 use crate::mqtt::{PacketId, QoS, SubscribeTopic, TopicError, TopicFilter, TopicName};
 use crate::provider::Provider;
-use crate::session::Session;
+use crate::session::{Session, WhenFull};
 use crate::transport::Transport;
 
 /// Most topic filters one `subscribe` or `unsubscribe` call takes.
@@ -89,6 +91,9 @@ pub struct DeviceOptions {
     /// Seed for connection ids and nonces. By default the device mixes its clock readings
     /// and its client id, which is enough for values that only need to differ.
     pub seed: Option<u64>,
+    /// What a QoS 1 publish does while the link is down and the session memory is full
+    /// (default: refuse it). See [`WhenFull`].
+    pub when_full: WhenFull,
 }
 
 impl Default for DeviceOptions {
@@ -97,6 +102,7 @@ impl Default for DeviceOptions {
             connect_timeout_ms: 15_000,
             ping_timeout_ms: None,
             seed: None,
+            when_full: WhenFull::RefuseNew,
         }
     }
 }
@@ -214,6 +220,7 @@ impl<'b, P: Provider, T: Transport, C: Clock, S: KvStore> Device<'b, P, T, C, S,
     ) -> Self {
         let mut session = Session::new(buffers.session);
         session.set_ping_timeout_ms(options.ping_timeout_ms);
+        session.set_when_full(options.when_full);
         Device {
             core: Core::new(
                 provider, transport, clock, store, buffers.rx, buffers.tx, session, options,
@@ -334,12 +341,18 @@ impl<'b, P: Provider, T: Transport, C: Clock, S: KvStore> Device<'b, P, T, C, S,
 
     /// Publishes `payload` to `topic`, optionally retained.
     ///
-    /// QoS 0 is written at once and returns `None`. QoS 1 and 2 messages are first stored
-    /// in the session and return their packet identifier; [`Event::Published`] reports the
+    /// QoS 0 is written at once and returns `None`; it needs a live connection
+    /// ([`Error::NotConnected`] otherwise). QoS 1 and 2 messages are first stored in the
+    /// session and return their packet identifier; [`Event::Published`] reports the
     /// acknowledgement. A stored message is never lost to a broken connection: if writing
-    /// fails, or the connection is already down, it is sent again after the next connect.
+    /// fails, or the connection is already down, it waits in the session (the offline
+    /// queue) and is sent, in order, after the next connect.
+    ///
     /// When the session memory is full the call fails with [`Error::SessionFull`] and
-    /// nothing is stored: process events (acknowledgements free memory) and retry.
+    /// nothing is stored: process events (acknowledgements free memory) and retry. While
+    /// the link is down, [`WhenFull::DropOldest`] ([`DeviceOptions::when_full`]) instead
+    /// drops the oldest queued QoS 1 messages to make room, and [`Event::Dropped`] reports
+    /// each.
     pub async fn publish_with(
         &mut self,
         topic: &str,
@@ -464,6 +477,9 @@ impl<'b, P: Provider, T: Transport, C: Clock, S: KvStore> Device<'b, P, T, C, S,
         let frame_len = loop {
             if let Some(pending) = core.pending.take() {
                 return Ok(pending.into_event());
+            }
+            if let Some(packet_id) = core.session.take_dropped() {
+                return Ok(Event::Dropped { packet_id });
             }
             if !core.session.is_connected() {
                 return Err(Error::NotConnected);

@@ -601,6 +601,7 @@ impl Provider for Strict {
             max_qos: QoS::AtLeastOnce,
             max_topic_len: 8,
             max_payload_len: 4,
+            ..Limits::MQTT
         }
     }
     fn sign<'s>(

@@ -159,9 +159,32 @@ enum ReplayPhase {
     Done,
 }
 
+/// What [`Session::publish`] does with a QoS 1 message while the link is down and the
+/// session memory is full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum WhenFull {
+    /// Refuse the new message ([`SessionError::Full`]); everything queued is kept.
+    #[default]
+    RefuseNew,
+    /// Drop the oldest queued QoS 1 messages until the new one fits, and report each
+    /// ([`Session::take_dropped`]). QoS 2 messages are never dropped (the broker may hold
+    /// state for them), nor is anything dropped while the link is up: a message already
+    /// on the wire could be acknowledged after its identifier was reused. When nothing
+    /// can be dropped, or [`MAX_UNREPORTED_DROPS`] drops wait to be reported, the new
+    /// message is refused as with [`WhenFull::RefuseNew`].
+    DropOldest,
+}
+
+/// Most dropped messages the session remembers until they are reported
+/// ([`Session::take_dropped`]).
+pub const MAX_UNREPORTED_DROPS: usize = 8;
+
 /// The client side of an MQTT 3.1.1 session. See the [module docs](self).
 pub struct Session<'s> {
     records: Records<'s>,
+    when_full: WhenFull,
+    dropped: heapless::Vec<PacketId, MAX_UNREPORTED_DROPS>,
     next_id: u16,
     keep_alive_ms: u64,
     ping_timeout_ms: Option<u64>,
@@ -177,6 +200,8 @@ impl<'s> Session<'s> {
     pub fn new(memory: &'s mut [u8]) -> Self {
         Session {
             records: Records::new(memory),
+            when_full: WhenFull::RefuseNew,
+            dropped: heapless::Vec::new(),
             next_id: 1,
             keep_alive_ms: 0,
             ping_timeout_ms: None,
@@ -191,6 +216,76 @@ impl<'s> Session<'s> {
     /// keep-alive interval.
     pub fn set_ping_timeout_ms(&mut self, timeout: Option<u64>) {
         self.ping_timeout_ms = timeout;
+    }
+
+    /// What to do with a QoS 1 message published while the link is down and the memory
+    /// is full (by default [`WhenFull::RefuseNew`]).
+    pub fn set_when_full(&mut self, policy: WhenFull) {
+        self.when_full = policy;
+    }
+
+    /// The policy set with [`Session::set_when_full`].
+    pub fn when_full(&self) -> WhenFull {
+        self.when_full
+    }
+
+    /// The identifier of a message [`WhenFull::DropOldest`] dropped, oldest first; each is
+    /// returned once. A dropped message is never sent and never acknowledged.
+    pub fn take_dropped(&mut self) -> Option<PacketId> {
+        if self.dropped.is_empty() {
+            None
+        } else {
+            Some(self.dropped.remove(0))
+        }
+    }
+
+    /// Whether dropped messages wait to be reported ([`Session::take_dropped`]).
+    pub fn has_dropped(&self) -> bool {
+        !self.dropped.is_empty()
+    }
+
+    /// Whether the link is down, or a connection is being established: what is published
+    /// now is queued.
+    fn queueing(&self) -> bool {
+        self.link != Link::Up
+    }
+
+    /// Under [`WhenFull::DropOldest`] and while queueing, drops the oldest queued QoS 1
+    /// messages until `needed` bytes are free. Either frees enough or changes nothing.
+    fn make_room(&mut self, needed: usize) -> bool {
+        if self.when_full != WhenFull::DropOldest || !self.queueing() {
+            return false;
+        }
+        let free = self.records.capacity() - self.records.used();
+        let mut gain = 0;
+        let mut count = 0;
+        for r in self.records.iter() {
+            if free + gain >= needed {
+                break;
+            }
+            if r.tag == Tag::OutPublish && r.meta == QoS::AtLeastOnce as u8 {
+                gain += r.end() - r.offset;
+                count += 1;
+            }
+        }
+        if free + gain < needed || self.dropped.len() + count > MAX_UNREPORTED_DROPS {
+            return false;
+        }
+        for _ in 0..count {
+            let Some(r) = self
+                .records
+                .find(|r| r.tag == Tag::OutPublish && r.meta == QoS::AtLeastOnce as u8)
+            else {
+                break;
+            };
+            let (offset, pid) = (r.offset, r.pid);
+            self.records.remove(offset);
+            if let Some(id) = PacketId::new(pid) {
+                // Room was checked above.
+                let _ = self.dropped.push(id);
+            }
+        }
+        true
     }
 
     /// Whether a connection is established (CONNACK accepted and not lost since).
@@ -372,11 +467,15 @@ impl<'s> Session<'s> {
         publish.qos = QosPid::from_parts(qos, Some(id)).unwrap_or(QosPid::AtMostOnce);
         let packet = Packet::Publish(publish);
         let len = packet.buffer_len()?;
-        let offset = self
-            .records
-            .append(Tag::OutPublish, qos as u8, id.get(), len, |d| {
+        let append = |records: &mut Records<'s>| {
+            records.append(Tag::OutPublish, qos as u8, id.get(), len, |d| {
                 packet.emit(d).map(|_| ())
-            })??;
+            })
+        };
+        let offset = match append(&mut self.records) {
+            Err(Full { needed, .. }) if self.make_room(needed) => append(&mut self.records)??,
+            other => other??,
+        };
         if self.link != Link::Up {
             return Ok(Outgoing::Queued { packet_id: id });
         }

@@ -423,3 +423,107 @@ fn qos0_larger_than_tx_is_sent_as_header_then_payload() {
     };
     assert_eq!(p.payload, &payload[..]);
 }
+
+fn publish_result(s: &mut Session<'_>, body: &[u8], qos: QoS) -> Result<PacketId, SessionError> {
+    let mut tx = [0u8; 256];
+    match s.publish(TopicName::new("q").unwrap(), body, qos, false, &mut tx)? {
+        Outgoing::Stored { packet_id, .. } | Outgoing::Queued { packet_id } => Ok(packet_id),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// A queued QoS 1 message on `q` with a 3-byte body takes 8 bytes of bookkeeping and a
+/// 10-byte frame (2 header, 3 topic, 2 packet id, 3 body).
+const RECORD: usize = 18;
+
+#[test]
+fn offline_queue_refuses_new_messages_when_full_by_default() {
+    let mut mem = [0u8; RECORD * 3];
+    let mut s = Session::new(&mut mem);
+    let ids: Vec<_> = (0..3)
+        .map(|i| {
+            publish_result(&mut s, std::format!("m{i:02}").as_bytes(), QoS::AtLeastOnce).unwrap()
+        })
+        .collect();
+    assert!(matches!(
+        publish_result(&mut s, b"m03", QoS::AtLeastOnce),
+        Err(SessionError::Full { .. })
+    ));
+    assert_eq!(s.take_dropped(), None);
+    // All three are still there, in order.
+    let replayed = bring_up(&mut s, true, 0);
+    let ids_replayed: Vec<_> = replayed
+        .iter()
+        .map(|f| match decode(f) {
+            Packet::Publish(p) => p.qos.packet_id().unwrap(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(ids_replayed, ids);
+}
+
+#[test]
+fn drop_oldest_makes_room_reports_each_drop_and_keeps_the_order() {
+    let mut mem = [0u8; RECORD * 3];
+    let mut s = Session::new(&mut mem);
+    s.set_when_full(WhenFull::DropOldest);
+    let ids: Vec<_> = (0..5)
+        .map(|i| {
+            publish_result(&mut s, std::format!("m{i:02}").as_bytes(), QoS::AtLeastOnce).unwrap()
+        })
+        .collect();
+    assert!(s.has_dropped());
+    assert_eq!(s.take_dropped(), Some(ids[0]));
+    assert_eq!(s.take_dropped(), Some(ids[1]));
+    assert_eq!(s.take_dropped(), None);
+    let bodies: Vec<Vec<u8>> = bring_up(&mut s, true, 0)
+        .iter()
+        .map(|f| match decode(f) {
+            Packet::Publish(p) => p.payload.to_vec(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(bodies, [b"m02".to_vec(), b"m03".to_vec(), b"m04".to_vec()]);
+    // Connected: nothing on the wire is dropped; a full session refuses.
+    assert!(matches!(
+        publish_result(&mut s, b"m05", QoS::AtLeastOnce),
+        Err(SessionError::Full { .. })
+    ));
+    assert_eq!(s.take_dropped(), None);
+}
+
+#[test]
+fn drop_oldest_never_drops_qos2_and_never_loses_an_unreported_drop() {
+    let mut mem = [0u8; RECORD * 2];
+    let mut s = Session::new(&mut mem);
+    s.set_when_full(WhenFull::DropOldest);
+    publish_result(&mut s, b"x02", QoS::ExactlyOnce).unwrap();
+    publish_result(&mut s, b"x03", QoS::ExactlyOnce).unwrap();
+    // Only QoS 2 messages queued: the new one is refused, nothing changes.
+    let before = s.memory_usage();
+    assert!(matches!(
+        publish_result(&mut s, b"m00", QoS::AtLeastOnce),
+        Err(SessionError::Full { .. })
+    ));
+    assert_eq!(s.memory_usage(), before);
+    assert!(!s.has_dropped());
+
+    // Once MAX_UNREPORTED_DROPS drops wait to be reported, the next one is refused.
+    let mut mem = [0u8; RECORD];
+    let mut s = Session::new(&mut mem);
+    s.set_when_full(WhenFull::DropOldest);
+    for i in 0..=MAX_UNREPORTED_DROPS {
+        publish_result(&mut s, std::format!("m{i:02}").as_bytes(), QoS::AtLeastOnce).unwrap();
+    }
+    assert!(matches!(
+        publish_result(&mut s, b"m99", QoS::AtLeastOnce),
+        Err(SessionError::Full { .. })
+    ));
+    let mut reported = 0;
+    while s.take_dropped().is_some() {
+        reported += 1;
+    }
+    assert_eq!(reported, MAX_UNREPORTED_DROPS);
+    publish_result(&mut s, b"m99", QoS::AtLeastOnce).unwrap();
+    assert_eq!(s.take_dropped().map(|_| ()), Some(()));
+}

@@ -1,0 +1,403 @@
+//! Keeping a device connected: [`Supervisor`] reconnects after every loss, with exponential
+//! backoff and jitter, a sharper backoff when the credentials are refused, the cloud's
+//! shortest reconnect interval, and fresh credentials on every attempt.
+
+use core::fmt;
+
+use super::{Connected, Device, DisconnectReason, Event, Registered};
+use crate::clock::Clock;
+use crate::error::{Error, ErrorKind};
+use crate::kv::KvStore;
+use crate::mqtt::{PacketId, QoS};
+use crate::provider::Provider;
+use crate::transport::Transport;
+
+/// How a [`Supervisor`] paces its connection attempts.
+///
+/// After a failed attempt the base delay is multiplied by `growth` (by `refused_growth`
+/// when the broker refused the credentials), up to `cap_ms`. The wait is the base delay
+/// less a random share of at most `jitter_percent`, so that a fleet that lost its
+/// connection together does not come back together; it is never shorter than `floor_ms`,
+/// nor than the cloud's [`Limits::min_connect_interval_ms`](crate::provider::Limits)
+/// after the previous attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReconnectPolicy {
+    /// First delay after a lost connection, and the shortest wait between attempts.
+    pub floor_ms: u32,
+    /// Longest delay.
+    pub cap_ms: u32,
+    /// Factor the delay grows by after an attempt that failed (2 by default).
+    pub growth: u32,
+    /// Factor after the broker refused the credentials (8 by default): retrying soon will
+    /// not help, and hammering a cloud with bad credentials can get a device blocked.
+    pub refused_growth: u32,
+    /// Largest share of a delay taken off at random, in percent (0 to 100; 50 by default).
+    pub jitter_percent: u8,
+    /// A connection that stays up this long starts the backoff afresh when it is lost;
+    /// one lost sooner (a broker that accepts, then closes) keeps it growing.
+    pub stable_after_ms: u32,
+}
+
+impl Default for ReconnectPolicy {
+    /// 1 s floor, 5 min cap, ×2 (×8 after refused credentials), 50 % jitter, stable
+    /// after 60 s.
+    fn default() -> Self {
+        ReconnectPolicy {
+            floor_ms: 1_000,
+            cap_ms: 300_000,
+            growth: 2,
+            refused_growth: 8,
+            jitter_percent: 50,
+            stable_after_ms: 60_000,
+        }
+    }
+}
+
+impl ReconnectPolicy {
+    fn floor(&self) -> u64 {
+        u64::from(self.floor_ms)
+    }
+
+    fn cap(&self) -> u64 {
+        u64::from(self.cap_ms.max(self.floor_ms))
+    }
+
+    /// The base delay after `delay` (0: none yet) for an attempt that failed, or a
+    /// connection that was lost: the floor first, then `growth` times the last.
+    fn next(&self, delay: u64) -> u64 {
+        if delay == 0 {
+            self.floor()
+        } else {
+            self.grow(delay, self.growth)
+        }
+    }
+
+    /// The base delay after `delay` when the credentials were refused: at least
+    /// `refused_growth` times the floor, and that much more each time.
+    fn refused(&self, delay: u64) -> u64 {
+        self.grow(delay.max(self.floor()), self.refused_growth)
+    }
+
+    fn grow(&self, delay: u64, factor: u32) -> u64 {
+        delay
+            .saturating_mul(u64::from(factor.max(1)))
+            .clamp(self.floor(), self.cap())
+    }
+
+    /// The wait for a base delay, with `random` choosing the jitter.
+    fn wait(&self, delay: u64, random: u64) -> u64 {
+        let delay = delay.max(self.floor());
+        let span = delay / 100 * u64::from(self.jitter_percent.min(100))
+            + delay % 100 * u64::from(self.jitter_percent.min(100)) / 100;
+        let off = if span == 0 { 0 } else { random % (span + 1) };
+        (delay - off).max(self.floor())
+    }
+}
+
+/// Why a [`Supervisor`] is connecting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Cause {
+    /// The first connection.
+    Start,
+    /// The connection was lost.
+    Lost(DisconnectReason),
+    /// The previous attempt failed, for a reason of this kind.
+    Failed(ErrorKind),
+    /// The link was found down, its loss reported to whoever called the device's own
+    /// `next_event`.
+    Down,
+}
+
+impl fmt::Display for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Cause::Start => f.write_str("first connection"),
+            Cause::Lost(reason) => write!(f, "connection lost: {reason}"),
+            Cause::Failed(kind) => write!(f, "previous attempt failed ({kind:?})"),
+            Cause::Down => f.write_str("connection found down"),
+        }
+    }
+}
+
+/// What [`Supervisor::next_event`] reports.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Supervised<'a, E> {
+    /// An event of the device: messages, acknowledgements, `Connected` after each
+    /// successful attempt, `Disconnected` when a connection is lost.
+    Event(Event<'a>),
+    /// An attempt to connect begins.
+    Connecting {
+        /// Attempts since the connection was last stable, this one included.
+        attempt: u32,
+        /// Why.
+        cause: Cause,
+    },
+    /// The attempt failed; the next one comes in `retry_in_ms`.
+    ConnectFailed {
+        /// The attempt's number.
+        attempt: u32,
+        /// What went wrong. [`Error::kind`] is [`ErrorKind::Auth`] when the credentials
+        /// were refused.
+        error: Error<E>,
+        /// Time until the next attempt.
+        retry_in_ms: u64,
+    },
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Phase {
+    /// Connected, or a loss not yet reported by the device.
+    Up,
+    /// The device reported the loss: the next attempt is to be scheduled.
+    Lost(Cause),
+    /// Waiting until `at` before attempt `attempt`.
+    Waiting { at: u64, cause: Cause },
+    /// `Connecting` was reported: the attempt is to be made.
+    Attempt,
+}
+
+/// A device kept connected. Create it with [`Device::supervise`].
+///
+/// Publishing goes on while the link is down: QoS 1 and 2 messages wait in the session
+/// (the offline queue, bounded by the caller's session memory; see
+/// [`WhenFull`](crate::session::WhenFull)) and are sent, in order, after the next
+/// connection; QoS 0 needs a live link. Subscriptions made once are restored on every
+/// connection.
+///
+/// Every future here can be dropped at an `.await` and the supervisor used again: a
+/// dropped wait is resumed, a dropped attempt is made again.
+pub struct Supervisor<'b, P, T, C, S> {
+    device: Device<'b, P, T, C, S, Connected>,
+    policy: ReconnectPolicy,
+    phase: Phase,
+    /// Attempts since the last stable connection.
+    attempt: u32,
+    /// The current base delay (0: none yet).
+    delay: u64,
+    last_attempt_ms: Option<u64>,
+    connected_at_ms: Option<u64>,
+}
+
+impl<'b, P: Provider, T: Transport, C: Clock, S: KvStore> Device<'b, P, T, C, S, Registered> {
+    /// Hands the device to a [`Supervisor`], which connects it on the first call to
+    /// [`Supervisor::next_event`] and after every loss.
+    pub fn supervise(self, policy: ReconnectPolicy) -> Supervisor<'b, P, T, C, S> {
+        let now = self.core.clock.now_ms();
+        Supervisor {
+            device: self.into_state(),
+            policy,
+            phase: Phase::Waiting {
+                at: now,
+                cause: Cause::Start,
+            },
+            attempt: 0,
+            delay: 0,
+            last_attempt_ms: None,
+            connected_at_ms: None,
+        }
+    }
+}
+
+impl<'b, P: Provider, T: Transport, C: Clock, S: KvStore> Supervisor<'b, P, T, C, S> {
+    /// The device, for what the supervisor does not forward (OTA, unsubscribe, the
+    /// session). Its `next_event` must not be called directly: the supervisor would miss
+    /// the loss of the connection.
+    pub fn device_mut(&mut self) -> &mut Device<'b, P, T, C, S, Connected> {
+        &mut self.device
+    }
+
+    /// The device.
+    pub fn device(&self) -> &Device<'b, P, T, C, S, Connected> {
+        &self.device
+    }
+
+    /// The policy.
+    pub fn policy(&self) -> &ReconnectPolicy {
+        &self.policy
+    }
+
+    /// Whether the connection is up.
+    pub fn is_connected(&self) -> bool {
+        self.device.is_connected()
+    }
+
+    /// Publishes, connected or not. See [`Device::publish_with`]: QoS 1 and 2 messages are
+    /// queued while the link is down.
+    pub async fn publish(
+        &mut self,
+        topic: &str,
+        payload: &[u8],
+        qos: QoS,
+    ) -> Result<Option<PacketId>, Error<T::Error>> {
+        self.device.publish_with(topic, payload, qos, false).await
+    }
+
+    /// Subscribes; see [`Device::subscribe`]. Needs a live connection; the subscription is
+    /// then restored on every later one.
+    pub async fn subscribe(&mut self, topics: &[(&str, QoS)]) -> Result<PacketId, Error<T::Error>> {
+        self.device.subscribe(topics).await
+    }
+
+    /// Waits for the next thing to report: a device event, or the start or failure of a
+    /// connection attempt. Between attempts it sleeps; while connected it services the
+    /// link (keep-alive, acknowledgements).
+    ///
+    /// An error that retrying cannot mend (the provider's configuration, a buffer too
+    /// small for the credentials) is returned as such; calling again retries after the
+    /// cap.
+    pub async fn next_event(&mut self) -> Result<Supervised<'_, T::Error>, Error<T::Error>> {
+        let core = &self.device.core;
+        if core.session.is_connected() || core.pending.is_some() || core.session.has_dropped() {
+            let ev = self.device.next_event().await?;
+            if let Event::Disconnected(reason) = ev {
+                self.phase = Phase::Lost(Cause::Lost(reason));
+            }
+            return Ok(Supervised::Event(ev));
+        }
+        if matches!(self.phase, Phase::Up) {
+            self.phase = Phase::Lost(Cause::Down);
+        }
+        if let Phase::Lost(cause) = self.phase {
+            let now = self.device.core.clock.now_ms();
+            let stable = self
+                .connected_at_ms
+                .take()
+                .is_some_and(|at| now.saturating_sub(at) >= u64::from(self.policy.stable_after_ms));
+            if stable {
+                self.attempt = 0;
+                self.delay = 0;
+            }
+            self.delay = self.policy.next(self.delay);
+            let at = self.next_attempt_at(now);
+            self.phase = Phase::Waiting { at, cause };
+        }
+        match self.phase {
+            Phase::Waiting { at, cause } => {
+                self.device.core.clock.sleep_until(at).await;
+                self.phase = Phase::Attempt;
+                self.attempt = self.attempt.saturating_add(1);
+                Ok(Supervised::Connecting {
+                    attempt: self.attempt,
+                    cause,
+                })
+            }
+            _ => self.attempt().await,
+        }
+    }
+
+    /// Makes the attempt `Connecting` announced.
+    async fn attempt(&mut self) -> Result<Supervised<'_, T::Error>, Error<T::Error>> {
+        let core = &mut self.device.core;
+        self.last_attempt_ms = Some(core.clock.now_ms());
+        // A dropped earlier attempt may have left the transport open.
+        core.transport.close().await;
+        match core.connect().await {
+            Ok(()) => {
+                self.phase = Phase::Up;
+                self.connected_at_ms = Some(self.device.core.clock.now_ms());
+                // The `Connected` event the device holds.
+                let ev = self.device.next_event().await?;
+                Ok(Supervised::Event(ev))
+            }
+            Err(error) => {
+                let kind = error.kind();
+                self.delay = if kind == ErrorKind::Auth {
+                    self.policy.refused(self.delay)
+                } else {
+                    self.policy.next(self.delay)
+                };
+                let now = self.device.core.clock.now_ms();
+                let cause = Cause::Failed(kind);
+                if !error.is_retryable() && kind != ErrorKind::Auth {
+                    self.delay = self.policy.cap();
+                    self.phase = Phase::Waiting {
+                        at: now.saturating_add(self.delay),
+                        cause,
+                    };
+                    return Err(error);
+                }
+                let at = self.next_attempt_at(now);
+                self.phase = Phase::Waiting { at, cause };
+                Ok(Supervised::ConnectFailed {
+                    attempt: self.attempt,
+                    error,
+                    retry_in_ms: at.saturating_sub(now),
+                })
+            }
+        }
+    }
+
+    /// When the next attempt may start: the jittered delay from now, and not before the
+    /// cloud's shortest interval after the previous attempt.
+    fn next_attempt_at(&mut self, now: u64) -> u64 {
+        let random = self.device.core.random();
+        let wait = self.policy.wait(self.delay, random);
+        let mut at = now.saturating_add(wait);
+        let min = u64::from(self.device.core.provider.limits().min_connect_interval_ms);
+        if let Some(last) = self.last_attempt_ms {
+            at = at.max(last.saturating_add(min));
+        }
+        at
+    }
+
+    /// Ends the connection politely, if up, and gives the device back.
+    pub async fn into_device(self) -> Device<'b, P, T, C, S, Registered> {
+        self.device.disconnect().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delays_grow_to_the_cap_and_jitter_never_goes_under_the_floor() {
+        let p = ReconnectPolicy {
+            floor_ms: 100,
+            cap_ms: 1_000,
+            ..ReconnectPolicy::default()
+        };
+        let mut d = 0;
+        let mut seen = std::vec::Vec::new();
+        for _ in 0..7 {
+            d = p.next(d);
+            seen.push(d);
+        }
+        assert_eq!(seen, [100, 200, 400, 800, 1_000, 1_000, 1_000]);
+        // Refused credentials: ×8 from the floor at once.
+        assert_eq!(p.refused(0), 800);
+        assert_eq!(p.refused(200), 1_000);
+        for r in [0, 1, 99, 250, 499, 500, 501, u64::MAX] {
+            let w = p.wait(1_000, r);
+            assert!((500..=1_000).contains(&w), "{w}");
+            assert_eq!(p.wait(100, r), 100);
+            assert!(p.wait(150, r) >= 100);
+            assert!(p.wait(0, r) >= 100);
+        }
+        let none = ReconnectPolicy {
+            jitter_percent: 0,
+            ..p
+        };
+        assert_eq!(none.wait(700, 12345), 700);
+        let huge = ReconnectPolicy {
+            cap_ms: u32::MAX,
+            jitter_percent: 100,
+            ..p
+        };
+        assert!(huge.wait(u64::from(u32::MAX), u64::MAX) >= 100);
+    }
+
+    #[test]
+    fn a_cap_below_the_floor_is_the_floor() {
+        let p = ReconnectPolicy {
+            floor_ms: 500,
+            cap_ms: 100,
+            ..ReconnectPolicy::default()
+        };
+        assert_eq!(p.next(0), 500);
+        assert_eq!(p.next(500), 500);
+        assert_eq!(p.refused(500), 500);
+    }
+}

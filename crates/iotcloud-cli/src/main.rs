@@ -14,6 +14,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use std::path::{Path, PathBuf};
 
+mod pubsub;
 mod run;
 
 use hal_host::{FileStore, SystemClock, TcpTransport};
@@ -27,6 +28,9 @@ const USAGE: &str = "\
 usage: iotcloud sign <cloud> key=value...
        iotcloud register <cloud> key=value...
        iotcloud run <cloud> key=value... [ota_dir=DIR] [version=V] [seconds=N]
+       iotcloud pub <cloud> key=value... topic=T [count=N] [qos=Q] [interval=MS]
+                [payload=TEXT] [seconds=N] [floor_ms=MS] [cap_ms=MS]
+       iotcloud sub <cloud> key=value... topic=FILTER [count=N] [qos=Q] [seconds=N]
 
 sign: prints the MQTT client id, user name, password, host, port and TLS flag a device
 would connect with, as one JSON object (using stored registration results if any).
@@ -35,6 +39,14 @@ $XDG_DATA_HOME/iotcloud or ~/.local/share/iotcloud) and prints it as JSON.
 run: connects and logs every event, one per line, until Ctrl-C (or seconds=N); reports
 firmware version V (default 0.0.0) and downloads OTA jobs into ota_dir, verified, with a
 progress bar, reporting progress and the result to the cloud.
+pub: publishes N messages (default 1) at QoS Q (default 1), one every MS milliseconds
+(default 0); `{seq}` in the payload (default `{seq}`) becomes the message's number. It
+reconnects after every loss (backoff between floor_ms and cap_ms), queues what is
+published meanwhile, and exits 0 only once every message is acknowledged (QoS 0: sent),
+printing a JSON summary; seconds=N gives up after N seconds.
+sub: subscribes to FILTER and prints each message as `topic payload`, one per line,
+until N messages (count=N), N seconds (seconds=N) or Ctrl-C; it reconnects after every
+loss. Connection events go to stderr.
 
 clouds: aliyun, tencent (or qcloud), onenet, huawei, tuya, baidu, tlink
 
@@ -78,6 +90,18 @@ fn run(args: &[String]) -> Result<String, String> {
         Some("run") => match args.get(1) {
             Some(cloud) => run_command(cloud, &args[2..]),
             None => Err(format!("`run` needs a cloud\n\n{USAGE}")),
+        },
+        Some(cmd @ ("pub" | "sub")) => match args.get(1) {
+            Some(cloud) => {
+                let (opts, rest) = pubsub::PubSubOptions::take(&args[2..])?;
+                let args = pairs(&rest)?;
+                if cmd == "pub" {
+                    pubsub::publish(cloud, args, opts)
+                } else {
+                    pubsub::subscribe(cloud, args, opts)
+                }
+            }
+            None => Err(format!("`{cmd}` needs a cloud\n\n{USAGE}")),
         },
         Some("-h" | "--help" | "help") => Ok(USAGE.trim_end().to_string()),
         Some("-V" | "--version") => Ok(format!("iotcloud {}", env!("CARGO_PKG_VERSION"))),

@@ -1,0 +1,297 @@
+//! `iotcloud pub` and `iotcloud sub`: a supervised device that publishes numbered messages
+//! through disconnects, and one that prints what it receives.
+
+use std::io::Write as _;
+use std::time::{Duration, Instant};
+
+use hal_host::{FileStore, HostError, SystemClock, TcpTransport};
+use iotcloud::iotcloud_core::device::{ReconnectPolicy, Supervised, Supervisor};
+use iotcloud::iotcloud_core::mqtt::QoS;
+use iotcloud::{AnyProvider, Buffers, Cloud, Config, Device, Error, Event};
+
+use crate::{Args, CREDENTIALS_LEN, runtime};
+
+/// The tool's own keys for `pub` and `sub`, taken out of the configuration.
+pub(crate) struct PubSubOptions {
+    /// `topic=`: where to publish, or the filter to subscribe to.
+    pub topic: Option<String>,
+    /// `count=`: messages to publish (default 1), or to wait for (default: no limit).
+    pub count: Option<u64>,
+    /// `qos=`: 0, 1 or 2 (default 1).
+    pub qos: QoS,
+    /// `interval=`: milliseconds between two publishes (default 0).
+    pub interval_ms: u64,
+    /// `payload=`: the message, with `{seq}` replaced by its sequence number.
+    pub payload: String,
+    /// `seconds=`: give up (`pub`) or stop (`sub`) after this long.
+    pub seconds: Option<u64>,
+    /// `floor_ms=` and `cap_ms=`: the reconnect backoff.
+    pub policy: ReconnectPolicy,
+}
+
+impl PubSubOptions {
+    /// Takes the tool's keys out of `args`, leaving the configuration.
+    pub(crate) fn take(args: &[String]) -> Result<(Self, Vec<String>), String> {
+        let mut o = PubSubOptions {
+            topic: None,
+            count: None,
+            qos: QoS::AtLeastOnce,
+            interval_ms: 0,
+            payload: "{seq}".into(),
+            seconds: None,
+            policy: ReconnectPolicy::default(),
+        };
+        let mut rest = Vec::new();
+        let number = |key: &str, v: &str| -> Result<u64, String> {
+            v.parse()
+                .map_err(|_| format!("`{key}` is not a whole number: {v}"))
+        };
+        for arg in args {
+            match arg.split_once('=') {
+                Some(("topic", v)) => o.topic = Some(v.to_string()),
+                Some(("count", v)) => o.count = Some(number("count", v)?),
+                Some(("qos", v)) => {
+                    o.qos = match v {
+                        "0" => QoS::AtMostOnce,
+                        "1" => QoS::AtLeastOnce,
+                        "2" => QoS::ExactlyOnce,
+                        _ => return Err(format!("`qos` is 0, 1 or 2, not {v}")),
+                    }
+                }
+                Some(("interval", v)) => o.interval_ms = number("interval", v)?,
+                Some(("payload", v)) => o.payload = v.to_string(),
+                Some(("seconds", v)) => o.seconds = Some(number("seconds", v)?),
+                Some(("floor_ms", v)) => {
+                    o.policy.floor_ms = u32::try_from(number("floor_ms", v)?)
+                        .map_err(|_| "`floor_ms` is too large")?;
+                }
+                Some(("cap_ms", v)) => {
+                    o.policy.cap_ms =
+                        u32::try_from(number("cap_ms", v)?).map_err(|_| "`cap_ms` is too large")?;
+                }
+                _ => rest.push(arg.clone()),
+            }
+        }
+        Ok((o, rest))
+    }
+}
+
+type Sup<'b> = Supervisor<'b, AnyProvider<'b>, TcpTransport, SystemClock, FileStore>;
+
+/// Memory a `pub` device queues messages in while the link is down: when it is full,
+/// publishing waits for acknowledgements rather than dropping anything.
+const QUEUE_LEN: usize = 256 * 1024;
+
+fn err_line(line: &str) {
+    eprintln!("{line}");
+}
+
+/// Logs a supervisor event that is not a message to stderr; returns whether it was an
+/// acknowledgement.
+fn log_event(ev: &Supervised<'_, HostError>) -> bool {
+    match ev {
+        Supervised::Connecting { attempt, cause } => {
+            err_line(&format!("connecting: attempt {attempt} ({cause})"));
+        }
+        Supervised::ConnectFailed {
+            attempt,
+            error,
+            retry_in_ms,
+        } => err_line(&format!(
+            "connect attempt {attempt} failed: {error}; retrying in {retry_in_ms} ms"
+        )),
+        Supervised::Event(Event::Connected { session_present }) => {
+            err_line(&format!("connected session_present={session_present}"));
+        }
+        Supervised::Event(Event::Disconnected(reason)) => {
+            err_line(&format!("disconnected: {reason}"));
+        }
+        Supervised::Event(Event::Published { .. }) => return true,
+        Supervised::Event(Event::Dropped { packet_id }) => {
+            err_line(&format!("dropped id={}", packet_id.get()));
+        }
+        _ => {}
+    }
+    false
+}
+
+/// The device both commands run, before a supervisor takes it.
+fn build<'b>(
+    provider: AnyProvider<'b>,
+    args: &Args,
+    mem: &'b mut Memory,
+) -> Result<Device<'b, AnyProvider<'b>, TcpTransport, SystemClock, FileStore>, String> {
+    let store =
+        FileStore::open(&args.store).map_err(|e| format!("store {}: {e}", args.store.display()))?;
+    Ok(Device::new(
+        provider,
+        TcpTransport::new(),
+        SystemClock::new(),
+        store,
+        Buffers {
+            rx: &mut mem.rx,
+            tx: &mut mem.tx,
+            session: &mut mem.session,
+        },
+    )
+    .with_credentials_buffer(&mut mem.creds))
+}
+
+/// The cloud and its configuration.
+fn configure<'a>(cloud: &str, args: &'a Args) -> Result<(Cloud, Config<'a>), String> {
+    let cloud = Cloud::from_name(cloud).map_err(|e| e.to_string())?;
+    let config = Config::from_pairs(args.pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .map_err(|e| e.to_string())?;
+    Ok((cloud, config))
+}
+
+/// The device's memory.
+struct Memory {
+    rx: Vec<u8>,
+    tx: Vec<u8>,
+    session: Vec<u8>,
+    creds: Vec<u8>,
+}
+
+impl Memory {
+    fn new(session: usize) -> Self {
+        Memory {
+            rx: vec![0u8; 16 * 1024],
+            tx: vec![0u8; 2048],
+            session: vec![0u8; session],
+            creds: vec![0u8; CREDENTIALS_LEN],
+        }
+    }
+}
+
+/// `iotcloud pub`: publishes `count` messages and waits until each is acknowledged.
+pub(crate) fn publish(cloud: &str, args: Args, o: PubSubOptions) -> Result<String, String> {
+    let topic = o.topic.clone().ok_or("`pub` needs topic=")?;
+    let count = o.count.unwrap_or(1);
+    let mut mem = Memory::new(QUEUE_LEN);
+    let (cloud, config) = configure(cloud, &args)?;
+    let provider = AnyProvider::new(cloud, &config, None).map_err(|e| e.to_string())?;
+    let device = build(provider, &args, &mut mem)?;
+    let rt = runtime()?;
+    rt.block_on(async {
+        let device = device.register().await.map_err(|(_, e)| e.to_string())?;
+        let mut sup = device.supervise(o.policy);
+        let started = Instant::now();
+        let deadline = o.seconds.map(|s| started + Duration::from_secs(s));
+        let interval = Duration::from_millis(o.interval_ms);
+        let (mut seq, mut acked) = (0u64, 0u64);
+        let mut next_due = started;
+        let done = |seq: u64, acked: u64| match o.qos {
+            QoS::AtMostOnce => seq == count,
+            _ => acked == count,
+        };
+        while !done(seq, acked) {
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                let _ = sup.into_device().await;
+                return Err(format!(
+                    "gave up after {} s: {seq} of {count} published, {acked} acknowledged",
+                    o.seconds.unwrap_or(0)
+                ));
+            }
+            let mut wait = Duration::from_millis(100);
+            if seq < count {
+                let now = Instant::now();
+                if now >= next_due {
+                    let body = o.payload.replace("{seq}", &seq.to_string());
+                    match sup.publish(&topic, body.as_bytes(), o.qos).await {
+                        Ok(_) => {
+                            seq += 1;
+                            next_due += interval;
+                            wait = Duration::ZERO;
+                        }
+                        // Full queue, or QoS 0 without a link: service the link and retry.
+                        Err(
+                            Error::SessionFull { .. } | Error::NoPacketIds | Error::NotConnected,
+                        ) => {}
+                        Err(e) => return Err(format!("publish {seq}: {e}")),
+                    }
+                } else {
+                    wait = next_due - now;
+                }
+            }
+            if let Some(ev) = service(&mut sup, wait).await? {
+                acked += u64::from(ev);
+            }
+        }
+        // Let the last acknowledgements' state settle, then leave politely.
+        let _ = sup.into_device().await;
+        Ok(format!(
+            "{{\"published\":{seq},\"acknowledged\":{},\"seconds\":{:.3}}}",
+            if o.qos == QoS::AtMostOnce { 0 } else { acked },
+            started.elapsed().as_secs_f64()
+        ))
+    })
+}
+
+/// Services the supervisor for at most `wait` (zero: only what is ready). Returns
+/// `Some(true)` for an acknowledgement.
+async fn service(sup: &mut Sup<'_>, wait: Duration) -> Result<Option<bool>, String> {
+    // The supervisor's futures may be dropped at any await: a timeout is safe.
+    match tokio::time::timeout(wait.max(Duration::from_millis(1)), sup.next_event()).await {
+        Err(_) => Ok(None),
+        Ok(Ok(ev)) => Ok(Some(log_event(&ev))),
+        Ok(Err(e)) => Err(e.to_string()),
+    }
+}
+
+/// `iotcloud sub`: subscribes and prints each message as `topic payload`, one per line.
+pub(crate) fn subscribe(cloud: &str, args: Args, o: PubSubOptions) -> Result<String, String> {
+    let filter = o.topic.clone().ok_or("`sub` needs topic=")?;
+    let mut mem = Memory::new(16 * 1024);
+    let (cloud, config) = configure(cloud, &args)?;
+    let provider = AnyProvider::new(cloud, &config, None).map_err(|e| e.to_string())?;
+    let device = build(provider, &args, &mut mem)?;
+    let rt = runtime()?;
+    rt.block_on(async {
+        let device = device.register().await.map_err(|(_, e)| e.to_string())?;
+        let mut sup = device.supervise(o.policy);
+        let stop = async {
+            match o.seconds {
+                Some(s) => tokio::time::sleep(Duration::from_secs(s)).await,
+                None => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
+            }
+        };
+        tokio::pin!(stop);
+        let mut received = 0u64;
+        let mut subscribed = false;
+        let mut out = std::io::stdout().lock();
+        while o.count.is_none_or(|c| received < c) {
+            let connected = tokio::select! {
+                _ = &mut stop => break,
+                ev = sup.next_event() => {
+                    let ev = ev.map_err(|e| e.to_string())?;
+                    if let Supervised::Event(Event::Message(m)) = &ev {
+                        let _ = writeln!(
+                            out,
+                            "{} {}",
+                            m.topic,
+                            String::from_utf8_lossy(m.payload).escape_debug()
+                        );
+                        let _ = out.flush();
+                        received += 1;
+                    } else {
+                        log_event(&ev);
+                    }
+                    matches!(ev, Supervised::Event(Event::Connected { .. }))
+                }
+            };
+            // Subscribed once, the session restores it on every later connection.
+            if connected && !subscribed {
+                sup.subscribe(&[(filter.as_str(), o.qos)])
+                    .await
+                    .map_err(|e| format!("subscribe {filter}: {e}"))?;
+                subscribed = true;
+            }
+        }
+        let _ = sup.into_device().await;
+        err_line(&format!("received {received}"));
+        Ok(String::new())
+    })
+}

@@ -1,0 +1,156 @@
+//! `iotcloud pub` and `iotcloud sub` against a local mosquitto that is restarted while
+//! messages flow: `pub` exits 0 only once every message is acknowledged, `sub` prints what
+//! arrives, and `pub` gives up with a clear error when no broker ever answers.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead as _, BufReader};
+use std::net::TcpListener;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use iotcloud_testkit::Broker;
+
+fn iotcloud(args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_iotcloud"));
+    c.args(args);
+    c
+}
+
+#[test]
+fn pub_survives_a_broker_restart_and_sub_prints_what_arrives() {
+    let mut broker = Broker::start();
+    let port = format!("port={}", broker.port);
+    let store = tempfile::tempdir().unwrap();
+    let store = format!("store={}", store.path().display());
+    let common = |name: &'static str| {
+        vec![
+            "aliyun".to_string(),
+            "product_id=a1PubSub".into(),
+            format!("device_name={name}"),
+            "device_secret=s3cret".into(),
+            "host=127.0.0.1".into(),
+            port.clone(),
+            "tls=false".into(),
+            store.clone(),
+            "floor_ms=50".into(),
+            "cap_ms=400".into(),
+        ]
+    };
+
+    let mut sub_args = vec!["sub".to_string()];
+    sub_args.extend(common("listener"));
+    sub_args.extend(["topic=cli/seq/#".into(), "seconds=4".into()]);
+    let mut sub = Command::new(env!("CARGO_BIN_EXE_iotcloud"))
+        .args(&sub_args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait for the subscriber to be connected before publishing.
+    let (tx, rx) = mpsc::channel();
+    let sub_err = sub.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(sub_err).lines() {
+            let _ = tx.send(line.unwrap());
+        }
+    });
+    loop {
+        let line = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+        if line.starts_with("connected") {
+            break;
+        }
+    }
+    std::thread::sleep(Duration::from_millis(200));
+
+    let mut pub_args = vec!["pub".to_string()];
+    pub_args.extend(common("sender"));
+    pub_args.extend([
+        "topic=cli/seq/a".into(),
+        "count=150".into(),
+        "qos=1".into(),
+        "interval=10".into(),
+        "payload=n={seq}".into(),
+    ]);
+    let publisher = Command::new(env!("CARGO_BIN_EXE_iotcloud"))
+        .args(&pub_args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    broker.stop();
+    std::thread::sleep(Duration::from_millis(300));
+    broker.start_again();
+
+    let out = publisher.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.starts_with(r#"{"published":150,"acknowledged":150,"seconds":"#),
+        "{stdout}"
+    );
+    // It saw the broker go, tried again, and came back.
+    assert!(stderr.contains("disconnected: "), "{stderr}");
+    assert!(stderr.contains("connecting: attempt "), "{stderr}");
+    assert!(
+        stderr.matches("connected session_present=").count() >= 2,
+        "{stderr}"
+    );
+
+    let sub_out = sub.wait_with_output().unwrap();
+    assert!(sub_out.status.success());
+    let printed = String::from_utf8_lossy(&sub_out.stdout);
+    let seqs: Vec<u32> = printed
+        .lines()
+        .map(|l| {
+            let rest = l
+                .strip_prefix("cli/seq/a n=")
+                .unwrap_or_else(|| panic!("{l}"));
+            rest.parse().unwrap()
+        })
+        .collect();
+    // Before the restart and long after it: the subscriber came back too.
+    assert!(seqs.contains(&0), "{seqs:?}");
+    assert!(seqs.contains(&149), "{seqs:?}");
+}
+
+#[test]
+fn pub_gives_up_with_a_clear_error_when_no_broker_answers() {
+    // A port nothing listens on.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let store = tempfile::tempdir().unwrap();
+    let out = iotcloud(&[
+        "pub",
+        "tlink",
+        "product_id=user",
+        "product_secret=pw",
+        "device_name=SN123",
+        "host=127.0.0.1",
+        &format!("port={port}"),
+        "tls=false",
+        &format!("store={}", store.path().display()),
+        "topic=SN123",
+        "count=3",
+        "seconds=1",
+        "floor_ms=100",
+        "cap_ms=200",
+    ])
+    .output()
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("gave up after 1 s: 3 of 3 published, 0 acknowledged"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("connect attempt 1 failed: "), "{stderr}");
+    assert!(stderr.contains("connect attempt 3 failed: "), "{stderr}");
+    assert!(!stderr.contains("pw"), "{stderr}");
+}

@@ -529,6 +529,16 @@ impl<'b, P: Provider, T: Transport, C: Clock, S: KvStore> Core<'b, P, T, C, S> {
     /// Makes progress: handles one complete packet or reads more bytes. Returns the length
     /// of a frame at the start of `rx` to hand to the application, or `None` to go on.
     pub async fn step(&mut self) -> Result<Option<usize>, Error<T::Error>> {
+        // Queued and re-sent messages beyond the replay window go out as the window frees.
+        if self.session.replay_pending()
+            && let Some(bytes) = self.session.next_replay(self.tx)?
+        {
+            match send(&mut self.transport, &mut self.tx_dirty, &[bytes]).await {
+                Ok(()) => self.session.sent(self.clock.now_ms()),
+                Err(e) => self.link_lost(DisconnectReason::Transport(e.kind())).await,
+            }
+            return Ok(None);
+        }
         if self.discard > 0 {
             let n = self.discard.min(self.rx_len);
             self.drop_front(n);

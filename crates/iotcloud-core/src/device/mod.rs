@@ -94,6 +94,9 @@ pub struct DeviceOptions {
     /// What a QoS 1 publish does while the link is down and the session memory is full
     /// (default: refuse it). See [`WhenFull`].
     pub when_full: WhenFull,
+    /// How many queued or re-sent messages may await their acknowledgement at once after
+    /// a reconnect (default 16). See [`Session::set_replay_window`].
+    pub replay_window: u16,
 }
 
 impl Default for DeviceOptions {
@@ -103,6 +106,7 @@ impl Default for DeviceOptions {
             ping_timeout_ms: None,
             seed: None,
             when_full: WhenFull::RefuseNew,
+            replay_window: crate::session::DEFAULT_REPLAY_WINDOW,
         }
     }
 }
@@ -221,6 +225,7 @@ impl<'b, P: Provider, T: Transport, C: Clock, S: KvStore> Device<'b, P, T, C, S,
         let mut session = Session::new(buffers.session);
         session.set_ping_timeout_ms(options.ping_timeout_ms);
         session.set_when_full(options.when_full);
+        session.set_replay_window(options.replay_window);
         Device {
             core: Core::new(
                 provider, transport, clock, store, buffers.rx, buffers.tx, session, options,

@@ -44,6 +44,15 @@ use crate::mqtt::{
 
 const SUB_CONFIRMED: u8 = 0x80;
 const SUB_QOS_MASK: u8 = 0x03;
+/// In the meta byte of an outgoing message (`OutPublish`, `OutPubrel`): its QoS.
+const OUT_QOS_MASK: u8 = 0x03;
+/// ... and whether it was written on the current connection.
+const OUT_SENT: u8 = 0x40;
+/// ... and whether it was ever written (a re-send then carries DUP).
+const OUT_EVER_SENT: u8 = 0x20;
+
+/// Default for [`Session::set_replay_window`].
+pub const DEFAULT_REPLAY_WINDOW: u16 = 16;
 
 /// Why the session could not do what was asked. Nothing was changed when one is returned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -185,6 +194,7 @@ pub struct Session<'s> {
     records: Records<'s>,
     when_full: WhenFull,
     dropped: heapless::Vec<PacketId, MAX_UNREPORTED_DROPS>,
+    replay_window: u16,
     next_id: u16,
     keep_alive_ms: u64,
     ping_timeout_ms: Option<u64>,
@@ -202,6 +212,7 @@ impl<'s> Session<'s> {
             records: Records::new(memory),
             when_full: WhenFull::RefuseNew,
             dropped: heapless::Vec::new(),
+            replay_window: DEFAULT_REPLAY_WINDOW,
             next_id: 1,
             keep_alive_ms: 0,
             ping_timeout_ms: None,
@@ -222,6 +233,28 @@ impl<'s> Session<'s> {
     /// is full (by default [`WhenFull::RefuseNew`]).
     pub fn set_when_full(&mut self, policy: WhenFull) {
         self.when_full = policy;
+    }
+
+    /// How many re-sent or queued messages may await their acknowledgement at once after
+    /// a reconnect (default [`DEFAULT_REPLAY_WINDOW`]; at least 1). A backlog larger than
+    /// the window goes out as acknowledgements come back, so a link that breaks after a
+    /// few kilobytes still makes progress instead of re-sending the same head forever.
+    pub fn set_replay_window(&mut self, window: u16) {
+        self.replay_window = window.max(1);
+    }
+
+    /// Whether queued or re-sent messages are still to go out on this connection
+    /// ([`Session::next_replay`] has more to give once acknowledgements free the window).
+    pub fn replay_pending(&self) -> bool {
+        self.link == Link::Up && self.replay.0 != ReplayPhase::Done
+    }
+
+    /// Outgoing messages written on this connection and not yet acknowledged.
+    fn sent_unacked(&self) -> usize {
+        self.records
+            .iter()
+            .filter(|r| matches!(r.tag, Tag::OutPublish | Tag::OutPubrel) && r.meta & OUT_SENT != 0)
+            .count()
     }
 
     /// The policy set with [`Session::set_when_full`].
@@ -263,7 +296,7 @@ impl<'s> Session<'s> {
             if free + gain >= needed {
                 break;
             }
-            if r.tag == Tag::OutPublish && r.meta == QoS::AtLeastOnce as u8 {
+            if r.tag == Tag::OutPublish && r.meta & OUT_QOS_MASK == QoS::AtLeastOnce as u8 {
                 gain += r.end() - r.offset;
                 count += 1;
             }
@@ -272,10 +305,9 @@ impl<'s> Session<'s> {
             return false;
         }
         for _ in 0..count {
-            let Some(r) = self
-                .records
-                .find(|r| r.tag == Tag::OutPublish && r.meta == QoS::AtLeastOnce as u8)
-            else {
+            let Some(r) = self.records.find(|r| {
+                r.tag == Tag::OutPublish && r.meta & OUT_QOS_MASK == QoS::AtLeastOnce as u8
+            }) else {
                 break;
             };
             let (offset, pid) = (r.offset, r.pid);
@@ -381,6 +413,9 @@ impl<'s> Session<'s> {
         }
         loop {
             let (phase, offset) = self.replay;
+            if phase == ReplayPhase::Messages {
+                return self.next_message(tx);
+            }
             let Some(r) = self.records.get(offset) else {
                 self.replay = match phase {
                     ReplayPhase::Subscriptions => (ReplayPhase::Messages, 0),
@@ -415,21 +450,39 @@ impl<'s> Session<'s> {
                     self.replay.1 = end;
                     return Ok(Some(&tx[..n]));
                 }
-                (ReplayPhase::Messages, Tag::OutPublish) => {
-                    self.replay.1 = end;
-                    let frame = self.records.data_mut(offset).unwrap_or_default();
-                    crate::mqtt::publish_set_dup(frame);
-                    return Ok(Some(frame));
-                }
-                (ReplayPhase::Messages, Tag::OutPubrel) => {
-                    let id = PacketId::new(r.pid).ok_or(SessionError::NoPacketIds)?;
-                    let n = Packet::Pubrel(id).emit(tx)?;
-                    self.replay.1 = end;
-                    return Ok(Some(&tx[..n]));
-                }
+                (ReplayPhase::Messages, _) => return self.next_message(tx),
                 _ => self.replay.1 = end,
             }
         }
+    }
+
+    /// The replay's message phase: the oldest outgoing message not yet written on this
+    /// connection, while fewer than the window await their acknowledgement. A PUBLISH
+    /// written before carries DUP; one queued while offline goes out as new.
+    fn next_message<'t>(&'t mut self, tx: &'t mut [u8]) -> Result<Option<&'t [u8]>, SessionError> {
+        let unsent = self
+            .records
+            .find(|r| matches!(r.tag, Tag::OutPublish | Tag::OutPubrel) && r.meta & OUT_SENT == 0);
+        let Some(r) = unsent else {
+            self.replay = (ReplayPhase::Done, 0);
+            return Ok(None);
+        };
+        let (offset, tag, meta, pid) = (r.offset, r.tag, r.meta, r.pid);
+        if self.sent_unacked() >= usize::from(self.replay_window) {
+            return Ok(None);
+        }
+        self.records
+            .set_meta(offset, meta | OUT_SENT | OUT_EVER_SENT);
+        if tag == Tag::OutPubrel {
+            let id = PacketId::new(pid).ok_or(SessionError::NoPacketIds)?;
+            let n = Packet::Pubrel(id).emit(tx)?;
+            return Ok(Some(&tx[..n]));
+        }
+        let frame = self.records.data_mut(offset).unwrap_or_default();
+        if meta & OUT_EVER_SENT != 0 {
+            crate::mqtt::publish_set_dup(frame);
+        }
+        Ok(Some(frame))
     }
 
     /// Prepares a PUBLISH. QoS 1 and 2 messages are stored in session memory until
@@ -467,8 +520,15 @@ impl<'s> Session<'s> {
         publish.qos = QosPid::from_parts(qos, Some(id)).unwrap_or(QosPid::AtMostOnce);
         let packet = Packet::Publish(publish);
         let len = packet.buffer_len()?;
+        // Written at once only when nothing older waits to go out: order is kept.
+        let now = self.link == Link::Up && self.replay.0 == ReplayPhase::Done;
+        let meta = if now {
+            qos as u8 | OUT_SENT | OUT_EVER_SENT
+        } else {
+            qos as u8
+        };
         let append = |records: &mut Records<'s>| {
-            records.append(Tag::OutPublish, qos as u8, id.get(), len, |d| {
+            records.append(Tag::OutPublish, meta, id.get(), len, |d| {
                 packet.emit(d).map(|_| ())
             })
         };
@@ -476,7 +536,7 @@ impl<'s> Session<'s> {
             Err(Full { needed, .. }) if self.make_room(needed) => append(&mut self.records)??,
             other => other??,
         };
-        if self.link != Link::Up {
+        if !now {
             return Ok(Outgoing::Queued { packet_id: id });
         }
         let frame = self.records.data_mut(offset).unwrap_or_default();
@@ -784,9 +844,11 @@ impl<'s> Session<'s> {
         self.replay = (ReplayPhase::Done, 0);
         let mut offset = 0;
         while let Some(r) = self.records.get(offset) {
-            let (end, tag) = (r.end(), r.tag);
-            if matches!(tag, Tag::Subscription | Tag::Unsubscribe) {
-                self.records.set_pid(offset, 0);
+            let (end, tag, meta) = (r.end(), r.tag, r.meta);
+            match tag {
+                Tag::Subscription | Tag::Unsubscribe => self.records.set_pid(offset, 0),
+                Tag::OutPublish | Tag::OutPubrel => self.records.set_meta(offset, meta & !OUT_SENT),
+                _ => {}
             }
             offset = end;
         }
@@ -794,7 +856,11 @@ impl<'s> Session<'s> {
 
     fn find_out(&self, tag: Tag, id: PacketId, qos: Option<QoS>) -> Option<usize> {
         self.records
-            .find(|r| r.tag == tag && r.pid == id.get() && qos.is_none_or(|q| r.meta == q as u8))
+            .find(|r| {
+                r.tag == tag
+                    && r.pid == id.get()
+                    && qos.is_none_or(|q| r.meta & OUT_QOS_MASK == q as u8)
+            })
             .map(|r| r.offset)
     }
 

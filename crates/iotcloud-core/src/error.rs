@@ -114,7 +114,7 @@ pub enum Error<E> {
     #[error("connection refused: {0}")]
     Refused(ConnectReturnCode),
     /// The transport failed: DNS, TCP, TLS or an I/O error. Retry with backoff.
-    #[error("transport: {0:?}")]
+    #[error("transport: {0}")]
     Transport(E),
     /// The peer did not answer in time. Retry with backoff.
     #[error("timed out")]

@@ -122,7 +122,7 @@ pub enum RegisterError<E> {
     #[error("HTTP: {0}")]
     Http(#[from] HttpError<E>),
     /// The MQTT registration connection failed at the transport.
-    #[error("transport: {0:?}")]
+    #[error("transport: {0}")]
     Transport(E),
     /// The MQTT registration connection was refused.
     #[error("registration connection refused: {0}")]
@@ -629,7 +629,7 @@ mod tests {
 
     #[test]
     fn rejection_codes_are_kept_cut_to_length() {
-        let e: RegisterError<()> = RegisterError::rejected(Rejection::AlreadyActivated, "1021");
+        let e: RegisterError<core::convert::Infallible> = RegisterError::rejected(Rejection::AlreadyActivated, "1021");
         assert_eq!(
             std::format!("{e}"),
             "registration refused: device already activated (code 1021)"

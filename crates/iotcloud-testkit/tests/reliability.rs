@@ -275,3 +275,37 @@ async fn a_broker_that_accepts_then_closes_at_once_is_not_hammered() {
         assert!(*gap >= want, "{gaps:?}");
     }
 }
+
+/// The first failed attempt of a supervisor connecting with `p`, as text.
+async fn first_failure(p: PlainMqtt<'static>) -> String {
+    let mut sup = supervised(p, 1024, quick()).await;
+    loop {
+        match sup.next_event().await.unwrap() {
+            Supervised::ConnectFailed {
+                error, retry_in_ms, ..
+            } => {
+                assert_eq!(error.kind(), ErrorKind::Transport, "{error}");
+                assert!(retry_in_ms >= 50, "{retry_in_ms}");
+                return error.to_string();
+            }
+            Supervised::Connecting { .. } => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn dns_and_tls_failures_are_named_and_retried() {
+    let dns = first_failure(PlainMqtt::new("no-such-host.invalid", 1883, "dns").unwrap()).await;
+    assert!(
+        dns.contains("DNS lookup of no-such-host.invalid failed"),
+        "{dns}"
+    );
+
+    // TLS to a broker that speaks plain MQTT: the handshake fails, and says so.
+    let broker = Broker::start();
+    let tls =
+        provider(broker.port, "tls").with_tls(iotcloud_core::transport::ServerAuth::DefaultRoots);
+    let tls = first_failure(tls).await;
+    assert!(tls.contains("TLS handshake with 127.0.0.1 failed"), "{tls}");
+}

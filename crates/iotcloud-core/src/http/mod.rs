@@ -46,7 +46,7 @@ pub enum HttpError<E> {
         capacity: usize,
     },
     /// Connecting, TLS, reading or writing failed.
-    #[error("transport: {0:?}")]
+    #[error("transport: {0}")]
     Transport(E),
     /// The server did not answer in time.
     #[error("timed out")]

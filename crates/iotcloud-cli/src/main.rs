@@ -14,6 +14,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use std::path::{Path, PathBuf};
 
+mod demo;
+mod emulate;
 mod run;
 
 use hal_host::{FileStore, SystemClock, TcpTransport};
@@ -27,6 +29,9 @@ const USAGE: &str = "\
 usage: iotcloud sign <cloud> key=value...
        iotcloud register <cloud> key=value...
        iotcloud run <cloud> key=value... [ota_dir=DIR] [version=V] [seconds=N]
+       iotcloud demo [--cloud NAME|all]
+       iotcloud emulate [CLOUD...] [--devices FILE.toml] [--device SPEC]...
+                        [--control-port N] [--seconds N]
 
 sign: prints the MQTT client id, user name, password, host, port and TLS flag a device
 would connect with, as one JSON object (using stored registration results if any).
@@ -35,6 +40,14 @@ $XDG_DATA_HOME/iotcloud or ~/.local/share/iotcloud) and prints it as JSON.
 run: connects and logs every event, one per line, until Ctrl-C (or seconds=N); reports
 firmware version V (default 0.0.0) and downloads OTA jobs into ota_dir, verified, with a
 progress bar, reporting progress and the result to the cloud.
+demo: starts the cloud emulator in this process and takes one device per chosen cloud
+(default all) through registration, connection, telemetry, a command, an OTA job and its
+download, the result report and disconnection, printing a timeline; exits 0 only if every
+step succeeded.
+emulate: runs the cloud emulator in the foreground for devices elsewhere, printing the
+settings each device should use; devices come from a TOML file of [[device]] tables, from
+--device cloud=…,product=…,name=…,secret=… (tlink: username=…), or the demo set; commands
+and OTA jobs go through standard input or the HTTP control port.
 
 clouds: aliyun, tencent (or qcloud), onenet, huawei, tuya, baidu, tlink
 
@@ -79,6 +92,8 @@ fn run(args: &[String]) -> Result<String, String> {
             Some(cloud) => run_command(cloud, &args[2..]),
             None => Err(format!("`run` needs a cloud\n\n{USAGE}")),
         },
+        Some("demo") => demo::demo(&args[1..]),
+        Some("emulate") => emulate::emulate(&args[1..]),
         Some("-h" | "--help" | "help") => Ok(USAGE.trim_end().to_string()),
         Some("-V" | "--version") => Ok(format!("iotcloud {}", env!("CARGO_PKG_VERSION"))),
         Some(other) => Err(format!("unknown command `{other}`\n\n{USAGE}")),

@@ -14,6 +14,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use std::path::{Path, PathBuf};
 
+mod demo;
+mod emulate;
 mod pubsub;
 mod run;
 
@@ -31,6 +33,9 @@ usage: iotcloud sign <cloud> key=value...
        iotcloud pub <cloud> key=value... topic=T [count=N] [qos=Q] [interval=MS]
                 [payload=TEXT] [seconds=N] [floor_ms=MS] [cap_ms=MS]
        iotcloud sub <cloud> key=value... topic=FILTER [count=N] [qos=Q] [seconds=N]
+       iotcloud demo [--cloud NAME|all]
+       iotcloud emulate [CLOUD...] [--devices FILE.toml] [--device SPEC]...
+                        [--control-port N] [--seconds N]
 
 sign: prints the MQTT client id, user name, password, host, port and TLS flag a device
 would connect with, as one JSON object (using stored registration results if any).
@@ -47,6 +52,14 @@ printing a JSON summary; seconds=N gives up after N seconds.
 sub: subscribes to FILTER and prints each message as `topic payload`, one per line,
 until N messages (count=N), N seconds (seconds=N) or Ctrl-C; it reconnects after every
 loss. Connection events go to stderr.
+demo: starts the cloud emulator in this process and takes one device per chosen cloud
+(default all) through registration, connection, telemetry, a command, an OTA job and its
+download, the result report and disconnection, printing a timeline; exits 0 only if every
+step succeeded.
+emulate: runs the cloud emulator in the foreground for devices elsewhere, printing the
+settings each device should use; devices come from a TOML file of [[device]] tables, from
+--device cloud=…,product=…,name=…,secret=… (tlink: username=…), or the demo set; commands
+and OTA jobs go through standard input or the HTTP control port.
 
 clouds: aliyun, tencent (or qcloud), onenet, huawei, tuya, baidu, tlink
 
@@ -103,6 +116,8 @@ fn run(args: &[String]) -> Result<String, String> {
             }
             None => Err(format!("`{cmd}` needs a cloud\n\n{USAGE}")),
         },
+        Some("demo") => demo::demo(&args[1..]),
+        Some("emulate") => emulate::emulate(&args[1..]),
         Some("-h" | "--help" | "help") => Ok(USAGE.trim_end().to_string()),
         Some("-V" | "--version") => Ok(format!("iotcloud {}", env!("CARGO_PKG_VERSION"))),
         Some(other) => Err(format!("unknown command `{other}`\n\n{USAGE}")),

@@ -629,7 +629,8 @@ mod tests {
 
     #[test]
     fn rejection_codes_are_kept_cut_to_length() {
-        let e: RegisterError<core::convert::Infallible> = RegisterError::rejected(Rejection::AlreadyActivated, "1021");
+        let e: RegisterError<core::convert::Infallible> =
+            RegisterError::rejected(Rejection::AlreadyActivated, "1021");
         assert_eq!(
             std::format!("{e}"),
             "registration refused: device already activated (code 1021)"

@@ -3,6 +3,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::aliyun::AliyunProduct;
+use crate::devices::{BaiduDevice, TlinkDevice, TuyaDevice};
 use crate::huawei::HuaweiAccount;
 use crate::onenet::OneNetUser;
 use crate::tencent::TencentProduct;
@@ -19,11 +20,18 @@ pub struct Accounts {
     pub onenet: Vec<OneNetUser>,
     /// Huawei Cloud IAM accounts and their IoTDA projects.
     pub huawei: Vec<HuaweiAccount>,
+    /// TuyaLink devices.
+    pub tuya: Vec<TuyaDevice>,
+    /// Baidu IoT Core devices.
+    pub baidu: Vec<BaiduDevice>,
+    /// Tlink devices.
+    pub tlink: Vec<TlinkDevice>,
     /// A fixed server clock in unix seconds; `None` reads the system clock.
     pub now: Option<u64>,
     /// Mark a device activated as soon as it registers, as if it had connected over MQTT
-    /// right after. Real clouds activate on the first MQTT login, which this emulator does
-    /// not see yet; with `false` a test activates devices itself.
+    /// right after. Real clouds activate on the first MQTT login, which the emulator's
+    /// broker ([`CloudEmulator`](crate::CloudEmulator)) does too; with the registration
+    /// server alone, set this or activate devices in the test.
     pub activate_on_register: bool,
 }
 

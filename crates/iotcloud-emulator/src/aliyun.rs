@@ -17,7 +17,10 @@ pub struct AliyunProduct {
     pub product_secret: String,
     /// Whether dynamic registration is switched on for the product.
     pub dynamic_registration: bool,
-    /// The pre-registered devices; only these can register.
+    /// Registration without pre-registration (`regnwl` over MQTT): unknown device names
+    /// are created when they register.
+    pub regnwl: bool,
+    /// The devices; only these can register with `register` or over HTTPS.
     pub devices: Vec<AliyunDevice>,
 }
 
@@ -28,8 +31,15 @@ impl AliyunProduct {
             product_key: product_key.into(),
             product_secret: product_secret.into(),
             dynamic_registration: true,
+            regnwl: false,
             devices: Vec::new(),
         }
+    }
+
+    /// Allows registration without pre-registration (`regnwl`).
+    pub fn with_regnwl(mut self) -> Self {
+        self.regnwl = true;
+        self
     }
 
     /// Adds a pre-registered device.
@@ -55,6 +65,9 @@ pub struct AliyunDevice {
     pub activated: bool,
     /// How many registrations succeeded.
     pub registrations: u32,
+    /// The client id and device token a `regnwl` registration issued, for the `connwl`
+    /// login.
+    pub token: Option<(String, String)>,
 }
 
 impl AliyunDevice {

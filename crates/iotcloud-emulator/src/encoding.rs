@@ -95,6 +95,24 @@ pub(crate) fn iso8601(unix: u64) -> String {
     )
 }
 
+/// `YYYYMMDDHH` in UTC for unix seconds: Huawei's hour stamp.
+pub(crate) fn hour_stamp(unix: u64) -> String {
+    let (y, m, d) = civil_from_days(unix / 86_400);
+    format!("{y:04}{m:02}{d:02}{:02}", unix % 86_400 / 3600)
+}
+
+/// `yyyyMMdd'T'HHmmss'Z'` in UTC: Huawei's `event_time`.
+pub(crate) fn event_time(unix: u64) -> String {
+    let (y, m, d) = civil_from_days(unix / 86_400);
+    let secs = unix % 86_400;
+    format!(
+        "{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
 // Howard Hinnant's days-to-civil algorithm, for days since 1970-01-01 (no negatives needed).
 fn civil_from_days(days: u64) -> (u64, u64, u64) {
     let z = days + 719_468;

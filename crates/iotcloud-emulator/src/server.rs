@@ -16,7 +16,7 @@ use crate::{aliyun, huawei, onenet, tencent};
 /// How long a connection may take to send its request or to accept the answer.
 const IO_TIMEOUT: Duration = Duration::from_secs(10);
 
-struct Shared {
+pub(crate) struct Shared {
     state: Mutex<State>,
     stop: AtomicBool,
 }
@@ -24,7 +24,7 @@ struct Shared {
 impl Shared {
     // A handler that panicked cannot leave the state half-written in a way that matters to
     // a test double, so a poisoned lock is simply taken over.
-    fn lock(&self) -> MutexGuard<'_, State> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
@@ -68,6 +68,11 @@ impl Emulator {
             shared,
             accept: Some(accept),
         })
+    }
+
+    /// The state shared with the MQTT side of the emulator.
+    pub(crate) fn shared(&self) -> Arc<Shared> {
+        Arc::clone(&self.shared)
     }
 
     /// The port the emulator listens on.

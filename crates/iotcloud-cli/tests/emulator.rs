@@ -1,0 +1,671 @@
+//! The cloud emulator against the SDK, cloud by cloud: the right credentials are accepted;
+//! one field changed (secret, timestamp, client id) is refused the way the cloud refuses it
+//! and the SDK surfaces the refusal; a device may not publish or subscribe on another
+//! device's topics. Then `iotcloud demo --cloud all` and `iotcloud emulate` as binaries.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use hal_host::{SystemClock, TcpTransport};
+use iotcloud::iotcloud_core::mqtt::{ConnectReturnCode, SubackCode};
+use iotcloud::iotcloud_core::scratch::Scratch;
+use iotcloud::{
+    AnyProvider, Buffers, Config, Connected, Device, DisconnectReason, Error, Event, Provider, QoS,
+    SignContext,
+};
+use iotcloud_emulator::catalog::parse_spec;
+use iotcloud_emulator::{Accounts, Cloud, CloudEmulator};
+
+const A: &str = "deva1";
+const B: &str = "devb1";
+
+/// Two devices per cloud, each with its own credentials.
+fn emulator() -> CloudEmulator {
+    let mut accounts = Accounts::default();
+    for spec in [
+        "cloud=aliyun,product=a1TestPk01,name=deva1,secret=aliyun-secret-deva1",
+        "cloud=aliyun,product=a1TestPk01,name=devb1,secret=aliyun-secret-devb1",
+        "cloud=tencent,product=TESTPID001,name=deva1,secret=dGVuY2VudC1rZXktZGV2YTE=",
+        "cloud=tencent,product=TESTPID001,name=devb1,secret=dGVuY2VudC1rZXktZGV2YjE=",
+        "cloud=onenet,product=TestOneNet1,name=deva1,secret=b25lbmV0LWtleS1kZXZhMQ==",
+        "cloud=onenet,product=TestOneNet1,name=devb1,secret=b25lbmV0LWtleS1kZXZiMQ==",
+        "cloud=huawei,product=testprod,name=deva1,secret=huawei-secret-a",
+        "cloud=huawei,product=testprod,name=devb1,secret=huawei-secret-b",
+        "cloud=tuya,product=tuyapid1,name=deva1,secret=TuyaSecretDevA16",
+        "cloud=tuya,product=tuyapid1,name=devb1,secret=TuyaSecretDevB16",
+        "cloud=baidu,product=testcore,name=deva1,secret=baidu-secret-a",
+        "cloud=baidu,product=testcore,name=devb1,secret=baidu-secret-b",
+        "cloud=tlink,name=deva1,username=account-a,secret=password-a",
+        "cloud=tlink,name=devb1,username=account-b,secret=password-b",
+    ] {
+        parse_spec(spec).unwrap().add_to(&mut accounts).unwrap();
+    }
+    CloudEmulator::start(accounts, &Cloud::ALL).unwrap()
+}
+
+/// Device `A`'s configuration on `cloud`, with `change` applied to the pairs.
+fn config(emu: &CloudEmulator, cloud: Cloud, change: &[(&str, &str)]) -> Vec<(String, String)> {
+    let port = emu.mqtt_port(cloud).unwrap().to_string();
+    let mut pairs: Vec<(&str, &str)> =
+        vec![("host", "127.0.0.1"), ("port", &port), ("tls", "false")];
+    pairs.extend(match cloud {
+        Cloud::Aliyun => vec![
+            ("product_id", "a1TestPk01"),
+            ("device_name", A),
+            ("device_secret", "aliyun-secret-deva1"),
+        ],
+        Cloud::Tencent => vec![
+            ("product_id", "TESTPID001"),
+            ("device_name", A),
+            ("device_secret", "dGVuY2VudC1rZXktZGV2YTE="),
+        ],
+        Cloud::OneNet => vec![
+            ("product_id", "TestOneNet1"),
+            ("device_name", A),
+            ("device_secret", "b25lbmV0LWtleS1kZXZhMQ=="),
+        ],
+        Cloud::Huawei => vec![("device_id", A), ("device_secret", "huawei-secret-a")],
+        Cloud::Tuya => vec![("device_name", A), ("device_secret", "TuyaSecretDevA16")],
+        Cloud::Baidu => vec![
+            ("product_id", "testcore"),
+            ("device_name", A),
+            ("device_secret", "baidu-secret-a"),
+        ],
+        Cloud::Tlink => vec![
+            ("product_id", "account-a"),
+            ("device_name", A),
+            ("product_secret", "password-a"),
+        ],
+    });
+    for (k, v) in change {
+        match pairs.iter_mut().find(|(key, _)| key == k) {
+            Some(pair) => pair.1 = v,
+            None => pairs.push((k, v)),
+        }
+    }
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+/// The key holding device `A`'s secret.
+fn secret_key(cloud: Cloud) -> &'static str {
+    if cloud == Cloud::Tlink {
+        "product_secret"
+    } else {
+        "device_secret"
+    }
+}
+
+type Dev = Device<
+    'static,
+    AnyProvider<'static>,
+    TcpTransport,
+    SystemClock,
+    iotcloud::iotcloud_core::NoStore,
+    Connected,
+>;
+
+fn leak<T: ?Sized>(b: Box<T>) -> &'static mut T {
+    Box::leak(b)
+}
+
+fn provider(cloud: Cloud, pairs: Vec<(String, String)>) -> AnyProvider<'static> {
+    let pairs: &'static [(String, String)] = leak(pairs.into_boxed_slice());
+    let config: &'static Config<'static> = leak(Box::new(
+        Config::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))).unwrap(),
+    ));
+    AnyProvider::new(
+        iotcloud::Cloud::from_name(cloud.name()).unwrap(),
+        config,
+        None,
+    )
+    .unwrap()
+}
+
+/// Connects device `A` with `pairs` through the SDK.
+async fn connect(
+    cloud: Cloud,
+    pairs: Vec<(String, String)>,
+) -> Result<Dev, Error<hal_host::HostError>> {
+    let device = Device::new(
+        provider(cloud, pairs),
+        TcpTransport::new(),
+        SystemClock::new(),
+        iotcloud::iotcloud_core::NoStore,
+        Buffers {
+            rx: leak(vec![0u8; 8192].into_boxed_slice()),
+            tx: leak(vec![0u8; 2048].into_boxed_slice()),
+            session: leak(vec![0u8; 4096].into_boxed_slice()),
+        },
+    );
+    let device = device.register().await.map_err(|(_, e)| e)?;
+    device.connect().await.map_err(|(_, e)| e)
+}
+
+async fn next(dev: &mut Dev) -> Option<String> {
+    match tokio::time::timeout(Duration::from_secs(5), dev.next_event()).await {
+        Ok(Ok(Event::Connected { .. })) => Some("connected".into()),
+        Ok(Ok(Event::Subscribed { codes, .. })) => {
+            Some(if codes.iter().any(|c| c == SubackCode::Failure) {
+                "subscription refused".into()
+            } else {
+                "subscribed".into()
+            })
+        }
+        Ok(Ok(Event::Published { .. })) => Some("published".into()),
+        Ok(Ok(Event::Disconnected(DisconnectReason::PeerClosed))) => {
+            Some("closed by the broker".into())
+        }
+        Ok(Ok(other)) => Some(format!("{other:?}")),
+        Ok(Err(e)) => Some(format!("error {e}")),
+        Err(_) => None,
+    }
+}
+
+/// Whether the SUBACK for `id` granted the subscription.
+async fn suback(dev: &mut Dev, id: iotcloud::iotcloud_core::mqtt::PacketId) -> bool {
+    loop {
+        let ev = tokio::time::timeout(Duration::from_secs(5), dev.next_event())
+            .await
+            .expect("a SUBACK")
+            .unwrap();
+        if let Event::Subscribed { packet_id, codes } = ev
+            && packet_id == id
+        {
+            return codes.iter().all(|c| c != SubackCode::Failure);
+        }
+    }
+}
+
+fn refused(r: Result<Dev, Error<hal_host::HostError>>) -> Option<ConnectReturnCode> {
+    match r {
+        Err(Error::Refused(code)) => Some(code),
+        Ok(_) => None,
+        Err(e) => panic!("expected a refusal or success, got {e}"),
+    }
+}
+
+fn one_changed(secret: &str) -> String {
+    let mut chars: Vec<char> = secret.chars().collect();
+    chars[0] = if chars[0] == 'A' { 'B' } else { 'A' };
+    chars.into_iter().collect()
+}
+
+#[tokio::test]
+async fn every_cloud_accepts_its_device_and_refuses_a_wrong_secret() {
+    let emu = emulator();
+    for cloud in Cloud::ALL {
+        let mut dev = connect(cloud, config(&emu, cloud, &[]))
+            .await
+            .unwrap_or_else(|e| panic!("{cloud}: {e}"));
+        assert_eq!(
+            next(&mut dev).await.as_deref(),
+            Some("connected"),
+            "{cloud}"
+        );
+        assert!(
+            emu.online()
+                .iter()
+                .any(|w| w.cloud == cloud && w.device == A),
+            "{cloud}"
+        );
+        let _ = dev.disconnect().await;
+
+        let key = secret_key(cloud);
+        let right = config(&emu, cloud, &[])
+            .into_iter()
+            .find(|(k, _)| k == key)
+            .unwrap()
+            .1;
+        let wrong = one_changed(&right);
+        let code = refused(connect(cloud, config(&emu, cloud, &[(key, &wrong)])).await);
+        assert_eq!(
+            code,
+            Some(ConnectReturnCode::BadUsernameOrPassword),
+            "{cloud}"
+        );
+        assert!(code.unwrap().is_auth_failure());
+    }
+    let refusals = emu.refused();
+    assert_eq!(refusals.len(), 7, "{refusals:?}");
+    assert!(refusals.iter().all(|r| r.refusal.code == 4));
+    // The reasons never quote a secret.
+    assert!(
+        refusals
+            .iter()
+            .all(|r| !r.refusal.reason.contains("secret-a"))
+    );
+}
+
+#[tokio::test]
+async fn a_stale_clock_is_refused_where_the_cloud_has_a_window() {
+    let emu = emulator();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    // The device's time is now; the cloud's is two days later.
+    emu.set_now(Some(now + 2 * 86_400));
+    for (cloud, change, windowed) in [
+        (Cloud::Tencent, vec![], true),
+        (Cloud::OneNet, vec![], true),
+        (Cloud::Tuya, vec![], true),
+        (Cloud::Baidu, vec![], true),
+        (Cloud::Aliyun, vec![], false),
+        (Cloud::Tlink, vec![], false),
+    ] {
+        let code = refused(connect(cloud, config(&emu, cloud, &change)).await);
+        if windowed {
+            assert_eq!(
+                code,
+                Some(ConnectReturnCode::BadUsernameOrPassword),
+                "{cloud}"
+            );
+            let last = emu.refused().pop().unwrap();
+            assert_eq!(last.cloud, cloud);
+            assert!(
+                ["expired", "server clock", "server time"]
+                    .iter()
+                    .any(|w| last.refusal.reason.contains(w)),
+                "{cloud}: {}",
+                last.refusal.reason
+            );
+        } else {
+            assert_eq!(code, None, "{cloud} has no timestamp window");
+        }
+    }
+    // Huawei checks the hour stamp only with sign type 1, which is not what the SDK sends
+    // by default; a stamp two days old with sign type 1 is refused (raw login below).
+    emu.set_now(None);
+}
+
+/// Sends a CONNECT by hand and returns the CONNACK code.
+fn raw_connect(port: u16, client_id: &str, username: Option<&str>, password: Option<&str>) -> u8 {
+    let mut body = vec![0, 4, b'M', b'Q', b'T', b'T', 4];
+    let flags = 0x02
+        | if username.is_some() { 0x80 } else { 0 }
+        | if password.is_some() { 0x40 } else { 0 };
+    body.extend_from_slice(&[flags, 0, 60]);
+    for field in [Some(client_id), username, password].into_iter().flatten() {
+        body.extend_from_slice(&(field.len() as u16).to_be_bytes());
+        body.extend_from_slice(field.as_bytes());
+    }
+    let mut packet = vec![0x10];
+    let mut len = body.len();
+    loop {
+        let byte = (len % 128) as u8;
+        len /= 128;
+        packet.push(if len > 0 { byte | 0x80 } else { byte });
+        if len == 0 {
+            break;
+        }
+    }
+    packet.extend_from_slice(&body);
+    let mut tcp = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    tcp.write_all(&packet).unwrap();
+    let mut connack = [0u8; 4];
+    tcp.read_exact(&mut connack).unwrap();
+    assert_eq!(connack[..2], [0x20, 2]);
+    connack[3]
+}
+
+/// Device `A`'s credentials as the SDK signs them now.
+fn signed(emu: &CloudEmulator, cloud: Cloud) -> (String, Option<String>, Option<String>) {
+    let p = provider(cloud, config(emu, cloud, &[]));
+    let ctx = SignContext {
+        unix_time_ms: Some(
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap()
+                .as_millis() as u64,
+        ),
+        random: 12345,
+        registered: None,
+    };
+    let mut buf = [0u8; 2048];
+    let mut scratch = Scratch::new(&mut buf);
+    let c = p.sign(&ctx, &mut scratch).unwrap();
+    (
+        c.client_id.to_owned(),
+        c.username.map(str::to_owned),
+        c.password.map(str::to_owned),
+    )
+}
+
+#[test]
+fn a_client_id_of_another_device_is_refused() {
+    let emu = emulator();
+    for (cloud, expected) in [
+        // The client id is signed: the password no longer matches.
+        (Cloud::Aliyun, 4),
+        // The client id must repeat the user name's device.
+        (Cloud::Tencent, 2),
+        (Cloud::OneNet, 2),
+        (Cloud::Huawei, 2),
+        (Cloud::Tuya, 2),
+        // The serial number belongs to another account.
+        (Cloud::Tlink, 4),
+        // Baidu's client id is the device's free choice (unique per connection).
+        (Cloud::Baidu, 0),
+    ] {
+        let port = emu.mqtt_port(cloud).unwrap();
+        let (cid, user, pass) = signed(&emu, cloud);
+        assert_eq!(
+            raw_connect(port, &cid, user.as_deref(), pass.as_deref()),
+            0,
+            "{cloud}: {cid}"
+        );
+        let other = cid.replace(A, B);
+        assert_ne!(other, cid, "{cloud}");
+        assert_eq!(
+            raw_connect(port, &other, user.as_deref(), pass.as_deref()),
+            expected,
+            "{cloud}: {other}"
+        );
+    }
+    // Huawei with sign type 1 checks the hour stamp: two days off is refused.
+    let port = emu.mqtt_port(Cloud::Huawei).unwrap();
+    let (cid, user, _) = signed(&emu, Cloud::Huawei);
+    let stamp = "2020010100";
+    let stale = format!("{}_0_1_{stamp}", cid.rsplitn(4, '_').last().unwrap());
+    let password = hmac_sha256_hex(stamp.as_bytes(), b"huawei-secret-a");
+    assert_eq!(
+        raw_connect(port, &stale, user.as_deref(), Some(&password)),
+        4
+    );
+    let fresh_cid = format!("{}_0_0_{stamp}", cid.rsplitn(4, '_').last().unwrap());
+    assert_eq!(
+        raw_connect(port, &fresh_cid, user.as_deref(), Some(&password)),
+        0
+    );
+}
+
+fn hmac_sha256_hex(key: &[u8], msg: &[u8]) -> String {
+    // HMAC by its definition (RFC 2104) over the SHA-256 of the md-5-free sha2 crate.
+    use sha2::{Digest, Sha256};
+    let mut k = [0u8; 64];
+    k[..key.len()].copy_from_slice(key);
+    let inner: Vec<u8> = k
+        .iter()
+        .map(|b| b ^ 0x36)
+        .chain(msg.iter().copied())
+        .collect();
+    let inner = Sha256::digest(&inner);
+    let outer: Vec<u8> = k
+        .iter()
+        .map(|b| b ^ 0x5c)
+        .chain(inner.iter().copied())
+        .collect();
+    Sha256::digest(&outer)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Device `A`'s telemetry topic with `device` in it.
+fn topic_of(cloud: Cloud, device: &str) -> String {
+    match cloud {
+        Cloud::Aliyun => format!("/sys/a1TestPk01/{device}/thing/event/property/post"),
+        Cloud::Tencent => format!("$thing/up/property/TESTPID001/{device}"),
+        Cloud::OneNet => format!("$sys/TestOneNet1/{device}/thing/property/post"),
+        Cloud::Huawei => format!("$oc/devices/{device}/sys/properties/report"),
+        Cloud::Tuya => format!("tylink/{device}/thing/property/report"),
+        Cloud::Baidu => format!("$iot/{device}/events"),
+        Cloud::Tlink => device.to_owned(),
+    }
+}
+
+#[tokio::test]
+async fn another_devices_topics_are_refused() {
+    let emu = emulator();
+    for cloud in Cloud::ALL {
+        let mut dev = connect(cloud, config(&emu, cloud, &[])).await.unwrap();
+        assert_eq!(next(&mut dev).await.as_deref(), Some("connected"));
+        // Own topics are granted, another device's refused (the SDK's own subscriptions on
+        // connect, for Tuya, Tlink and Huawei, are answered too; only ours are looked at).
+        for (device, granted) in [(A, true), (B, false)] {
+            let id = dev
+                .subscribe(&[(topic_of(cloud, device).as_str(), QoS::AtLeastOnce)])
+                .await
+                .unwrap();
+            assert_eq!(suback(&mut dev, id).await, granted, "{cloud} {device}");
+        }
+        dev.publish(&topic_of(cloud, A), b"{}", QoS::AtLeastOnce)
+            .await
+            .unwrap();
+        assert_eq!(
+            next(&mut dev).await.as_deref(),
+            Some("published"),
+            "{cloud}"
+        );
+        dev.publish(&topic_of(cloud, B), b"{}", QoS::AtLeastOnce)
+            .await
+            .unwrap();
+        let mut got = None;
+        while let Some(ev) = next(&mut dev).await {
+            if ev == "closed by the broker" {
+                got = Some(ev);
+                break;
+            }
+            assert_ne!(
+                ev, "published",
+                "{cloud}: a foreign publish was acknowledged"
+            );
+        }
+        assert_eq!(got.as_deref(), Some("closed by the broker"), "{cloud}");
+        let _ = dev.disconnect().await;
+    }
+    let v = emu.violations();
+    assert_eq!(v.len(), 14, "{v:?}");
+    assert!(emu.published().iter().all(|p| !p.topic.contains(B)));
+}
+
+fn iotcloud() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_iotcloud"))
+}
+
+#[test]
+fn the_demo_takes_every_cloud_through_the_whole_life_in_seconds() {
+    let started = Instant::now();
+    let out = iotcloud()
+        .args(["demo", "--cloud", "all"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(started.elapsed() < Duration::from_secs(30));
+    assert!(
+        stdout.contains("demo passed: 7 cloud(s), every step succeeded"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("FAIL"), "{stdout}");
+    for cloud in Cloud::ALL {
+        let lines: Vec<&str> = stdout
+            .lines()
+            .filter(|l| l.contains(&format!(" {:<8} ", cloud.name())))
+            .collect();
+        let has = |step: &str, status: &str| {
+            lines
+                .iter()
+                .any(|l| l.contains(&format!(" {step:<10} {status:<4} ")))
+        };
+        for step in ["connect", "publish", "command", "disconnect", "impostor"] {
+            assert!(has(step, "ok"), "{cloud} {step}:\n{stdout}");
+        }
+        let registers = matches!(
+            cloud,
+            Cloud::Aliyun | Cloud::Tencent | Cloud::OneNet | Cloud::Huawei
+        );
+        assert!(
+            has("register", if registers { "ok" } else { "skip" }),
+            "{cloud}:\n{stdout}"
+        );
+        let ota = matches!(
+            cloud,
+            Cloud::Aliyun | Cloud::Tencent | Cloud::Huawei | Cloud::Tuya
+        );
+        if ota {
+            for step in ["ota job", "download", "report"] {
+                assert!(has(step, "ok"), "{cloud} {step}:\n{stdout}");
+            }
+            assert!(
+                lines.iter().any(|l| l.contains("100%")),
+                "{cloud}: no progress bar"
+            );
+            assert!(lines.iter().any(|l| l.contains("version 2.0.0")), "{cloud}");
+        } else {
+            assert!(has("ota", "skip"), "{cloud}:\n{stdout}");
+        }
+    }
+}
+
+#[test]
+fn the_demo_names_a_cloud_it_does_not_know() {
+    let out = iotcloud()
+        .args(["demo", "--cloud", "mars"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown cloud `mars`"));
+    let out = iotcloud()
+        .args(["demo", "--cloud", "tlink"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("demo passed: 1 cloud(s)"), "{stdout}");
+    assert!(!stdout.contains("aliyun"), "{stdout}");
+}
+
+fn http(addr: &str, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
+    let mut tcp = TcpStream::connect(addr).unwrap();
+    write!(
+        tcp,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    tcp.read_to_string(&mut answer).unwrap();
+    let status = answer[9..12].parse().unwrap();
+    let body = answer.split_once("\r\n\r\n").unwrap().1;
+    (status, serde_json::from_str(body).unwrap())
+}
+
+#[test]
+fn emulate_serves_external_devices_and_takes_commands_over_http_and_stdin() {
+    let dir = tempfile::tempdir().unwrap();
+    let devices = dir.path().join("devices.toml");
+    std::fs::write(
+        &devices,
+        "[[device]]\ncloud = \"tuya\"\nproduct = \"pid9\"\nname = \"extdev01\"\nsecret = \"ExternalSecret16\"\n",
+    )
+    .unwrap();
+    let mut emu = iotcloud()
+        .args([
+            "emulate",
+            "tuya",
+            "--devices",
+            devices.to_str().unwrap(),
+            "--seconds",
+            "20",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = emu.stdin.take().unwrap();
+    let mut lines = BufReader::new(emu.stdout.take().unwrap()).lines();
+    let (mut control, mut run_line) = (None, None);
+    while control.is_none() || run_line.is_none() {
+        let line = lines.next().unwrap().unwrap();
+        if let Some(url) = line.strip_prefix("control: http://") {
+            control = Some(url.to_owned());
+        }
+        if line.trim_start().starts_with("iotcloud run tuya") {
+            run_line = Some(line.trim().to_owned());
+        }
+    }
+    let (control, run_line) = (control.unwrap(), run_line.unwrap());
+    assert!(
+        run_line.contains("device_secret=ExternalSecret16"),
+        "{run_line}"
+    );
+
+    // A device in another process, configured with exactly what was printed.
+    let args: Vec<&str> = run_line.split(' ').skip(3).collect();
+    let store = dir.path().join("store");
+    let device = iotcloud()
+        .args(["run", "tuya"])
+        .args(&args)
+        .args([&format!("store={}", store.display()), "seconds=4"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (status, v) = http(&control, "GET", "/devices", "");
+        assert_eq!(status, 200);
+        if v["online"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["device"] == "extdev01")
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the device never came online: {v}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (status, v) = http(
+        &control,
+        "POST",
+        "/devices/tuya/extdev01/command",
+        r#"{"payload":"over-http"}"#,
+    );
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["topic"], "tylink/extdev01/thing/property/set");
+    writeln!(stdin, "command tuya extdev01 over-stdin").unwrap();
+    let (status, v) = http(
+        &control,
+        "POST",
+        "/devices/tuya/nobody/command",
+        r#"{"payload":"x"}"#,
+    );
+    assert_eq!(status, 409, "{v}");
+    let (status, _) = http(
+        &control,
+        "POST",
+        "/devices/mars/x/ota",
+        r#"{"version":"2"}"#,
+    );
+    assert_eq!(status, 404);
+
+    let out = device.wait_with_output().unwrap();
+    let log = String::from_utf8_lossy(&out.stdout);
+    assert!(log.contains("payload=over-http"), "{log}");
+    assert!(log.contains("payload=over-stdin"), "{log}");
+    // The device's version report went through the broker and is listed.
+    let (_, published) = http(&control, "GET", "/published", "");
+    let published = published.as_array().unwrap();
+    assert!(
+        published
+            .iter()
+            .any(|p| p["topic"] == "tylink/extdev01/ota/firmware/report"),
+        "{published:?}"
+    );
+    writeln!(stdin, "quit").unwrap();
+    let status = emu.wait().unwrap();
+    assert!(status.success());
+}

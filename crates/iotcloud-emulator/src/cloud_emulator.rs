@@ -1,0 +1,467 @@
+//! The whole emulator in one value: the registration server, one MQTT listener per cloud,
+//! the firmware server, and the control operations (commands, OTA jobs, what was
+//! published), also served as HTTP/JSON by [`CloudEmulator::serve_control`].
+
+use std::io;
+use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use md5::Digest as _;
+use serde_json::{Value, json};
+
+use crate::broker::{
+    DeliveryError, HubShared, Listener, LogFn, Published, RefusedLogin, Violation,
+};
+use crate::encoding::hex;
+use crate::http::{ReadError, Recorded, Response, read_request};
+use crate::login::Identity;
+use crate::topics::{self, OtaOffer, OtaReport};
+use crate::{Accounts, Cloud, Emulator, FirmwareServer};
+
+/// Everything the control operations need, shared with the control server's threads.
+struct Inner {
+    hub: Arc<HubShared>,
+    firmware: FirmwareServer,
+    ports: Vec<(Cloud, u16)>,
+    registration_url: String,
+    serial: AtomicU64,
+}
+
+/// A running emulator of the clouds on `127.0.0.1`, stopped when dropped.
+pub struct CloudEmulator {
+    inner: Arc<Inner>,
+    // Dropped after the listeners, which read its state.
+    listeners: Vec<Listener>,
+    registration: Emulator,
+    control: Option<Control>,
+}
+
+impl std::fmt::Debug for CloudEmulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CloudEmulator")
+            .field("mqtt", &self.inner.ports)
+            .field("registration", &self.inner.registration_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CloudEmulator {
+    /// Starts emulating `clouds` (an MQTT port each) with what `accounts` declare.
+    ///
+    /// # Errors
+    /// The I/O error of binding a loopback listener or starting a thread.
+    pub fn start(accounts: Accounts, clouds: &[Cloud]) -> io::Result<CloudEmulator> {
+        Self::start_inner(accounts, clouds, None)
+    }
+
+    /// As [`CloudEmulator::start`], calling `log` with a line for every connection,
+    /// refusal, message and delivery.
+    ///
+    /// # Errors
+    /// As [`CloudEmulator::start`].
+    pub fn start_logged(
+        accounts: Accounts,
+        clouds: &[Cloud],
+        log: impl Fn(&str) + Send + Sync + 'static,
+    ) -> io::Result<CloudEmulator> {
+        Self::start_inner(accounts, clouds, Some(Arc::new(log)))
+    }
+
+    fn start_inner(
+        accounts: Accounts,
+        clouds: &[Cloud],
+        log: Option<LogFn>,
+    ) -> io::Result<CloudEmulator> {
+        let registration = Emulator::try_start(accounts)?;
+        let hub = Arc::new(HubShared::new(registration.shared(), log));
+        let mut listeners = Vec::new();
+        let mut ports = Vec::new();
+        for &cloud in clouds {
+            if ports.iter().any(|(c, _)| *c == cloud) {
+                continue;
+            }
+            let l = Listener::start(cloud, Arc::clone(&hub))?;
+            ports.push((cloud, l.port()));
+            listeners.push(l);
+        }
+        Ok(CloudEmulator {
+            inner: Arc::new(Inner {
+                hub,
+                firmware: FirmwareServer::start()?,
+                ports,
+                registration_url: registration.url(),
+                serial: AtomicU64::new(0),
+            }),
+            listeners,
+            registration,
+            control: None,
+        })
+    }
+
+    /// The MQTT port of `cloud`, if it is emulated.
+    pub fn mqtt_port(&self, cloud: Cloud) -> Option<u16> {
+        self.inner.port(cloud)
+    }
+
+    /// The clouds emulated and their MQTT ports.
+    pub fn mqtt_ports(&self) -> &[(Cloud, u16)] {
+        &self.inner.ports
+    }
+
+    /// The registration server (`http://127.0.0.1:PORT`): Tencent, Aliyun (HTTPS flavour),
+    /// OneNET and Huawei registration endpoints.
+    pub fn registration(&self) -> &Emulator {
+        &self.registration
+    }
+
+    /// The firmware download server OTA jobs point at.
+    pub fn firmware(&self) -> &FirmwareServer {
+        &self.inner.firmware
+    }
+
+    /// A snapshot of the clouds' state.
+    pub fn accounts(&self) -> Accounts {
+        self.registration.accounts()
+    }
+
+    /// Runs `change` on the live state, e.g. to add a device or move the clock.
+    pub fn with_accounts<R>(&self, change: impl FnOnce(&mut Accounts) -> R) -> R {
+        self.registration.with_accounts(change)
+    }
+
+    /// Sets the server clock to `now` unix seconds (`None`: the system clock), for the
+    /// clouds' timestamp windows.
+    pub fn set_now(&self, now: Option<u64>) {
+        self.registration.set_now(now);
+    }
+
+    /// The connected devices.
+    pub fn online(&self) -> Vec<Identity> {
+        self.inner.hub.online()
+    }
+
+    /// Every message devices published, oldest first.
+    pub fn published(&self) -> Vec<Published> {
+        self.inner.hub.lock().published.clone()
+    }
+
+    /// Every version and progress report devices sent, oldest first.
+    pub fn ota_reports(&self) -> Vec<(Identity, OtaReport)> {
+        self.inner.hub.lock().reports.clone()
+    }
+
+    /// Every refused CONNECT, oldest first.
+    pub fn refused(&self) -> Vec<RefusedLogin> {
+        self.inner.hub.lock().refused.clone()
+    }
+
+    /// Every publish or subscribe refused because the topic was not the device's.
+    pub fn violations(&self) -> Vec<Violation> {
+        self.inner.hub.lock().violations.clone()
+    }
+
+    /// Sends a command to the connected device `device` of `cloud`: on `topic`, or on the
+    /// cloud's command downlink. Returns the topic used.
+    ///
+    /// # Errors
+    /// The device is not connected, not subscribed to the topic, or the topic is not its.
+    pub fn command(
+        &self,
+        cloud: Cloud,
+        device: &str,
+        payload: &[u8],
+        topic: Option<&str>,
+    ) -> Result<String, DeliveryError> {
+        self.inner.command(cloud, device, payload, topic)
+    }
+
+    /// Serves `image` on the firmware server and sends the device an OTA job for it in its
+    /// cloud's format.
+    ///
+    /// # Errors
+    /// The cloud has no OTA over MQTT, or the notice could not be delivered.
+    pub fn offer_ota(
+        &self,
+        cloud: Cloud,
+        device: &str,
+        version: &str,
+        image: Vec<u8>,
+    ) -> Result<OtaOffer, DeliveryError> {
+        self.inner.offer_ota(cloud, device, version, image)
+    }
+
+    /// Serves the control interface as HTTP/JSON on `127.0.0.1:port` (0: any free port)
+    /// and returns its address. See the crate README for the routes.
+    ///
+    /// # Errors
+    /// The I/O error of binding the listener.
+    pub fn serve_control(&mut self, port: u16) -> io::Result<SocketAddr> {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, port))?;
+        let addr = listener.local_addr()?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let inner = Arc::clone(&self.inner);
+        let accept = std::thread::Builder::new()
+            .name("emulator-control".into())
+            .spawn({
+                let stop = Arc::clone(&stop);
+                move || {
+                    for stream in listener.incoming() {
+                        if stop.load(Ordering::SeqCst) {
+                            break;
+                        }
+                        if let Ok(stream) = stream {
+                            let inner = Arc::clone(&inner);
+                            let _ = std::thread::Builder::new()
+                                .name("emulator-control-conn".into())
+                                .spawn(move || control_request(stream, &inner));
+                        }
+                    }
+                }
+            })?;
+        self.control = Some(Control {
+            addr,
+            stop,
+            accept: Some(accept),
+        });
+        Ok(addr)
+    }
+}
+
+impl Drop for CloudEmulator {
+    fn drop(&mut self) {
+        self.control = None;
+        self.listeners.clear();
+    }
+}
+
+impl Inner {
+    fn port(&self, cloud: Cloud) -> Option<u16> {
+        self.ports
+            .iter()
+            .find(|(c, _)| *c == cloud)
+            .map(|(_, p)| *p)
+    }
+
+    fn connected(&self, cloud: Cloud, device: &str) -> Result<Identity, DeliveryError> {
+        self.hub
+            .online()
+            .into_iter()
+            .find(|who| who.cloud == cloud && who.device == device)
+            .ok_or_else(|| DeliveryError::NotConnected(format!("{cloud} {device}")))
+    }
+
+    fn command(
+        &self,
+        cloud: Cloud,
+        device: &str,
+        payload: &[u8],
+        topic: Option<&str>,
+    ) -> Result<String, DeliveryError> {
+        let who = self.connected(cloud, device)?;
+        let serial = self.serial.fetch_add(1, Ordering::SeqCst) + 1;
+        let topic = topic.map_or_else(|| topics::command_topic(&who, serial), str::to_owned);
+        self.hub.deliver(&who, &topic, payload)?;
+        Ok(topic)
+    }
+
+    fn offer_ota(
+        &self,
+        cloud: Cloud,
+        device: &str,
+        version: &str,
+        image: Vec<u8>,
+    ) -> Result<OtaOffer, DeliveryError> {
+        let who = self.connected(cloud, device)?;
+        let serial = self.serial.fetch_add(1, Ordering::SeqCst) + 1;
+        let token = hex(&sha2::Sha256::digest(format!(
+            "{cloud}/{device}/{version}/{serial}"
+        )))[..32]
+            .to_owned();
+        let path = format!(
+            "/fw/{cloud}/{serial}/firmware-{}.bin",
+            version.replace(|c: char| !c.is_ascii_alphanumeric() && c != '.', "_")
+        );
+        let mut offer = OtaOffer {
+            version: version.to_owned(),
+            url: String::new(),
+            size: image.len(),
+            md5: hex(&md5::Md5::digest(&image)),
+            sha256: hex(&sha2::Sha256::digest(&image)),
+            token: token.clone(),
+            task_id: format!("task-{serial}"),
+        };
+        let now = self.hub.cloud.lock().now();
+        // Only Huawei's notice carries the token, so only Huawei downloads need it.
+        offer.url = if cloud == Cloud::Huawei {
+            self.firmware.add_with_token(&path, image, &token)
+        } else {
+            self.firmware.add(&path, image)
+        };
+        let (topic, notice) =
+            topics::ota_notice(&who, &offer, now).map_err(DeliveryError::Unsupported)?;
+        self.hub.deliver(&who, &topic, notice.as_bytes())?;
+        Ok(offer)
+    }
+}
+
+struct Control {
+    addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+    accept: Option<JoinHandle<()>>,
+}
+
+impl Drop for Control {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
+        if let Some(accept) = self.accept.take() {
+            let _ = accept.join();
+        }
+    }
+}
+
+fn control_request(mut stream: TcpStream, inner: &Inner) {
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    let _ = stream.set_write_timeout(Some(Duration::from_secs(10)));
+    let response = match read_request(&mut stream) {
+        Ok(req) => route(inner, &req),
+        Err(ReadError::Gone) => return,
+        Err(ReadError::Bad(status, why)) => Response::text(status, why),
+    };
+    let _ = response.write_to(&mut stream);
+    let _ = stream.shutdown(Shutdown::Write);
+}
+
+fn identity_json(who: &Identity) -> Value {
+    json!({"cloud": who.cloud.name(), "product": who.product, "device": who.device})
+}
+
+fn error(status: u16, message: impl Into<String>) -> Response {
+    Response::json(status, &json!({"error": message.into()}))
+}
+
+fn delivery_error(e: &DeliveryError) -> Response {
+    let status = match e {
+        DeliveryError::UnknownDevice(_) => 404,
+        DeliveryError::NotConnected(_) | DeliveryError::NotSubscribed(_) => 409,
+        DeliveryError::ForeignTopic(_) => 403,
+        DeliveryError::Unsupported(_) => 422,
+        DeliveryError::Io(_) => 502,
+    };
+    error(status, e.to_string())
+}
+
+/// The routes of the control interface (README "Control").
+fn route(inner: &Inner, req: &Recorded) -> Response {
+    let segments: Vec<&str> = req.path_only().trim_matches('/').split('/').collect();
+    match (req.method.as_str(), segments.as_slice()) {
+        ("GET", ["devices"]) => {
+            let online: Vec<Value> = inner.hub.online().iter().map(identity_json).collect();
+            let ports: serde_json::Map<String, Value> = inner
+                .ports
+                .iter()
+                .map(|(c, p)| (c.name().to_owned(), json!(p)))
+                .collect();
+            Response::json(
+                200,
+                &json!({"online": online, "mqtt_ports": ports, "registration": inner.registration_url}),
+            )
+        }
+        ("GET", ["published"]) => {
+            let list: Vec<Value> = inner
+                .hub
+                .lock()
+                .published
+                .iter()
+                .map(|p| {
+                    let mut v = identity_json(&p.from);
+                    v["topic"] = json!(p.topic);
+                    v["payload"] = json!(String::from_utf8_lossy(&p.payload));
+                    v["qos"] = json!(p.qos);
+                    v["at_ms"] = json!(p.at_ms);
+                    v
+                })
+                .collect();
+            Response::json(200, &Value::Array(list))
+        }
+        ("GET", ["ota"]) => {
+            let list: Vec<Value> = inner
+                .hub
+                .lock()
+                .reports
+                .iter()
+                .map(|(who, r)| {
+                    let mut v = identity_json(who);
+                    v["report"] = json!(format!("{r:?}"));
+                    v
+                })
+                .collect();
+            Response::json(200, &Value::Array(list))
+        }
+        ("GET", ["refused"]) => {
+            let list: Vec<Value> = inner
+                .hub
+                .lock()
+                .refused
+                .iter()
+                .map(|r| json!({"cloud": r.cloud.name(), "client_id": r.client_id, "code": r.refusal.code, "reason": r.refusal.reason}))
+                .collect();
+            Response::json(200, &Value::Array(list))
+        }
+        ("POST", ["devices", cloud, device, action @ ("command" | "ota")]) => {
+            let Ok(cloud) = cloud.parse::<Cloud>() else {
+                return error(404, format!("unknown cloud `{cloud}`"));
+            };
+            let body: Value = if req.body.is_empty() {
+                json!({})
+            } else {
+                match serde_json::from_slice(&req.body) {
+                    Ok(v) => v,
+                    Err(_) => return error(400, "the body is not JSON"),
+                }
+            };
+            if *action == "command" {
+                let payload = match &body["payload"] {
+                    Value::String(s) => s.clone().into_bytes(),
+                    Value::Null => return error(400, "`payload` is missing"),
+                    other => other.to_string().into_bytes(),
+                };
+                match inner.command(cloud, device, &payload, body["topic"].as_str()) {
+                    Ok(topic) => Response::json(200, &json!({"topic": topic})),
+                    Err(e) => delivery_error(&e),
+                }
+            } else {
+                let Some(version) = body["version"].as_str() else {
+                    return error(400, "`version` is missing");
+                };
+                let size = match body["size"].as_u64() {
+                    None => 64 * 1024,
+                    Some(n) if (1..=16 * 1024 * 1024).contains(&n) => n as usize,
+                    Some(_) => return error(400, "`size` must be 1 byte to 16 MiB"),
+                };
+                match inner.offer_ota(cloud, device, version, image(size, version)) {
+                    Ok(o) => Response::json(
+                        200,
+                        &json!({"version": o.version, "url": o.url, "size": o.size, "md5": o.md5, "sha256": o.sha256, "task_id": o.task_id}),
+                    ),
+                    Err(e) => delivery_error(&e),
+                }
+            }
+        }
+        (_, ["devices" | "published" | "ota" | "refused", ..]) => error(405, "method not allowed"),
+        _ => error(404, "no such control route"),
+    }
+}
+
+/// A firmware image of `size` bytes whose content depends on `version`.
+pub fn image(size: usize, version: &str) -> Vec<u8> {
+    let seed = version
+        .bytes()
+        .fold(17u32, |a, b| a.wrapping_mul(31).wrapping_add(u32::from(b)));
+    (0..size as u32)
+        .map(|i| (i.wrapping_mul(7).wrapping_add(i / 251).wrapping_add(seed) & 0xff) as u8)
+        .collect()
+}

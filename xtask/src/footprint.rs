@@ -1,7 +1,8 @@
 //! `cargo xtask footprint`: flash, static RAM and peak stack of the minimal device firmware
 //! (`firmware/device`: core + one provider, key authentication, connect / subscribe /
 //! publish / receive) for each cloud, built with the firmware workspace's size profile
-//! (`opt-level = "z"`, LTO, one codegen unit, panic abort) for `thumbv7m-none-eabi`.
+//! (`opt-level = "z"`, LTO, one codegen unit, panic abort) for `thumbv7m-none-eabi`, next
+//! to a baseline firmware (`firmware/baseline`) with the same board support and no SDK.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -14,6 +15,9 @@ use crate::firmware::{self, Broker};
 const CLOUDS: &[&str] = &[
     "aliyun", "tencent", "onenet", "huawei", "tuya", "baidu", "tlink", "plain",
 ];
+
+/// The firmware with the device's board support and no SDK.
+const BASELINE: &str = "fw-baseline";
 
 /// Symbol holding the caller's message buffers in `fw-device`.
 const BUFFERS_SYMBOL: &str = "MESSAGE_BUFFERS";
@@ -65,9 +69,6 @@ fn read_sizes(elf: &Path) -> Result<Sizes, String> {
         .filter(|s| s.name().is_ok_and(|n| n.contains(BUFFERS_SYMBOL)))
         .map(|s| s.size())
         .sum();
-    if sizes.buffers == 0 {
-        return Err(format!("{}: no {BUFFERS_SYMBOL} symbol", elf.display()));
-    }
     Ok(sizes)
 }
 
@@ -145,24 +146,19 @@ struct Measured {
     elf: PathBuf,
 }
 
-/// Builds `fw-device` with `features`, runs it against a fresh mosquitto and reads its
-/// sizes and the peak stack it printed.
-fn measure(cloud: &str, key_only: bool) -> Result<Measured, String> {
-    let mut features = vec![cloud];
-    if key_only {
-        features.push("key-only");
-    }
-    let built = firmware::build("fw-device", &features, false)?;
+/// Builds `package` (with `features`, if any, instead of its defaults), runs it against a
+/// fresh mosquitto and reads its sizes and the peak stack it printed.
+fn measure(package: &str, features: &[&str], name: &str) -> Result<Measured, String> {
+    let built = firmware::build(package, features, features.is_empty())?;
     // Keep each build's ELF: the next build overwrites the output.
-    let suffix = if key_only { "-key-only" } else { "" };
-    let elf = built.with_file_name(format!("fw-device-{cloud}{suffix}"));
+    let elf = built.with_file_name(format!("footprint-{name}"));
     std::fs::copy(&built, &elf).map_err(|e| format!("{}: {e}", elf.display()))?;
     let sizes = read_sizes(&elf)?;
     let broker = Broker::start()?;
     let run = firmware::run_qemu(&elf, Some(broker.port))?;
     if !run.status.success() {
         return Err(format!(
-            "{cloud}: the device firmware failed ({}):\n{}\nbroker log:\n{}",
+            "{name}: the firmware failed ({}):\n{}\nbroker log:\n{}",
             run.status,
             run.output,
             broker.log()
@@ -174,72 +170,83 @@ fn measure(cloud: &str, key_only: bool) -> Result<Measured, String> {
         .find_map(|line| line.strip_prefix("stack: peak "))
         .and_then(|rest| rest.split_whitespace().next())
         .and_then(|n| n.parse().ok())
-        .ok_or_else(|| format!("{cloud}: no stack measurement in:\n{}", run.output))?;
+        .ok_or_else(|| format!("{name}: no stack measurement in:\n{}", run.output))?;
     Ok(Measured { sizes, stack, elf })
 }
 
 /// Runs the report and prints it.
 pub fn report() -> Result<(), String> {
+    eprintln!("footprint: baseline");
+    let baseline = measure(BASELINE, &[], "baseline")?;
     let mut rows = Vec::new();
     for cloud in CLOUDS {
         eprintln!("footprint: {cloud}");
-        let full = measure(cloud, false)?;
-        let key_only = measure(cloud, true)?;
-        rows.push((*cloud, full, key_only));
+        let measured = measure("fw-device", &[cloud], cloud)?;
+        if measured.sizes.buffers == 0 {
+            return Err(format!("{cloud}: no {BUFFERS_SYMBOL} symbol"));
+        }
+        rows.push((*cloud, measured));
     }
+    let base = baseline.sizes;
     println!();
     println!(
         "Minimal device firmware, thumbv7m-none-eabi, opt-level=\"z\", LTO, panic=abort; \
          bytes. Flash = code + constants + .data image; RAM = .data + .bss without the \
          message buffers; peak stack measured in QEMU (mps2-an385) over connect, subscribe, \
-         publish, receive, disconnect against mosquitto. \"key-only\": the provider wrapped \
-         so that the device cannot reach its dynamic registration."
+         publish, receive, disconnect against mosquitto. \"baseline\": the same board \
+         support and executor with a hand-written CONNECT / CONNACK / DISCONNECT and no SDK; \
+         \"SDK flash\" and \"SDK RAM\" = the firmware's minus the baseline's."
     );
     println!();
     println!(
-        "| provider | flash | code | constants | RAM | message buffers | peak stack \
-         | flash, key-only | peak stack, key-only |"
+        "| firmware | flash | code | constants | SDK flash | RAM | SDK RAM \
+         | message buffers | peak stack |"
     );
     println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
-    for (cloud, full, key_only) in &rows {
-        let s = full.sizes;
+    println!(
+        "| baseline (no SDK) | {} | {} | {} | – | {} | – | – | {} |",
+        base.flash(),
+        base.text,
+        base.rodata,
+        base.ram_without_buffers(),
+        baseline.stack,
+    );
+    for (cloud, measured) in &rows {
+        let s = measured.sizes;
         println!(
             "| {cloud} | {} | {} | {} | {} | {} | {} | {} | {} |",
             s.flash(),
             s.text,
             s.rodata,
+            s.flash().saturating_sub(base.flash()),
             s.ram_without_buffers(),
+            s.ram_without_buffers()
+                .saturating_sub(base.ram_without_buffers()),
             s.buffers,
-            full.stack,
-            key_only.sizes.flash(),
-            key_only.stack,
+            measured.stack,
         );
     }
-    if let Some((cloud, full, key_only)) = rows.first() {
-        for (label, measured) in [("", full), (", key-only", key_only)] {
-            let (per_crate, symbols) = contributors(&measured.elf)?;
-            println!();
-            println!(
-                "Flash by crate, {cloud}{label} (after LTO inlining, code lands in its caller):"
-            );
-            println!();
-            println!("| crate | bytes |");
-            println!("|---|---:|");
-            for (krate, size) in per_crate.iter().take(12) {
-                println!("| {krate} | {size} |");
+    if let Some((cloud, measured)) = rows.first() {
+        let (per_crate, symbols) = contributors(&measured.elf)?;
+        println!();
+        println!("Flash by crate, {cloud} (after LTO inlining, code lands in its caller):");
+        println!();
+        println!("| crate | bytes |");
+        println!("|---|---:|");
+        for (krate, size) in per_crate.iter().take(12) {
+            println!("| {krate} | {size} |");
+        }
+        println!();
+        println!("Largest symbols, {cloud}:");
+        println!();
+        println!("| symbol | bytes |");
+        println!("|---|---:|");
+        for (name, size) in symbols.iter().take(12) {
+            let mut short: String = name.chars().take(90).collect();
+            if short.len() < name.len() {
+                short.push('…');
             }
-            println!();
-            println!("Largest symbols, {cloud}{label}:");
-            println!();
-            println!("| symbol | bytes |");
-            println!("|---|---:|");
-            for (name, size) in symbols.iter().take(12) {
-                let mut short: String = name.chars().take(90).collect();
-                if short.len() < name.len() {
-                    short.push('…');
-                }
-                println!("| `{}` | {size} |", short.replace('|', "\\|"));
-            }
+            println!("| `{}` | {size} |", short.replace('|', "\\|"));
         }
     }
     Ok(())

@@ -26,6 +26,25 @@ const NO_STD_CRATES: &[&str] = &[
     "iotcloud",
 ];
 
+/// The smallest feature sets those crates offer, each of which must also build (without
+/// warnings) for the device: no registration, no OTA, no bundled roots, one algorithm.
+const NO_STD_MINIMAL: &[(&str, &str)] = &[
+    ("iotcloud-core", ""),
+    ("iotcloud-core", "md5"),
+    ("iotcloud-core", "sha1"),
+    ("iotcloud-core", "sha256"),
+    ("iotcloud-core", "registration"),
+    ("iotcloud-core", "ota"),
+    ("iotcloud-aliyun", "sha256"),
+    ("iotcloud-tencent", "sha256"),
+    ("iotcloud-onenet", "sha256"),
+    ("iotcloud-huawei", ""),
+    ("iotcloud-tuya", "sha256"),
+    ("iotcloud-baidu", "md5"),
+    ("iotcloud-tlink", ""),
+    ("iotcloud", "aliyun,sha256"),
+];
+
 const DEVICE_TARGET: &str = firmware::TARGET;
 
 fn main() -> ExitCode {
@@ -128,6 +147,27 @@ fn test() -> Result<(), String> {
             &format!("{krate} for {DEVICE_TARGET}"),
             "cargo",
             &["build", "-p", krate, "--target", DEVICE_TARGET],
+        )?;
+    }
+    for (krate, features) in NO_STD_MINIMAL {
+        let mut args = vec![
+            "rustc",
+            "-p",
+            krate,
+            "--target",
+            DEVICE_TARGET,
+            "--no-default-features",
+        ];
+        if !features.is_empty() {
+            args.extend(["--features", features]);
+        }
+        // Warnings in the crate itself are errors: a feature combination must not leave
+        // unused code behind.
+        args.extend(["--", "-D", "warnings"]);
+        step(
+            &format!("{krate} [{features}] for {DEVICE_TARGET}"),
+            "cargo",
+            &args,
         )?;
     }
     step(

@@ -29,6 +29,12 @@ mod register;
 /// and GlobalSign Root CA R1 (port 1883 with `securemode=2`). See `certs/README.md`.
 pub const CA_PEM: &[u8] = include_bytes!("../certs/bundle.pem");
 
+/// The CA certificates [`TlsChoice::CloudDefault`](iotcloud_core::TlsChoice::CloudDefault)
+/// checks the cloud against: [`CA_PEM`], or none when this crate is built without its
+/// `roots` feature (they are then not linked, and the cloud's TLS needs a CA given in the
+/// overrides).
+pub const DEFAULT_ROOTS: &[u8] = if cfg!(feature = "roots") { CA_PEM } else { &[] };
+
 /// The timestamp LuatOS signs with (2999-01-01 00:00 UTC+8). It is a count of seconds
 /// where Aliyun defines milliseconds; the platform only signs it, so it still works.
 pub const LUATOS_TIMESTAMP: u64 = 32_472_115_200;
@@ -74,7 +80,16 @@ pub enum SignMethod {
 
 impl SignMethod {
     /// Parses `hmacmd5`, `hmacsha1` or `hmacsha256`, in any case.
+    ///
+    /// Refused with [`ProviderError::Unsupported`] when this crate is built without the
+    /// method's algorithm (cargo features `md5`, `sha1`, `sha256`).
     pub fn from_name(name: &str) -> Result<Self, ProviderError> {
+        let method = Self::parse_name(name)?;
+        method.algorithm().enabled()?;
+        Ok(method)
+    }
+
+    fn parse_name(name: &str) -> Result<Self, ProviderError> {
         [
             SignMethod::HmacMd5,
             SignMethod::HmacSha1,
@@ -576,7 +591,7 @@ impl<'a> Aliyun<'a> {
                 ts_name,
                 ts_value,
             ],
-        );
+        )?;
         // Upper-case hex, as in Aliyun's documented example (the platform ignores case).
         let password = scratch.format(format_args!("{}", mac.hex_upper()))?;
         Ok(Credentials {
@@ -597,7 +612,7 @@ impl Provider for Aliyun<'_> {
             host: self.host.as_str(),
             tls_port: Some(TLS_PORT),
             plain_port: Some(PLAIN_PORT),
-            ca_pem: CA_PEM,
+            ca_pem: DEFAULT_ROOTS,
         })
     }
 

@@ -122,7 +122,7 @@ impl Aliyun<'_> {
                 b"random",
                 random.as_bytes(),
             ],
-        );
+        )?;
         let mut sign = heapless::String::<64>::new();
         write!(sign, "{}", mac.hex()).map_err(|_| RegisterError::BadResponse("signature"))?;
         match flow {

@@ -23,6 +23,12 @@ use iotcloud_core::transport::{ClientIdentity, Endpoint};
 /// Baidu's SDK samples). See `certs/README.md`.
 pub const CA_PEM: &[u8] = include_bytes!("../certs/bundle.pem");
 
+/// The CA certificates [`TlsChoice::CloudDefault`](iotcloud_core::TlsChoice::CloudDefault)
+/// checks the cloud against: [`CA_PEM`], or none when this crate is built without its
+/// `roots` feature (they are then not linked, and the cloud's TLS needs a CA given in the
+/// overrides).
+pub const DEFAULT_ROOTS: &[u8] = if cfg!(feature = "roots") { CA_PEM } else { &[] };
+
 /// Port for MQTT over plain TCP (key authentication only).
 pub const PLAIN_PORT: u16 = 1883;
 
@@ -91,7 +97,16 @@ pub enum SignMethod {
 
 impl SignMethod {
     /// Parses `md5` or `sha256`, any case.
+    ///
+    /// Refused with [`ProviderError::Unsupported`] when this crate is built without the
+    /// method's algorithm (cargo features `md5`, `sha1`, `sha256`).
     pub fn from_name(name: &str) -> Result<Self, ProviderError> {
+        let method = Self::parse_name(name)?;
+        method.algorithm().enabled()?;
+        Ok(method)
+    }
+
+    fn parse_name(name: &str) -> Result<Self, ProviderError> {
         if name.eq_ignore_ascii_case("md5") {
             Ok(SignMethod::Md5)
         } else if name.eq_ignore_ascii_case("sha256") {
@@ -484,7 +499,7 @@ impl Provider for Baidu<'_> {
             host: &self.host,
             tls_port: Some(TLS_PORT),
             plain_port,
-            ca_pem: CA_PEM,
+            ca_pem: DEFAULT_ROOTS,
         })
     }
 
@@ -543,7 +558,7 @@ impl Provider for Baidu<'_> {
                 m.as_bytes(),
                 secret.expose().as_bytes(),
             ],
-        );
+        )?;
         let password = scratch.format(format_args!("{}", digest.hex()))?;
         Ok(Credentials {
             client_id,

@@ -115,15 +115,18 @@ pub struct CloudEndpoint<'a> {
     pub tls_port: Option<u16>,
     /// Port for plain TCP, if the cloud offers it.
     pub plain_port: Option<u16>,
-    /// PEM bundle of the roots the cloud's TLS certificates chain to.
+    /// PEM bundle of the roots the cloud's TLS certificates chain to; empty when the
+    /// provider was built without them, which makes [`TlsChoice::CloudDefault`] an error
+    /// wherever the cloud offers TLS.
     pub ca_pem: &'a [u8],
 }
 
 impl<'a> EndpointOverrides<'a> {
     /// The endpoint to use: the cloud's, with the user's overrides applied.
     ///
-    /// With [`TlsChoice::CloudDefault`], TLS is used whenever the cloud offers it. A port
-    /// override keeps the security chosen. Asking for plain TCP where the cloud only offers
+    /// With [`TlsChoice::CloudDefault`], TLS is used whenever the cloud offers it, checked
+    /// against the cloud's bundle (an empty bundle is refused with
+    /// [`ProviderError::Unsupported`]). A port override keeps the security chosen. Asking for plain TCP where the cloud only offers
     /// TLS (or the reverse) without a port override is an error naming `tls`.
     pub fn resolve(&self, cloud: CloudEndpoint<'a>) -> Result<Endpoint<'a>, ProviderError> {
         let host = self.host.unwrap_or(cloud.host);
@@ -132,6 +135,12 @@ impl<'a> EndpointOverrides<'a> {
         }
         let server = match self.tls {
             TlsChoice::CloudDefault if cloud.tls_port.is_some() => {
+                if cloud.ca_pem.is_empty() {
+                    return Err(ProviderError::Unsupported(
+                        "TLS against the cloud's bundled CA certificates (the provider was \
+                         built without its `roots` feature): turn TLS off or give a CA",
+                    ));
+                }
                 Some(ServerAuth::CaPem(cloud.ca_pem))
             }
             TlsChoice::CloudDefault | TlsChoice::Off => None,
@@ -589,6 +598,32 @@ mod tests {
         };
         let e = EndpointOverrides::default().resolve(plain_only).unwrap();
         assert_eq!((e.port, e.tls), (1883, None));
+    }
+
+    #[test]
+    fn the_cloud_default_without_bundled_roots_is_refused_unless_tls_is_chosen() {
+        let unbundled = CloudEndpoint {
+            ca_pem: b"",
+            ..CLOUD
+        };
+        assert!(matches!(
+            EndpointOverrides::default().resolve(unbundled),
+            Err(ProviderError::Unsupported(why)) if why.contains("`roots`")
+        ));
+        let off = EndpointOverrides {
+            tls: TlsChoice::Off,
+            ..Default::default()
+        };
+        assert_eq!(off.resolve(unbundled).unwrap().tls, None);
+        let own = EndpointOverrides {
+            tls: TlsChoice::On(ServerAuth::CaPem(b"MINE")),
+            ..Default::default()
+        };
+        let e = own.resolve(unbundled).unwrap();
+        assert_eq!(
+            (e.port, e.tls.unwrap().server),
+            (8883, ServerAuth::CaPem(b"MINE"))
+        );
     }
 
     #[test]

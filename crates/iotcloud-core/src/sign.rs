@@ -7,6 +7,7 @@ use core::fmt::{self, Write};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+#[cfg(any(feature = "md5", feature = "sha1", feature = "sha256"))]
 use hmac::{Hmac, KeyInit, Mac};
 
 use crate::provider::{ProviderError, SignContext};
@@ -19,6 +20,7 @@ pub struct Digest {
 }
 
 impl Digest {
+    #[cfg(any(feature = "md5", feature = "sha1", feature = "sha256"))]
     fn from_slice(s: &[u8]) -> Digest {
         let mut bytes = [0u8; 32];
         let len = s.len().min(32);
@@ -82,6 +84,39 @@ impl Algorithm {
     }
 }
 
+impl Algorithm {
+    /// Whether this build of the core has the algorithm (cargo features `md5`, `sha1`,
+    /// `sha256`).
+    pub const fn is_enabled(self) -> bool {
+        match self {
+            Algorithm::Md5 => cfg!(feature = "md5"),
+            Algorithm::Sha1 => cfg!(feature = "sha1"),
+            Algorithm::Sha256 => cfg!(feature = "sha256"),
+        }
+    }
+
+    /// The algorithm, if this build has it; otherwise [`ProviderError::Unsupported`] naming
+    /// the cargo feature that brings it. Providers call this when a configuration chooses
+    /// its signing method, so that the refusal comes before any connection attempt.
+    pub const fn enabled(self) -> Result<Algorithm, ProviderError> {
+        if self.is_enabled() {
+            Ok(self)
+        } else {
+            Err(self.unavailable())
+        }
+    }
+
+    /// The refusal for an algorithm this build does not have.
+    const fn unavailable(self) -> ProviderError {
+        ProviderError::Unsupported(match self {
+            Algorithm::Md5 => "MD5 (iotcloud-core built without its `md5` feature)",
+            Algorithm::Sha1 => "SHA-1 (iotcloud-core built without its `sha1` feature)",
+            Algorithm::Sha256 => "SHA-256 (iotcloud-core built without its `sha256` feature)",
+        })
+    }
+}
+
+#[cfg(any(feature = "md5", feature = "sha1", feature = "sha256"))]
 fn mac_parts<M: Mac + KeyInit>(key: &[u8], parts: &[&[u8]]) -> Digest {
     // HMAC takes keys of any length, so this cannot fail; an empty digest would be the
     // visible outcome if it ever did.
@@ -97,16 +132,29 @@ fn mac_parts<M: Mac + KeyInit>(key: &[u8], parts: &[&[u8]]) -> Digest {
 }
 
 /// HMAC of the concatenation of `parts` under `key`.
-pub fn hmac(alg: Algorithm, key: &[u8], parts: &[&[u8]]) -> Digest {
+///
+/// Fails only for an algorithm this build does not have (see [`Algorithm::enabled`]).
+pub fn hmac(alg: Algorithm, key: &[u8], parts: &[&[u8]]) -> Result<Digest, ProviderError> {
     match alg {
-        Algorithm::Md5 => mac_parts::<Hmac<md5::Md5>>(key, parts),
-        Algorithm::Sha1 => mac_parts::<Hmac<sha1::Sha1>>(key, parts),
-        Algorithm::Sha256 => mac_parts::<Hmac<sha2::Sha256>>(key, parts),
+        #[cfg(feature = "md5")]
+        Algorithm::Md5 => Ok(mac_parts::<Hmac<md5::Md5>>(key, parts)),
+        #[cfg(feature = "sha1")]
+        Algorithm::Sha1 => Ok(mac_parts::<Hmac<sha1::Sha1>>(key, parts)),
+        #[cfg(feature = "sha256")]
+        Algorithm::Sha256 => Ok(mac_parts::<Hmac<sha2::Sha256>>(key, parts)),
+        #[allow(unreachable_patterns)]
+        _ => {
+            let _ = (key, parts);
+            Err(alg.unavailable())
+        }
     }
 }
 
 /// Plain hash of the concatenation of `parts`.
-pub fn hash(alg: Algorithm, parts: &[&[u8]]) -> Digest {
+///
+/// Fails only for an algorithm this build does not have (see [`Algorithm::enabled`]).
+pub fn hash(alg: Algorithm, parts: &[&[u8]]) -> Result<Digest, ProviderError> {
+    #[cfg(any(feature = "md5", feature = "sha1", feature = "sha256"))]
     fn run<D: sha2::Digest>(parts: &[&[u8]]) -> Digest {
         let mut d = D::new();
         for p in parts {
@@ -115,9 +163,17 @@ pub fn hash(alg: Algorithm, parts: &[&[u8]]) -> Digest {
         Digest::from_slice(&d.finalize())
     }
     match alg {
-        Algorithm::Md5 => run::<md5::Md5>(parts),
-        Algorithm::Sha1 => run::<sha1::Sha1>(parts),
-        Algorithm::Sha256 => run::<sha2::Sha256>(parts),
+        #[cfg(feature = "md5")]
+        Algorithm::Md5 => Ok(run::<md5::Md5>(parts)),
+        #[cfg(feature = "sha1")]
+        Algorithm::Sha1 => Ok(run::<sha1::Sha1>(parts)),
+        #[cfg(feature = "sha256")]
+        Algorithm::Sha256 => Ok(run::<sha2::Sha256>(parts)),
+        #[allow(unreachable_patterns)]
+        _ => {
+            let _ = parts;
+            Err(alg.unavailable())
+        }
     }
 }
 
@@ -390,23 +446,23 @@ mod tests {
         // RFC 2202 test case 2 (HMAC-MD5, HMAC-SHA1) and RFC 4231 test case 2 (SHA-256).
         let msg: &[&[u8]] = &[b"what do ya want ", b"for nothing?"];
         assert_eq!(
-            s(hmac(Algorithm::Md5, b"Jefe", msg).hex()),
+            s(hmac(Algorithm::Md5, b"Jefe", msg).unwrap().hex()),
             "750c783e6ab0b503eaa86e310a5db738"
         );
         assert_eq!(
-            s(hmac(Algorithm::Sha1, b"Jefe", msg).hex()),
+            s(hmac(Algorithm::Sha1, b"Jefe", msg).unwrap().hex()),
             "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79"
         );
         assert_eq!(
-            s(hmac(Algorithm::Sha256, b"Jefe", msg).hex()),
+            s(hmac(Algorithm::Sha256, b"Jefe", msg).unwrap().hex()),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
         assert_eq!(
-            s(hash(Algorithm::Md5, &[b"a", b"bc"]).hex()),
+            s(hash(Algorithm::Md5, &[b"a", b"bc"]).unwrap().hex()),
             "900150983cd24fb0d6963f7d28e17f72"
         );
         assert_eq!(
-            s(hash(Algorithm::Sha256, &[b"abc"]).hex_upper()),
+            s(hash(Algorithm::Sha256, &[b"abc"]).unwrap().hex_upper()),
             "BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD"
         );
     }
@@ -418,12 +474,13 @@ mod tests {
             Algorithm::Sha1,
             b"secret",
             &[b"clientId12345deviceNamedeviceproductKeypktimestamp789"],
-        );
+        )
+        .unwrap();
         assert_eq!(
             s(aliyun.hex_upper()),
             "FAFD82A3D602B37FB0FA8B7892F24A477F851A14"
         );
-        let huawei = hmac(Algorithm::Sha256, b"2025041401", &[b"12345678"]);
+        let huawei = hmac(Algorithm::Sha256, b"2025041401", &[b"12345678"]).unwrap();
         assert_eq!(
             s(huawei.hex()),
             "c75150e6cb841417396819e4d2ee4358a416344a03a083e3a8567074ddec820a"

@@ -34,6 +34,12 @@ pub use register::{IamAccount, MAX_SECRET_LEN};
 /// instance varies). See `certs/README.md`.
 pub const CA_PEM: &[u8] = include_bytes!("../certs/bundle.pem");
 
+/// The CA certificates [`TlsChoice::CloudDefault`](iotcloud_core::TlsChoice::CloudDefault)
+/// checks the cloud against: [`CA_PEM`], or none when this crate is built without its
+/// `roots` feature (they are then not linked, and the cloud's TLS needs a CA given in the
+/// overrides).
+pub const DEFAULT_ROOTS: &[u8] = if cfg!(feature = "roots") { CA_PEM } else { &[] };
+
 /// The timestamp LuatOS signs with when it has none (2999-01-01 00:00 UTC+8), in seconds.
 pub const LUATOS_TIMESTAMP: u64 = 32_472_115_200;
 
@@ -566,7 +572,7 @@ impl Provider for Huawei<'_> {
             host,
             tls_port: Some(TLS_PORT),
             plain_port: Some(PLAIN_PORT),
-            ca_pem: CA_PEM,
+            ca_pem: DEFAULT_ROOTS,
         })
     }
 
@@ -612,7 +618,7 @@ impl Provider for Huawei<'_> {
         let username = scratch.format(format_args!("{id}"))?;
         let password = match secret {
             Some(secret) => {
-                let mac = hmac(Algorithm::Sha256, &hour.digits(), &[secret.as_bytes()]);
+                let mac = hmac(Algorithm::Sha256, &hour.digits(), &[secret.as_bytes()])?;
                 Some(scratch.format(format_args!("{}", mac.hex()))?)
             }
             None => None,

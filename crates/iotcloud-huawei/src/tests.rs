@@ -91,6 +91,7 @@ fn a_given_time_is_formatted_in_utc_and_luatos_local_hour_is_available() {
     assert_eq!(
         password.unwrap(),
         hmac(Algorithm::Sha256, b"2023111422", &[SECRET.as_bytes()])
+            .unwrap()
             .hex()
             .to_string()
     );

@@ -35,6 +35,12 @@ pub use register::{API_VERSION, LUATOS_REGISTER_EXPIRY, REGISTER_URL, RegisterKe
 /// CA (C=CN, O=CMIOT), not in any public store. See `certs/README.md`.
 pub const CA_PEM: &[u8] = include_bytes!("../certs/bundle.pem");
 
+/// The CA certificates [`TlsChoice::CloudDefault`](iotcloud_core::TlsChoice::CloudDefault)
+/// checks the cloud against: [`CA_PEM`], or none when this crate is built without its
+/// `roots` feature (they are then not linked, and the cloud's TLS needs a CA given in the
+/// overrides).
+pub const DEFAULT_ROOTS: &[u8] = if cfg!(feature = "roots") { CA_PEM } else { &[] };
+
 /// The expiry LuatOS writes into every token (2999-01-01 00:00 UTC+8), in seconds.
 pub const LUATOS_EXPIRY: u64 = 32_472_115_200;
 
@@ -155,7 +161,10 @@ impl<'a> SignMethod<'a> {
                 reason: "OneNET accepts md5, sha1 or sha256",
             });
         };
-        Ok(SignMethod { algorithm, name })
+        Ok(SignMethod {
+            algorithm: algorithm.enabled()?,
+            name,
+        })
     }
 
     /// The hash under the HMAC.
@@ -570,7 +579,7 @@ impl Provider for OneNet<'_> {
             host,
             tls_port: Some(TLS_PORT),
             plain_port: Some(PLAIN_PORT),
-            ca_pem: CA_PEM,
+            ca_pem: DEFAULT_ROOTS,
         })
     }
 
@@ -619,7 +628,7 @@ impl Provider for OneNet<'_> {
                 b"\n",
                 version.as_bytes(),
             ],
-        );
+        )?;
         // 32 bytes of SHA-256 make 44 base64 characters.
         let mut sign_buf = [0u8; 48];
         let sign = Scratch::new(&mut sign_buf).format(format_args!("{}", mac.base64()))?;

@@ -80,7 +80,7 @@ pub(crate) fn api_token<'s>(
             b"\n",
             version.as_bytes(),
         ],
-    );
+    )?;
     let mut sign_buf = [0u8; 48];
     let sign = Scratch::new(&mut sign_buf).format(format_args!("{}", mac.base64()))?;
     Ok(scratch.format(format_args!(

@@ -37,6 +37,12 @@ use register::{Registered, Registration};
 /// and GlobalSign Root CA (R1), as Tencent's SDK embeds them. See `certs/README.md`.
 pub const CA_PEM: &[u8] = include_bytes!("../certs/bundle.pem");
 
+/// The CA certificates [`TlsChoice::CloudDefault`](iotcloud_core::TlsChoice::CloudDefault)
+/// checks the cloud against: [`CA_PEM`], or none when this crate is built without its
+/// `roots` feature (they are then not linked, and the cloud's TLS needs a CA given in the
+/// overrides).
+pub const DEFAULT_ROOTS: &[u8] = if cfg!(feature = "roots") { CA_PEM } else { &[] };
+
 /// The expiry LuatOS signs with (2999-01-01 00:00 UTC+8), in seconds: credentials that
 /// never expire.
 pub const LUATOS_TIMESTAMP: u64 = 32_472_115_200;
@@ -170,7 +176,16 @@ pub enum SignMethod {
 
 impl SignMethod {
     /// Parses `hmacsha256`/`sha256` or `hmacsha1`/`sha1`, any case.
+    ///
+    /// Refused with [`ProviderError::Unsupported`] when this crate is built without the
+    /// method's algorithm (cargo features `md5`, `sha1`, `sha256`).
     pub fn from_name(name: &str) -> Result<Self, ProviderError> {
+        let method = Self::parse_name(name)?;
+        method.algorithm().enabled()?;
+        Ok(method)
+    }
+
+    fn parse_name(name: &str) -> Result<Self, ProviderError> {
         let is = |a: &str| name.eq_ignore_ascii_case(a);
         if is("hmacsha256") || is("sha256") {
             Ok(SignMethod::HmacSha256)
@@ -376,7 +391,7 @@ impl<'a> Tencent<'a> {
             register_api: RegisterApi::default(),
             register_url: None,
             register_region: None,
-            register_server: ServerAuth::CaPem(CA_PEM),
+            register_server: ServerAuth::CaPem(DEFAULT_ROOTS),
         })
     }
 
@@ -716,7 +731,7 @@ impl Provider for Tencent<'_> {
                     host,
                     tls_port: None,
                     plain_port: Some(PLAIN_PORT),
-                    ca_pem: CA_PEM,
+                    ca_pem: DEFAULT_ROOTS,
                 })
             }
             AuthMode::Certificate => EndpointOverrides {
@@ -732,7 +747,7 @@ impl Provider for Tencent<'_> {
                 host,
                 tls_port: Some(TLS_PORT),
                 plain_port: None,
-                ca_pem: CA_PEM,
+                ca_pem: DEFAULT_ROOTS,
             }),
         }
     }
@@ -777,7 +792,7 @@ impl Provider for Tencent<'_> {
                 let key = base64_decode(secret.expose(), &mut psk)
                     .and_then(|n| psk.get(..n))
                     .ok_or(ProviderError::InvalidBase64("device_secret"))?;
-                let mac = hmac(self.method.algorithm(), key, &[username.as_bytes()]);
+                let mac = hmac(self.method.algorithm(), key, &[username.as_bytes()])?;
                 Some(scratch.format(format_args!("{};{}", mac.hex(), self.method.name()))?)
             }
             Auth::Certificate(_) | Auth::Dynamic { .. } => None,

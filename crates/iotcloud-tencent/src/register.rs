@@ -10,7 +10,7 @@ use core::fmt;
 use aes::Aes128;
 use cbc::cipher::block_padding::NoPadding;
 use cbc::cipher::{BlockModeDecrypt, KeyIvInit};
-use iotcloud_core::http::{Exchange, Redirects, Request, Url};
+use iotcloud_core::http::{Exchange, Redirects, Request, Scheme, Url};
 use iotcloud_core::register::{Fields, RegisterError, RegisterIo, Rejection};
 use iotcloud_core::scratch::Scratch;
 use iotcloud_core::sign::{Algorithm, Base64, Decimal, Digest, Secret, base64_decode, hash, hmac};
@@ -134,6 +134,15 @@ pub(crate) async fn register<T: Transport, C: Clock>(
     io: RegisterIo<'_, T, C>,
     record: &mut [u8],
 ) -> Result<usize, RegisterError<T::Error>> {
+    if reg.url.scheme == Scheme::Https
+        && matches!(reg.server, ServerAuth::CaPem(pem) if pem.is_empty())
+    {
+        return Err(ProviderError::Unsupported(
+            "checking the registration server against the bundled roots (built without the \
+             `roots` feature): give a CA with `with_register_server`",
+        )
+        .into());
+    }
     let now_secs = io.unix_time_ms.ok_or(ProviderError::TimeUnknown)? / 1000;
     // A positive 31-bit integer, as Tencent's SDKs send.
     let nonce = 1 + io.random % 2_147_483_646;
@@ -197,7 +206,7 @@ pub(crate) fn sign_request<'s>(
             let body = scratch.format(format_args!(
                 r#"{{"ProductId":"{pid}","DeviceName":"{dn}"}}"#
             ))?;
-            let mac = current_signature(reg, timestamp, nonce_text, body.as_bytes());
+            let mac = current_signature(reg, timestamp, nonce_text, body.as_bytes())?;
             let signature = scratch.format(format_args!("{}", mac.base64()))?;
             Ok(Signed {
                 body,
@@ -207,7 +216,7 @@ pub(crate) fn sign_request<'s>(
             })
         }
         RegisterApi::Legacy => {
-            let mac = legacy_mac(reg.product_secret.expose(), pid, dn, nonce, now_secs);
+            let mac = legacy_mac(reg.product_secret.expose(), pid, dn, nonce, now_secs)?;
             let mut hex = [0u8; 64];
             let hex = hex_into(mac.as_bytes(), &mut hex);
             let signature = scratch.format(format_args!("{}", Base64(hex)))?;
@@ -233,7 +242,7 @@ pub(crate) fn current_signature(
     timestamp: &str,
     nonce: &str,
     body: &[u8],
-) -> Digest {
+) -> Result<Digest, ProviderError> {
     let alg = reg.method.algorithm();
     let (uri, query) = reg.url.path.split_once('?').unwrap_or((reg.url.path, ""));
     let port = Decimal::new(u64::from(reg.url.port));
@@ -243,7 +252,7 @@ pub(crate) fn current_signature(
         (b":", port.as_bytes())
     };
     let mut body_hex = [0u8; 64];
-    let body_hex = hex_into(hash(alg, &[body]).as_bytes(), &mut body_hex);
+    let body_hex = hex_into(hash(alg, &[body])?.as_bytes(), &mut body_hex);
     let parts: [&[u8]; 16] = [
         b"POST\n",
         reg.url.host.as_bytes(),
@@ -284,7 +293,7 @@ pub(crate) fn legacy_mac(
     device_name: &str,
     nonce: u64,
     timestamp: u64,
-) -> Digest {
+) -> Result<Digest, ProviderError> {
     hmac(
         Algorithm::Sha1,
         product_secret.as_bytes(),

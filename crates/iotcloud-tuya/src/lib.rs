@@ -27,6 +27,12 @@ pub use ota::ota_error_code;
 /// examples) and Tuya's own self-signed root. See `certs/README.md`.
 pub const CA_PEM: &[u8] = include_bytes!("../certs/bundle.pem");
 
+/// The CA certificates [`TlsChoice::CloudDefault`](iotcloud_core::TlsChoice::CloudDefault)
+/// checks the cloud against: [`CA_PEM`], or none when this crate is built without its
+/// `roots` feature (they are then not linked, and the cloud's TLS needs a CA given in the
+/// overrides).
+pub const DEFAULT_ROOTS: &[u8] = if cfg!(feature = "roots") { CA_PEM } else { &[] };
+
 /// The timestamp LuatOS signs with (2200-01-01 00:00 UTC+8), in seconds.
 pub const LUATOS_TIMESTAMP: u64 = 7_258_089_600;
 
@@ -102,7 +108,16 @@ pub enum SignMethod {
 
 impl SignMethod {
     /// Parses `hmacsha256`/`sha256` or `hmacsha1`/`sha1`, any case.
+    ///
+    /// Refused with [`ProviderError::Unsupported`] when this crate is built without the
+    /// method's algorithm (cargo features `md5`, `sha1`, `sha256`).
     pub fn from_name(name: &str) -> Result<Self, ProviderError> {
+        let method = Self::parse_name(name)?;
+        method.algorithm().enabled()?;
+        Ok(method)
+    }
+
+    fn parse_name(name: &str) -> Result<Self, ProviderError> {
         let is = |a: &str| name.eq_ignore_ascii_case(a);
         if is("hmacsha256") || is("sha256") {
             Ok(SignMethod::HmacSha256)
@@ -309,7 +324,7 @@ impl Provider for Tuya<'_> {
             host: self.data_center.host(),
             tls_port: Some(PORT),
             plain_port: None,
-            ca_pem: CA_PEM,
+            ca_pem: DEFAULT_ROOTS,
         })
     }
 
@@ -351,7 +366,7 @@ impl Provider for Tuya<'_> {
                 ts_text.as_bytes(),
                 b",secureMode=1,accessType=1",
             ],
-        );
+        )?;
         let password = scratch.format(format_args!("{}", mac.hex()))?;
         Ok(Credentials {
             client_id,

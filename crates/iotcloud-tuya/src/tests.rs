@@ -85,7 +85,8 @@ fn secrets_longer_than_16_bytes_key_the_mac_with_their_first_16_unless_asked() {
         Algorithm::Sha256,
         long.as_bytes(),
         &[b"deviceId=6c95875d0f5ba69607nzfl,timestamp=1700000000,secureMode=1,accessType=1"],
-    );
+    )
+    .unwrap();
     assert_eq!(whole, expected.hex().to_string());
 }
 

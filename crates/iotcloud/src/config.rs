@@ -337,7 +337,19 @@ impl<'a> Config<'a> {
         }
     }
 
-    /// `key`, which must be set.
+    /// `key`, which must be set. (Aliyun reads its keys another way: a build with only
+    /// that cloud has no use for this.)
+    #[cfg_attr(
+        not(any(
+            feature = "tencent",
+            feature = "onenet",
+            feature = "huawei",
+            feature = "tuya",
+            feature = "baidu",
+            feature = "tlink"
+        )),
+        allow(dead_code)
+    )]
     pub(crate) fn require(&self, key: Key) -> Result<&'a str, ConfigError<'a>> {
         self.get(key)
             .ok_or(ConfigError::Provider(ProviderError::MissingKey(key.name())))

@@ -92,11 +92,13 @@ impl<'a> Common<'a> {
     }
 
     /// Host, port and TLS as the user chose them. `cloud_ca` is the cloud's bundled CA PEM
-    /// (empty: none bundled, so `tls=true` checks against the web PKI roots).
+    /// (`None`: the cloud has none, so `tls=true` checks against the web PKI roots; empty:
+    /// the provider was built without its `roots` feature, so `tls=true` needs
+    /// `server_cert`).
     /// `luatos_plain`: with `luatos=true`, this mode is plain TCP in LuatOS.
     fn overrides(
         &self,
-        cloud_ca: &'static [u8],
+        cloud_ca: Option<&'static [u8]>,
         luatos_plain: bool,
     ) -> Result<EndpointOverrides<'a>, ConfigError<'a>> {
         let tls = match (self.tls, self.server_cert) {
@@ -107,8 +109,16 @@ impl<'a> Common<'a> {
             (Some(TlsMode::Insecure), None) => TlsChoice::On(ServerAuth::NoVerification),
             (Some(TlsMode::On), cert) | (None, cert @ Some(_)) => TlsChoice::On(match cert {
                 Some(pem) => ServerAuth::CaPem(pem.as_bytes()),
-                None if cloud_ca.is_empty() => ServerAuth::DefaultRoots,
-                None => ServerAuth::CaPem(cloud_ca),
+                None => match cloud_ca {
+                    None => ServerAuth::DefaultRoots,
+                    Some([]) => {
+                        return Err(ConfigError::Provider(ProviderError::Unsupported(
+                            "TLS against the cloud's bundled CA certificates (built without \
+                             the `roots` feature): give `server_cert`",
+                        )));
+                    }
+                    Some(ca) => ServerAuth::CaPem(ca),
+                },
             }),
             (None, None) if self.luatos && luatos_plain => TlsChoice::Off,
             (None, None) => TlsChoice::CloudDefault,
@@ -199,7 +209,9 @@ fn aliyun<'a>(
     common: &Common<'a>,
     imei: Option<&'a str>,
 ) -> Result<crate::aliyun::Aliyun<'a>, ConfigError<'a>> {
-    use crate::aliyun::{Aliyun, AliyunConfig, CA_PEM, DynamicFlow, LUATOS_TIMESTAMP, SignMethod};
+    use crate::aliyun::{
+        Aliyun, AliyunConfig, DEFAULT_ROOTS, DynamicFlow, LUATOS_TIMESTAMP, SignMethod,
+    };
     let (pk, dn) = (product_id(config)?, device_name(config, imei)?);
     one_mode(
         config,
@@ -255,7 +267,7 @@ fn aliyun<'a>(
         p = p.with_keep_alive(secs)?;
     }
     Ok(p.with_timestamp(common.timestamp(LUATOS_TIMESTAMP, true)?)
-        .with_overrides(common.overrides(CA_PEM, true)?))
+        .with_overrides(common.overrides(Some(DEFAULT_ROOTS), true)?))
 }
 
 #[cfg(feature = "tencent")]
@@ -265,7 +277,8 @@ fn tencent<'a>(
     imei: Option<&'a str>,
 ) -> Result<crate::tencent::Tencent<'a>, ConfigError<'a>> {
     use crate::tencent::{
-        AuthMode, CA_PEM, LUATOS_APP_ID, LUATOS_TIMESTAMP, Region, RegisterApi, SignMethod, Tencent,
+        AuthMode, DEFAULT_ROOTS, LUATOS_APP_ID, LUATOS_TIMESTAMP, Region, RegisterApi, SignMethod,
+        Tencent,
     };
     let (pid, dn) = (product_id(config)?, device_name(config, imei)?);
     let cert = [Key::ClientCert, Key::ClientKey];
@@ -326,7 +339,7 @@ fn tencent<'a>(
         p = p.with_keep_alive(secs)?;
     }
     Ok(p.with_timestamp(common.timestamp(LUATOS_TIMESTAMP, false)?)
-        .with_overrides(common.overrides(CA_PEM, key_mode)?))
+        .with_overrides(common.overrides(Some(DEFAULT_ROOTS), key_mode)?))
 }
 
 #[cfg(feature = "onenet")]
@@ -335,7 +348,7 @@ fn onenet<'a>(
     common: &Common<'a>,
     imei: Option<&'a str>,
 ) -> Result<crate::onenet::OneNet<'a>, ConfigError<'a>> {
-    use crate::onenet::{CA_PEM, LUATOS_EXPIRY, OneNet, SignMethod};
+    use crate::onenet::{DEFAULT_ROOTS, LUATOS_EXPIRY, OneNet, SignMethod};
     let (pid, dn) = (product_id(config)?, device_name(config, imei)?);
     let account = [Key::UserId, Key::UserKey];
     one_mode(config, &[Key::DeviceSecret], &[Key::ProductSecret])?;
@@ -369,7 +382,7 @@ fn onenet<'a>(
         p = p.with_keep_alive(secs)?;
     }
     Ok(p.with_timestamp(common.timestamp(LUATOS_EXPIRY, false)?)
-        .with_overrides(common.overrides(CA_PEM, true)?))
+        .with_overrides(common.overrides(Some(DEFAULT_ROOTS), true)?))
 }
 
 #[cfg(feature = "huawei")]
@@ -378,7 +391,7 @@ fn huawei<'a>(
     common: &Common<'a>,
     imei: Option<&'a str>,
 ) -> Result<crate::huawei::Huawei<'a>, ConfigError<'a>> {
-    use crate::huawei::{CA_PEM, LUATOS_TIMESTAMP};
+    use crate::huawei::{DEFAULT_ROOTS, LUATOS_TIMESTAMP};
     let registration = [
         Key::ProjectId,
         Key::IamUsername,
@@ -399,7 +412,7 @@ fn huawei<'a>(
         p = p.with_keep_alive(secs)?;
     }
     Ok(p.with_timestamp(common.timestamp(LUATOS_TIMESTAMP, false)?)
-        .with_overrides(common.overrides(CA_PEM, false)?))
+        .with_overrides(common.overrides(Some(DEFAULT_ROOTS), false)?))
 }
 
 /// As LuatOS: the IAM account creates the device, and `endpoint` names both the
@@ -478,7 +491,7 @@ fn tuya<'a>(
     config: &Config<'a>,
     common: &Common<'a>,
 ) -> Result<crate::tuya::Tuya<'a>, ConfigError<'a>> {
-    use crate::tuya::{CA_PEM, DataCenter, LUATOS_TIMESTAMP, SecretKey, SignMethod, Tuya};
+    use crate::tuya::{DEFAULT_ROOTS, DataCenter, LUATOS_TIMESTAMP, SecretKey, SignMethod, Tuya};
     // The Tuya device id comes from Tuya; an IMEI is never one.
     let id = config.require(Key::DeviceName)?;
     let mut p = Tuya::new(id, config.require(Key::DeviceSecret)?)?;
@@ -495,7 +508,7 @@ fn tuya<'a>(
         p = p.with_keep_alive(secs)?;
     }
     Ok(p.with_timestamp(common.timestamp(LUATOS_TIMESTAMP, false)?)
-        .with_overrides(common.overrides(CA_PEM, false)?))
+        .with_overrides(common.overrides(Some(DEFAULT_ROOTS), false)?))
 }
 
 #[cfg(feature = "baidu")]
@@ -504,7 +517,7 @@ fn baidu<'a>(
     common: &Common<'a>,
     imei: Option<&'a str>,
 ) -> Result<crate::baidu::Baidu<'a>, ConfigError<'a>> {
-    use crate::baidu::{Baidu, CA_PEM, ClientId, Region, SignMethod};
+    use crate::baidu::{Baidu, ClientId, DEFAULT_ROOTS, Region, SignMethod};
     let (core, dn) = (product_id(config)?, device_name(config, imei)?);
     one_mode(
         config,
@@ -537,7 +550,7 @@ fn baidu<'a>(
         p = p.with_keep_alive(secs)?;
     }
     Ok(p.with_timestamp(common.timestamp(0, false)?)
-        .with_overrides(common.overrides(CA_PEM, key_mode)?))
+        .with_overrides(common.overrides(Some(DEFAULT_ROOTS), key_mode)?))
 }
 
 #[cfg(feature = "tlink")]
@@ -553,5 +566,5 @@ fn tlink<'a>(
     if let Some(secs) = common.keep_alive {
         p = p.with_keep_alive(secs);
     }
-    Ok(p.with_overrides(common.overrides(&[], true)?))
+    Ok(p.with_overrides(common.overrides(None, true)?))
 }

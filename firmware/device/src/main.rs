@@ -10,8 +10,6 @@
 #![no_main]
 
 mod cloud;
-#[cfg(feature = "key-only")]
-mod key_only;
 
 use core::fmt;
 
@@ -113,12 +111,8 @@ async fn exchange(
     clock: SysTickClock,
     topic: &str,
 ) -> Result<(), Failure> {
-    #[cfg(feature = "key-only")]
-    let provider = key_only::KeyOnly(cloud);
-    #[cfg(not(feature = "key-only"))]
-    let provider = cloud;
     let buffers = MESSAGE_BUFFERS.take();
-    let device = Device::new(provider, transport, clock, NoStore, buffers.as_buffers());
+    let device = Device::new(cloud, transport, clock, NoStore, buffers.as_buffers());
     let device = device.register().await.map_err(|(_, e)| e)?;
     let mut device = device.connect().await.map_err(|(_, e)| e)?;
     println!("connected to {}", device.provider().cloud());

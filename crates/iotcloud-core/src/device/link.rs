@@ -9,13 +9,21 @@ use core::ops::Range;
 use crate::clock::{Clock, with_deadline};
 use crate::error::{Error, ProtocolError};
 use crate::kv::KvStore;
+#[cfg(feature = "registration")]
 use crate::kv::StoreError;
 use crate::mqtt::{
     Connect, FrameStatus, Packet, PacketId, PacketType, Publish, QoS, TopicName, frame_status,
 };
+#[cfg(feature = "ota")]
 use crate::ota::{Firmware, Notice, OtaContext, OtaJob, OtaNoticeError, OtaStatus, OtaSupport};
-use crate::provider::{Provider, Publication, SignContext};
-use crate::register::{self, RegisterError, RegisterIo};
+#[cfg(not(feature = "registration"))]
+use crate::provider::ProviderError;
+#[cfg(feature = "ota")]
+use crate::provider::Publication;
+use crate::provider::{Provider, SignContext};
+use crate::register::RegisterError;
+#[cfg(feature = "registration")]
+use crate::register::{self, RegisterIo};
 use crate::scratch::Scratch;
 use crate::session::{Outgoing, Poll, Session, SessionError, SessionEvent};
 use crate::transport::Transport;
@@ -30,6 +38,7 @@ pub(super) enum Pending {
 }
 
 /// What the frame being handed to the application turned out to be for OTA.
+#[cfg(feature = "ota")]
 #[derive(Debug, Clone, Copy)]
 pub(super) enum OtaPending {
     /// An upgrade job, now in the job buffer.
@@ -39,6 +48,7 @@ pub(super) enum OtaPending {
 }
 
 /// A message the device sends on its own behalf.
+#[cfg(feature = "ota")]
 #[derive(Debug, Clone, Copy)]
 pub(super) enum SystemMessage {
     VersionReport,
@@ -75,15 +85,21 @@ pub(super) struct Core<'b, P, T, C, S> {
     /// The record was obtained but not yet stored.
     pub unsaved: bool,
     /// The running firmware, once OTA is enabled.
+    #[cfg(feature = "ota")]
     pub firmware: Option<Firmware<'b>>,
     /// The current upgrade job, encoded (`job_buf[..job_len]`; `job_len == 0`: none).
+    #[cfg(feature = "ota")]
     pub job_buf: &'b mut [u8],
+    #[cfg(feature = "ota")]
     pub job_len: usize,
     /// A download is running: new jobs are refused.
+    #[cfg(feature = "ota")]
     pub ota_busy: bool,
     /// What the frame handed out last is, for OTA.
+    #[cfg(feature = "ota")]
     pub ota_pending: Option<OtaPending>,
     /// Id of the next message the device sends on its own behalf.
+    #[cfg(feature = "ota")]
     message_id: u32,
 }
 
@@ -167,11 +183,17 @@ impl<'b, P, T, C, S> Core<'b, P, T, C, S> {
             record: None,
             sealed_len: 0,
             unsaved: false,
+            #[cfg(feature = "ota")]
             firmware: None,
+            #[cfg(feature = "ota")]
             job_buf: &mut [],
+            #[cfg(feature = "ota")]
             job_len: 0,
+            #[cfg(feature = "ota")]
             ota_busy: false,
+            #[cfg(feature = "ota")]
             ota_pending: None,
+            #[cfg(feature = "ota")]
             message_id: 1,
         }
     }
@@ -219,6 +241,7 @@ impl<'b, P, T, C, S> Core<'b, P, T, C, S> {
 impl<'b, P: Provider, T: Transport, C: Clock, S: KvStore> Core<'b, P, T, C, S> {
     /// Loads the stored registration record, or registers and stores the result. A record
     /// obtained but not stored is kept, so a retry only stores it.
+    #[cfg(feature = "registration")]
     pub async fn register(&mut self) -> Result<(), Error<T::Error>> {
         let Some(id) = self.provider.registration() else {
             return Ok(());
@@ -268,6 +291,21 @@ impl<'b, P: Provider, T: Transport, C: Clock, S: KvStore> Core<'b, P, T, C, S> {
             self.unsaved = false;
         }
         Ok(())
+    }
+
+    /// Without the `registration` feature: a configuration that registers is refused.
+    /// (A separate function rather than a condition inside the one above, so that none of
+    /// the registration code is compiled into the device's state machine.)
+    #[cfg(not(feature = "registration"))]
+    pub async fn register(&mut self) -> Result<(), Error<T::Error>> {
+        match self.provider.registration() {
+            None => Ok(()),
+            Some(_) => Err(Error::Registration(RegisterError::Provider(
+                ProviderError::Unsupported(
+                    "dynamic registration (iotcloud-core built without its `registration` feature)",
+                ),
+            ))),
+        }
     }
 
     /// Removes the registration record from memory and from the store.
@@ -395,6 +433,7 @@ impl<'b, P: Provider, T: Transport, C: Clock, S: KvStore> Core<'b, P, T, C, S> {
                 .map_err(Error::Transport)?;
         }
         self.session.sent(self.clock.now_ms());
+        #[cfg(feature = "ota")]
         if self.firmware.is_some() && self.provider.ota_support() == OtaSupport::Supported {
             self.send_system(SystemMessage::VersionReport, None).await?;
             self.send_system(SystemMessage::JobRequest, None).await?;
@@ -407,6 +446,7 @@ impl<'b, P: Provider, T: Transport, C: Clock, S: KvStore> Core<'b, P, T, C, S> {
     /// `job` overrides the job buffer (a download works on its own copy). Nothing is sent
     /// when the provider has no such message. A lost link is reported as an event; QoS 1
     /// messages then wait in the session for the next connection.
+    #[cfg(feature = "ota")]
     pub async fn send_system(
         &mut self,
         which: SystemMessage,
@@ -461,6 +501,7 @@ impl<'b, P: Provider, T: Transport, C: Clock, S: KvStore> Core<'b, P, T, C, S> {
 
     /// Lets the provider look at the message in the first `total` bytes of `rx`. Returns
     /// whether it is for the application (`true`), or was consumed here.
+    #[cfg(feature = "ota")]
     async fn inspect_ota(&mut self, total: usize) -> Result<bool, Error<T::Error>> {
         if self.firmware.is_none() {
             return Ok(true);
@@ -631,6 +672,7 @@ impl<'b, P: Provider, T: Transport, C: Clock, S: KvStore> Core<'b, P, T, C, S> {
             // A failed acknowledgement still delivers the message; the disconnect follows.
             self.send_tx(reaction.reply, now).await;
         }
+        #[cfg(feature = "ota")]
         if matches!(reaction.event, SessionEvent::Deliver) && !self.inspect_ota(total).await? {
             return Ok(None);
         }
@@ -701,6 +743,7 @@ impl<'b, P: Provider, T: Transport, C: Clock, S: KvStore> Core<'b, P, T, C, S> {
 
     /// Builds the event for the frame of `len` bytes at the start of `rx`.
     pub fn expose(&mut self, len: usize) -> Result<Event<'_>, Error<T::Error>> {
+        #[cfg(feature = "ota")]
         match self.ota_pending.take() {
             Some(OtaPending::Job) => {
                 if let Some(job) = OtaJob::decode(&self.job_buf[..self.job_len]) {

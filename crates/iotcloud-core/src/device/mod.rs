@@ -7,10 +7,12 @@
 
 mod event;
 mod link;
+#[cfg(feature = "ota")]
 mod ota;
 mod supervisor;
 
 pub use event::{DisconnectReason, Event, Message};
+#[cfg(feature = "ota")]
 pub use ota::OtaEvent;
 pub use supervisor::{Cause, ReconnectPolicy, Supervised, Supervisor};
 
@@ -259,6 +261,10 @@ impl<'b, P: Provider, T: Transport, C: Clock, S: KvStore> Device<'b, P, T, C, S,
     /// - registration succeeded but storing failed: [`Error::Store`]. The credentials are
     ///   kept in the device ([`Device::registration_record`]); calling `register` again only
     ///   retries the store, and [`Device::proceed_unsaved`] goes on without it.
+    ///
+    /// Built without the `registration` feature, the device links none of this: a
+    /// configuration that registers is refused with [`Error::Registration`] holding
+    /// [`ProviderError::Unsupported`](crate::ProviderError::Unsupported).
     pub async fn register(
         mut self,
     ) -> Result<Device<'b, P, T, C, S, Registered>, (Self, Error<T::Error>)> {

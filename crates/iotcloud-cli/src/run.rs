@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use hal_host::{FileSink, FileStore, SystemClock, TcpTransport};
-use iotcloud::iotcloud_core::device::OtaEvent;
+use iotcloud::iotcloud_core::device::{OtaEvent, ReconnectPolicy, Supervised};
 use iotcloud::iotcloud_core::ota::{DownloadSettings, Firmware, OtaJob, Progress};
 use iotcloud::{AnyProvider, Buffers, Cloud, Config, Device, Event};
 
@@ -25,7 +25,6 @@ pub(crate) struct RunOptions {
 enum Next {
     Go,
     Download(String),
-    Reconnect,
 }
 
 fn log(line: &str) {
@@ -74,18 +73,31 @@ pub(crate) fn run(cloud: &str, args: Args, opts: RunOptions) -> Result<String, S
         };
         tokio::pin!(stop);
         let device = device.register().await.map_err(|(_, e)| e.to_string())?;
-        let mut device = device.connect().await.map_err(|(_, e)| e.to_string())?;
+        // The supervisor connects, and reconnects after every loss with backoff.
+        let mut sup = device.supervise(ReconnectPolicy::default());
         loop {
             let next = tokio::select! {
                 _ = &mut stop => break,
-                ev = device.next_event() => match ev {
-                    Ok(ev) => describe(&ev),
+                ev = sup.next_event() => match ev {
+                    Ok(Supervised::Event(ev)) => describe(&ev),
+                    Ok(Supervised::Connecting { attempt, cause }) => {
+                        log(&format!("connecting: attempt {attempt} ({cause})"));
+                        Next::Go
+                    }
+                    Ok(Supervised::ConnectFailed { attempt, error, retry_in_ms }) => {
+                        log(&format!(
+                            "connect attempt {attempt} failed: {error}; retrying in {retry_in_ms} ms"
+                        ));
+                        Next::Go
+                    }
+                    Ok(_) => Next::Go,
                     Err(e) => {
                         log(&format!("error: {e}"));
-                        if device.is_connected() { Next::Go } else { Next::Reconnect }
+                        Next::Go
                     }
                 },
             };
+            let device = sup.device_mut();
             match next {
                 Next::Go => {}
                 Next::Download(shown) => {
@@ -125,17 +137,9 @@ pub(crate) fn run(cloud: &str, args: Args, opts: RunOptions) -> Result<String, S
                         Err(e) => log(&format!("ota: failed: {e} ({})", e.failure())),
                     }
                 }
-                Next::Reconnect => {
-                    let registered = device.disconnect().await;
-                    tokio::time::sleep(Duration::from_secs(5)).await;
-                    device = match registered.connect().await {
-                        Ok(d) => d,
-                        Err((_, e)) => return Err(format!("reconnect failed: {e}")),
-                    };
-                }
             }
         }
-        let _ = device.disconnect().await;
+        let _ = sup.into_device().await;
         log("disconnected");
         Ok(String::new())
     })
@@ -165,10 +169,7 @@ fn describe(ev: &Event<'_>) -> Next {
             return Next::Download(shown);
         }
         Event::OtaRejected(e) => log(&format!("ota: notice refused: {e}")),
-        Event::Disconnected(reason) => {
-            log(&format!("disconnected: {reason}"));
-            return Next::Reconnect;
-        }
+        Event::Disconnected(reason) => log(&format!("disconnected: {reason}")),
         other => log(&format!("event {other:?}")),
     }
     Next::Go

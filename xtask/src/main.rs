@@ -1,8 +1,14 @@
 //! `cargo xtask <task>`: the project's own tasks.
 //!
 //! - `test`: everything CI checks — formatting, lints, the whole test suite (including
-//!   the mosquitto integration tests), and the `no_std` crates built for the Air780E's
-//!   Cortex-M3 (`thumbv7m-none-eabi`).
+//!   the mosquitto integration tests), the `no_std` crates built for the Air780E's
+//!   Cortex-M3 (`thumbv7m-none-eabi`), and the firmware run on an emulated Cortex-M3.
+//! - `qemu`: only the emulated Cortex-M3 part: the SDK's checks on the target, and the
+//!   device firmware exchanging MQTT with a local mosquitto through the board's UART.
+//! - `footprint`: flash, RAM and peak stack of the minimal device firmware per cloud.
+
+mod firmware;
+mod footprint;
 
 use std::process::{Command, ExitCode};
 use std::time::Instant;
@@ -20,14 +26,16 @@ const NO_STD_CRATES: &[&str] = &[
     "iotcloud",
 ];
 
-const DEVICE_TARGET: &str = "thumbv7m-none-eabi";
+const DEVICE_TARGET: &str = firmware::TARGET;
 
 fn main() -> ExitCode {
     let task = std::env::args().nth(1).unwrap_or_default();
     let result = match task.as_str() {
         "test" => test(),
+        "qemu" => qemu(),
+        "footprint" => timed("footprint", footprint::report),
         _ => {
-            eprintln!("usage: cargo xtask test");
+            eprintln!("usage: cargo xtask test | qemu | footprint");
             return ExitCode::from(2);
         }
     };
@@ -42,12 +50,17 @@ fn main() -> ExitCode {
 
 /// Runs one step, printing its name and how long it took; `Err(name)` if it failed.
 fn step(name: &str, program: &str, args: &[&str]) -> Result<(), String> {
-    println!("\n==> {name}: {program} {}", args.join(" "));
+    let mut cmd = Command::new(program);
+    cmd.args(args);
+    run_step(name, &format!("{program} {}", args.join(" ")), cmd)
+}
+
+fn run_step(name: &str, shown: &str, mut cmd: Command) -> Result<(), String> {
+    println!("\n==> {name}: {shown}");
     let start = Instant::now();
-    let status = Command::new(program)
-        .args(args)
+    let status = cmd
         .status()
-        .map_err(|e| format!("{name} (could not start {program}: {e})"))?;
+        .map_err(|e| format!("{name} (could not start {shown}: {e})"))?;
     println!(
         "<== {name}: {} in {:.1}s",
         if status.success() { "ok" } else { "FAILED" },
@@ -58,6 +71,40 @@ fn step(name: &str, program: &str, args: &[&str]) -> Result<(), String> {
     } else {
         Err(name.to_string())
     }
+}
+
+/// Runs a step done in this process; `Err` names it and says why.
+fn timed(name: &str, work: fn() -> Result<(), String>) -> Result<(), String> {
+    println!("\n==> {name}");
+    let start = Instant::now();
+    let result = work();
+    println!(
+        "<== {name}: {} in {:.1}s",
+        if result.is_ok() { "ok" } else { "FAILED" },
+        start.elapsed().as_secs_f64()
+    );
+    result.map_err(|why| format!("{name}: {why}"))
+}
+
+/// The firmware workspace's format and lint checks, then both QEMU runs.
+fn qemu() -> Result<(), String> {
+    let mut fmt = firmware::cargo(&["fmt", "--all", "--check"]);
+    fmt.env_remove("CARGO_TARGET_DIR");
+    run_step(
+        "firmware format",
+        "cargo fmt --all --check (firmware/)",
+        fmt,
+    )?;
+    run_step(
+        "firmware lints",
+        "cargo clippy --workspace --release -- -D warnings (firmware/)",
+        firmware::cargo(&["clippy", "--workspace", "--release", "--", "-D", "warnings"]),
+    )?;
+    timed("checks on the Cortex-M3 (QEMU)", firmware::checks)?;
+    timed(
+        "MQTT end to end through the UART (QEMU + mosquitto)",
+        firmware::end_to_end,
+    )
 }
 
 fn test() -> Result<(), String> {
@@ -83,6 +130,19 @@ fn test() -> Result<(), String> {
             &["build", "-p", krate, "--target", DEVICE_TARGET],
         )?;
     }
+    step(
+        "hal-ec618 static library for the Air780E",
+        "cargo",
+        &[
+            "build",
+            "-p",
+            "hal-ec618",
+            "--target",
+            DEVICE_TARGET,
+            "--release",
+        ],
+    )?;
+    qemu()?;
     println!(
         "\nxtask: all checks passed in {:.0}s",
         start.elapsed().as_secs_f64()

@@ -9,9 +9,11 @@ use core::fmt::Write as _;
 
 use iotcloud_core::clock::Clock;
 use iotcloud_core::mqtt::QoS;
+use iotcloud_core::mqtt::SubscribeTopic;
+use iotcloud_core::ota::{Notice, OtaContext, OtaJob, OtaStatus, OtaSupport};
 use iotcloud_core::provider::{
     CloudEndpoint, Credentials, EndpointOverrides, HostName, Limits, MqttOptions, Provider,
-    ProviderError, SignContext, TopicPath, check_keep_alive, host_name,
+    ProviderError, Publication, SignContext, TopicPath, check_keep_alive, host_name, subscription,
 };
 use iotcloud_core::register::{RegisterError, RegisterIo, RegistrationId};
 use iotcloud_core::scratch::Scratch;
@@ -20,6 +22,7 @@ use iotcloud_core::sign::{
 };
 use iotcloud_core::transport::{Endpoint, Transport};
 
+mod ota;
 mod register;
 
 /// The roots Aliyun's MQTT endpoints are served under: the Aliyun IoT Root CA (port 8883)
@@ -630,6 +633,54 @@ impl Provider for Aliyun<'_> {
                 None => Err(ProviderError::MissingKey("device_secret")),
             },
         }
+    }
+
+    /// The OTA upgrade notice topic and the reply topic of pending-job requests.
+    fn system_subscription<'s>(
+        &self,
+        index: usize,
+        scratch: &mut Scratch<'s>,
+    ) -> Result<Option<SubscribeTopic<'s>>, ProviderError> {
+        let filter = match index {
+            0 => self.ota_upgrade(),
+            1 => self.ota_firmware_get_reply(),
+            _ => return Ok(None),
+        };
+        subscription(scratch, "device_name", filter, QoS::AtLeastOnce).map(Some)
+    }
+
+    fn ota_support(&self) -> OtaSupport {
+        OtaSupport::Supported
+    }
+
+    fn ota_version_report<'s>(
+        &self,
+        ctx: &OtaContext<'_>,
+        scratch: &mut Scratch<'s>,
+    ) -> Result<Option<Publication<'s>>, ProviderError> {
+        ota::version_report(self, ctx, scratch)
+    }
+
+    fn ota_job_request<'s>(
+        &self,
+        ctx: &OtaContext<'_>,
+        scratch: &mut Scratch<'s>,
+    ) -> Result<Option<Publication<'s>>, ProviderError> {
+        ota::job_request(self, ctx, scratch)
+    }
+
+    fn ota_notice(&self, topic: &str, payload: &[u8], job: &mut [u8]) -> Notice {
+        ota::notice(self, topic, payload, job)
+    }
+
+    fn ota_report<'s>(
+        &self,
+        job: Option<&OtaJob<'_>>,
+        status: OtaStatus,
+        ctx: &OtaContext<'_>,
+        scratch: &mut Scratch<'s>,
+    ) -> Result<Option<Publication<'s>>, ProviderError> {
+        ota::report(self, job, status, ctx, scratch)
     }
 
     fn registration(&self) -> Option<RegistrationId<'_>> {

@@ -455,7 +455,20 @@ fn topics() {
     assert_eq!(t(a.ntp_request()), "/ext/ntp/123456789/abcdefg/request");
     assert_eq!(t(a.ntp_response()), "/ext/ntp/123456789/abcdefg/response");
     assert_eq!(a.limits().max_qos, QoS::AtLeastOnce);
-    assert_eq!(system_subscriptions(&a), []);
+    // The OTA notice and the reply to pending-job requests, as LuatOS subscribes the first.
+    assert_eq!(
+        system_subscriptions(&a),
+        [
+            (
+                "/ota/device/upgrade/123456789/abcdefg".into(),
+                QoS::AtLeastOnce
+            ),
+            (
+                "/sys/123456789/abcdefg/thing/ota/firmware/get_reply".into(),
+                QoS::AtLeastOnce
+            )
+        ]
+    );
 }
 
 #[test]

@@ -8,6 +8,7 @@ extern crate std;
 use core::fmt;
 
 use iotcloud_core::mqtt::{QoS, TopicName, Will};
+use iotcloud_core::ota::OtaSupport;
 use iotcloud_core::provider::{
     CloudEndpoint, Credentials, EndpointOverrides, HostName, Limits, MqttOptions, Provider,
     ProviderError, SignContext, TlsChoice, TopicPath, check_keep_alive, host_name,
@@ -448,9 +449,18 @@ impl<'a> Baidu<'a> {
     }
 }
 
+/// Why Baidu has no OTA here ([`Provider::ota_support`]).
+pub const OTA_UNSUPPORTED: &str = "Baidu IoT Core defines no device OTA topics or messages \
+    (Baidu's firmware updates belonged to other products); deliver firmware by your own means";
+
 impl Provider for Baidu<'_> {
     fn cloud(&self) -> &'static str {
         "baidu"
+    }
+
+    /// Unsupported: see [`OTA_UNSUPPORTED`].
+    fn ota_support(&self) -> OtaSupport {
+        OtaSupport::Unsupported(OTA_UNSUPPORTED)
     }
 
     /// `{core}.iot.{region}.baidubce.com`, port 1884 with TLS (default) or 1883 plain (key

@@ -419,3 +419,10 @@ fn the_bundled_root_is_globalsign_r3() {
     assert_eq!(text.matches("-----BEGIN CERTIFICATE-----").count(), 1);
     assert!(text.trim_end().ends_with("-----END CERTIFICATE-----"));
 }
+
+#[test]
+fn ota_is_unsupported_and_says_why() {
+    let b = Baidu::new(CORE, DN, SECRET).unwrap();
+    assert_eq!(b.ota_support(), OtaSupport::Unsupported(OTA_UNSUPPORTED));
+    assert!(OTA_UNSUPPORTED.contains("no device OTA"));
+}

@@ -14,6 +14,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use std::path::{Path, PathBuf};
 
+mod run;
+
 use hal_host::{FileStore, SystemClock, TcpTransport};
 use iotcloud::iotcloud_core::register;
 use iotcloud::iotcloud_core::scratch::Scratch;
@@ -24,11 +26,15 @@ use iotcloud::{
 const USAGE: &str = "\
 usage: iotcloud sign <cloud> key=value...
        iotcloud register <cloud> key=value...
+       iotcloud run <cloud> key=value... [ota_dir=DIR] [version=V] [seconds=N]
 
 sign: prints the MQTT client id, user name, password, host, port and TLS flag a device
 would connect with, as one JSON object (using stored registration results if any).
 register: runs dynamic registration, stores the result (store=DIR, default
 $XDG_DATA_HOME/iotcloud or ~/.local/share/iotcloud) and prints it as JSON.
+run: connects and logs every event, one per line, until Ctrl-C (or seconds=N); reports
+firmware version V (default 0.0.0) and downloads OTA jobs into ota_dir, verified, with a
+progress bar, reporting progress and the result to the cloud.
 
 clouds: aliyun, tencent (or qcloud), onenet, huawei, tuya, baidu, tlink
 
@@ -47,7 +53,9 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match run(&args) {
         Ok(out) => {
-            println!("{out}");
+            if !out.is_empty() {
+                println!("{out}");
+            }
             ExitCode::SUCCESS
         }
         Err(message) => {
@@ -67,6 +75,10 @@ fn run(args: &[String]) -> Result<String, String> {
             Some(cloud) => register(cloud, &args[2..]),
             None => Err(format!("`register` needs a cloud\n\n{USAGE}")),
         },
+        Some("run") => match args.get(1) {
+            Some(cloud) => run_command(cloud, &args[2..]),
+            None => Err(format!("`run` needs a cloud\n\n{USAGE}")),
+        },
         Some("-h" | "--help" | "help") => Ok(USAGE.trim_end().to_string()),
         Some("-V" | "--version") => Ok(format!("iotcloud {}", env!("CARGO_PKG_VERSION"))),
         Some(other) => Err(format!("unknown command `{other}`\n\n{USAGE}")),
@@ -74,10 +86,31 @@ fn run(args: &[String]) -> Result<String, String> {
     }
 }
 
+/// `run`: the tool's own keys, then the configuration.
+fn run_command(cloud: &str, args: &[String]) -> Result<String, String> {
+    let mut opts = run::RunOptions {
+        ota_dir: None,
+        version: "0.0.0".into(),
+        seconds: None,
+    };
+    let mut rest = Vec::new();
+    for arg in args {
+        match arg.split_once('=') {
+            Some(("ota_dir", v)) => opts.ota_dir = Some(PathBuf::from(v)),
+            Some(("version", v)) => opts.version = v.to_string(),
+            Some(("seconds", v)) => {
+                opts.seconds = Some(v.parse().map_err(|_| "`seconds` is not a number")?);
+            }
+            _ => rest.push(arg.clone()),
+        }
+    }
+    run::run(cloud, pairs(&rest)?, opts)
+}
+
 /// The configuration pairs and the store directory.
-struct Args {
-    pairs: Vec<(String, String)>,
-    store: PathBuf,
+pub(crate) struct Args {
+    pub(crate) pairs: Vec<(String, String)>,
+    pub(crate) store: PathBuf,
 }
 
 /// Splits `key=value` arguments, reading PEM files for the keys that take them and taking
@@ -149,9 +182,9 @@ fn stored_record(provider: &AnyProvider<'_>, dir: &Path) -> Result<Option<Vec<u8
 }
 
 /// Memory for registration records: enough for a certificate and its key.
-const CREDENTIALS_LEN: usize = 8 * 1024;
+pub(crate) const CREDENTIALS_LEN: usize = 8 * 1024;
 
-fn runtime() -> Result<tokio::runtime::Runtime, String> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, String> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -7,8 +7,9 @@ use core::ops::RangeInclusive;
 use crate::clock::Clock;
 use crate::error::ErrorKind;
 use crate::mqtt::{QoS, SubscribeTopic, TopicFilter, Will};
+use crate::ota::{Notice, OtaContext, OtaJob, OtaStatus, OtaSupport};
 use crate::register::{RegisterError, RegisterIo, RegistrationId};
-use crate::scratch::{Scratch, ScratchFull};
+use crate::scratch::{Scratch, ScratchFull, TextWriter};
 use crate::transport::{ClientIdentity, Endpoint, ServerAuth, Tls, Transport};
 
 /// Longest host name a provider builds (RFC 1035 allows 253).
@@ -59,6 +60,22 @@ pub fn subscription<'s>(
         reason: "does not make a valid topic filter",
     })?;
     Ok(SubscribeTopic { filter, qos })
+}
+
+/// A publication to `topic` at `qos` whose payload `body` writes, both built in `scratch`.
+pub fn publication<'s>(
+    scratch: &mut Scratch<'s>,
+    topic: TopicPath<'_>,
+    qos: QoS,
+    body: impl FnOnce(&mut TextWriter<'_>) -> fmt::Result,
+) -> Result<Publication<'s>, ProviderError> {
+    let topic = scratch.format(format_args!("{topic}"))?;
+    let payload = scratch.text(body)?;
+    Ok(Publication {
+        topic,
+        payload: payload.as_bytes(),
+        qos,
+    })
 }
 
 /// Whether and how to use TLS, as the user chose it.
@@ -165,6 +182,18 @@ impl<'a> TopicPath<'a> {
         self.len() == 0
     }
 
+    /// Whether `topic` is this topic, without formatting it.
+    pub fn is(&self, topic: &str) -> bool {
+        let mut rest = topic;
+        for piece in self.0 {
+            match rest.strip_prefix(piece) {
+                Some(r) => rest = r,
+                None => return false,
+            }
+        }
+        rest.is_empty()
+    }
+
     /// Writes the topic into `buf`.
     pub fn write_into<'b>(&self, buf: &'b mut [u8]) -> Result<&'b str, ScratchFull> {
         Scratch::new(buf).format(format_args!("{self}"))
@@ -175,6 +204,18 @@ impl fmt::Display for TopicPath<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.0.iter().try_for_each(|p| f.write_str(p))
     }
+}
+
+/// A message a provider wants the device to publish (a version report, an OTA progress
+/// report), built in scratch memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Publication<'s> {
+    /// Topic.
+    pub topic: &'s str,
+    /// Payload.
+    pub payload: &'s [u8],
+    /// QoS the cloud expects.
+    pub qos: QoS,
 }
 
 /// Inputs to signing that are not configuration: time and randomness.
@@ -395,6 +436,56 @@ pub trait Provider {
         let _ = record;
         None
     }
+
+    /// Whether this cloud does OTA over MQTT. The default says it does not; a provider that
+    /// implements the `ota_*` methods says [`OtaSupport::Supported`].
+    fn ota_support(&self) -> OtaSupport {
+        OtaSupport::Unsupported("this cloud has no device OTA over MQTT")
+    }
+
+    /// The message that reports the running firmware version, sent after every connect
+    /// (`None`: the cloud has none).
+    fn ota_version_report<'s>(
+        &self,
+        ctx: &OtaContext<'_>,
+        scratch: &mut Scratch<'s>,
+    ) -> Result<Option<Publication<'s>>, ProviderError> {
+        let _ = (ctx, scratch);
+        Ok(None)
+    }
+
+    /// The message that asks the cloud for a pending upgrade, sent after the version report
+    /// (`None`: the cloud has none, or the version report is the request).
+    fn ota_job_request<'s>(
+        &self,
+        ctx: &OtaContext<'_>,
+        scratch: &mut Scratch<'s>,
+    ) -> Result<Option<Publication<'s>>, ProviderError> {
+        let _ = (ctx, scratch);
+        Ok(None)
+    }
+
+    /// Looks at an incoming message: an upgrade notice is written into `job` as an encoded
+    /// job (see [`crate::ota::JobFields::write`]). Called for every message the device
+    /// receives while OTA is enabled; anything not OTA is [`Notice::NotOta`].
+    fn ota_notice(&self, topic: &str, payload: &[u8], job: &mut [u8]) -> Notice {
+        let _ = (topic, payload, job);
+        Notice::NotOta
+    }
+
+    /// The message that reports `status` of `job` (`None` for a status after a reboot,
+    /// when the job is gone), in the cloud's format; `Ok(None)` when the cloud has no
+    /// message for that status.
+    fn ota_report<'s>(
+        &self,
+        job: Option<&OtaJob<'_>>,
+        status: OtaStatus,
+        ctx: &OtaContext<'_>,
+        scratch: &mut Scratch<'s>,
+    ) -> Result<Option<Publication<'s>>, ProviderError> {
+        let _ = (job, status, ctx, scratch);
+        Err(ProviderError::Unsupported("OTA for this cloud"))
+    }
 }
 
 impl<P: Provider + ?Sized> Provider for &P {
@@ -439,6 +530,35 @@ impl<P: Provider + ?Sized> Provider for &P {
     }
     fn registered_identity<'r>(&self, record: &'r [u8]) -> Option<ClientIdentity<'r>> {
         (**self).registered_identity(record)
+    }
+    fn ota_support(&self) -> OtaSupport {
+        (**self).ota_support()
+    }
+    fn ota_version_report<'s>(
+        &self,
+        ctx: &OtaContext<'_>,
+        scratch: &mut Scratch<'s>,
+    ) -> Result<Option<Publication<'s>>, ProviderError> {
+        (**self).ota_version_report(ctx, scratch)
+    }
+    fn ota_job_request<'s>(
+        &self,
+        ctx: &OtaContext<'_>,
+        scratch: &mut Scratch<'s>,
+    ) -> Result<Option<Publication<'s>>, ProviderError> {
+        (**self).ota_job_request(ctx, scratch)
+    }
+    fn ota_notice(&self, topic: &str, payload: &[u8], job: &mut [u8]) -> Notice {
+        (**self).ota_notice(topic, payload, job)
+    }
+    fn ota_report<'s>(
+        &self,
+        job: Option<&OtaJob<'_>>,
+        status: OtaStatus,
+        ctx: &OtaContext<'_>,
+        scratch: &mut Scratch<'s>,
+    ) -> Result<Option<Publication<'s>>, ProviderError> {
+        (**self).ota_report(job, status, ctx, scratch)
     }
 }
 

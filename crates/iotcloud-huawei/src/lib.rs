@@ -6,6 +6,7 @@
 extern crate std;
 
 mod hour_stamp;
+mod ota;
 mod register;
 
 use core::fmt;
@@ -13,9 +14,11 @@ use core::fmt;
 use iotcloud_core::clock::Clock;
 use iotcloud_core::http::Url;
 use iotcloud_core::mqtt::{QoS, SubscribeTopic};
+use iotcloud_core::ota::{Notice, OtaContext, OtaJob, OtaStatus, OtaSupport};
 use iotcloud_core::provider::{
     CloudEndpoint, Credentials, EndpointOverrides, HostName, Limits, MqttOptions, Provider,
-    ProviderError, SignContext, TlsChoice, TopicPath, check_keep_alive, host_name, subscription,
+    ProviderError, Publication, SignContext, TlsChoice, TopicPath, check_keep_alive, host_name,
+    subscription,
 };
 use iotcloud_core::register::{RegisterError, RegisterIo, RegistrationId};
 use iotcloud_core::scratch::Scratch;
@@ -23,6 +26,7 @@ use iotcloud_core::sign::{Algorithm, Secret, TimeUnit, TimestampPolicy, check_id
 use iotcloud_core::transport::{ClientIdentity, Endpoint, ServerAuth, Transport};
 
 pub use hour_stamp::HourStamp;
+pub use ota::{OTA_SERVICE, ota_result_code};
 pub use register::{IamAccount, MAX_SECRET_LEN};
 
 /// The roots IoTDA's device-access endpoints are served under: GlobalSign Root CA R3, R46,
@@ -653,6 +657,50 @@ impl Provider for Huawei<'_> {
             filter,
             QoS::AtLeastOnce,
         )?))
+    }
+
+    /// Supported, over the event topics. IoTDA delivers `sys/events/down` without a
+    /// subscription, so OTA adds none ([`Huawei::with_sys_subscription`] stays the only one).
+    fn ota_support(&self) -> OtaSupport {
+        OtaSupport::Supported
+    }
+
+    /// The `$ota` event `version_report` with `sw_version` and `fw_version` (only one of
+    /// them when the firmware's module is `software` or `firmware`). Also the answer to the
+    /// platform's `version_query`.
+    fn ota_version_report<'s>(
+        &self,
+        ctx: &OtaContext<'_>,
+        scratch: &mut Scratch<'s>,
+    ) -> Result<Option<Publication<'s>>, ProviderError> {
+        ota::version_report(self, ctx, scratch)
+    }
+
+    /// None: IoTDA pushes a pending upgrade itself (it asks for the version first).
+    fn ota_job_request<'s>(
+        &self,
+        _ctx: &OtaContext<'_>,
+        _scratch: &mut Scratch<'s>,
+    ) -> Result<Option<Publication<'s>>, ProviderError> {
+        Ok(None)
+    }
+
+    /// On `sys/events/down`: `$ota` `version_query` asks for the version report;
+    /// `firmware_upgrade`, `software_upgrade` and their `_v2` variants are jobs; any other
+    /// event is the application's.
+    fn ota_notice(&self, topic: &str, payload: &[u8], job: &mut [u8]) -> Notice {
+        ota::notice(self, topic, payload, job)
+    }
+
+    /// The `$ota` event `upgrade_progress_report`; codes from [`ota_result_code`].
+    fn ota_report<'s>(
+        &self,
+        job: Option<&OtaJob<'_>>,
+        status: OtaStatus,
+        ctx: &OtaContext<'_>,
+        scratch: &mut Scratch<'s>,
+    ) -> Result<Option<Publication<'s>>, ProviderError> {
+        ota::report(self, job, status, ctx, scratch)
     }
 }
 

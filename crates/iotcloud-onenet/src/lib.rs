@@ -16,6 +16,7 @@ use base64::engine::{GeneralPurpose, GeneralPurposeConfig};
 use iotcloud_core::clock::Clock;
 use iotcloud_core::http::Url;
 use iotcloud_core::mqtt::{QoS, SubscribeTopic};
+use iotcloud_core::ota::OtaSupport;
 use iotcloud_core::provider::{
     CloudEndpoint, Credentials, EndpointOverrides, Limits, MqttOptions, Provider, ProviderError,
     SignContext, TlsChoice, TopicPath, check_keep_alive, subscription,
@@ -547,6 +548,12 @@ impl fmt::Display for Resource<'_> {
     }
 }
 
+/// Why OneNET has no OTA here ([`Provider::ota_support`]).
+pub const OTA_UNSUPPORTED: &str = "OneNET sends only an upgrade notice over MQTT \
+    ($sys/{pid}/{dn}/ota/inform, without a download URL); the version report, task check, \
+    download and status reports are its HTTP OTA API (fuse-ota), which this crate does not \
+    implement. The notice reaches the application as an ordinary message";
+
 impl Provider for OneNet<'_> {
     fn cloud(&self) -> &'static str {
         "onenet"
@@ -646,6 +653,11 @@ impl Provider for OneNet<'_> {
         record: &mut [u8],
     ) -> Result<usize, RegisterError<T::Error>> {
         register::register(self, io, record).await
+    }
+
+    /// Unsupported: see [`OTA_UNSUPPORTED`].
+    fn ota_support(&self) -> OtaSupport {
+        OtaSupport::Unsupported(OTA_UNSUPPORTED)
     }
 
     fn system_subscription<'s>(

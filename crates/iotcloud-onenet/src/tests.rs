@@ -676,3 +676,11 @@ fn the_request_body_escapes_its_values() {
         r#"{"product_id":"Ck2AF9QD2K","device_name":"a\"b\\c\u0001dé"}"#
     );
 }
+
+#[test]
+fn ota_is_unsupported_and_says_why() {
+    let o = OneNet::device_key(PID, DN, KEY).unwrap();
+    assert_eq!(o.ota_support(), OtaSupport::Unsupported(OTA_UNSUPPORTED));
+    assert!(OTA_UNSUPPORTED.contains("HTTP OTA API"));
+    assert!(OTA_UNSUPPORTED.contains("$sys/{pid}/{dn}/ota/inform"));
+}

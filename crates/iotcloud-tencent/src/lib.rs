@@ -9,10 +9,12 @@ use core::fmt::{self, Write};
 
 use iotcloud_core::Clock;
 use iotcloud_core::http::{Scheme, Url};
-use iotcloud_core::mqtt::QoS;
+use iotcloud_core::mqtt::{QoS, SubscribeTopic};
+use iotcloud_core::ota::{Notice, OtaContext, OtaJob, OtaStatus, OtaSupport};
 use iotcloud_core::provider::{
     CloudEndpoint, Credentials, EndpointOverrides, HostName, Limits, MqttOptions, Provider,
-    ProviderError, SignContext, TlsChoice, TopicPath, check_keep_alive, host_name,
+    ProviderError, Publication, SignContext, TlsChoice, TopicPath, check_keep_alive, host_name,
+    subscription,
 };
 use iotcloud_core::register::{RegisterError, RegisterIo, RegistrationId};
 use iotcloud_core::scratch::Scratch;
@@ -21,7 +23,10 @@ use iotcloud_core::sign::{
 };
 use iotcloud_core::transport::{ClientIdentity, Endpoint, ServerAuth, Transport};
 
+mod ota;
 mod register;
+
+pub use ota::ota_result_code;
 
 pub use register::{
     LEGACY_REGISTER_PATH, MIN_PRODUCT_SECRET_LEN, REGISTER_HOST, REGISTER_PATH, RegisterApi,
@@ -780,6 +785,66 @@ impl Provider for Tencent<'_> {
             username: Some(username),
             password,
         })
+    }
+
+    /// The OTA downlink, `$ota/update/{pid}/{dn}` (QoS 1): upgrade notices and the replies
+    /// to version reports.
+    fn system_subscription<'s>(
+        &self,
+        index: usize,
+        scratch: &mut Scratch<'s>,
+    ) -> Result<Option<SubscribeTopic<'s>>, ProviderError> {
+        if index > 0 {
+            return Ok(None);
+        }
+        subscription(
+            scratch,
+            "device_name",
+            self.ota_update_topic(),
+            QoS::AtLeastOnce,
+        )
+        .map(Some)
+    }
+
+    fn ota_support(&self) -> OtaSupport {
+        OtaSupport::Supported
+    }
+
+    /// `{"type":"report_version","report":{"version":"…"}}` (with `fw_type` for a named
+    /// module) on `$ota/report/{pid}/{dn}`.
+    fn ota_version_report<'s>(
+        &self,
+        ctx: &OtaContext<'_>,
+        scratch: &mut Scratch<'s>,
+    ) -> Result<Option<Publication<'s>>, ProviderError> {
+        ota::version_report(self, ctx, scratch)
+    }
+
+    /// None: Tencent's version report is also the request for a pending job.
+    fn ota_job_request<'s>(
+        &self,
+        _ctx: &OtaContext<'_>,
+        _scratch: &mut Scratch<'s>,
+    ) -> Result<Option<Publication<'s>>, ProviderError> {
+        Ok(None)
+    }
+
+    /// `update_firmware` on `$ota/update/{pid}/{dn}` is a job; any other message there
+    /// (`report_version_rsp`) is the application's.
+    fn ota_notice(&self, topic: &str, payload: &[u8], job: &mut [u8]) -> Notice {
+        ota::notice(self, topic, payload, job)
+    }
+
+    /// `report_progress` with the state `downloading`, `burning`, `done` or `fail` (codes
+    /// from [`ota_result_code`]).
+    fn ota_report<'s>(
+        &self,
+        job: Option<&OtaJob<'_>>,
+        status: OtaStatus,
+        ctx: &OtaContext<'_>,
+        scratch: &mut Scratch<'s>,
+    ) -> Result<Option<Publication<'s>>, ProviderError> {
+        ota::report(self, job, status, ctx, scratch)
     }
 
     fn registration(&self) -> Option<RegistrationId<'_>> {

@@ -522,8 +522,8 @@ fn topics() {
     }
     assert_eq!(
         system_subscriptions(&t),
-        [],
-        "Tencent's SDK subscribes nothing on connect outside OTA and the data template"
+        [("$ota/update/LD8S5J1L07/test".into(), QoS::AtLeastOnce)],
+        "the OTA downlink is the one system topic subscribed on connect"
     );
 }
 

@@ -269,6 +269,9 @@ pub enum Ev {
     Subscribed(u16, Vec<iotcloud_core::mqtt::SubackCode>),
     Unsubscribed(u16),
     Disconnected(String),
+    /// An upgrade job, as its `Debug` text.
+    Ota(String),
+    OtaRejected(iotcloud_core::ota::OtaNoticeError),
     Error(String),
 }
 
@@ -294,6 +297,8 @@ pub async fn next<P: Provider, S: KvStore>(
         }
         Ok(Event::Unsubscribed { packet_id }) => Ev::Unsubscribed(packet_id.get()),
         Ok(Event::Disconnected(r)) => Ev::Disconnected(r.to_string()),
+        Ok(Event::Ota(job)) => Ev::Ota(format!("{job:?}")),
+        Ok(Event::OtaRejected(e)) => Ev::OtaRejected(e),
         #[allow(unreachable_patterns)]
         Ok(other) => Ev::Error(format!("unexpected {other:?}")),
         Err(e) => Ev::Error(e.to_string()),
@@ -423,5 +428,148 @@ pub async fn registration_error<P: Provider>(
         Ok(_) => panic!("registration should fail"),
         Err((dev, Error::Registration(e))) => (dev, e),
         Err((_, other)) => panic!("not a registration error: {other:?}"),
+    }
+}
+
+/// The firmware image of an OTA round, as a cloud's notice describes it.
+#[derive(Debug, Clone)]
+pub struct Image {
+    /// Download URL on the local firmware server.
+    pub url: String,
+    /// Size in bytes.
+    pub size: usize,
+    /// MD5, lower-case hex.
+    pub md5: String,
+    /// SHA-256, lower-case hex.
+    pub sha256: String,
+}
+
+/// What an OTA round saw.
+#[derive(Debug)]
+pub struct OtaRound {
+    /// The job the device took from the notice (`Debug` of `OtaJob`).
+    pub job: String,
+    /// The image as downloaded equals the served one.
+    pub image_ok: bool,
+    /// What the device published on the watched topics, in order: before the notice
+    /// (version report, job request) and during and after the download.
+    pub published: Vec<(String, String)>,
+    /// Notices refused while the download ran (the round re-sends its notice then).
+    pub rejected_during_download: Vec<iotcloud_core::ota::OtaNoticeError>,
+}
+
+/// One OTA round through `broker`: the device (`provider`, running `version`) connects
+/// with OTA enabled; a cloud-side client watching `watch` publishes the notice `notice`
+/// builds for a 60 kB image on a local firmware server; the device downloads it (the
+/// server drops the first connection half-way), and everything the device published on
+/// `watch` is returned.
+pub async fn ota_round<P: Provider>(
+    broker: &Broker,
+    provider: P,
+    version: &'static str,
+    watch: &str,
+    notice: impl FnOnce(&Image) -> (String, String),
+) -> OtaRound {
+    use iotcloud_core::ota::{DownloadSettings, Firmware};
+    use md5::Digest as _;
+
+    let server = iotcloud_emulator::FirmwareServer::start().unwrap();
+    let bytes: Vec<u8> = (0..60_000u32).map(|i| (i * 7 + i / 251) as u8).collect();
+    let image = Image {
+        url: server.add("/fw/image.bin", bytes.clone()),
+        size: bytes.len(),
+        md5: hex(&md5::Md5::digest(&bytes)),
+        sha256: hex(&sha2::Sha256::digest(&bytes)),
+    };
+    server.fail_next(iotcloud_emulator::DownloadFault::DropAfter(25_000));
+
+    let cloud_id = leak(format!("cloud-side-{}", broker.port));
+    let mut cloud = connect(
+        crate::provider(broker.port, cloud_id),
+        buffers(4096, 1024, 4096),
+    )
+    .await;
+    subscribe(&mut cloud, watch, QoS::AtLeastOnce).await;
+
+    let job_buf: &'static mut [u8] = Box::leak(vec![0u8; 1024].into_boxed_slice());
+    let dev = device(provider, buffers(4096, 1024, 4096))
+        .with_ota(Firmware::new(version), job_buf)
+        .register()
+        .await
+        .map_err(|(_, e)| e)
+        .unwrap();
+    let mut dev = dev.connect().await.map_err(|(_, e)| e).unwrap();
+    assert!(matches!(
+        next(&mut dev, 5_000).await,
+        Some(Ev::Connected(_))
+    ));
+
+    let mut published = Vec::new();
+    collect(&mut cloud, &mut published, 300).await;
+
+    let (topic, payload) = notice(&image);
+    cloud
+        .publish(&topic, payload.as_bytes(), QoS::AtLeastOnce)
+        .await
+        .unwrap();
+    let job = loop {
+        match next(&mut dev, 5_000).await {
+            Some(Ev::Ota(job)) => break job,
+            Some(Ev::Published(_) | Ev::Subscribed(..)) => {}
+            other => panic!("expected the upgrade job, got {other:?}"),
+        }
+    };
+
+    // The same notice again: it arrives during the download and must be refused.
+    cloud
+        .publish(&topic, payload.as_bytes(), QoS::AtLeastOnce)
+        .await
+        .unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fw.bin");
+    let mut sink = hal_host::FileSink::new(&path);
+    let mut http = TcpTransport::new();
+    let mut work = vec![0u8; 1024 + 4096];
+    let settings = DownloadSettings {
+        retry_delay_ms: 20,
+        progress_interval_ms: 0,
+        progress_step: 25,
+        ..DownloadSettings::default()
+    };
+    let mut during = Vec::new();
+    let len = dev
+        .download_ota(&mut http, &mut sink, &mut work, &settings, |e| {
+            if let iotcloud_core::device::OtaEvent::Event(Event::OtaRejected(e)) = e {
+                during.push(e);
+            }
+        })
+        .await
+        .unwrap();
+    assert_eq!(len, bytes.len() as u64);
+    let image_ok = std::fs::read(&path).unwrap() == bytes;
+    collect(&mut cloud, &mut published, 500).await;
+    OtaRound {
+        job,
+        image_ok,
+        published,
+        rejected_during_download: during,
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Messages `cloud` receives until `quiet_ms` pass without one.
+async fn collect<P: Provider>(
+    cloud: &mut HostDevice<P, Connected>,
+    out: &mut Vec<(String, String)>,
+    quiet_ms: u64,
+) {
+    while let Some(ev) = next(cloud, quiet_ms).await {
+        if let Ev::Message { topic, payload, .. } = ev {
+            out.push((topic, String::from_utf8_lossy(&payload).into_owned()));
+        }
     }
 }

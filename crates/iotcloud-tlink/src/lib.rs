@@ -8,6 +8,7 @@ extern crate std;
 use core::fmt;
 
 use iotcloud_core::mqtt::{QoS, SubscribeTopic};
+use iotcloud_core::ota::OtaSupport;
 use iotcloud_core::provider::{
     CloudEndpoint, Credentials, EndpointOverrides, Limits, MqttOptions, Provider, ProviderError,
     SignContext, TlsChoice, TopicPath, subscription,
@@ -133,9 +134,18 @@ impl<'a> Tlink<'a> {
     }
 }
 
+/// Why Tlink has no OTA here ([`Provider::ota_support`]).
+pub const OTA_UNSUPPORTED: &str = "Tlink publishes no device protocol, and no OTA over MQTT \
+    is known for it; deliver firmware by your own means";
+
 impl Provider for Tlink<'_> {
     fn cloud(&self) -> &'static str {
         "tlink"
+    }
+
+    /// Unsupported: see [`OTA_UNSUPPORTED`].
+    fn ota_support(&self) -> OtaSupport {
+        OtaSupport::Unsupported(OTA_UNSUPPORTED)
     }
 
     /// `mq.tlink.io:1883`, plain; TLS only when asked for with [`TlsChoice::On`].

@@ -182,3 +182,12 @@ fn a_small_scratch_buffer_is_an_error_not_a_panic() {
         assert_eq!(r.is_ok(), len >= needed, "{len}");
     }
 }
+
+#[test]
+fn ota_is_unsupported_and_says_why() {
+    assert_eq!(
+        device().ota_support(),
+        OtaSupport::Unsupported(OTA_UNSUPPORTED)
+    );
+    assert!(OTA_UNSUPPORTED.contains("no OTA over MQTT"));
+}

@@ -8,15 +8,20 @@ extern crate std;
 use core::fmt;
 
 use iotcloud_core::mqtt::{QoS, SubscribeTopic};
+use iotcloud_core::ota::{Notice, OtaContext, OtaJob, OtaStatus, OtaSupport};
 use iotcloud_core::provider::{
     CloudEndpoint, Credentials, EndpointOverrides, Limits, MqttOptions, Provider, ProviderError,
-    SignContext, TopicPath, check_keep_alive, subscription,
+    Publication, SignContext, TopicPath, check_keep_alive, subscription,
 };
 use iotcloud_core::scratch::Scratch;
 use iotcloud_core::sign::{
     Algorithm, Decimal, Secret, TimeUnit, TimestampPolicy, check_identifier, hmac,
 };
 use iotcloud_core::transport::Endpoint;
+
+mod ota;
+
+pub use ota::ota_error_code;
 
 /// The roots Tuya's MQTT endpoints are served under: Go Daddy Root CA G2 (pinned by Tuya's
 /// examples) and Tuya's own self-signed root. See `certs/README.md`.
@@ -30,6 +35,9 @@ pub const PORT: u16 = 8883;
 
 /// Longest device id accepted (the official SDK's topic buffers allow 64-byte topics).
 pub const MAX_DEVICE_ID_LEN: usize = 64;
+
+/// Longest product id accepted ([`Tuya::with_product_id`]).
+pub const MAX_PRODUCT_ID_LEN: usize = 64;
 
 /// Tuya's data centres. The documentation warns not to hard-code China: a device must use
 /// the data centre of its account.
@@ -146,6 +154,7 @@ pub struct Tuya<'a> {
     overrides: EndpointOverrides<'a>,
     keep_alive_secs: u16,
     auto_subscribe: bool,
+    product_id: Option<&'a str>,
 }
 
 impl fmt::Debug for Tuya<'_> {
@@ -158,6 +167,7 @@ impl fmt::Debug for Tuya<'_> {
             .field("secret_key", &self.secret_key)
             .field("timestamp", &self.timestamp)
             .field("overrides", &self.overrides)
+            .field("product_id", &self.product_id)
             .finish_non_exhaustive()
     }
 }
@@ -186,6 +196,7 @@ impl<'a> Tuya<'a> {
             overrides: EndpointOverrides::default(),
             keep_alive_secs: 60,
             auto_subscribe: true,
+            product_id: None,
         })
     }
 
@@ -234,9 +245,22 @@ impl<'a> Tuya<'a> {
         self
     }
 
+    /// The product id (`pid`) the OTA version report names, as the console shows it. Tuya's
+    /// documentation puts it in the report; without it the report leaves it out.
+    pub fn with_product_id(mut self, product_id: &'a str) -> Result<Self, ProviderError> {
+        check_identifier("product_id", product_id, MAX_PRODUCT_ID_LEN)?;
+        self.product_id = Some(product_id);
+        Ok(self)
+    }
+
     /// The device id.
     pub fn device_id(&self) -> &'a str {
         self.device_id
+    }
+
+    /// The product id, if one was given ([`Tuya::with_product_id`]).
+    pub fn product_id(&self) -> Option<&'a str> {
+        self.product_id
     }
 
     /// `tylink/{id}/{suffix}`, for any TuyaLink topic.
@@ -336,21 +360,66 @@ impl Provider for Tuya<'_> {
         })
     }
 
+    /// The auto-subscribe channel (which routes every downlink, OTA included), or without
+    /// it ([`Tuya::with_auto_subscribe`]`(false)`) the two OTA downlinks `ota/issue` and
+    /// `ota/get_response`; all at QoS 1.
     fn system_subscription<'s>(
         &self,
         index: usize,
         scratch: &mut Scratch<'s>,
     ) -> Result<Option<SubscribeTopic<'s>>, ProviderError> {
-        if index > 0 || !self.auto_subscribe {
-            return Ok(None);
-        }
-        let topic = self.auto_subscribe_topic();
+        let topic = match (self.auto_subscribe, index) {
+            (true, 0) => self.auto_subscribe_topic(),
+            (false, 0) => self.ota_issue(),
+            (false, 1) => self.ota_get_response(),
+            _ => return Ok(None),
+        };
         Ok(Some(subscription(
             scratch,
             "device_id",
             topic,
             QoS::AtLeastOnce,
         )?))
+    }
+
+    fn ota_support(&self) -> OtaSupport {
+        OtaSupport::Supported
+    }
+
+    /// `ota/firmware/report` with `bizType` `INIT`, the firmware's channel and version.
+    fn ota_version_report<'s>(
+        &self,
+        ctx: &OtaContext<'_>,
+        scratch: &mut Scratch<'s>,
+    ) -> Result<Option<Publication<'s>>, ProviderError> {
+        ota::version_report(self, ctx, scratch)
+    }
+
+    /// `ota/get` for the firmware's channel.
+    fn ota_job_request<'s>(
+        &self,
+        ctx: &OtaContext<'_>,
+        scratch: &mut Scratch<'s>,
+    ) -> Result<Option<Publication<'s>>, ProviderError> {
+        ota::job_request(self, ctx, scratch)
+    }
+
+    /// A notice on `ota/issue`, or an answer on `ota/get_response` that carries one, is a
+    /// job; an answer without one is the application's.
+    fn ota_notice(&self, topic: &str, payload: &[u8], job: &mut [u8]) -> Notice {
+        ota::notice(self, topic, payload, job)
+    }
+
+    /// `ota/progress/report` with `progress` or `errorCode` ([`ota_error_code`]);
+    /// `Done` is the version report with `bizType` `UPDATE`, Tuya's confirmation.
+    fn ota_report<'s>(
+        &self,
+        job: Option<&OtaJob<'_>>,
+        status: OtaStatus,
+        ctx: &OtaContext<'_>,
+        scratch: &mut Scratch<'s>,
+    ) -> Result<Option<Publication<'s>>, ProviderError> {
+        ota::report(self, job, status, ctx, scratch)
     }
 }
 

@@ -171,8 +171,21 @@ fn topics_and_system_subscription() {
             QoS::AtLeastOnce
         )]
     );
+    // Without the auto-subscribe channel, the OTA downlinks are subscribed one by one.
     let quiet = t.with_auto_subscribe(false);
-    assert_eq!(system_subscriptions(&quiet), []);
+    assert_eq!(
+        system_subscriptions(&quiet),
+        [
+            (
+                "tylink/6c95875d0f5ba69607nzfl/ota/issue".into(),
+                QoS::AtLeastOnce
+            ),
+            (
+                "tylink/6c95875d0f5ba69607nzfl/ota/get_response".into(),
+                QoS::AtLeastOnce
+            )
+        ]
+    );
     assert_eq!(t.limits().max_qos, QoS::AtLeastOnce);
 }
 

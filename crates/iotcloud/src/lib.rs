@@ -50,6 +50,8 @@ mod select;
 pub use config::{Config, ConfigError, Key, Timestamp, TlsMode};
 
 use iotcloud_core::mqtt::{SubscribeTopic, Will};
+use iotcloud_core::ota::{Notice, OtaContext, OtaJob, OtaStatus, OtaSupport};
+use iotcloud_core::provider::Publication;
 use iotcloud_core::register::{RegisterError, RegisterIo, RegistrationId};
 use iotcloud_core::scratch::Scratch;
 use iotcloud_core::transport::ClientIdentity;
@@ -273,6 +275,40 @@ impl Provider for AnyProvider<'_> {
 
     fn registered_identity<'r>(&self, record: &'r [u8]) -> Option<ClientIdentity<'r>> {
         each!(self, p => p.registered_identity(record))
+    }
+
+    fn ota_support(&self) -> OtaSupport {
+        each!(self, p => p.ota_support())
+    }
+
+    fn ota_version_report<'s>(
+        &self,
+        ctx: &OtaContext<'_>,
+        scratch: &mut Scratch<'s>,
+    ) -> Result<Option<Publication<'s>>, ProviderError> {
+        each!(self, p => p.ota_version_report(ctx, scratch))
+    }
+
+    fn ota_job_request<'s>(
+        &self,
+        ctx: &OtaContext<'_>,
+        scratch: &mut Scratch<'s>,
+    ) -> Result<Option<Publication<'s>>, ProviderError> {
+        each!(self, p => p.ota_job_request(ctx, scratch))
+    }
+
+    fn ota_notice(&self, topic: &str, payload: &[u8], job: &mut [u8]) -> Notice {
+        each!(self, p => p.ota_notice(topic, payload, job))
+    }
+
+    fn ota_report<'s>(
+        &self,
+        job: Option<&OtaJob<'_>>,
+        status: OtaStatus,
+        ctx: &OtaContext<'_>,
+        scratch: &mut Scratch<'s>,
+    ) -> Result<Option<Publication<'s>>, ProviderError> {
+        each!(self, p => p.ota_report(job, status, ctx, scratch))
     }
 }
 

@@ -4,6 +4,7 @@ use core::fmt;
 
 use crate::error::ProtocolError;
 use crate::mqtt::{PacketId, QoS, SubackCodes};
+use crate::ota::{OtaJob, OtaNoticeError};
 
 /// One thing that happened on the connection. Borrowed parts point into the device's
 /// receive buffer and are valid until the next call to `next_event`.
@@ -36,6 +37,13 @@ pub enum Event<'a> {
         /// Identifier returned by `unsubscribe`.
         packet_id: PacketId,
     },
+    /// The cloud announced a firmware upgrade (OTA must be enabled: `Device::with_ota`).
+    /// The job stays in the device until the next one; the application decides when to
+    /// download it (`Device::download_ota`) and when to apply it.
+    Ota(OtaJob<'a>),
+    /// An upgrade notice arrived that could not be taken: unreadable, incomplete, too
+    /// large for the job buffer, or during another download.
+    OtaRejected(OtaNoticeError),
     /// The connection is gone. Session state (in-flight messages, subscriptions) is kept:
     /// call `disconnect` and `connect` again, or let a supervisor do it.
     Disconnected(DisconnectReason),

@@ -10,11 +10,14 @@ use crate::clock::{Clock, with_deadline};
 use crate::error::{Error, ProtocolError};
 use crate::kv::KvStore;
 use crate::kv::StoreError;
-use crate::mqtt::{Connect, FrameStatus, Packet, PacketId, PacketType, Publish, frame_status};
-use crate::provider::{Provider, SignContext};
+use crate::mqtt::{
+    Connect, FrameStatus, Packet, PacketId, PacketType, Publish, QoS, TopicName, frame_status,
+};
+use crate::ota::{Firmware, Notice, OtaContext, OtaJob, OtaNoticeError, OtaStatus, OtaSupport};
+use crate::provider::{Provider, Publication, SignContext};
 use crate::register::{self, RegisterError, RegisterIo};
 use crate::scratch::Scratch;
-use crate::session::{Poll, Session, SessionError, SessionEvent};
+use crate::session::{Outgoing, Poll, Session, SessionError, SessionEvent};
 use crate::transport::Transport;
 
 /// An event decided on before it can be returned.
@@ -24,6 +27,23 @@ pub(super) enum Pending {
     Published(PacketId),
     Unsubscribed(PacketId),
     Disconnected(DisconnectReason),
+}
+
+/// What the frame being handed to the application turned out to be for OTA.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum OtaPending {
+    /// An upgrade job, now in the job buffer.
+    Job,
+    /// An upgrade notice that was not taken.
+    Rejected(OtaNoticeError),
+}
+
+/// A message the device sends on its own behalf.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum SystemMessage {
+    VersionReport,
+    JobRequest,
+    Report(OtaStatus),
 }
 
 pub(super) struct Core<'b, P, T, C, S> {
@@ -54,6 +74,17 @@ pub(super) struct Core<'b, P, T, C, S> {
     sealed_len: usize,
     /// The record was obtained but not yet stored.
     pub unsaved: bool,
+    /// The running firmware, once OTA is enabled.
+    pub firmware: Option<Firmware<'b>>,
+    /// The current upgrade job, encoded (`job_buf[..job_len]`; `job_len == 0`: none).
+    pub job_buf: &'b mut [u8],
+    pub job_len: usize,
+    /// A download is running: new jobs are refused.
+    pub ota_busy: bool,
+    /// What the frame handed out last is, for OTA.
+    pub ota_pending: Option<OtaPending>,
+    /// Id of the next message the device sends on its own behalf.
+    message_id: u32,
 }
 
 /// Writes `parts` back to back and flushes. `dirty` stays set if the future is dropped
@@ -72,6 +103,30 @@ pub(super) async fn send<T: Transport>(
     transport.flush().await?;
     *dirty = false;
     Ok(())
+}
+
+/// Hands one PUBLISH (topic, payload, QoS, retain) to the session and writes what it wants
+/// written. Returns the packet id (QoS 1 and 2) and how the write went; what a failed
+/// write means is the caller's to decide.
+pub(super) async fn write_publish<T: Transport>(
+    session: &mut Session<'_>,
+    transport: &mut T,
+    tx: &mut [u8],
+    dirty: &mut bool,
+    (topic, payload, qos, retain): (TopicName<'_>, &[u8], QoS, bool),
+    now: u64,
+) -> Result<(Option<PacketId>, Result<(), T::Error>), SessionError> {
+    let (parts, id): ([&[u8]; 2], _) = match session.publish(topic, payload, qos, retain, tx)? {
+        Outgoing::Frame(f) => ([f, &[]], None),
+        Outgoing::HeaderThenPayload(h) => ([h, payload], None),
+        Outgoing::Stored { packet_id, frame } => ([frame, &[]], Some(packet_id)),
+        Outgoing::Queued { packet_id } => return Ok((Some(packet_id), Ok(()))),
+    };
+    let written = send(transport, dirty, &parts).await;
+    if written.is_ok() {
+        session.sent(now);
+    }
+    Ok((id, written))
 }
 
 /// FNV-1a, to fold a client id into the random seed.
@@ -112,6 +167,12 @@ impl<'b, P, T, C, S> Core<'b, P, T, C, S> {
             record: None,
             sealed_len: 0,
             unsaved: false,
+            firmware: None,
+            job_buf: &mut [],
+            job_len: 0,
+            ota_busy: false,
+            ota_pending: None,
+            message_id: 1,
         }
     }
 
@@ -334,8 +395,111 @@ impl<'b, P: Provider, T: Transport, C: Clock, S: KvStore> Core<'b, P, T, C, S> {
                 .map_err(Error::Transport)?;
         }
         self.session.sent(self.clock.now_ms());
+        if self.firmware.is_some() && self.provider.ota_support() == OtaSupport::Supported {
+            self.send_system(SystemMessage::VersionReport, None).await?;
+            self.send_system(SystemMessage::JobRequest, None).await?;
+        }
         self.pending = Some(Pending::Connected { session_present });
         Ok(())
+    }
+
+    /// Publishes a message the provider words (version report, job request, OTA report).
+    /// `job` overrides the job buffer (a download works on its own copy). Nothing is sent
+    /// when the provider has no such message. A lost link is reported as an event; QoS 1
+    /// messages then wait in the session for the next connection.
+    pub async fn send_system(
+        &mut self,
+        which: SystemMessage,
+        job: Option<&OtaJob<'_>>,
+    ) -> Result<(), Error<T::Error>> {
+        let Some(firmware) = self.firmware else {
+            return Ok(());
+        };
+        let ctx = OtaContext {
+            firmware,
+            message_id: self.message_id,
+            unix_time_ms: self.clock.unix_time_ms(),
+        };
+        self.message_id = self.message_id.wrapping_add(1).max(1);
+        let stored = (self.job_len > 0)
+            .then(|| OtaJob::decode(&self.job_buf[..self.job_len]))
+            .flatten();
+        let job = job.or(stored.as_ref());
+        let (_, free) = self.rx.split_at_mut(self.rx_len);
+        let mut scratch = Scratch::new(free);
+        let publication = match which {
+            SystemMessage::VersionReport => self.provider.ota_version_report(&ctx, &mut scratch),
+            SystemMessage::JobRequest => self.provider.ota_job_request(&ctx, &mut scratch),
+            SystemMessage::Report(status) => {
+                self.provider.ota_report(job, status, &ctx, &mut scratch)
+            }
+        }?;
+        let Some(Publication {
+            topic,
+            payload,
+            qos,
+        }) = publication
+        else {
+            return Ok(());
+        };
+        let topic = TopicName::new(topic)?;
+        let now = self.clock.now_ms();
+        let (_, written) = write_publish(
+            &mut self.session,
+            &mut self.transport,
+            self.tx,
+            &mut self.tx_dirty,
+            (topic, payload, qos, false),
+            now,
+        )
+        .await?;
+        if let Err(e) = written {
+            self.link_lost(DisconnectReason::Transport(e.kind())).await;
+        }
+        Ok(())
+    }
+
+    /// Lets the provider look at the message in the first `total` bytes of `rx`. Returns
+    /// whether it is for the application (`true`), or was consumed here.
+    async fn inspect_ota(&mut self, total: usize) -> Result<bool, Error<T::Error>> {
+        if self.firmware.is_none() {
+            return Ok(true);
+        }
+        let notice = match Packet::decode(&self.rx[..total]) {
+            Ok(Some((Packet::Publish(p), _))) => {
+                // While a download runs, a new job has nowhere to go.
+                let job: &mut [u8] = if self.ota_busy {
+                    &mut []
+                } else {
+                    &mut *self.job_buf
+                };
+                self.provider.ota_notice(p.topic.as_str(), p.payload, job)
+            }
+            _ => Notice::NotOta,
+        };
+        match notice {
+            Notice::NotOta | Notice::Other => {}
+            Notice::Job(len) => {
+                self.job_len = len;
+                self.ota_pending = Some(OtaPending::Job);
+            }
+            Notice::Invalid(OtaNoticeError::TooLarge { .. }) if self.ota_busy => {
+                self.ota_pending = Some(OtaPending::Rejected(OtaNoticeError::Busy));
+            }
+            Notice::Invalid(e) => {
+                // The provider may have written part of it over the previous job.
+                if !self.ota_busy {
+                    self.job_len = 0;
+                }
+                self.ota_pending = Some(OtaPending::Rejected(e));
+            }
+            Notice::VersionQuery => {
+                self.drop_front(total);
+                self.send_system(SystemMessage::VersionReport, None).await?;
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 
     /// The connection is gone: close it, keep the session, report `reason` next.
@@ -457,6 +621,9 @@ impl<'b, P: Provider, T: Transport, C: Clock, S: KvStore> Core<'b, P, T, C, S> {
             // A failed acknowledgement still delivers the message; the disconnect follows.
             self.send_tx(reaction.reply, now).await;
         }
+        if matches!(reaction.event, SessionEvent::Deliver) && !self.inspect_ota(total).await? {
+            return Ok(None);
+        }
         Ok(match reaction.event {
             SessionEvent::Deliver | SessionEvent::Subscribed(_) => {
                 self.rx_consume = total;
@@ -523,7 +690,16 @@ impl<'b, P: Provider, T: Transport, C: Clock, S: KvStore> Core<'b, P, T, C, S> {
     }
 
     /// Builds the event for the frame of `len` bytes at the start of `rx`.
-    pub fn expose(&self, len: usize) -> Result<Event<'_>, Error<T::Error>> {
+    pub fn expose(&mut self, len: usize) -> Result<Event<'_>, Error<T::Error>> {
+        match self.ota_pending.take() {
+            Some(OtaPending::Job) => {
+                if let Some(job) = OtaJob::decode(&self.job_buf[..self.job_len]) {
+                    return Ok(Event::Ota(job));
+                }
+            }
+            Some(OtaPending::Rejected(e)) => return Ok(Event::OtaRejected(e)),
+            None => {}
+        }
         match Packet::decode(&self.rx[..len])? {
             Some((Packet::Publish(p), _)) => Ok(Event::Message(Message {
                 topic: p.topic.as_str(),

@@ -7,12 +7,14 @@
 
 mod event;
 mod link;
+mod ota;
 
 pub use event::{DisconnectReason, Event, Message};
+pub use ota::OtaEvent;
 
 use core::marker::PhantomData;
 
-use link::{Core, Pending, send};
+use link::{Core, Pending, write_publish};
 
 use crate::clock::Clock;
 use crate::error::Error;
@@ -365,23 +367,21 @@ impl<'b, P: Provider, T: Transport, C: Clock, S: KvStore> Device<'b, P, T, C, S,
         }
         let topic = TopicName::new(topic)?;
         let now = core.clock.now_ms();
-        let out = core.session.publish(topic, payload, qos, retain, core.tx)?;
-        let (parts, id): ([&[u8]; 2], _) = match out {
-            crate::session::Outgoing::Frame(f) => ([f, &[]], None),
-            crate::session::Outgoing::HeaderThenPayload(h) => ([h, payload], None),
-            crate::session::Outgoing::Stored { packet_id, frame } => {
-                ([frame, &[]], Some(packet_id))
-            }
-            crate::session::Outgoing::Queued { packet_id } => return Ok(Some(packet_id)),
-        };
-        match send(&mut core.transport, &mut core.tx_dirty, &parts).await {
-            Ok(()) => {
-                core.session.sent(now);
-                Ok(id)
-            }
+        let (id, written) = write_publish(
+            &mut core.session,
+            &mut core.transport,
+            core.tx,
+            &mut core.tx_dirty,
+            (topic, payload, qos, retain),
+            now,
+        )
+        .await?;
+        match written {
+            Ok(()) => Ok(id),
             Err(e) => {
                 core.link_lost(DisconnectReason::Transport(embedded_io::Error::kind(&e)))
                     .await;
+                // A stored message is re-sent after the next connect; a QoS 0 one is gone.
                 match id {
                     Some(id) => Ok(Some(id)),
                     None => Err(Error::Transport(e)),
@@ -484,7 +484,7 @@ impl<'b, P: Provider, T: Transport, C: Clock, S: KvStore> Device<'b, P, T, C, S,
 }
 
 impl Pending {
-    fn into_event(self) -> Event<'static> {
+    pub(super) fn into_event(self) -> Event<'static> {
         match self {
             Pending::Connected { session_present } => Event::Connected { session_present },
             Pending::Published(packet_id) => Event::Published { packet_id },

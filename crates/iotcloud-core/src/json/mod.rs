@@ -1,9 +1,14 @@
-//! The little JSON that registration needs beyond `serde-json-core`: a string escaper for
-//! request bodies and a bounded text type for answers, both without allocation.
+//! The little JSON a device needs without allocation: a string escaper for what it sends,
+//! a bounded text type for `serde-json-core`, and [`Value`], a validated zero-copy view for
+//! reading cloud messages whose shape varies (OTA notices, commands).
 
 use core::fmt::{self, Write as _};
 
 use serde::de::{self, Deserialize, Deserializer, Visitor};
+
+mod value;
+
+pub use value::{JsonError, Kind, Value};
 
 /// `s` as a JSON string literal, quotes included, escaped per RFC 8259 §7: `"`, `\` and
 /// control characters. Anything else (including non-ASCII) is written as is.

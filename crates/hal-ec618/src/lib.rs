@@ -1,0 +1,34 @@
+#![doc = include_str!("../README.md")]
+#![no_std]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
+// On a hosted target (tests, host builds of the static library) link std: it brings the panic
+// handler a `staticlib` needs there, and the `fake` SDK uses it.
+#[cfg(not(target_os = "none"))]
+extern crate std;
+
+pub mod error;
+pub mod executor;
+pub mod fota;
+pub mod identity;
+pub mod kv;
+pub mod network;
+pub(crate) mod sys;
+pub mod time;
+pub mod transport;
+
+mod waker;
+
+#[cfg(all(feature = "panic-handler", target_os = "none", not(test)))]
+mod panic;
+
+#[cfg(all(feature = "fake", not(target_os = "none")))]
+#[doc(hidden)]
+pub mod fake;
+
+pub use error::{ExecutorError, FotaError, IdentityError, NetError, NetworkError};
+pub use executor::block_on;
+pub use fota::FotaSink;
+pub use kv::LuatKv;
+pub use time::Ec618Clock;
+pub use transport::AdapterTransport;

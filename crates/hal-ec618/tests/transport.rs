@@ -1,0 +1,403 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! The network adapter binding against the fake SDK: connect, DNS/TCP/TLS failures, I/O,
+//! close, and events that arrive from another thread.
+
+use embedded_io::Error as _;
+use embedded_io_async::{Read, Write};
+use hal_ec618::fake::stage;
+use hal_ec618::fake::{self, ConnectPlan};
+use hal_ec618::{AdapterTransport, NetError, block_on};
+use iotcloud_core::transport::{ClientIdentity, Endpoint, ServerAuth, Tls, Transport};
+
+const CA: &[u8] = b"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+
+fn run<F: Future>(f: F) -> F::Output {
+    block_on(f).unwrap()
+}
+
+#[test]
+fn plain_tcp_connects_writes_reads_and_closes() {
+    let _g = fake::lock();
+    let mut t = AdapterTransport::new().unwrap();
+    run(async {
+        t.connect(&Endpoint::tcp("broker.example.com", 1883))
+            .await
+            .unwrap();
+        assert!(t.is_connected());
+        assert_eq!(t.write(b"hello").await.unwrap(), 5);
+        t.flush().await.unwrap();
+        fake::push_rx(b"world!");
+        let mut buf = [0u8; 4];
+        // The first read waits for the event from the "tcpip thread".
+        assert_eq!(t.read(&mut buf).await.unwrap(), 4);
+        assert_eq!(&buf, b"worl");
+        assert_eq!(t.read(&mut buf).await.unwrap(), 2);
+        assert_eq!(&buf[..2], b"d!");
+        t.close().await;
+    });
+    assert!(!t.is_connected());
+    fake::with(|s| {
+        assert_eq!(s.tx, b"hello");
+        assert_eq!(s.connects[0].domain, "broker.example.com");
+        assert_eq!(s.connects[0].port, 1883);
+        assert_eq!(s.connects[0].ip, None);
+        assert!(s.calls.contains(&"network_close"));
+        assert_eq!(s.ctrls_in_use(), 0, "ctrl given back after close");
+        assert!(!s.calls.iter().any(|c| c.starts_with("network_init_tls")));
+    });
+}
+
+#[test]
+fn a_read_waits_until_the_callback_wakes_it() {
+    let _g = fake::lock();
+    let mut t = AdapterTransport::new().unwrap();
+    run(async {
+        t.connect(&Endpoint::tcp("h", 1)).await.unwrap();
+        std::thread::spawn(|| {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            fake::push_rx(b"late");
+        });
+        let start = std::time::Instant::now();
+        let mut buf = [0u8; 8];
+        let n = t.read(&mut buf).await.unwrap();
+        assert_eq!(&buf[..n], b"late");
+        assert!(start.elapsed() >= std::time::Duration::from_millis(40));
+    });
+}
+
+#[test]
+fn the_peer_closing_ends_the_stream_after_buffered_data() {
+    let _g = fake::lock();
+    let mut t = AdapterTransport::new().unwrap();
+    run(async {
+        t.connect(&Endpoint::tcp("h", 1)).await.unwrap();
+        fake::push_rx(b"bye");
+        fake::peer_close();
+        let mut buf = [0u8; 8];
+        assert_eq!(t.read(&mut buf).await.unwrap(), 3);
+        assert_eq!(t.read(&mut buf).await.unwrap(), 0);
+        let err = t.write(b"x").await.unwrap_err();
+        assert!(matches!(err, NetError::Send { .. }), "{err:?}");
+    });
+}
+
+#[test]
+fn dns_failure_is_named_and_frees_the_socket() {
+    let _g = fake::lock();
+    fake::with(|s| s.connect_plan = ConnectPlan::FailIn(stage::DNS));
+    let mut t = AdapterTransport::new().unwrap();
+    let err = run(t.connect(&Endpoint::tcp("nowhere.invalid", 1883))).unwrap_err();
+    assert_eq!(err, NetError::Dns);
+    assert_eq!(err.kind(), embedded_io::ErrorKind::NotFound);
+    assert!(!t.is_connected());
+    fake::with(|s| assert_eq!(s.ctrls_in_use(), 0));
+}
+
+#[test]
+fn a_refused_tcp_connection_is_not_a_tls_failure() {
+    let _g = fake::lock();
+    fake::with(|s| s.connect_plan = ConnectPlan::FailIn(stage::CONNECTING));
+    let mut t = AdapterTransport::new().unwrap();
+    let ep = Endpoint::tls("h", 8883, ServerAuth::CaPem(CA));
+    let err = run(t.connect(&ep)).unwrap_err();
+    assert_eq!(err, NetError::ConnectionRefused);
+    assert_eq!(err.kind(), embedded_io::ErrorKind::ConnectionRefused);
+}
+
+#[test]
+fn a_tls_handshake_failure_is_reported_with_the_verification_flags() {
+    let _g = fake::lock();
+    fake::with(|s| {
+        s.connect_plan = ConnectPlan::FailIn(stage::HANDSHAKE);
+        s.verify_flags = 0x08; // MBEDTLS_X509_BADCERT_NOT_TRUSTED
+    });
+    let mut t = AdapterTransport::new().unwrap();
+    let err = run(t.connect(&Endpoint::tls("h", 8883, ServerAuth::CaPem(CA)))).unwrap_err();
+    assert_eq!(err, NetError::TlsHandshake { verify_flags: 0x08 });
+    assert_eq!(err.kind(), embedded_io::ErrorKind::InvalidData);
+    fake::with(|s| assert_eq!(s.ctrls_in_use(), 0));
+}
+
+#[test]
+fn link_down_during_connect_is_network_not_ready() {
+    let _g = fake::lock();
+    fake::with(|s| s.connect_plan = ConnectPlan::FailIn(stage::LINK_OFF));
+    let mut t = AdapterTransport::new().unwrap();
+    assert_eq!(
+        run(t.connect(&Endpoint::tcp("h", 1))).unwrap_err(),
+        NetError::NetworkNotReady
+    );
+}
+
+#[test]
+fn connect_without_a_network_fails_at_once() {
+    let _g = fake::lock();
+    fake::with(|s| s.ready = false);
+    let mut t = AdapterTransport::new().unwrap();
+    assert_eq!(
+        run(t.connect(&Endpoint::tcp("h", 1))).unwrap_err(),
+        NetError::NetworkNotReady
+    );
+    fake::with(|s| assert!(!s.calls.contains(&"network_connect")));
+}
+
+#[test]
+fn an_immediate_connect_error_keeps_its_code() {
+    let _g = fake::lock();
+    fake::with(|s| s.connect_plan = ConnectPlan::Immediate(-1));
+    let mut t = AdapterTransport::new().unwrap();
+    assert_eq!(
+        run(t.connect(&Endpoint::tcp("h", 1))).unwrap_err(),
+        NetError::ConnectFailed { code: -1 }
+    );
+}
+
+#[test]
+fn a_connect_that_never_answers_times_out() {
+    let _g = fake::lock();
+    fake::with(|s| s.connect_plan = ConnectPlan::Never);
+    let mut t = AdapterTransport::new().unwrap().with_connect_timeout_ms(30);
+    assert_eq!(
+        run(t.connect(&Endpoint::tcp("h", 1))).unwrap_err(),
+        NetError::Timeout
+    );
+    fake::with(|s| assert_eq!(s.ctrls_in_use(), 0));
+}
+
+#[test]
+fn tls_gets_the_ca_and_client_identity_nul_terminated_and_wipes_the_copies() {
+    let _g = fake::lock();
+    let mut t = AdapterTransport::new().unwrap();
+    let ep = Endpoint {
+        host: "iot.example.com",
+        port: 8883,
+        tls: Some(Tls {
+            server: ServerAuth::CaPem(CA),
+            server_name: None,
+            client: Some(ClientIdentity {
+                cert_pem: b"CERT",
+                key_pem: b"SECRET-KEY",
+            }),
+        }),
+    };
+    run(t.connect(&ep)).unwrap();
+    fake::with(|s| {
+        assert!(s.cert_nul_ok, "PEM passed without a counted NUL");
+        assert_eq!(s.ca_seen, vec![CA.to_vec()]);
+        assert_eq!(
+            s.client_seen,
+            vec![(b"CERT".to_vec(), b"SECRET-KEY".to_vec())]
+        );
+        assert_eq!(s.heap_in_use(), 0);
+        assert_eq!(s.freed_zeroed, vec![true, true, true]);
+        let base = s
+            .calls
+            .iter()
+            .position(|c| *c == "network_set_base_mode")
+            .unwrap();
+        let tls = s
+            .calls
+            .iter()
+            .position(|c| *c == "network_init_tls(required)")
+            .unwrap();
+        assert!(base < tls, "base mode must come before TLS");
+    });
+}
+
+#[test]
+fn no_verification_uses_verify_none_and_default_roots_are_refused() {
+    let _g = fake::lock();
+    let mut t = AdapterTransport::new().unwrap();
+    run(t.connect(&Endpoint::tls("h", 1, ServerAuth::NoVerification))).unwrap();
+    fake::with(|s| assert!(s.calls.contains(&"network_init_tls(none)")));
+    let err = run(t.connect(&Endpoint::tls("h", 1, ServerAuth::DefaultRoots))).unwrap_err();
+    assert_eq!(err, NetError::NoDefaultRoots);
+    fake::with(|s| assert_eq!(s.ctrls_in_use(), 0));
+}
+
+#[test]
+fn tls_setup_errors_are_named() {
+    let _g = fake::lock();
+    let mut t = AdapterTransport::new().unwrap();
+    let ep = Endpoint::tls("h", 1, ServerAuth::CaPem(CA));
+    fake::with(|s| s.init_tls_ret = -3);
+    assert_eq!(
+        run(t.connect(&ep)).unwrap_err(),
+        NetError::TlsSetup { code: -3 }
+    );
+    fake::with(|s| {
+        s.init_tls_ret = 0;
+        s.server_cert_ret = -4;
+    });
+    assert_eq!(
+        run(t.connect(&ep)).unwrap_err(),
+        NetError::CaCertificate { code: -4 }
+    );
+    fake::with(|s| {
+        s.server_cert_ret = 0;
+        s.client_cert_ret = -1;
+    });
+    let with_client = Endpoint {
+        tls: Some(Tls {
+            client: Some(ClientIdentity {
+                cert_pem: b"C",
+                key_pem: b"SECRET-KEY",
+            }),
+            ..ep.tls.unwrap()
+        }),
+        ..ep
+    };
+    let err = run(t.connect(&with_client)).unwrap_err();
+    assert_eq!(err, NetError::ClientCertificate { code: -1 });
+    assert!(!format!("{err} {err:?}").contains("SECRET"));
+    fake::with(|s| {
+        s.client_cert_ret = 0;
+        s.malloc_fail = true;
+    });
+    assert_eq!(run(t.connect(&ep)).unwrap_err(), NetError::OutOfMemory);
+    fake::with(|s| {
+        assert_eq!(s.heap_in_use(), 0);
+        assert_eq!(s.ctrls_in_use(), 0);
+    });
+}
+
+#[test]
+fn a_server_name_other_than_the_host_needs_an_ipv4_host() {
+    let _g = fake::lock();
+    let mut t = AdapterTransport::new().unwrap();
+    let tls = Tls {
+        server: ServerAuth::CaPem(CA),
+        server_name: Some("cloud.example.com"),
+        client: None,
+    };
+    let by_ip = Endpoint {
+        host: "10.1.2.3",
+        port: 8883,
+        tls: Some(tls),
+    };
+    run(t.connect(&by_ip)).unwrap();
+    fake::with(|s| {
+        assert_eq!(s.connects[0].domain, "cloud.example.com");
+        assert_eq!(s.connects[0].ip, Some([10, 1, 2, 3]));
+    });
+    let by_name = Endpoint {
+        host: "other.example.com",
+        ..by_ip
+    };
+    assert_eq!(
+        run(t.connect(&by_name)).unwrap_err(),
+        NetError::ServerNameUnsupported
+    );
+}
+
+#[test]
+fn bad_hosts_are_rejected_before_the_sdk() {
+    let _g = fake::lock();
+    let mut t = AdapterTransport::new().unwrap();
+    assert_eq!(
+        run(t.connect(&Endpoint::tcp("", 1))).unwrap_err(),
+        NetError::InvalidHost
+    );
+    let long = "a".repeat(256);
+    assert_eq!(
+        run(t.connect(&Endpoint::tcp(&long, 1))).unwrap_err(),
+        NetError::InvalidHost
+    );
+    fake::with(|s| assert!(!s.calls.contains(&"network_alloc_ctrl")));
+}
+
+#[test]
+fn io_without_a_connection_is_not_connected() {
+    let _g = fake::lock();
+    let mut t = AdapterTransport::new().unwrap();
+    let mut buf = [0u8; 4];
+    assert_eq!(run(t.read(&mut buf)).unwrap_err(), NetError::NotConnected);
+    assert_eq!(run(t.write(b"x")).unwrap_err(), NetError::NotConnected);
+    assert_eq!(run(t.flush()).unwrap_err(), NetError::NotConnected);
+    run(t.close()); // harmless
+}
+
+#[test]
+fn send_and_receive_errors_are_named() {
+    let _g = fake::lock();
+    let mut t = AdapterTransport::new().unwrap();
+    run(async {
+        t.connect(&Endpoint::tcp("h", 1)).await.unwrap();
+        fake::with(|s| s.tx_result = -1);
+        t.write(b"abc").await.unwrap();
+        let err = t.flush().await.unwrap_err();
+        assert!(matches!(err, NetError::Send { code: -1 }), "{err:?}");
+        assert_eq!(err.kind(), embedded_io::ErrorKind::BrokenPipe);
+
+        t.connect(&Endpoint::tcp("h", 1)).await.unwrap();
+        fake::with(|s| s.tx_ret = -1);
+        assert_eq!(
+            t.write(b"abc").await.unwrap_err(),
+            NetError::Send { code: -1 }
+        );
+
+        fake::with(|s| s.tx_ret = 1);
+        t.connect(&Endpoint::tcp("h", 1)).await.unwrap();
+        fake::with(|s| s.rx_ret = -1);
+        let mut buf = [0u8; 4];
+        assert_eq!(
+            t.read(&mut buf).await.unwrap_err(),
+            NetError::Receive { code: -1 }
+        );
+    });
+}
+
+#[test]
+fn writes_wait_for_acknowledgement_past_the_window() {
+    let _g = fake::lock();
+    fake::with(|s| s.tx_auto_ack = false);
+    let mut t = AdapterTransport::new().unwrap();
+    let chunk = [7u8; 4096];
+    run(async {
+        t.connect(&Endpoint::tcp("h", 1)).await.unwrap();
+        t.write(&chunk).await.unwrap();
+        t.write(&chunk).await.unwrap();
+        // 8 KiB unacknowledged and no acknowledgement coming: the third write must wait.
+        let third =
+            embassy_futures::select::select(t.write(&chunk), hal_ec618::time::sleep_ms(15)).await;
+        assert!(
+            matches!(third, embassy_futures::select::Either::Second(())),
+            "the third write did not wait"
+        );
+    });
+    fake::with(|s| assert_eq!(s.tx.len(), 8192));
+}
+
+#[test]
+fn close_gives_up_waiting_after_its_timeout() {
+    let _g = fake::lock();
+    fake::with(|s| s.close_event = false);
+    let mut t = AdapterTransport::new().unwrap().with_close_timeout_ms(20);
+    run(async {
+        t.connect(&Endpoint::tcp("h", 1)).await.unwrap();
+        t.close().await;
+    });
+    fake::with(|s| {
+        assert_eq!(s.ctrls_in_use(), 0);
+        assert!(s.calls.contains(&"network_force_close_socket"));
+    });
+}
+
+#[test]
+fn there_are_at_most_eight_transports() {
+    let _g = fake::lock();
+    let all: Vec<_> = (0..8).map(|_| AdapterTransport::new().unwrap()).collect();
+    assert_eq!(AdapterTransport::new().unwrap_err(), NetError::NoSocket);
+    drop(all);
+    assert!(AdapterTransport::new().is_ok());
+}
+
+#[test]
+fn dropping_a_connected_transport_releases_the_socket() {
+    let _g = fake::lock();
+    let mut t = AdapterTransport::new().unwrap();
+    run(t.connect(&Endpoint::tcp("h", 1))).unwrap();
+    fake::with(|s| assert_eq!(s.ctrls_in_use(), 1));
+    drop(t);
+    fake::with(|s| assert_eq!(s.ctrls_in_use(), 0));
+}

@@ -1,0 +1,157 @@
+//! A minimal device on the emulated Cortex-M3: signs in to the cloud chosen at build time,
+//! over UART0 (which QEMU connects to a local broker), subscribes to a topic, publishes to
+//! it at QoS 1, waits for the broker's acknowledgement and for its own message to come
+//! back, disconnects, and exits 0 through semihosting.
+//!
+//! It is also the firmware the footprint report measures: it paints the free stack first
+//! and prints the peak stack use at the end.
+
+#![no_std]
+#![no_main]
+
+mod cloud;
+#[cfg(feature = "key-only")]
+mod key_only;
+
+use core::fmt;
+
+use cortex_m_rt::entry;
+use embassy_futures::block_on;
+use iotcloud_core::clock::with_deadline;
+use iotcloud_core::{BufferArrays, Clock, Device, Event, NoStore, Provider, ProviderError, QoS};
+use mps2_board::hal::Uart0;
+use mps2_board::{SysTickClock, UartError, UartTransport, exit, println, stack};
+use static_cell::ConstStaticCell;
+
+/// Receive buffer: one incoming packet, and the signed credentials while connecting.
+const RX: usize = 1024;
+/// Transmit buffer: one outgoing packet (CONNECT is the largest here).
+const TX: usize = 512;
+/// Session memory: QoS 1 messages until acknowledged, and the subscriptions.
+const SESSION: usize = 512;
+
+/// The caller's message buffers. The footprint report finds this symbol by name and
+/// counts it separately from the SDK's own RAM.
+static MESSAGE_BUFFERS: ConstStaticCell<BufferArrays<RX, TX, SESSION>> =
+    ConstStaticCell::new(BufferArrays::new());
+
+const PAYLOAD: &[u8] = br#"{"temp":21.5}"#;
+/// How long the whole exchange may take once connected.
+const EXCHANGE_TIMEOUT_MS: u64 = 20_000;
+
+#[entry]
+fn main() -> ! {
+    stack::paint();
+    let result = run();
+    // Printed before the verdict so the report has it either way.
+    println!(
+        "stack: peak {} of {} bytes",
+        stack::peak_bytes(),
+        stack::capacity_bytes()
+    );
+    match result {
+        Ok(()) => {
+            println!("e2e {}: ok", cloud::NAME);
+            exit(true)
+        }
+        Err(e) => {
+            println!("e2e {}: FAILED: {}", cloud::NAME, e);
+            exit(false)
+        }
+    }
+}
+
+/// What went wrong.
+enum Failure {
+    Setup(&'static str),
+    Provider(ProviderError),
+    Device(iotcloud_core::Error<UartError>),
+    Timeout(&'static str),
+    Unexpected(&'static str),
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::Setup(what) => write!(f, "setup: {what}"),
+            Failure::Provider(e) => write!(f, "provider: {e}"),
+            Failure::Device(e) => write!(f, "device: {e}"),
+            Failure::Timeout(what) => write!(f, "timed out waiting for {what}"),
+            Failure::Unexpected(what) => write!(f, "unexpected: {what}"),
+        }
+    }
+}
+
+impl From<iotcloud_core::Error<UartError>> for Failure {
+    fn from(e: iotcloud_core::Error<UartError>) -> Self {
+        Failure::Device(e)
+    }
+}
+
+impl From<ProviderError> for Failure {
+    fn from(e: ProviderError) -> Self {
+        Failure::Provider(e)
+    }
+}
+
+fn run() -> Result<(), Failure> {
+    let peripherals = cortex_m::Peripherals::take().ok_or(Failure::Setup("core peripherals"))?;
+    let clock = SysTickClock::start(peripherals.SYST);
+    let uart = Uart0::take().ok_or(Failure::Setup("UART0"))?;
+    let provider = cloud::provider()?;
+    let mut topic = [0u8; 128];
+    let topic = cloud::echo_topic(&provider)
+        .write_into(&mut topic)
+        .map_err(|_| Failure::Setup("topic buffer"))?;
+    block_on(exchange(provider, UartTransport::new(uart), clock, topic))
+}
+
+/// Connect, subscribe, publish, receive, disconnect.
+async fn exchange(
+    cloud: cloud::Cloud,
+    transport: UartTransport,
+    clock: SysTickClock,
+    topic: &str,
+) -> Result<(), Failure> {
+    #[cfg(feature = "key-only")]
+    let provider = key_only::KeyOnly(cloud);
+    #[cfg(not(feature = "key-only"))]
+    let provider = cloud;
+    let buffers = MESSAGE_BUFFERS.take();
+    let device = Device::new(provider, transport, clock, NoStore, buffers.as_buffers());
+    let device = device.register().await.map_err(|(_, e)| e)?;
+    let mut device = device.connect().await.map_err(|(_, e)| e)?;
+    println!("connected to {}", device.provider().cloud());
+
+    let subscription = device.subscribe(&[(topic, QoS::AtLeastOnce)]).await?;
+    let publication = device
+        .publish(topic, PAYLOAD, QoS::AtLeastOnce)
+        .await?
+        .ok_or(Failure::Unexpected("no packet id for a QoS 1 message"))?;
+
+    let deadline = clock.now_ms() + EXCHANGE_TIMEOUT_MS;
+    let (mut subscribed, mut acknowledged, mut received) = (false, false, false);
+    while !(subscribed && acknowledged && received) {
+        let event = with_deadline(&clock, deadline, device.next_event())
+            .await
+            .ok_or(Failure::Timeout("SUBACK, PUBACK and the message"))??;
+        match event {
+            Event::Subscribed { packet_id, codes } if packet_id == subscription => {
+                if codes.iter().any(|c| c.as_u8() & 0x80 != 0) {
+                    return Err(Failure::Unexpected("subscription refused"));
+                }
+                subscribed = true;
+            }
+            Event::Published { packet_id } if packet_id == publication => acknowledged = true,
+            Event::Message(m) if m.topic() == topic && m.payload() == PAYLOAD => received = true,
+            Event::Disconnected(_) => return Err(Failure::Unexpected("connection lost")),
+            _ => {}
+        }
+    }
+    println!(
+        "subscribed, published (acknowledged) and received on {}",
+        topic
+    );
+    let _registered = device.disconnect().await;
+    Ok(())
+}

@@ -1,0 +1,246 @@
+//! `cargo xtask footprint`: flash, static RAM and peak stack of the minimal device firmware
+//! (`firmware/device`: core + one provider, key authentication, connect / subscribe /
+//! publish / receive) for each cloud, built with the firmware workspace's size profile
+//! (`opt-level = "z"`, LTO, one codegen unit, panic abort) for `thumbv7m-none-eabi`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use object::{Object, ObjectSection, ObjectSymbol, SectionKind};
+
+use crate::firmware::{self, Broker};
+
+/// The clouds, as `fw-device` features; `plain` is iotcloud-core's own provider.
+const CLOUDS: &[&str] = &[
+    "aliyun", "tencent", "onenet", "huawei", "tuya", "baidu", "tlink", "plain",
+];
+
+/// Symbol holding the caller's message buffers in `fw-device`.
+const BUFFERS_SYMBOL: &str = "MESSAGE_BUFFERS";
+
+/// Start of RAM on the board: sections below it are in flash.
+const RAM_START: u64 = 0x2000_0000;
+
+/// Sizes read from one ELF.
+#[derive(Debug, Default, Clone, Copy)]
+struct Sizes {
+    /// `.vector_table` + `.text`: code.
+    text: u64,
+    /// `.rodata`: constants.
+    rodata: u64,
+    /// `.data`: initialised statics (in RAM, and their image in flash).
+    data: u64,
+    /// `.bss` and `.uninit`: zeroed and uninitialised statics.
+    bss: u64,
+    /// Of the RAM, the caller's message buffers.
+    buffers: u64,
+}
+
+impl Sizes {
+    fn flash(&self) -> u64 {
+        self.text + self.rodata + self.data
+    }
+
+    fn ram_without_buffers(&self) -> u64 {
+        self.data + self.bss - self.buffers
+    }
+}
+
+fn read_sizes(elf: &Path) -> Result<Sizes, String> {
+    let bytes = std::fs::read(elf).map_err(|e| format!("{}: {e}", elf.display()))?;
+    let file = object::File::parse(&*bytes).map_err(|e| format!("{}: {e}", elf.display()))?;
+    let mut sizes = Sizes::default();
+    for section in file.sections() {
+        let name = section.name().unwrap_or("");
+        match (name, section.address() < RAM_START) {
+            (".vector_table" | ".text", true) => sizes.text += section.size(),
+            (".rodata", true) => sizes.rodata += section.size(),
+            (".data", _) => sizes.data += section.size(),
+            (".bss" | ".uninit", _) => sizes.bss += section.size(),
+            _ => {}
+        }
+    }
+    sizes.buffers = file
+        .symbols()
+        .filter(|s| s.name().is_ok_and(|n| n.contains(BUFFERS_SYMBOL)))
+        .map(|s| s.size())
+        .sum();
+    if sizes.buffers == 0 {
+        return Err(format!("{}: no {BUFFERS_SYMBOL} symbol", elf.display()));
+    }
+    Ok(sizes)
+}
+
+/// The crate a demangled symbol belongs to: its first path segment, looking through
+/// `<…as …>` and references.
+fn crate_of(demangled: &str) -> String {
+    let trimmed = demangled.trim_start_matches(['<', '&', '*']);
+    let trimmed = trimmed.strip_prefix("mut ").unwrap_or(trimmed);
+    let trimmed = trimmed.strip_prefix("dyn ").unwrap_or(trimmed);
+    match trimmed.split_once("::") {
+        Some((krate, _)) if !krate.contains([' ', '<', '(', '[']) => krate.to_string(),
+        _ => "(other)".into(),
+    }
+}
+
+/// Names with their sizes in bytes, largest first.
+type SizeList = Vec<(String, u64)>;
+
+/// Code and constant bytes per crate, and the largest symbols, of one ELF.
+fn contributors(elf: &Path) -> Result<(SizeList, SizeList), String> {
+    let bytes = std::fs::read(elf).map_err(|e| format!("{}: {e}", elf.display()))?;
+    let file = object::File::parse(&*bytes).map_err(|e| format!("{}: {e}", elf.display()))?;
+    let mut flash_sections = BTreeMap::new();
+    for section in file.sections() {
+        let in_flash = matches!(
+            section.kind(),
+            SectionKind::Text | SectionKind::ReadOnlyData | SectionKind::ReadOnlyString
+        ) && section.address() < RAM_START;
+        if in_flash {
+            flash_sections.insert(section.index().0, section.size());
+        }
+    }
+    let mut per_crate: BTreeMap<String, u64> = BTreeMap::new();
+    let mut symbols = Vec::new();
+    let mut named: BTreeMap<usize, u64> = BTreeMap::new();
+    for symbol in file.symbols() {
+        let Some(section) = symbol.section_index() else {
+            continue;
+        };
+        if symbol.size() == 0 || !flash_sections.contains_key(&section.0) {
+            continue;
+        }
+        let raw = symbol.name().unwrap_or("");
+        let name = if raw.starts_with(".L") {
+            "(anonymous constants)".to_string()
+        } else {
+            format!("{:#}", rustc_demangle::demangle(raw))
+        };
+        let krate = if raw.starts_with(".L") {
+            name.clone()
+        } else {
+            crate_of(&name)
+        };
+        *per_crate.entry(krate).or_default() += symbol.size();
+        *named.entry(section.0).or_default() += symbol.size();
+        symbols.push((name, symbol.size()));
+    }
+    let unnamed: u64 = flash_sections
+        .iter()
+        .map(|(index, size)| size.saturating_sub(named.get(index).copied().unwrap_or(0)))
+        .sum();
+    if unnamed > 0 {
+        *per_crate.entry("(no symbol)".into()).or_default() += unnamed;
+    }
+    let mut per_crate: Vec<_> = per_crate.into_iter().collect();
+    per_crate.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    symbols.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    Ok((per_crate, symbols))
+}
+
+/// One measured build.
+struct Measured {
+    sizes: Sizes,
+    stack: u64,
+    elf: PathBuf,
+}
+
+/// Builds `fw-device` with `features`, runs it against a fresh mosquitto and reads its
+/// sizes and the peak stack it printed.
+fn measure(cloud: &str, key_only: bool) -> Result<Measured, String> {
+    let mut features = vec![cloud];
+    if key_only {
+        features.push("key-only");
+    }
+    let built = firmware::build("fw-device", &features, false)?;
+    // Keep each build's ELF: the next build overwrites the output.
+    let suffix = if key_only { "-key-only" } else { "" };
+    let elf = built.with_file_name(format!("fw-device-{cloud}{suffix}"));
+    std::fs::copy(&built, &elf).map_err(|e| format!("{}: {e}", elf.display()))?;
+    let sizes = read_sizes(&elf)?;
+    let broker = Broker::start()?;
+    let run = firmware::run_qemu(&elf, Some(broker.port))?;
+    if !run.status.success() {
+        return Err(format!(
+            "{cloud}: the device firmware failed ({}):\n{}\nbroker log:\n{}",
+            run.status,
+            run.output,
+            broker.log()
+        ));
+    }
+    let stack = run
+        .output
+        .lines()
+        .find_map(|line| line.strip_prefix("stack: peak "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| format!("{cloud}: no stack measurement in:\n{}", run.output))?;
+    Ok(Measured { sizes, stack, elf })
+}
+
+/// Runs the report and prints it.
+pub fn report() -> Result<(), String> {
+    let mut rows = Vec::new();
+    for cloud in CLOUDS {
+        eprintln!("footprint: {cloud}");
+        let full = measure(cloud, false)?;
+        let key_only = measure(cloud, true)?;
+        rows.push((*cloud, full, key_only));
+    }
+    println!();
+    println!(
+        "Minimal device firmware, thumbv7m-none-eabi, opt-level=\"z\", LTO, panic=abort; \
+         bytes. Flash = code + constants + .data image; RAM = .data + .bss without the \
+         message buffers; peak stack measured in QEMU (mps2-an385) over connect, subscribe, \
+         publish, receive, disconnect against mosquitto. \"key-only\": the provider wrapped \
+         so that the device cannot reach its dynamic registration."
+    );
+    println!();
+    println!(
+        "| provider | flash | code | constants | RAM | message buffers | peak stack \
+         | flash, key-only | peak stack, key-only |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for (cloud, full, key_only) in &rows {
+        let s = full.sizes;
+        println!(
+            "| {cloud} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            s.flash(),
+            s.text,
+            s.rodata,
+            s.ram_without_buffers(),
+            s.buffers,
+            full.stack,
+            key_only.sizes.flash(),
+            key_only.stack,
+        );
+    }
+    if let Some((cloud, full, key_only)) = rows.first() {
+        for (label, measured) in [("", full), (", key-only", key_only)] {
+            let (per_crate, symbols) = contributors(&measured.elf)?;
+            println!();
+            println!(
+                "Flash by crate, {cloud}{label} (after LTO inlining, code lands in its caller):"
+            );
+            println!();
+            println!("| crate | bytes |");
+            println!("|---|---:|");
+            for (krate, size) in per_crate.iter().take(12) {
+                println!("| {krate} | {size} |");
+            }
+            println!();
+            println!("Largest symbols, {cloud}{label}:");
+            println!();
+            println!("| symbol | bytes |");
+            println!("|---|---:|");
+            for (name, size) in symbols.iter().take(12) {
+                let mut short: String = name.chars().take(90).collect();
+                if short.len() < name.len() {
+                    short.push('…');
+                }
+                println!("| `{}` | {size} |", short.replace('|', "\\|"));
+            }
+        }
+    }
+    Ok(())
+}

@@ -3,8 +3,8 @@
 //! mosquitto started on loopback for the run. Prints one Markdown table.
 //!
 //! ```text
-//! cargo run --release -p iotcloud-bench            # the full run (a few minutes on 2 cores)
-//! cargo run --release -p iotcloud-bench -- --quick # a tenth of the messages, to try the setup
+//! cargo xtask bench                                # the full run (a minute or two on 2 cores)
+//! cargo xtask bench --quick                        # a tenth of the messages, to try the setup
 //! ```
 
 mod alloc_count;

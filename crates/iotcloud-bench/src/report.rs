@@ -10,6 +10,48 @@ use crate::footprint::print_footprint_report;
 use crate::measure::{self, Peer, RoundTrip, Throughput};
 use crate::{MESSAGES, PAYLOAD, ROUND_TRIPS, RX_BUFFER, SESSION_BUFFER, TX_BUFFER, WARMUP, WINDOW};
 
+/// Row 1 is measured this many times for every client and QoS, the clients taking turns;
+/// the table shows the median rate with the lowest and highest.
+const ROUNDS: usize = 5;
+
+/// The rounds of one client at one QoS, combined.
+#[derive(Debug, Clone)]
+struct Combined {
+    /// The round with the median rate (or a round that lost messages, if any did).
+    median: Throughput,
+    /// Lowest and highest rate of the rounds, when every round delivered everything.
+    range: Option<(f64, f64)>,
+    /// Highest peak RSS of the rounds, KiB.
+    max_rss_kib: u64,
+}
+
+/// The median of `runs` by rate; a round with loss is shown instead, as loss.
+fn combine(mut runs: Vec<Throughput>) -> Option<Combined> {
+    let max_rss_kib = runs.iter().map(|t| t.max_rss_kib).max()?;
+    if let Some(lossy) = runs.iter().find(|t| t.rate.is_none()) {
+        return Some(Combined {
+            median: lossy.clone(),
+            range: None,
+            max_rss_kib,
+        });
+    }
+    runs.sort_by(|a, b| {
+        a.rate
+            .partial_cmp(&b.rate)
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
+    let range = runs
+        .first()
+        .and_then(|t| t.rate)
+        .zip(runs.last().and_then(|t| t.rate));
+    let median = runs.get(runs.len() / 2)?.clone();
+    Some(Combined {
+        median,
+        range,
+        max_rss_kib,
+    })
+}
+
 /// What was measured, for the table.
 struct Results {
     machine: String,
@@ -18,7 +60,7 @@ struct Results {
     messages: u64,
     round_trips: u64,
     /// [QoS 0, QoS 1] × [SDK, rumqttc, mosquitto_pub].
-    throughput: [[Option<Throughput>; 3]; 2],
+    throughput: [[Option<Combined>; 3]; 2],
     round_trip: [RoundTrip; 2],
     connect: Vec<ConnectRow>,
     core: CoreRun,
@@ -38,22 +80,25 @@ pub fn full_run(divisor: u64) -> Result<()> {
 
     let broker = Broker::start()?;
     let mosquitto_pub = measure::mosquitto_pub_version();
-    let mut throughput: [[Option<Throughput>; 3]; 2] = Default::default();
-    for (qi, qos) in [0u8, 1].into_iter().enumerate() {
-        for (pi, peer) in [Peer::Sdk, Peer::Rumqttc, Peer::Mosquitto]
-            .into_iter()
-            .enumerate()
-        {
-            if peer == Peer::Mosquitto && mosquitto_pub.is_none() {
-                continue;
+    let mut runs: [[Vec<Throughput>; 3]; 2] = Default::default();
+    for round in 1..=ROUNDS {
+        for (qi, qos) in [0u8, 1].into_iter().enumerate() {
+            for (pi, peer) in [Peer::Sdk, Peer::Rumqttc, Peer::Mosquitto]
+                .into_iter()
+                .enumerate()
+            {
+                if peer == Peer::Mosquitto && mosquitto_pub.is_none() {
+                    continue;
+                }
+                progress(&format!(
+                    "row 1, round {round} of {ROUNDS}: {messages} messages at QoS {qos} from {}",
+                    peer.slug()
+                ));
+                runs[qi][pi].push(measure::throughput(peer, broker.port, qos, messages)?);
             }
-            progress(&format!(
-                "row 1: {messages} messages at QoS {qos} from {}",
-                peer.slug()
-            ));
-            throughput[qi][pi] = Some(measure::throughput(peer, broker.port, qos, messages)?);
         }
     }
+    let throughput = runs.map(|per_peer| per_peer.map(combine));
     progress(&format!("row 2: {round_trips} round trips, sdk"));
     let sdk_rt = measure::round_trip(Peer::Sdk, broker.port, round_trips)?;
     progress(&format!("row 2: {round_trips} round trips, rumqttc"));
@@ -121,25 +166,32 @@ fn ratio(a: Option<f64>, b: Option<f64>) -> String {
     }
 }
 
-fn rate_cell(t: &Option<Throughput>, messages: u64) -> String {
+fn rate_cell(t: &Option<Combined>, messages: u64) -> String {
     match t {
         None => "not installed".into(),
-        Some(t) => match t.rate {
-            Some(r) => thousands(r.round() as u64),
-            None => format!("lost {} of {}", messages - t.received, messages),
+        Some(c) => match (c.median.rate, c.range) {
+            (Some(r), Some((low, high))) => format!(
+                "{} ({}–{})",
+                thousands(r.round() as u64),
+                thousands(low.round() as u64),
+                thousands(high.round() as u64)
+            ),
+            (Some(r), None) => thousands(r.round() as u64),
+            (None, _) => format!("lost {} of {}", messages - c.median.received, messages),
         },
     }
 }
 
-fn rss_cell(t: &Option<Throughput>) -> String {
+fn rss_cell(t: &Option<Combined>) -> String {
     t.as_ref()
-        .map_or("not installed".into(), |t| thousands(t.max_rss_kib))
+        .map_or("not installed".into(), |c| thousands(c.max_rss_kib))
 }
 
-fn allocs_cell(t: &Option<Throughput>) -> String {
+fn allocs_cell(t: &Option<Combined>) -> String {
     match t {
         None => "not installed".into(),
-        Some(t) => t
+        Some(c) => c
+            .median
             .allocs_per_msg
             .map_or("not measured".into(), |a| format!("{a:.2}")),
     }
@@ -178,10 +230,12 @@ fn print_table(r: &Results) {
     let n = thousands(r.messages);
     for (qi, qos) in [0, 1].into_iter().enumerate() {
         let t = &r.throughput[qi];
-        let rate = |i: usize| t[i].as_ref().and_then(|t| t.rate);
+        let rate = |i: usize| t[i].as_ref().and_then(|c| c.median.rate);
         row(&[
             "1".into(),
-            format!("publish {n} × 64 B at QoS {qos}, messages/s"),
+            format!(
+                "publish {n} × 64 B at QoS {qos}, messages/s, median (lowest–highest) of {ROUNDS}"
+            ),
             rate_cell(&t[0], r.messages),
             rate_cell(&t[1], r.messages),
             rate_cell(&t[2], r.messages),
@@ -191,10 +245,10 @@ fn print_table(r: &Results) {
     }
     for (qi, qos) in [0, 1].into_iter().enumerate() {
         let t = &r.throughput[qi];
-        let rss = |i: usize| t[i].as_ref().map(|t| t.max_rss_kib as f64);
+        let rss = |i: usize| t[i].as_ref().map(|c| c.max_rss_kib as f64);
         row(&[
             "1, 4".into(),
-            format!("peak RSS of the client process, QoS {qos} run, KiB"),
+            format!("peak RSS of the client process, QoS {qos} runs (highest), KiB"),
             rss_cell(&t[0]),
             rss_cell(&t[1]),
             rss_cell(&t[2]),
@@ -227,13 +281,22 @@ fn print_table(r: &Results) {
             1 => "1 system subscription".to_string(),
             n => format!("{n} system subscriptions"),
         };
+        let ota = if c.ota { "OTA on" } else { "no OTA over MQTT" };
         row(&[
             "3".into(),
-            format!("connect to ready, {} ({subs}), median of 5", c.name),
             format!(
-                "{:.2} ms, {} round trips",
+                "connect to ready, {} ({ota}, {subs}), median of {}",
+                c.name,
+                connect::REPEAT
+            ),
+            format!(
+                "{:.2} ms, {} round trips, {} sent",
                 c.median.as_secs_f64() * 1e3,
-                c.round_trips
+                c.round_trips,
+                match c.packets {
+                    1 => "1 packet".to_string(),
+                    n => format!("{n} packets"),
+                }
             ),
             "—".into(),
             "—".into(),
@@ -263,7 +326,7 @@ fn print_table(r: &Results) {
     ]);
     for (qi, qos) in [0, 1].into_iter().enumerate() {
         let t = &r.throughput[qi];
-        let a = |i: usize| t[i].as_ref().and_then(|t| t.allocs_per_msg);
+        let a = |i: usize| t[i].as_ref().and_then(|c| c.median.allocs_per_msg);
         row(&[
             "4".into(),
             format!("heap allocations per message, full client, QoS {qos} publish"),
@@ -285,7 +348,7 @@ fn print_table(r: &Results) {
     ]);
     let device = r.throughput[1][0]
         .as_ref()
-        .and_then(|t| t.device_bytes)
+        .and_then(|c| c.median.device_bytes)
         .map_or("—".into(), |b| thousands(b as u64));
     row(&[
         "4".into(),
@@ -333,7 +396,7 @@ fn print_goals(r: &Results) {
     println!();
     println!("Goals:");
     for (qi, qos) in [0, 1].into_iter().enumerate() {
-        let rate = |i: usize| r.throughput[qi][i].as_ref().and_then(|t| t.rate);
+        let rate = |i: usize| r.throughput[qi][i].as_ref().and_then(|c| c.median.rate);
         let verdict = |met: Option<bool>| match met {
             Some(true) => "met",
             Some(false) => "MISSED",
@@ -367,8 +430,10 @@ fn print_definitions(r: &Results) {
     println!();
     println!("How each row is measured:");
     println!(
-        "- Row 1: {n} messages of {} bytes to one topic, at QoS 0 and at QoS 1. Every \
-         client runs in its own process on the same broker (mosquitto on loopback, no \
+        "- Row 1: {n} messages of {} bytes to one topic, at QoS 0 and at QoS 1, {ROUNDS} \
+         rounds: in each round every client runs once at each QoS, in the same order; the \
+         table shows the median round, the lowest and highest rate, and the ratios of the \
+         medians. Every client runs in its own process on the same broker (mosquitto on loopback, no \
          persistence, no logging, per-client limits lifted so nothing is dropped), has at \
          most {WINDOW} QoS 1 messages in flight (rumqttc `set_inflight`, `mosquitto_pub -M`, \
          this SDK's publishing loop) and `TCP_NODELAY` on. A subscriber in the benchmark \
@@ -385,8 +450,8 @@ fn print_definitions(r: &Results) {
          about 34,500 of 100,000 lines), so it publishes in two runs of half the messages \
          and their times are added. Peak RSS is `ru_maxrss` from `wait4` on the client \
          process, started with fork and exec by a small launcher so that it does not \
-         inherit the benchmark's own peak (the larger of the two runs for `mosquitto_pub` \
-         at QoS 1).",
+         inherit the benchmark's own peak; the table shows the highest over the rounds \
+         (and over both runs of `mosquitto_pub` at QoS 1).",
         PAYLOAD.len()
     );
     println!(
@@ -406,10 +471,14 @@ fn print_definitions(r: &Results) {
     );
     println!(
         "- Row 3: from the call to `connect` (signing, TCP connect, CONNECT) until CONNACK \
-         and the SUBACK of every system subscription the provider makes on connect. Round \
-         trips are counted by a transport wrapper: the TCP handshake, plus every read that \
-         follows a write. Each provider is configured with made-up credentials and pointed \
-         at the same mosquitto without TLS."
+         and the SUBACK of every system subscription the provider makes on connect. Where \
+         the provider does OTA over MQTT the device has OTA enabled, as a deployed one \
+         would, so it also sends its version report and job request (where the cloud has \
+         them) before it is ready; their acknowledgements are not waited for. A transport \
+         wrapper counts round trips (the TCP handshake, plus every read that follows a \
+         write) and packets sent (flushes: the device flushes after each packet). Each \
+         provider is configured with made-up credentials and pointed at the same mosquitto \
+         without TLS."
     );
     println!(
         "- Row 4: a counting global allocator. Full clients: allocations in the client \

@@ -6,6 +6,9 @@
 //! - `qemu`: only the emulated Cortex-M3 part: the SDK's checks on the target, and the
 //!   device firmware exchanging MQTT with a local mosquitto through the board's UART.
 //! - `footprint`: flash, RAM and peak stack of the minimal device firmware per cloud.
+//! - `bench`: the benchmark (`crates/iotcloud-bench`) in release, against a mosquitto it
+//!   starts on loopback; prints one table. Arguments after `bench` go to it (`--quick`).
+//!   Not part of `test`: it measures, it does not check.
 
 mod firmware;
 mod footprint;
@@ -53,8 +56,9 @@ fn main() -> ExitCode {
         "test" => test(),
         "qemu" => qemu(),
         "footprint" => timed("footprint", footprint::report),
+        "bench" => bench(),
         _ => {
-            eprintln!("usage: cargo xtask test | qemu | footprint");
+            eprintln!("usage: cargo xtask test | qemu | footprint | bench [--quick]");
             return ExitCode::from(2);
         }
     };
@@ -124,6 +128,17 @@ fn qemu() -> Result<(), String> {
         "MQTT end to end through the UART (QEMU + mosquitto)",
         firmware::end_to_end,
     )
+}
+
+/// Builds and runs the benchmark in release, passing on the arguments after `bench`.
+fn bench() -> Result<(), String> {
+    let mut args: Vec<String> = ["run", "--release", "--quiet", "-p", "iotcloud-bench", "--"]
+        .map(String::from)
+        .into();
+    args.extend(std::env::args().skip(2));
+    let mut cmd = Command::new("cargo");
+    cmd.args(&args);
+    run_step("bench", &format!("cargo {}", args.join(" ")), cmd)
 }
 
 fn test() -> Result<(), String> {

@@ -196,6 +196,11 @@ pub struct Session<'s> {
     dropped: heapless::Vec<PacketId, MAX_UNREPORTED_DROPS>,
     replay_window: u16,
     next_id: u16,
+    /// How many packet identifiers from `next_id` on (wrapping from 65,535 to 1) are known
+    /// to be free. New identifiers only come from `alloc_id`, which hands them out in
+    /// order, and acknowledgements only free them, so what was free stays free until it
+    /// is handed out: one scan of the records finds room for many messages.
+    free_ahead: u16,
     keep_alive_ms: u64,
     ping_timeout_ms: Option<u64>,
     link: Link,
@@ -214,6 +219,7 @@ impl<'s> Session<'s> {
             dropped: heapless::Vec::new(),
             replay_window: DEFAULT_REPLAY_WINDOW,
             next_id: 1,
+            free_ahead: 0,
             keep_alive_ms: 0,
             ping_timeout_ms: None,
             link: Link::Down,
@@ -869,22 +875,58 @@ impl<'s> Session<'s> {
             .retain(|r| !(r.tag == Tag::Subscription && r.data == filter.as_bytes()));
     }
 
+    /// The next free packet identifier, in order from the last one, skipping those still
+    /// in use.
     fn alloc_id(&mut self) -> Result<PacketId, SessionError> {
         for _ in 0..u16::MAX {
+            if self.free_ahead == 0 {
+                self.free_ahead = self.free_from_next_id();
+            }
             let id = self.next_id;
             self.next_id = if id == u16::MAX { 1 } else { id + 1 };
-            let in_use = self.records.iter().any(|r| {
-                r.pid == id
+            if self.free_ahead > 0 {
+                self.free_ahead -= 1;
+                if let Some(id) = PacketId::new(id) {
+                    return Ok(id);
+                }
+            }
+        }
+        Err(SessionError::NoPacketIds)
+    }
+
+    /// How many identifiers from `next_id` on are free: the distance to the nearest one in
+    /// use (0 when `next_id` itself is), or all 65,535 when none is.
+    fn free_from_next_id(&self) -> u16 {
+        let from = self.next_id;
+        self.records
+            .iter()
+            .filter(|r| {
+                r.pid != 0
                     && matches!(
                         r.tag,
                         Tag::OutPublish | Tag::OutPubrel | Tag::Subscription | Tag::Unsubscribe
                     )
-            });
-            if !in_use && let Some(id) = PacketId::new(id) {
-                return Ok(id);
-            }
-        }
-        Err(SessionError::NoPacketIds)
+            })
+            .map(|r| ids_between(from, r.pid))
+            .min()
+            .unwrap_or(u16::MAX)
+    }
+
+    /// Makes `id` the next packet identifier tried (tests reach the wrap-around with it).
+    #[cfg(test)]
+    fn set_next_id(&mut self, id: u16) {
+        self.next_id = id;
+        self.free_ahead = 0;
+    }
+}
+
+/// Steps from packet identifier `from` forward to `to`, counting 65,535 → 1 as one step
+/// (identifiers are never 0).
+fn ids_between(from: u16, to: u16) -> u16 {
+    if to >= from {
+        to - from
+    } else {
+        to + (u16::MAX - from)
     }
 }
 

@@ -4,7 +4,13 @@
 //! (big endian `u32`) — followed by its data. Records stay in the order they were appended,
 //! which is the order in-flight messages must be re-sent in ([MQTT-4.6.0-1]). Removing a
 //! record moves the ones after it down; sessions hold a handful of records, so the copy is
-//! cheaper than any index structure would be in RAM.
+//! cheaper than any index structure would be in RAM. Removing the first record — the
+//! oldest message, which is what an acknowledgement usually removes — moves nothing: the
+//! records start further on, and are moved back to the beginning only when an append
+//! needs the room.
+//!
+//! Offsets count from the first record, so removing a record shifts the offsets of the
+//! later ones down by its size, whichever record it is.
 
 /// Bytes of bookkeeping per record.
 pub(crate) const HEADER: usize = 8;
@@ -65,12 +71,24 @@ pub(crate) struct Full {
 
 pub(crate) struct Records<'s> {
     buf: &'s mut [u8],
+    /// Where the first record is in `buf`.
+    start: usize,
+    /// Bytes of records, from `start` on.
     used: usize,
 }
 
 impl<'s> Records<'s> {
     pub fn new(buf: &'s mut [u8]) -> Self {
-        Records { buf, used: 0 }
+        Records {
+            buf,
+            start: 0,
+            used: 0,
+        }
+    }
+
+    /// The records' bytes.
+    fn live(&self) -> &[u8] {
+        &self.buf[self.start..self.start + self.used]
     }
 
     pub fn capacity(&self) -> usize {
@@ -84,16 +102,11 @@ impl<'s> Records<'s> {
     /// Reads the record at `offset`; `None` past the end (or, defensively, on a header
     /// that does not fit, which only a bug here could produce).
     pub fn get(&self, offset: usize) -> Option<Record<'_>> {
-        if offset >= self.used {
-            return None;
-        }
-        let h = self.buf.get(offset..offset + HEADER)?;
+        let live = self.live();
+        let h = live.get(offset..offset.checked_add(HEADER)?)?;
         let tag = Tag::from_u8(h[0])?;
         let len = u32::from_be_bytes([h[4], h[5], h[6], h[7]]) as usize;
-        let data = self.buf.get(offset + HEADER..offset + HEADER + len)?;
-        if offset + HEADER + len > self.used {
-            return None;
-        }
+        let data = live.get(offset + HEADER..(offset + HEADER).checked_add(len)?)?;
         Some(Record {
             offset,
             tag,
@@ -131,8 +144,13 @@ impl<'s> Records<'s> {
         if needed > free || u32::try_from(len).is_err() {
             return Err(Full { needed, free });
         }
+        if self.start + self.used + needed > self.buf.len() {
+            self.buf.copy_within(self.start..self.start + self.used, 0);
+            self.start = 0;
+        }
         let offset = self.used;
-        let rec = &mut self.buf[offset..offset + needed];
+        let at = self.start + offset;
+        let rec = &mut self.buf[at..at + needed];
         rec[0] = tag as u8;
         rec[1] = meta;
         rec[2..4].copy_from_slice(&pid.to_be_bytes());
@@ -146,42 +164,55 @@ impl<'s> Records<'s> {
         }
     }
 
-    /// Removes the record at `offset`, moving later records down.
+    /// Removes the record at `offset`, moving later records down (the first record is
+    /// removed by starting after it).
     pub fn remove(&mut self, offset: usize) {
-        if let Some(end) = self.get(offset).map(|r| r.end()) {
-            self.buf.copy_within(end..self.used, offset);
-            self.used -= end - offset;
+        let Some(end) = self.get(offset).map(|r| r.end()) else {
+            return;
+        };
+        if offset == 0 {
+            self.start += end;
+        } else {
+            let at = self.start;
+            self.buf.copy_within(at + end..at + self.used, at + offset);
+        }
+        self.used -= end - offset;
+        if self.used == 0 {
+            self.start = 0;
         }
     }
 
     /// Drops the data of the record at `offset` and gives it a new tag, keeping its place.
     pub fn retag_without_data(&mut self, offset: usize, tag: Tag) {
         if let Some(r) = self.get(offset) {
+            let at = self.start;
             let data_start = offset + HEADER;
             let end = r.end();
-            self.buf.copy_within(end..self.used, data_start);
+            self.buf
+                .copy_within(at + end..at + self.used, at + data_start);
             self.used -= end - data_start;
-            self.buf[offset] = tag as u8;
-            self.buf[offset + 4..offset + 8].copy_from_slice(&0u32.to_be_bytes());
+            self.buf[at + offset] = tag as u8;
+            self.buf[at + offset + 4..at + offset + 8].copy_from_slice(&0u32.to_be_bytes());
         }
     }
 
     pub fn set_meta(&mut self, offset: usize, meta: u8) {
         if offset + HEADER <= self.used {
-            self.buf[offset + 1] = meta;
+            self.buf[self.start + offset + 1] = meta;
         }
     }
 
     pub fn set_pid(&mut self, offset: usize, pid: u16) {
         if offset + HEADER <= self.used {
-            self.buf[offset + 2..offset + 4].copy_from_slice(&pid.to_be_bytes());
+            let at = self.start + offset;
+            self.buf[at + 2..at + 4].copy_from_slice(&pid.to_be_bytes());
         }
     }
 
     /// Mutable access to the data of the record at `offset`.
     pub fn data_mut(&mut self, offset: usize) -> Option<&mut [u8]> {
         let r = self.get(offset)?;
-        let range = offset + HEADER..r.end();
+        let range = self.start + offset + HEADER..self.start + r.end();
         self.buf.get_mut(range)
     }
 
@@ -198,6 +229,7 @@ impl<'s> Records<'s> {
     }
 
     pub fn clear(&mut self) {
+        self.start = 0;
         self.used = 0;
     }
 }
@@ -237,6 +269,113 @@ mod tests {
         assert_eq!(s.iter().count(), 2);
         assert_eq!(s.used(), 8 + 8 + 3);
         assert_eq!(s.iter().nth(1).unwrap().data, b"c/#");
+    }
+
+    #[test]
+    fn removing_the_first_record_moves_nothing_and_appends_reuse_the_room() {
+        let mut buf = [0u8; 48];
+        let mut s = Records::new(&mut buf);
+        let a = add(&mut s, Tag::OutPublish, 1, b"aaaa");
+        add(&mut s, Tag::OutPublish, 2, b"bbbb");
+        add(&mut s, Tag::OutPublish, 3, b"cccc");
+        assert_eq!(s.used(), 36);
+        s.remove(a);
+        assert_eq!((s.start, s.used()), (12, 24));
+        // Offsets count from the first record: the old second one is now at 0.
+        let first = s.get(0).unwrap();
+        assert_eq!((first.pid, first.data), (2, &b"bbbb"[..]));
+        // 24 bytes are free in total but only 12 at the end: the records move back.
+        add(&mut s, Tag::OutPublish, 4, b"dddddddddddd");
+        assert_eq!((s.start, s.used()), (0, 44));
+        let all: std::vec::Vec<_> = s.iter().map(|r| (r.offset, r.pid, r.data)).collect();
+        assert_eq!(
+            all,
+            [
+                (0, 2, &b"bbbb"[..]),
+                (12, 3, &b"cccc"[..]),
+                (24, 4, &b"dddddddddddd"[..])
+            ]
+        );
+        s.set_pid(12, 9);
+        s.set_meta(12, 7);
+        s.data_mut(12).unwrap().copy_from_slice(b"CCCC");
+        let r = s.get(12).unwrap();
+        assert_eq!((r.pid, r.meta, r.data), (9, 7, &b"CCCC"[..]));
+        s.remove(0);
+        s.remove(0);
+        s.remove(0);
+        assert_eq!((s.start, s.used(), s.iter().count()), (0, 0, 0));
+    }
+
+    /// Random appends, removals, retags and pid changes give the same records as a plain
+    /// list, whatever the start offset has become.
+    #[test]
+    fn records_match_a_plain_list_through_random_changes() {
+        type Model = std::vec::Vec<(Tag, u16, std::vec::Vec<u8>)>;
+        let mut buf = [0u8; 200];
+        let mut s = Records::new(&mut buf);
+        let mut model: Model = std::vec::Vec::new();
+        let mut rng = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |n: u64| {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            (rng % n) as usize
+        };
+        for step in 0..20_000u32 {
+            let offset_of = |s: &Records<'_>, i: usize| s.iter().nth(i).unwrap().offset;
+            match next(4) {
+                0 | 1 => {
+                    let len = next(24);
+                    let data: std::vec::Vec<u8> =
+                        (0..len).map(|i| (step as usize + i) as u8).collect();
+                    let pid = step as u16;
+                    let free = s.capacity() - s.used();
+                    match s.append(Tag::OutPublish, 1, pid, len, |d| {
+                        d.copy_from_slice(&data);
+                        Ok::<(), ()>(())
+                    }) {
+                        Ok(Ok(_)) => model.push((Tag::OutPublish, pid, data)),
+                        Err(full) => assert_eq!(
+                            full,
+                            Full {
+                                needed: HEADER + len,
+                                free
+                            }
+                        ),
+                        Ok(Err(())) => unreachable!(),
+                    }
+                }
+                2 if !model.is_empty() => {
+                    // Mostly the oldest, as acknowledgements do.
+                    let i = if next(3) == 0 {
+                        next(model.len() as u64)
+                    } else {
+                        0
+                    };
+                    let at = offset_of(&s, i);
+                    s.remove(at);
+                    model.remove(i);
+                }
+                3 if !model.is_empty() => {
+                    let i = next(model.len() as u64);
+                    let at = offset_of(&s, i);
+                    if next(2) == 0 {
+                        s.retag_without_data(at, Tag::OutPubrel);
+                        model[i].0 = Tag::OutPubrel;
+                        model[i].2.clear();
+                    } else {
+                        s.set_pid(at, 7);
+                        model[i].1 = 7;
+                    }
+                }
+                _ => {}
+            }
+            let got: Model = s.iter().map(|r| (r.tag, r.pid, r.data.to_vec())).collect();
+            assert_eq!(got, model, "after step {step}");
+            let bytes: usize = model.iter().map(|(_, _, d)| HEADER + d.len()).sum();
+            assert_eq!(s.used(), bytes);
+        }
     }
 
     #[test]

@@ -351,10 +351,45 @@ fn packet_ids_skip_those_in_flight_and_never_use_zero() {
     bring_up(&mut s, false, 0);
     let one = publish_id(&mut s, "t", QoS::AtLeastOnce);
     assert_eq!(one.get(), 1);
-    s.next_id = u16::MAX;
+    s.set_next_id(u16::MAX);
     assert_eq!(publish_id(&mut s, "t", QoS::AtLeastOnce).get(), u16::MAX);
     // 1 is still in flight: wrap past 0 and 1.
     assert_eq!(publish_id(&mut s, "t", QoS::AtLeastOnce).get(), 2);
+}
+
+/// With a window of messages in flight and one never acknowledged, identifiers keep
+/// coming in order through several wrap-arounds, and none still in use is handed out.
+#[test]
+fn packet_ids_in_use_are_skipped_through_many_wrap_arounds() {
+    let mut mem = [0u8; 4096];
+    let mut s = Session::new(&mut mem);
+    bring_up(&mut s, false, 0);
+    let mut tx = [0u8; 64];
+    let stuck = publish_id(&mut s, "t", QoS::AtLeastOnce);
+    let mut window = std::collections::VecDeque::new();
+    let mut last = stuck.get();
+    for _ in 0..200_000u32 {
+        if window.len() == 100 {
+            let oldest: PacketId = window.pop_front().unwrap();
+            s.handle(&Packet::Puback(oldest), 0, &mut tx).unwrap();
+        }
+        let id = publish_id(&mut s, "t", QoS::AtLeastOnce);
+        assert_ne!(id, stuck);
+        assert!(!window.contains(&id), "{id:?} is still in flight");
+        let expected = match last {
+            u16::MAX => 1,
+            n => n + 1,
+        };
+        let expected = if expected == stuck.get() {
+            expected + 1
+        } else {
+            expected
+        };
+        assert_eq!(id.get(), expected);
+        last = id.get();
+        window.push_back(id);
+    }
+    assert_eq!(s.in_flight(), 101);
 }
 
 #[test]

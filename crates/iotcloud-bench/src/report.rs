@@ -1,0 +1,495 @@
+//! The whole run, in order, and the one table it prints.
+
+use std::time::Instant;
+
+use crate::broker::Broker;
+use crate::connect::{self, ConnectRow};
+use crate::core_alloc::{self, CoreRun};
+use crate::error::Result;
+use crate::footprint::print_footprint_report;
+use crate::measure::{self, Peer, RoundTrip, Throughput};
+use crate::{MESSAGES, PAYLOAD, ROUND_TRIPS, RX_BUFFER, SESSION_BUFFER, TX_BUFFER, WARMUP, WINDOW};
+
+/// Row 1 is measured this many times for every client and QoS, the clients taking turns;
+/// the table shows the median rate with the lowest and highest.
+const ROUNDS: usize = 5;
+
+/// The rounds of one client at one QoS, combined.
+#[derive(Debug, Clone)]
+struct Combined {
+    /// The round with the median rate (or a round that lost messages, if any did).
+    median: Throughput,
+    /// Lowest and highest rate of the rounds, when every round delivered everything.
+    range: Option<(f64, f64)>,
+    /// Highest peak RSS of the rounds, KiB.
+    max_rss_kib: u64,
+}
+
+/// The median of `runs` by rate; a round with loss is shown instead, as loss.
+fn combine(mut runs: Vec<Throughput>) -> Option<Combined> {
+    let max_rss_kib = runs.iter().map(|t| t.max_rss_kib).max()?;
+    if let Some(lossy) = runs.iter().find(|t| t.rate.is_none()) {
+        return Some(Combined {
+            median: lossy.clone(),
+            range: None,
+            max_rss_kib,
+        });
+    }
+    runs.sort_by(|a, b| {
+        a.rate
+            .partial_cmp(&b.rate)
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
+    let range = runs
+        .first()
+        .and_then(|t| t.rate)
+        .zip(runs.last().and_then(|t| t.rate));
+    let median = runs.get(runs.len() / 2)?.clone();
+    Some(Combined {
+        median,
+        range,
+        max_rss_kib,
+    })
+}
+
+/// What was measured, for the table.
+struct Results {
+    machine: String,
+    broker: String,
+    mosquitto_pub: Option<String>,
+    messages: u64,
+    round_trips: u64,
+    /// [QoS 0, QoS 1] × [SDK, rumqttc, mosquitto_pub].
+    throughput: [[Option<Combined>; 3]; 2],
+    round_trip: [RoundTrip; 2],
+    connect: Vec<ConnectRow>,
+    core: CoreRun,
+    core_per_qos: u64,
+}
+
+/// Runs every measurement with `MESSAGES / divisor` messages and prints the table.
+pub fn full_run(divisor: u64) -> Result<()> {
+    let started = Instant::now();
+    let messages = MESSAGES / divisor;
+    let round_trips = ROUND_TRIPS / divisor;
+    let core_per_qos = 10_000 / divisor;
+
+    // First, before any other thread exists: the core alone must not allocate.
+    progress("row 4: allocations of the no_std core over an in-memory broker");
+    let core = core_alloc::measure(core_per_qos)?;
+
+    let broker = Broker::start()?;
+    let mosquitto_pub = measure::mosquitto_pub_version();
+    let mut runs: [[Vec<Throughput>; 3]; 2] = Default::default();
+    for round in 1..=ROUNDS {
+        for (qi, qos) in [0u8, 1].into_iter().enumerate() {
+            for (pi, peer) in [Peer::Sdk, Peer::Rumqttc, Peer::Mosquitto]
+                .into_iter()
+                .enumerate()
+            {
+                if peer == Peer::Mosquitto && mosquitto_pub.is_none() {
+                    continue;
+                }
+                progress(&format!(
+                    "row 1, round {round} of {ROUNDS}: {messages} messages at QoS {qos} from {}",
+                    peer.slug()
+                ));
+                runs[qi][pi].push(measure::throughput(peer, broker.port, qos, messages)?);
+            }
+        }
+    }
+    let throughput = runs.map(|per_peer| per_peer.map(combine));
+    progress(&format!("row 2: {round_trips} round trips, sdk"));
+    let sdk_rt = measure::round_trip(Peer::Sdk, broker.port, round_trips)?;
+    progress(&format!("row 2: {round_trips} round trips, rumqttc"));
+    let rumqttc_rt = measure::round_trip(Peer::Rumqttc, broker.port, round_trips)?;
+    progress("row 3: connect to ready, each provider");
+    let connect = connect::measure(broker.port)?;
+    let results = Results {
+        machine: machine(),
+        broker: broker.version.clone(),
+        mosquitto_pub,
+        messages,
+        round_trips,
+        throughput,
+        round_trip: [sdk_rt, rumqttc_rt],
+        connect,
+        core,
+        core_per_qos,
+    };
+    drop(broker);
+    print_table(&results);
+    print_footprint_report();
+    progress(&format!("done in {:.0} s", started.elapsed().as_secs_f64()));
+    Ok(())
+}
+
+fn progress(what: &str) {
+    eprintln!("iotcloud-bench: {what}");
+}
+
+/// CPUs, CPU model and kernel of this machine.
+fn machine() -> String {
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "unknown".into());
+    format!("{cpus} CPUs ({model}), Linux {kernel}")
+}
+
+/// `1234567` as `1,234,567`.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn ratio(a: Option<f64>, b: Option<f64>) -> String {
+    match (a, b) {
+        (Some(a), Some(b)) if b > 0.0 => format!("{:.2}×", a / b),
+        _ => "—".into(),
+    }
+}
+
+fn rate_cell(t: &Option<Combined>, messages: u64) -> String {
+    match t {
+        None => "not installed".into(),
+        Some(c) => match (c.median.rate, c.range) {
+            (Some(r), Some((low, high))) => format!(
+                "{} ({}–{})",
+                thousands(r.round() as u64),
+                thousands(low.round() as u64),
+                thousands(high.round() as u64)
+            ),
+            (Some(r), None) => thousands(r.round() as u64),
+            (None, _) => format!("lost {} of {}", messages - c.median.received, messages),
+        },
+    }
+}
+
+fn rss_cell(t: &Option<Combined>) -> String {
+    t.as_ref()
+        .map_or("not installed".into(), |c| thousands(c.max_rss_kib))
+}
+
+fn allocs_cell(t: &Option<Combined>) -> String {
+    match t {
+        None => "not installed".into(),
+        Some(c) => c
+            .median
+            .allocs_per_msg
+            .map_or("not measured".into(), |a| format!("{a:.2}")),
+    }
+}
+
+fn row(cells: &[String]) {
+    println!("| {} |", cells.join(" | "));
+}
+
+fn print_table(r: &Results) {
+    let peer = r.mosquitto_pub.as_deref().map_or_else(
+        || "mosquitto_pub (not installed)".to_string(),
+        |v| {
+            // "mosquitto_pub version 2.0.11 running on libmosquitto 2.0.11."
+            let lib = v
+                .split("libmosquitto")
+                .nth(1)
+                .map(|s| s.trim().trim_end_matches('.'));
+            format!("libmosquitto {} (`mosquitto_pub -l`)", lib.unwrap_or("?"))
+        },
+    );
+    println!("## iotcloud-bench");
+    println!();
+    println!("Machine: {}; broker: {} on loopback.", r.machine, r.broker);
+    println!();
+    row(&[
+        "#".into(),
+        "measurement".into(),
+        "iotcloud-rs (hal-host)".into(),
+        "rumqttc 0.25.1".into(),
+        peer,
+        "iotcloud ÷ rumqttc".into(),
+        "iotcloud ÷ libmosquitto".into(),
+    ]);
+    row(&vec!["---".to_string(); 7]);
+    let n = thousands(r.messages);
+    for (qi, qos) in [0, 1].into_iter().enumerate() {
+        let t = &r.throughput[qi];
+        let rate = |i: usize| t[i].as_ref().and_then(|c| c.median.rate);
+        row(&[
+            "1".into(),
+            format!(
+                "publish {n} × 64 B at QoS {qos}, messages/s, median (lowest–highest) of {ROUNDS}"
+            ),
+            rate_cell(&t[0], r.messages),
+            rate_cell(&t[1], r.messages),
+            rate_cell(&t[2], r.messages),
+            ratio(rate(0), rate(1)),
+            ratio(rate(0), rate(2)),
+        ]);
+    }
+    for (qi, qos) in [0, 1].into_iter().enumerate() {
+        let t = &r.throughput[qi];
+        let rss = |i: usize| t[i].as_ref().map(|c| c.max_rss_kib as f64);
+        row(&[
+            "1, 4".into(),
+            format!("peak RSS of the client process, QoS {qos} runs (highest), KiB"),
+            rss_cell(&t[0]),
+            rss_cell(&t[1]),
+            rss_cell(&t[2]),
+            ratio(rss(0), rss(1)),
+            ratio(rss(0), rss(2)),
+        ]);
+    }
+    let [sdk, rq] = &r.round_trip;
+    let rt = thousands(r.round_trips);
+    row(&[
+        "2".into(),
+        format!("round trip at QoS 1, median of {rt}, µs"),
+        format!("{:.1}", sdk.median_us),
+        format!("{:.1}", rq.median_us),
+        "—".into(),
+        ratio(Some(sdk.median_us), Some(rq.median_us)),
+        "—".into(),
+    ]);
+    row(&[
+        "2".into(),
+        format!("round trip at QoS 1, p99 of {rt}, µs"),
+        format!("{:.1}", sdk.p99_us),
+        format!("{:.1}", rq.p99_us),
+        "—".into(),
+        ratio(Some(sdk.p99_us), Some(rq.p99_us)),
+        "—".into(),
+    ]);
+    for c in &r.connect {
+        let subs = match c.subscriptions {
+            1 => "1 system subscription".to_string(),
+            n => format!("{n} system subscriptions"),
+        };
+        let ota = if c.ota { "OTA on" } else { "no OTA over MQTT" };
+        row(&[
+            "3".into(),
+            format!(
+                "connect to ready, {} ({ota}, {subs}), median of {}",
+                c.name,
+                connect::REPEAT
+            ),
+            format!(
+                "{:.2} ms, {} round trips, {} sent",
+                c.median.as_secs_f64() * 1e3,
+                c.round_trips,
+                match c.packets {
+                    1 => "1 packet".to_string(),
+                    n => format!("{n} packets"),
+                }
+            ),
+            "—".into(),
+            "—".into(),
+            "—".into(),
+            "—".into(),
+        ]);
+    }
+    let core_msgs = thousands(r.core.messages);
+    row(&[
+        "4".into(),
+        format!(
+            "heap allocations per message, no_std core alone (8 providers, connect + {core_msgs} messages)"
+        ),
+        format!(
+            "{} ({} in total)",
+            if r.core.messages == 0 {
+                0.0
+            } else {
+                r.core.allocations as f64 / r.core.messages as f64
+            },
+            r.core.allocations
+        ),
+        "—".into(),
+        "—".into(),
+        "—".into(),
+        "—".into(),
+    ]);
+    for (qi, qos) in [0, 1].into_iter().enumerate() {
+        let t = &r.throughput[qi];
+        let a = |i: usize| t[i].as_ref().and_then(|c| c.median.allocs_per_msg);
+        row(&[
+            "4".into(),
+            format!("heap allocations per message, full client, QoS {qos} publish"),
+            allocs_cell(&t[0]),
+            allocs_cell(&t[1]),
+            allocs_cell(&t[2]),
+            ratio(a(0), a(1)),
+            "—".into(),
+        ]);
+    }
+    row(&[
+        "4".into(),
+        "heap allocations per round trip, full client".into(),
+        format!("{:.2}", sdk.allocs_per_msg),
+        format!("{:.2}", rq.allocs_per_msg),
+        "—".into(),
+        ratio(Some(sdk.allocs_per_msg), Some(rq.allocs_per_msg)),
+        "—".into(),
+    ]);
+    let device = r.throughput[1][0]
+        .as_ref()
+        .and_then(|c| c.median.device_bytes)
+        .map_or("—".into(), |b| thousands(b as u64));
+    row(&[
+        "4".into(),
+        "device object (`size_of_val`, plain MQTT over hal-host), bytes".into(),
+        device,
+        "—".into(),
+        "—".into(),
+        "—".into(),
+        "—".into(),
+    ]);
+    let sizes: Vec<String> = r
+        .connect
+        .iter()
+        .map(|c| format!("{} {}", c.name, thousands(c.device_bytes as u64)))
+        .collect();
+    row(&[
+        "4".into(),
+        "device object by provider (`size_of`, hal-host), bytes".into(),
+        sizes.join(", "),
+        "—".into(),
+        "—".into(),
+        "—".into(),
+        "—".into(),
+    ]);
+    row(&[
+        "4".into(),
+        "device buffers (caller-owned: rx + tx + session), bytes".into(),
+        format!(
+            "{} + {} + {} = {}",
+            thousands(RX_BUFFER as u64),
+            thousands(TX_BUFFER as u64),
+            thousands(SESSION_BUFFER as u64),
+            thousands((RX_BUFFER + TX_BUFFER + SESSION_BUFFER) as u64)
+        ),
+        "—".into(),
+        "—".into(),
+        "—".into(),
+        "—".into(),
+    ]);
+    print_goals(r);
+    print_definitions(r);
+}
+
+fn print_goals(r: &Results) {
+    println!();
+    println!("Goals:");
+    for (qi, qos) in [0, 1].into_iter().enumerate() {
+        let rate = |i: usize| r.throughput[qi][i].as_ref().and_then(|c| c.median.rate);
+        let verdict = |met: Option<bool>| match met {
+            Some(true) => "met",
+            Some(false) => "MISSED",
+            None => "not measured",
+        };
+        let vs_rumqttc = rate(0).zip(rate(1)).map(|(a, b)| a >= b);
+        let vs_mosquitto = rate(0).zip(rate(2)).map(|(a, b)| a >= 0.9 * b);
+        println!(
+            "- QoS {qos}: at least rumqttc's throughput — {} ({}); within 10 % of libmosquitto's \
+             or better — {} ({})",
+            verdict(vs_rumqttc),
+            ratio(rate(0), rate(1)),
+            verdict(vs_mosquitto),
+            ratio(rate(0), rate(2)),
+        );
+    }
+    println!(
+        "- zero allocations per message in the no_std core — {} ({} allocations in {} messages)",
+        if r.core.allocations == 0 {
+            "met"
+        } else {
+            "MISSED"
+        },
+        r.core.allocations,
+        thousands(r.core.messages)
+    );
+}
+
+fn print_definitions(r: &Results) {
+    let n = thousands(r.messages);
+    println!();
+    println!("How each row is measured:");
+    println!(
+        "- Row 1: {n} messages of {} bytes to one topic, at QoS 0 and at QoS 1, {ROUNDS} \
+         rounds: in each round every client runs once at each QoS, in the same order; the \
+         table shows the median round, the lowest and highest rate, and the ratios of the \
+         medians. Every client runs in its own process on the same broker (mosquitto on loopback, no \
+         persistence, no logging, per-client limits lifted so nothing is dropped), has at \
+         most {WINDOW} QoS 1 messages in flight (rumqttc `set_inflight`, `mosquitto_pub -M`, \
+         this SDK's publishing loop) and `TCP_NODELAY` on. A subscriber in the benchmark \
+         process (a bare socket that only counts PUBLISH packets, subscribed at QoS 0) \
+         receives every message of every run; a message still missing after 5 s of silence \
+         is reported as loss instead of a rate. The Rust clients connect, say ready and \
+         wait; `mosquitto_pub` is given 300 ms to connect. The clock starts when the \
+         benchmark tells the Rust client to go, or writes the first line to \
+         `mosquitto_pub`'s stdin. QoS 0: it stops when the subscriber has received all {n}. \
+         QoS 1: it stops when the client process has exited, which each does right after \
+         the last PUBACK (and a DISCONNECT). `mosquitto_pub -l` at QoS 1 cannot publish \
+         more than 65,535 lines in one run (it stops at the first PUBACK whose 16-bit \
+         message id equals the last line's, so version 2.0.11 exits successfully after \
+         about 34,500 of 100,000 lines), so it publishes in two runs of half the messages \
+         and their times are added. Peak RSS is `ru_maxrss` from `wait4` on the client \
+         process, started with fork and exec by a small launcher so that it does not \
+         inherit the benchmark's own peak; the table shows the highest over the rounds \
+         (and over both runs of `mosquitto_pub` at QoS 1).",
+        PAYLOAD.len()
+    );
+    println!(
+        "- Rust clients: one single-threaded tokio runtime per process; the workspace's \
+         release profile (opt-level \"s\", LTO). This SDK: `PlainMqtt` over hal-host's \
+         `TcpTransport`; `publish` returns once the packet is written; when {WINDOW} \
+         messages are in flight the loop waits for one event, then takes each event \
+         already received and refills the window after each. rumqttc: one task calls `AsyncClient::publish`, the other polls \
+         the `EventLoop`; request channel 10 (its default)."
+    );
+    println!(
+        "- Row 2: one client publishes at QoS 1 to a topic it is subscribed to at QoS 1; \
+         latency is from the publish call until the message comes back; the next publish \
+         waits for that message and the PUBACK. {} round trips of warm-up are not \
+         counted.",
+        thousands(WARMUP)
+    );
+    println!(
+        "- Row 3: from the call to `connect` (signing, TCP connect, CONNECT) until CONNACK \
+         and the SUBACK of every system subscription the provider makes on connect. Where \
+         the provider does OTA over MQTT the device has OTA enabled, as a deployed one \
+         would, so it also sends its version report and job request (where the cloud has \
+         them) before it is ready; their acknowledgements are not waited for. A transport \
+         wrapper counts round trips (the TCP handshake, plus every read that follows a \
+         write) and packets sent (flushes: the device flushes after each packet). Each \
+         provider is configured with made-up credentials and pointed at the same mosquitto \
+         without TLS."
+    );
+    println!(
+        "- Row 4: a counting global allocator. Full clients: allocations in the client \
+         process per message, from message {} until the last message is written (QoS 0) or \
+         acknowledged (QoS 1), and per round trip after warm-up. Core alone: each of the 8 \
+         providers drives a device with `embassy_futures::block_on` over an in-memory \
+         transport whose far end answers like a broker (it does not allocate), with a fake \
+         clock; counted from creating the device to the last PUBACK, through connect, {} \
+         messages at QoS 0 and {} at QoS 1 per provider; any allocation fails the run.",
+        thousands(WARMUP),
+        thousands(r.core_per_qos),
+        thousands(r.core_per_qos)
+    );
+}

@@ -11,6 +11,24 @@ use object::{Object, ObjectSection, ObjectSymbol, SectionKind};
 
 use crate::firmware::{self, Broker};
 
+thread_local! {
+    /// Everything the report printed, saved to `target/footprint.txt` at the end.
+    static OUT: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
+/// Prints a line of the report and keeps it for `target/footprint.txt`.
+macro_rules! say {
+    ($($t:tt)*) => {{
+        let line = format!($($t)*);
+        println!("{line}");
+        OUT.with(|o| {
+            let mut o = o.borrow_mut();
+            o.push_str(&line);
+            o.push('\n');
+        });
+    }};
+}
+
 /// The clouds, as `fw-device` features; `plain` is iotcloud-core's own provider.
 const CLOUDS: &[&str] = &[
     "aliyun", "tencent", "onenet", "huawei", "tuya", "baidu", "tlink", "plain",
@@ -188,8 +206,8 @@ pub fn report() -> Result<(), String> {
         rows.push((*cloud, measured));
     }
     let base = baseline.sizes;
-    println!();
-    println!(
+    say!("");
+    say!(
         "Minimal device firmware, thumbv7m-none-eabi, opt-level=\"z\", LTO, panic=abort; \
          bytes. Flash = code + constants + .data image; RAM = .data + .bss without the \
          message buffers; peak stack measured in QEMU (mps2-an385) over connect, subscribe, \
@@ -197,13 +215,13 @@ pub fn report() -> Result<(), String> {
          support and executor with a hand-written CONNECT / CONNACK / DISCONNECT and no SDK; \
          \"SDK flash\" and \"SDK RAM\" = the firmware's minus the baseline's."
     );
-    println!();
-    println!(
+    say!("");
+    say!(
         "| firmware | flash | code | constants | SDK flash | RAM | SDK RAM \
          | message buffers | peak stack |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
-    println!(
+    say!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    say!(
         "| baseline (no SDK) | {} | {} | {} | – | {} | – | – | {} |",
         base.flash(),
         base.text,
@@ -213,7 +231,7 @@ pub fn report() -> Result<(), String> {
     );
     for (cloud, measured) in &rows {
         let s = measured.sizes;
-        println!(
+        say!(
             "| {cloud} | {} | {} | {} | {} | {} | {} | {} | {} |",
             s.flash(),
             s.text,
@@ -228,26 +246,33 @@ pub fn report() -> Result<(), String> {
     }
     if let Some((cloud, measured)) = rows.first() {
         let (per_crate, symbols) = contributors(&measured.elf)?;
-        println!();
-        println!("Flash by crate, {cloud} (after LTO inlining, code lands in its caller):");
-        println!();
-        println!("| crate | bytes |");
-        println!("|---|---:|");
+        say!("");
+        say!("Flash by crate, {cloud} (after LTO inlining, code lands in its caller):");
+        say!("");
+        say!("| crate | bytes |");
+        say!("|---|---:|");
         for (krate, size) in per_crate.iter().take(12) {
-            println!("| {krate} | {size} |");
+            say!("| {krate} | {size} |");
         }
-        println!();
-        println!("Largest symbols, {cloud}:");
-        println!();
-        println!("| symbol | bytes |");
-        println!("|---|---:|");
+        say!("");
+        say!("Largest symbols, {cloud}:");
+        say!("");
+        say!("| symbol | bytes |");
+        say!("|---|---:|");
         for (name, size) in symbols.iter().take(12) {
             let mut short: String = name.chars().take(90).collect();
             if short.len() < name.len() {
                 short.push('…');
             }
-            println!("| `{}` | {size} |", short.replace('|', "\\|"));
+            say!("| `{}` | {size} |", short.replace('|', "\\|"));
         }
     }
+    // Saved for `cargo xtask bench`, which shows it as its footprint row.
+    let path = crate::firmware::root().join("target/footprint.txt");
+    let text = OUT.with(|o| o.borrow().clone());
+    std::fs::create_dir_all(path.parent().unwrap_or(&path))
+        .and_then(|()| std::fs::write(&path, text))
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    eprintln!("footprint: report saved to {}", path.display());
     Ok(())
 }

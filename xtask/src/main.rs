@@ -9,9 +9,12 @@
 //! - `bench`: the benchmark (`crates/iotcloud-bench`) in release, against a mosquitto it
 //!   starts on loopback; prints one table. Arguments after `bench` go to it (`--quick`).
 //!   Not part of `test`: it measures, it does not check.
+//! - `fuzz [--seconds N]`: every fuzz target for N seconds (default 15) on the nightly
+//!   toolchain; skipped, saying why, where nightly or cargo-fuzz is missing.
 
 mod firmware;
 mod footprint;
+mod fuzz;
 
 use std::process::{Command, ExitCode};
 use std::time::Instant;
@@ -51,14 +54,18 @@ const NO_STD_MINIMAL: &[(&str, &str)] = &[
 const DEVICE_TARGET: &str = firmware::TARGET;
 
 fn main() -> ExitCode {
-    let task = std::env::args().nth(1).unwrap_or_default();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let task = args.first().cloned().unwrap_or_default();
     let result = match task.as_str() {
         "test" => test(),
         "qemu" => qemu(),
         "footprint" => timed("footprint", footprint::report),
         "bench" => bench(),
+        "fuzz" => fuzz::run(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask test | qemu | footprint | bench [--quick]");
+            eprintln!(
+                "usage: cargo xtask test | qemu | footprint | bench [--quick] | fuzz [--seconds N]"
+            );
             return ExitCode::from(2);
         }
     };

@@ -77,24 +77,36 @@ impl<'a> Url<'a> {
         if authority.contains('@') {
             return Err(UrlError::Host); // credentials in URLs are not supported
         }
-        let (host, port) = if let Some(end) = authority.strip_prefix('[').and_then(|a| a.find(']'))
-        {
-            let host = &authority[..end + 2];
-            let after = &authority[end + 2..];
-            (host, after.strip_prefix(':'))
+        // A bracketed IPv6 literal, or a name or IPv4 address: `:` and brackets belong
+        // to the literal only, so that the host connected to is the host printed.
+        let (host, port) = if let Some(inner) = authority.strip_prefix('[') {
+            let (literal, after) = inner.split_once(']').ok_or(UrlError::Host)?;
+            let port = match after {
+                "" => None,
+                _ => Some(after.strip_prefix(':').ok_or(UrlError::Host)?),
+            };
+            if literal.is_empty()
+                || !literal
+                    .bytes()
+                    .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
+            {
+                return Err(UrlError::Host);
+            }
+            (&authority[..literal.len() + 2], port)
         } else {
-            match authority.rsplit_once(':') {
+            let (host, port) = match authority.split_once(':') {
                 Some((h, p)) => (h, Some(p)),
                 None => (authority, None),
+            };
+            if host.is_empty()
+                || !host
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b))
+            {
+                return Err(UrlError::Host);
             }
+            (host, port)
         };
-        if host.is_empty()
-            || !host
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"-._[]:".contains(&b))
-        {
-            return Err(UrlError::Host);
-        }
         let port = match port {
             None => scheme.default_port(),
             Some(p) => match p.parse::<u16>() {
@@ -187,6 +199,23 @@ mod tests {
         assert_eq!(Url::parse("http://h/a b"), Err(UrlError::Characters));
         assert_eq!(Url::parse("http://u:p@h/"), Err(UrlError::Host));
         assert_eq!(Url::parse("http://h\r\nX: y/"), Err(UrlError::Characters));
+    }
+
+    #[test]
+    fn colons_and_brackets_belong_to_ipv6_literals_only() {
+        // Once read as host `a:b` (port 80), printed as `http://a:b/`, a different URL.
+        assert_eq!(Url::parse("http://a:b:80/"), Err(UrlError::Port));
+        assert_eq!(Url::parse("http://Z:81]279]/"), Err(UrlError::Port));
+        assert_eq!(Url::parse("http://h]/"), Err(UrlError::Host));
+        // Once read as `[::1]` on port 80, dropping what followed the bracket.
+        assert_eq!(Url::parse("http://[::1]x:81/"), Err(UrlError::Host));
+        assert_eq!(Url::parse("http://[::1/"), Err(UrlError::Host));
+        assert_eq!(Url::parse("http://[]/"), Err(UrlError::Host));
+        assert_eq!(Url::parse("http://[h.example]/"), Err(UrlError::Host));
+        let u = Url::parse("http://[fe80::1:2]:81/x").unwrap();
+        assert_eq!((u.host, u.port, u.path), ("[fe80::1:2]", 81, "/x"));
+        assert_eq!(std::format!("{u}"), "http://[fe80::1:2]:81/x");
+        assert_eq!(Url::parse("http://[::ffff:1.2.3.4]/").unwrap().port, 80);
     }
 
     #[test]

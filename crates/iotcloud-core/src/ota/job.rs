@@ -353,7 +353,10 @@ fn url_starts_with(url: Value<'_>, prefix: &str) -> bool {
     let mut s = heapless::String::<8>::new();
     let mut w = Prefix(&mut s);
     let _ = url.write_str_to(&mut w);
-    s.len() >= prefix.len() && s.as_str()[..prefix.len()].eq_ignore_ascii_case(prefix)
+    // Bytes, not `str` slicing: the kept prefix may end inside a multi-byte character.
+    s.as_bytes()
+        .get(..prefix.len())
+        .is_some_and(|head| head.eq_ignore_ascii_case(prefix.as_bytes()))
 }
 
 /// Keeps the first bytes written and ignores the rest.
@@ -535,6 +538,20 @@ mod tests {
                 capacity: 8
             })
         );
+    }
+
+    #[test]
+    fn a_url_with_a_multibyte_character_near_its_start_is_refused_not_a_panic() {
+        // `ɣ` spans bytes 6..8, across the end of `http://`.
+        for url in ["httpsNɣ/x", "HTTP:/ɣ", "éééé"] {
+            let text = std::format!(r#"{{"version":"1","url":"{url}","md5":"{MD5}"}}"#);
+            let doc = Value::parse(text.as_bytes()).unwrap();
+            assert_eq!(
+                fields(&doc).write(&mut [0u8; 256]),
+                Err(OtaNoticeError::InvalidField("url")),
+                "{url}"
+            );
+        }
     }
 
     #[test]

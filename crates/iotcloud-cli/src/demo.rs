@@ -7,15 +7,16 @@ use std::io::{IsTerminal as _, Write as _};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use hal_host::{FileSink, FileStore, SystemClock, TcpTransport};
+use hal_host::{FileSink, FileStore, TcpTransport};
 use iotcloud::iotcloud_core::device::OtaEvent;
 use iotcloud::iotcloud_core::mqtt::SubackCode;
 use iotcloud::iotcloud_core::ota::{DownloadSettings, Firmware, OtaStatus, Progress};
-use iotcloud::{AnyProvider, Buffers, Config, Device, Error, Event, Provider as _, QoS};
+use iotcloud::{AnyProvider, Config, Error, Event, Provider as _, QoS};
 use iotcloud_emulator::catalog::demo as names;
 use iotcloud_emulator::{Cloud, CloudEmulator, OtaReport, image};
 
-use crate::{CREDENTIALS_LEN, runtime};
+use crate::host::{self, Memory};
+use crate::runtime;
 
 /// How long any one step may wait for the emulator or the device.
 const STEP_TIMEOUT: Duration = Duration::from_secs(10);
@@ -398,7 +399,7 @@ impl Drop for ScratchDir {
     }
 }
 
-type DemoDevice<'b, St> = Device<'b, AnyProvider<'b>, TcpTransport, SystemClock, FileStore, St>;
+use crate::host::HostDevice as DemoDevice;
 
 /// Waits for an event `pick` accepts, failing on a disconnection or after the timeout.
 async fn wait_for<T>(
@@ -433,52 +434,15 @@ async fn until(what: &str, mut check: impl FnMut() -> bool) -> Result<(), String
     Ok(())
 }
 
-/// A device's memory: what a firmware would set aside.
-struct Mem {
-    rx: Vec<u8>,
-    tx: Vec<u8>,
-    session: Vec<u8>,
-    creds: Vec<u8>,
-    job: Vec<u8>,
-}
-
-impl Mem {
-    fn new() -> Mem {
-        Mem {
-            rx: vec![0u8; 16 * 1024],
-            tx: vec![0u8; 4096],
-            session: vec![0u8; 16 * 1024],
-            creds: vec![0u8; CREDENTIALS_LEN],
-            job: vec![0u8; 4096],
-        }
-    }
-}
-
 /// A device running firmware `version` (OTA on where the cloud has it).
 fn build<'b>(
     provider: AnyProvider<'b>,
     store: FileStore,
-    mem: &'b mut Mem,
+    mem: &'b mut Memory,
     version: &'b str,
     ota: bool,
 ) -> DemoDevice<'b, iotcloud::Unregistered> {
-    let device = Device::new(
-        provider,
-        TcpTransport::new(),
-        SystemClock::new(),
-        store,
-        Buffers {
-            rx: &mut mem.rx,
-            tx: &mut mem.tx,
-            session: &mut mem.session,
-        },
-    )
-    .with_credentials_buffer(&mut mem.creds);
-    if ota {
-        device.with_ota(Firmware::new(version), &mut mem.job)
-    } else {
-        device
-    }
+    host::device(provider, store, mem, ota.then(|| Firmware::new(version)))
 }
 
 fn is_online(emulator: &CloudEmulator, cloud: Cloud, name: &str) -> bool {
@@ -503,7 +467,7 @@ async fn life(emulator: &CloudEmulator, tl: &Timeline) -> Result<(), String> {
     let registers = provider.registration().is_some();
     let dir = ScratchDir::new(cloud);
     let open = || FileStore::open(&dir.0).map_err(|e| format!("store: {e}"));
-    let (mut first, mut second) = (Mem::new(), Mem::new());
+    let (mut first, mut second) = (Memory::new(16 * 1024), Memory::new(16 * 1024));
     let device = build(
         provider.clone(),
         open()?,
@@ -766,18 +730,8 @@ async fn impostor(emulator: &CloudEmulator, tl: &Timeline) -> Result<(), String>
     let provider = AnyProvider::new(sdk_cloud(cloud)?, &config, None).map_err(|e| e.to_string())?;
     let dir = ScratchDir::new(cloud);
     let store = FileStore::open(&dir.0).map_err(|e| format!("store: {e}"))?;
-    let (mut rx, mut tx, mut session) = (vec![0u8; 4096], vec![0u8; 1024], vec![0u8; 1024]);
-    let device = Device::new(
-        provider,
-        TcpTransport::new(),
-        SystemClock::new(),
-        store,
-        Buffers {
-            rx: &mut rx,
-            tx: &mut tx,
-            session: &mut session,
-        },
-    );
+    let mut mem = Memory::new(1024);
+    let device = host::device(provider, store, &mut mem, None);
     let device = device
         .register()
         .await

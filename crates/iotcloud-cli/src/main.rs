@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 
 mod demo;
 mod emulate;
+mod host;
 mod pubsub;
 mod run;
 

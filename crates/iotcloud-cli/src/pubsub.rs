@@ -7,9 +7,10 @@ use std::time::{Duration, Instant};
 use hal_host::{FileStore, HostError, SystemClock, TcpTransport};
 use iotcloud::iotcloud_core::device::{ReconnectPolicy, Supervised, Supervisor};
 use iotcloud::iotcloud_core::mqtt::QoS;
-use iotcloud::{AnyProvider, Buffers, Cloud, Config, Device, Error, Event};
+use iotcloud::{AnyProvider, Error, Event};
 
-use crate::{Args, CREDENTIALS_LEN, runtime};
+use crate::host::{self, Memory, configure};
+use crate::{Args, runtime};
 
 /// The tool's own keys for `pub` and `sub`, taken out of the configuration.
 pub(crate) struct PubSubOptions {
@@ -78,6 +79,9 @@ impl PubSubOptions {
 
 type Sup<'b> = Supervisor<'b, AnyProvider<'b>, TcpTransport, SystemClock, FileStore>;
 
+/// 16 KiB of session memory: subscriptions and QoS 1 messages awaiting acknowledgement.
+const SUB_SESSION_LEN: usize = 16 * 1024;
+
 /// Memory a `pub` device queues messages in while the link is down: when it is full,
 /// publishing waits for acknowledgements rather than dropping anything.
 const QUEUE_LEN: usize = 256 * 1024;
@@ -115,55 +119,6 @@ fn log_event(ev: &Supervised<'_, HostError>) -> bool {
     false
 }
 
-/// The device both commands run, before a supervisor takes it.
-fn build<'b>(
-    provider: AnyProvider<'b>,
-    args: &Args,
-    mem: &'b mut Memory,
-) -> Result<Device<'b, AnyProvider<'b>, TcpTransport, SystemClock, FileStore>, String> {
-    let store =
-        FileStore::open(&args.store).map_err(|e| format!("store {}: {e}", args.store.display()))?;
-    Ok(Device::new(
-        provider,
-        TcpTransport::new(),
-        SystemClock::new(),
-        store,
-        Buffers {
-            rx: &mut mem.rx,
-            tx: &mut mem.tx,
-            session: &mut mem.session,
-        },
-    )
-    .with_credentials_buffer(&mut mem.creds))
-}
-
-/// The cloud and its configuration.
-fn configure<'a>(cloud: &str, args: &'a Args) -> Result<(Cloud, Config<'a>), String> {
-    let cloud = Cloud::from_name(cloud).map_err(|e| e.to_string())?;
-    let config = Config::from_pairs(args.pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .map_err(|e| e.to_string())?;
-    Ok((cloud, config))
-}
-
-/// The device's memory.
-struct Memory {
-    rx: Vec<u8>,
-    tx: Vec<u8>,
-    session: Vec<u8>,
-    creds: Vec<u8>,
-}
-
-impl Memory {
-    fn new(session: usize) -> Self {
-        Memory {
-            rx: vec![0u8; 16 * 1024],
-            tx: vec![0u8; 2048],
-            session: vec![0u8; session],
-            creds: vec![0u8; CREDENTIALS_LEN],
-        }
-    }
-}
-
 /// `iotcloud pub`: publishes `count` messages and waits until each is acknowledged.
 pub(crate) fn publish(cloud: &str, args: Args, o: PubSubOptions) -> Result<String, String> {
     let topic = o.topic.clone().ok_or("`pub` needs topic=")?;
@@ -171,7 +126,7 @@ pub(crate) fn publish(cloud: &str, args: Args, o: PubSubOptions) -> Result<Strin
     let mut mem = Memory::new(QUEUE_LEN);
     let (cloud, config) = configure(cloud, &args)?;
     let provider = AnyProvider::new(cloud, &config, None).map_err(|e| e.to_string())?;
-    let device = build(provider, &args, &mut mem)?;
+    let device = host::device(provider, host::store(&args)?, &mut mem, None);
     let rt = runtime()?;
     rt.block_on(async {
         let device = device.register().await.map_err(|(_, e)| e.to_string())?;
@@ -242,10 +197,10 @@ async fn service(sup: &mut Sup<'_>, wait: Duration) -> Result<Option<bool>, Stri
 /// `iotcloud sub`: subscribes and prints each message as `topic payload`, one per line.
 pub(crate) fn subscribe(cloud: &str, args: Args, o: PubSubOptions) -> Result<String, String> {
     let filter = o.topic.clone().ok_or("`sub` needs topic=")?;
-    let mut mem = Memory::new(16 * 1024);
+    let mut mem = Memory::new(SUB_SESSION_LEN);
     let (cloud, config) = configure(cloud, &args)?;
     let provider = AnyProvider::new(cloud, &config, None).map_err(|e| e.to_string())?;
-    let device = build(provider, &args, &mut mem)?;
+    let device = host::device(provider, host::store(&args)?, &mut mem, None);
     let rt = runtime()?;
     rt.block_on(async {
         let device = device.register().await.map_err(|(_, e)| e.to_string())?;

@@ -4,12 +4,16 @@ use std::io::Write as _;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use hal_host::{FileSink, FileStore, SystemClock, TcpTransport};
+use hal_host::{FileSink, TcpTransport};
 use iotcloud::iotcloud_core::device::{OtaEvent, ReconnectPolicy, Supervised};
 use iotcloud::iotcloud_core::ota::{DownloadSettings, Firmware, OtaJob, Progress};
-use iotcloud::{AnyProvider, Buffers, Cloud, Config, Device, Event};
+use iotcloud::{AnyProvider, Event};
 
-use crate::{Args, CREDENTIALS_LEN, runtime};
+use crate::host::{self, Memory, configure};
+use crate::{Args, runtime};
+
+/// Session memory of a `run` device: subscriptions and unacknowledged QoS 1 messages.
+const RUN_SESSION_LEN: usize = 16 * 1024;
 
 /// What the `run` command is told besides the configuration.
 pub(crate) struct RunOptions {
@@ -33,34 +37,19 @@ fn log(line: &str) {
 }
 
 pub(crate) fn run(cloud: &str, args: Args, opts: RunOptions) -> Result<String, String> {
-    let cloud = Cloud::from_name(cloud).map_err(|e| e.to_string())?;
-    let config = Config::from_pairs(args.pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .map_err(|e| e.to_string())?;
+    let (cloud, config) = configure(cloud, &args)?;
     let provider = AnyProvider::new(cloud, &config, None).map_err(|e| e.to_string())?;
     if let Some(dir) = &opts.ota_dir {
         std::fs::create_dir_all(dir).map_err(|e| format!("ota_dir {}: {e}", dir.display()))?;
     }
-    let store =
-        FileStore::open(&args.store).map_err(|e| format!("store {}: {e}", args.store.display()))?;
-    let mut rx = vec![0u8; 16 * 1024];
-    let mut tx = vec![0u8; 2048];
-    let mut session = vec![0u8; 16 * 1024];
-    let mut creds = vec![0u8; CREDENTIALS_LEN];
-    let mut job_buf = vec![0u8; 4096];
+    let mut mem = Memory::new(RUN_SESSION_LEN);
     let version = opts.version.clone();
-    let device = Device::new(
+    let device = host::device(
         provider,
-        TcpTransport::new(),
-        SystemClock::new(),
-        store,
-        Buffers {
-            rx: &mut rx,
-            tx: &mut tx,
-            session: &mut session,
-        },
-    )
-    .with_credentials_buffer(&mut creds)
-    .with_ota(Firmware::new(&version), &mut job_buf);
+        host::store(&args)?,
+        &mut mem,
+        Some(Firmware::new(&version)),
+    );
     let rt = runtime()?;
     rt.block_on(async {
         let stop = async {

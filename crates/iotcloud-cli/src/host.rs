@@ -1,0 +1,73 @@
+//! The host device every command runs: the configured cloud over hal-host, in memory the
+//! command owns.
+
+use hal_host::{FileStore, SystemClock, TcpTransport};
+use iotcloud::iotcloud_core::ota::Firmware;
+use iotcloud::{AnyProvider, Buffers, Cloud, Config, Device, Unregistered};
+
+use crate::{Args, CREDENTIALS_LEN};
+
+/// A device of the configured cloud on this machine.
+pub(crate) type HostDevice<'b, St = Unregistered> =
+    Device<'b, AnyProvider<'b>, TcpTransport, SystemClock, FileStore, St>;
+
+/// A device's memory: receive, transmit and session buffers, registration record, OTA job.
+pub(crate) struct Memory {
+    rx: Vec<u8>,
+    tx: Vec<u8>,
+    session: Vec<u8>,
+    creds: Vec<u8>,
+    job: Vec<u8>,
+}
+
+impl Memory {
+    /// 16 KiB to receive, 2 KiB to transmit, `session` bytes of session memory (the offline
+    /// queue), room for a certificate record and a 4 KiB OTA job.
+    pub(crate) fn new(session: usize) -> Self {
+        Memory {
+            rx: vec![0u8; 16 * 1024],
+            tx: vec![0u8; 2048],
+            session: vec![0u8; session],
+            creds: vec![0u8; CREDENTIALS_LEN],
+            job: vec![0u8; 4096],
+        }
+    }
+}
+
+/// A device of `provider` in `mem`, storing in `store`; with OTA when `firmware` is given.
+pub(crate) fn device<'b>(
+    provider: AnyProvider<'b>,
+    store: FileStore,
+    mem: &'b mut Memory,
+    firmware: Option<Firmware<'b>>,
+) -> HostDevice<'b> {
+    let device = Device::new(
+        provider,
+        TcpTransport::new(),
+        SystemClock::new(),
+        store,
+        Buffers {
+            rx: &mut mem.rx,
+            tx: &mut mem.tx,
+            session: &mut mem.session,
+        },
+    )
+    .with_credentials_buffer(&mut mem.creds);
+    match firmware {
+        Some(firmware) => device.with_ota(firmware, &mut mem.job),
+        None => device,
+    }
+}
+
+/// The cloud named `cloud` and the configuration in `args`.
+pub(crate) fn configure<'a>(cloud: &str, args: &'a Args) -> Result<(Cloud, Config<'a>), String> {
+    let cloud = Cloud::from_name(cloud).map_err(|e| e.to_string())?;
+    let config = Config::from_pairs(args.pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .map_err(|e| e.to_string())?;
+    Ok((cloud, config))
+}
+
+/// The store directory of `args`, opened.
+pub(crate) fn store(args: &Args) -> Result<FileStore, String> {
+    FileStore::open(&args.store).map_err(|e| format!("store {}: {e}", args.store.display()))
+}

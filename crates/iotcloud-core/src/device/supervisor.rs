@@ -351,6 +351,107 @@ impl<'b, P: Provider, T: Transport, C: Clock, S: KvStore> Supervisor<'b, P, T, C
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::device::{BufferArrays, Device};
+    use crate::kv::NoStore;
+    use crate::provider::{Credentials, Limits, ProviderError, SignContext};
+    use crate::scratch::Scratch;
+    use crate::test_support::{MockTransport, TestClock, block_on, friendly_broker};
+    use crate::transport::Endpoint;
+
+    /// A cloud that accepts one CONNECT every 5 s, as Tencent does.
+    struct Paced;
+
+    impl Provider for Paced {
+        fn cloud(&self) -> &'static str {
+            "paced"
+        }
+        fn endpoint(&self) -> Result<Endpoint<'_>, ProviderError> {
+            Ok(Endpoint::tcp("paced.test", 1883))
+        }
+        fn limits(&self) -> Limits {
+            Limits {
+                min_connect_interval_ms: 5_000,
+                ..Limits::MQTT
+            }
+        }
+        fn sign<'s>(
+            &self,
+            _: &SignContext,
+            s: &mut Scratch<'s>,
+        ) -> Result<Credentials<'s>, ProviderError> {
+            Ok(Credentials {
+                client_id: s.copy("paced")?,
+                username: None,
+                password: None,
+            })
+        }
+    }
+
+    #[test]
+    fn reconnects_keep_the_clouds_interval_and_the_backoff_in_virtual_time() {
+        let transport = MockTransport::with_responder(friendly_broker);
+        let clock = TestClock::default();
+        clock.now.set(1_000);
+        let mut mem = BufferArrays::<512, 256, 512>::new();
+        let device = Device::new(
+            Paced,
+            transport.clone(),
+            clock.clone(),
+            NoStore,
+            mem.as_buffers(),
+        );
+        let device = block_on(device.register()).ok().unwrap();
+        let policy = ReconnectPolicy {
+            floor_ms: 1_000,
+            cap_ms: 60_000,
+            jitter_percent: 0,
+            ..ReconnectPolicy::default()
+        };
+        let mut sup = device.supervise(policy);
+        let mut attempts_at = std::vec::Vec::new();
+        // The first attempt at once; the first connection is up.
+        assert!(matches!(
+            block_on(sup.next_event()).unwrap(),
+            Supervised::Connecting {
+                attempt: 1,
+                cause: Cause::Start
+            }
+        ));
+        attempts_at.push(clock.now.get());
+        assert!(matches!(
+            block_on(sup.next_event()).unwrap(),
+            Supervised::Event(Event::Connected { .. })
+        ));
+        // The broker goes away and refuses every connection from now on.
+        transport.push_step(crate::test_support::Step::Close);
+        transport.state.borrow_mut().refuse_connect = true;
+        assert!(matches!(
+            block_on(sup.next_event()).unwrap(),
+            Supervised::Event(Event::Disconnected(DisconnectReason::PeerClosed))
+        ));
+        let mut waits = std::vec::Vec::new();
+        while attempts_at.len() < 6 {
+            match block_on(sup.next_event()).unwrap() {
+                Supervised::Connecting { attempt, cause } => {
+                    // Counted since the last stable connection: the first one was not.
+                    assert_eq!(attempt as usize, attempts_at.len() + 1);
+                    assert!(matches!(
+                        cause,
+                        Cause::Lost(_) | Cause::Failed(ErrorKind::Transport)
+                    ));
+                    attempts_at.push(clock.now.get());
+                }
+                Supervised::ConnectFailed { retry_in_ms, .. } => waits.push(retry_in_ms),
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        let gaps: std::vec::Vec<u64> = attempts_at.windows(2).map(|w| w[1] - w[0]).collect();
+        // 5 s apart at least (the cloud's rule wins over the 1, 2 and 4 s backoff), then
+        // the backoff once it is longer: 8 s, 16 s.
+        assert_eq!(gaps, [5_000, 5_000, 5_000, 8_000, 16_000]);
+        assert_eq!(waits, [5_000, 5_000, 8_000, 16_000]);
+        assert_eq!(transport.state.borrow().connects, 1);
+    }
 
     #[test]
     fn delays_grow_to_the_cap_and_jitter_never_goes_under_the_floor() {

@@ -67,3 +67,28 @@ impl Accounts {
         self.huawei.iter_mut().find(|a| a.project_id == project_id)
     }
 }
+
+#[cfg(test)]
+mod debug_tests {
+    use crate::aliyun::{AliyunDevice, AliyunProduct};
+    use crate::huawei::HuaweiAccount;
+    use crate::tencent::{TencentDevice, TencentProduct};
+
+    #[test]
+    fn debug_output_never_shows_a_secret() {
+        let mut aliyun = AliyunProduct::new("a1Pk", "product-secret-1");
+        aliyun
+            .devices
+            .push(AliyunDevice::new("dev", "device-secret-2"));
+        let mut tencent = TencentProduct::new("TPID", "product-secret-3");
+        tencent
+            .devices
+            .push(TencentDevice::new("dev", "psk-secret-4"));
+        let huawei = HuaweiAccount::new("dom", "user", "iam-password-5", "cn-north-4", "proj");
+        let shown = format!("{aliyun:?} {tencent:?} {huawei:?}");
+        for secret in ["secret-1", "secret-2", "secret-3", "secret-4", "password-5"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        assert!(shown.contains("a1Pk") && shown.contains("TPID") && shown.contains("dom"));
+    }
+}

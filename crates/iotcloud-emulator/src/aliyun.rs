@@ -9,7 +9,7 @@ use crate::sign::{Algorithm, aliyun_register_sign, derive_hex};
 use crate::state::State;
 
 /// An Aliyun product with its secret and pre-registered devices.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct AliyunProduct {
     /// `ProductKey`, e.g. `a1B2c3D4e5f`.
     pub product_key: String,
@@ -55,7 +55,7 @@ impl AliyunProduct {
 }
 
 /// A pre-registered Aliyun device.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct AliyunDevice {
     /// `DeviceName`.
     pub name: String,
@@ -163,4 +163,27 @@ fn register_device(state: &mut State, req: &Recorded) -> Result<(String, String,
         device_name.to_owned(),
         device.device_secret.clone(),
     ))
+}
+
+/// Secrets (keys, passwords, certificates' keys) are left out.
+impl core::fmt::Debug for AliyunProduct {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("AliyunProduct")
+            .field("product_key", &self.product_key)
+            .field("dynamic_registration", &self.dynamic_registration)
+            .field("regnwl", &self.regnwl)
+            .field("devices", &self.devices)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Secrets (keys, passwords, certificates' keys) are left out.
+impl core::fmt::Debug for AliyunDevice {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("AliyunDevice")
+            .field("name", &self.name)
+            .field("activated", &self.activated)
+            .field("registrations", &self.registrations)
+            .finish_non_exhaustive()
+    }
 }

@@ -12,7 +12,7 @@ use crate::state::{IssuedToken, State};
 pub const TOKEN_LIFETIME: u64 = 24 * 3600;
 
 /// A Huawei Cloud account: one IAM user, one region project, its IoTDA products and devices.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct HuaweiAccount {
     /// The account (IAM domain) name.
     pub domain: String,
@@ -62,7 +62,7 @@ impl HuaweiAccount {
 }
 
 /// An IoTDA product and what device creation hands out for it.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct HuaweiProduct {
     /// The product id.
     pub product_id: String,
@@ -84,7 +84,7 @@ impl HuaweiProduct {
 }
 
 /// An IoTDA device.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct HuaweiDevice {
     /// The device id, used as MQTT user name.
     pub device_id: String,
@@ -284,4 +284,39 @@ pub(crate) fn create_device(state: &mut State, req: &Recorded, project_id: &str)
             },
         }),
     )
+}
+
+/// Secrets (keys, passwords, certificates' keys) are left out.
+impl core::fmt::Debug for HuaweiAccount {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("HuaweiAccount")
+            .field("domain", &self.domain)
+            .field("user", &self.user)
+            .field("region", &self.region)
+            .field("project_id", &self.project_id)
+            .field("products", &self.products)
+            .field("devices", &self.devices)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Secrets (keys, passwords, certificates' keys) are left out.
+impl core::fmt::Debug for HuaweiProduct {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("HuaweiProduct")
+            .field("product_id", &self.product_id)
+            .field("device_id_prefix", &self.device_id_prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Secrets (keys, passwords, certificates' keys) are left out.
+impl core::fmt::Debug for HuaweiDevice {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("HuaweiDevice")
+            .field("device_id", &self.device_id)
+            .field("node_id", &self.node_id)
+            .field("product_id", &self.product_id)
+            .finish_non_exhaustive()
+    }
 }

@@ -12,7 +12,7 @@ use crate::state::State;
 pub const API_VERSION: &str = "2022-05-01";
 
 /// A OneNET user: the user-level access key and the user's products.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct OneNetUser {
     /// The numeric user id, as it appears in `res=userid/{user_id}`.
     pub user_id: String,
@@ -47,7 +47,7 @@ impl OneNetUser {
 }
 
 /// A OneNET product and its devices.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct OneNetProduct {
     /// The product id, e.g. `Ck2AF9QD2K`.
     pub product_id: String,
@@ -82,7 +82,7 @@ impl OneNetProduct {
 }
 
 /// A OneNET device.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct OneNetDevice {
     /// The device name.
     pub name: String,
@@ -233,4 +233,34 @@ fn authorize(state: &State, token: Option<&str>) -> Result<Principal, Failure> {
         return Err((code::TOKEN_EXPIRED, "token expired"));
     }
     Ok(principal)
+}
+
+/// Secrets (keys, passwords, certificates' keys) are left out.
+impl core::fmt::Debug for OneNetUser {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("OneNetUser")
+            .field("user_id", &self.user_id)
+            .field("products", &self.products)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Secrets (keys, passwords, certificates' keys) are left out.
+impl core::fmt::Debug for OneNetProduct {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("OneNetProduct")
+            .field("product_id", &self.product_id)
+            .field("devices", &self.devices)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Secrets (keys, passwords, certificates' keys) are left out.
+impl core::fmt::Debug for OneNetDevice {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("OneNetDevice")
+            .field("name", &self.name)
+            .field("did", &self.did)
+            .finish_non_exhaustive()
+    }
 }

@@ -22,7 +22,7 @@ pub enum TencentAuthMode {
 }
 
 /// A Tencent product with its secret and devices.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct TencentProduct {
     /// `ProductId`, e.g. `ZAJCHA24SH`.
     pub product_id: String,
@@ -64,7 +64,7 @@ impl TencentProduct {
 }
 
 /// A Tencent device and the credentials registration hands out for it.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct TencentDevice {
     /// `DeviceName`.
     pub name: String,
@@ -335,4 +335,28 @@ fn issue(state: &mut State, claim: &Claim) -> Result<(usize, String), Refusal> {
         plaintext.len(),
         tencent_encrypt_payload(&secret, plaintext.as_bytes()),
     ))
+}
+
+/// Secrets (keys, passwords, certificates' keys) are left out.
+impl core::fmt::Debug for TencentProduct {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("TencentProduct")
+            .field("product_id", &self.product_id)
+            .field("dynamic_registration", &self.dynamic_registration)
+            .field("auto_create", &self.auto_create)
+            .field("auth_mode", &self.auth_mode)
+            .field("devices", &self.devices)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Secrets (keys, passwords, certificates' keys) are left out.
+impl core::fmt::Debug for TencentDevice {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("TencentDevice")
+            .field("name", &self.name)
+            .field("activated", &self.activated)
+            .field("registrations", &self.registrations)
+            .finish_non_exhaustive()
+    }
 }

@@ -309,3 +309,76 @@ async fn dns_and_tls_failures_are_named_and_retried() {
     let tls = first_failure(tls).await;
     assert!(tls.contains("TLS handshake with 127.0.0.1 failed"), "{tls}");
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_full_offline_queue_drops_the_oldest_when_asked_and_reports_each_drop() {
+    use iotcloud_core::DeviceOptions;
+    use iotcloud_core::session::WhenFull;
+
+    let mut broker = Broker::start();
+    let options = DeviceOptions {
+        when_full: WhenFull::DropOldest,
+        ..DeviceOptions::default()
+    };
+    // Room for about four queued messages of this size.
+    let dev = iotcloud_core::Device::with_options(
+        provider(broker.port, "dropper"),
+        TcpTransport::new(),
+        SystemClock::new(),
+        NoStore,
+        buffers(2048, 512, 4 * 48),
+        options,
+    )
+    .register()
+    .await
+    .map_err(|(_, e)| e)
+    .unwrap();
+    let mut sup = dev.supervise(quick());
+    loop {
+        if let Supervised::Event(Event::Connected { .. }) = sup.next_event().await.unwrap() {
+            break;
+        }
+    }
+    broker.stop();
+    loop {
+        if let Supervised::Event(Event::Disconnected(_)) = sup.next_event().await.unwrap() {
+            break;
+        }
+    }
+    let mut ids = Vec::new();
+    for i in 0..10u8 {
+        let id = sup
+            .publish("drop/x", &[i; 20], QoS::AtLeastOnce)
+            .await
+            .unwrap()
+            .unwrap();
+        ids.push(id);
+    }
+    // The six oldest were dropped, oldest first, and said so before anything else.
+    let mut dropped = Vec::new();
+    while dropped.len() < 6 {
+        match tokio::time::timeout(Duration::from_secs(5), sup.next_event())
+            .await
+            .unwrap()
+            .unwrap()
+        {
+            Supervised::Event(Event::Dropped { packet_id }) => dropped.push(packet_id),
+            other => panic!("expected the drops first, got {other:?}"),
+        }
+    }
+    assert_eq!(dropped, ids[..6]);
+    // The four newest are delivered once the broker is back.
+    broker.start_again();
+    let mut acked = Vec::new();
+    while acked.len() < 4 {
+        if let Supervised::Event(Event::Published { packet_id }) =
+            tokio::time::timeout(Duration::from_secs(10), sup.next_event())
+                .await
+                .unwrap()
+                .unwrap()
+        {
+            acked.push(packet_id);
+        }
+    }
+    assert_eq!(acked, ids[6..]);
+}

@@ -164,6 +164,15 @@ fn test() -> Result<(), String> {
         ],
     )?;
     step("tests", "cargo", &["test", "--workspace"])?;
+    // Every public item is documented; the docs' links must resolve too.
+    let mut doc = Command::new("cargo");
+    doc.args(["doc", "--workspace", "--no-deps"])
+        .env("RUSTDOCFLAGS", "-D warnings");
+    run_step(
+        "docs",
+        "RUSTDOCFLAGS=\"-D warnings\" cargo doc --workspace --no-deps",
+        doc,
+    )?;
     for krate in NO_STD_CRATES {
         step(
             &format!("{krate} for {DEVICE_TARGET}"),

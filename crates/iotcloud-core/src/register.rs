@@ -340,7 +340,7 @@ pub(crate) fn payload_area(capacity: usize) -> core::ops::Range<usize> {
     start..capacity.saturating_sub(CHECK_LEN).max(start)
 }
 
-/// Seals the `len`-byte record already at [`payload_area`] of `buf`, returning the sealed
+/// Seals the `len`-byte record already at `payload_area` of `buf`, returning the sealed
 /// length. Records are at most 65,535 bytes.
 pub fn seal(buf: &mut [u8], len: usize) -> Option<usize> {
     let total = HEADER_LEN + len + CHECK_LEN;

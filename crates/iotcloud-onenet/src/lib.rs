@@ -35,7 +35,7 @@ pub use register::{API_VERSION, LUATOS_REGISTER_EXPIRY, REGISTER_URL, RegisterKe
 /// CA (C=CN, O=CMIOT), not in any public store. See `certs/README.md`.
 pub const CA_PEM: &[u8] = include_bytes!("../certs/bundle.pem");
 
-/// The CA certificates [`TlsChoice::CloudDefault`](iotcloud_core::TlsChoice::CloudDefault)
+/// The CA certificates [`TlsChoice::CloudDefault`]
 /// checks the cloud against: [`CA_PEM`], or none when this crate is built without its
 /// `roots` feature (they are then not linked, and the cloud's TLS needs a CA given in the
 /// overrides).

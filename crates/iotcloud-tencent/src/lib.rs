@@ -37,7 +37,7 @@ use register::{Registered, Registration};
 /// and GlobalSign Root CA (R1), as Tencent's SDK embeds them. See `certs/README.md`.
 pub const CA_PEM: &[u8] = include_bytes!("../certs/bundle.pem");
 
-/// The CA certificates [`TlsChoice::CloudDefault`](iotcloud_core::TlsChoice::CloudDefault)
+/// The CA certificates [`TlsChoice::CloudDefault`]
 /// checks the cloud against: [`CA_PEM`], or none when this crate is built without its
 /// `roots` feature (they are then not linked, and the cloud's TLS needs a CA given in the
 /// overrides).

@@ -18,7 +18,7 @@ pub enum JsonError {
         /// Offset of the offending byte.
         at: usize,
     },
-    /// Arrays and objects nest deeper than [`MAX_DEPTH`].
+    /// Arrays and objects nest deeper than `MAX_DEPTH` (32).
     #[error("JSON nested deeper than {MAX_DEPTH} levels")]
     TooDeep,
 }

@@ -534,9 +534,8 @@ impl<'a> Aliyun<'a> {
     ) -> Result<Credentials<'s>, ProviderError> {
         let (pk, dn) = (self.config.product_key, self.config.device_name);
         Ok(Credentials {
-            client_id: scratch
-                .format(format_args!("{client_id}|securemode=-2,authType=connwl|"))?,
-            username: Some(scratch.format(format_args!("{dn}&{pk}"))?),
+            client_id: scratch.concat(&[client_id, "|securemode=-2,authType=connwl|"])?,
+            username: Some(scratch.concat(&[dn, "&", pk])?),
             password: Some(scratch.copy(token)?),
         })
     }
@@ -561,14 +560,14 @@ impl<'a> Aliyun<'a> {
         };
         let ts_text = ts.map(Decimal::new);
         let client_id = scratch.text(|w| {
-            id.iter().try_for_each(|p| w.write_str(p))?;
-            write!(w, "|securemode={secure_mode},signmethod={method}")?;
+            w.write_all(&id)?;
+            w.write_all(&["|securemode=", secure_mode, ",signmethod=", method])?;
             if let Some(ts) = &ts_text {
-                write!(w, ",timestamp={ts}")?;
+                w.write_all(&[",timestamp=", ts.as_str()])?;
             }
             w.write_str("|")
         })?;
-        let username = scratch.format(format_args!("{dn}&{pk}"))?;
+        let username = scratch.concat(&[dn, "&", pk])?;
         // The parameters sorted by name, each as name then value, with no separators;
         // `timestamp` only when the client id carries one. securemode and signmethod are
         // not signed.
@@ -593,7 +592,7 @@ impl<'a> Aliyun<'a> {
             ],
         )?;
         // Upper-case hex, as in Aliyun's documented example (the platform ignores case).
-        let password = scratch.format(format_args!("{}", mac.hex_upper()))?;
+        let password = scratch.text(|w| w.write_hex(mac.as_bytes(), true))?;
         Ok(Credentials {
             client_id,
             username: Some(username),

@@ -54,7 +54,7 @@ pub fn subscription<'s>(
     filter: TopicPath<'_>,
     qos: QoS,
 ) -> Result<SubscribeTopic<'s>, ProviderError> {
-    let text = scratch.format(format_args!("{filter}"))?;
+    let text = scratch.concat(&filter.0)?;
     let filter = TopicFilter::new(text).map_err(|_| ProviderError::InvalidValue {
         key,
         reason: "does not make a valid topic filter",
@@ -69,7 +69,7 @@ pub fn publication<'s>(
     qos: QoS,
     body: impl FnOnce(&mut TextWriter<'_>) -> fmt::Result,
 ) -> Result<Publication<'s>, ProviderError> {
-    let topic = scratch.format(format_args!("{topic}"))?;
+    let topic = scratch.concat(&topic.0)?;
     let payload = scratch.text(body)?;
     Ok(Publication {
         topic,
@@ -205,7 +205,7 @@ impl<'a> TopicPath<'a> {
 
     /// Writes the topic into `buf`.
     pub fn write_into<'b>(&self, buf: &'b mut [u8]) -> Result<&'b str, ScratchFull> {
-        Scratch::new(buf).format(format_args!("{self}"))
+        Scratch::new(buf).concat(&self.0)
     }
 }
 

@@ -232,6 +232,25 @@ pub fn base64_decode(input: &str, out: &mut [u8]) -> Option<usize> {
     STANDARD.decode_slice(input.as_bytes(), out).ok()
 }
 
+/// `n / D` and `n % D`, with 32-bit operations only: the Cortex-M3 divides 32-bit numbers
+/// in hardware but 64-bit ones with a library routine of about 900 bytes of code. Long
+/// division in 16-bit digits: each step divides a number below `D · 2^16`, which fits in 32
+/// bits.
+pub(crate) fn div_rem<const D: u16>(n: u64) -> (u64, u16) {
+    const { assert!(D > 0, "division by zero") };
+    let d = u32::from(D);
+    let (mut quotient, mut rest) = (0u64, 0u32);
+    for shift in [48u32, 32, 16, 0] {
+        // The 16-bit digit of `n` at `shift`.
+        let digit = ((n >> shift) & 0xffff) as u32;
+        let current = (rest << 16) | digit;
+        quotient |= u64::from(current / d) << shift;
+        rest = current % d;
+    }
+    // `rest` is below `D`, a `u16`.
+    (quotient, rest as u16)
+}
+
 /// A `u64` in decimal, on the stack: for numbers (timestamps, expiries) that go into a signed
 /// text as bytes. Twenty digits hold any `u64`, so making one cannot fail.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -248,9 +267,10 @@ impl Decimal {
         let mut rest = n;
         loop {
             start -= 1;
-            // `rest % 10` is a single digit.
-            digits[start] = b'0' + (rest % 10) as u8;
-            rest /= 10;
+            let (quotient, digit) = div_rem::<10>(rest);
+            // `digit` is below 10.
+            digits[start] = b'0' + digit as u8;
+            rest = quotient;
             if rest == 0 {
                 return Decimal { digits, start };
             }
@@ -380,7 +400,7 @@ impl TimestampPolicy {
                 let ms = ctx.unix_time_ms.ok_or(ProviderError::TimeUnknown)?;
                 let ms = ms.saturating_add(offset_secs.saturating_mul(1000));
                 Ok(match unit {
-                    TimeUnit::Seconds => ms / 1000,
+                    TimeUnit::Seconds => div_rem::<1000>(ms).0,
                     TimeUnit::Millis => ms,
                 })
             }
@@ -438,6 +458,33 @@ mod tests {
             assert_eq!(d.as_str(), n.to_string());
             assert_eq!(d.as_bytes(), n.to_string().as_bytes());
             assert_eq!(s(d), n.to_string());
+        }
+    }
+
+    #[test]
+    fn division_in_16_bit_digits_matches_u64_division() {
+        let mut n: u64 = 0x9e37_79b9_7f4a_7c15;
+        let samples = [
+            0,
+            1,
+            9,
+            10,
+            65_535,
+            65_536,
+            999_999,
+            u64::from(u32::MAX),
+            u64::MAX,
+        ];
+        for _ in 0..1000 {
+            n = n.rotate_left(7).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            assert_eq!(div_rem::<10>(n), (n / 10, (n % 10) as u16));
+            assert_eq!(div_rem::<1000>(n), (n / 1000, (n % 1000) as u16));
+            assert_eq!(div_rem::<65_535>(n), (n / 65_535, (n % 65_535) as u16));
+        }
+        for n in samples {
+            assert_eq!(div_rem::<10>(n), (n / 10, (n % 10) as u16));
+            assert_eq!(div_rem::<1000>(n), (n / 1000, (n % 1000) as u16));
+            assert_eq!(div_rem::<1>(n), (n, 0));
         }
     }
 

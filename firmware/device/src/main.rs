@@ -69,14 +69,38 @@ enum Failure {
 }
 
 impl fmt::Display for Failure {
+    /// A short report, as a small device would log it: what failed and what the caller can
+    /// do about it ([`ErrorKind`]). The `verbose` feature prints SDK errors' full messages
+    /// instead, which links every message text and the formatting they need.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Failure::Setup(what) => write!(f, "setup: {what}"),
+            #[cfg(feature = "verbose")]
             Failure::Provider(e) => write!(f, "provider: {e}"),
+            #[cfg(feature = "verbose")]
             Failure::Device(e) => write!(f, "device: {e}"),
+            #[cfg(not(feature = "verbose"))]
+            Failure::Provider(e) => write!(f, "provider error, kind {}", kind_name(e.kind())),
+            #[cfg(not(feature = "verbose"))]
+            Failure::Device(e) => write!(f, "device error, kind {}", kind_name(e.kind())),
             Failure::Timeout(what) => write!(f, "timed out waiting for {what}"),
             Failure::Unexpected(what) => write!(f, "unexpected: {what}"),
         }
+    }
+}
+
+/// The name of an error kind.
+#[cfg(not(feature = "verbose"))]
+fn kind_name(kind: iotcloud_core::ErrorKind) -> &'static str {
+    use iotcloud_core::ErrorKind;
+    match kind {
+        ErrorKind::Config => "config",
+        ErrorKind::Auth => "auth",
+        ErrorKind::Transport => "transport",
+        ErrorKind::Protocol => "protocol",
+        ErrorKind::Resource => "resource",
+        ErrorKind::State => "state",
+        _ => "other",
     }
 }
 

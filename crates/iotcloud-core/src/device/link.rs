@@ -386,7 +386,12 @@ impl<'b, P: Provider, T: Transport, C: Clock, S: KvStore> Core<'b, P, T, C, S> {
             .await
             .map_err(Error::Transport)?;
         loop {
-            if let Some((packet, used)) = Packet::decode(&self.rx[..self.rx_len])? {
+            let decoded =
+                Packet::decode_from_broker(&self.rx[..self.rx_len]).map_err(|e| match e {
+                    ProtocolError::UnexpectedPacket(t) => ProtocolError::ExpectedConnack(t),
+                    e => e,
+                })?;
+            if let Some((packet, used)) = decoded {
                 let Packet::Connack(connack) = packet else {
                     return Err(ProtocolError::ExpectedConnack(packet.packet_type()).into());
                 };
@@ -506,7 +511,7 @@ impl<'b, P: Provider, T: Transport, C: Clock, S: KvStore> Core<'b, P, T, C, S> {
         if self.firmware.is_none() {
             return Ok(true);
         }
-        let notice = match Packet::decode(&self.rx[..total]) {
+        let notice = match Packet::decode_from_broker(&self.rx[..total]) {
             Ok(Some((Packet::Publish(p), _))) => {
                 // While a download runs, a new job has nowhere to go.
                 let job: &mut [u8] = if self.ota_busy {
@@ -647,11 +652,11 @@ impl<'b, P: Provider, T: Transport, C: Clock, S: KvStore> Core<'b, P, T, C, S> {
     /// Handles the complete packet of `total` bytes at the start of `rx`.
     async fn dispatch(&mut self, total: usize) -> Result<Option<usize>, Error<T::Error>> {
         let now = self.clock.now_ms();
-        let reaction = match Packet::decode(&self.rx[..total]) {
+        let reaction = match Packet::decode_from_broker(&self.rx[..total]) {
             Ok(Some((packet, _))) => self.session.handle(&packet, now, self.tx),
             Ok(None) => return Ok(None),
             Err(e) => {
-                self.link_lost(DisconnectReason::Protocol(e.into())).await;
+                self.link_lost(DisconnectReason::Protocol(e)).await;
                 return Ok(None);
             }
         };
@@ -753,7 +758,7 @@ impl<'b, P: Provider, T: Transport, C: Clock, S: KvStore> Core<'b, P, T, C, S> {
             Some(OtaPending::Rejected(e)) => return Ok(Event::OtaRejected(e)),
             None => {}
         }
-        match Packet::decode(&self.rx[..len])? {
+        match Packet::decode_from_broker(&self.rx[..len])? {
             Some((Packet::Publish(p), _)) => Ok(Event::Message(Message {
                 topic: p.topic.as_str(),
                 payload: p.payload,

@@ -138,6 +138,16 @@ impl State for Unregistered {}
 impl State for Registered {}
 impl State for Connected {}
 
+/// What a transition from state `From` to `To` gives: the device in its new state, or the
+/// device back in its old state with the error.
+type Transition<'b, P, T, C, S, From, To> = Result<
+    Device<'b, P, T, C, S, To>,
+    (
+        Device<'b, P, T, C, S, From>,
+        Error<<T as embedded_io::ErrorType>::Error>,
+    ),
+>;
+
 /// A device of cloud `P`, talking over transport `T`, with clock `C` and store `S`.
 ///
 /// ```no_run
@@ -265,12 +275,18 @@ impl<'b, P: Provider, T: Transport, C: Clock, S: KvStore> Device<'b, P, T, C, S,
     /// Built without the `registration` feature, the device links none of this: a
     /// configuration that registers is refused with [`Error::Registration`] holding
     /// [`ProviderError::Unsupported`](crate::ProviderError::Unsupported).
-    pub async fn register(
+    // An `async move` block rather than an `async fn`: an `async fn` keeps its by-value
+    // argument twice in its future (the argument and the body's binding of it), and the
+    // device is most of the future.
+    #[allow(clippy::manual_async_fn)]
+    pub fn register(
         mut self,
-    ) -> Result<Device<'b, P, T, C, S, Registered>, (Self, Error<T::Error>)> {
-        match self.core.register().await {
-            Ok(()) => Ok(self.into_state()),
-            Err(e) => Err((self, e)),
+    ) -> impl Future<Output = Transition<'b, P, T, C, S, Unregistered, Registered>> {
+        async move {
+            match self.core.register().await {
+                Ok(()) => Ok(self.into_state()),
+                Err(e) => Err((self, e)),
+            }
         }
     }
 
@@ -308,12 +324,16 @@ impl<'b, P: Provider, T: Transport, C: Clock, S: KvStore> Device<'b, P, T, C, S,
     /// On failure the device comes back in the `Registered` state with the error.
     /// [`Error::kind`] says whether to retry: [`ErrorKind::Auth`](crate::ErrorKind::Auth)
     /// means the credentials were refused and retrying soon will not help.
-    pub async fn connect(
+    // An `async move` block for the reason given at `register`.
+    #[allow(clippy::manual_async_fn)]
+    pub fn connect(
         mut self,
-    ) -> Result<Device<'b, P, T, C, S, Connected>, (Self, Error<T::Error>)> {
-        match self.core.connect().await {
-            Ok(()) => Ok(self.into_state()),
-            Err(e) => Err((self, e)),
+    ) -> impl Future<Output = Transition<'b, P, T, C, S, Registered, Connected>> {
+        async move {
+            match self.core.connect().await {
+                Ok(()) => Ok(self.into_state()),
+                Err(e) => Err((self, e)),
+            }
         }
     }
 
@@ -504,9 +524,13 @@ impl<'b, P: Provider, T: Transport, C: Clock, S: KvStore> Device<'b, P, T, C, S,
 
     /// Ends the connection politely (DISCONNECT) and returns to `Registered`. The session
     /// (in-flight messages, subscriptions) is kept for the next `connect`.
-    pub async fn disconnect(mut self) -> Device<'b, P, T, C, S, Registered> {
-        self.core.disconnect().await;
-        self.into_state()
+    // An `async move` block for the reason given at `register`.
+    #[allow(clippy::manual_async_fn)]
+    pub fn disconnect(mut self) -> impl Future<Output = Device<'b, P, T, C, S, Registered>> {
+        async move {
+            self.core.disconnect().await;
+            self.into_state()
+        }
     }
 }
 

@@ -6,6 +6,16 @@ use super::{
     Connack, Connect, DecodeError, EncodeError, Frame, PacketId, PacketType, Publish, Suback,
     Subscribe, Unsubscribe,
 };
+use crate::error::ProtocolError;
+
+/// `packet` if `body` is empty, as it must be for PINGREQ, PINGRESP and DISCONNECT.
+fn empty_body<'a>(body: &[u8], packet: Packet<'a>) -> Result<Packet<'a>, DecodeError> {
+    if body.is_empty() {
+        Ok(packet)
+    } else {
+        Err(DecodeError::TrailingBytes)
+    }
+}
 
 /// One MQTT 3.1.1 control packet, borrowing its strings and payload from the buffer it was
 /// decoded from (or from the caller, when encoding).
@@ -57,31 +67,65 @@ impl<'a> Packet<'a> {
         }
     }
 
+    /// Decodes the packet at the start of `buf`, as [`Packet::decode`] does, if it is of a
+    /// type a broker sends. The types only a client sends (CONNECT, SUBSCRIBE, UNSUBSCRIBE,
+    /// PINGREQ, DISCONNECT) are refused with [`ProtocolError::UnexpectedPacket`] unparsed,
+    /// so a device does not link their parsers.
+    pub(crate) fn decode_from_broker(
+        buf: &'a [u8],
+    ) -> Result<Option<(Packet<'a>, usize)>, ProtocolError> {
+        let Some(frame) = Frame::new_checked(buf)? else {
+            return Ok(None);
+        };
+        let packet_type = frame.packet_type();
+        match Self::parse_from_broker(packet_type, frame.flags(), Self::body_of(&frame)) {
+            Some(packet) => Ok(Some((packet?, frame.len()))),
+            None => Err(ProtocolError::UnexpectedPacket(packet_type)),
+        }
+    }
+
     /// Parses the body of a checked frame.
     pub fn parse(frame: &Frame<&'a [u8]>) -> Result<Packet<'a>, DecodeError> {
-        let body: &'a [u8] = &frame.into_inner()[frame.len() - frame.body().len()..frame.len()];
-        let empty = |p: Packet<'a>| {
-            if body.is_empty() {
-                Ok(p)
-            } else {
-                Err(DecodeError::TrailingBytes)
-            }
-        };
-        Ok(match frame.packet_type() {
-            PacketType::Connect => Packet::Connect(Connect::parse(body)?),
-            PacketType::Connack => Packet::Connack(Connack::parse(body)?),
-            PacketType::Publish => Packet::Publish(Publish::parse(frame.flags(), body)?),
-            PacketType::Puback => Packet::Puback(parse_packet_id(body)?),
-            PacketType::Pubrec => Packet::Pubrec(parse_packet_id(body)?),
-            PacketType::Pubrel => Packet::Pubrel(parse_packet_id(body)?),
-            PacketType::Pubcomp => Packet::Pubcomp(parse_packet_id(body)?),
-            PacketType::Subscribe => Packet::Subscribe(Subscribe::parse(body)?),
-            PacketType::Suback => Packet::Suback(Suback::parse(body)?),
-            PacketType::Unsubscribe => Packet::Unsubscribe(Unsubscribe::parse(body)?),
-            PacketType::Unsuback => Packet::Unsuback(parse_packet_id(body)?),
-            PacketType::Pingreq => empty(Packet::Pingreq)?,
-            PacketType::Pingresp => empty(Packet::Pingresp)?,
-            PacketType::Disconnect => empty(Packet::Disconnect)?,
+        let body = Self::body_of(frame);
+        let packet_type = frame.packet_type();
+        if let Some(packet) = Self::parse_from_broker(packet_type, frame.flags(), body) {
+            return packet;
+        }
+        match packet_type {
+            PacketType::Connect => Connect::parse(body).map(Packet::Connect),
+            PacketType::Subscribe => Subscribe::parse(body).map(Packet::Subscribe),
+            PacketType::Unsubscribe => Unsubscribe::parse(body).map(Packet::Unsubscribe),
+            PacketType::Pingreq => empty_body(body, Packet::Pingreq),
+            _ => empty_body(body, Packet::Disconnect),
+        }
+    }
+
+    /// The body of a checked frame, borrowed for as long as the frame's buffer.
+    fn body_of(frame: &Frame<&'a [u8]>) -> &'a [u8] {
+        &frame.into_inner()[frame.len() - frame.body().len()..frame.len()]
+    }
+
+    /// Parses `body` if `packet_type` is one a broker sends; `None` for the others.
+    fn parse_from_broker(
+        packet_type: PacketType,
+        flags: u8,
+        body: &'a [u8],
+    ) -> Option<Result<Packet<'a>, DecodeError>> {
+        Some(match packet_type {
+            PacketType::Connack => Connack::parse(body).map(Packet::Connack),
+            PacketType::Publish => Publish::parse(flags, body).map(Packet::Publish),
+            PacketType::Puback => parse_packet_id(body).map(Packet::Puback),
+            PacketType::Pubrec => parse_packet_id(body).map(Packet::Pubrec),
+            PacketType::Pubrel => parse_packet_id(body).map(Packet::Pubrel),
+            PacketType::Pubcomp => parse_packet_id(body).map(Packet::Pubcomp),
+            PacketType::Suback => Suback::parse(body).map(Packet::Suback),
+            PacketType::Unsuback => parse_packet_id(body).map(Packet::Unsuback),
+            PacketType::Pingresp => empty_body(body, Packet::Pingresp),
+            PacketType::Connect
+            | PacketType::Subscribe
+            | PacketType::Unsubscribe
+            | PacketType::Pingreq
+            | PacketType::Disconnect => return None,
         })
     }
 
@@ -192,6 +236,45 @@ mod tests {
                 Err(DecodeError::TrailingBytes)
             );
         }
+    }
+
+    #[test]
+    fn from_a_broker_only_broker_packets_are_parsed() {
+        let from_broker: [&[u8]; 9] = [
+            &[0x20, 2, 0, 0],
+            &[0x30, 3, 0, 1, b't'],
+            &[0x40, 2, 0, 7],
+            &[0x50, 2, 0, 7],
+            &[0x62, 2, 0, 7],
+            &[0x70, 2, 0, 7],
+            &[0x90, 3, 0, 7, 1],
+            &[0xb0, 2, 0, 7],
+            &[0xd0, 0],
+        ];
+        for bytes in from_broker {
+            let decoded = Packet::decode(bytes).unwrap();
+            assert!(decoded.is_some());
+            assert_eq!(Packet::decode_from_broker(bytes), Ok(decoded));
+        }
+        // The types only a client sends are refused unparsed, even when malformed.
+        let from_client: [(&[u8], PacketType); 5] = [
+            (&[0x10, 1, 0], PacketType::Connect),
+            (&[0x82, 6, 0, 1, 0, 1, b'a', 0], PacketType::Subscribe),
+            (&[0xa2, 5, 0, 1, 0, 1, b'a'], PacketType::Unsubscribe),
+            (&[0xc0, 0], PacketType::Pingreq),
+            (&[0xe0, 1, 0], PacketType::Disconnect),
+        ];
+        for (bytes, packet_type) in from_client {
+            assert_eq!(
+                Packet::decode_from_broker(bytes),
+                Err(ProtocolError::UnexpectedPacket(packet_type))
+            );
+        }
+        assert_eq!(Packet::decode_from_broker(&[0x40, 2, 0]), Ok(None));
+        assert_eq!(
+            Packet::decode_from_broker(&[0xd0, 1, 0]),
+            Err(ProtocolError::Malformed(DecodeError::TrailingBytes))
+        );
     }
 
     #[test]

@@ -434,17 +434,6 @@ async fn until(what: &str, mut check: impl FnMut() -> bool) -> Result<(), String
     Ok(())
 }
 
-/// A device running firmware `version` (OTA on where the cloud has it).
-fn build<'b>(
-    provider: AnyProvider<'b>,
-    store: FileStore,
-    mem: &'b mut Memory,
-    version: &'b str,
-    ota: bool,
-) -> DemoDevice<'b, iotcloud::Unregistered> {
-    host::device(provider, store, mem, ota.then(|| Firmware::new(version)))
-}
-
 fn is_online(emulator: &CloudEmulator, cloud: Cloud, name: &str) -> bool {
     emulator
         .online()
@@ -468,12 +457,11 @@ async fn life(emulator: &CloudEmulator, tl: &Timeline) -> Result<(), String> {
     let dir = ScratchDir::new(cloud);
     let open = || FileStore::open(&dir.0).map_err(|e| format!("store: {e}"));
     let (mut first, mut second) = (Memory::new(16 * 1024), Memory::new(16 * 1024));
-    let device = build(
+    let device = host::device(
         provider.clone(),
         open()?,
         &mut first,
-        OLD_VERSION,
-        ota_cloud,
+        ota_cloud.then(|| Firmware::new(OLD_VERSION)),
     );
 
     // Register.
@@ -598,7 +586,12 @@ async fn life(emulator: &CloudEmulator, tl: &Timeline) -> Result<(), String> {
         .map_err(|e| format!("reporting the result: {e}"))?;
     let _ = device.disconnect().await;
     until("the device leave", || !is_online(emulator, cloud, &name)).await?;
-    let rebooted = build(provider, open()?, &mut second, NEW_VERSION, true);
+    let rebooted = host::device(
+        provider,
+        open()?,
+        &mut second,
+        Some(Firmware::new(NEW_VERSION)),
+    );
     let rebooted = rebooted
         .register()
         .await

@@ -20,12 +20,10 @@ mod host;
 mod pubsub;
 mod run;
 
-use hal_host::{FileStore, SystemClock, TcpTransport};
+use hal_host::FileStore;
 use iotcloud::iotcloud_core::register;
 use iotcloud::iotcloud_core::scratch::Scratch;
-use iotcloud::{
-    AnyProvider, Buffers, Cloud, Config, Device, Error, Key, KvStore, Provider, SignContext,
-};
+use iotcloud::{AnyProvider, Error, Key, KvStore, Provider, SignContext};
 
 const USAGE: &str = "\
 usage: iotcloud sign <cloud> key=value...
@@ -240,10 +238,8 @@ fn block_on<F: std::future::Future>(f: F) -> F::Output {
 }
 
 fn register(cloud: &str, args: &[String]) -> Result<String, String> {
-    let cloud = Cloud::from_name(cloud).map_err(|e| e.to_string())?;
     let args = pairs(args)?;
-    let config = Config::from_pairs(args.pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .map_err(|e| e.to_string())?;
+    let (cloud, config) = host::configure(cloud, &args)?;
     let provider = AnyProvider::new(cloud, &config, None).map_err(|e| e.to_string())?;
     let Some(id) = provider.registration() else {
         return Err(format!(
@@ -252,25 +248,10 @@ fn register(cloud: &str, args: &[String]) -> Result<String, String> {
         ));
     };
     let key = id.store_key(provider.cloud());
-    let store =
-        FileStore::open(&args.store).map_err(|e| format!("store {}: {e}", args.store.display()))?;
     let rt = runtime()?;
-    let mut rx = vec![0u8; 16 * 1024];
-    let mut tx = vec![0u8; 1024];
-    let mut session = vec![0u8; 256];
-    let mut creds = vec![0u8; CREDENTIALS_LEN];
-    let device = Device::new(
-        provider.clone(),
-        TcpTransport::new(),
-        SystemClock::new(),
-        store,
-        Buffers {
-            rx: &mut rx,
-            tx: &mut tx,
-            session: &mut session,
-        },
-    )
-    .with_credentials_buffer(&mut creds);
+    // Registration needs no session memory to speak of.
+    let mut mem = host::Memory::new(256);
+    let device = host::device(provider.clone(), host::store(&args)?, &mut mem, None);
     let (record, stored) = match rt.block_on(device.register()) {
         Ok(dev) => (dev.registration_record().map(<[u8]>::to_vec), Ok(())),
         Err((dev, Error::Store(e))) if dev.registration_record().is_some() => {
@@ -306,10 +287,8 @@ fn register(cloud: &str, args: &[String]) -> Result<String, String> {
 }
 
 fn sign(cloud: &str, args: &[String]) -> Result<String, String> {
-    let cloud = Cloud::from_name(cloud).map_err(|e| e.to_string())?;
     let args = pairs(args)?;
-    let config = Config::from_pairs(args.pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .map_err(|e| e.to_string())?;
+    let (cloud, config) = host::configure(cloud, &args)?;
     let provider = AnyProvider::new(cloud, &config, None).map_err(|e| e.to_string())?;
     let record = stored_record(&provider, &args.store)?;
     let endpoint = provider.endpoint().map_err(|e| e.to_string())?;

@@ -169,11 +169,10 @@ pub(crate) fn publish(cloud: &str, args: Args, o: PubSubOptions) -> Result<Strin
                     wait = next_due - now;
                 }
             }
-            if let Some(ev) = service(&mut sup, wait).await? {
-                acked += u64::from(ev);
+            if service(&mut sup, wait).await? {
+                acked += 1;
             }
         }
-        // Let the last acknowledgements' state settle, then leave politely.
         let _ = sup.into_device().await;
         Ok(format!(
             "{{\"published\":{seq},\"acknowledged\":{},\"seconds\":{:.3}}}",
@@ -183,13 +182,13 @@ pub(crate) fn publish(cloud: &str, args: Args, o: PubSubOptions) -> Result<Strin
     })
 }
 
-/// Services the supervisor for at most `wait` (zero: only what is ready). Returns
-/// `Some(true)` for an acknowledgement.
-async fn service(sup: &mut Sup<'_>, wait: Duration) -> Result<Option<bool>, String> {
+/// Services the supervisor for at most `wait` (zero: only what is ready); `true` for an
+/// acknowledgement.
+async fn service(sup: &mut Sup<'_>, wait: Duration) -> Result<bool, String> {
     // The supervisor's futures may be dropped at any await: a timeout is safe.
     match tokio::time::timeout(wait.max(Duration::from_millis(1)), sup.next_event()).await {
-        Err(_) => Ok(None),
-        Ok(Ok(ev)) => Ok(Some(log_event(&ev))),
+        Err(_) => Ok(false),
+        Ok(Ok(ev)) => Ok(log_event(&ev)),
         Ok(Err(e)) => Err(e.to_string()),
     }
 }

@@ -160,9 +160,9 @@ async fn every_message_arrives_while_the_broker_is_stopped_and_restarted_three_t
     );
 }
 
-/// A broker that answers every CONNECT with "bad user name or password" and records when
-/// each one came.
-fn refusing_broker() -> (u16, Arc<Mutex<Vec<Instant>>>) {
+/// A broker that answers every CONNECT with a CONNACK of return code `code`, then closes
+/// the connection, and records when each one came.
+fn connack_broker(code: u8) -> (u16, Arc<Mutex<Vec<Instant>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let attempts = Arc::new(Mutex::new(Vec::new()));
@@ -173,8 +173,7 @@ fn refusing_broker() -> (u16, Arc<Mutex<Vec<Instant>>>) {
             seen.lock().unwrap().push(Instant::now());
             let mut buf = [0u8; 512];
             let _ = s.read(&mut buf);
-            // CONNACK, return code 4: bad user name or password.
-            let _ = s.write_all(&[0x20, 0x02, 0x00, 0x04]);
+            let _ = s.write_all(&[0x20, 0x02, 0x00, code]);
         }
     });
     (port, attempts)
@@ -182,7 +181,8 @@ fn refusing_broker() -> (u16, Arc<Mutex<Vec<Instant>>>) {
 
 #[tokio::test(flavor = "current_thread")]
 async fn refused_credentials_slow_the_attempts_down_to_the_cap_never_under_the_floor() {
-    let (port, attempts) = refusing_broker();
+    // Return code 4: bad user name or password.
+    let (port, attempts) = connack_broker(4);
     let policy = ReconnectPolicy {
         floor_ms: 40,
         cap_ms: 640,
@@ -237,19 +237,7 @@ async fn refused_credentials_slow_the_attempts_down_to_the_cap_never_under_the_f
 #[tokio::test(flavor = "current_thread")]
 async fn a_broker_that_accepts_then_closes_at_once_is_not_hammered() {
     // CONNACK accepted, then the connection is closed, every time.
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let times = Arc::new(Mutex::new(Vec::new()));
-    let seen = Arc::clone(&times);
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut s) = stream else { return };
-            seen.lock().unwrap().push(Instant::now());
-            let mut buf = [0u8; 512];
-            let _ = s.read(&mut buf);
-            let _ = s.write_all(&[0x20, 0x02, 0x00, 0x00]);
-        }
-    });
+    let (port, times) = connack_broker(0);
     let policy = ReconnectPolicy {
         floor_ms: 30,
         cap_ms: 480,

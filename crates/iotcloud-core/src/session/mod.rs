@@ -255,14 +255,6 @@ impl<'s> Session<'s> {
         self.link == Link::Up && self.replay.0 != ReplayPhase::Done
     }
 
-    /// Outgoing messages written on this connection and not yet acknowledged.
-    fn sent_unacked(&self) -> usize {
-        self.records
-            .iter()
-            .filter(|r| matches!(r.tag, Tag::OutPublish | Tag::OutPubrel) && r.meta & OUT_SENT != 0)
-            .count()
-    }
-
     /// The policy set with [`Session::set_when_full`].
     pub fn when_full(&self) -> WhenFull {
         self.when_full
@@ -466,15 +458,25 @@ impl<'s> Session<'s> {
     /// connection, while fewer than the window await their acknowledgement. A PUBLISH
     /// written before carries DUP; one queued while offline goes out as new.
     fn next_message<'t>(&'t mut self, tx: &'t mut [u8]) -> Result<Option<&'t [u8]>, SessionError> {
-        let unsent = self
-            .records
-            .find(|r| matches!(r.tag, Tag::OutPublish | Tag::OutPubrel) && r.meta & OUT_SENT == 0);
-        let Some(r) = unsent else {
+        // One pass: the oldest message not yet written, and how many written on this
+        // connection await their acknowledgement.
+        let mut unsent = None;
+        let mut awaiting = 0;
+        for r in self.records.iter() {
+            if !matches!(r.tag, Tag::OutPublish | Tag::OutPubrel) {
+                continue;
+            }
+            if r.meta & OUT_SENT != 0 {
+                awaiting += 1;
+            } else if unsent.is_none() {
+                unsent = Some((r.offset, r.tag, r.meta, r.pid));
+            }
+        }
+        let Some((offset, tag, meta, pid)) = unsent else {
             self.replay = (ReplayPhase::Done, 0);
             return Ok(None);
         };
-        let (offset, tag, meta, pid) = (r.offset, r.tag, r.meta, r.pid);
-        if self.sent_unacked() >= usize::from(self.replay_window) {
+        if awaiting >= usize::from(self.replay_window) {
             return Ok(None);
         }
         self.records

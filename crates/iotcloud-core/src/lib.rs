@@ -5,6 +5,7 @@
 #[cfg(test)]
 extern crate std;
 
+mod bytes;
 pub mod clock;
 pub mod device;
 pub mod error;

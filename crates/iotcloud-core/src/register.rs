@@ -305,7 +305,7 @@ async fn exchange<T: Transport, C: Clock>(
                 }
                 _ => {}
             }
-            buf.copy_within(used..filled, 0);
+            crate::bytes::shift_down(buf, used..filled, 0);
             filled -= used;
         }
         if filled == buf.len() {

@@ -233,7 +233,7 @@ impl<'b, P, T, C, S> Core<'b, P, T, C, S> {
     /// Removes `n` bytes from the front of the receive buffer.
     fn drop_front(&mut self, n: usize) {
         let n = n.min(self.rx_len);
-        self.rx.copy_within(n..self.rx_len, 0);
+        crate::bytes::shift_down(self.rx, n..self.rx_len, 0);
         self.rx_len -= n;
     }
 }
@@ -551,9 +551,10 @@ impl<'b, P: Provider, T: Transport, C: Clock, S: KvStore> Core<'b, P, T, C, S> {
     /// The connection is gone: close it, keep the session, report `reason` next.
     pub async fn link_lost(&mut self, reason: DisconnectReason) {
         self.session.link_down();
-        self.transport.close().await;
-        self.tx_dirty = false;
+        // Before the await, so the reason need not be kept in the future.
         self.pending = Some(Pending::Disconnected(reason));
+        self.tx_dirty = false;
+        self.transport.close().await;
     }
 
     /// A write future was dropped half-way: the stream is unusable.

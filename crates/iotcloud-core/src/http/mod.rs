@@ -506,7 +506,7 @@ async fn exchange_head<T: Transport, C: Clock>(
                 let status = resp.code.ok_or(HttpError::Malformed("no status"))?;
                 if status == 100 {
                     // An interim answer: drop it and read on.
-                    buf.copy_within(len..filled, 0);
+                    crate::bytes::shift_down(buf, len..filled, 0);
                     filled -= len;
                     continue;
                 }

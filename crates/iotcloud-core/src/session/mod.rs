@@ -193,7 +193,7 @@ pub const MAX_UNREPORTED_DROPS: usize = 8;
 pub struct Session<'s> {
     records: Records<'s>,
     when_full: WhenFull,
-    dropped: heapless::Vec<PacketId, MAX_UNREPORTED_DROPS>,
+    dropped: heapless::Deque<PacketId, MAX_UNREPORTED_DROPS>,
     replay_window: u16,
     next_id: u16,
     /// How many packet identifiers from `next_id` on (wrapping from 65,535 to 1) are known
@@ -216,7 +216,7 @@ impl<'s> Session<'s> {
         Session {
             records: Records::new(memory),
             when_full: WhenFull::RefuseNew,
-            dropped: heapless::Vec::new(),
+            dropped: heapless::Deque::new(),
             replay_window: DEFAULT_REPLAY_WINDOW,
             next_id: 1,
             free_ahead: 0,
@@ -263,11 +263,7 @@ impl<'s> Session<'s> {
     /// The identifier of a message [`WhenFull::DropOldest`] dropped, oldest first; each is
     /// returned once. A dropped message is never sent and never acknowledged.
     pub fn take_dropped(&mut self) -> Option<PacketId> {
-        if self.dropped.is_empty() {
-            None
-        } else {
-            Some(self.dropped.remove(0))
-        }
+        self.dropped.pop_front()
     }
 
     /// Whether dropped messages wait to be reported ([`Session::take_dropped`]).
@@ -312,7 +308,7 @@ impl<'s> Session<'s> {
             self.records.remove(offset);
             if let Some(id) = PacketId::new(pid) {
                 // Room was checked above.
-                let _ = self.dropped.push(id);
+                let _ = self.dropped.push_back(id);
             }
         }
         true

@@ -12,6 +12,8 @@
 //! Offsets count from the first record, so removing a record shifts the offsets of the
 //! later ones down by its size, whichever record it is.
 
+use crate::bytes::shift_down;
+
 /// Bytes of bookkeeping per record.
 pub(crate) const HEADER: usize = 8;
 
@@ -145,7 +147,7 @@ impl<'s> Records<'s> {
             return Err(Full { needed, free });
         }
         if self.start + self.used + needed > self.buf.len() {
-            self.buf.copy_within(self.start..self.start + self.used, 0);
+            shift_down(self.buf, self.start..self.start + self.used, 0);
             self.start = 0;
         }
         let offset = self.used;
@@ -174,7 +176,7 @@ impl<'s> Records<'s> {
             self.start += end;
         } else {
             let at = self.start;
-            self.buf.copy_within(at + end..at + self.used, at + offset);
+            shift_down(self.buf, at + end..at + self.used, at + offset);
         }
         self.used -= end - offset;
         if self.used == 0 {
@@ -188,8 +190,7 @@ impl<'s> Records<'s> {
             let at = self.start;
             let data_start = offset + HEADER;
             let end = r.end();
-            self.buf
-                .copy_within(at + end..at + self.used, at + data_start);
+            shift_down(self.buf, at + end..at + self.used, at + data_start);
             self.used -= end - data_start;
             self.buf[at + offset] = tag as u8;
             self.buf[at + offset + 4..at + offset + 8].copy_from_slice(&0u32.to_be_bytes());

@@ -105,7 +105,7 @@ fn crate_of(demangled: &str) -> String {
 /// Names with their sizes in bytes, largest first.
 type SizeList = Vec<(String, u64)>;
 
-/// Code and constant bytes per crate, and the largest symbols, of one ELF.
+/// Code and constant bytes per crate (by symbol), and the largest symbols, of one ELF.
 fn contributors(elf: &Path) -> Result<(SizeList, SizeList), String> {
     let bytes = std::fs::read(elf).map_err(|e| format!("{}: {e}", elf.display()))?;
     let file = object::File::parse(&*bytes).map_err(|e| format!("{}: {e}", elf.display()))?;
@@ -245,15 +245,10 @@ pub fn report() -> Result<(), String> {
         );
     }
     if let Some((cloud, measured)) = rows.first() {
-        let (per_crate, symbols) = contributors(&measured.elf)?;
-        say!("");
-        say!("Flash by crate, {cloud} (after LTO inlining, code lands in its caller):");
-        say!("");
-        say!("| crate | bytes |");
-        say!("|---|---:|");
-        for (krate, size) in per_crate.iter().take(12) {
-            say!("| {krate} | {size} |");
-        }
+        let (_, symbols) = contributors(&measured.elf)?;
+        let device = code_by_source(&measured.elf)?;
+        let board = code_by_source(&baseline.elf)?;
+        source_table(cloud, &device, &board);
         say!("");
         say!("Largest symbols, {cloud}:");
         say!("");
@@ -275,4 +270,229 @@ pub fn report() -> Result<(), String> {
         .map_err(|e| format!("{}: {e}", path.display()))?;
     eprintln!("footprint: report saved to {}", path.display());
     Ok(())
+}
+
+/// The crate a source file belongs to, from its path: a workspace crate's directory, a
+/// registry package's name without its version, or `core` and friends for the standard
+/// library.
+fn crate_of_path(path: &str) -> String {
+    if let Some(rest) = path
+        .split("/library/")
+        .nth(1)
+        .filter(|_| path.starts_with("/rustc/"))
+    {
+        let name = rest.split('/').next().unwrap_or(rest);
+        return name.replace('-', "_");
+    }
+    for marker in ["/crates/", "/firmware/"] {
+        if let Some(rest) = path.rsplit(marker).next().filter(|_| path.contains(marker)) {
+            let dir = rest.split('/').next().unwrap_or(rest);
+            return match (marker, dir) {
+                ("/firmware/", "device") => "fw_device".into(),
+                ("/firmware/", "baseline") => "fw_baseline".into(),
+                ("/firmware/", "board") => "mps2_board".into(),
+                _ => dir.replace('-', "_"),
+            };
+        }
+    }
+    if let Some(rest) = path.split("/registry/src/").nth(1) {
+        // `index.crates.io-…/name-1.2.3/src/…`
+        let package = rest.split('/').nth(1).unwrap_or(rest);
+        let name = match package.rfind('-') {
+            Some(i) if package[i + 1..].starts_with(|c: char| c.is_ascii_digit()) => &package[..i],
+            _ => package,
+        };
+        return name.replace('-', "_");
+    }
+    "(other source)".into()
+}
+
+/// Code bytes per crate of the source they were compiled from, read from the ELF's DWARF
+/// line table: after inlining, a function's bytes are counted for the crate whose source
+/// lines they come from, not for the symbol they ended up in. Code without line
+/// information is counted as `(no line information)`. The vector table is not code.
+fn code_by_source(elf: &Path) -> Result<BTreeMap<String, u64>, String> {
+    use gimli::{EndianSlice, RunTimeEndian};
+    let bytes = std::fs::read(elf).map_err(|e| format!("{}: {e}", elf.display()))?;
+    let file = object::File::parse(&*bytes).map_err(|e| format!("{}: {e}", elf.display()))?;
+    let endian = if file.is_little_endian() {
+        RunTimeEndian::Little
+    } else {
+        RunTimeEndian::Big
+    };
+    let load = |id: gimli::SectionId| -> Result<EndianSlice<'_, RunTimeEndian>, String> {
+        let data = file
+            .section_by_name(id.name())
+            .and_then(|s| s.data().ok())
+            .unwrap_or(&[]);
+        Ok(EndianSlice::new(data, endian))
+    };
+    let dwarf = gimli::Dwarf::load(load)?;
+    let dwarf_err = |e: gimli::Error| format!("{}: DWARF: {e}", elf.display());
+    // Code ranges of the flash sections, to count only what is in flash.
+    let code: Vec<(u64, u64)> = file
+        .sections()
+        .filter(|s| s.name() == Ok(".text") && s.address() < RAM_START)
+        .map(|s| (s.address(), s.address() + s.size()))
+        .collect();
+    let in_code = |a: u64| code.iter().any(|&(lo, hi)| a >= lo && a < hi);
+    let mut ranges: Vec<(u64, u64, String)> = Vec::new();
+    let mut units = dwarf.units();
+    while let Some(header) = units.next().map_err(dwarf_err)? {
+        let unit = dwarf.unit(header).map_err(dwarf_err)?;
+        let Some(program) = unit.line_program.clone() else {
+            continue;
+        };
+        let mut rows = program.rows();
+        let mut previous: Option<(u64, String)> = None;
+        while let Some((header, row)) = rows.next_row().map_err(dwarf_err)? {
+            if let Some((start, krate)) = previous.take()
+                && row.address() > start
+                && in_code(start)
+            {
+                ranges.push((start, row.address(), krate));
+            }
+            if row.end_sequence() {
+                continue;
+            }
+            let path = match row.file(header) {
+                Some(entry) => {
+                    let mut path = String::new();
+                    if let Some(dir) = entry.directory(header) {
+                        let dir = dwarf.attr_string(&unit, dir).map_err(dwarf_err)?;
+                        let dir = dir.to_string_lossy();
+                        // A relative directory is relative to the unit's.
+                        if !dir.starts_with('/')
+                            && let Some(comp_dir) = &unit.comp_dir
+                        {
+                            path.push_str(&comp_dir.to_string_lossy());
+                            path.push('/');
+                        }
+                        path.push_str(&dir);
+                        path.push('/');
+                    }
+                    let name = dwarf
+                        .attr_string(&unit, entry.path_name())
+                        .map_err(dwarf_err)?;
+                    path.push_str(&name.to_string_lossy());
+                    path
+                }
+                None => String::new(),
+            };
+            previous = Some((row.address(), crate_of_path(&path)));
+        }
+    }
+    // Units may describe the same bytes twice (a function that several units emitted and
+    // the linker kept once); each byte is counted once, for the first range that has it.
+    ranges.sort();
+    let mut per_crate: BTreeMap<String, u64> = BTreeMap::new();
+    let (mut counted, mut covered_to) = (0u64, 0u64);
+    for (start, end, krate) in ranges {
+        let start = start.max(covered_to);
+        if end > start {
+            *per_crate.entry(krate).or_default() += end - start;
+            counted += end - start;
+            covered_to = end;
+        }
+    }
+    let total: u64 = code.iter().map(|(lo, hi)| hi - lo).sum();
+    if total > counted {
+        per_crate.insert("(no line information)".into(), total - counted);
+    }
+    Ok(per_crate)
+}
+
+/// What a crate is to the device firmware.
+fn role(krate: &str, in_baseline: bool) -> &'static str {
+    match krate {
+        k if k.starts_with("iotcloud") => "SDK",
+        "fw_device" | "fw_baseline" => "application",
+        "core" | "compiler_builtins" | "alloc" => "Rust library",
+        k if k.starts_with('(') => "unattributed",
+        _ if in_baseline => "board, executor",
+        _ => "SDK dependency",
+    }
+}
+
+/// Prints the device's code by source crate next to the baseline's, and the totals by role.
+fn source_table(cloud: &str, device: &BTreeMap<String, u64>, baseline: &BTreeMap<String, u64>) {
+    say!("");
+    say!(
+        "Code by the crate of its source, {cloud} firmware against the baseline. Read from \
+         the DWARF line table: code inlined into another crate's function counts for the \
+         crate whose source it is, so `core` collects the inlined `Option`, `Result`, slice \
+         and integer helpers of every caller (the SDK's among them). Constants are not \
+         included:"
+    );
+    say!("");
+    say!("| crate | role | {cloud} | baseline | difference |");
+    say!("|---|---|---:|---:|---:|");
+    let mut crates: Vec<&String> = device.keys().chain(baseline.keys()).collect();
+    crates.sort();
+    crates.dedup();
+    let get = |m: &BTreeMap<String, u64>, k: &str| m.get(k).copied().unwrap_or(0);
+    crates.sort_by_key(|k| std::cmp::Reverse(get(device, k)));
+    let mut by_role: BTreeMap<&str, i64> = BTreeMap::new();
+    for krate in crates {
+        let (d, b) = (get(device, krate), get(baseline, krate));
+        let r = role(krate, b > 0);
+        let diff = d as i64 - b as i64;
+        *by_role.entry(r).or_default() += diff;
+        say!("| {krate} | {r} | {d} | {b} | {diff:+} |");
+    }
+    say!("");
+    say!("Code added to the baseline, by role:");
+    say!("");
+    say!("| role | bytes |");
+    say!("|---|---:|");
+    for role in [
+        "SDK",
+        "SDK dependency",
+        "Rust library",
+        "board, executor",
+        "application",
+        "unattributed",
+    ] {
+        if let Some(bytes) = by_role.get(role) {
+            say!("| {role} | {bytes:+} |");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::crate_of_path;
+
+    #[test]
+    fn source_paths_name_their_crates() {
+        let cases = [
+            (
+                "/rustc/59807616e1fa2540724bfbac14d7976d7e4a3860/library/core/src/result.rs",
+                "core",
+            ),
+            (
+                "/rustc/5980/library/compiler-builtins/compiler-builtins/src/mem/mod.rs",
+                "compiler_builtins",
+            ),
+            (
+                "/work/main/crates/iotcloud-core/src/device/link.rs",
+                "iotcloud_core",
+            ),
+            ("/ci/crates/iotcloud-aliyun/src/lib.rs", "iotcloud_aliyun"),
+            ("/work/main/firmware/device/src/main.rs", "fw_device"),
+            ("/work/main/firmware/board/src/hal.rs", "mps2_board"),
+            (
+                "/root/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/embedded-io-async-0.7.0/src/lib.rs",
+                "embedded_io_async",
+            ),
+            (
+                "/root/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/sha2-0.11.1/src/sha256/soft.rs",
+                "sha2",
+            ),
+            ("src/lib.rs", "(other source)"),
+        ];
+        for (path, expected) in cases {
+            assert_eq!(crate_of_path(path), expected, "{path}");
+        }
+    }
 }

@@ -12,8 +12,9 @@ use iotcloud_core::mqtt::QoS;
 use iotcloud_core::mqtt::SubscribeTopic;
 use iotcloud_core::ota::{Notice, OtaContext, OtaJob, OtaStatus, OtaSupport};
 use iotcloud_core::provider::{
-    CloudEndpoint, Credentials, EndpointOverrides, HostName, Limits, MqttOptions, Provider,
-    ProviderError, Publication, SignContext, TopicPath, check_keep_alive, host_name, subscription,
+    CloudEndpoint, Credentials, EndpointOverrides, Limits, MqttOptions, Provider, ProviderError,
+    Publication, SignContext, TopicPath, build_host, check_host_len, check_keep_alive,
+    subscription,
 };
 use iotcloud_core::register::{RegisterError, RegisterIo, RegistrationId};
 use iotcloud_core::scratch::Scratch;
@@ -331,7 +332,6 @@ fn check_label(key: &'static str, value: &str) -> Result<(), ProviderError> {
 pub struct Aliyun<'a> {
     config: AliyunConfig<'a>,
     instance: Instance<'a>,
-    host: HostName,
     client_id: Option<&'a str>,
     method: SignMethod,
     timestamp: Option<TimestampPolicy>,
@@ -347,8 +347,8 @@ impl<'a> Aliyun<'a> {
         let instance = Instance::Public {
             region: DEFAULT_REGION,
         };
+        check_host_len("region", &Self::host_parts(config.product_key, instance))?;
         Ok(Aliyun {
-            host: Self::host_for(config.product_key, instance)?,
             config,
             instance,
             client_id: None,
@@ -373,20 +373,38 @@ impl<'a> Aliyun<'a> {
         Ok(self)
     }
 
-    fn host_for(product_key: &str, instance: Instance<'_>) -> Result<HostName, ProviderError> {
+    /// The pieces of the MQTT host: `{pk}.iot-as-mqtt.{region}.aliyuncs.com` or
+    /// `{instance_id}.mqtt.iothub.aliyuncs.com`.
+    fn host_parts<'h>(product_key: &'h str, instance: Instance<'h>) -> [&'h str; 4] {
         match instance {
-            Instance::Public { region } => host_name(
-                "region",
-                format_args!("{product_key}.iot-as-mqtt.{region}.aliyuncs.com"),
-            ),
-            Instance::Id(id) => {
-                host_name("instance_id", format_args!("{id}.mqtt.iothub.aliyuncs.com"))
-            }
+            Instance::Public { region } => [product_key, ".iot-as-mqtt.", region, ".aliyuncs.com"],
+            Instance::Id(id) => [id, ".mqtt.iothub.aliyuncs.com", "", ""],
+        }
+    }
+
+    /// The configuration key a host name's length is blamed on.
+    fn host_key(instance: Instance<'_>) -> &'static str {
+        match instance {
+            Instance::Public { .. } => "region",
+            Instance::Id(_) => "instance_id",
+        }
+    }
+
+    /// The platform's side of the endpoint, with `host`.
+    fn cloud_endpoint(host: &str) -> CloudEndpoint<'_> {
+        CloudEndpoint {
+            host,
+            tls_port: Some(TLS_PORT),
+            plain_port: Some(PLAIN_PORT),
+            ca_pem: DEFAULT_ROOTS,
         }
     }
 
     fn with_instance(mut self, instance: Instance<'a>) -> Result<Self, ProviderError> {
-        self.host = Self::host_for(self.config.product_key, instance)?;
+        check_host_len(
+            Self::host_key(instance),
+            &Self::host_parts(self.config.product_key, instance),
+        )?;
         self.instance = instance;
         Ok(self)
     }
@@ -518,11 +536,11 @@ impl<'a> Aliyun<'a> {
 
     /// `securemode` follows the connection actually used: 2 over TLS, 3 over plain TCP.
     fn secure_mode(&self) -> Result<&'static str, ProviderError> {
-        Ok(if self.endpoint()?.tls.is_some() {
-            "2"
-        } else {
-            "3"
-        })
+        // Only the security matters here: any host stands in for the real one.
+        let endpoint = self
+            .overrides
+            .resolve(Self::cloud_endpoint("aliyuncs.com"))?;
+        Ok(if endpoint.tls.is_some() { "2" } else { "3" })
     }
 
     /// `{clientId}|securemode=-2,authType=connwl|`, `{dn}&{pk}`, the token.
@@ -606,13 +624,16 @@ impl Provider for Aliyun<'_> {
         "aliyun"
     }
 
-    fn endpoint(&self) -> Result<Endpoint<'_>, ProviderError> {
-        self.overrides.resolve(CloudEndpoint {
-            host: self.host.as_str(),
-            tls_port: Some(TLS_PORT),
-            plain_port: Some(PLAIN_PORT),
-            ca_pem: DEFAULT_ROOTS,
-        })
+    fn endpoint<'a>(&'a self, scratch: &mut Scratch<'a>) -> Result<Endpoint<'a>, ProviderError> {
+        let host = match self.overrides.host {
+            Some(host) => host,
+            None => build_host(
+                Self::host_key(self.instance),
+                &Self::host_parts(self.config.product_key, self.instance),
+                scratch,
+            )?,
+        };
+        self.overrides.resolve(Self::cloud_endpoint(host))
     }
 
     fn mqtt_options(&self) -> MqttOptions {

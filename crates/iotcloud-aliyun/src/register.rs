@@ -6,8 +6,9 @@ use core::fmt::Write as _;
 use iotcloud_core::clock::Clock;
 use iotcloud_core::http::{Exchange, Method, Redirects, Request, Url};
 use iotcloud_core::mqtt::Connect;
-use iotcloud_core::provider::{Provider, ProviderError};
+use iotcloud_core::provider::{MAX_HOST_LEN, Provider, ProviderError};
 use iotcloud_core::register::{Fields, RegisterError, RegisterIo, Rejection, field, mqtt_answer};
+use iotcloud_core::scratch::Scratch;
 use iotcloud_core::sign::{Algorithm, Decimal, EncodeSet, PercentEncoded, hmac};
 use iotcloud_core::transport::{ServerAuth, Transport};
 use serde::Deserialize;
@@ -164,7 +165,8 @@ impl Aliyun<'_> {
                     username: Some(&username),
                     password: Some(sign.as_bytes()),
                 };
-                let endpoint = self.endpoint()?;
+                let mut host = [0u8; MAX_HOST_LEN];
+                let endpoint = self.endpoint(&mut Scratch::new(&mut host))?;
                 if endpoint.tls.is_none() && self.overrides.host.is_none() {
                     // The platform only registers over TLS.
                     return Err(RegisterError::Provider(ProviderError::InvalidValue {

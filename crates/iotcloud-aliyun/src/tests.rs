@@ -87,7 +87,12 @@ fn luatos_vectors_with_a_fixed_timestamp_and_with_tls() {
     let tls = device()
         .with_sign_method(SignMethod::HmacSha1)
         .with_timestamp(TimestampPolicy::Fixed(1_700_000_000));
-    assert!(tls.endpoint().unwrap().tls.is_some());
+    assert!(
+        tls.endpoint(&mut Scratch::new(&mut [0u8; 256]))
+            .unwrap()
+            .tls
+            .is_some()
+    );
     assert_eq!(
         sign(&tls, at(None)).unwrap(),
         (
@@ -359,7 +364,8 @@ fn keep_alive_outside_30_to_1200_seconds_is_refused() {
 #[test]
 fn endpoint_is_tls_on_8883_to_the_instance_unless_overridden() {
     let a = device();
-    let e = a.endpoint().unwrap();
+    let mut host = [0u8; 256];
+    let e = a.endpoint(&mut Scratch::new(&mut host)).unwrap();
     assert_eq!(
         (e.host, e.port),
         ("123456789.iot-as-mqtt.cn-shanghai.aliyuncs.com", 8883)
@@ -374,18 +380,24 @@ fn endpoint_is_tls_on_8883_to_the_instance_unless_overridden() {
         }
     );
     assert_eq!(
-        sg.endpoint().unwrap().host,
+        sg.endpoint(&mut Scratch::new(&mut [0u8; 256]))
+            .unwrap()
+            .host,
         "123456789.iot-as-mqtt.ap-southeast-1.aliyuncs.com"
     );
     let enterprise = device().with_instance_id("iot-06z00ax1o4cfwo7").unwrap();
     assert_eq!(
-        enterprise.endpoint().unwrap().host,
+        enterprise
+            .endpoint(&mut Scratch::new(&mut [0u8; 256]))
+            .unwrap()
+            .host,
         "iot-06z00ax1o4cfwo7.mqtt.iothub.aliyuncs.com"
     );
 
     // Plain TCP only when asked for: port 1883, securemode 3.
     let a = plain(device());
-    let e = a.endpoint().unwrap();
+    let mut host = [0u8; 256];
+    let e = a.endpoint(&mut Scratch::new(&mut host)).unwrap();
     assert_eq!((e.port, e.tls), (1883, None));
 
     // Port 1883 with TLS (GlobalSign R1, in the bundle) keeps securemode 2.
@@ -395,7 +407,8 @@ fn endpoint_is_tls_on_8883_to_the_instance_unless_overridden() {
             port: Some(1883),
             ..Default::default()
         });
-    let e = tls_1883.endpoint().unwrap();
+    let mut host = [0u8; 256];
+    let e = tls_1883.endpoint(&mut Scratch::new(&mut host)).unwrap();
     assert_eq!(
         (e.port, e.tls.unwrap().server),
         (1883, ServerAuth::CaPem(CA_PEM))
@@ -422,7 +435,8 @@ fn endpoint_is_tls_on_8883_to_the_instance_unless_overridden() {
     );
 
     let local = device().with_overrides(iotcloud_testkit::local(11883));
-    let e = local.endpoint().unwrap();
+    let mut host = [0u8; 256];
+    let e = local.endpoint(&mut Scratch::new(&mut host)).unwrap();
     assert_eq!((e.host, e.port, e.tls), ("127.0.0.1", 11883, None));
 }
 

@@ -10,8 +10,8 @@ use core::fmt;
 use iotcloud_core::mqtt::{QoS, TopicName, Will};
 use iotcloud_core::ota::OtaSupport;
 use iotcloud_core::provider::{
-    CloudEndpoint, Credentials, EndpointOverrides, HostName, Limits, MqttOptions, Provider,
-    ProviderError, SignContext, TlsChoice, TopicPath, check_keep_alive, host_name,
+    CloudEndpoint, Credentials, EndpointOverrides, Limits, MqttOptions, Provider, ProviderError,
+    SignContext, TlsChoice, TopicPath, build_host, check_host_len, check_keep_alive,
 };
 use iotcloud_core::scratch::Scratch;
 use iotcloud_core::sign::{
@@ -190,7 +190,6 @@ pub struct Baidu<'a> {
     device_name: &'a str,
     auth: Auth<'a>,
     region: Region,
-    host: HostName,
     client_id: ClientId<'a>,
     timestamp: TimestampPolicy,
     overrides: EndpointOverrides<'a>,
@@ -275,12 +274,12 @@ impl<'a> Baidu<'a> {
             });
         }
         let region = Region::default();
+        check_host_len("product_id", &Self::host_parts(core_id, region))?;
         Ok(Baidu {
             core_id,
             device_name,
             auth,
             region,
-            host: Self::host_for(core_id, region)?,
             client_id: ClientId::default(),
             timestamp: TimestampPolicy::default(),
             overrides: EndpointOverrides::default(),
@@ -289,16 +288,14 @@ impl<'a> Baidu<'a> {
         })
     }
 
-    fn host_for(core_id: &str, region: Region) -> Result<HostName, ProviderError> {
-        host_name(
-            "product_id",
-            format_args!("{core_id}.iot.{}.baidubce.com", region.name()),
-        )
+    /// The pieces of the MQTT host: `{core_id}.iot.{region}.baidubce.com`.
+    fn host_parts(core_id: &str, region: Region) -> [&str; 4] {
+        [core_id, ".iot.", region.name(), ".baidubce.com"]
     }
 
     /// The region of the IoT Core.
     pub fn with_region(mut self, region: Region) -> Result<Self, ProviderError> {
-        self.host = Self::host_for(self.core_id, region)?;
+        check_host_len("product_id", &Self::host_parts(self.core_id, region))?;
         self.region = region;
         Ok(self)
     }
@@ -480,8 +477,16 @@ impl Provider for Baidu<'_> {
 
     /// `{core}.iot.{region}.baidubce.com`, port 1884 with TLS (default) or 1883 plain (key
     /// authentication only). Port 443 (MQTT over WebSocket) is not supported.
-    fn endpoint(&self) -> Result<Endpoint<'_>, ProviderError> {
+    fn endpoint<'a>(&'a self, scratch: &mut Scratch<'a>) -> Result<Endpoint<'a>, ProviderError> {
         let mut overrides = self.overrides;
+        let host = match overrides.host {
+            Some(host) => host,
+            None => build_host(
+                "product_id",
+                &Self::host_parts(self.core_id, self.region),
+                scratch,
+            )?,
+        };
         let plain_port = match self.auth {
             Auth::Key { .. } => Some(PLAIN_PORT),
             Auth::Certificate(identity) => {
@@ -496,7 +501,7 @@ impl Provider for Baidu<'_> {
             }
         };
         overrides.resolve(CloudEndpoint {
-            host: &self.host,
+            host,
             tls_port: Some(TLS_PORT),
             plain_port,
             ca_pem: DEFAULT_ROOTS,

@@ -180,7 +180,8 @@ fn the_client_id_is_the_device_name_unless_asked() {
 fn certificate_mode_sends_no_user_name_or_password_and_needs_tls() {
     let b = Baidu::certificate(CORE, DN, IDENTITY).unwrap();
     assert_eq!(sign(&b, at(Some(1))).unwrap(), (DN.to_string(), None, None));
-    let e = b.endpoint().unwrap();
+    let mut host = [0u8; 256];
+    let e = b.endpoint(&mut Scratch::new(&mut host)).unwrap();
     assert_eq!((e.host, e.port), ("abcd123.iot.gz.baidubce.com", 1884));
     let tls = e.tls.unwrap();
     assert_eq!(tls.server, ServerAuth::CaPem(CA_PEM));
@@ -190,7 +191,7 @@ fn certificate_mode_sends_no_user_name_or_password_and_needs_tls() {
         ..Default::default()
     });
     assert!(matches!(
-        plain.endpoint(),
+        plain.endpoint(&mut Scratch::new(&mut [0u8; 256])),
         Err(ProviderError::InvalidValue { key: "tls", .. })
     ));
     // LuatOS's certificate mode: an empty client id.
@@ -228,7 +229,8 @@ fn certificate_mode_sends_no_user_name_or_password_and_needs_tls() {
 #[test]
 fn key_mode_endpoint_is_tls_on_1884_unless_plain_is_asked_for() {
     let b = Baidu::new(CORE, DN, SECRET).unwrap();
-    let e = b.endpoint().unwrap();
+    let mut host = [0u8; 256];
+    let e = b.endpoint(&mut Scratch::new(&mut host)).unwrap();
     assert_eq!((e.host, e.port), ("abcd123.iot.gz.baidubce.com", 1884));
     let tls = e.tls.unwrap();
     assert_eq!((tls.server, tls.client), (ServerAuth::CaPem(CA_PEM), None));
@@ -240,13 +242,15 @@ fn key_mode_endpoint_is_tls_on_1884_unless_plain_is_asked_for() {
             tls: TlsChoice::Off,
             ..Default::default()
         });
-    let e = bj.endpoint().unwrap();
+    let mut host = [0u8; 256];
+    let e = bj.endpoint(&mut Scratch::new(&mut host)).unwrap();
     assert_eq!(
         (e.host, e.port, e.tls),
         ("abcd123.iot.bj.baidubce.com", 1883, None)
     );
     let local = b.with_overrides(iotcloud_testkit::local(11883));
-    let e = local.endpoint().unwrap();
+    let mut host = [0u8; 256];
+    let e = local.endpoint(&mut Scratch::new(&mut host)).unwrap();
     assert_eq!((e.host, e.port, e.tls), ("127.0.0.1", 11883, None));
     assert!(matches!(
         Region::from_name("sh"),
@@ -399,7 +403,11 @@ fn secrets_never_appear_in_debug() {
     let c = b.sign(&at(Some(1)), &mut Scratch::new(&mut buf)).unwrap();
     assert!(!format!("{c:?}").contains(c.password.unwrap()));
     let cert = Baidu::certificate(CORE, DN, IDENTITY).unwrap();
-    let shown = format!("{cert:?} {:?}", cert.endpoint().unwrap());
+    let mut host = [0u8; 256];
+    let shown = format!(
+        "{cert:?} {:?}",
+        cert.endpoint(&mut Scratch::new(&mut host)).unwrap()
+    );
     assert!(!shown.contains("SECRETKEY"), "{shown}");
 }
 

@@ -291,7 +291,10 @@ fn sign(cloud: &str, args: &[String]) -> Result<String, String> {
     let (cloud, config) = host::configure(cloud, &args)?;
     let provider = AnyProvider::new(cloud, &config, None).map_err(|e| e.to_string())?;
     let record = stored_record(&provider, &args.store)?;
-    let endpoint = provider.endpoint().map_err(|e| e.to_string())?;
+    let mut host = [0u8; iotcloud::iotcloud_core::provider::MAX_HOST_LEN];
+    let endpoint = provider
+        .endpoint(&mut Scratch::new(&mut host))
+        .map_err(|e| e.to_string())?;
     let ctx = SignContext {
         unix_time_ms: SystemTime::now()
             .duration_since(UNIX_EPOCH)

@@ -136,7 +136,7 @@ impl Provider for PlainMqtt<'_> {
         "mqtt"
     }
 
-    fn endpoint(&self) -> Result<Endpoint<'_>, ProviderError> {
+    fn endpoint<'a>(&'a self, _: &mut Scratch<'a>) -> Result<Endpoint<'a>, ProviderError> {
         Ok(self.endpoint)
     }
 

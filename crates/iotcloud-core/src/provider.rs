@@ -29,6 +29,31 @@ pub fn host_name(key: &'static str, args: fmt::Arguments<'_>) -> Result<HostName
     Ok(host)
 }
 
+/// Checks that the host name made of `parts` fits in [`MAX_HOST_LEN`] bytes, so that a
+/// provider can refuse a configuration when it is made rather than at the first connect.
+/// Too long is an error naming `key`.
+pub fn check_host_len(key: &'static str, parts: &[&str]) -> Result<(), ProviderError> {
+    let len = parts.iter().fold(0usize, |n, p| n.saturating_add(p.len()));
+    if len > MAX_HOST_LEN {
+        return Err(ProviderError::InvalidValue {
+            key,
+            reason: "makes a host name longer than 253 bytes",
+        });
+    }
+    Ok(())
+}
+
+/// Writes the host name made of `parts` into `scratch`, for [`Provider::endpoint`]. Longer
+/// than [`MAX_HOST_LEN`] is an error naming `key` ([`check_host_len`]), never a truncation.
+pub fn build_host<'s>(
+    key: &'static str,
+    parts: &[&str],
+    scratch: &mut Scratch<'s>,
+) -> Result<&'s str, ProviderError> {
+    check_host_len(key, parts)?;
+    Ok(scratch.concat(parts)?)
+}
+
 /// Checks a keep-alive interval against the range of seconds a cloud accepts; outside it,
 /// an error naming `keepalive` with `reason` (which should state the range).
 pub fn check_keep_alive(
@@ -384,9 +409,16 @@ pub trait Provider {
     /// Short lower-case name of the cloud (`"aliyun"`, `"mqtt"`, …), used in store keys.
     fn cloud(&self) -> &'static str;
 
-    /// Where the MQTT broker is. Fails when the configuration cannot name one (a missing
-    /// endpoint key, a security choice the cloud has no port for).
-    fn endpoint(&self) -> Result<Endpoint<'_>, ProviderError>;
+    /// Where the MQTT broker is.
+    ///
+    /// A host name the provider builds from its configuration (from a product key and a
+    /// region, say) is written into `scratch` ([`build_host`]), so the provider need not
+    /// keep one; a fixed or configured host is borrowed from the provider. The device lends
+    /// its receive buffer, which is free at that moment.
+    ///
+    /// Fails when the configuration cannot name one (a missing endpoint key, a security
+    /// choice the cloud has no port for), or when `scratch` is too small for the host name.
+    fn endpoint<'a>(&'a self, scratch: &mut Scratch<'a>) -> Result<Endpoint<'a>, ProviderError>;
 
     /// Keep-alive and clean-session settings.
     fn mqtt_options(&self) -> MqttOptions {
@@ -506,8 +538,8 @@ impl<P: Provider + ?Sized> Provider for &P {
     fn cloud(&self) -> &'static str {
         (**self).cloud()
     }
-    fn endpoint(&self) -> Result<Endpoint<'_>, ProviderError> {
-        (**self).endpoint()
+    fn endpoint<'a>(&'a self, scratch: &mut Scratch<'a>) -> Result<Endpoint<'a>, ProviderError> {
+        (**self).endpoint(scratch)
     }
     fn mqtt_options(&self) -> MqttOptions {
         (**self).mqtt_options()

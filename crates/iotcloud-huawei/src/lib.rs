@@ -16,8 +16,8 @@ use iotcloud_core::http::Url;
 use iotcloud_core::mqtt::{QoS, SubscribeTopic};
 use iotcloud_core::ota::{Notice, OtaContext, OtaJob, OtaStatus, OtaSupport};
 use iotcloud_core::provider::{
-    CloudEndpoint, Credentials, EndpointOverrides, HostName, Limits, MqttOptions, Provider,
-    ProviderError, Publication, SignContext, TlsChoice, TopicPath, check_keep_alive, host_name,
+    CloudEndpoint, Credentials, EndpointOverrides, Limits, MqttOptions, Provider, ProviderError,
+    Publication, SignContext, TlsChoice, TopicPath, build_host, check_host_len, check_keep_alive,
     subscription,
 };
 use iotcloud_core::register::{RegisterError, RegisterIo, RegistrationId};
@@ -162,7 +162,6 @@ pub struct Huawei<'a> {
     auth: Auth<'a>,
     region: &'a str,
     endpoint: Option<&'a str>,
-    host: Option<HostName>,
     timestamp: TimestampPolicy,
     sign_type: Option<SignType>,
     utc_offset_secs: i32,
@@ -224,7 +223,6 @@ impl<'a> Huawei<'a> {
             auth,
             region: DEFAULT_REGION,
             endpoint: None,
-            host: None,
             timestamp: TimestampPolicy::default(),
             sign_type: None,
             utc_offset_secs: 0,
@@ -360,8 +358,8 @@ impl<'a> Huawei<'a> {
                          (e.g. `5341624af8.st1`), or the whole host as the host override",
             });
         }
+        check_host_len("endpoint", &self.host_parts(endpoint))?;
         self.endpoint = Some(endpoint);
-        self.host = Some(self.build_host("endpoint", endpoint)?);
         Ok(self)
     }
 
@@ -370,16 +368,20 @@ impl<'a> Huawei<'a> {
         check_host_label("region", region)?;
         self.region = region;
         if let Some(endpoint) = self.endpoint {
-            self.host = Some(self.build_host("region", endpoint)?);
+            check_host_len("region", &self.host_parts(endpoint))?;
         }
         Ok(self)
     }
 
-    fn build_host(&self, key: &'static str, endpoint: &str) -> Result<HostName, ProviderError> {
-        host_name(
-            key,
-            format_args!("{endpoint}.iotda-device.{}.myhuaweicloud.com", self.region),
-        )
+    /// The pieces of the device-access host:
+    /// `{endpoint}.iotda-device.{region}.myhuaweicloud.com`.
+    fn host_parts<'h>(&'h self, endpoint: &'h str) -> [&'h str; 4] {
+        [
+            endpoint,
+            ".iotda-device.",
+            self.region,
+            ".myhuaweicloud.com",
+        ]
     }
 
     /// The time to sign with. [`TimestampPolicy::Now`] (default) signs the clock's hour
@@ -552,10 +554,10 @@ impl Provider for Huawei<'_> {
     /// `{endpoint}.iotda-device.{region}.myhuaweicloud.com`, TLS on 8883 by default, plain
     /// MQTT on 1883 when TLS is turned off. Certificate mode puts the client certificate in
     /// the TLS settings and refuses plain TCP.
-    fn endpoint(&self) -> Result<Endpoint<'_>, ProviderError> {
-        let host = match (self.overrides.host, &self.host) {
+    fn endpoint<'a>(&'a self, scratch: &mut Scratch<'a>) -> Result<Endpoint<'a>, ProviderError> {
+        let host = match (self.overrides.host, self.endpoint) {
             (Some(host), _) => host,
-            (None, Some(host)) => host.as_str(),
+            (None, Some(endpoint)) => build_host("endpoint", &self.host_parts(endpoint), scratch)?,
             (None, None) => return Err(ProviderError::MissingKey("endpoint")),
         };
         let mut overrides: EndpointOverrides<'_> = self.overrides;

@@ -285,7 +285,8 @@ fn bad_identifiers_and_missing_keys_name_the_key() {
 #[test]
 fn endpoint_is_tls_to_the_instance_host_unless_overridden() {
     let h = device().with_endpoint("5341624af8.st1").unwrap();
-    let e = h.endpoint().unwrap();
+    let mut host = [0u8; 256];
+    let e = h.endpoint(&mut Scratch::new(&mut host)).unwrap();
     assert_eq!(
         (e.host, e.port),
         (
@@ -303,12 +304,18 @@ fn endpoint_is_tls_to_the_instance_host_unless_overridden() {
         .with_endpoint("abc.st1")
         .unwrap();
     assert_eq!(
-        other.endpoint().unwrap().host,
+        other
+            .endpoint(&mut Scratch::new(&mut [0u8; 256]))
+            .unwrap()
+            .host,
         "abc.st1.iotda-device.ap-southeast-1.myhuaweicloud.com"
     );
     let moved = h.clone().with_region("cn-east-3").unwrap();
     assert_eq!(
-        moved.endpoint().unwrap().host,
+        moved
+            .endpoint(&mut Scratch::new(&mut [0u8; 256]))
+            .unwrap()
+            .host,
         "5341624af8.st1.iotda-device.cn-east-3.myhuaweicloud.com"
     );
     // Plain MQTT on 1883 when TLS is turned off.
@@ -316,24 +323,29 @@ fn endpoint_is_tls_to_the_instance_host_unless_overridden() {
         tls: TlsChoice::Off,
         ..Default::default()
     });
-    let e = plain.endpoint().unwrap();
+    let mut host = [0u8; 256];
+    let e = plain.endpoint(&mut Scratch::new(&mut host)).unwrap();
     assert_eq!((e.port, e.tls), (1883, None));
     let local = h.with_overrides(iotcloud_testkit::local(11883));
-    let e = local.endpoint().unwrap();
+    let mut host = [0u8; 256];
+    let e = local.endpoint(&mut Scratch::new(&mut host)).unwrap();
     assert_eq!((e.host, e.port, e.tls), ("127.0.0.1", 11883, None));
 }
 
 #[test]
 fn endpoint_is_required_unless_the_host_is_overridden() {
     assert_eq!(
-        device().endpoint().unwrap_err(),
+        device()
+            .endpoint(&mut Scratch::new(&mut [0u8; 256]))
+            .unwrap_err(),
         ProviderError::MissingKey("endpoint")
     );
     let overridden = device().with_overrides(EndpointOverrides {
         host: Some("iot-mqtts.cn-north-4.myhuaweicloud.com"),
         ..Default::default()
     });
-    let e = overridden.endpoint().unwrap();
+    let mut host = [0u8; 256];
+    let e = overridden.endpoint(&mut Scratch::new(&mut host)).unwrap();
     assert_eq!(
         (e.host, e.port),
         ("iot-mqtts.cn-north-4.myhuaweicloud.com", 8883)
@@ -391,7 +403,12 @@ fn certificate_mode_sends_no_password_and_needs_tls() {
     );
     assert_eq!(username, ID);
     assert_eq!(password, None);
-    let tls = h.endpoint().unwrap().tls.unwrap();
+    let mut host = [0u8; 256];
+    let tls = h
+        .endpoint(&mut Scratch::new(&mut host))
+        .unwrap()
+        .tls
+        .unwrap();
     assert_eq!(tls.client, Some(IDENTITY));
     assert_eq!(tls.server, ServerAuth::CaPem(CA_PEM));
     let plain = h.clone().with_overrides(EndpointOverrides {
@@ -399,7 +416,7 @@ fn certificate_mode_sends_no_password_and_needs_tls() {
         ..Default::default()
     });
     assert!(matches!(
-        plain.endpoint(),
+        plain.endpoint(&mut Scratch::new(&mut [0u8; 256])),
         Err(ProviderError::InvalidValue { key: "tls", .. })
     ));
     // Another server check keeps the client certificate.
@@ -407,7 +424,12 @@ fn certificate_mode_sends_no_password_and_needs_tls() {
         tls: TlsChoice::On(ServerAuth::DefaultRoots),
         ..Default::default()
     });
-    let tls = other.endpoint().unwrap().tls.unwrap();
+    let mut host = [0u8; 256];
+    let tls = other
+        .endpoint(&mut Scratch::new(&mut host))
+        .unwrap()
+        .tls
+        .unwrap();
     assert_eq!(
         (tls.server, tls.client),
         (ServerAuth::DefaultRoots, Some(IDENTITY))
@@ -550,7 +572,8 @@ fn a_registering_configuration_names_product_and_node_and_keeps_the_device_host(
         })
     );
     assert_eq!(h.device_id().to_string(), ID);
-    let e = h.endpoint().unwrap();
+    let mut host = [0u8; 256];
+    let e = h.endpoint(&mut Scratch::new(&mut host)).unwrap();
     assert_eq!(
         (e.host, e.port),
         (
@@ -569,12 +592,17 @@ fn a_registering_configuration_names_product_and_node_and_keeps_the_device_host(
     )
     .unwrap();
     assert_eq!(
-        other.endpoint().unwrap_err(),
+        other
+            .endpoint(&mut Scratch::new(&mut [0u8; 256]))
+            .unwrap_err(),
         ProviderError::MissingKey("endpoint")
     );
     let other = other.with_endpoint("abc").unwrap();
     assert_eq!(
-        other.endpoint().unwrap().host,
+        other
+            .endpoint(&mut Scratch::new(&mut [0u8; 256]))
+            .unwrap()
+            .host,
         "abc.iotda-device.ap-southeast-1.myhuaweicloud.com"
     );
     assert_eq!(device().registration(), None);

@@ -570,7 +570,7 @@ impl Provider for OneNet<'_> {
 
     /// `mqttstls.heclouds.com:8883` with TLS (default), `mqtts.heclouds.com:1883` with
     /// `TlsChoice::Off`. The host follows the TLS choice because OneNET names them apart.
-    fn endpoint(&self) -> Result<Endpoint<'_>, ProviderError> {
+    fn endpoint<'a>(&'a self, _scratch: &mut Scratch<'a>) -> Result<Endpoint<'a>, ProviderError> {
         let host = match self.overrides.tls {
             TlsChoice::Off => PLAIN_HOST,
             TlsChoice::CloudDefault | TlsChoice::On(_) => TLS_HOST,

@@ -255,24 +255,28 @@ fn the_longest_identifiers_still_sign() {
 #[test]
 fn endpoint_host_follows_the_tls_choice() {
     let o = OneNet::device_key(PID, DN, KEY).unwrap();
-    let e = o.endpoint().unwrap();
+    let mut host = [0u8; 256];
+    let e = o.endpoint(&mut Scratch::new(&mut host)).unwrap();
     assert_eq!((e.host, e.port), ("mqttstls.heclouds.com", 8883));
     assert_eq!(e.tls.unwrap().server, ServerAuth::CaPem(CA_PEM));
     let plain = o.with_overrides(EndpointOverrides {
         tls: TlsChoice::Off,
         ..Default::default()
     });
-    let e = plain.endpoint().unwrap();
+    let mut host = [0u8; 256];
+    let e = plain.endpoint(&mut Scratch::new(&mut host)).unwrap();
     assert_eq!((e.host, e.port, e.tls), ("mqtts.heclouds.com", 1883, None));
     let web = o.with_overrides(EndpointOverrides {
         tls: TlsChoice::On(ServerAuth::NoVerification),
         ..Default::default()
     });
-    let e = web.endpoint().unwrap();
+    let mut host = [0u8; 256];
+    let e = web.endpoint(&mut Scratch::new(&mut host)).unwrap();
     assert_eq!((e.host, e.port), ("mqttstls.heclouds.com", 8883));
     assert_eq!(e.tls.unwrap().server, ServerAuth::NoVerification);
     let local = o.with_overrides(iotcloud_testkit::local(11883));
-    let e = local.endpoint().unwrap();
+    let mut host = [0u8; 256];
+    let e = local.endpoint(&mut Scratch::new(&mut host)).unwrap();
     assert_eq!((e.host, e.port, e.tls), ("127.0.0.1", 11883, None));
 }
 

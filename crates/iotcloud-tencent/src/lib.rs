@@ -13,8 +13,8 @@ use iotcloud_core::mqtt::{QoS, SubscribeTopic};
 use iotcloud_core::ota::{Notice, OtaContext, OtaJob, OtaStatus, OtaSupport};
 use iotcloud_core::provider::{
     CloudEndpoint, Credentials, EndpointOverrides, HostName, Limits, MqttOptions, Provider,
-    ProviderError, Publication, SignContext, TlsChoice, TopicPath, check_keep_alive, host_name,
-    subscription,
+    ProviderError, Publication, SignContext, TlsChoice, TopicPath, build_host, check_host_len,
+    check_keep_alive, host_name, subscription,
 };
 use iotcloud_core::register::{RegisterError, RegisterIo, RegistrationId};
 use iotcloud_core::scratch::Scratch;
@@ -261,7 +261,6 @@ pub struct Tencent<'a> {
     device_name: &'a str,
     auth: Auth<'a>,
     region: Region,
-    host: HostName,
     method: SignMethod,
     app_id: &'a str,
     conn_id: Option<&'a str>,
@@ -380,7 +379,6 @@ impl<'a> Tencent<'a> {
             device_name,
             auth,
             region,
-            host: region.host(product_id)?,
             method: SignMethod::default(),
             app_id: SDK_APP_ID,
             conn_id: None,
@@ -510,9 +508,14 @@ impl<'a> Tencent<'a> {
         })
     }
 
+    /// The pieces of the MQTT host in `region`: `{product_id}.{domain}`.
+    fn host_parts(&self, region: Region) -> [&'a str; 3] {
+        [self.product_id, ".", region.domain()]
+    }
+
     /// The region of the product.
     pub fn with_region(mut self, region: Region) -> Result<Self, ProviderError> {
-        self.host = region.host(self.product_id)?;
+        check_host_len("product_id", &self.host_parts(region))?;
         self.region = region;
         Ok(self)
     }
@@ -708,8 +711,11 @@ impl Provider for Tencent<'_> {
         "tencent"
     }
 
-    fn endpoint(&self) -> Result<Endpoint<'_>, ProviderError> {
-        let host = self.host.as_str();
+    fn endpoint<'a>(&'a self, scratch: &mut Scratch<'a>) -> Result<Endpoint<'a>, ProviderError> {
+        let host = match self.overrides.host {
+            Some(host) => host,
+            None => build_host("product_id", &self.host_parts(self.region), scratch)?,
+        };
         let key_or_cert = match self.auth {
             Auth::Dynamic { expect, .. } => expect,
             Auth::Key(_) => AuthMode::Key,

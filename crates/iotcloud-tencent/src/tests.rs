@@ -373,7 +373,8 @@ fn keep_alive_is_0_to_900_seconds() {
 #[test]
 fn key_authentication_connects_in_plain_tcp_on_1883() {
     let t = Tencent::key(PID, DN, PSK).unwrap();
-    let e = t.endpoint().unwrap();
+    let mut host = [0u8; 256];
+    let e = t.endpoint(&mut Scratch::new(&mut host)).unwrap();
     assert_eq!(
         (e.host, e.port, e.tls),
         ("LD8S5J1L07.iotcloud.tencentdevices.com", 1883, None)
@@ -384,7 +385,7 @@ fn key_authentication_connects_in_plain_tcp_on_1883() {
         ..Default::default()
     });
     assert!(matches!(
-        tls.endpoint(),
+        tls.endpoint(&mut Scratch::new(&mut [0u8; 256])),
         Err(ProviderError::InvalidValue { key: "tls", .. })
     ));
     let tls = t.clone().with_overrides(EndpointOverrides {
@@ -392,7 +393,8 @@ fn key_authentication_connects_in_plain_tcp_on_1883() {
         tls: TlsChoice::On(ServerAuth::CaPem(CA_PEM)),
         ..Default::default()
     });
-    let e = tls.endpoint().unwrap();
+    let mut host = [0u8; 256];
+    let e = tls.endpoint(&mut Scratch::new(&mut host)).unwrap();
     assert_eq!(e.port, 8883);
     assert_eq!(e.tls.unwrap().server, ServerAuth::CaPem(CA_PEM));
 }
@@ -407,7 +409,8 @@ fn certificate_authentication_is_mutual_tls_on_8883_without_a_password() {
         .unwrap()
         .with_timestamp(TimestampPolicy::LuatosDefault);
     assert_eq!(t.auth_mode(), AuthMode::Certificate);
-    let e = t.endpoint().unwrap();
+    let mut host = [0u8; 256];
+    let e = t.endpoint(&mut Scratch::new(&mut host)).unwrap();
     assert_eq!(
         (e.host, e.port),
         ("LD8S5J1L07.iotcloud.tencentdevices.com", 8883)
@@ -428,14 +431,21 @@ fn certificate_authentication_is_mutual_tls_on_8883_without_a_password() {
         client: Some(other),
         ..Default::default()
     });
-    assert_eq!(o.endpoint().unwrap().tls.unwrap().client, Some(identity()));
+    assert_eq!(
+        o.endpoint(&mut Scratch::new(&mut [0u8; 256]))
+            .unwrap()
+            .tls
+            .unwrap()
+            .client,
+        Some(identity())
+    );
     // Plain TCP needs an explicit port: Tencent has none for certificates.
     let plain = t.clone().with_overrides(EndpointOverrides {
         tls: TlsChoice::Off,
         ..Default::default()
     });
     assert!(matches!(
-        plain.endpoint(),
+        plain.endpoint(&mut Scratch::new(&mut [0u8; 256])),
         Err(ProviderError::InvalidValue { key: "tls", .. })
     ));
 }
@@ -480,14 +490,19 @@ fn regions_and_overrides_choose_the_host() {
             .clone()
             .with_region(Region::from_name(name).unwrap())
             .unwrap();
-        assert_eq!(r.endpoint().unwrap().host, host, "{name}");
+        assert_eq!(
+            r.endpoint(&mut Scratch::new(&mut [0u8; 256])).unwrap().host,
+            host,
+            "{name}"
+        );
     }
     assert!(matches!(
         Region::from_name("mars"),
         Err(ProviderError::InvalidValue { key: "region", .. })
     ));
     let local = t.with_overrides(iotcloud_testkit::local(11883));
-    let e = local.endpoint().unwrap();
+    let mut host = [0u8; 256];
+    let e = local.endpoint(&mut Scratch::new(&mut host)).unwrap();
     assert_eq!((e.host, e.port, e.tls), ("127.0.0.1", 11883, None));
 }
 

@@ -161,7 +161,12 @@ async fn a_certificate_product_hands_out_a_certificate_kept_unescaped() {
         let real = Tencent::dynamic(PID, DN, SECRET)
             .unwrap()
             .with_registered_auth(AuthMode::Certificate);
-        let e = iotcloud_core::Provider::endpoint(&real).unwrap();
+        let mut host = [0u8; 256];
+        let e = iotcloud_core::Provider::endpoint(
+            &real,
+            &mut iotcloud_core::scratch::Scratch::new(&mut host),
+        )
+        .unwrap();
         assert_eq!((e.port, e.tls.is_some()), (8883, true));
     }
 }

@@ -149,7 +149,7 @@ impl Provider for Tlink<'_> {
     }
 
     /// `mq.tlink.io:1883`, plain; TLS only when asked for with [`TlsChoice::On`].
-    fn endpoint(&self) -> Result<Endpoint<'_>, ProviderError> {
+    fn endpoint<'a>(&'a self, _scratch: &mut Scratch<'a>) -> Result<Endpoint<'a>, ProviderError> {
         let mut overrides = self.overrides;
         if overrides.tls == TlsChoice::CloudDefault {
             overrides.tls = TlsChoice::Off;

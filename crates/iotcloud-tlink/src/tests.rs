@@ -93,13 +93,14 @@ fn every_key_is_required_and_named() {
 #[test]
 fn the_cloud_default_is_plain_tcp_because_tlink_documents_no_tls() {
     let t = device();
-    let e = t.endpoint().unwrap();
+    let mut host = [0u8; 256];
+    let e = t.endpoint(&mut Scratch::new(&mut host)).unwrap();
     assert_eq!((e.host, e.port, e.tls), ("mq.tlink.io", 1883, None));
     let off = device().with_overrides(EndpointOverrides {
         tls: TlsChoice::Off,
         ..Default::default()
     });
-    assert_eq!(off.endpoint().unwrap(), e);
+    assert_eq!(off.endpoint(&mut Scratch::new(&mut [0u8; 256])).unwrap(), e);
 }
 
 #[test]
@@ -109,7 +110,8 @@ fn tls_only_when_asked_with_the_users_own_server_check() {
         tls: TlsChoice::On(ServerAuth::CaPem(ca)),
         ..Default::default()
     });
-    let e = t.endpoint().unwrap();
+    let mut host = [0u8; 256];
+    let e = t.endpoint(&mut Scratch::new(&mut host)).unwrap();
     assert_eq!((e.host, e.port), ("mq.tlink.io", 8883));
     assert_eq!(e.tls.unwrap().server, ServerAuth::CaPem(ca));
     let elsewhere = device().with_overrides(EndpointOverrides {
@@ -118,7 +120,8 @@ fn tls_only_when_asked_with_the_users_own_server_check() {
         tls: TlsChoice::On(ServerAuth::DefaultRoots),
         client: None,
     });
-    let e = elsewhere.endpoint().unwrap();
+    let mut host = [0u8; 256];
+    let e = elsewhere.endpoint(&mut Scratch::new(&mut host)).unwrap();
     assert_eq!((e.host, e.port), ("127.0.0.1", 18883));
     assert_eq!(e.tls.unwrap().server, ServerAuth::DefaultRoots);
 }

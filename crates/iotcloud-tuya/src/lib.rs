@@ -319,7 +319,7 @@ impl Provider for Tuya<'_> {
         "tuya"
     }
 
-    fn endpoint(&self) -> Result<Endpoint<'_>, ProviderError> {
+    fn endpoint<'a>(&'a self, _scratch: &mut Scratch<'a>) -> Result<Endpoint<'a>, ProviderError> {
         self.overrides.resolve(CloudEndpoint {
             host: self.data_center.host(),
             tls_port: Some(PORT),

@@ -136,7 +136,8 @@ fn endpoint_is_tls_to_the_data_centre_unless_overridden() {
     let t = Tuya::new(ID, SECRET)
         .unwrap()
         .with_data_center(DataCenter::from_name("ueaz").unwrap());
-    let e = t.endpoint().unwrap();
+    let mut host = [0u8; 256];
+    let e = t.endpoint(&mut Scratch::new(&mut host)).unwrap();
     assert_eq!((e.host, e.port), ("m1-ueaz.tuyaus.com", 8883));
     assert_eq!(e.tls.unwrap().server, ServerAuth::CaPem(CA_PEM));
     // Plain TCP needs an explicit port: Tuya has none.
@@ -145,11 +146,12 @@ fn endpoint_is_tls_to_the_data_centre_unless_overridden() {
         ..Default::default()
     });
     assert!(matches!(
-        plain.endpoint(),
+        plain.endpoint(&mut Scratch::new(&mut [0u8; 256])),
         Err(ProviderError::InvalidValue { key: "tls", .. })
     ));
     let local = t.with_overrides(iotcloud_testkit::local(1883));
-    let e = local.endpoint().unwrap();
+    let mut host = [0u8; 256];
+    let e = local.endpoint(&mut Scratch::new(&mut host)).unwrap();
     assert_eq!((e.host, e.port, e.tls), ("127.0.0.1", 1883, None));
     assert!(DataCenter::from_name("mars").is_err());
 }

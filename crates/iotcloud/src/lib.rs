@@ -229,8 +229,8 @@ impl Provider for AnyProvider<'_> {
         each!(self, p => p.cloud())
     }
 
-    fn endpoint(&self) -> Result<Endpoint<'_>, ProviderError> {
-        each!(self, p => p.endpoint())
+    fn endpoint<'a>(&'a self, scratch: &mut Scratch<'a>) -> Result<Endpoint<'a>, ProviderError> {
+        each!(self, p => p.endpoint(scratch))
     }
 
     fn mqtt_options(&self) -> MqttOptions {

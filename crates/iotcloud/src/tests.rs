@@ -168,7 +168,8 @@ fn luatos_endpoints_are_plain_where_luatos_is_plain_and_checked_where_it_uses_tl
         ],
     )
     .unwrap();
-    let e = p.endpoint().unwrap();
+    let mut host = [0u8; 256];
+    let e = p.endpoint(&mut Scratch::new(&mut host)).unwrap();
     assert_eq!(
         (e.host, e.port, e.tls.is_none()),
         ("123456789.iot-as-mqtt.cn-shanghai.aliyuncs.com", 1883, true)
@@ -182,7 +183,8 @@ fn luatos_endpoints_are_plain_where_luatos_is_plain_and_checked_where_it_uses_tl
         ],
     )
     .unwrap();
-    let e = p.endpoint().unwrap();
+    let mut host = [0u8; 256];
+    let e = p.endpoint(&mut Scratch::new(&mut host)).unwrap();
     assert_eq!(e.port, 8883);
     assert_eq!(e.tls.unwrap().server, ServerAuth::CaPem(tuya::CA_PEM));
 }
@@ -198,7 +200,8 @@ fn defaults_follow_the_clouds_not_luatos() {
         ],
     )
     .unwrap();
-    let e = p.endpoint().unwrap();
+    let mut host = [0u8; 256];
+    let e = p.endpoint(&mut Scratch::new(&mut host)).unwrap();
     assert_eq!(e.port, 8883);
     assert!(matches!(e.tls.unwrap().server, ServerAuth::CaPem(ca) if ca == aliyun::CA_PEM));
     // The clock's time by default: without it, signing is refused by name.
@@ -555,7 +558,8 @@ fn any_provider_reports_its_cloud_and_tls_choices() {
     )
     .unwrap();
     assert_eq!((p.kind(), p.cloud()), (Cloud::Tlink, "tlink"));
-    let e = p.endpoint().unwrap();
+    let mut host = [0u8; 256];
+    let e = p.endpoint(&mut Scratch::new(&mut host)).unwrap();
     assert_eq!((e.host, e.port), ("mq.tlink.io", 8883));
     assert_eq!(e.tls.unwrap().server, ServerAuth::DefaultRoots);
     let p = provider(
@@ -569,7 +573,11 @@ fn any_provider_reports_its_cloud_and_tls_choices() {
     )
     .unwrap();
     assert_eq!(
-        p.endpoint().unwrap().tls.unwrap().server,
+        p.endpoint(&mut Scratch::new(&mut [0u8; 256]))
+            .unwrap()
+            .tls
+            .unwrap()
+            .server,
         ServerAuth::NoVerification
     );
     let shown = std::format!("{p:?}");

@@ -134,7 +134,11 @@ fn aliyun_fixed_and_tls() -> Outcome {
     let tls = get!(aliyun_device())
         .with_sign_method(SignMethod::HmacSha1)
         .with_timestamp(TimestampPolicy::Fixed(1_700_000_000));
-    ensure!(get!(tls.endpoint()).tls.is_some());
+    ensure!(
+        get!(tls.endpoint(&mut Scratch::new(&mut [0u8; 256])))
+            .tls
+            .is_some()
+    );
     expect(
         &tls,
         at(None, 7),
@@ -362,7 +366,8 @@ fn tlink_credentials() -> Outcome {
 fn plain_credentials() -> Outcome {
     let p = get!(PlainMqtt::new("broker.local", 1883, "sensor-1")).with_login("user", "secret");
     expect(&p, at(None, 0), "sensor-1", Some("user"), Some("secret"))?;
-    let e = get!(p.endpoint());
+    let mut host = [0u8; 256];
+    let e = get!(p.endpoint(&mut Scratch::new(&mut host)));
     ensure_eq!(
         (e.host, e.port, e.tls.is_none()),
         ("broker.local", 1883, true)

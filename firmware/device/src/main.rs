@@ -125,12 +125,14 @@ fn run() -> Result<(), Failure> {
     let topic = cloud::echo_topic(&provider)
         .write_into(&mut topic)
         .map_err(|_| Failure::Setup("topic buffer"))?;
-    block_on(exchange(provider, UartTransport::new(uart), clock, topic))
+    // The device borrows the provider: it is kept here once, instead of moving with the
+    // device through every state change.
+    block_on(exchange(&provider, UartTransport::new(uart), clock, topic))
 }
 
 /// Connect, subscribe, publish, receive, disconnect.
 async fn exchange(
-    cloud: cloud::Cloud,
+    cloud: &cloud::Cloud,
     transport: UartTransport,
     clock: SysTickClock,
     topic: &str,

@@ -74,7 +74,10 @@ pub(super) struct Core<'b, P, T, C, S> {
     pub pending: Option<Pending>,
     /// A write started and did not finish: the stream may hold half a packet.
     pub tx_dirty: bool,
-    options: DeviceOptions,
+    /// [`DeviceOptions::connect_timeout_ms`]; the session keeps the other timings.
+    connect_timeout_ms: u64,
+    /// [`DeviceOptions::seed`] was given: the random sequence is not mixed with anything.
+    seeded: bool,
     rng: u64,
     /// Credentials memory: a sealed registration record (see `crate::register`).
     creds: &'b mut [u8],
@@ -178,7 +181,8 @@ impl<'b, P, T, C, S> Core<'b, P, T, C, S> {
             pending: None,
             tx_dirty: false,
             rng: options.seed.unwrap_or(0x853c_49e6_748f_ea9b),
-            options,
+            connect_timeout_ms: options.connect_timeout_ms,
+            seeded: options.seed.is_some(),
             creds: &mut [],
             record: None,
             sealed_len: 0,
@@ -259,7 +263,7 @@ impl<'b, P: Provider, T: Transport, C: Clock, S: KvStore> Core<'b, P, T, C, S> {
                 Err(e) => return Err(Error::Store(e)),
             }
             let unix_time_ms = self.clock.unix_time_ms();
-            if self.options.seed.is_none() {
+            if !self.seeded {
                 self.rng ^= self.clock.now_ms().rotate_left(17) ^ unix_time_ms.unwrap_or(0);
             }
             let random = self.random();
@@ -343,7 +347,7 @@ impl<'b, P: Provider, T: Transport, C: Clock, S: KvStore> Core<'b, P, T, C, S> {
         self.tx_dirty = false;
         let now = self.clock.now_ms();
         let unix = self.clock.unix_time_ms();
-        if self.options.seed.is_none() {
+        if !self.seeded {
             self.rng ^= now.rotate_left(29) ^ unix.unwrap_or(0);
         }
         let random = self.random();
@@ -357,7 +361,7 @@ impl<'b, P: Provider, T: Transport, C: Clock, S: KvStore> Core<'b, P, T, C, S> {
         let n = {
             let mut scratch = Scratch::new(self.rx);
             let creds = self.provider.sign(&ctx, &mut scratch)?;
-            if self.options.seed.is_none() {
+            if !self.seeded {
                 self.rng ^= fnv1a(creds.client_id);
             }
             let connect = Connect {
@@ -370,8 +374,11 @@ impl<'b, P: Provider, T: Transport, C: Clock, S: KvStore> Core<'b, P, T, C, S> {
             };
             self.session.connect(&connect, now, self.tx)?
         };
-        let deadline = now.saturating_add(self.options.connect_timeout_ms);
-        let mut endpoint = self.provider.endpoint()?;
+        let deadline = now.saturating_add(self.connect_timeout_ms);
+        // The host name, if the provider builds one, goes into the receive buffer, which
+        // holds nothing until CONNACK.
+        let mut host_scratch = Scratch::new(self.rx);
+        let mut endpoint = self.provider.endpoint(&mut host_scratch)?;
         if let (Some(tls), Some(record)) = (endpoint.tls.as_mut(), registered)
             && tls.client.is_none()
         {

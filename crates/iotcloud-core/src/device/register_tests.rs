@@ -29,7 +29,7 @@ impl Provider for Registering {
     fn cloud(&self) -> &'static str {
         "test"
     }
-    fn endpoint(&self) -> Result<Endpoint<'_>, ProviderError> {
+    fn endpoint<'a>(&'a self, _scratch: &mut Scratch<'a>) -> Result<Endpoint<'a>, ProviderError> {
         Ok(Endpoint {
             host: "broker.test",
             port: 1883,

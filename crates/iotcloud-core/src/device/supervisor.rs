@@ -365,7 +365,7 @@ mod tests {
         fn cloud(&self) -> &'static str {
             "paced"
         }
-        fn endpoint(&self) -> Result<Endpoint<'_>, ProviderError> {
+        fn endpoint<'a>(&'a self, _: &mut Scratch<'a>) -> Result<Endpoint<'a>, ProviderError> {
             Ok(Endpoint::tcp("paced.test", 1883))
         }
         fn limits(&self) -> Limits {

@@ -594,7 +594,7 @@ impl Provider for Strict {
     fn cloud(&self) -> &'static str {
         "strict"
     }
-    fn endpoint(&self) -> Result<Endpoint<'_>, ProviderError> {
+    fn endpoint<'a>(&'a self, _scratch: &mut Scratch<'a>) -> Result<Endpoint<'a>, ProviderError> {
         Ok(Endpoint::tcp("strict.test", 1883))
     }
     fn limits(&self) -> Limits {

@@ -418,7 +418,8 @@ fn a_dynamic_device_signs_with_its_record_as_a_key_device_would() {
     assert!(with_record.password.unwrap().ends_with(";hmacsha256"));
     assert_eq!(t.registered_identity(&record), None);
     // Plain TCP on 1883, like a key device.
-    let e = t.endpoint().unwrap();
+    let mut host = [0u8; 256];
+    let e = t.endpoint(&mut Scratch::new(&mut host)).unwrap();
     assert_eq!(
         (e.host, e.port, e.tls),
         ("ZAJCHA24SH.iotcloud.tencentdevices.com", PLAIN_PORT, None)
@@ -451,7 +452,8 @@ fn a_dynamic_certificate_device_signs_and_connects_as_a_certificate_device_would
         cert.sign(&ctx, &mut Scratch::new(&mut b)).unwrap()
     );
     // TLS on 8883 against the bundled roots; the client certificate comes from the record.
-    let e = t.endpoint().unwrap();
+    let mut host = [0u8; 256];
+    let e = t.endpoint(&mut Scratch::new(&mut host)).unwrap();
     assert_eq!(e.port, TLS_PORT);
     let tls = e.tls.unwrap();
     assert_eq!((tls.server, tls.client), (ServerAuth::CaPem(CA_PEM), None));
@@ -584,7 +586,12 @@ fn the_registration_url_follows_api_region_and_override() {
         tls: TlsChoice::On(ServerAuth::DefaultRoots),
         ..Default::default()
     };
-    assert!(dynamic().with_overrides(o).endpoint().is_err());
+    assert!(
+        dynamic()
+            .with_overrides(o)
+            .endpoint(&mut Scratch::new(&mut [0u8; 256]))
+            .is_err()
+    );
 }
 
 #[test]

@@ -362,6 +362,31 @@ fn keep_alive_outside_30_to_1200_seconds_is_refused() {
 }
 
 #[test]
+fn the_host_name_is_built_into_lent_memory_and_refused_if_it_does_not_fit() {
+    let a = device();
+    let host = "123456789.iot-as-mqtt.cn-shanghai.aliyuncs.com";
+    let mut exact = std::vec![0u8; host.len()];
+    assert_eq!(
+        a.endpoint(&mut Scratch::new(&mut exact)).unwrap().host,
+        host
+    );
+    let mut short = std::vec![0u8; host.len() - 1];
+    assert!(matches!(
+        a.endpoint(&mut Scratch::new(&mut short)),
+        Err(ProviderError::ScratchFull(_))
+    ));
+    // A host override needs no memory at all.
+    let local = device().with_overrides(EndpointOverrides {
+        host: Some("127.0.0.1"),
+        ..EndpointOverrides::default()
+    });
+    assert_eq!(
+        local.endpoint(&mut Scratch::new(&mut [])).unwrap().host,
+        "127.0.0.1"
+    );
+}
+
+#[test]
 fn endpoint_is_tls_on_8883_to_the_instance_unless_overridden() {
     let a = device();
     let mut host = [0u8; 256];

@@ -696,6 +696,31 @@ mod tests {
         let long = [b'a'; 300];
         let long = core::str::from_utf8(&long).unwrap();
         assert!(host_name("region", format_args!("{long}")).is_err());
+        // Built into lent memory: 253 bytes fit, 254 are refused naming the key, and a
+        // scratch too small is its own error.
+        let mut buf = [0u8; 300];
+        let name = build_host(
+            "region",
+            &[&long[..250], ".cn"],
+            &mut Scratch::new(&mut buf),
+        );
+        assert_eq!(name.unwrap().len(), 253);
+        assert_eq!(
+            build_host(
+                "region",
+                &[&long[..251], ".cn"],
+                &mut Scratch::new(&mut buf)
+            ),
+            Err(ProviderError::InvalidValue {
+                key: "region",
+                reason: "makes a host name longer than 253 bytes"
+            })
+        );
+        assert!(check_host_len("region", &[&long[..251], ".cn"]).is_err());
+        assert!(matches!(
+            build_host("region", &["a", ".cn"], &mut Scratch::new(&mut [0u8; 3])),
+            Err(ProviderError::ScratchFull(_))
+        ));
         let t = TopicPath::new(["/", "pk", "/", "dn", "/user/update", ""]);
         assert_eq!(std::format!("{t}"), "/pk/dn/user/update");
         let mut buf = [0u8; 32];

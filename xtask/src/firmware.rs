@@ -44,10 +44,38 @@ pub fn cargo(args: &[&str]) -> Command {
     cmd
 }
 
+/// A `--config` value that rewrites the source paths compiled into the firmware (panic
+/// locations, debug information) to fixed ones: the repository to `/iotcloud`, Cargo's
+/// home to `/cargo`. The sizes then do not depend on where the checkout or Cargo's home
+/// is. Cargo appends these flags to the ones `firmware/.cargo/config.toml` sets.
+fn remap_paths() -> String {
+    let home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
+    let mut flags = vec![format!(
+        "--remap-path-prefix={}=/iotcloud",
+        root().display()
+    )];
+    if let Some(home) = home {
+        flags.push(format!("--remap-path-prefix={}=/cargo", home.display()));
+    }
+    let quoted: Vec<String> = flags.iter().map(|f| format!("{f:?}")).collect();
+    format!("target.{TARGET}.rustflags=[{}]", quoted.join(", "))
+}
+
 /// Builds one firmware binary in release mode and returns its ELF.
 pub fn build(package: &str, features: &[&str], default_features: bool) -> Result<PathBuf, String> {
     let feature_list = features.join(",");
-    let mut args = vec!["build", "--release", "--quiet", "-p", package];
+    let remap = remap_paths();
+    let mut args = vec![
+        "build",
+        "--release",
+        "--quiet",
+        "--config",
+        &remap,
+        "-p",
+        package,
+    ];
     if !default_features {
         args.push("--no-default-features");
     }

@@ -248,7 +248,17 @@ pub fn report() -> Result<(), String> {
         let (_, symbols) = contributors(&measured.elf)?;
         let device = code_by_source(&measured.elf)?;
         let board = code_by_source(&baseline.elf)?;
-        source_table(cloud, &device, &board);
+        source_table(cloud, &device.per_crate, &board.per_crate);
+        let mut files: Vec<(&String, &u64)> = device.per_file.iter().collect();
+        files.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
+        say!("");
+        say!("Largest source files by code, {cloud} firmware (same reading):");
+        say!("");
+        say!("| source file | bytes |");
+        say!("|---|---:|");
+        for (file, size) in files.iter().take(16) {
+            say!("| `{file}` | {size} |");
+        }
         say!("");
         say!("Largest symbols, {cloud}:");
         say!("");
@@ -311,7 +321,7 @@ fn crate_of_path(path: &str) -> String {
 /// line table: after inlining, a function's bytes are counted for the crate whose source
 /// lines they come from, not for the symbol they ended up in. Code without line
 /// information is counted as `(no line information)`. The vector table is not code.
-fn code_by_source(elf: &Path) -> Result<BTreeMap<String, u64>, String> {
+fn code_by_source(elf: &Path) -> Result<SourceCode, String> {
     use gimli::{EndianSlice, RunTimeEndian};
     let bytes = std::fs::read(elf).map_err(|e| format!("{}: {e}", elf.display()))?;
     let file = object::File::parse(&*bytes).map_err(|e| format!("{}: {e}", elf.display()))?;
@@ -336,6 +346,7 @@ fn code_by_source(elf: &Path) -> Result<BTreeMap<String, u64>, String> {
         .map(|s| (s.address(), s.address() + s.size()))
         .collect();
     let in_code = |a: u64| code.iter().any(|&(lo, hi)| a >= lo && a < hi);
+    // (start, end, source path) of every line-table row in flash.
     let mut ranges: Vec<(u64, u64, String)> = Vec::new();
     let mut units = dwarf.units();
     while let Some(header) = units.next().map_err(dwarf_err)? {
@@ -346,11 +357,11 @@ fn code_by_source(elf: &Path) -> Result<BTreeMap<String, u64>, String> {
         let mut rows = program.rows();
         let mut previous: Option<(u64, String)> = None;
         while let Some((header, row)) = rows.next_row().map_err(dwarf_err)? {
-            if let Some((start, krate)) = previous.take()
+            if let Some((start, path)) = previous.take()
                 && row.address() > start
                 && in_code(start)
             {
-                ranges.push((start, row.address(), krate));
+                ranges.push((start, row.address(), path));
             }
             if row.end_sequence() {
                 continue;
@@ -379,27 +390,48 @@ fn code_by_source(elf: &Path) -> Result<BTreeMap<String, u64>, String> {
                 }
                 None => String::new(),
             };
-            previous = Some((row.address(), crate_of_path(&path)));
+            previous = Some((row.address(), path));
         }
     }
     // Units may describe the same bytes twice (a function that several units emitted and
     // the linker kept once); each byte is counted once, for the first range that has it.
     ranges.sort();
-    let mut per_crate: BTreeMap<String, u64> = BTreeMap::new();
+    let mut found = SourceCode::default();
     let (mut counted, mut covered_to) = (0u64, 0u64);
-    for (start, end, krate) in ranges {
+    for (start, end, path) in ranges {
         let start = start.max(covered_to);
         if end > start {
-            *per_crate.entry(krate).or_default() += end - start;
+            let krate = crate_of_path(&path);
+            *found.per_file.entry(file_label(&krate, &path)).or_default() += end - start;
+            *found.per_crate.entry(krate).or_default() += end - start;
             counted += end - start;
             covered_to = end;
         }
     }
     let total: u64 = code.iter().map(|(lo, hi)| hi - lo).sum();
     if total > counted {
-        per_crate.insert("(no line information)".into(), total - counted);
+        found
+            .per_crate
+            .insert("(no line information)".into(), total - counted);
     }
-    Ok(per_crate)
+    Ok(found)
+}
+
+/// Code bytes by source, from [`code_by_source`].
+#[derive(Default)]
+struct SourceCode {
+    /// Per crate.
+    per_crate: BTreeMap<String, u64>,
+    /// Per source file, labelled by [`file_label`].
+    per_file: BTreeMap<String, u64>,
+}
+
+/// A source file's name in the report: its crate and its last two path components
+/// (`iotcloud_core device/link.rs`, `core src/result.rs`).
+fn file_label(krate: &str, path: &str) -> String {
+    let mut tail: Vec<&str> = path.rsplit('/').take(2).collect();
+    tail.reverse();
+    format!("{krate} {}", tail.join("/"))
 }
 
 /// What a crate is to the device firmware.
@@ -494,5 +526,12 @@ mod tests {
         for (path, expected) in cases {
             assert_eq!(crate_of_path(path), expected, "{path}");
         }
+        assert_eq!(
+            super::file_label(
+                "iotcloud_core",
+                "/iotcloud/crates/iotcloud-core/src/device/link.rs"
+            ),
+            "iotcloud_core device/link.rs"
+        );
     }
 }

@@ -46,8 +46,9 @@ pub fn cargo(args: &[&str]) -> Command {
 
 /// A `--config` value that rewrites the source paths compiled into the firmware (panic
 /// locations, debug information) to fixed ones: the repository to `/iotcloud`, Cargo's
-/// home to `/cargo`. The sizes then do not depend on where the checkout or Cargo's home
-/// is. Cargo appends these flags to the ones `firmware/.cargo/config.toml` sets.
+/// home to `/cargo`. The sizes then do not change with the length of those paths (symbol
+/// hashes still differ between checkouts, which moves them by a few bytes). Cargo appends
+/// these flags to the ones `firmware/.cargo/config.toml` sets.
 fn remap_paths() -> String {
     let home = std::env::var_os("CARGO_HOME")
         .map(PathBuf::from)

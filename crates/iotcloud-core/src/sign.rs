@@ -122,9 +122,9 @@ const MAC_BLOCK: usize = 64;
 /// with a key longer than a block hashed first.
 ///
 /// Written over the hash rather than with the `hmac` crate, which keeps the inner and
-/// outer states side by side: this runs one hash at a time and reuses the padded key. In
-/// the Aliyun footprint firmware that is 156 bytes of flash and 32 of peak stack less. The
-/// tests check it against the `hmac` crate for random keys and messages.
+/// outer states side by side: this runs one hash at a time and reuses the padded key, which
+/// takes less flash and stack on a small device (the README's footprint steps). The tests
+/// check it against the `hmac` crate for random keys and messages.
 #[cfg(any(feature = "md5", feature = "sha1", feature = "sha256"))]
 fn mac_parts<D: sha2::Digest>(key: &[u8], parts: &[&[u8]]) -> Digest {
     let mut block = [0u8; MAC_BLOCK];

@@ -628,12 +628,24 @@ fn emulate_serves_external_devices_and_takes_commands_over_http_and_stdin() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    let (status, v) = http(
-        &control,
-        "POST",
-        "/devices/tuya/extdev01/command",
-        r#"{"payload":"over-http"}"#,
-    );
+    // Online comes with CONNACK; the device subscribes to its command topic just after,
+    // and until then the emulator refuses a command (409).
+    let (status, v) = loop {
+        let (status, v) = http(
+            &control,
+            "POST",
+            "/devices/tuya/extdev01/command",
+            r#"{"payload":"over-http"}"#,
+        );
+        let not_yet = status == 409
+            && v["error"]
+                .as_str()
+                .is_some_and(|e| e.contains("has not subscribed"));
+        if !not_yet || Instant::now() >= deadline {
+            break (status, v);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["topic"], "tylink/extdev01/thing/property/set");
     writeln!(stdin, "command tuya extdev01 over-stdin").unwrap();

@@ -3,7 +3,7 @@
 //! receive a command, receive an OTA job and download it, report the result, disconnect —
 //! printed as a timeline. A device with one credential field changed is refused at the end.
 
-use std::io::{IsTerminal as _, Write as _};
+use std::io::IsTerminal as _;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -63,11 +63,10 @@ struct Timeline {
 impl Timeline {
     fn line(&self, step: &str, status: &str, detail: &str) {
         let t = self.start.elapsed().as_secs_f64();
-        println!(
+        crate::output::line(&format!(
             "{t:>7.3}s  {:<8} {step:<10} {status:<4}  {detail}",
             self.cloud.name()
-        );
-        let _ = std::io::stdout().flush();
+        ));
     }
 
     fn ok(&self, step: &str, detail: &str) {
@@ -82,15 +81,15 @@ impl Timeline {
         let percent = p.percent.unwrap_or(0);
         if self.tty {
             let filled = usize::from(percent) / 4;
-            print!(
+            crate::output::partial(&format!(
                 "\r           download   [{}{}] {percent:>3}% {} / {} bytes",
                 "#".repeat(filled),
                 " ".repeat(25 - filled),
                 p.received,
                 p.total.map_or("?".into(), |t| t.to_string())
-            );
+            ));
             if percent == 100 {
-                println!();
+                crate::output::line("");
             }
         } else if percent >= last.saturating_add(25) || (percent == 100 && *last < 100) {
             *last = percent;
@@ -106,7 +105,6 @@ impl Timeline {
                 ),
             );
         }
-        let _ = std::io::stdout().flush();
     }
 }
 
@@ -116,10 +114,10 @@ pub(crate) fn demo(args: &[String]) -> Result<String, String> {
     let emulator = CloudEmulator::start(names::accounts(), &clouds)
         .map_err(|e| format!("starting the emulator: {e}"))?;
     let start = Instant::now();
-    println!(
+    crate::output::line(&format!(
         "iotcloud demo: the cloud emulator runs on 127.0.0.1 (registration {}); one device per cloud",
         emulator.registration().url()
-    );
+    ));
     let rt = runtime()?;
     let mut failed = Vec::new();
     for &cloud in &clouds {

@@ -3,7 +3,7 @@
 //! every connection, refusal and message, and takes control commands on standard input
 //! and as HTTP/JSON.
 
-use std::io::{BufRead as _, Write as _};
+use std::io::BufRead as _;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -79,8 +79,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
 }
 
 fn say(line: &str) {
-    println!("{line}");
-    let _ = std::io::stdout().flush();
+    crate::output::line(line);
 }
 
 fn shell_line(cloud: Cloud, pairs: &[(String, String)]) -> String {

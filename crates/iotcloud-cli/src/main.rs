@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 mod demo;
 mod emulate;
 mod host;
+mod output;
 mod pubsub;
 mod run;
 
@@ -78,7 +79,7 @@ fn main() -> ExitCode {
     match run(&args) {
         Ok(out) => {
             if !out.is_empty() {
-                println!("{out}");
+                output::line(&out);
             }
             ExitCode::SUCCESS
         }
@@ -277,7 +278,7 @@ fn register(cloud: &str, args: &[String]) -> Result<String, String> {
         Err(e) => {
             // The cloud may not register this device again: the credentials must reach
             // the user even though they could not be stored.
-            println!("{{\"credentials\":{out},\"stored\":null}}");
+            output::line(&format!("{{\"credentials\":{out},\"stored\":null}}"));
             Err(format!(
                 "registered, but storing the credentials in {} failed: {e}; keep the output above",
                 args.store.display()

@@ -1,7 +1,6 @@
 //! `iotcloud pub` and `iotcloud sub`: a supervised device that publishes numbered messages
 //! through disconnects, and one that prints what it receives.
 
-use std::io::Write as _;
 use std::time::{Duration, Instant};
 
 use hal_host::{FileStore, HostError, SystemClock, TcpTransport};
@@ -215,20 +214,17 @@ pub(crate) fn subscribe(cloud: &str, args: Args, o: PubSubOptions) -> Result<Str
         tokio::pin!(stop);
         let mut received = 0u64;
         let mut subscribed = false;
-        let mut out = std::io::stdout().lock();
         while o.count.is_none_or(|c| received < c) {
             let connected = tokio::select! {
                 _ = &mut stop => break,
                 ev = sup.next_event() => {
                     let ev = ev.map_err(|e| e.to_string())?;
                     if let Supervised::Event(Event::Message(m)) = &ev {
-                        let _ = writeln!(
-                            out,
+                        crate::output::line(&format!(
                             "{} {}",
                             m.topic,
                             String::from_utf8_lossy(m.payload).escape_debug()
-                        );
-                        let _ = out.flush();
+                        ));
                         received += 1;
                     } else {
                         log_event(&ev);

@@ -1,6 +1,5 @@
 //! `iotcloud run`: a long-running device that logs every event and answers OTA jobs.
 
-use std::io::Write as _;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -32,8 +31,7 @@ enum Next {
 }
 
 fn log(line: &str) {
-    println!("{line}");
-    let _ = std::io::stdout().flush();
+    crate::output::line(line);
 }
 
 pub(crate) fn run(cloud: &str, args: Args, opts: RunOptions) -> Result<String, String> {

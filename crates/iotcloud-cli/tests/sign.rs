@@ -584,3 +584,20 @@ fn usage_and_version() {
     assert!(run.stderr.contains("unknown command `frobnicate`"));
     assert!(iotcloud(&["--version"]).stdout.starts_with("iotcloud 0."));
 }
+
+#[test]
+fn a_closed_standard_output_ends_the_program_without_a_panic() {
+    // Standard output is a pipe whose reader is already gone, as in `iotcloud … | head -0`.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = Command::new(env!("CARGO_BIN_EXE_iotcloud"))
+        .arg("sign")
+        .args(ALIYUN)
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(141), "{stderr}");
+}

@@ -90,43 +90,29 @@ fn read_sizes(elf: &Path) -> Result<Sizes, String> {
     Ok(sizes)
 }
 
-/// The crate a demangled symbol belongs to: its first path segment, looking through
-/// `<…as …>` and references.
-fn crate_of(demangled: &str) -> String {
-    let trimmed = demangled.trim_start_matches(['<', '&', '*']);
-    let trimmed = trimmed.strip_prefix("mut ").unwrap_or(trimmed);
-    let trimmed = trimmed.strip_prefix("dyn ").unwrap_or(trimmed);
-    match trimmed.split_once("::") {
-        Some((krate, _)) if !krate.contains([' ', '<', '(', '[']) => krate.to_string(),
-        _ => "(other)".into(),
-    }
-}
-
 /// Names with their sizes in bytes, largest first.
 type SizeList = Vec<(String, u64)>;
 
-/// Code and constant bytes per crate (by symbol), and the largest symbols, of one ELF.
-fn contributors(elf: &Path) -> Result<(SizeList, SizeList), String> {
+/// The symbols in flash, with their sizes, largest first.
+fn largest_symbols(elf: &Path) -> Result<SizeList, String> {
     let bytes = std::fs::read(elf).map_err(|e| format!("{}: {e}", elf.display()))?;
     let file = object::File::parse(&*bytes).map_err(|e| format!("{}: {e}", elf.display()))?;
-    let mut flash_sections = BTreeMap::new();
-    for section in file.sections() {
-        let in_flash = matches!(
-            section.kind(),
-            SectionKind::Text | SectionKind::ReadOnlyData | SectionKind::ReadOnlyString
-        ) && section.address() < RAM_START;
-        if in_flash {
-            flash_sections.insert(section.index().0, section.size());
-        }
-    }
-    let mut per_crate: BTreeMap<String, u64> = BTreeMap::new();
+    let flash_sections: Vec<usize> = file
+        .sections()
+        .filter(|s| {
+            matches!(
+                s.kind(),
+                SectionKind::Text | SectionKind::ReadOnlyData | SectionKind::ReadOnlyString
+            ) && s.address() < RAM_START
+        })
+        .map(|s| s.index().0)
+        .collect();
     let mut symbols = Vec::new();
-    let mut named: BTreeMap<usize, u64> = BTreeMap::new();
     for symbol in file.symbols() {
         let Some(section) = symbol.section_index() else {
             continue;
         };
-        if symbol.size() == 0 || !flash_sections.contains_key(&section.0) {
+        if symbol.size() == 0 || !flash_sections.contains(&section.0) {
             continue;
         }
         let raw = symbol.name().unwrap_or("");
@@ -135,26 +121,10 @@ fn contributors(elf: &Path) -> Result<(SizeList, SizeList), String> {
         } else {
             format!("{:#}", rustc_demangle::demangle(raw))
         };
-        let krate = if raw.starts_with(".L") {
-            name.clone()
-        } else {
-            crate_of(&name)
-        };
-        *per_crate.entry(krate).or_default() += symbol.size();
-        *named.entry(section.0).or_default() += symbol.size();
         symbols.push((name, symbol.size()));
     }
-    let unnamed: u64 = flash_sections
-        .iter()
-        .map(|(index, size)| size.saturating_sub(named.get(index).copied().unwrap_or(0)))
-        .sum();
-    if unnamed > 0 {
-        *per_crate.entry("(no symbol)".into()).or_default() += unnamed;
-    }
-    let mut per_crate: Vec<_> = per_crate.into_iter().collect();
-    per_crate.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     symbols.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    Ok((per_crate, symbols))
+    Ok(symbols)
 }
 
 /// One measured build.
@@ -245,7 +215,7 @@ pub fn report() -> Result<(), String> {
         );
     }
     if let Some((cloud, measured)) = rows.first() {
-        let (_, symbols) = contributors(&measured.elf)?;
+        let symbols = largest_symbols(&measured.elf)?;
         let device = code_by_source(&measured.elf)?;
         let board = code_by_source(&baseline.elf)?;
         source_table(cloud, &device.per_crate, &board.per_crate);

@@ -113,10 +113,7 @@ fn job_from(data: Value<'_>, job: &mut [u8]) -> Notice {
         task_id: None,
         token: None,
     };
-    match fields.write(job) {
-        Ok(n) => Notice::Job(n),
-        Err(e) => Notice::Invalid(e),
-    }
+    fields.notice(job)
 }
 
 pub(crate) fn notice(p: &Aliyun<'_>, topic: &str, payload: &[u8], job: &mut [u8]) -> Notice {

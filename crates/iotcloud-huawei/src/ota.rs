@@ -199,10 +199,7 @@ pub(crate) fn notice(p: &Huawei<'_>, topic: &str, payload: &[u8], job: &mut [u8]
             None
         },
     };
-    match fields.write(job) {
-        Ok(n) => Notice::Job(n),
-        Err(e) => Notice::Invalid(e),
-    }
+    fields.notice(job)
 }
 
 pub(crate) fn report<'s>(

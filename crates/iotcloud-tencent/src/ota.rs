@@ -96,10 +96,7 @@ pub(crate) fn notice(p: &Tencent<'_>, topic: &str, payload: &[u8], job: &mut [u8
         task_id: doc.get("task_id"),
         token: None,
     };
-    match fields.write(job) {
-        Ok(n) => Notice::Job(n),
-        Err(e) => Notice::Invalid(e),
-    }
+    fields.notice(job)
 }
 
 pub(crate) fn report<'s>(

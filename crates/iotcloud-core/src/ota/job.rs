@@ -292,6 +292,15 @@ pub struct JobFields<'a> {
 }
 
 impl JobFields<'_> {
+    /// [`JobFields::write`] as a provider's answer to a notice: [`Notice::Job`] with the
+    /// encoded length, or [`Notice::Invalid`] with the reason.
+    pub fn notice(&self, buf: &mut [u8]) -> Notice {
+        match self.write(buf) {
+            Ok(n) => Notice::Job(n),
+            Err(e) => Notice::Invalid(e),
+        }
+    }
+
     /// Checks the fields and writes the encoded job into `buf`, returning its length.
     ///
     /// Version, URL and digest are required; the URL must be http or https; a size must be

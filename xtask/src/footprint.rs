@@ -34,6 +34,10 @@ const CLOUDS: &[&str] = &[
     "aliyun", "tencent", "onenet", "huawei", "tuya", "baidu", "tlink", "plain",
 ];
 
+/// The `fw-device` feature that replaces the typestate device by the application's own I/O
+/// loop over the session engine.
+const SESSION_LOOP: &str = "session-loop";
+
 /// The firmware with the device's board support and no SDK.
 const BASELINE: &str = "fw-baseline";
 
@@ -175,6 +179,12 @@ pub fn report() -> Result<(), String> {
         }
         rows.push((*cloud, measured));
     }
+    eprintln!("footprint: aliyun, session loop");
+    let session_loop = measure(
+        "fw-device",
+        &["aliyun", SESSION_LOOP],
+        "aliyun-session-loop",
+    )?;
     let base = baseline.sizes;
     say!("");
     say!(
@@ -214,20 +224,40 @@ pub fn report() -> Result<(), String> {
             measured.stack,
         );
     }
+    {
+        let s = session_loop.sizes;
+        say!(
+            "| aliyun, session loop | {} | {} | {} | {} | {} | {} | {} | {} |",
+            s.flash(),
+            s.text,
+            s.rodata,
+            s.flash().saturating_sub(base.flash()),
+            s.ram_without_buffers(),
+            s.ram_without_buffers()
+                .saturating_sub(base.ram_without_buffers()),
+            s.buffers,
+            session_loop.stack,
+        );
+    }
     if let Some((cloud, measured)) = rows.first() {
         let symbols = largest_symbols(&measured.elf)?;
         let device = code_by_source(&measured.elf)?;
         let board = code_by_source(&baseline.elf)?;
         source_table(cloud, &device.per_crate, &board.per_crate);
+        let own_loop = code_by_source(&session_loop.elf)?;
         let mut files: Vec<(&String, &u64)> = device.per_file.iter().collect();
         files.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
         say!("");
-        say!("Largest source files by code, {cloud} firmware (same reading):");
+        say!(
+            "Largest source files by code, {cloud} firmware (same reading), and the same \
+             files in the session loop firmware:"
+        );
         say!("");
-        say!("| source file | bytes |");
-        say!("|---|---:|");
+        say!("| source file | {cloud} | session loop |");
+        say!("|---|---:|---:|");
         for (file, size) in files.iter().take(16) {
-            say!("| `{file}` | {size} |");
+            let other = own_loop.per_file.get(*file).copied().unwrap_or(0);
+            say!("| `{file}` | {size} | {other} |");
         }
         say!("");
         say!("Largest symbols, {cloud}:");

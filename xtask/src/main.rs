@@ -130,6 +130,21 @@ fn qemu() -> Result<(), String> {
         "cargo clippy --workspace --release -- -D warnings (firmware/)",
         firmware::cargo(&["clippy", "--workspace", "--release", "--", "-D", "warnings"]),
     )?;
+    run_step(
+        "firmware lints, session loop",
+        "cargo clippy -p fw-device --release --features session-loop -- -D warnings (firmware/)",
+        firmware::cargo(&[
+            "clippy",
+            "-p",
+            "fw-device",
+            "--release",
+            "--features",
+            "session-loop",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+    )?;
     timed("checks on the Cortex-M3 (QEMU)", firmware::checks)?;
     timed(
         "MQTT end to end through the UART (QEMU + mosquitto)",

@@ -10,6 +10,8 @@
 #![no_main]
 
 mod cloud;
+#[cfg(feature = "session-loop")]
+mod session_loop;
 
 use core::fmt;
 
@@ -127,10 +129,15 @@ fn run() -> Result<(), Failure> {
         .map_err(|_| Failure::Setup("topic buffer"))?;
     // The device borrows the provider: it is kept here once, instead of moving with the
     // device through every state change.
+    #[cfg(not(feature = "session-loop"))]
+    let exchange = exchange;
+    #[cfg(feature = "session-loop")]
+    let exchange = session_loop::exchange;
     block_on(exchange(&provider, UartTransport::new(uart), clock, topic))
 }
 
 /// Connect, subscribe, publish, receive, disconnect.
+#[cfg_attr(feature = "session-loop", allow(dead_code))]
 async fn exchange(
     cloud: &cloud::Cloud,
     transport: UartTransport,

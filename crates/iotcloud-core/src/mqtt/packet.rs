@@ -71,9 +71,7 @@ impl<'a> Packet<'a> {
     /// type a broker sends. The types only a client sends (CONNECT, SUBSCRIBE, UNSUBSCRIBE,
     /// PINGREQ, DISCONNECT) are refused with [`ProtocolError::UnexpectedPacket`] unparsed,
     /// so a device does not link their parsers.
-    pub(crate) fn decode_from_broker(
-        buf: &'a [u8],
-    ) -> Result<Option<(Packet<'a>, usize)>, ProtocolError> {
+    pub fn decode_from_broker(buf: &'a [u8]) -> Result<Option<(Packet<'a>, usize)>, ProtocolError> {
         let Some(frame) = Frame::new_checked(buf)? else {
             return Ok(None);
         };

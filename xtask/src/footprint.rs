@@ -243,8 +243,13 @@ pub fn report() -> Result<(), String> {
         let symbols = largest_symbols(&measured.elf)?;
         let device = code_by_source(&measured.elf)?;
         let board = code_by_source(&baseline.elf)?;
-        source_table(cloud, &device.per_crate, &board.per_crate);
         let own_loop = code_by_source(&session_loop.elf)?;
+        source_table(
+            cloud,
+            &device.per_crate,
+            &board.per_crate,
+            &own_loop.per_crate,
+        );
         let mut files: Vec<(&String, &u64)> = device.per_file.iter().collect();
         files.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
         say!("");
@@ -446,8 +451,31 @@ fn role(krate: &str, in_baseline: bool) -> &'static str {
     }
 }
 
-/// Prints the device's code by source crate next to the baseline's, and the totals by role.
-fn source_table(cloud: &str, device: &BTreeMap<String, u64>, baseline: &BTreeMap<String, u64>) {
+/// Code added to the baseline, by the role of its source crate.
+fn by_role<'a>(
+    device: &'a BTreeMap<String, u64>,
+    baseline: &'a BTreeMap<String, u64>,
+) -> BTreeMap<&'static str, i64> {
+    let get = |m: &BTreeMap<String, u64>, k: &str| m.get(k).copied().unwrap_or(0) as i64;
+    let mut roles = BTreeMap::new();
+    let mut crates: Vec<&String> = device.keys().chain(baseline.keys()).collect();
+    crates.sort();
+    crates.dedup();
+    for krate in crates {
+        let b = get(baseline, krate);
+        *roles.entry(role(krate, b > 0)).or_default() += get(device, krate) - b;
+    }
+    roles
+}
+
+/// Prints the device's code by source crate next to the baseline's, and the totals by role
+/// for it and for the session loop firmware (`own_loop`).
+fn source_table(
+    cloud: &str,
+    device: &BTreeMap<String, u64>,
+    baseline: &BTreeMap<String, u64>,
+    own_loop: &BTreeMap<String, u64>,
+) {
     say!("");
     say!(
         "Code by the crate of its source, {cloud} firmware against the baseline. Read from \
@@ -464,19 +492,18 @@ fn source_table(cloud: &str, device: &BTreeMap<String, u64>, baseline: &BTreeMap
     crates.dedup();
     let get = |m: &BTreeMap<String, u64>, k: &str| m.get(k).copied().unwrap_or(0);
     crates.sort_by_key(|k| std::cmp::Reverse(get(device, k)));
-    let mut by_role: BTreeMap<&str, i64> = BTreeMap::new();
     for krate in crates {
         let (d, b) = (get(device, krate), get(baseline, krate));
         let r = role(krate, b > 0);
         let diff = d as i64 - b as i64;
-        *by_role.entry(r).or_default() += diff;
         say!("| {krate} | {r} | {d} | {b} | {diff:+} |");
     }
+    let (roles, loop_roles) = (by_role(device, baseline), by_role(own_loop, baseline));
     say!("");
-    say!("Code added to the baseline, by role:");
+    say!("Code added to the baseline, by role, {cloud} and {cloud} session loop:");
     say!("");
-    say!("| role | bytes |");
-    say!("|---|---:|");
+    say!("| role | {cloud} | session loop |");
+    say!("|---|---:|---:|");
     for role in [
         "SDK",
         "SDK dependency",
@@ -485,8 +512,10 @@ fn source_table(cloud: &str, device: &BTreeMap<String, u64>, baseline: &BTreeMap
         "application",
         "unattributed",
     ] {
-        if let Some(bytes) = by_role.get(role) {
-            say!("| {role} | {bytes:+} |");
+        let (a, b) = (roles.get(role), loop_roles.get(role));
+        if a.is_some() || b.is_some() {
+            let (a, b) = (a.copied().unwrap_or(0), b.copied().unwrap_or(0));
+            say!("| {role} | {a:+} | {b:+} |");
         }
     }
 }

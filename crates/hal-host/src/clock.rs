@@ -55,3 +55,20 @@ impl Clock for SystemClock {
         tokio::time::sleep_until(self.start + Duration::from_millis(deadline_ms)).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn sleeps_until_a_near_deadline_and_waits_on_a_far_one() {
+        let clock = SystemClock::new();
+        let near = clock.now_ms() + 20;
+        clock.sleep_until(near).await;
+        assert!(clock.now_ms() >= near);
+        // `u64::MAX` is what a saturating "now + timeout" gives for a huge timeout: it must
+        // wait, not panic on an overflowing instant.
+        let far = tokio::time::timeout(Duration::from_millis(20), clock.sleep_until(u64::MAX));
+        assert!(far.await.is_err());
+    }
+}

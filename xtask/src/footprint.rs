@@ -209,10 +209,11 @@ pub fn report() -> Result<(), String> {
         base.ram_without_buffers(),
         baseline.stack,
     );
-    for (cloud, measured) in &rows {
+    let device_rows = rows.iter().map(|(cloud, measured)| (*cloud, measured));
+    for (name, measured) in device_rows.chain([("aliyun, session loop", &session_loop)]) {
         let s = measured.sizes;
         say!(
-            "| {cloud} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {name} | {} | {} | {} | {} | {} | {} | {} | {} |",
             s.flash(),
             s.text,
             s.rodata,
@@ -222,21 +223,6 @@ pub fn report() -> Result<(), String> {
                 .saturating_sub(base.ram_without_buffers()),
             s.buffers,
             measured.stack,
-        );
-    }
-    {
-        let s = session_loop.sizes;
-        say!(
-            "| aliyun, session loop | {} | {} | {} | {} | {} | {} | {} | {} |",
-            s.flash(),
-            s.text,
-            s.rodata,
-            s.flash().saturating_sub(base.flash()),
-            s.ram_without_buffers(),
-            s.ram_without_buffers()
-                .saturating_sub(base.ram_without_buffers()),
-            s.buffers,
-            session_loop.stack,
         );
     }
     if let Some((cloud, measured)) = rows.first() {

@@ -7,13 +7,12 @@
 //! do; this is the emulator's choice, see README). QoS 2 is refused the same ways.
 
 use std::io;
-use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::net::{Ipv4Addr, Shutdown, TcpListener, TcpStream};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::Cloud;
+use crate::acceptor::Acceptor;
 use crate::login::{self, Identity, Login, Refusal};
 use crate::server::Shared as CloudState;
 use crate::topics::{self, OtaReport};
@@ -115,7 +114,6 @@ pub(crate) struct Hub {
 pub(crate) struct HubShared {
     hub: Mutex<Hub>,
     pub cloud: Arc<CloudState>,
-    stop: AtomicBool,
     log: Option<LogFn>,
 }
 
@@ -134,7 +132,6 @@ impl HubShared {
         Self {
             hub: Mutex::new(Hub::default()),
             cloud,
-            stop: AtomicBool::new(false),
             log,
         }
     }
@@ -237,52 +234,34 @@ fn listens(s: &Session, topic: &str) -> bool {
 
 /// One cloud's MQTT listener, stopped when dropped.
 pub(crate) struct Listener {
-    addr: SocketAddr,
-    accept: Option<JoinHandle<()>>,
+    acceptor: Acceptor,
     shared: Arc<HubShared>,
 }
 
 impl Listener {
     pub(crate) fn start(cloud: Cloud, shared: Arc<HubShared>) -> io::Result<Listener> {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
-        let addr = listener.local_addr()?;
-        let accept = std::thread::Builder::new()
-            .name(format!("emulator-mqtt-{cloud}"))
-            .spawn({
+        let acceptor = Acceptor::start(
+            listener,
+            format!("emulator-mqtt-{cloud}"),
+            format!("emulator-mqtt-{cloud}-conn"),
+            {
                 let shared = Arc::clone(&shared);
-                move || {
-                    for stream in listener.incoming() {
-                        if shared.stop.load(Ordering::SeqCst) {
-                            break;
-                        }
-                        let Ok(stream) = stream else { continue };
-                        let shared = Arc::clone(&shared);
-                        let _ = std::thread::Builder::new()
-                            .name(format!("emulator-mqtt-{cloud}-conn"))
-                            .spawn(move || serve(cloud, stream, &shared));
-                    }
-                }
-            })?;
-        Ok(Listener {
-            addr,
-            accept: Some(accept),
-            shared,
-        })
+                move |stream| serve(cloud, stream, &shared)
+            },
+        )?;
+        Ok(Listener { acceptor, shared })
     }
 
     pub(crate) fn port(&self) -> u16 {
-        self.addr.port()
+        self.acceptor.addr().port()
     }
 }
 
 impl Drop for Listener {
     fn drop(&mut self) {
-        self.shared.stop.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
-        if let Some(accept) = self.accept.take() {
-            let _ = accept.join();
-        }
-        // Close the sessions so their threads end.
+        // No new sessions first, then close the ones there are so their threads end.
+        self.acceptor.stop();
         for s in &self.shared.lock().sessions {
             let _ = lock_stream(&s.stream).shutdown(Shutdown::Both);
         }

@@ -5,13 +5,13 @@
 use std::io;
 use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::thread::JoinHandle;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use md5::Digest as _;
 use serde_json::{Value, json};
 
+use crate::acceptor::Acceptor;
 use crate::broker::{
     DeliveryError, HubShared, Listener, LogFn, Published, RefusedLogin, Violation,
 };
@@ -36,7 +36,8 @@ pub struct CloudEmulator {
     // Dropped after the listeners, which read its state.
     listeners: Vec<Listener>,
     registration: Emulator,
-    control: Option<Control>,
+    /// The control server, once started.
+    control: Option<Acceptor>,
 }
 
 impl std::fmt::Debug for CloudEmulator {
@@ -200,32 +201,15 @@ impl CloudEmulator {
     /// The I/O error of binding the listener.
     pub fn serve_control(&mut self, port: u16) -> io::Result<SocketAddr> {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, port))?;
-        let addr = listener.local_addr()?;
-        let stop = Arc::new(AtomicBool::new(false));
         let inner = Arc::clone(&self.inner);
-        let accept = std::thread::Builder::new()
-            .name("emulator-control".into())
-            .spawn({
-                let stop = Arc::clone(&stop);
-                move || {
-                    for stream in listener.incoming() {
-                        if stop.load(Ordering::SeqCst) {
-                            break;
-                        }
-                        if let Ok(stream) = stream {
-                            let inner = Arc::clone(&inner);
-                            let _ = std::thread::Builder::new()
-                                .name("emulator-control-conn".into())
-                                .spawn(move || control_request(stream, &inner));
-                        }
-                    }
-                }
-            })?;
-        self.control = Some(Control {
-            addr,
-            stop,
-            accept: Some(accept),
-        });
+        let control = Acceptor::start(
+            listener,
+            "emulator-control".into(),
+            "emulator-control-conn".into(),
+            move |stream| control_request(stream, &inner),
+        )?;
+        let addr = control.addr();
+        self.control = Some(control);
         Ok(addr)
     }
 }
@@ -304,22 +288,6 @@ impl Inner {
             topics::ota_notice(&who, &offer, now).map_err(DeliveryError::Unsupported)?;
         self.hub.deliver(&who, &topic, notice.as_bytes())?;
         Ok(offer)
-    }
-}
-
-struct Control {
-    addr: SocketAddr,
-    stop: Arc<AtomicBool>,
-    accept: Option<JoinHandle<()>>,
-}
-
-impl Drop for Control {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
-        if let Some(accept) = self.accept.take() {
-            let _ = accept.join();
-        }
     }
 }
 

@@ -4,11 +4,10 @@
 use std::collections::{HashMap, VecDeque};
 use std::io::{self, Write};
 use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
+use crate::acceptor::Acceptor;
 use crate::http::{ReadError, Recorded, read_request};
 
 /// How one download request is mishandled (faults are used up one request each, in order).
@@ -47,7 +46,6 @@ struct State {
 
 struct Shared {
     state: Mutex<State>,
-    stop: AtomicBool,
 }
 
 impl Shared {
@@ -58,15 +56,14 @@ impl Shared {
 
 /// A running firmware server on `127.0.0.1`, stopped when dropped.
 pub struct FirmwareServer {
-    addr: SocketAddr,
+    acceptor: Acceptor,
     shared: Arc<Shared>,
-    accept: Option<JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for FirmwareServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FirmwareServer")
-            .field("addr", &self.addr)
+            .field("addr", &self.acceptor.addr())
             .finish_non_exhaustive()
     }
 }
@@ -78,33 +75,20 @@ impl FirmwareServer {
     /// The I/O error of binding the listener or spawning its thread.
     pub fn start() -> io::Result<FirmwareServer> {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
-        let addr = listener.local_addr()?;
+        let port = listener.local_addr()?.port();
         let shared = Arc::new(Shared {
             state: Mutex::new(State::default()),
-            stop: AtomicBool::new(false),
         });
-        let accept = std::thread::Builder::new()
-            .name(format!("firmware-server:{}", addr.port()))
-            .spawn({
+        let acceptor = Acceptor::start(
+            listener,
+            format!("firmware-server:{port}"),
+            "firmware-conn".into(),
+            {
                 let shared = Arc::clone(&shared);
-                move || {
-                    for stream in listener.incoming() {
-                        if shared.stop.load(Ordering::SeqCst) {
-                            break;
-                        }
-                        let Ok(stream) = stream else { continue };
-                        let shared = Arc::clone(&shared);
-                        let _ = std::thread::Builder::new()
-                            .name("firmware-conn".into())
-                            .spawn(move || serve(stream, &shared));
-                    }
-                }
-            })?;
-        Ok(FirmwareServer {
-            addr,
-            shared,
-            accept: Some(accept),
-        })
+                move |stream| serve(stream, &shared)
+            },
+        )?;
+        Ok(FirmwareServer { acceptor, shared })
     }
 
     /// Serves `bytes` at `path` (e.g. `/fw/2.0.bin`) and returns its URL.
@@ -122,12 +106,12 @@ impl FirmwareServer {
             .lock()
             .images
             .insert(path.to_owned(), Image { bytes, token });
-        format!("http://{}{path}", self.addr)
+        format!("http://{}{path}", self.acceptor.addr())
     }
 
     /// The listening address.
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.acceptor.addr()
     }
 
     /// Mishandles the next request with `fault`; faults queue up in order.
@@ -143,16 +127,6 @@ impl FirmwareServer {
     /// Body bytes sent so far, over all requests.
     pub fn bytes_sent(&self) -> u64 {
         self.shared.lock().sent
-    }
-}
-
-impl Drop for FirmwareServer {
-    fn drop(&mut self) {
-        self.shared.stop.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
-        if let Some(accept) = self.accept.take() {
-            let _ = accept.join();
-        }
     }
 }
 

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
+mod acceptor;
 mod accounts;
 pub mod aliyun;
 mod broker;

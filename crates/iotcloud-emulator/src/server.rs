@@ -2,11 +2,10 @@
 
 use std::io;
 use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
+use crate::acceptor::Acceptor;
 use crate::accounts::Accounts;
 use crate::fault::Fault;
 use crate::http::{ReadError, Recorded, Response, read_request};
@@ -18,7 +17,6 @@ const IO_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub(crate) struct Shared {
     state: Mutex<State>,
-    stop: AtomicBool,
 }
 
 impl Shared {
@@ -31,9 +29,8 @@ impl Shared {
 
 /// A running cloud emulator on `127.0.0.1`, stopped when dropped.
 pub struct Emulator {
-    addr: SocketAddr,
+    acceptor: Acceptor,
     shared: Arc<Shared>,
-    accept: Option<JoinHandle<()>>,
 }
 
 impl Emulator {
@@ -52,22 +49,20 @@ impl Emulator {
     /// The I/O error of binding the listener or spawning the accept thread.
     pub fn try_start(accounts: Accounts) -> io::Result<Emulator> {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
-        let addr = listener.local_addr()?;
+        let port = listener.local_addr()?.port();
         let shared = Arc::new(Shared {
             state: Mutex::new(State::new(accounts)),
-            stop: AtomicBool::new(false),
         });
-        let accept = std::thread::Builder::new()
-            .name(format!("iotcloud-emulator:{}", addr.port()))
-            .spawn({
+        let acceptor = Acceptor::start(
+            listener,
+            format!("iotcloud-emulator:{port}"),
+            "iotcloud-emulator-conn".into(),
+            {
                 let shared = Arc::clone(&shared);
-                move || accept_loop(&listener, &shared)
-            })?;
-        Ok(Emulator {
-            addr,
-            shared,
-            accept: Some(accept),
-        })
+                move |stream| serve(stream, &shared)
+            },
+        )?;
+        Ok(Emulator { acceptor, shared })
     }
 
     /// The state shared with the MQTT side of the emulator.
@@ -77,17 +72,17 @@ impl Emulator {
 
     /// The port the emulator listens on.
     pub fn port(&self) -> u16 {
-        self.addr.port()
+        self.acceptor.addr().port()
     }
 
     /// The listening address, `127.0.0.1:PORT`.
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.acceptor.addr()
     }
 
     /// The base URL, `http://127.0.0.1:PORT`.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("http://{}", self.acceptor.addr())
     }
 
     /// Every request received so far, oldest first (malformed ones excluded).
@@ -124,36 +119,11 @@ impl Emulator {
     }
 }
 
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        self.shared.stop.store(true, Ordering::SeqCst);
-        // accept() blocks; a connection of our own wakes it to see the flag.
-        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
-        if let Some(accept) = self.accept.take() {
-            let _ = accept.join();
-        }
-    }
-}
-
 impl std::fmt::Debug for Emulator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Emulator")
-            .field("addr", &self.addr)
+            .field("addr", &self.acceptor.addr())
             .finish_non_exhaustive()
-    }
-}
-
-fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>) {
-    for stream in listener.incoming() {
-        if shared.stop.load(Ordering::SeqCst) {
-            break;
-        }
-        let Ok(stream) = stream else { continue };
-        let shared = Arc::clone(shared);
-        // A connection that cannot get a thread is dropped, which the client sees as a reset.
-        let _ = std::thread::Builder::new()
-            .name("iotcloud-emulator-conn".into())
-            .spawn(move || serve(stream, &shared));
     }
 }
 

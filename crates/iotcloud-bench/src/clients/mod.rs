@@ -48,8 +48,17 @@ pub fn runtime() -> Result<tokio::runtime::Runtime> {
         .ctx("starting a tokio runtime")
 }
 
+/// Reports a round-trip run: median and 99th-percentile latency of `samples`, and the
+/// allocations per message over the `messages` timed.
+pub fn report_round_trips(samples: &mut [std::time::Duration], allocations: u64, messages: u64) {
+    let (median, p99) = percentiles(samples);
+    report("median_us", format!("{median:.1}"));
+    report("p99_us", format!("{p99:.1}"));
+    report("allocs_per_msg", per_message(allocations, messages));
+}
+
 /// Median and 99th percentile of `samples`, in microseconds.
-pub fn percentiles(samples: &mut [std::time::Duration]) -> (f64, f64) {
+fn percentiles(samples: &mut [std::time::Duration]) -> (f64, f64) {
     if samples.is_empty() {
         return (0.0, 0.0);
     }

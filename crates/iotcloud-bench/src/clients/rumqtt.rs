@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, NetworkOptions, Outgoing, Packet, QoS};
 
-use super::{per_message, percentiles, ready_then_wait_for_go, report, runtime};
+use super::{per_message, ready_then_wait_for_go, report, report_round_trips, runtime};
 use crate::alloc_count::allocations;
 use crate::error::{Context, Result};
 use crate::{PAYLOAD, WARMUP, WINDOW};
@@ -136,10 +136,7 @@ pub fn round_trip(port: u16, count: u64, topic: &str) -> Result<()> {
             }
         }
         let used = allocations() - base;
-        let (median, p99) = percentiles(&mut samples);
-        report("median_us", format!("{median:.1}"));
-        report("p99_us", format!("{p99:.1}"));
-        report("allocs_per_msg", per_message(used, count));
+        report_round_trips(&mut samples, used, count);
         client.disconnect().await.ctx("disconnecting")?;
         while let Ok(event) = eventloop.poll().await {
             if let Event::Outgoing(Outgoing::Disconnect) = event {

@@ -8,7 +8,7 @@ use hal_host::{HostError, SystemClock, TcpTransport};
 use iotcloud_core::plain::PlainMqtt;
 use iotcloud_core::{BufferArrays, Connected, Device, Error, Event, NoStore, QoS};
 
-use super::{per_message, percentiles, ready_then_wait_for_go, report, runtime};
+use super::{per_message, ready_then_wait_for_go, report, report_round_trips, runtime};
 use crate::alloc_count::allocations;
 use crate::error::{Context, Result, fail};
 use crate::{PAYLOAD, RX_BUFFER, SESSION_BUFFER, TX_BUFFER, WARMUP, WINDOW};
@@ -153,10 +153,7 @@ pub fn round_trip(port: u16, count: u64, topic: &str) -> Result<()> {
             }
         }
         let used = allocations() - base;
-        let (median, p99) = percentiles(&mut samples);
-        report("median_us", format!("{median:.1}"));
-        report("p99_us", format!("{p99:.1}"));
-        report("allocs_per_msg", per_message(used, count));
+        report_round_trips(&mut samples, used, count);
         device.disconnect().await;
         Ok(())
     })

@@ -23,13 +23,7 @@ async fn an_aliyun_upgrade_notice_is_downloaded_and_reported_in_aliyuns_format()
         )
     })
     .await;
-    assert!(round.image_ok);
-    assert_eq!(
-        round.rejected_during_download,
-        [iotcloud_core::ota::OtaNoticeError::Busy]
-    );
-    assert!(round.job.contains(r#"version: "2.0.0""#), "{}", round.job);
-    assert!(round.job.contains("sha256:"), "{}", round.job);
+    round.assert_took_version_2("sha256");
     let mine: Vec<_> = round
         .published
         .iter()

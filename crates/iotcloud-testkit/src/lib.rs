@@ -460,6 +460,22 @@ pub struct OtaRound {
     pub rejected_during_download: Vec<iotcloud_core::ota::OtaNoticeError>,
 }
 
+impl OtaRound {
+    /// Asserts what every cloud's round must show: the image downloaded intact, the
+    /// notice re-sent during the download refused as busy, and a job for version 2.0.0
+    /// whose digest is of kind `digest` (`"sha256"`, `"md5"`).
+    #[track_caller]
+    pub fn assert_took_version_2(&self, digest: &str) {
+        assert!(self.image_ok);
+        assert_eq!(
+            self.rejected_during_download,
+            [iotcloud_core::ota::OtaNoticeError::Busy]
+        );
+        assert!(self.job.contains(r#"version: "2.0.0""#), "{}", self.job);
+        assert!(self.job.contains(&format!("{digest}:")), "{}", self.job);
+    }
+}
+
 /// One OTA round through `broker`: the device (`provider`, running `version`) connects
 /// with OTA enabled; a cloud-side client watching `watch` publishes the notice `notice`
 /// builds for a 60 kB image on a local firmware server; the device downloads it (the

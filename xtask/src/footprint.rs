@@ -285,16 +285,17 @@ fn crate_of_path(path: &str) -> String {
         let name = rest.split('/').next().unwrap_or(rest);
         return name.replace('-', "_");
     }
-    for marker in ["/crates/", "/firmware/"] {
-        if let Some(rest) = path.rsplit(marker).next().filter(|_| path.contains(marker)) {
-            let dir = rest.split('/').next().unwrap_or(rest);
-            return match (marker, dir) {
-                ("/firmware/", "device") => "fw_device".into(),
-                ("/firmware/", "baseline") => "fw_baseline".into(),
-                ("/firmware/", "board") => "mps2_board".into(),
-                _ => dir.replace('-', "_"),
-            };
-        }
+    // The repository is remapped to `/iotcloud` (see `firmware::remap_paths`): its crates
+    // are the directories at its top, the firmware's under `firmware/`.
+    if let Some(rest) = path.strip_prefix("/iotcloud/") {
+        let mut dirs = rest.split('/');
+        let dir = dirs.next().unwrap_or(rest);
+        return match (dir, dirs.next()) {
+            ("firmware", Some("device")) => "fw_device".into(),
+            ("firmware", Some("baseline")) => "fw_baseline".into(),
+            ("firmware", Some("board")) => "mps2_board".into(),
+            (dir, _) => dir.replace('-', "_"),
+        };
     }
     if let Some(rest) = path.split("/registry/src/").nth(1) {
         // `index.crates.io-…/name-1.2.3/src/…`
@@ -522,12 +523,12 @@ mod tests {
                 "compiler_builtins",
             ),
             (
-                "/work/main/crates/iotcloud-core/src/device/link.rs",
+                "/iotcloud/iotcloud-core/src/device/link.rs",
                 "iotcloud_core",
             ),
-            ("/ci/crates/iotcloud-aliyun/src/lib.rs", "iotcloud_aliyun"),
-            ("/work/main/firmware/device/src/main.rs", "fw_device"),
-            ("/work/main/firmware/board/src/hal.rs", "mps2_board"),
+            ("/iotcloud/iotcloud-aliyun/src/lib.rs", "iotcloud_aliyun"),
+            ("/iotcloud/firmware/device/src/main.rs", "fw_device"),
+            ("/iotcloud/firmware/board/src/hal.rs", "mps2_board"),
             (
                 "/root/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/embedded-io-async-0.7.0/src/lib.rs",
                 "embedded_io_async",
@@ -544,7 +545,7 @@ mod tests {
         assert_eq!(
             super::file_label(
                 "iotcloud_core",
-                "/iotcloud/crates/iotcloud-core/src/device/link.rs"
+                "/iotcloud/iotcloud-core/src/device/link.rs"
             ),
             "iotcloud_core device/link.rs"
         );

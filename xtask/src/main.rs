@@ -6,7 +6,7 @@
 //! - `qemu`: only the emulated Cortex-M3 part: the SDK's checks on the target, and the
 //!   device firmware exchanging MQTT with a local mosquitto through the board's UART.
 //! - `footprint`: flash, RAM and peak stack of the minimal device firmware per cloud.
-//! - `bench`: the benchmark (`crates/iotcloud-bench`) in release, against a mosquitto it
+//! - `bench`: the benchmark (`iotcloud-bench`) in release, against a mosquitto it
 //!   starts on loopback; prints one table. Arguments after `bench` go to it (`--quick`).
 //!   Not part of `test`: it measures, it does not check.
 //! - `fuzz [--seconds N]`: every fuzz target for N seconds (default 15) on the nightly

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 /// Where the EC618 footprint report is written: `target/footprint.txt` at the workspace
 /// root (or under the current directory, when run from elsewhere).
 fn footprint_report_paths() -> [PathBuf; 2] {
-    let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     [
         workspace.join("target/footprint.txt"),
         PathBuf::from("target/footprint.txt"),

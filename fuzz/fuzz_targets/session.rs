@@ -4,7 +4,7 @@
 
 use arbitrary::Arbitrary;
 use iotcloud_core::mqtt::{Connack, Connect, ConnectReturnCode, Packet, QoS, TopicName};
-use iotcloud_core::session::Session;
+use iotcloud_core::session::{Replay, Session};
 use libfuzzer_sys::fuzz_target;
 
 #[derive(Arbitrary, Debug)]
@@ -51,8 +51,12 @@ fuzz_target!(|ops: Vec<Op>| {
             Op::Reconnect(present) => {
                 s.connect(&connect, now, &mut tx).unwrap();
                 s.on_connack(&accepted(present), now).unwrap();
-                while let Ok(Some(frame)) = s.next_replay(&mut tx) {
+                while let Ok(Some(replay)) = s.next_replay(&mut tx) {
                     // Everything replayed is a valid packet.
+                    let frame = match replay {
+                        Replay::Frame(n) => &tx[..n],
+                        Replay::Stored(frame) => frame,
+                    };
                     assert!(Packet::decode(frame).unwrap().is_some());
                 }
             }

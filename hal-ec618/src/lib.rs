@@ -13,6 +13,7 @@ pub mod fota;
 pub mod identity;
 pub mod kv;
 pub mod network;
+pub mod platform;
 pub(crate) mod sys;
 pub mod time;
 pub mod transport;
@@ -30,5 +31,6 @@ pub use error::{ExecutorError, FotaError, IdentityError, NetError, NetworkError}
 pub use executor::block_on;
 pub use fota::FotaSink;
 pub use kv::LuatKv;
+pub use platform::Ec618Platform;
 pub use time::Ec618Clock;
 pub use transport::AdapterTransport;

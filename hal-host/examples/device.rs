@@ -9,9 +9,10 @@
 
 use std::time::Duration;
 
-use hal_host::{SystemClock, TcpTransport};
+use hal_host::HostPlatform;
+use iotcloud_core::memory::{MemoryArrays, Rx, SessionBytes, Tx};
 use iotcloud_core::plain::PlainMqtt;
-use iotcloud_core::{BufferArrays, Device, Event, NoStore, QoS};
+use iotcloud_core::{Device, Event, QoS};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -34,18 +35,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(|p| p.parse())
         .transpose()?
         .unwrap_or(1883);
+    let readings = run(&host, port, seconds).await?;
+    println!("disconnected cleanly after {readings} readings");
+    Ok(())
+}
 
-    let provider = PlainMqtt::new(&host, port, "example-device")?.with_keep_alive(30);
-    let mut buffers = BufferArrays::<4096, 1024, 8192>::new();
-    let device = Device::new(
-        provider,
-        TcpTransport::new(),
-        SystemClock::new(),
-        NoStore,
-        buffers.as_buffers(),
-    );
-    let device = device.register().await.map_err(|(_, e)| e)?;
-    let mut device = device.connect().await.map_err(|(_, e)| e)?;
+/// The device's life; returns how many readings it published.
+async fn run(host: &str, port: u16, seconds: Option<u64>) -> Result<u32, hal_host::Error> {
+    let provider = PlainMqtt::new(host, port, "example-device")?.with_keep_alive(30);
+    let mut memory = MemoryArrays::<Rx<4096>, Tx<1024>, SessionBytes<8192>>::new();
+    let device = Device::new(&provider, HostPlatform::new(), memory.memory());
+    let mut device = device.register().await?.connect().await?;
     println!("connected to {host}:{port}");
     device
         .subscribe(&[("example-device/cmd", QoS::AtLeastOnce)])
@@ -73,6 +73,5 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     device.disconnect().await;
-    println!("disconnected cleanly after {seq} readings");
-    Ok(())
+    Ok(seq)
 }

@@ -2,10 +2,15 @@
 
 pub mod clock;
 pub mod firmware;
+pub mod platform;
 pub mod store;
 pub mod transport;
 
 pub use clock::SystemClock;
 pub use firmware::FileSink;
+pub use platform::HostPlatform;
 pub use store::FileStore;
 pub use transport::{HostError, TcpTransport};
+
+/// The error of a device on this platform.
+pub type Error = iotcloud_core::Error<HostError>;

@@ -76,12 +76,21 @@ enum Stream {
 
 /// A TCP or TLS connection made by tokio and rustls. Must be used inside a tokio runtime.
 ///
-/// Writes are buffered until `flush` (the device flushes after every packet), so a packet
-/// written in pieces leaves in one segment.
+/// Writes are buffered until `flush`, so that what the device writes in pieces (a header
+/// and its payload, a transmit buffer and a frame from session memory) leaves together.
 pub struct TcpTransport {
     stream: Option<Stream>,
     out: Vec<u8>,
     nodelay: bool,
+}
+
+impl core::fmt::Debug for TcpTransport {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("TcpTransport")
+            .field("connected", &self.stream.is_some())
+            .field("nodelay", &self.nodelay)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for TcpTransport {

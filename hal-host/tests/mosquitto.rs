@@ -6,14 +6,14 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use iotcloud_core::{Error, QoS};
-use iotcloud_testkit::{Broker, Ev, buffers, connect, next, provider, subscribe};
+use iotcloud_testkit::{Broker, Ev, connect, memory, next, provider, subscribe};
 
 #[tokio::test]
 async fn publish_and_receive_at_qos_0_1_and_2() {
     let broker = Broker::start();
     let mut dev = connect(
         provider(broker.port, "it-roundtrip"),
-        buffers(2048, 512, 4096),
+        memory(2048, 512, 4096),
     )
     .await;
     subscribe(&mut dev, "it/rt/#", QoS::ExactlyOnce).await;
@@ -76,7 +76,7 @@ async fn publish_and_receive_at_qos_0_1_and_2() {
 async fn keep_alive_holds_an_idle_connection() {
     let broker = Broker::start();
     let p = provider(broker.port, "it-idle").with_keep_alive(1);
-    let mut dev = connect(p, buffers(1024, 256, 1024)).await;
+    let mut dev = connect(p, memory(1024, 256, 1024)).await;
     // mosquitto drops a client that sends nothing for 1.5 keep-alive intervals; staying
     // idle for four intervals shows the device's pings.
     let start = Instant::now();
@@ -102,15 +102,11 @@ async fn keep_alive_holds_an_idle_connection() {
 #[tokio::test]
 async fn an_oversized_message_is_reported_and_the_connection_survives() {
     let broker = Broker::start();
-    let mut small = connect(
-        provider(broker.port, "it-small-rx"),
-        buffers(512, 256, 1024),
-    )
-    .await;
+    let mut small = connect(provider(broker.port, "it-small-rx"), memory(512, 256, 1024)).await;
     subscribe(&mut small, "it/big/#", QoS::AtLeastOnce).await;
     let mut sender = connect(
         provider(broker.port, "it-sender"),
-        buffers(1024, 256, 16 * 1024),
+        memory(1024, 256, 16 * 1024),
     )
     .await;
     let big = vec![0xa5u8; 4000];
@@ -142,7 +138,7 @@ async fn an_oversized_message_is_reported_and_the_connection_survives() {
     assert!(small.is_connected());
     // The oversized QoS 1 message was acknowledged: the broker does not send it again.
     let small = small.disconnect().await;
-    let mut small = small.connect().await.map_err(|(_, e)| e).unwrap();
+    let mut small = small.connect().await.unwrap();
     assert!(matches!(
         next(&mut small, 5_000).await,
         Some(Ev::Connected(_))
@@ -166,13 +162,13 @@ async fn qos1_messages_in_flight_survive_a_broker_restart() {
 
     // A persistent subscriber: the broker queues for it while it is away.
     let sub_provider = provider(broker.port, "it-persistent-sub").with_clean_session(false);
-    let mut sub = connect(sub_provider, buffers(1024, 256, 1024)).await;
+    let mut sub = connect(sub_provider, memory(1024, 256, 1024)).await;
     subscribe(&mut sub, "it/restart", QoS::AtLeastOnce).await;
     let sub = sub.disconnect().await;
 
     let mut publisher = connect(
         provider(broker.port, "it-publisher"),
-        buffers(1024, 256, 64 * 1024),
+        memory(1024, 256, 64 * 1024),
     )
     .await;
     let publish = |seq: u32| format!("{seq}");
@@ -222,7 +218,8 @@ async fn qos1_messages_in_flight_survive_a_broker_restart() {
     let mut publisher = loop {
         match registered.connect().await {
             Ok(d) => break d,
-            Err((d, e)) => {
+            Err(failed) => {
+                let (e, d) = failed.into_parts();
                 assert!(matches!(e, Error::Transport(_)), "{e:?}");
                 registered = d;
                 tokio::time::sleep(Duration::from_millis(100)).await;
@@ -236,7 +233,7 @@ async fn qos1_messages_in_flight_survive_a_broker_restart() {
         }
     }
 
-    let mut sub = sub.connect().await.map_err(|(_, e)| e).unwrap();
+    let mut sub = sub.connect().await.unwrap();
     assert_eq!(next(&mut sub, 5_000).await, Some(Ev::Connected(true)));
     let mut seen: BTreeMap<u32, u32> = BTreeMap::new();
     while seen.len() < TOTAL as usize {
@@ -274,12 +271,11 @@ async fn refused_credentials_are_an_authentication_error() {
         format!("password_file {}", pwfile.display()),
     ]));
     let p = provider(broker.port, "it-refused").with_login("nobody", "wrong");
-    let dev = iotcloud_testkit::device(p, buffers(1024, 256, 1024))
+    let dev = iotcloud_testkit::device(p, memory(1024, 256, 1024))
         .register()
         .await
-        .map_err(|(_, e)| e)
         .unwrap();
-    let (_dev, err) = dev.connect().await.err().expect("refused");
+    let (err, _dev) = dev.connect().await.expect_err("refused").into_parts();
     assert!(matches!(err, Error::Refused(_)), "{err:?}");
     assert_eq!(err.kind(), iotcloud_core::ErrorKind::Auth);
 }

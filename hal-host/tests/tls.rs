@@ -5,7 +5,7 @@
 use hal_host::HostError;
 use iotcloud_core::transport::{ClientIdentity, ServerAuth, Tls};
 use iotcloud_core::{Error, QoS};
-use iotcloud_testkit::{Broker, Ev, ListenerExtra, buffers, connect, next, provider};
+use iotcloud_testkit::{Broker, Ev, ListenerExtra, connect, memory, next, provider};
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
 
 struct Pki {
@@ -80,7 +80,7 @@ async fn a_server_signed_by_the_given_ca_is_trusted() {
     let broker = tls_broker(&pki, false);
     let p = provider(broker.port, "tls-ok")
         .with_tls_settings(tls(ServerAuth::CaPem(pki.ca_pem.as_bytes())));
-    let mut dev = connect(p, buffers(1024, 256, 1024)).await;
+    let mut dev = connect(p, memory(1024, 256, 1024)).await;
     let id = dev
         .publish("tls/t", b"secret", QoS::AtLeastOnce)
         .await
@@ -95,16 +95,15 @@ async fn a_server_from_another_ca_is_refused_unless_verification_is_off() {
     let broker = tls_broker(&pki, false);
     let wrong = tls(ServerAuth::CaPem(pki.other_ca_pem.as_bytes()));
     let p = provider(broker.port, "tls-wrong-ca").with_tls_settings(wrong);
-    let dev = iotcloud_testkit::device(p, buffers(1024, 256, 1024))
+    let dev = iotcloud_testkit::device(p, memory(1024, 256, 1024))
         .register()
         .await
-        .map_err(|(_, e)| e)
         .unwrap();
-    let (_, err) = dev
+    let (err, _) = dev
         .connect()
         .await
-        .err()
-        .expect("untrusted server accepted");
+        .expect_err("untrusted server accepted")
+        .into_parts();
     match &err {
         Error::Transport(HostError::TlsHandshake { source, .. }) => {
             assert!(
@@ -116,19 +115,18 @@ async fn a_server_from_another_ca_is_refused_unless_verification_is_off() {
     }
     // The web PKI roots do not know the test CA either.
     let p = provider(broker.port, "tls-webpki").with_tls_settings(tls(ServerAuth::DefaultRoots));
-    let dev = iotcloud_testkit::device(p, buffers(1024, 256, 1024))
+    let dev = iotcloud_testkit::device(p, memory(1024, 256, 1024))
         .register()
         .await
-        .map_err(|(_, e)| e)
         .unwrap();
     assert!(matches!(
-        dev.connect().await.err().unwrap().1,
+        dev.connect().await.err().unwrap().into_error(),
         Error::Transport(HostError::TlsHandshake { .. })
     ));
     // Explicitly unverified TLS (what LuatOS does) connects.
     let p =
         provider(broker.port, "tls-noverify").with_tls_settings(tls(ServerAuth::NoVerification));
-    connect(p, buffers(1024, 256, 1024)).await;
+    connect(p, memory(1024, 256, 1024)).await;
 }
 
 #[tokio::test]
@@ -137,10 +135,9 @@ async fn a_broker_requiring_client_certificates_accepts_the_device_certificate()
     let broker = tls_broker(&pki, true);
     let mut settings = tls(ServerAuth::CaPem(pki.ca_pem.as_bytes()));
     let p = provider(broker.port, "tls-nocert").with_tls_settings(settings);
-    let dev = iotcloud_testkit::device(p, buffers(1024, 256, 1024))
+    let dev = iotcloud_testkit::device(p, memory(1024, 256, 1024))
         .register()
         .await
-        .map_err(|(_, e)| e)
         .unwrap();
     assert!(
         dev.connect().await.is_err(),
@@ -152,7 +149,7 @@ async fn a_broker_requiring_client_certificates_accepts_the_device_certificate()
         key_pem: pki.client_key.as_bytes(),
     });
     let p = provider(broker.port, "tls-cert").with_tls_settings(settings);
-    let mut dev = connect(p, buffers(1024, 256, 1024)).await;
+    let mut dev = connect(p, memory(1024, 256, 1024)).await;
     let id = dev
         .publish("tls/c", b"x", QoS::AtLeastOnce)
         .await

@@ -7,7 +7,7 @@
 use iotcloud_aliyun::{Aliyun, AliyunConfig};
 use iotcloud_core::{QoS, sign::TimestampPolicy};
 use iotcloud_testkit::{
-    Broker, assert_qos2_refused, buffers, connect, local, round_trip, subscribe,
+    Broker, assert_qos2_refused, connect, local, memory, round_trip, subscribe,
 };
 
 #[tokio::test]
@@ -21,7 +21,7 @@ async fn an_aliyun_device_round_trips_a_message_through_mosquitto() {
         .with_timestamp(TimestampPolicy::LuatosDefault)
         .with_overrides(local(broker.port));
     let topic = aliyun.user_update().to_string();
-    let mut dev = connect(aliyun, buffers(2048, 512, 2048)).await;
+    let mut dev = connect(aliyun, memory(2048, 512, 2048)).await;
     subscribe(&mut dev, &topic, QoS::AtLeastOnce).await;
     round_trip(&mut dev, &topic, br#"{"temp":21.5}"#, QoS::AtLeastOnce).await;
     // Plain TCP, so securemode 3: exactly the client id LuatOS sends.

@@ -6,7 +6,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use hal_host::{FileStore, SystemClock, TcpTransport};
+use hal_host::{FileStore, HostPlatform};
 use iotcloud_aliyun::{Aliyun, AliyunConfig, DynamicFlow};
 use iotcloud_core::mqtt::ConnectReturnCode;
 use iotcloud_core::register::RegisterError;
@@ -31,7 +31,7 @@ fn emulator(product_secret: &str) -> CloudEmulator {
     CloudEmulator::start(accounts, &[Cloud::Aliyun]).unwrap()
 }
 
-type Dev<St> = Device<'static, Aliyun<'static>, TcpTransport, SystemClock, FileStore, St>;
+type Dev<St> = Device<'static, Aliyun<'static>, HostPlatform<FileStore>, St>;
 
 fn device(
     flow: DynamicFlow,
@@ -57,8 +57,8 @@ async fn register_and_use(
     dir: &std::path::Path,
 ) -> Dev<iotcloud_core::Registered> {
     let dev = device(flow, PRODUCT_SECRET, emu, dir);
-    let dev = dev.register().await.map_err(|(_, e)| e).unwrap();
-    let mut dev = dev.connect().await.map_err(|(_, e)| e).unwrap();
+    let dev = dev.register().await.unwrap();
+    let mut dev = dev.connect().await.unwrap();
     assert!(matches!(
         next(&mut dev, 5_000).await,
         Some(Ev::Connected(_))
@@ -111,11 +111,12 @@ async fn regnwl_flow_logs_in_with_the_returned_client_id_and_token() {
 async fn a_refused_registration_is_named_and_nothing_is_stored() {
     let emu = emulator("another-secret");
     let dir = tempfile::tempdir().unwrap();
-    let (dev, e) = device(DynamicFlow::Register, PRODUCT_SECRET, &emu, dir.path())
+    let (e, dev) = device(DynamicFlow::Register, PRODUCT_SECRET, &emu, dir.path())
         .register()
         .await
         .err()
-        .unwrap();
+        .unwrap()
+        .into_parts();
     assert!(
         matches!(
             e,

@@ -7,7 +7,7 @@
 use iotcloud_baidu::Baidu;
 use iotcloud_core::{QoS, sign::TimestampPolicy};
 use iotcloud_testkit::{
-    Broker, assert_qos2_refused, buffers, connect, local, round_trip, subscribe,
+    Broker, assert_qos2_refused, connect, local, memory, round_trip, subscribe,
 };
 
 #[tokio::test]
@@ -20,7 +20,7 @@ async fn a_baidu_device_round_trips_a_message_through_mosquitto() {
         .unwrap()
         .with_overrides(local(broker.port));
     let topic = baidu.events().to_string();
-    let mut dev = connect(baidu, buffers(2048, 512, 2048)).await;
+    let mut dev = connect(baidu, memory(2048, 512, 2048)).await;
     subscribe(&mut dev, &topic, QoS::AtLeastOnce).await;
     let body = br#"{"temperature":21.5}"#;
     round_trip(&mut dev, &topic, body, QoS::AtLeastOnce).await;

@@ -8,11 +8,11 @@ use std::cell::Cell;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use hal_host::{SystemClock, TcpTransport};
+use hal_host::{HostPlatform, SystemClock, TcpTransport};
+use iotcloud_core::memory::{CredentialBytes, JobBytes, MemoryArrays, Rx, SessionBytes, Tx};
 use iotcloud_core::ota::{Firmware, OtaSupport};
-use iotcloud_core::{
-    BufferArrays, Connected, Device, Endpoint, Event, NoStore, Provider, Transport,
-};
+use iotcloud_core::platform::Composed;
+use iotcloud_core::{Connected, Device, Endpoint, Event, Provider, Transport};
 
 use crate::error::{Context, Result, fail};
 use crate::providers::{self, EachProvider};
@@ -130,30 +130,26 @@ struct Attempt {
 
 /// Connects once, with OTA enabled where the provider supports it, and waits until ready.
 async fn connect_once<P: Provider>(provider: P) -> Result<Attempt> {
-    let mut buffers = Box::new(BufferArrays::<RX_BUFFER, TX_BUFFER, SESSION_BUFFER>::new());
-    let mut job_buf = vec![0u8; JOB_BUFFER];
+    let mut arrays = Box::new(MemoryArrays::<
+        Rx<RX_BUFFER>,
+        Tx<TX_BUFFER>,
+        SessionBytes<SESSION_BUFFER>,
+        CredentialBytes<0>,
+        JobBytes<JOB_BUFFER>,
+    >::new());
     let counts = Rc::new(Counts::default());
-    let mut device = Device::new(
-        provider,
+    let platform = Composed::new(
         CountingTransport::new(TcpTransport::new(), Rc::clone(&counts)),
         SystemClock::new(),
-        NoStore,
-        buffers.as_buffers(),
     );
+    let mut device = Device::new(provider, platform, arrays.memory());
     if device.ota_support() == OtaSupport::Supported {
-        device = device.with_ota(FIRMWARE, &mut job_buf);
+        device = device.with_ota(FIRMWARE);
     }
-    let device = device
-        .register()
-        .await
-        .map_err(|(_, e)| e)
-        .ctx("registering")?;
+    let device = device.register().await.ctx("registering")?;
     let start = Instant::now();
-    let mut device: Device<'_, P, Counted, SystemClock, NoStore, Connected> = device
-        .connect()
-        .await
-        .map_err(|(_, e)| e)
-        .ctx("connecting")?;
+    let mut device: Device<'_, P, Composed<Counted, SystemClock>, Connected> =
+        device.connect().await.ctx("connecting")?;
     let subscriptions = device.session().subscriptions().count();
     let (mut connected, mut subacks) = (false, 0);
     while !connected || subacks < subscriptions {
@@ -205,9 +201,7 @@ impl EachProvider for Rows {
             subscriptions,
             ota,
             packets,
-            device_bytes: size_of::<
-                Device<'static, P, TcpTransport, SystemClock, NoStore, Connected>,
-            >(),
+            device_bytes: size_of::<Device<'static, P, HostPlatform, Connected>>(),
         });
         Ok(())
     }

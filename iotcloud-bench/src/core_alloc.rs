@@ -5,9 +5,9 @@
 
 use core::fmt;
 
-use iotcloud_core::{
-    BufferArrays, Clock, Device, Endpoint, Error, Event, NoStore, Provider, QoS, Transport,
-};
+use iotcloud_core::memory::{MemoryArrays, Rx, SessionBytes, Tx};
+use iotcloud_core::platform::Composed;
+use iotcloud_core::{Clock, Device, Endpoint, Error, Event, Provider, QoS, Transport};
 
 use crate::alloc_count::allocations;
 use crate::error::{Context, Result, fail};
@@ -236,26 +236,20 @@ pub struct CoreRun {
 /// messages at QoS 0 and as many at QoS 1 (at most [`WINDOW`] in flight), counting
 /// allocations throughout.
 fn drive<P: Provider>(provider: P, per_qos: u64) -> Result<CoreRun> {
-    let mut buffers = Box::new(BufferArrays::<RX_BUFFER, TX_BUFFER, SESSION_BUFFER>::new());
+    let mut arrays = Box::new(MemoryArrays::<
+        Rx<RX_BUFFER>,
+        Tx<TX_BUFFER>,
+        SessionBytes<SESSION_BUFFER>,
+    >::new());
     let before = allocations();
     let run = embassy_futures::block_on(async {
         let device = Device::new(
             provider,
-            FakeBroker::new(),
-            FakeClock,
-            NoStore,
-            buffers.as_buffers(),
+            Composed::new(FakeBroker::new(), FakeClock),
+            arrays.memory(),
         );
-        let device = device
-            .register()
-            .await
-            .map_err(|(_, e)| e)
-            .ctx("registering")?;
-        let mut device = device
-            .connect()
-            .await
-            .map_err(|(_, e)| e)
-            .ctx("connecting")?;
+        let device = device.register().await.ctx("registering")?;
+        let mut device = device.connect().await.ctx("connecting")?;
         let subscriptions = device.session().subscriptions().count();
         let mut subacks = 0;
         let mut connected = false;
@@ -292,7 +286,8 @@ fn drive<P: Provider>(provider: P, per_qos: u64) -> Result<CoreRun> {
             }
         }
         let publishes = {
-            let (_, transport, _, _) = device.disconnect().await.into_parts();
+            let (_, platform) = device.disconnect().await.into_parts();
+            let transport = platform.transport;
             transport.publishes
         };
         Ok(CoreRun {

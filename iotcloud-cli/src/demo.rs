@@ -11,7 +11,7 @@ use hal_host::{FileSink, FileStore, TcpTransport};
 use iotcloud::iotcloud_core::device::OtaEvent;
 use iotcloud::iotcloud_core::mqtt::SubackCode;
 use iotcloud::iotcloud_core::ota::{DownloadSettings, Firmware, OtaStatus, Progress};
-use iotcloud::{AnyProvider, Config, Error, Event, Provider as _, QoS};
+use iotcloud::{AnyProvider, Config, Error, Event, Provider as _, QoS, TransitionError};
 use iotcloud_emulator::catalog::demo as names;
 use iotcloud_emulator::{Cloud, CloudEmulator, OtaReport, image};
 
@@ -397,11 +397,13 @@ impl Drop for ScratchDir {
     }
 }
 
-use crate::host::HostDevice as DemoDevice;
+/// A device of the demo, connected.
+type Connected<'b> =
+    iotcloud::Device<'b, AnyProvider<'b>, hal_host::HostPlatform<FileStore>, iotcloud::Connected>;
 
 /// Waits for an event `pick` accepts, failing on a disconnection or after the timeout.
 async fn wait_for<T>(
-    device: &mut DemoDevice<'_, iotcloud::Connected>,
+    device: &mut Connected<'_>,
     what: &str,
     mut pick: impl FnMut(&Event<'_>) -> Option<T>,
 ) -> Result<T, String> {
@@ -466,7 +468,7 @@ async fn life(emulator: &CloudEmulator, tl: &Timeline) -> Result<(), String> {
     let device = device
         .register()
         .await
-        .map_err(|(_, e)| format!("registration: {e}"))?;
+        .map_err(|e| format!("registration: {e}"))?;
     if registers {
         let how = match cloud {
             Cloud::Aliyun => {
@@ -492,7 +494,7 @@ async fn life(emulator: &CloudEmulator, tl: &Timeline) -> Result<(), String> {
     let mut device = device
         .connect()
         .await
-        .map_err(|(_, e)| format!("connect: {e}"))?;
+        .map_err(|e| format!("connect: {e}"))?;
     wait_for(&mut device, "the connection", |ev| {
         matches!(ev, Event::Connected { .. }).then_some(())
     })
@@ -593,11 +595,11 @@ async fn life(emulator: &CloudEmulator, tl: &Timeline) -> Result<(), String> {
     let rebooted = rebooted
         .register()
         .await
-        .map_err(|(_, e)| format!("after the reboot, loading the registration: {e}"))?;
+        .map_err(|e| format!("after the reboot, loading the registration: {e}"))?;
     let mut rebooted = rebooted
         .connect()
         .await
-        .map_err(|(_, e)| format!("reconnect: {e}"))?;
+        .map_err(|e| format!("reconnect: {e}"))?;
     wait_for(&mut rebooted, "the connection", |ev| {
         matches!(ev, Event::Connected { .. }).then_some(())
     })
@@ -644,7 +646,7 @@ async fn finish(
     emulator: &CloudEmulator,
     tl: &Timeline,
     name: &str,
-    device: DemoDevice<'_, iotcloud::Connected>,
+    device: Connected<'_>,
 ) -> Result<(), String> {
     let _registered = device.disconnect().await;
     until("the device leave", || !is_online(emulator, tl.cloud, name)).await?;
@@ -659,7 +661,7 @@ async fn ota(
     emulator: &CloudEmulator,
     tl: &Timeline,
     name: &str,
-    device: &mut DemoDevice<'_, iotcloud::Connected>,
+    device: &mut Connected<'_>,
 ) -> Result<(), String> {
     let cloud = tl.cloud;
     let bytes = image(IMAGE_LEN, NEW_VERSION);
@@ -726,13 +728,13 @@ async fn impostor(emulator: &CloudEmulator, tl: &Timeline) -> Result<(), String>
     let device = device
         .register()
         .await
-        .map_err(|(_, e)| format!("registration: {e}"))?;
-    match device.connect().await {
-        Err((_, Error::Refused(code))) => {
+        .map_err(|e| format!("registration: {e}"))?;
+    match device.connect().await.map_err(TransitionError::into_error) {
+        Err(Error::Refused(code)) => {
             tl.ok("impostor", &format!("a wrong secret is refused: {code}"));
             Ok(())
         }
-        Err((_, e)) => Err(format!("a wrong secret failed otherwise than refused: {e}")),
+        Err(e) => Err(format!("a wrong secret failed otherwise than refused: {e}")),
         Ok(d) => {
             let _ = d.disconnect().await;
             Err("a wrong secret was accepted".into())

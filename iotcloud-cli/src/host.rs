@@ -1,15 +1,11 @@
 //! The host device every command runs: the configured cloud over hal-host, in memory the
 //! command owns.
 
-use hal_host::{FileStore, SystemClock, TcpTransport};
+use hal_host::{FileStore, HostPlatform};
 use iotcloud::iotcloud_core::ota::Firmware;
-use iotcloud::{AnyProvider, Buffers, Cloud, Config, Device, Unregistered};
+use iotcloud::{AnyProvider, Cloud, Config, Device};
 
 use crate::{Args, CREDENTIALS_LEN};
-
-/// A device of the configured cloud on this machine.
-pub(crate) type HostDevice<'b, St = Unregistered> =
-    Device<'b, AnyProvider<'b>, TcpTransport, SystemClock, FileStore, St>;
 
 /// A device's memory: receive, transmit and session buffers, registration record, OTA job.
 pub(crate) struct Memory {
@@ -40,21 +36,17 @@ pub(crate) fn device<'b>(
     store: FileStore,
     mem: &'b mut Memory,
     firmware: Option<Firmware<'b>>,
-) -> HostDevice<'b> {
-    let device = Device::new(
-        provider,
-        TcpTransport::new(),
-        SystemClock::new(),
-        store,
-        Buffers {
-            rx: &mut mem.rx,
-            tx: &mut mem.tx,
-            session: &mut mem.session,
-        },
-    )
-    .with_credentials_buffer(&mut mem.creds);
+) -> Device<'b, AnyProvider<'b>, HostPlatform<FileStore>> {
+    let memory = iotcloud::Memory {
+        rx: &mut mem.rx,
+        tx: &mut mem.tx,
+        session: &mut mem.session,
+        credentials: &mut mem.creds,
+        ota_job: &mut mem.job,
+    };
+    let device = Device::new(provider, HostPlatform::new().with_store(store), memory);
     match firmware {
-        Some(firmware) => device.with_ota(firmware, &mut mem.job),
+        Some(firmware) => device.with_ota(firmware),
         None => device,
     }
 }

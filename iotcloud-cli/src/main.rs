@@ -255,10 +255,12 @@ fn register(cloud: &str, args: &[String]) -> Result<String, String> {
     let device = host::device(provider.clone(), host::store(&args)?, &mut mem, None);
     let (record, stored) = match rt.block_on(device.register()) {
         Ok(dev) => (dev.registration_record().map(<[u8]>::to_vec), Ok(())),
-        Err((dev, Error::Store(e))) if dev.registration_record().is_some() => {
-            (dev.registration_record().map(<[u8]>::to_vec), Err(e))
-        }
-        Err((_, e)) => return Err(e.to_string()),
+        Err(failed) => match failed.into_parts() {
+            (Error::Store(e), dev) if dev.registration_record().is_some() => {
+                (dev.registration_record().map(<[u8]>::to_vec), Err(e))
+            }
+            (e, _) => return Err(e.to_string()),
+        },
     };
     let record = record.ok_or("registration gave no record")?;
     let mut out = String::from("{");

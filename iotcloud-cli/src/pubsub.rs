@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use hal_host::{FileStore, HostError, SystemClock, TcpTransport};
+use hal_host::{FileStore, HostError, HostPlatform};
 use iotcloud::iotcloud_core::device::{ReconnectPolicy, Supervised, Supervisor};
 use iotcloud::iotcloud_core::mqtt::QoS;
 use iotcloud::{AnyProvider, Error, Event};
@@ -76,7 +76,7 @@ impl PubSubOptions {
     }
 }
 
-type Sup<'b> = Supervisor<'b, AnyProvider<'b>, TcpTransport, SystemClock, FileStore>;
+type Sup<'b> = Supervisor<'b, AnyProvider<'b>, HostPlatform<FileStore>>;
 
 /// 16 KiB of session memory: subscriptions and QoS 1 messages awaiting acknowledgement.
 const SUB_SESSION_LEN: usize = 16 * 1024;
@@ -128,7 +128,7 @@ pub(crate) fn publish(cloud: &str, args: Args, o: PubSubOptions) -> Result<Strin
     let device = host::device(provider, host::store(&args)?, &mut mem, None);
     let rt = runtime()?;
     rt.block_on(async {
-        let device = device.register().await.map_err(|(_, e)| e.to_string())?;
+        let device = device.register().await.map_err(|e| e.to_string())?;
         let mut sup = device.supervise(o.policy);
         let started = Instant::now();
         let deadline = o.seconds.map(|s| started + Duration::from_secs(s));
@@ -139,6 +139,10 @@ pub(crate) fn publish(cloud: &str, args: Args, o: PubSubOptions) -> Result<Strin
             QoS::AtMostOnce => seq == count,
             _ => acked == count,
         };
+        // Messages are enqueued: they leave together when the transmit buffer fills or
+        // when the supervisor waits for the broker. The link is serviced only when there is
+        // nothing to enqueue: the queue is full, the link is down, or the next message is
+        // not due yet.
         while !done(seq, acked) {
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 let _ = sup.into_device().await;
@@ -147,27 +151,26 @@ pub(crate) fn publish(cloud: &str, args: Args, o: PubSubOptions) -> Result<Strin
                     o.seconds.unwrap_or(0)
                 ));
             }
-            let mut wait = Duration::from_millis(100);
-            if seq < count {
-                let now = Instant::now();
-                if now >= next_due {
-                    let body = o.payload.replace("{seq}", &seq.to_string());
-                    match sup.publish(&topic, body.as_bytes(), o.qos).await {
-                        Ok(_) => {
-                            seq += 1;
-                            next_due += interval;
-                            wait = Duration::ZERO;
-                        }
-                        // Full queue, or QoS 0 without a link: service the link and retry.
-                        Err(
-                            Error::SessionFull { .. } | Error::NoPacketIds | Error::NotConnected,
-                        ) => {}
-                        Err(e) => return Err(format!("publish {seq}: {e}")),
+            let now = Instant::now();
+            let wait = if seq < count && now >= next_due {
+                let body = o.payload.replace("{seq}", &seq.to_string());
+                match sup.enqueue(&topic, body.as_bytes(), o.qos).await {
+                    Ok(_) => {
+                        seq += 1;
+                        next_due += interval;
+                        continue;
                     }
-                } else {
-                    wait = next_due - now;
+                    // Full queue, or QoS 0 without a link: service the link, then retry.
+                    Err(Error::SessionFull { .. } | Error::NoPacketIds | Error::NotConnected) => {
+                        SERVICE_WAIT
+                    }
+                    Err(e) => return Err(format!("publish {seq}: {e}")),
                 }
-            }
+            } else if seq < count {
+                next_due - now
+            } else {
+                SERVICE_WAIT
+            };
             if service(&mut sup, wait).await? {
                 acked += 1;
             }
@@ -181,14 +184,25 @@ pub(crate) fn publish(cloud: &str, args: Args, o: PubSubOptions) -> Result<Strin
     })
 }
 
-/// Services the supervisor for at most `wait` (zero: only what is ready); `true` for an
-/// acknowledgement.
+/// How long `pub` services the link at a time when it has nothing to enqueue.
+const SERVICE_WAIT: Duration = Duration::from_millis(100);
+
+/// Services the supervisor for at most `wait` (zero: only what is ready), or until the
+/// link is up again while it is down; `true` for an acknowledgement.
 async fn service(sup: &mut Sup<'_>, wait: Duration) -> Result<bool, String> {
-    // The supervisor's futures may be dropped at any await: a timeout is safe.
-    match tokio::time::timeout(wait.max(Duration::from_millis(1)), sup.next_event()).await {
-        Err(_) => Ok(false),
-        Ok(Ok(ev)) => Ok(log_event(&ev)),
-        Ok(Err(e)) => Err(e.to_string()),
+    let event = if sup.is_connected() {
+        // The supervisor's futures may be dropped at any await: a timeout is safe.
+        match tokio::time::timeout(wait, sup.next_event()).await {
+            Err(_) => return Ok(false),
+            Ok(event) => event,
+        }
+    } else {
+        // Connecting: let the attempt (a TLS handshake may take longer than `wait`) finish.
+        sup.next_event().await
+    };
+    match event {
+        Ok(ev) => Ok(log_event(&ev)),
+        Err(e) => Err(e.to_string()),
     }
 }
 
@@ -201,7 +215,7 @@ pub(crate) fn subscribe(cloud: &str, args: Args, o: PubSubOptions) -> Result<Str
     let device = host::device(provider, host::store(&args)?, &mut mem, None);
     let rt = runtime()?;
     rt.block_on(async {
-        let device = device.register().await.map_err(|(_, e)| e.to_string())?;
+        let device = device.register().await.map_err(|e| e.to_string())?;
         let mut sup = device.supervise(o.policy);
         let stop = async {
             match o.seconds {

@@ -59,7 +59,7 @@ pub(crate) fn run(cloud: &str, args: Args, opts: RunOptions) -> Result<String, S
             }
         };
         tokio::pin!(stop);
-        let device = device.register().await.map_err(|(_, e)| e.to_string())?;
+        let device = device.register().await.map_err(|e| e.to_string())?;
         // The supervisor connects, and reconnects after every loss with backoff.
         let mut sup = device.supervise(ReconnectPolicy::default());
         loop {
@@ -84,7 +84,7 @@ pub(crate) fn run(cloud: &str, args: Args, opts: RunOptions) -> Result<String, S
                     }
                 },
             };
-            let device = sup.device_mut();
+            let device = &mut sup;
             match next {
                 Next::Go => {}
                 Next::Download(shown) => {

@@ -10,11 +10,11 @@ use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use hal_host::{SystemClock, TcpTransport};
+use hal_host::HostPlatform;
 use iotcloud::iotcloud_core::mqtt::{ConnectReturnCode, SubackCode};
 use iotcloud::iotcloud_core::scratch::Scratch;
 use iotcloud::{
-    AnyProvider, Buffers, Config, Connected, Device, DisconnectReason, Error, Event, Provider, QoS,
+    AnyProvider, Config, Connected, Device, DisconnectReason, Error, Event, Memory, Provider, QoS,
     SignContext,
 };
 use iotcloud_emulator::catalog::parse_spec;
@@ -102,14 +102,7 @@ fn secret_key(cloud: Cloud) -> &'static str {
     }
 }
 
-type Dev = Device<
-    'static,
-    AnyProvider<'static>,
-    TcpTransport,
-    SystemClock,
-    iotcloud::iotcloud_core::NoStore,
-    Connected,
->;
+type Dev = Device<'static, AnyProvider<'static>, HostPlatform, Connected>;
 
 fn leak<T: ?Sized>(b: Box<T>) -> &'static mut T {
     Box::leak(b)
@@ -133,19 +126,14 @@ async fn connect(
     cloud: Cloud,
     pairs: Vec<(String, String)>,
 ) -> Result<Dev, Error<hal_host::HostError>> {
-    let device = Device::new(
-        provider(cloud, pairs),
-        TcpTransport::new(),
-        SystemClock::new(),
-        iotcloud::iotcloud_core::NoStore,
-        Buffers {
-            rx: leak(vec![0u8; 8192].into_boxed_slice()),
-            tx: leak(vec![0u8; 2048].into_boxed_slice()),
-            session: leak(vec![0u8; 4096].into_boxed_slice()),
-        },
-    );
-    let device = device.register().await.map_err(|(_, e)| e)?;
-    device.connect().await.map_err(|(_, e)| e)
+    let memory = Memory {
+        rx: leak(vec![0u8; 8192].into_boxed_slice()),
+        tx: leak(vec![0u8; 2048].into_boxed_slice()),
+        session: leak(vec![0u8; 4096].into_boxed_slice()),
+        ..Memory::default()
+    };
+    let device = Device::new(provider(cloud, pairs), HostPlatform::new(), memory);
+    Ok(device.register().await?.connect().await?)
 }
 
 async fn next(dev: &mut Dev) -> Option<String> {

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use iotcloud_core::QoS;
 use iotcloud_emulator::{DownloadFault, FirmwareServer};
-use iotcloud_testkit::{Broker, Ev, buffers, connect, next, provider, subscribe};
+use iotcloud_testkit::{Broker, Ev, connect, memory, next, provider, subscribe};
 use md5::{Digest as _, Md5};
 
 #[tokio::test]
@@ -29,7 +29,7 @@ async fn run_downloads_an_ota_job_reports_it_and_stops_on_ctrl_c() {
 
     let mut cloud = connect(
         provider(broker.port, "cli-cloud-side"),
-        buffers(4096, 1024, 4096),
+        memory(4096, 1024, 4096),
     )
     .await;
     subscribe(&mut cloud, "/ota/device/#", QoS::AtLeastOnce).await;

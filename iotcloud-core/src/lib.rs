@@ -12,9 +12,14 @@ pub mod error;
 pub mod http;
 pub mod json;
 pub mod kv;
+pub mod memory {
+    //! Arrays to back a device's [`Memory`](crate::Memory), sized by name.
+    pub use crate::device::{CredentialBytes, JobBytes, MemoryArrays, Rx, SessionBytes, Tx};
+}
 pub mod mqtt;
 pub mod ota;
 pub mod plain;
+pub mod platform;
 pub mod provider;
 pub mod register;
 pub mod scratch;
@@ -27,12 +32,13 @@ mod test_support;
 
 pub use clock::Clock;
 pub use device::{
-    BufferArrays, Buffers, Connected, Device, DeviceOptions, DisconnectReason, Event, Message,
-    ReconnectPolicy, Registered, Supervised, Supervisor, Unregistered,
+    Connected, Device, DeviceOptions, DisconnectReason, Event, Memory, Message, ReconnectPolicy,
+    Registered, Supervised, Supervisor, TransitionError, Unregistered,
 };
 pub use error::{Error, ErrorKind, ProtocolError};
 pub use kv::{KvStore, NoStore, StoreError};
 pub use mqtt::{PacketId, QoS};
+pub use platform::{Platform, TransportError};
 pub use provider::{
     CloudEndpoint, Credentials, EndpointOverrides, Limits, MqttOptions, Provider, ProviderError,
     SignContext, TlsChoice, TopicPath,

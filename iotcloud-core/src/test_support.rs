@@ -142,6 +142,8 @@ pub struct MockState {
     unparsed: Vec<u8>,
     pub connects: usize,
     pub closes: usize,
+    /// `flush` calls: what the device wrote in one go.
+    pub flushes: usize,
     pub open: bool,
     /// Deliver at most this many bytes per read (0: no limit).
     pub read_chunk: usize,
@@ -287,6 +289,7 @@ impl embedded_io_async::Write for MockTransport {
     }
 
     async fn flush(&mut self) -> Result<(), MockError> {
+        self.state.borrow_mut().flushes += 1;
         Ok(())
     }
 }

@@ -8,7 +8,7 @@
 use iotcloud_core::{QoS, sign::TimestampPolicy};
 use iotcloud_huawei::{DeviceId, Huawei};
 use iotcloud_testkit::{
-    Broker, assert_qos2_refused, buffers, connect, local, round_trip, subscribe,
+    Broker, assert_qos2_refused, connect, local, memory, round_trip, subscribe,
     subscribed_on_connect,
 };
 
@@ -22,7 +22,7 @@ async fn a_huawei_device_round_trips_a_message_through_mosquitto() {
         .with_timestamp(TimestampPolicy::LuatosDefault)
         .with_overrides(local(broker.port));
     let up = huawei.messages_up().to_string();
-    let mut dev = connect(huawei, buffers(2048, 512, 2048)).await;
+    let mut dev = connect(huawei, memory(2048, 512, 2048)).await;
     // IoTDA routes system downlinks itself: nothing is subscribed on connect.
     assert_eq!(dev.session().subscriptions().count(), 0);
     subscribe(&mut dev, &up, QoS::AtLeastOnce).await;
@@ -49,7 +49,7 @@ async fn the_opt_in_system_subscription_receives_system_downlinks() {
     .with_sys_subscription(true)
     .with_overrides(local(broker.port));
     let down = huawei.messages_down().to_string();
-    let mut dev = connect(huawei, buffers(2048, 512, 2048)).await;
+    let mut dev = connect(huawei, memory(2048, 512, 2048)).await;
     subscribed_on_connect(&mut dev, &[&format!("$oc/devices/{ID}/sys/#")]).await;
     // A message on a system downlink topic arrives through that subscription.
     round_trip(&mut dev, &down, b"{}", QoS::AtMostOnce).await;

@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use hal_host::{FileStore, HostError, SystemClock, TcpTransport};
+use hal_host::{FileStore, HostError, HostPlatform};
 use iotcloud_core::http::HttpError;
 use iotcloud_core::register::{RegisterError, Rejection};
 use iotcloud_core::sign::TimestampPolicy;
@@ -23,7 +23,7 @@ const PRODUCT: &str = "6203cc94c7fb24029b110408";
 const PROJECT: &str = "0a1b2c3d4e5f";
 const PASSWORD: &str = "Pa$$w0rd\"quoted\"";
 
-type Dev = Device<'static, Huawei<'static>, TcpTransport, SystemClock, FileStore, Unregistered>;
+type Dev = Device<'static, Huawei<'static>, HostPlatform<FileStore>, Unregistered>;
 
 fn emulator() -> Emulator {
     let mut prefixed = HuaweiProduct::new("prefixed-product");
@@ -111,11 +111,7 @@ async fn a_device_registers_once_logs_in_with_the_returned_id_and_reuses_them_af
         .with_timestamp(TimestampPolicy::LuatosDefault)
         .with_overrides(local(broker.port));
 
-    let dev = device(provider.clone(), &dir)
-        .register()
-        .await
-        .map_err(|(_, e)| e)
-        .unwrap();
+    let dev = device(provider.clone(), &dir).register().await.unwrap();
     let devices_path = format!("/v5/iot/{PROJECT}/devices");
     assert_eq!(count(&emulator, "/v3/auth/tokens"), 1);
     assert_eq!(count(&emulator, &devices_path), 1);
@@ -150,7 +146,7 @@ async fn a_device_registers_once_logs_in_with_the_returned_id_and_reuses_them_af
         format!(r#"{{"node_id":"node-1","product_id":"{PRODUCT}"}}"#)
     );
 
-    let mut dev = dev.connect().await.map_err(|(_, e)| e).unwrap();
+    let mut dev = dev.connect().await.unwrap();
     assert!(matches!(
         next(&mut dev, 5_000).await,
         Some(Ev::Connected(_))
@@ -168,13 +164,9 @@ async fn a_device_registers_once_logs_in_with_the_returned_id_and_reuses_them_af
     drop(dev);
 
     // Reboot: a new device over the same store logs in without registering again.
-    let dev = device(provider, &dir)
-        .register()
-        .await
-        .map_err(|(_, e)| e)
-        .unwrap();
+    let dev = device(provider, &dir).register().await.unwrap();
     assert_eq!(dev.registration_record().unwrap(), &record[..]);
-    let mut dev = dev.connect().await.map_err(|(_, e)| e).unwrap();
+    let mut dev = dev.connect().await.unwrap();
     assert!(matches!(
         next(&mut dev, 5_000).await,
         Some(Ev::Connected(_))
@@ -192,17 +184,13 @@ async fn the_device_id_the_cloud_returns_is_the_one_it_logs_in_with() {
     let provider = registering_as(&emulator, "prefixed-product", "node-2", iam())
         .with_timestamp(TimestampPolicy::LuatosDefault)
         .with_overrides(local(broker.port));
-    let dev = device(provider, &dir)
-        .register()
-        .await
-        .map_err(|(_, e)| e)
-        .unwrap();
+    let dev = device(provider, &dir).register().await.unwrap();
     let record = dev.registration_record().unwrap().to_vec();
     assert_eq!(
         Huawei::registered_device_id(&record),
         Some("cloud-chosen-node-2")
     );
-    let mut dev = dev.connect().await.map_err(|(_, e)| e).unwrap();
+    let mut dev = dev.connect().await.unwrap();
     assert!(matches!(
         next(&mut dev, 5_000).await,
         Some(Ev::Connected(_))

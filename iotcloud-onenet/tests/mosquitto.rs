@@ -7,7 +7,7 @@
 use iotcloud_core::{QoS, sign::TimestampPolicy};
 use iotcloud_onenet::OneNet;
 use iotcloud_testkit::{
-    Broker, assert_qos2_refused, buffers, connect, local, round_trip, subscribed_on_connect,
+    Broker, assert_qos2_refused, connect, local, memory, round_trip, subscribed_on_connect,
 };
 
 #[tokio::test]
@@ -22,7 +22,7 @@ async fn a_onenet_device_round_trips_a_property_report_through_mosquitto() {
     .with_timestamp(TimestampPolicy::LuatosDefault)
     .with_overrides(local(broker.port));
     let report = onenet.property_post().to_string();
-    let mut dev = connect(onenet, buffers(2048, 512, 2048)).await;
+    let mut dev = connect(onenet, memory(2048, 512, 2048)).await;
     // The thing-model topics were subscribed on connect; they cover the report's topic.
     subscribed_on_connect(&mut dev, &["$sys/Ck2AF9QD2K/onenet-dev-7/thing/#"]).await;
     let body = br#"{"id":"1","version":"1.0","params":{"temp":{"value":21.5}}}"#;

@@ -7,14 +7,14 @@
 
 use std::path::Path;
 
-use hal_host::{FileStore, HostError, SystemClock, TcpTransport};
+use hal_host::{FileStore, HostError, HostPlatform, SystemClock};
 use iotcloud_core::http::HttpError;
 use iotcloud_core::register::{RegisterError, Rejection};
-use iotcloud_core::{Device, Error, QoS, Unregistered};
+use iotcloud_core::{Device, Error, Memory, QoS, Unregistered};
 use iotcloud_emulator::{Accounts, Emulator, Fault, OneNetDevice, OneNetProduct, OneNetUser};
 use iotcloud_onenet::{OneNet, SignMethod};
 use iotcloud_testkit::{
-    Broker, Ev, buffers, leak, local, next, registering_device, registration_error, round_trip,
+    Broker, Ev, leak, local, memory, next, registering_device, registration_error, round_trip,
     store_dir,
 };
 
@@ -24,7 +24,7 @@ const USER_KEY: &str =
     "pk1M3FKXBvvmjF8If/xDfSFFmr96NZCEg00sxlLBMjjh9vOD5hpIs42rmAYnMh5b3m9B1+0rmYdqzUyoQVrxow==";
 const PRODUCT_KEY: &str = "KuF3NT/jUBJ62LNBB/A8XZA9CqS3Cu79B/ABmfA1UCw=";
 
-type Dev = Device<'static, OneNet<'static>, TcpTransport, SystemClock, FileStore, Unregistered>;
+type Dev = Device<'static, OneNet<'static>, HostPlatform<FileStore>, Unregistered>;
 
 fn emulator() -> Emulator {
     let mut product = OneNetProduct::new(PID);
@@ -80,11 +80,7 @@ async fn a_device_registers_once_logs_in_with_its_sec_key_and_reuses_it_after_a_
     let dir = store_dir("reboot");
     let provider = registering(&emulator, "onenet-reg-1").with_overrides(local(broker.port));
 
-    let dev = device(provider, &dir)
-        .register()
-        .await
-        .map_err(|(_, e)| e)
-        .unwrap();
+    let dev = device(provider, &dir).register().await.unwrap();
     assert_eq!(creations(&emulator), 1);
     // The record is the sec_key the cloud handed out, and the request was the cloud's.
     let sec_key = emulator.accounts().onenet[0].products[0]
@@ -109,7 +105,7 @@ async fn a_device_registers_once_logs_in_with_its_sec_key_and_reuses_it_after_a_
     );
     assert!(token.contains("&method=sha256&sign="), "{token}");
 
-    let mut dev = dev.connect().await.map_err(|(_, e)| e).unwrap();
+    let mut dev = dev.connect().await.unwrap();
     assert!(matches!(
         next(&mut dev, 5_000).await,
         Some(Ev::Connected(_))
@@ -134,13 +130,9 @@ async fn a_device_registers_once_logs_in_with_its_sec_key_and_reuses_it_after_a_
     drop(dev);
 
     // Reboot: a new device over the same store logs in without registering again.
-    let dev = device(provider, &dir)
-        .register()
-        .await
-        .map_err(|(_, e)| e)
-        .unwrap();
+    let dev = device(provider, &dir).register().await.unwrap();
     assert_eq!(dev.registration_record().unwrap(), &record[..]);
-    let mut dev = dev.connect().await.map_err(|(_, e)| e).unwrap();
+    let mut dev = dev.connect().await.unwrap();
     assert!(matches!(
         next(&mut dev, 5_000).await,
         Some(Ev::Connected(_))
@@ -158,11 +150,7 @@ async fn the_product_key_and_luatos_token_options_register_too() {
         .with_register_url(url)
         .unwrap();
     let dir = store_dir("product");
-    device(by_product, &dir)
-        .register()
-        .await
-        .map_err(|(_, e)| e)
-        .unwrap();
+    device(by_product, &dir).register().await.unwrap();
     let token = emulator.requests()[0]
         .header("authorization")
         .unwrap()
@@ -176,11 +164,7 @@ async fn the_product_key_and_luatos_token_options_register_too() {
     let luatos = registering(&emulator, "onenet-reg-3")
         .with_register_method(SignMethod::from_name("SHA256").unwrap())
         .with_register_expiry(iotcloud_core::sign::TimestampPolicy::LuatosDefault);
-    device(luatos, &dir)
-        .register()
-        .await
-        .map_err(|(_, e)| e)
-        .unwrap();
+    device(luatos, &dir).register().await.unwrap();
     let token = emulator.requests()[1]
         .header("authorization")
         .unwrap()
@@ -233,18 +217,21 @@ async fn every_refusal_is_its_named_error() {
     // Without the time, the default token cannot be signed.
     let dir = store_dir("no-time");
     let creds: &'static mut [u8] = Box::leak(vec![0u8; 512].into_boxed_slice());
-    let (_, e) = Device::new(
+    let (e, _) = Device::new(
         registering(&emulator, "d1"),
-        TcpTransport::new(),
-        SystemClock::without_wall_time(),
-        FileStore::open(&dir).unwrap(),
-        buffers(4096, 1024, 2048),
+        HostPlatform::new()
+            .with_clock(SystemClock::without_wall_time())
+            .with_store(FileStore::open(&dir).unwrap()),
+        Memory {
+            credentials: creds,
+            ..memory(4096, 1024, 2048)
+        },
     )
-    .with_credentials_buffer(creds)
     .register()
     .await
     .err()
-    .unwrap();
+    .unwrap()
+    .into_parts();
     assert!(
         matches!(
             e,

@@ -7,7 +7,7 @@
 use iotcloud_core::{QoS, sign::TimestampPolicy};
 use iotcloud_tencent::{LUATOS_APP_ID, Tencent, check_topic};
 use iotcloud_testkit::{
-    Broker, assert_qos2_refused, buffers, connect, local, round_trip, subscribe,
+    Broker, assert_qos2_refused, connect, local, memory, round_trip, subscribe,
 };
 
 #[tokio::test]
@@ -22,7 +22,7 @@ async fn a_tencent_device_round_trips_a_message_through_mosquitto() {
     let data = tencent.data().to_string();
     assert_eq!(data, "LD8S5J1L07/test/data");
     check_topic(&data).unwrap();
-    let mut dev = connect(tencent, buffers(2048, 512, 2048)).await;
+    let mut dev = connect(tencent, memory(2048, 512, 2048)).await;
     subscribe(&mut dev, &data, QoS::AtLeastOnce).await;
     let body = br#"{"temperature":21.5}"#;
     round_trip(&mut dev, &data, body, QoS::AtLeastOnce).await;

@@ -8,15 +8,15 @@
 
 use std::path::Path;
 
-use hal_host::{FileStore, HostError, SystemClock, TcpTransport};
+use hal_host::{FileStore, HostError, HostPlatform, SystemClock};
 use iotcloud_core::register::{RegisterError, Rejection};
-use iotcloud_core::{Device, Error, KvStore, ProviderError, QoS, Unregistered};
+use iotcloud_core::{Device, Error, KvStore, Memory, ProviderError, QoS, Unregistered};
 use iotcloud_emulator::{
     Accounts, Emulator, Fault, TencentAuthMode, TencentDevice, TencentProduct,
 };
 use iotcloud_tencent::{AuthMode, RegisterApi, Tencent};
 use iotcloud_testkit::{
-    Broker, Ev, buffers, leak, local, next, registration_error as testkit_registration_error,
+    Broker, Ev, leak, local, memory, next, registration_error as testkit_registration_error,
     round_trip, store_dir, subscribe,
 };
 
@@ -26,7 +26,7 @@ const SECRET: &str = "vGGwnSkyM4eD5ddbNrQoGJox";
 const PSK: &str = "xNWcxDX0qzSM74oFteehvw==";
 const APIS: [RegisterApi; 2] = [RegisterApi::Current, RegisterApi::Legacy];
 
-type Dev<St> = Device<'static, Tencent<'static>, TcpTransport, SystemClock, FileStore, St>;
+type Dev<St> = Device<'static, Tencent<'static>, HostPlatform<FileStore>, St>;
 
 fn emulator(product: TencentProduct) -> Emulator {
     Emulator::start(Accounts {
@@ -52,19 +52,21 @@ fn tencent(emu: &Emulator, api: RegisterApi, port: u16) -> Tencent<'static> {
 fn device(tencent: Tencent<'static>, store: &Path, clock: SystemClock) -> Dev<Unregistered> {
     Device::new(
         tencent,
-        TcpTransport::new(),
-        clock,
-        FileStore::open(store).unwrap(),
-        buffers(4096, 1024, 2048),
+        HostPlatform::new()
+            .with_clock(clock)
+            .with_store(FileStore::open(store).unwrap()),
+        Memory {
+            credentials: Box::leak(vec![0u8; 4096].into_boxed_slice()),
+            ..memory(4096, 1024, 2048)
+        },
     )
-    .with_credentials_buffer(Box::leak(vec![0u8; 4096].into_boxed_slice()))
 }
 
 /// Registers, connects and round-trips a message on the data topic.
 async fn register_connect_round_trip(dev: Dev<Unregistered>) -> Vec<u8> {
-    let dev = dev.register().await.map_err(|(_, e)| e).unwrap();
+    let dev = dev.register().await.unwrap();
     let record = dev.registration_record().unwrap().to_vec();
-    let mut dev = dev.connect().await.map_err(|(_, e)| e).unwrap();
+    let mut dev = dev.connect().await.unwrap();
     assert!(matches!(
         next(&mut dev, 5_000).await,
         Some(Ev::Connected(_))
@@ -282,7 +284,7 @@ async fn broken_answers_come_back_as_named_errors() {
 async fn without_the_time_nothing_is_sent() {
     let emu = emulator(product());
     let store = store_dir("tencent-reg");
-    let (_, e) = device(
+    let (e, _) = device(
         tencent(&emu, RegisterApi::Current, 1),
         &store,
         SystemClock::without_wall_time(),
@@ -290,7 +292,8 @@ async fn without_the_time_nothing_is_sent() {
     .register()
     .await
     .err()
-    .unwrap();
+    .unwrap()
+    .into_parts();
     assert!(
         matches!(
             e,

@@ -13,13 +13,13 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use hal_host::{FileStore, HostError, SystemClock, TcpTransport};
+use hal_host::{FileStore, HostError, HostPlatform};
 use iotcloud_core::plain::PlainMqtt;
 use iotcloud_core::provider::{EndpointOverrides, TlsChoice};
 use iotcloud_core::register::RegisterError;
 use iotcloud_core::scratch::Scratch;
 use iotcloud_core::{
-    Buffers, Connected, Device, Error, Event, KvStore, NoStore, Provider, QoS, Unregistered,
+    Connected, Device, Error, Event, KvStore, Memory, NoStore, Provider, QoS, Unregistered,
 };
 
 /// Where mosquitto is: `$MOSQUITTO`, then the Debian path, then `$PATH`.
@@ -187,18 +187,24 @@ impl Drop for Broker {
     }
 }
 
-/// Buffers that live for the whole test.
-pub fn buffers(rx: usize, tx: usize, session: usize) -> Buffers<'static> {
-    Buffers {
-        rx: Box::leak(vec![0u8; rx].into_boxed_slice()),
-        tx: Box::leak(vec![0u8; tx].into_boxed_slice()),
-        session: Box::leak(vec![0u8; session].into_boxed_slice()),
+/// `len` zeroed bytes that live for the whole test.
+pub fn zeroed(len: usize) -> &'static mut [u8] {
+    Box::leak(vec![0u8; len].into_boxed_slice())
+}
+
+/// Device memory that lives for the whole test: receive, transmit and session buffers.
+pub fn memory(rx: usize, tx: usize, session: usize) -> Memory<'static> {
+    Memory {
+        rx: zeroed(rx),
+        tx: zeroed(tx),
+        session: zeroed(session),
+        ..Memory::default()
     }
 }
 
 /// A host device of provider `P` in state `St`.
 /// (The store defaults to none; registration tests use `FileStore`.)
-pub type HostDevice<P, St, S = NoStore> = Device<'static, P, TcpTransport, SystemClock, S, St>;
+pub type HostDevice<P, St, S = NoStore> = Device<'static, P, HostPlatform<S>, St>;
 
 /// A plain MQTT provider for the broker on `port`.
 pub fn provider(port: u16, client_id: &'static str) -> PlainMqtt<'static> {
@@ -229,27 +235,17 @@ pub fn local(port: u16) -> EndpointOverrides<'static> {
 }
 
 /// A host device over `provider`, not yet registered.
-pub fn device<P: Provider>(provider: P, buffers: Buffers<'static>) -> HostDevice<P, Unregistered> {
-    Device::new(
-        provider,
-        TcpTransport::new(),
-        SystemClock::new(),
-        NoStore,
-        buffers,
-    )
+pub fn device<P: Provider>(provider: P, memory: Memory<'static>) -> HostDevice<P, Unregistered> {
+    Device::new(provider, HostPlatform::new(), memory)
 }
 
 /// Registers and connects, and consumes the `Connected` event.
 pub async fn connect<P: Provider>(
     provider: P,
-    buffers: Buffers<'static>,
+    memory: Memory<'static>,
 ) -> HostDevice<P, Connected> {
-    let dev = device(provider, buffers)
-        .register()
-        .await
-        .map_err(|(_, e)| e)
-        .unwrap();
-    let mut dev = dev.connect().await.map_err(|(_, e)| e).unwrap();
+    let dev = device(provider, memory).register().await.unwrap();
+    let mut dev = dev.connect().await.unwrap();
     assert!(matches!(
         next(&mut dev, 5_000).await,
         Some(Ev::Connected(_))
@@ -411,12 +407,12 @@ pub fn registering_device<P: Provider>(
 ) -> HostDevice<P, Unregistered, FileStore> {
     Device::new(
         provider,
-        TcpTransport::new(),
-        SystemClock::new(),
-        FileStore::open(dir).unwrap(),
-        buffers(4096, 1024, 2048),
+        HostPlatform::new().with_store(FileStore::open(dir).unwrap()),
+        Memory {
+            credentials: zeroed(creds),
+            ..memory(4096, 1024, 2048)
+        },
     )
-    .with_credentials_buffer(Box::leak(vec![0u8; creds].into_boxed_slice()))
 }
 
 /// Registers, expecting a registration error; returns the device and that error.
@@ -428,8 +424,10 @@ pub async fn registration_error<P: Provider>(
 ) {
     match dev.register().await {
         Ok(_) => panic!("registration should fail"),
-        Err((dev, Error::Registration(e))) => (dev, e),
-        Err((_, other)) => panic!("not a registration error: {other:?}"),
+        Err(failed) => match failed.into_parts() {
+            (Error::Registration(e), dev) => (dev, e),
+            (other, _) => panic!("not a registration error: {other:?}"),
+        },
     }
 }
 
@@ -518,19 +516,21 @@ pub async fn ota_round_subscribed<P: Provider>(
     let cloud_id = leak(format!("cloud-side-{}", broker.port));
     let mut cloud = connect(
         crate::provider(broker.port, cloud_id),
-        buffers(4096, 1024, 4096),
+        memory(4096, 1024, 4096),
     )
     .await;
     subscribe(&mut cloud, watch, QoS::AtLeastOnce).await;
 
-    let job_buf: &'static mut [u8] = Box::leak(vec![0u8; 1024].into_boxed_slice());
-    let dev = device(provider, buffers(4096, 1024, 4096))
-        .with_ota(Firmware::new(version), job_buf)
+    let memory = Memory {
+        ota_job: zeroed(1024),
+        ..memory(4096, 1024, 4096)
+    };
+    let dev = device(provider, memory)
+        .with_ota(Firmware::new(version))
         .register()
         .await
-        .map_err(|(_, e)| e)
         .unwrap();
-    let mut dev = dev.connect().await.map_err(|(_, e)| e).unwrap();
+    let mut dev = dev.connect().await.unwrap();
     assert!(matches!(
         next(&mut dev, 5_000).await,
         Some(Ev::Connected(_))
@@ -564,7 +564,7 @@ pub async fn ota_round_subscribed<P: Provider>(
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("fw.bin");
     let mut sink = hal_host::FileSink::new(&path);
-    let mut http = TcpTransport::new();
+    let mut http = hal_host::TcpTransport::new();
     let mut work = vec![0u8; 1024 + 4096];
     let settings = DownloadSettings {
         retry_delay_ms: 20,

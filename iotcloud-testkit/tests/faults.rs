@@ -12,12 +12,13 @@ use std::time::{Duration, Instant};
 use hal_host::{SystemClock, TcpTransport};
 use iotcloud_core::device::{ReconnectPolicy, Supervised, Supervisor};
 use iotcloud_core::plain::PlainMqtt;
-use iotcloud_core::{Device, Event, NoStore, QoS};
+use iotcloud_core::platform::Composed;
+use iotcloud_core::{Device, Event, QoS};
 use iotcloud_testkit::fault::{FaultControl, FaultTransport};
-use iotcloud_testkit::{Broker, buffers, provider};
+use iotcloud_testkit::{Broker, memory, provider};
 
 type Faulty = FaultTransport<TcpTransport>;
-type Sup = Supervisor<'static, PlainMqtt<'static>, Faulty, SystemClock, NoStore>;
+type Sup = Supervisor<'static, PlainMqtt<'static>, Composed<Faulty, SystemClock>>;
 
 async fn faulty(broker: &Broker, id: &'static str) -> (Sup, FaultControl) {
     faulty_with(provider(broker.port, id)).await
@@ -27,14 +28,11 @@ async fn faulty_with(p: PlainMqtt<'static>) -> (Sup, FaultControl) {
     let (transport, control) = FaultTransport::new(TcpTransport::new());
     let dev = Device::new(
         p,
-        transport,
-        SystemClock::new(),
-        NoStore,
-        buffers(4096, 512, 64 * 1024),
+        Composed::new(transport, SystemClock::new()),
+        memory(4096, 512, 64 * 1024),
     )
     .register()
     .await
-    .map_err(|(_, e)| e)
     .unwrap();
     let policy = ReconnectPolicy {
         floor_ms: 20,
@@ -157,7 +155,7 @@ async fn resets_every_few_kilobytes_are_recovered_and_every_message_is_acknowled
             Supervised::Event(Event::Disconnected(_)) => losses_c.set(losses_c.get() + 1),
             _ => {}
         },
-        |s| s.device().session().in_flight() == 0,
+        |s| s.session().in_flight() == 0,
     )
     .await;
     let (acked, losses) = (acked_c.get(), losses_c.get());
@@ -270,7 +268,7 @@ async fn futures_dropped_mid_operation_leave_a_consistent_device() {
             Supervised::Event(Event::Published { .. }) => acked.set(acked.get() + 1),
             _ => {}
         },
-        |s| got.borrow().len() == 60 && s.device().session().in_flight() == 0,
+        |s| got.borrow().len() == 60 && s.session().in_flight() == 0,
     )
     .await;
     println!(

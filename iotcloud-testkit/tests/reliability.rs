@@ -11,13 +11,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use iotcloud_core::device::{Cause, ReconnectPolicy, Supervised, Supervisor};
-use iotcloud_core::{ErrorKind, Event, NoStore, QoS};
-use iotcloud_testkit::{Broker, buffers, device, provider};
+use iotcloud_core::{ErrorKind, Event, QoS};
+use iotcloud_testkit::{Broker, device, memory, provider};
 
-use hal_host::{SystemClock, TcpTransport};
+use hal_host::HostPlatform;
 use iotcloud_core::plain::PlainMqtt;
 
-type Sup = Supervisor<'static, PlainMqtt<'static>, TcpTransport, SystemClock, NoStore>;
+type Sup = Supervisor<'static, PlainMqtt<'static>, HostPlatform>;
 
 const MESSAGES: u32 = 2_000;
 const TOPIC: &str = "chaos/seq";
@@ -33,10 +33,9 @@ fn quick() -> ReconnectPolicy {
 }
 
 async fn supervised(p: PlainMqtt<'static>, session: usize, policy: ReconnectPolicy) -> Sup {
-    device(p, buffers(4096, 1024, session))
+    device(p, memory(4096, 1024, session))
         .register()
         .await
-        .map_err(|(_, e)| e)
         .unwrap()
         .supervise(policy)
 }
@@ -104,7 +103,7 @@ async fn every_message_arrives_while_the_broker_is_stopped_and_restarted_three_t
     let started = Instant::now();
     let deadline = started + Duration::from_secs(60);
     let publisher_done =
-        |next_seq: u32, p: &Sup| next_seq == MESSAGES && p.device().session().in_flight() == 0;
+        |next_seq: u32, p: &Sup| next_seq == MESSAGES && p.session().in_flight() == 0;
     while (!publisher_done(next_seq, &publisher) || received.len() < MESSAGES as usize)
         && Instant::now() < deadline
     {
@@ -311,15 +310,12 @@ async fn a_full_offline_queue_drops_the_oldest_when_asked_and_reports_each_drop(
     // Room for about four queued messages of this size.
     let dev = iotcloud_core::Device::with_options(
         provider(broker.port, "dropper"),
-        TcpTransport::new(),
-        SystemClock::new(),
-        NoStore,
-        buffers(2048, 512, 4 * 48),
+        HostPlatform::new(),
+        memory(2048, 512, 4 * 48),
         options,
     )
     .register()
     .await
-    .map_err(|(_, e)| e)
     .unwrap();
     let mut sup = dev.supervise(quick());
     loop {

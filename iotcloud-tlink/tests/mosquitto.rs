@@ -7,7 +7,7 @@
 
 use iotcloud_core::QoS;
 use iotcloud_testkit::{
-    Broker, assert_qos2_refused, buffers, connect, local, round_trip, subscribed_on_connect,
+    Broker, assert_qos2_refused, connect, local, memory, round_trip, subscribed_on_connect,
 };
 use iotcloud_tlink::Tlink;
 
@@ -18,7 +18,7 @@ async fn a_tlink_device_round_trips_a_message_through_mosquitto() {
         .unwrap()
         .with_overrides(local(broker.port));
     let command = tlink.topic("sw1").to_string();
-    let mut dev = connect(tlink, buffers(2048, 512, 2048)).await;
+    let mut dev = connect(tlink, memory(2048, 512, 2048)).await;
     // The command filter was subscribed on connect.
     subscribed_on_connect(&mut dev, &["23L698OJDS0Q1MG4/+"]).await;
     let body = br#"{"sensorDatas":[{"switcher":1}]}"#;

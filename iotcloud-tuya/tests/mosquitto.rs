@@ -6,7 +6,7 @@
 
 use iotcloud_core::{QoS, sign::TimestampPolicy};
 use iotcloud_testkit::{
-    Broker, assert_qos2_refused, buffers, connect, local, round_trip, subscribe,
+    Broker, assert_qos2_refused, connect, local, memory, round_trip, subscribe,
     subscribed_on_connect,
 };
 use iotcloud_tuya::Tuya;
@@ -19,7 +19,7 @@ async fn a_tuya_device_round_trips_a_message_through_mosquitto() {
         .with_timestamp(TimestampPolicy::LuatosDefault)
         .with_overrides(local(broker.port));
     let report = tuya.property_report().to_string();
-    let mut dev = connect(tuya, buffers(2048, 512, 2048)).await;
+    let mut dev = connect(tuya, memory(2048, 512, 2048)).await;
     // The downlink channel was subscribed on connect.
     subscribed_on_connect(
         &mut dev,

@@ -24,9 +24,9 @@ use core::marker::PhantomData;
 
 pub use iotcloud_core;
 pub use iotcloud_core::{
-    Buffers, Clock, Connected, Credentials, Device, DeviceOptions, DisconnectReason, Endpoint,
-    Error, Event, KvStore, Limits, Message, MqttOptions, Provider, ProviderError, QoS, Registered,
-    SignContext, Transport, Unregistered,
+    Clock, Connected, Credentials, Device, DeviceOptions, DisconnectReason, Endpoint, Error, Event,
+    KvStore, Limits, Memory, Message, MqttOptions, Platform, Provider, ProviderError, QoS,
+    Registered, SignContext, TransitionError, Transport, TransportError, Unregistered,
 };
 
 #[cfg(feature = "aliyun")]

@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use iotcloud::{AnyProvider, Cloud, Config, QoS};
-use iotcloud_testkit::{Broker, buffers, connect, round_trip, subscribe};
+use iotcloud_testkit::{Broker, connect, memory, round_trip, subscribe};
 
 /// The credentials of each cloud (with no `device_name`: the IMEI stands in, except for
 /// Tuya, whose device id is its own).
@@ -80,7 +80,7 @@ async fn every_cloud_round_trips_through_the_same_device_code() {
             Some("869329069169988"),
         )
         .unwrap();
-        let mut dev = connect(provider, buffers(2048, 1024, 2048)).await;
+        let mut dev = connect(provider, memory(2048, 1024, 2048)).await;
         let topic = format!("iotcloud/facade/{cloud}");
         subscribe(&mut dev, &topic, QoS::AtLeastOnce).await;
         round_trip(&mut dev, &topic, cloud.as_bytes(), QoS::AtLeastOnce).await;

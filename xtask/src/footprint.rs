@@ -42,7 +42,7 @@ const SESSION_LOOP: &str = "session-loop";
 const BASELINE: &str = "fw-baseline";
 
 /// Symbol holding the caller's message buffers in `fw-device`.
-const BUFFERS_SYMBOL: &str = "MESSAGE_BUFFERS";
+const BUFFERS_SYMBOL: &str = "MESSAGE_MEMORY";
 
 /// Start of RAM on the board: sections below it are in flash.
 const RAM_START: u64 = 0x2000_0000;

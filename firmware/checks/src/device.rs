@@ -8,13 +8,13 @@ use core::task::Poll;
 
 use embassy_futures::block_on;
 use iotcloud_aliyun::{Aliyun, AliyunConfig};
+use iotcloud_core::memory::{MemoryArrays, Rx, SessionBytes, Tx};
 use iotcloud_core::mqtt::{Packet, Publish, QosPid};
 use iotcloud_core::plain::PlainMqtt;
+use iotcloud_core::platform::Composed;
 use iotcloud_core::provider::{EndpointOverrides, TlsChoice};
 use iotcloud_core::sign::TimestampPolicy;
-use iotcloud_core::{
-    BufferArrays, Clock, Device, Endpoint, Event, NoStore, Provider, QoS, Transport,
-};
+use iotcloud_core::{Clock, Device, Endpoint, Event, Provider, QoS, Transport};
 
 use crate::check::{Check, Outcome};
 
@@ -187,13 +187,11 @@ struct Seen {
 }
 
 async fn exchange<P: Provider>(provider: P, topic: &str) -> Result<Seen, &'static str> {
-    let mut buffers = BufferArrays::<1024, 512, 512>::new();
+    let mut memory = MemoryArrays::<Rx<1024>, Tx<512>, SessionBytes<512>>::new();
     let device = Device::new(
         provider,
-        MiniBroker::new(),
-        StillClock,
-        NoStore,
-        buffers.as_buffers(),
+        Composed::new(MiniBroker::new(), StillClock),
+        memory.memory(),
     );
     let device = device.register().await.map_err(|_| "register")?;
     let mut device = device.connect().await.map_err(|_| "connect")?;
@@ -228,7 +226,8 @@ async fn exchange<P: Provider>(provider: P, topic: &str) -> Result<Seen, &'stati
         }
     }
     let registered = device.disconnect().await;
-    let (_, broker, _, _) = registered.into_parts();
+    let (_, platform) = registered.into_parts();
+    let broker = platform.transport;
     seen.connects = broker.connects;
     seen.disconnects = broker.disconnects;
     seen.login = broker.login;

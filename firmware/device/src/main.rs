@@ -18,7 +18,9 @@ use core::fmt;
 use cortex_m_rt::entry;
 use embassy_futures::block_on;
 use iotcloud_core::clock::with_deadline;
-use iotcloud_core::{BufferArrays, Clock, Device, Event, NoStore, Provider, ProviderError, QoS};
+use iotcloud_core::memory::{MemoryArrays, Rx, SessionBytes, Tx};
+use iotcloud_core::platform::Composed;
+use iotcloud_core::{Clock, Device, Event, Provider, ProviderError, QoS, TransitionError};
 use mps2_board::hal::Uart0;
 use mps2_board::{SysTickClock, UartError, UartTransport, exit, println, stack};
 use static_cell::ConstStaticCell;
@@ -32,8 +34,8 @@ const SESSION: usize = 512;
 
 /// The caller's message buffers. The footprint report finds this symbol by name and
 /// counts it separately from the SDK's own RAM.
-static MESSAGE_BUFFERS: ConstStaticCell<BufferArrays<RX, TX, SESSION>> =
-    ConstStaticCell::new(BufferArrays::new());
+static MESSAGE_MEMORY: ConstStaticCell<MemoryArrays<Rx<RX>, Tx<TX>, SessionBytes<SESSION>>> =
+    ConstStaticCell::new(MemoryArrays::new());
 
 const PAYLOAD: &[u8] = br#"{"temp":21.5}"#;
 /// How long the whole exchange may take once connected.
@@ -112,6 +114,12 @@ impl From<iotcloud_core::Error<UartError>> for Failure {
     }
 }
 
+impl<D> From<TransitionError<D, iotcloud_core::Error<UartError>>> for Failure {
+    fn from(failed: TransitionError<D, iotcloud_core::Error<UartError>>) -> Self {
+        Failure::Device(failed.into_error())
+    }
+}
+
 impl From<ProviderError> for Failure {
     fn from(e: ProviderError) -> Self {
         Failure::Provider(e)
@@ -144,10 +152,9 @@ async fn exchange(
     clock: SysTickClock,
     topic: &str,
 ) -> Result<(), Failure> {
-    let buffers = MESSAGE_BUFFERS.take();
-    let device = Device::new(cloud, transport, clock, NoStore, buffers.as_buffers());
-    let device = device.register().await.map_err(|(_, e)| e)?;
-    let mut device = device.connect().await.map_err(|(_, e)| e)?;
+    let memory = MESSAGE_MEMORY.take().memory();
+    let device = Device::new(cloud, Composed::new(transport, clock), memory);
+    let mut device = device.register().await?.connect().await?;
     println!("connected to {}", device.provider().cloud());
 
     let subscription = device.subscribe(&[(topic, QoS::AtLeastOnce)]).await?;

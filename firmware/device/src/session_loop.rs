@@ -16,11 +16,11 @@ use iotcloud_core::mqtt::{
 };
 use iotcloud_core::provider::SignContext;
 use iotcloud_core::scratch::Scratch;
-use iotcloud_core::session::{Outgoing, Poll, Session, SessionEvent};
+use iotcloud_core::session::{Outgoing, Poll, Replay, Session, SessionEvent};
 use iotcloud_core::{Clock, Error, Provider, QoS, Transport};
 use mps2_board::{SysTickClock, UartError, UartTransport, println};
 
-use crate::{EXCHANGE_TIMEOUT_MS, Failure, MESSAGE_BUFFERS, PAYLOAD, cloud};
+use crate::{EXCHANGE_TIMEOUT_MS, Failure, MESSAGE_MEMORY, PAYLOAD, cloud};
 
 /// The receive side: bytes read so far, and the packet at their start.
 struct Inbox<'b> {
@@ -115,9 +115,9 @@ pub async fn exchange(
     clock: SysTickClock,
     topic: &str,
 ) -> Result<(), Failure> {
-    let buffers = MESSAGE_BUFFERS.take().as_buffers();
-    let (rx, tx) = (buffers.rx, buffers.tx);
-    let mut session = Session::new(buffers.session);
+    let memory = MESSAGE_MEMORY.take().memory();
+    let (rx, tx) = (memory.rx, memory.tx);
+    let mut session = Session::new(memory.session);
     let deadline = clock.now_ms() + EXCHANGE_TIMEOUT_MS;
 
     // Sign in, with the credentials written into the receive buffer.
@@ -167,8 +167,11 @@ pub async fn exchange(
     }
     // What the session holds from earlier connections (nothing, on a first connect); new
     // messages are written at once only after it.
-    while let Some(frame) = session.next_replay(tx).map_err(Error::from)? {
-        send(&mut transport, frame).await?;
+    while let Some(replay) = session.next_replay(tx).map_err(Error::from)? {
+        match replay {
+            Replay::Frame(n) => send(&mut transport, &tx[..n]).await?,
+            Replay::Stored(frame) => send(&mut transport, frame).await?,
+        }
     }
     println!("connected to {}", cloud.cloud());
 

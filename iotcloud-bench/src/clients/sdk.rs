@@ -4,41 +4,31 @@
 use std::task::Poll;
 use std::time::Instant;
 
-use hal_host::{HostError, SystemClock, TcpTransport};
+use hal_host::{HostError, HostPlatform};
+use iotcloud_core::memory::{MemoryArrays, Rx, SessionBytes, Tx};
 use iotcloud_core::plain::PlainMqtt;
-use iotcloud_core::{BufferArrays, Connected, Device, Error, Event, NoStore, QoS};
+use iotcloud_core::{Connected, Device, Error, Event, QoS};
 
 use super::{per_message, ready_then_wait_for_go, report, report_round_trips, runtime};
 use crate::alloc_count::allocations;
 use crate::error::{Context, Result, fail};
 use crate::{PAYLOAD, RX_BUFFER, SESSION_BUFFER, TX_BUFFER, WARMUP, WINDOW};
 
-type HostDevice<'b> = Device<'b, PlainMqtt<'b>, TcpTransport, SystemClock, NoStore, Connected>;
+type HostDevice<'b> = Device<'b, PlainMqtt<'b>, HostPlatform, Connected>;
+
+/// The device's memory, sized for [`WINDOW`] messages in flight.
+type Arrays = MemoryArrays<Rx<RX_BUFFER>, Tx<TX_BUFFER>, SessionBytes<SESSION_BUFFER>>;
 
 /// Connects as `client_id` and consumes the `Connected` event.
 async fn connect<'b>(
     port: u16,
     client_id: &'b str,
-    buffers: &'b mut BufferArrays<RX_BUFFER, TX_BUFFER, SESSION_BUFFER>,
+    arrays: &'b mut Arrays,
 ) -> Result<HostDevice<'b>> {
     let provider = PlainMqtt::new("127.0.0.1", port, client_id).ctx("configuring the device")?;
-    let device = Device::new(
-        provider,
-        TcpTransport::new(),
-        SystemClock::new(),
-        NoStore,
-        buffers.as_buffers(),
-    );
-    let device = device
-        .register()
-        .await
-        .map_err(|(_, e)| e)
-        .ctx("registering")?;
-    let mut device = device
-        .connect()
-        .await
-        .map_err(|(_, e)| e)
-        .ctx("connecting")?;
+    let device = Device::new(provider, HostPlatform::new(), arrays.memory());
+    let device = device.register().await.ctx("registering")?;
+    let mut device = device.connect().await.ctx("connecting")?;
     match device.next_event().await.ctx("waiting for CONNACK")? {
         Event::Connected { .. } => Ok(device),
         other => fail(format!("expected Connected, got {other:?}")),
@@ -56,14 +46,15 @@ fn acks(event: core::result::Result<Event<'_>, Error<HostError>>) -> Result<u64>
 
 /// Publishes `count` messages to `topic`; at QoS 1 returns once all are acknowledged.
 ///
-/// `publish` returns as soon as the packet is written; acknowledgements arrive as events.
-/// Up to [`WINDOW`] messages are kept in flight: when the window (or the session memory)
-/// is full the loop waits for one event, then takes every event already received without
-/// waiting, and publishes again.
+/// Messages are enqueued (written into the transmit buffer, which goes out when it fills
+/// or when the device waits for the broker); acknowledgements arrive as events. Up to
+/// [`WINDOW`] messages are kept in flight: when the window (or the session memory) is full
+/// the loop waits for one event, then takes every event already received without waiting,
+/// and enqueues again.
 pub fn publish(port: u16, qos: QoS, count: u64, topic: &str) -> Result<()> {
     runtime()?.block_on(async {
-        let mut buffers = Box::new(BufferArrays::new());
-        let mut device = connect(port, "bench-sdk-publisher", &mut buffers).await?;
+        let mut arrays = Box::new(Arrays::new());
+        let mut device = connect(port, "bench-sdk-publisher", &mut arrays).await?;
         let payload = PAYLOAD;
         ready_then_wait_for_go()?;
         let mut base = allocations();
@@ -72,7 +63,7 @@ pub fn publish(port: u16, qos: QoS, count: u64, topic: &str) -> Result<()> {
         macro_rules! fill {
             () => {
                 while sent < count && (qos == QoS::AtMostOnce || sent - acked < WINDOW) {
-                    match device.publish(topic, payload, qos).await {
+                    match device.enqueue(topic, payload, qos).await {
                         Ok(_) => sent += 1,
                         Err(Error::SessionFull { .. }) => break,
                         Err(e) => return fail(format!("publish: {e}")),
@@ -86,6 +77,7 @@ pub fn publish(port: u16, qos: QoS, count: u64, topic: &str) -> Result<()> {
         while acked < count {
             fill!();
             if qos == QoS::AtMostOnce {
+                device.flush().await.ctx("flush")?;
                 acked = sent;
                 continue;
             }
@@ -109,8 +101,8 @@ pub fn publish(port: u16, qos: QoS, count: u64, topic: &str) -> Result<()> {
 /// times each until the message comes back; the next starts once the PUBACK has come too.
 pub fn round_trip(port: u16, count: u64, topic: &str) -> Result<()> {
     runtime()?.block_on(async {
-        let mut buffers = Box::new(BufferArrays::new());
-        let mut device = connect(port, "bench-sdk-round-trip", &mut buffers).await?;
+        let mut arrays = Box::new(Arrays::new());
+        let mut device = connect(port, "bench-sdk-round-trip", &mut arrays).await?;
         device
             .subscribe(&[(topic, QoS::AtLeastOnce)])
             .await

@@ -1,21 +1,25 @@
-//! OTA on the connected device: the download runs beside the MQTT connection, which keeps
-//! being serviced between pieces of the image, and progress goes to the cloud.
+//! OTA on the connected device: the job the cloud announced, the messages the device sends
+//! about it, and the download that runs beside the MQTT connection, which keeps being
+//! serviced between pieces of the image while progress goes to the cloud.
 
 use embassy_futures::select::{Either, select};
 
-use super::link::{Core, SystemMessage};
-use super::{Connected, Device, Event, Unregistered};
+use super::driver::{Core, DeviceError, Wire};
+use super::event::Event;
+use super::{Connected, Device, State, Supervisor, Unregistered};
 use crate::clock::Clock;
 use crate::error::Error;
-use crate::kv::KvStore;
+use crate::mqtt::{Packet, TopicName};
 use crate::ota::{
     self, DownloadHost, DownloadIo, DownloadSettings, Firmware, FirmwareSink, MIN_DOWNLOAD_BUFFER,
-    OtaError, OtaJob, OtaStatus, OtaSupport, Progress,
+    Notice, OtaContext, OtaError, OtaJob, OtaNoticeError, OtaStatus, OtaSupport, Progress,
 };
-use crate::provider::Provider;
+use crate::platform::{Platform, TransportError};
+use crate::provider::{Provider, Publication};
+use crate::scratch::Scratch;
 use crate::transport::Transport;
 
-/// What [`Device::download_ota`] reports while it runs.
+/// What [`Device::download_ota`](super::Device::download_ota) reports while it runs.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum OtaEvent<'a, E> {
@@ -36,26 +40,266 @@ pub enum OtaEvent<'a, E> {
     Error(Error<E>),
 }
 
-impl<'b, P: Provider, T: Transport, C: Clock, S: KvStore> Device<'b, P, T, C, S, Unregistered> {
+/// What the frame being handed to the application turned out to be for OTA.
+#[derive(Debug, Clone, Copy)]
+enum Found {
+    /// An upgrade job, now in the job memory.
+    Job,
+    /// An upgrade notice that was not taken.
+    Rejected(OtaNoticeError),
+}
+
+/// A message the device sends on its own behalf.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum SystemMessage {
+    VersionReport,
+    JobRequest,
+    Report(OtaStatus),
+}
+
+/// The device's OTA state: the running firmware once OTA is enabled, and the current job.
+pub(super) struct OtaState<'b> {
+    firmware: Option<Firmware<'b>>,
+    /// The current upgrade job, encoded (`job[..job_len]`; `job_len == 0`: none).
+    job: &'b mut [u8],
+    job_len: usize,
+    /// A download is running: new jobs are refused.
+    busy: bool,
+    /// What the frame handed out last is, for OTA.
+    found: Option<Found>,
+    /// Id of the next message the device sends on its own behalf.
+    message_id: u32,
+}
+
+impl<'b> OtaState<'b> {
+    pub fn new(job: &'b mut [u8]) -> Self {
+        OtaState {
+            firmware: None,
+            job,
+            job_len: 0,
+            busy: false,
+            found: None,
+            message_id: 1,
+        }
+    }
+
+    /// Enables OTA for `firmware`.
+    pub fn enable(&mut self, firmware: Firmware<'b>) {
+        self.firmware = Some(firmware);
+        self.job_len = 0;
+    }
+
+    /// The last job the cloud announced.
+    pub fn job(&self) -> Option<OtaJob<'_>> {
+        OtaJob::decode(&self.job[..self.job_len])
+    }
+
+    /// The OTA event for the frame being handed out, if it is one.
+    pub fn take_event(&mut self) -> Option<Event<'_>> {
+        match self.found.take()? {
+            Found::Job => OtaJob::decode(&self.job[..self.job_len]).map(Event::Ota),
+            Found::Rejected(e) => Some(Event::OtaRejected(e)),
+        }
+    }
+}
+
+impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
+    /// After CONNACK: the version report and the job request, where the cloud has them.
+    pub async fn ota_on_connect(&mut self) -> Result<(), DeviceError<Pf>> {
+        if self.ota.firmware.is_some() && self.provider.ota_support() == OtaSupport::Supported {
+            self.send_system(SystemMessage::VersionReport, None).await?;
+            self.send_system(SystemMessage::JobRequest, None).await?;
+        }
+        Ok(())
+    }
+
+    /// Queues a message the provider words (version report, job request, OTA report).
+    /// `job` overrides the stored job (a download works on its own copy). Nothing is sent
+    /// when the provider has no such message. A lost link is reported as an event; QoS 1
+    /// messages then wait in the session for the next connection.
+    pub async fn send_system(
+        &mut self,
+        which: SystemMessage,
+        job: Option<&OtaJob<'_>>,
+    ) -> Result<(), DeviceError<Pf>> {
+        let Some(firmware) = self.ota.firmware else {
+            return Ok(());
+        };
+        let Core {
+            provider,
+            platform,
+            session,
+            inbox,
+            outbox,
+            pending,
+            ota,
+            ..
+        } = self;
+        let parts = platform.parts();
+        let ctx = OtaContext {
+            firmware,
+            message_id: ota.message_id,
+            unix_time_ms: parts.clock.unix_time_ms(),
+        };
+        ota.message_id = ota.message_id.wrapping_add(1).max(1);
+        let stored = (ota.job_len > 0)
+            .then(|| OtaJob::decode(&ota.job[..ota.job_len]))
+            .flatten();
+        let job = job.or(stored.as_ref());
+        let mut scratch = Scratch::new(inbox.free());
+        let publication = match which {
+            SystemMessage::VersionReport => provider.ota_version_report(&ctx, &mut scratch),
+            SystemMessage::JobRequest => provider.ota_job_request(&ctx, &mut scratch),
+            SystemMessage::Report(status) => provider.ota_report(job, status, &ctx, &mut scratch),
+        }?;
+        let Some(Publication {
+            topic,
+            payload,
+            qos,
+        }) = publication
+        else {
+            return Ok(());
+        };
+        let topic = TopicName::new(topic)?;
+        let mut wire = Wire {
+            session,
+            outbox,
+            pending,
+            transport: parts.transport,
+            clock: parts.clock,
+        };
+        match wire.publish(topic, payload, qos, false, false).await {
+            // A QoS 0 report lost with the link: the loss is reported as an event.
+            Err(Error::Transport(_)) => Ok(()),
+            other => other.map(|_| ()),
+        }
+    }
+
+    /// Lets the provider look at the message in the first `total` bytes of the receive
+    /// buffer. Returns whether it is for the application (`true`), or was consumed here.
+    pub async fn inspect_ota(&mut self, total: usize) -> Result<bool, DeviceError<Pf>> {
+        if self.ota.firmware.is_none() {
+            return Ok(true);
+        }
+        let ota = &mut self.ota;
+        let notice = match Packet::decode_from_broker(&self.inbox.received()[..total]) {
+            Ok(Some((Packet::Publish(p), _))) => {
+                // While a download runs, a new job has nowhere to go.
+                let job: &mut [u8] = if ota.busy { &mut [] } else { &mut *ota.job };
+                self.provider.ota_notice(p.topic.as_str(), p.payload, job)
+            }
+            _ => Notice::NotOta,
+        };
+        match notice {
+            Notice::NotOta | Notice::Other => {}
+            Notice::Job(len) => {
+                ota.job_len = len;
+                ota.found = Some(Found::Job);
+            }
+            Notice::Invalid(OtaNoticeError::TooLarge { .. }) if ota.busy => {
+                ota.found = Some(Found::Rejected(OtaNoticeError::Busy));
+            }
+            Notice::Invalid(e) => {
+                // The provider may have written part of it over the previous job.
+                if !ota.busy {
+                    ota.job_len = 0;
+                }
+                ota.found = Some(Found::Rejected(e));
+            }
+            Notice::VersionQuery => {
+                self.inbox.drop_front(total);
+                self.send_system(SystemMessage::VersionReport, None).await?;
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Downloads the current job; see [`Device::download_ota`](super::Device::download_ota).
+    pub async fn download_ota<H: Transport, F: FirmwareSink>(
+        &mut self,
+        http: &mut H,
+        sink: &mut F,
+        buf: &mut [u8],
+        settings: &DownloadSettings<'_>,
+        on_event: impl FnMut(OtaEvent<'_, TransportError<Pf>>),
+    ) -> Result<u64, OtaError<H::Error, F::Error>>
+    where
+        Pf::Clock: Clone,
+    {
+        if self.ota.busy {
+            return Err(OtaError::Busy);
+        }
+        let job_len = self.ota.job_len;
+        if job_len == 0 {
+            return Err(OtaError::NoJob);
+        }
+        if buf.len() < job_len + MIN_DOWNLOAD_BUFFER {
+            return Err(OtaError::BufferTooSmall(buf.len()));
+        }
+        let (job_mem, work) = buf.split_at_mut(job_len);
+        job_mem.copy_from_slice(&self.ota.job[..job_len]);
+        let job = OtaJob::decode(job_mem).ok_or(OtaError::NoJob)?;
+        let clock = self.platform.clock().clone();
+        let mut host = Host {
+            core: Busy::new(self),
+            job: &job,
+            on_event,
+        };
+        let io = DownloadIo {
+            transport: http,
+            clock: &clock,
+            buf: work,
+        };
+        let result = ota::download(io, &job, sink, settings, &mut host).await;
+        let status = match &result {
+            Ok(_) => OtaStatus::Installing,
+            Err(e) => OtaStatus::Failed(e.failure()),
+        };
+        host.report(status).await;
+        result
+    }
+
+    /// Reports `status` of the current job to the cloud and writes it out.
+    pub async fn report_ota(&mut self, status: OtaStatus) -> Result<(), DeviceError<Pf>> {
+        self.check_interrupted().await;
+        self.send_system(SystemMessage::Report(status), None)
+            .await?;
+        self.write_out_reported().await;
+        Ok(())
+    }
+
+    /// Publishes the firmware version report again and writes it out.
+    pub async fn report_version(&mut self) -> Result<(), DeviceError<Pf>> {
+        self.check_interrupted().await;
+        self.send_system(SystemMessage::VersionReport, None).await?;
+        self.write_out_reported().await;
+        Ok(())
+    }
+
+    /// Writes out a report just queued; a failure is reported as an event.
+    async fn write_out_reported(&mut self) {
+        if self.session.is_connected() {
+            let _ = self.write_out(&[]).await;
+        }
+    }
+}
+
+impl<'b, P: Provider, Pf: Platform> Device<'b, P, Pf, Unregistered> {
     /// Enables OTA: the device reports `firmware` after every connect (where the cloud has a
     /// version report), asks for pending jobs (where it can), answers the cloud's version
-    /// queries, and turns upgrade notices into [`Event::Ota`], keeping the job in `job_buf`.
+    /// queries, and turns upgrade notices into [`Event::Ota`], keeping the job in
+    /// [`Memory::ota_job`](super::Memory::ota_job).
     ///
-    /// Size `job_buf` for the job's URL and token plus about 100 bytes: 512 bytes for most
-    /// clouds, more for long pre-signed URLs. A job that does not fit is reported as
-    /// [`Event::OtaRejected`] with [`OtaNoticeError::TooLarge`](crate::ota::OtaNoticeError::TooLarge),
-    /// never cut.
-    pub fn with_ota(mut self, firmware: Firmware<'b>, job_buf: &'b mut [u8]) -> Self {
-        self.core.firmware = Some(firmware);
-        self.core.job_buf = job_buf;
-        self.core.job_len = 0;
+    /// A job that does not fit that memory is reported as [`Event::OtaRejected`] with
+    /// [`OtaNoticeError::TooLarge`], never cut.
+    pub fn with_ota(mut self, firmware: Firmware<'b>) -> Self {
+        self.core.ota.enable(firmware);
         self
     }
 }
 
-impl<'b, P: Provider, T: Transport, C: Clock, S: KvStore, St: super::State>
-    Device<'b, P, T, C, S, St>
-{
+impl<'b, P: Provider, Pf: Platform, St: State> Device<'b, P, Pf, St> {
     /// Whether the provider's cloud does OTA over MQTT, and if not, why.
     pub fn ota_support(&self) -> OtaSupport {
         self.core.provider.ota_support()
@@ -63,13 +307,11 @@ impl<'b, P: Provider, T: Transport, C: Clock, S: KvStore, St: super::State>
 
     /// The last upgrade job the cloud announced, if any.
     pub fn ota_job(&self) -> Option<OtaJob<'_>> {
-        OtaJob::decode(&self.core.job_buf[..self.core.job_len])
+        self.core.ota.job()
     }
 }
 
-impl<'b, P: Provider, T: Transport, C: Clock + Clone, S: KvStore>
-    Device<'b, P, T, C, S, Connected>
-{
+impl<'b, P: Provider, Pf: Platform> Device<'b, P, Pf, Connected> {
     /// Downloads the current job ([`Device::ota_job`]) over `http` (a transport of its own,
     /// not the MQTT connection's) into `sink`, verifying it, and reports to the cloud:
     /// progress while it runs, "installing" when the image is whole and verified, the
@@ -90,92 +332,92 @@ impl<'b, P: Provider, T: Transport, C: Clock + Clone, S: KvStore>
         sink: &mut F,
         buf: &mut [u8],
         settings: &DownloadSettings<'_>,
-        on_event: impl FnMut(OtaEvent<'_, T::Error>),
-    ) -> Result<u64, OtaError<H::Error, F::Error>> {
-        let core = &mut self.core;
-        if core.ota_busy {
-            return Err(OtaError::Busy);
-        }
-        let job_len = core.job_len;
-        if job_len == 0 {
-            return Err(OtaError::NoJob);
-        }
-        if buf.len() < job_len + MIN_DOWNLOAD_BUFFER {
-            return Err(OtaError::BufferTooSmall(buf.len()));
-        }
-        let (job_mem, work) = buf.split_at_mut(job_len);
-        job_mem.copy_from_slice(&core.job_buf[..job_len]);
-        let job = OtaJob::decode(job_mem).ok_or(OtaError::NoJob)?;
-        let clock = core.clock.clone();
-        let mut host = Host {
-            core: Busy::new(core),
-            job: &job,
-            on_event,
-        };
-        let io = DownloadIo {
-            transport: http,
-            clock: &clock,
-            buf: work,
-        };
-        let result = ota::download(io, &job, sink, settings, &mut host).await;
-        let status = match &result {
-            Ok(_) => OtaStatus::Installing,
-            Err(e) => OtaStatus::Failed(e.failure()),
-        };
-        host.report(status).await;
-        result
+        on_event: impl FnMut(OtaEvent<'_, TransportError<Pf>>),
+    ) -> Result<u64, OtaError<H::Error, F::Error>>
+    where
+        Pf::Clock: Clone,
+    {
+        self.core
+            .download_ota(http, sink, buf, settings, on_event)
+            .await
     }
 
     /// Reports `status` of the current job (or, with none, of the running firmware) to the
     /// cloud, in its format. For what the device learns after the download: installed
     /// ([`OtaStatus::Done`]) or not ([`OtaStatus::Failed`]).
-    pub async fn report_ota(&mut self, status: OtaStatus) -> Result<(), Error<T::Error>> {
-        self.core.check_interrupted().await;
-        self.core
-            .send_system(SystemMessage::Report(status), None)
-            .await
+    pub async fn report_ota(&mut self, status: OtaStatus) -> Result<(), Error<TransportError<Pf>>> {
+        self.core.report_ota(status).await
     }
 
     /// Publishes the firmware version report again (it is sent on every connect), for
     /// instance after an upgrade applied without a reboot.
-    pub async fn report_version(&mut self) -> Result<(), Error<T::Error>> {
-        self.core.check_interrupted().await;
-        self.core
-            .send_system(SystemMessage::VersionReport, None)
+    pub async fn report_version(&mut self) -> Result<(), Error<TransportError<Pf>>> {
+        self.core.report_version().await
+    }
+}
+
+impl<'b, P: Provider, Pf: Platform> Supervisor<'b, P, Pf> {
+    /// The last upgrade job the cloud announced, if any.
+    pub fn ota_job(&self) -> Option<OtaJob<'_>> {
+        self.core().ota.job()
+    }
+
+    /// Downloads the current job; see [`Device::download_ota`].
+    pub async fn download_ota<H: Transport, F: FirmwareSink>(
+        &mut self,
+        http: &mut H,
+        sink: &mut F,
+        buf: &mut [u8],
+        settings: &DownloadSettings<'_>,
+        on_event: impl FnMut(OtaEvent<'_, TransportError<Pf>>),
+    ) -> Result<u64, OtaError<H::Error, F::Error>>
+    where
+        Pf::Clock: Clone,
+    {
+        self.core_mut()
+            .download_ota(http, sink, buf, settings, on_event)
             .await
+    }
+
+    /// Reports `status` of the current job; see [`Device::report_ota`].
+    pub async fn report_ota(&mut self, status: OtaStatus) -> Result<(), Error<TransportError<Pf>>> {
+        self.core_mut().report_ota(status).await
+    }
+
+    /// Publishes the firmware version report again; see [`Device::report_version`].
+    pub async fn report_version(&mut self) -> Result<(), Error<TransportError<Pf>>> {
+        self.core_mut().report_version().await
     }
 }
 
 /// Marks the device busy with a download for as long as it lives, even if the download's
 /// future is dropped half-way.
-struct Busy<'c, 'b, P, T, C, S>(&'c mut Core<'b, P, T, C, S>);
+struct Busy<'c, 'b, P, Pf>(&'c mut Core<'b, P, Pf>);
 
-impl<'c, 'b, P, T, C, S> Busy<'c, 'b, P, T, C, S> {
-    fn new(core: &'c mut Core<'b, P, T, C, S>) -> Self {
-        core.ota_busy = true;
+impl<'c, 'b, P, Pf> Busy<'c, 'b, P, Pf> {
+    fn new(core: &'c mut Core<'b, P, Pf>) -> Self {
+        core.ota.busy = true;
         Busy(core)
     }
 }
 
-impl<P, T, C, S> Drop for Busy<'_, '_, P, T, C, S> {
+impl<P, Pf> Drop for Busy<'_, '_, P, Pf> {
     fn drop(&mut self) {
-        self.0.ota_busy = false;
+        self.0.ota.busy = false;
     }
 }
 
-struct Host<'c, 'b, 'j, P, T, C, S, F> {
-    core: Busy<'c, 'b, P, T, C, S>,
+struct Host<'c, 'b, 'j, P, Pf, F> {
+    core: Busy<'c, 'b, P, Pf>,
     job: &'j OtaJob<'j>,
     on_event: F,
 }
 
-impl<P, T, C, S, F> Host<'_, '_, '_, P, T, C, S, F>
+impl<P, Pf, F> Host<'_, '_, '_, P, Pf, F>
 where
     P: Provider,
-    T: Transport,
-    C: Clock + Clone,
-    S: KvStore,
-    F: FnMut(OtaEvent<'_, T::Error>),
+    Pf: Platform,
+    F: FnMut(OtaEvent<'_, TransportError<Pf>>),
 {
     /// Publishes a report if the connection is up; an error goes to the callback.
     async fn report(&mut self, status: OtaStatus) {
@@ -190,21 +432,21 @@ where
         {
             (self.on_event)(OtaEvent::Error(e));
         }
+        core.write_out_reported().await;
     }
 }
 
-impl<P, T, C, S, F> DownloadHost for Host<'_, '_, '_, P, T, C, S, F>
+impl<P, Pf, F> DownloadHost for Host<'_, '_, '_, P, Pf, F>
 where
     P: Provider,
-    T: Transport,
-    C: Clock + Clone,
-    S: KvStore,
-    F: FnMut(OtaEvent<'_, T::Error>),
+    Pf: Platform,
+    Pf::Clock: Clone,
+    F: FnMut(OtaEvent<'_, TransportError<Pf>>),
 {
-    type Store = S;
+    type Store = Pf::Store;
 
-    fn store(&mut self) -> &mut S {
-        &mut self.core.0.store
+    fn store(&mut self) -> &mut Pf::Store {
+        self.core.0.platform.parts().store
     }
 
     async fn progress(&mut self, progress: Progress) {
@@ -222,9 +464,9 @@ where
     /// Handles whatever the MQTT connection has ready, without waiting for more.
     async fn idle(&mut self) {
         let core = &mut *self.core.0;
-        let clock = core.clock.clone();
+        let clock = core.platform.clock().clone();
         loop {
-            core.consume();
+            core.inbox.consume();
             core.check_interrupted().await;
             if let Some(pending) = core.pending.take() {
                 (self.on_event)(OtaEvent::Event(pending.into_event()));
@@ -232,6 +474,10 @@ where
             }
             if !core.session.is_connected() {
                 return;
+            }
+            // Written out in full first, so that only the read below races the clock.
+            if core.write_out(&[]).await.is_err() {
+                continue;
             }
             // Whatever is ready now; a read that would wait loses the race to the clock.
             let now = clock.now_ms();

@@ -9,13 +9,17 @@ use std::vec::Vec;
 
 use super::*;
 use crate::ErrorKind;
+use crate::clock::Clock;
+use crate::kv::KvStore;
 use crate::kv::StoreError;
 use crate::mqtt::Packet;
+use crate::platform::Composed;
 use crate::provider::{Credentials, ProviderError, SignContext};
 use crate::register::{Fields, RegisterError, RegisterIo, RegistrationId, Rejection};
 use crate::scratch::Scratch;
 use crate::test_support::{MockTransport, TestClock, block_on, friendly_broker};
 use crate::transport::Endpoint;
+use crate::transport::Transport;
 
 /// A provider that "registers" by making up a token from the random value, and signs in
 /// with it as the password.
@@ -126,7 +130,7 @@ impl Mem {
     }
 }
 
-type RegDev<'b, St> = Device<'b, Registering, MockTransport, TestClock, MemStore, St>;
+type RegDev<'b, St> = Device<'b, Registering, Composed<MockTransport, TestClock, MemStore>, St>;
 
 fn boot<'b>(
     mem: &'b mut Mem,
@@ -140,22 +144,24 @@ fn boot<'b>(
     };
     Device::new(
         provider,
-        MockTransport::with_responder(friendly_broker),
-        TestClock::default(),
-        store.clone(),
-        Buffers {
+        Composed::new(
+            MockTransport::with_responder(friendly_broker),
+            TestClock::default(),
+        )
+        .with_store(store.clone()),
+        Memory {
             rx: &mut mem.rx,
             tx: &mut mem.tx,
             session: &mut mem.session,
+            credentials: &mut mem.creds,
+            ..Memory::default()
         },
     )
-    .with_credentials_buffer(&mut mem.creds)
 }
 
 /// The password of the CONNECT the device sent.
 fn connect_password<St: State>(dev: &RegDev<'_, St>) -> String {
-    let (_, t, _, _) = (dev.provider(), &dev.core.transport, (), ());
-    let state = t.state.borrow();
+    let state = dev.platform().transport.state.borrow();
     let Ok(Some((Packet::Connect(c), _))) = Packet::decode(&state.written) else {
         panic!("no CONNECT written");
     };
@@ -167,9 +173,7 @@ fn registers_once_stores_and_reuses_the_record_after_a_reboot() {
     let store = MemStore::default();
     let calls = Rc::new(Cell::new(0));
     let mut mem = Mem::new();
-    let dev = block_on(boot(&mut mem, &store, &calls).register())
-        .map_err(|(_, e)| e)
-        .unwrap();
+    let dev = block_on(boot(&mut mem, &store, &calls).register()).unwrap();
     assert_eq!(calls.get(), 1);
     let record = dev.registration_record().unwrap().to_vec();
     let token = Fields::read(&record).next_str().unwrap().to_string();
@@ -183,16 +187,14 @@ fn registers_once_stores_and_reuses_the_record_after_a_reboot() {
     let range = crate::register::open(&stored).unwrap();
     assert_eq!(&stored[range], &record[..]);
     // The record signs the connection.
-    let dev = block_on(dev.connect()).map_err(|(_, e)| e).unwrap();
+    let dev = block_on(dev.connect()).unwrap();
     assert_eq!(connect_password(&dev), token);
 
     // Reboot: a new device over the same store connects without registering again.
     let mut mem2 = Mem::new();
-    let dev = block_on(boot(&mut mem2, &store, &calls).register())
-        .map_err(|(_, e)| e)
-        .unwrap();
+    let dev = block_on(boot(&mut mem2, &store, &calls).register()).unwrap();
     assert_eq!(calls.get(), 1);
-    let dev = block_on(dev.connect()).map_err(|(_, e)| e).unwrap();
+    let dev = block_on(dev.connect()).unwrap();
     assert_eq!(connect_password(&dev), token);
 }
 
@@ -201,24 +203,23 @@ fn a_corrupt_record_is_reported_and_not_used() {
     let store = MemStore::default();
     let calls = Rc::new(Cell::new(0));
     let mut mem = Mem::new();
-    block_on(boot(&mut mem, &store, &calls).register())
-        .map_err(|(_, e)| e)
-        .unwrap();
+    block_on(boot(&mut mem, &store, &calls).register()).unwrap();
     for v in store.map.borrow_mut().values_mut() {
         let last = v.len() - 1;
         v[last] ^= 0xff;
     }
     let mut mem2 = Mem::new();
-    let (mut dev, e) = block_on(boot(&mut mem2, &store, &calls).register())
+    let (e, mut dev) = block_on(boot(&mut mem2, &store, &calls).register())
         .err()
-        .unwrap();
+        .unwrap()
+        .into_parts();
     assert!(matches!(e, Error::Store(StoreError::Corrupt)), "{e:?}");
     assert_eq!(dev.registration_record(), None);
     assert_eq!(calls.get(), 1, "must not re-register on its own");
     // Forgetting it lets the device register again, on purpose.
     block_on(dev.forget_registration()).unwrap();
     assert!(store.map.borrow().is_empty());
-    block_on(dev.register()).map_err(|(_, e)| e).unwrap();
+    block_on(dev.register()).unwrap();
     assert_eq!(calls.get(), 2);
 }
 
@@ -228,16 +229,17 @@ fn a_store_failure_is_reported_and_the_credentials_are_kept() {
     store.fail_set.set(true);
     let calls = Rc::new(Cell::new(0));
     let mut mem = Mem::new();
-    let (dev, e) = block_on(boot(&mut mem, &store, &calls).register())
+    let (e, dev) = block_on(boot(&mut mem, &store, &calls).register())
         .err()
-        .unwrap();
+        .unwrap()
+        .into_parts();
     assert!(matches!(e, Error::Store(StoreError::Io)), "{e:?}");
     let record = dev.registration_record().unwrap().to_vec();
     // Retrying stores what was obtained; it does not register again.
-    let (dev, _) = block_on(dev.register()).err().unwrap();
+    let (_, dev) = block_on(dev.register()).err().unwrap().into_parts();
     assert_eq!(calls.get(), 1);
     store.fail_set.set(false);
-    let dev = block_on(dev.register()).map_err(|(_, e)| e).unwrap();
+    let dev = block_on(dev.register()).unwrap();
     assert_eq!(calls.get(), 1);
     assert_eq!(dev.registration_record().unwrap(), &record[..]);
     assert_eq!(store.map.borrow().len(), 1);
@@ -249,15 +251,16 @@ fn proceeding_unsaved_uses_the_credentials_in_memory() {
     store.fail_set.set(true);
     let calls = Rc::new(Cell::new(0));
     let mut mem = Mem::new();
-    let (dev, _) = block_on(boot(&mut mem, &store, &calls).register())
+    let (_, dev) = block_on(boot(&mut mem, &store, &calls).register())
         .err()
-        .unwrap();
+        .unwrap()
+        .into_parts();
     let dev = dev.proceed_unsaved().ok().unwrap();
     let token = Fields::read(dev.registration_record().unwrap())
         .next_str()
         .unwrap()
         .to_string();
-    let dev = block_on(dev.connect()).map_err(|(_, e)| e).unwrap();
+    let dev = block_on(dev.connect()).unwrap();
     assert_eq!(connect_password(&dev), token);
 }
 
@@ -272,17 +275,20 @@ fn a_refusal_is_a_named_auth_error_and_a_small_buffer_a_resource_error() {
             calls: calls.clone(),
             refuse: true,
         },
-        MockTransport::with_responder(friendly_broker),
-        TestClock::default(),
-        store.clone(),
-        Buffers {
+        Composed::new(
+            MockTransport::with_responder(friendly_broker),
+            TestClock::default(),
+        )
+        .with_store(store.clone()),
+        Memory {
             rx: &mut mem.rx,
             tx: &mut mem.tx,
             session: &mut mem.session,
+            credentials: &mut mem.creds,
+            ..Memory::default()
         },
-    )
-    .with_credentials_buffer(&mut mem.creds);
-    let (dev, e) = block_on(dev.register()).err().unwrap();
+    );
+    let (e, dev) = block_on(dev.register()).err().unwrap().into_parts();
     assert_eq!(e.kind(), ErrorKind::Auth);
     assert!(!e.is_retryable());
     assert_eq!(
@@ -300,16 +306,19 @@ fn a_refusal_is_a_named_auth_error_and_a_small_buffer_a_resource_error() {
             calls,
             refuse: false,
         },
-        MockTransport::with_responder(friendly_broker),
-        TestClock::default(),
-        store,
-        Buffers {
+        Composed::new(
+            MockTransport::with_responder(friendly_broker),
+            TestClock::default(),
+        )
+        .with_store(store),
+        Memory {
             rx: &mut mem.rx,
             tx: &mut mem.tx,
             session: &mut mem.session,
+            ..Memory::default()
         },
     );
-    let (_, e) = block_on(dev.register()).err().unwrap();
+    let (e, _) = block_on(dev.register()).err().unwrap().into_parts();
     assert!(
         matches!(e, Error::Registration(RegisterError::RecordTooLarge { .. })),
         "{e:?}"

@@ -4,12 +4,14 @@
 
 use core::fmt;
 
-use super::{Connected, Device, DisconnectReason, Event, Registered};
+use super::driver::Core;
+use super::{Device, DisconnectReason, Event, Registered};
 use crate::clock::Clock;
 use crate::error::{Error, ErrorKind};
-use crate::kv::KvStore;
 use crate::mqtt::{PacketId, QoS};
+use crate::platform::{Platform, TransportError};
 use crate::provider::Provider;
+use crate::session::Session;
 use crate::transport::Transport;
 
 /// How a [`Supervisor`] paces its connection attempts.
@@ -148,17 +150,18 @@ pub enum Supervised<'a, E> {
 
 #[derive(Debug, Clone, Copy)]
 enum Phase {
-    /// Connected, or a loss not yet reported by the device.
+    /// Connected, or a loss not yet reported.
     Up,
-    /// The device reported the loss: the next attempt is to be scheduled.
+    /// The loss was reported: the next attempt is to be scheduled.
     Lost(Cause),
-    /// Waiting until `at` before attempt `attempt`.
+    /// Waiting until `at` before the next attempt.
     Waiting { at: u64, cause: Cause },
     /// `Connecting` was reported: the attempt is to be made.
     Attempt,
 }
 
-/// A device kept connected. Create it with [`Device::supervise`].
+/// A device kept connected. Create it with [`Device::supervise`]; it owns the device, and
+/// [`Supervisor::into_device`] gives it back.
 ///
 /// Publishing goes on while the link is down: QoS 1 and 2 messages wait in the session
 /// (the offline queue, bounded by the caller's session memory; see
@@ -168,8 +171,8 @@ enum Phase {
 ///
 /// Every future here can be dropped at an `.await` and the supervisor used again: a
 /// dropped wait is resumed, a dropped attempt is made again.
-pub struct Supervisor<'b, P, T, C, S> {
-    device: Device<'b, P, T, C, S, Connected>,
+pub struct Supervisor<'b, P, Pf> {
+    core: Core<'b, P, Pf>,
     policy: ReconnectPolicy,
     phase: Phase,
     /// Attempts since the last stable connection.
@@ -180,13 +183,11 @@ pub struct Supervisor<'b, P, T, C, S> {
     connected_at_ms: Option<u64>,
 }
 
-impl<'b, P: Provider, T: Transport, C: Clock, S: KvStore> Device<'b, P, T, C, S, Registered> {
-    /// Hands the device to a [`Supervisor`], which connects it on the first call to
-    /// [`Supervisor::next_event`] and after every loss.
-    pub fn supervise(self, policy: ReconnectPolicy) -> Supervisor<'b, P, T, C, S> {
-        let now = self.core.clock.now_ms();
+impl<'b, P: Provider, Pf: Platform> Supervisor<'b, P, Pf> {
+    pub(super) fn new(core: Core<'b, P, Pf>, policy: ReconnectPolicy) -> Self {
+        let now = core.platform.clock().now_ms();
         Supervisor {
-            device: self.into_state(),
+            core,
             policy,
             phase: Phase::Waiting {
                 at: now,
@@ -198,19 +199,15 @@ impl<'b, P: Provider, T: Transport, C: Clock, S: KvStore> Device<'b, P, T, C, S,
             connected_at_ms: None,
         }
     }
-}
 
-impl<'b, P: Provider, T: Transport, C: Clock, S: KvStore> Supervisor<'b, P, T, C, S> {
-    /// The device, for what the supervisor does not forward (OTA, unsubscribe, the
-    /// session). Its `next_event` must not be called directly: the supervisor would miss
-    /// the loss of the connection.
-    pub fn device_mut(&mut self) -> &mut Device<'b, P, T, C, S, Connected> {
-        &mut self.device
+    #[cfg(feature = "ota")]
+    pub(super) fn core(&self) -> &Core<'b, P, Pf> {
+        &self.core
     }
 
-    /// The device.
-    pub fn device(&self) -> &Device<'b, P, T, C, S, Connected> {
-        &self.device
+    #[cfg(feature = "ota")]
+    pub(super) fn core_mut(&mut self) -> &mut Core<'b, P, Pf> {
+        &mut self.core
     }
 
     /// The policy.
@@ -218,26 +215,62 @@ impl<'b, P: Provider, T: Transport, C: Clock, S: KvStore> Supervisor<'b, P, T, C
         &self.policy
     }
 
-    /// Whether the connection is up.
-    pub fn is_connected(&self) -> bool {
-        self.device.is_connected()
+    /// The provider.
+    pub fn provider(&self) -> &P {
+        &self.core.provider
     }
 
-    /// Publishes, connected or not. See [`Device::publish_with`]: QoS 1 and 2 messages are
-    /// queued while the link is down.
+    /// The MQTT session: in-flight messages and subscriptions.
+    pub fn session(&self) -> &Session<'b> {
+        &self.core.session
+    }
+
+    /// Whether the link is up.
+    pub fn is_connected(&self) -> bool {
+        self.core.session.is_connected()
+    }
+
+    /// Publishes, connected or not, and writes the message out if the link is up. See
+    /// [`Device::publish`]: QoS 1 and 2 messages are queued while the link is down.
     pub async fn publish(
         &mut self,
         topic: &str,
         payload: &[u8],
         qos: QoS,
-    ) -> Result<Option<PacketId>, Error<T::Error>> {
-        self.device.publish_with(topic, payload, qos, false).await
+    ) -> Result<Option<PacketId>, Error<TransportError<Pf>>> {
+        self.core.publish(topic, payload, qos, false, true).await
     }
 
-    /// Subscribes; see [`Device::subscribe`]. Needs a live connection; the subscription is
-    /// then restored on every later one.
-    pub async fn subscribe(&mut self, topics: &[(&str, QoS)]) -> Result<PacketId, Error<T::Error>> {
-        self.device.subscribe(topics).await
+    /// Publishes into the transmit buffer without writing it out; see [`Device::enqueue`].
+    pub async fn enqueue(
+        &mut self,
+        topic: &str,
+        payload: &[u8],
+        qos: QoS,
+    ) -> Result<Option<PacketId>, Error<TransportError<Pf>>> {
+        self.core.publish(topic, payload, qos, false, false).await
+    }
+
+    /// Writes out what waits; see [`Device::flush`].
+    pub async fn flush(&mut self) -> Result<(), Error<TransportError<Pf>>> {
+        self.core.flush().await
+    }
+
+    /// Subscribes; see [`Device::subscribe`]. Needs a live link; the subscription is then
+    /// restored on every later connection.
+    pub async fn subscribe(
+        &mut self,
+        topics: &[(&str, QoS)],
+    ) -> Result<PacketId, Error<TransportError<Pf>>> {
+        self.core.subscribe(topics).await
+    }
+
+    /// Unsubscribes; see [`Device::unsubscribe`].
+    pub async fn unsubscribe(
+        &mut self,
+        filters: &[&str],
+    ) -> Result<PacketId, Error<TransportError<Pf>>> {
+        self.core.unsubscribe(filters).await
     }
 
     /// Waits for the next thing to report: a device event, or the start or failure of a
@@ -247,10 +280,12 @@ impl<'b, P: Provider, T: Transport, C: Clock, S: KvStore> Supervisor<'b, P, T, C
     /// An error that retrying cannot mend (the provider's configuration, a buffer too
     /// small for the credentials) is returned as such; calling again retries after the
     /// cap.
-    pub async fn next_event(&mut self) -> Result<Supervised<'_, T::Error>, Error<T::Error>> {
-        let core = &self.device.core;
+    pub async fn next_event(
+        &mut self,
+    ) -> Result<Supervised<'_, TransportError<Pf>>, Error<TransportError<Pf>>> {
+        let core = &self.core;
         if core.session.is_connected() || core.pending.is_some() || core.session.has_dropped() {
-            let ev = self.device.next_event().await?;
+            let ev = self.core.next_event().await?;
             if let Event::Disconnected(reason) = ev {
                 self.phase = Phase::Lost(Cause::Lost(reason));
             }
@@ -260,7 +295,7 @@ impl<'b, P: Provider, T: Transport, C: Clock, S: KvStore> Supervisor<'b, P, T, C
             self.phase = Phase::Lost(Cause::Down);
         }
         if let Phase::Lost(cause) = self.phase {
-            let now = self.device.core.clock.now_ms();
+            let now = self.core.platform.clock().now_ms();
             let stable = self
                 .connected_at_ms
                 .take()
@@ -275,7 +310,7 @@ impl<'b, P: Provider, T: Transport, C: Clock, S: KvStore> Supervisor<'b, P, T, C
         }
         match self.phase {
             Phase::Waiting { at, cause } => {
-                self.device.core.clock.sleep_until(at).await;
+                self.core.platform.clock().sleep_until(at).await;
                 self.phase = Phase::Attempt;
                 self.attempt = self.attempt.saturating_add(1);
                 Ok(Supervised::Connecting {
@@ -288,17 +323,18 @@ impl<'b, P: Provider, T: Transport, C: Clock, S: KvStore> Supervisor<'b, P, T, C
     }
 
     /// Makes the attempt `Connecting` announced.
-    async fn attempt(&mut self) -> Result<Supervised<'_, T::Error>, Error<T::Error>> {
-        let core = &mut self.device.core;
-        self.last_attempt_ms = Some(core.clock.now_ms());
+    async fn attempt(
+        &mut self,
+    ) -> Result<Supervised<'_, TransportError<Pf>>, Error<TransportError<Pf>>> {
+        self.last_attempt_ms = Some(self.core.platform.clock().now_ms());
         // A dropped earlier attempt may have left the transport open.
-        core.transport.close().await;
-        match core.connect().await {
+        self.core.platform.parts().transport.close().await;
+        match self.core.connect().await {
             Ok(()) => {
                 self.phase = Phase::Up;
-                self.connected_at_ms = Some(self.device.core.clock.now_ms());
+                self.connected_at_ms = Some(self.core.platform.clock().now_ms());
                 // The `Connected` event the device holds.
-                let ev = self.device.next_event().await?;
+                let ev = self.core.next_event().await?;
                 Ok(Supervised::Event(ev))
             }
             Err(error) => {
@@ -308,7 +344,7 @@ impl<'b, P: Provider, T: Transport, C: Clock, S: KvStore> Supervisor<'b, P, T, C
                 } else {
                     self.policy.next(self.delay)
                 };
-                let now = self.device.core.clock.now_ms();
+                let now = self.core.platform.clock().now_ms();
                 let cause = Cause::Failed(kind);
                 if !error.is_retryable() && kind != ErrorKind::Auth {
                     self.delay = self.policy.cap();
@@ -332,10 +368,10 @@ impl<'b, P: Provider, T: Transport, C: Clock, S: KvStore> Supervisor<'b, P, T, C
     /// When the next attempt may start: the jittered delay from now, and not before the
     /// cloud's shortest interval after the previous attempt.
     fn next_attempt_at(&mut self, now: u64) -> u64 {
-        let random = self.device.core.random();
+        let random = self.core.rng.next();
         let wait = self.policy.wait(self.delay, random);
         let mut at = now.saturating_add(wait);
-        let min = u64::from(self.device.core.provider.limits().min_connect_interval_ms);
+        let min = u64::from(self.core.provider.limits().min_connect_interval_ms);
         if let Some(last) = self.last_attempt_ms {
             at = at.max(last.saturating_add(min));
         }
@@ -343,16 +379,20 @@ impl<'b, P: Provider, T: Transport, C: Clock, S: KvStore> Supervisor<'b, P, T, C
     }
 
     /// Ends the connection politely, if up, and gives the device back.
-    pub async fn into_device(self) -> Device<'b, P, T, C, S, Registered> {
-        self.device.disconnect().await
+    pub async fn into_device(mut self) -> Device<'b, P, Pf, Registered> {
+        self.core.disconnect().await;
+        Device {
+            core: self.core,
+            _state: core::marker::PhantomData,
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::device::{BufferArrays, Device};
-    use crate::kv::NoStore;
+    use crate::device::{Device, MemoryArrays, Rx, SessionBytes, Tx};
+    use crate::platform::Composed;
     use crate::provider::{Credentials, Limits, ProviderError, SignContext};
     use crate::scratch::Scratch;
     use crate::test_support::{MockTransport, TestClock, block_on, friendly_broker};
@@ -392,13 +432,11 @@ mod tests {
         let transport = MockTransport::with_responder(friendly_broker);
         let clock = TestClock::default();
         clock.now.set(1_000);
-        let mut mem = BufferArrays::<512, 256, 512>::new();
+        let mut mem = MemoryArrays::<Rx<512>, Tx<256>, SessionBytes<512>>::new();
         let device = Device::new(
             Paced,
-            transport.clone(),
-            clock.clone(),
-            NoStore,
-            mem.as_buffers(),
+            Composed::new(transport.clone(), clock.clone()),
+            mem.memory(),
         );
         let device = block_on(device.register()).ok().unwrap();
         let policy = ReconnectPolicy {

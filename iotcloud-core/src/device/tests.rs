@@ -2,11 +2,11 @@ use core::task::Poll as TaskPoll;
 use std::vec::Vec;
 
 use super::*;
-use crate::kv::NoStore;
 use crate::mqtt::{
     Connack, ConnectReturnCode, Packet, Publish, QosPid, Suback, SubackCode, SubackCodes,
 };
 use crate::plain::PlainMqtt;
+use crate::platform::Composed;
 use crate::provider::{Credentials, Limits, ProviderError, SignContext};
 use crate::scratch::Scratch;
 use crate::test_support::{
@@ -15,7 +15,7 @@ use crate::test_support::{
 use crate::transport::Endpoint;
 use crate::{ErrorKind, ProtocolError};
 
-type Dev<'b, St> = Device<'b, PlainMqtt<'static>, MockTransport, TestClock, NoStore, St>;
+type Dev<'b, St> = Device<'b, PlainMqtt<'static>, Composed<MockTransport, TestClock>, St>;
 
 fn provider() -> PlainMqtt<'static> {
     PlainMqtt::new("broker.test", 1883, "dev-1")
@@ -42,13 +42,12 @@ impl Rig {
     fn device(&mut self, transport: MockTransport, clock: TestClock) -> Dev<'_, Unregistered> {
         Device::new(
             provider(),
-            transport,
-            clock,
-            NoStore,
-            Buffers {
+            Composed::new(transport, clock),
+            Memory {
                 rx: &mut self.rx,
                 tx: &mut self.tx,
                 session: &mut self.session,
+                ..Memory::default()
             },
         )
     }
@@ -56,8 +55,8 @@ impl Rig {
 
 fn connected<'b>(rig: &'b mut Rig, t: &MockTransport, clock: &TestClock) -> Dev<'b, Connected> {
     let dev = rig.device(t.clone(), clock.clone());
-    let dev = block_on(dev.register()).map_err(|(_, e)| e).unwrap();
-    let mut dev = block_on(dev.connect()).map_err(|(_, e)| e).unwrap();
+    let dev = block_on(dev.register()).unwrap();
+    let mut dev = block_on(dev.connect()).unwrap();
     assert_eq!(
         block_on(dev.next_event()).unwrap(),
         Event::Connected {
@@ -117,8 +116,8 @@ fn each_refusal_code_maps_to_its_error_and_hands_the_device_back() {
         let dev = block_on(rig.device(t.clone(), TestClock::default()).register())
             .ok()
             .unwrap();
-        let (dev, err) = match block_on(dev.connect()) {
-            Err(pair) => pair,
+        let (err, dev) = match block_on(dev.connect()) {
+            Err(failed) => failed.into_parts(),
             Ok(_) => panic!("{code:?} accepted"),
         };
         assert!(matches!(err, Error::Refused(c) if c == code));
@@ -145,7 +144,7 @@ fn a_broker_that_never_answers_times_out() {
     let dev = block_on(rig.device(t.clone(), clock.clone()).register())
         .ok()
         .unwrap();
-    let (_, err) = block_on(dev.connect()).err().unwrap();
+    let (err, _) = block_on(dev.connect()).err().unwrap().into_parts();
     assert!(matches!(err, Error::Timeout), "{err:?}");
     assert_eq!(clock.now.get(), 15_000);
 }
@@ -158,7 +157,7 @@ fn a_transport_that_cannot_connect_reports_a_transport_error() {
     let dev = block_on(rig.device(t.clone(), TestClock::default()).register())
         .ok()
         .unwrap();
-    let (dev, err) = block_on(dev.connect()).err().unwrap();
+    let (err, dev) = block_on(dev.connect()).err().unwrap().into_parts();
     assert!(matches!(err, Error::Transport(_)));
     assert!(err.is_retryable());
     // The device can try again once the network is back.
@@ -174,7 +173,7 @@ fn an_answer_other_than_connack_is_a_protocol_error() {
     let dev = block_on(rig.device(t.clone(), TestClock::default()).register())
         .ok()
         .unwrap();
-    let (_, err) = block_on(dev.connect()).err().unwrap();
+    let (err, _) = block_on(dev.connect()).err().unwrap().into_parts();
     assert!(matches!(
         err,
         Error::Protocol(ProtocolError::ExpectedConnack(
@@ -553,13 +552,12 @@ fn a_publish_dropped_mid_write_marks_the_connection_broken() {
     let mut session = [0u8; 256];
     let dev = Device::new(
         provider(),
-        t.clone(),
-        TestClock::default(),
-        NoStore,
-        Buffers {
+        Composed::new(t.clone(), TestClock::default()),
+        Memory {
             rx: &mut rx,
             tx: &mut tx,
             session: &mut session,
+            ..Memory::default()
         },
     );
     let mut dev = block_on(async {
@@ -640,13 +638,12 @@ fn cloud_limits_are_enforced_and_system_topics_subscribed_once() {
     let mut session = [0u8; 256];
     let dev = Device::new(
         Strict,
-        t.clone(),
-        TestClock::default(),
-        NoStore,
-        Buffers {
+        Composed::new(t.clone(), TestClock::default()),
+        Memory {
             rx: &mut rx,
             tx: &mut tx,
             session: &mut session,
+            ..Memory::default()
         },
     );
     let mut dev = block_on(async {
@@ -715,4 +712,154 @@ fn poll_once_helper_sees_pending_reads() {
         packet_id: id(1),
         codes: SubackCodes::List(&[]),
     },);
+}
+
+#[test]
+fn enqueued_messages_go_out_together_on_flush() {
+    let t = MockTransport::with_responder(friendly_broker);
+    let clock = TestClock::default();
+    let mut rig = Rig::new();
+    let mut dev = connected(&mut rig, &t, &clock);
+    let (before, written) = {
+        let s = t.state.borrow();
+        (s.flushes, s.written.len())
+    };
+    for payload in [&b"one"[..], b"two", b"three"] {
+        assert_eq!(
+            block_on(dev.enqueue("t", payload, QoS::AtMostOnce)).unwrap(),
+            None
+        );
+    }
+    let id = block_on(dev.enqueue("t", b"four", QoS::AtLeastOnce))
+        .unwrap()
+        .unwrap();
+    // Nothing left the device yet.
+    assert_eq!(t.state.borrow().written.len(), written);
+    block_on(dev.flush()).unwrap();
+    {
+        let s = t.state.borrow();
+        assert_eq!(s.flushes, before + 1, "one write for all four");
+        let frames = s.frames();
+        let tail = &frames[frames.len() - 4..];
+        for (frame, payload) in tail.iter().zip([&b"one"[..], b"two", b"three", b"four"]) {
+            assert!(frame.ends_with(payload), "{frame:?}");
+        }
+    }
+    assert_eq!(
+        block_on(dev.next_event()).unwrap(),
+        Event::Published { packet_id: id }
+    );
+}
+
+#[test]
+fn waiting_for_the_broker_writes_out_what_was_enqueued() {
+    let t = MockTransport::with_responder(friendly_broker);
+    let clock = TestClock::default();
+    let mut rig = Rig::new();
+    let mut dev = connected(&mut rig, &t, &clock);
+    let id = block_on(dev.enqueue("t", b"x", QoS::AtLeastOnce))
+        .unwrap()
+        .unwrap();
+    // next_event writes the message out before it waits, so the PUBACK can come.
+    assert_eq!(
+        block_on(dev.next_event()).unwrap(),
+        Event::Published { packet_id: id }
+    );
+}
+
+#[test]
+fn publish_writes_out_what_waits_and_itself_in_one_go() {
+    let t = MockTransport::with_responder(friendly_broker);
+    let clock = TestClock::default();
+    let mut rig = Rig::new();
+    let mut dev = connected(&mut rig, &t, &clock);
+    let before = t.state.borrow().flushes;
+    block_on(dev.enqueue("t", b"queued", QoS::AtMostOnce)).unwrap();
+    block_on(dev.publish("t", b"now", QoS::AtMostOnce)).unwrap();
+    let s = t.state.borrow();
+    assert_eq!(s.flushes, before + 1);
+    let frames = s.frames();
+    assert!(frames[frames.len() - 2].ends_with(b"queued"));
+    assert!(frames[frames.len() - 1].ends_with(b"now"));
+}
+
+#[test]
+fn a_message_too_large_for_what_is_left_of_the_buffer_writes_out_what_waits_first() {
+    let t = MockTransport::with_responder(friendly_broker);
+    let clock = TestClock::default();
+    let mut rig = Rig::new();
+    let mut dev = connected(&mut rig, &t, &clock);
+    let before = t.state.borrow().flushes;
+    // The transmit buffer is 128 bytes: two 75-byte messages do not fit together.
+    let payload = [b'a'; 70];
+    block_on(dev.enqueue("t", &payload, QoS::AtMostOnce)).unwrap();
+    block_on(dev.enqueue("t", &payload, QoS::AtMostOnce)).unwrap();
+    {
+        let s = t.state.borrow();
+        assert_eq!(s.flushes, before + 1, "the first went out to make room");
+    }
+    block_on(dev.flush()).unwrap();
+    let s = t.state.borrow();
+    assert_eq!(s.flushes, before + 2);
+    let frames = s.frames();
+    assert!(
+        frames[frames.len() - 2..]
+            .iter()
+            .all(|f| f.ends_with(&payload))
+    );
+}
+
+#[test]
+fn flush_without_a_link_is_not_connected_only_when_something_waits() {
+    let t = MockTransport::with_responder(friendly_broker);
+    let clock = TestClock::default();
+    let mut rig = Rig::new();
+    let mut dev = connected(&mut rig, &t, &clock);
+    t.push_step(Step::Close);
+    assert_eq!(
+        block_on(dev.next_event()).unwrap(),
+        Event::Disconnected(DisconnectReason::PeerClosed)
+    );
+    // Nothing waits: nothing to do.
+    block_on(dev.flush()).unwrap();
+    // A QoS 1 message is queued in the session for the next connection, not in the
+    // transmit buffer.
+    assert!(block_on(dev.enqueue("t", b"x", QoS::AtLeastOnce)).is_ok());
+    block_on(dev.flush()).unwrap();
+    assert!(matches!(
+        block_on(dev.enqueue("t", b"x", QoS::AtMostOnce)),
+        Err(Error::NotConnected)
+    ));
+}
+
+#[test]
+fn a_failed_transition_gives_the_device_back_and_converts_into_its_error() {
+    fn connect_or_error(
+        dev: Dev<'_, Registered>,
+    ) -> Result<(), Error<crate::test_support::MockError>> {
+        let connected = block_on(dev.connect())?;
+        drop(connected);
+        Ok(())
+    }
+    let t = MockTransport::with_responder(silent_broker);
+    t.state.borrow_mut().refuse_connect = true;
+    let mut rig = Rig::new();
+    let dev = block_on(rig.device(t.clone(), TestClock::default()).register()).unwrap();
+    let failed = block_on(dev.connect()).unwrap_err();
+    assert!(matches!(failed.error(), Error::Transport(_)));
+    assert_eq!(
+        std::format!("{failed}"),
+        "transport: mock transport error: ConnectionRefused"
+    );
+    assert!(std::format!("{failed:?}").starts_with("TransitionError { error: Transport("));
+    // The device is whole: it connects once the broker lets it.
+    let (_, dev) = failed.into_parts();
+    t.state.borrow_mut().refuse_connect = false;
+    t.state.borrow_mut().responder = Some(friendly_broker);
+    assert!(block_on(dev.connect()).is_ok());
+    // `?` turns the failure into the error.
+    let mut rig = Rig::new();
+    let dev = block_on(rig.device(t.clone(), TestClock::default()).register()).unwrap();
+    t.state.borrow_mut().refuse_connect = true;
+    assert!(matches!(connect_or_error(dev), Err(Error::Transport(_))));
 }

@@ -123,24 +123,34 @@ pub struct Reaction {
 
 /// What [`Session::publish`] wants written.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Outgoing<'t> {
-    /// QoS 0: write this frame.
-    Frame(&'t [u8]),
-    /// QoS 0 whose frame is larger than the transmit buffer: write this header, then the
-    /// payload from the caller's own memory.
-    HeaderThenPayload(&'t [u8]),
+pub enum Outgoing<'s> {
+    /// QoS 0: write the first this many bytes of the transmit buffer.
+    Frame(usize),
+    /// QoS 0 whose frame is larger than the transmit buffer: write the first this many
+    /// bytes of it (the header), then the payload from the caller's own memory.
+    HeaderThenPayload(usize),
     /// QoS 1 or 2: the message is kept in the session until acknowledged; write this frame.
     Stored {
         /// Identifier the acknowledgement will carry.
         packet_id: PacketId,
         /// The frame, held in session memory.
-        frame: &'t [u8],
+        frame: &'s [u8],
     },
     /// QoS 1 or 2 while disconnected: kept, and sent after the next CONNACK.
     Queued {
         /// Identifier the acknowledgement will carry.
         packet_id: PacketId,
     },
+}
+
+/// What [`Session::next_replay`] wants written.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Replay<'s> {
+    /// A SUBSCRIBE, UNSUBSCRIBE or PUBREL: write the first this many bytes of the transmit
+    /// buffer.
+    Frame(usize),
+    /// A stored PUBLISH: write this frame, held in session memory.
+    Stored(&'s [u8]),
 }
 
 /// The result of [`Session::poll`].
@@ -398,10 +408,10 @@ impl<'s> Session<'s> {
     /// subscriptions the broker lacks and unanswered UNSUBSCRIBEs, then outgoing QoS 1/2
     /// messages in their original order, PUBLISH with DUP set or PUBREL
     /// ([MQTT-4.4.0-1], [MQTT-4.6.0-1]).
-    pub fn next_replay<'t>(
-        &'t mut self,
-        tx: &'t mut [u8],
-    ) -> Result<Option<&'t [u8]>, SessionError> {
+    pub fn next_replay<'a>(
+        &'a mut self,
+        tx: &mut [u8],
+    ) -> Result<Option<Replay<'a>>, SessionError> {
         if self.link != Link::Up {
             return Ok(None);
         }
@@ -433,7 +443,7 @@ impl<'s> Session<'s> {
                     let n = Packet::Subscribe(Subscribe::new(id, &[topic])).emit(tx)?;
                     self.records.set_pid(offset, id.get());
                     self.replay.1 = end;
-                    return Ok(Some(&tx[..n]));
+                    return Ok(Some(Replay::Frame(n)));
                 }
                 (ReplayPhase::Subscriptions, Tag::Unsubscribe) => {
                     let id = self.alloc_id()?;
@@ -442,7 +452,7 @@ impl<'s> Session<'s> {
                     let n = Packet::Unsubscribe(Unsubscribe::new(id, &[filter])).emit(tx)?;
                     self.records.set_pid(offset, id.get());
                     self.replay.1 = end;
-                    return Ok(Some(&tx[..n]));
+                    return Ok(Some(Replay::Frame(n)));
                 }
                 (ReplayPhase::Messages, _) => return self.next_message(tx),
                 _ => self.replay.1 = end,
@@ -453,7 +463,7 @@ impl<'s> Session<'s> {
     /// The replay's message phase: the oldest outgoing message not yet written on this
     /// connection, while fewer than the window await their acknowledgement. A PUBLISH
     /// written before carries DUP; one queued while offline goes out as new.
-    fn next_message<'t>(&'t mut self, tx: &'t mut [u8]) -> Result<Option<&'t [u8]>, SessionError> {
+    fn next_message<'a>(&'a mut self, tx: &mut [u8]) -> Result<Option<Replay<'a>>, SessionError> {
         // One pass: the oldest message not yet written, and how many written on this
         // connection await their acknowledgement.
         let mut unsent = None;
@@ -480,26 +490,26 @@ impl<'s> Session<'s> {
         if tag == Tag::OutPubrel {
             let id = PacketId::new(pid).ok_or(SessionError::NoPacketIds)?;
             let n = Packet::Pubrel(id).emit(tx)?;
-            return Ok(Some(&tx[..n]));
+            return Ok(Some(Replay::Frame(n)));
         }
         let frame = self.records.data_mut(offset).unwrap_or_default();
         if meta & OUT_EVER_SENT != 0 {
             crate::mqtt::publish_set_dup(frame);
         }
-        Ok(Some(frame))
+        Ok(Some(Replay::Stored(frame)))
     }
 
     /// Prepares a PUBLISH. QoS 1 and 2 messages are stored in session memory until
     /// acknowledged, and queued for the next connection when the link is down; QoS 0 needs
     /// a live link.
-    pub fn publish<'t>(
-        &'t mut self,
+    pub fn publish<'a>(
+        &'a mut self,
         topic: TopicName<'_>,
         payload: &[u8],
         qos: QoS,
         retain: bool,
-        tx: &'t mut [u8],
-    ) -> Result<Outgoing<'t>, SessionError> {
+        tx: &mut [u8],
+    ) -> Result<Outgoing<'a>, SessionError> {
         let mut publish = Publish {
             topic,
             qos: QosPid::AtMostOnce,
@@ -513,11 +523,9 @@ impl<'s> Session<'s> {
             }
             let packet = Packet::Publish(publish);
             return if packet.buffer_len()? <= tx.len() {
-                let n = packet.emit(tx)?;
-                Ok(Outgoing::Frame(&tx[..n]))
+                Ok(Outgoing::Frame(packet.emit(tx)?))
             } else {
-                let n = publish.emit_header(tx)?;
-                Ok(Outgoing::HeaderThenPayload(&tx[..n]))
+                Ok(Outgoing::HeaderThenPayload(publish.emit_header(tx)?))
             };
         }
         let id = self.alloc_id()?;

@@ -31,10 +31,18 @@ fn bring_up(s: &mut Session<'_>, session_present: bool, now: u64) -> Vec<Vec<u8>
     s.connect(&connect_packet(), now, &mut tx).unwrap();
     s.on_connack(&accepted(session_present), now).unwrap();
     let mut out = Vec::new();
-    while let Some(frame) = s.next_replay(&mut tx).unwrap() {
-        out.push(frame.to_vec());
+    while let Some(frame) = replayed(s, &mut tx) {
+        out.push(frame);
     }
     out
+}
+
+/// The next frame the replay wants written, copied out.
+fn replayed(s: &mut Session<'_>, tx: &mut [u8]) -> Option<Vec<u8>> {
+    match s.next_replay(tx).unwrap()? {
+        Replay::Frame(n) => Some(tx[..n].to_vec()),
+        Replay::Stored(frame) => Some(frame.to_vec()),
+    }
 }
 
 fn decode(frame: &[u8]) -> Packet<'_> {
@@ -448,7 +456,7 @@ fn qos0_larger_than_tx_is_sent_as_header_then_payload() {
     let Outgoing::HeaderThenPayload(header) = out else {
         panic!("{out:?}")
     };
-    let mut whole = header.to_vec();
+    let mut whole = tx[..header].to_vec();
     whole.extend_from_slice(&payload);
     let Packet::Publish(p) = decode(&whole) else {
         panic!()
@@ -589,7 +597,7 @@ fn a_backlog_goes_out_a_window_at_a_time_and_new_messages_wait_behind_it() {
         let acked = order[order.len() - 2];
         s.handle(&Packet::Puback(acked), 1, &mut tx).unwrap();
         let mut tx2 = [0u8; 64];
-        let frame = s.next_replay(&mut tx2).unwrap().unwrap().to_vec();
+        let frame = replayed(&mut s, &mut tx2).unwrap();
         match decode(&frame) {
             Packet::Publish(p) => {
                 assert!(!p.dup);

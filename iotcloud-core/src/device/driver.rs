@@ -1,0 +1,807 @@
+//! What every device state holds, and the connection it drives: connect and restore, read
+//! and dispatch, keep-alive, publish and subscribe, disconnect.
+
+use embedded_io::Error as _;
+
+use super::credentials::Credentials;
+use super::event::{DisconnectReason, Event, Message};
+use super::link::{Framed, Inbox, Outbox, Read};
+#[cfg(feature = "ota")]
+use super::ota::OtaState;
+use super::{DeviceOptions, Memory};
+use crate::clock::{Clock, with_deadline};
+use crate::error::{Error, ProtocolError};
+use crate::mqtt::{
+    Connect, EncodeError, Packet, PacketId, PacketType, Publish, QoS, QosPid, SubscribeTopic,
+    TopicError, TopicFilter, TopicName,
+};
+use crate::platform::{Parts, Platform, TransportError};
+use crate::provider::{Provider, SignContext};
+use crate::scratch::Scratch;
+use crate::session::{Outgoing, Poll, Replay, Session, SessionError, SessionEvent};
+use crate::transport::Transport;
+
+/// Most topic filters one `subscribe` or `unsubscribe` call takes.
+pub const MAX_FILTERS_PER_CALL: usize = 16;
+
+/// Bytes an acknowledgement needs in the transmit buffer (PUBACK, PUBREC, PUBREL, PUBCOMP).
+const ACK_LEN: usize = 4;
+
+/// An event decided on before it can be returned.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Pending {
+    Connected { session_present: bool },
+    Published(PacketId),
+    Unsubscribed(PacketId),
+    Disconnected(DisconnectReason),
+}
+
+impl Pending {
+    pub(super) fn into_event(self) -> Event<'static> {
+        match self {
+            Pending::Connected { session_present } => Event::Connected { session_present },
+            Pending::Published(packet_id) => Event::Published { packet_id },
+            Pending::Unsubscribed(packet_id) => Event::Unsubscribed { packet_id },
+            Pending::Disconnected(reason) => Event::Disconnected(reason),
+        }
+    }
+}
+
+/// SplitMix64, for connection ids, nonces and jitter.
+pub(super) struct Rng(u64);
+
+impl Rng {
+    pub fn mix(&mut self, entropy: u64) {
+        self.0 ^= entropy;
+    }
+
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+}
+
+/// FNV-1a, to fold a client id into the random state.
+fn fnv1a(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+/// The error of a device on platform `Pf`.
+pub(super) type DeviceError<Pf> = Error<TransportError<Pf>>;
+
+pub(super) struct Core<'b, P, Pf> {
+    pub provider: P,
+    pub platform: Pf,
+    pub session: Session<'b>,
+    pub inbox: Inbox<'b>,
+    pub outbox: Outbox<'b>,
+    pub pending: Option<Pending>,
+    pub rng: Rng,
+    /// [`DeviceOptions::connect_timeout_ms`]; the session keeps the other timings.
+    connect_timeout_ms: u64,
+    pub credentials: Credentials<'b>,
+    #[cfg(feature = "ota")]
+    pub ota: OtaState<'b>,
+}
+
+impl<'b, P, Pf> Core<'b, P, Pf> {
+    pub fn new(provider: P, platform: Pf, memory: Memory<'b>, options: DeviceOptions) -> Self {
+        let mut session = Session::new(memory.session);
+        session.set_ping_timeout_ms(options.ping_timeout_ms);
+        session.set_when_full(options.when_full);
+        session.set_replay_window(options.replay_window);
+        Core {
+            provider,
+            platform,
+            session,
+            inbox: Inbox::new(memory.rx),
+            outbox: Outbox::new(memory.tx),
+            pending: None,
+            rng: Rng(0x853c_49e6_748f_ea9b),
+            connect_timeout_ms: options.connect_timeout_ms,
+            #[cfg(feature = "registration")]
+            credentials: Credentials::new(memory.credentials),
+            #[cfg(not(feature = "registration"))]
+            credentials: Credentials::new(),
+            #[cfg(feature = "ota")]
+            ota: OtaState::new(memory.ota_job),
+        }
+    }
+}
+
+impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
+    /// Opens the connection and restores the session; on failure the transport is closed
+    /// and the session marked down.
+    pub async fn connect(&mut self) -> Result<(), DeviceError<Pf>> {
+        let result = match self.open().await {
+            Ok(session_present) => self.restore(session_present).await,
+            Err(e) => Err(e),
+        };
+        if result.is_err() {
+            self.session.link_down();
+            self.outbox.reset();
+            self.platform.parts().transport.close().await;
+        }
+        result
+    }
+
+    /// Signs, connects the transport, sends CONNECT and waits for CONNACK.
+    async fn open(&mut self) -> Result<bool, DeviceError<Pf>> {
+        self.inbox.reset();
+        self.outbox.reset();
+        self.pending = None;
+        let entropy = self.platform.entropy();
+        self.rng.mix(entropy);
+        let random = self.rng.next();
+        let Parts {
+            transport, clock, ..
+        } = self.platform.parts();
+        let now = clock.now_ms();
+        let registered = self.credentials.record();
+        let ctx = SignContext {
+            unix_time_ms: clock.unix_time_ms(),
+            random,
+            registered,
+        };
+        let options = self.provider.mqtt_options();
+        let n = {
+            let mut scratch = Scratch::new(self.inbox.all());
+            let creds = self.provider.sign(&ctx, &mut scratch)?;
+            self.rng.mix(fnv1a(creds.client_id));
+            let connect = Connect {
+                client_id: creds.client_id,
+                keep_alive: options.keep_alive_secs,
+                clean_session: options.clean_session,
+                will: self.provider.will(),
+                username: creds.username,
+                password: creds.password.map(str::as_bytes),
+            };
+            self.session.connect(&connect, now, self.outbox.all())?
+        };
+        self.outbox.commit(n);
+        let deadline = now.saturating_add(self.connect_timeout_ms);
+        // The host name, if the provider builds one, goes into the receive buffer, which
+        // holds nothing until CONNACK.
+        let mut host_scratch = Scratch::new(self.inbox.all());
+        let mut endpoint = self.provider.endpoint(&mut host_scratch)?;
+        if let (Some(tls), Some(record)) = (endpoint.tls.as_mut(), registered)
+            && tls.client.is_none()
+        {
+            tls.client = self.provider.registered_identity(record);
+        }
+        match with_deadline(clock, deadline, transport.connect(&endpoint)).await {
+            None => return Err(Error::Timeout),
+            Some(Err(e)) => return Err(Error::Transport(e)),
+            Some(Ok(())) => {}
+        }
+        self.outbox
+            .write_out(transport, &[])
+            .await
+            .map_err(Error::Transport)?;
+        loop {
+            let decoded =
+                Packet::decode_from_broker(self.inbox.received()).map_err(|e| match e {
+                    ProtocolError::UnexpectedPacket(t) => ProtocolError::ExpectedConnack(t),
+                    e => e,
+                })?;
+            if let Some((packet, used)) = decoded {
+                let Packet::Connack(connack) = packet else {
+                    return Err(ProtocolError::ExpectedConnack(packet.packet_type()).into());
+                };
+                self.session.on_connack(&connack, clock.now_ms())?;
+                self.inbox.drop_front(used);
+                return Ok(connack.session_present);
+            }
+            if self.inbox.received().len() == self.inbox.capacity() {
+                return Err(ProtocolError::ExpectedConnack(PacketType::Connack).into());
+            }
+            match self.inbox.read(transport, clock, Some(deadline)).await {
+                Read::Bytes => {}
+                Read::Deadline => return Err(Error::Timeout),
+                Read::Closed => return Err(Error::PeerClosed),
+                Read::Failed(e) => return Err(Error::Transport(e)),
+            }
+        }
+    }
+
+    /// After CONNACK: queues what the session holds to re-send, the provider's system
+    /// topics the session does not have yet and the OTA messages, and writes them out
+    /// together.
+    async fn restore(&mut self, session_present: bool) -> Result<(), DeviceError<Pf>> {
+        while self.replay_one().await?.is_some() {}
+        for index in 0.. {
+            let mut scratch = Scratch::new(self.inbox.free());
+            let Some(topic) = self.provider.system_subscription(index, &mut scratch)? else {
+                break;
+            };
+            if self
+                .session
+                .subscriptions()
+                .any(|(filter, _, _)| filter == topic.filter.as_str())
+            {
+                continue;
+            }
+            let transport = self.platform.parts().transport;
+            let (_, n) = match self.session.subscribe(&[topic], self.outbox.free()) {
+                Err(SessionError::Encode(EncodeError::BufferTooSmall { .. }))
+                    if self.outbox.queued() > 0 =>
+                {
+                    self.outbox
+                        .write_out(transport, &[])
+                        .await
+                        .map_err(Error::Transport)?;
+                    self.session.subscribe(&[topic], self.outbox.free())?
+                }
+                other => other?,
+            };
+            self.outbox.commit(n);
+        }
+        #[cfg(feature = "ota")]
+        self.ota_on_connect().await?;
+        let Parts {
+            transport, clock, ..
+        } = self.platform.parts();
+        self.outbox
+            .write_out(transport, &[])
+            .await
+            .map_err(Error::Transport)?;
+        self.session.sent(clock.now_ms());
+        self.pending = Some(Pending::Connected { session_present });
+        Ok(())
+    }
+
+    /// Queues the next packet the session wants re-sent (a subscription, a message in the
+    /// replay window); `None` when there is none for now. A write the queue needed failed
+    /// with the transport's error.
+    async fn replay_one(&mut self) -> Result<Option<()>, DeviceError<Pf>> {
+        let transport = self.platform.parts().transport;
+        let had_queued = self.outbox.queued() > 0;
+        match self.session.next_replay(self.outbox.free()) {
+            Ok(None) => Ok(None),
+            Ok(Some(Replay::Frame(n))) => {
+                self.outbox.commit(n);
+                Ok(Some(()))
+            }
+            Ok(Some(Replay::Stored(frame))) => {
+                if !self.outbox.queue_copy(frame) {
+                    self.outbox
+                        .write_out(transport, frame)
+                        .await
+                        .map_err(Error::Transport)?;
+                }
+                Ok(Some(()))
+            }
+            // The free part is too small for a SUBSCRIBE: write out what waits and go on.
+            Err(SessionError::Encode(EncodeError::BufferTooSmall { .. })) if had_queued => {
+                self.outbox
+                    .write_out(transport, &[])
+                    .await
+                    .map_err(Error::Transport)?;
+                Ok(Some(()))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The connection is gone: close it, keep the session, report `reason` next.
+    pub async fn link_lost(&mut self, reason: DisconnectReason) {
+        self.wire().link_lost(reason).await;
+    }
+
+    /// The parts that write to the connection, borrowed apart from the rest.
+    pub fn wire(&mut self) -> Wire<'_, 'b, Pf::Transport, Pf::Clock> {
+        let parts = self.platform.parts();
+        Wire {
+            session: &mut self.session,
+            outbox: &mut self.outbox,
+            pending: &mut self.pending,
+            transport: parts.transport,
+            clock: parts.clock,
+        }
+    }
+
+    /// A write future was dropped half-way: the stream is unusable.
+    pub async fn check_interrupted(&mut self) {
+        if self.outbox.is_dirty() && self.session.is_connected() {
+            self.link_lost(DisconnectReason::WriteInterrupted).await;
+        }
+    }
+
+    /// Writes out what waits in the transmit buffer, then `extra`; see
+    /// [`Wire::write_out`].
+    pub async fn write_out(&mut self, extra: &[u8]) -> Result<(), TransportError<Pf>> {
+        self.wire().write_out(extra).await
+    }
+
+    /// Writes out what waits; a failure is reported as [`Event::Disconnected`] only.
+    async fn write_out_quietly(&mut self) {
+        let _ = self.write_out(&[]).await;
+    }
+
+    /// The publish of `topic` with `payload`, checked against the cloud's limits, queued
+    /// behind what waits in the transmit buffer, and written out at once when `now`.
+    pub async fn publish(
+        &mut self,
+        topic: &str,
+        payload: &[u8],
+        qos: QoS,
+        retain: bool,
+        now: bool,
+    ) -> Result<Option<PacketId>, DeviceError<Pf>> {
+        self.check_interrupted().await;
+        let limits = self.provider.limits();
+        if qos > limits.max_qos {
+            return Err(Error::QosNotSupported {
+                requested: qos,
+                max: limits.max_qos,
+            });
+        }
+        if topic.len() > limits.max_topic_len {
+            return Err(TopicError::OverCloudLimit(limits.max_topic_len).into());
+        }
+        if payload.len() > limits.max_payload_len {
+            return Err(Error::PayloadTooLarge {
+                len: payload.len(),
+                max: limits.max_payload_len,
+            });
+        }
+        let topic = TopicName::new(topic)?;
+        self.wire().publish(topic, payload, qos, retain, now).await
+    }
+
+    /// Subscribes to topic filters and writes the SUBSCRIBE out.
+    pub async fn subscribe(&mut self, topics: &[(&str, QoS)]) -> Result<PacketId, DeviceError<Pf>> {
+        self.check_interrupted().await;
+        let limits = self.provider.limits();
+        let mut list = heapless::Vec::<SubscribeTopic<'_>, MAX_FILTERS_PER_CALL>::new();
+        for &(filter, qos) in topics {
+            if qos > limits.max_qos {
+                return Err(Error::QosNotSupported {
+                    requested: qos,
+                    max: limits.max_qos,
+                });
+            }
+            if filter.len() > limits.max_topic_len {
+                return Err(TopicError::OverCloudLimit(limits.max_topic_len).into());
+            }
+            let filter = TopicFilter::new(filter)?;
+            list.push(SubscribeTopic { filter, qos })
+                .map_err(|_| Error::TooManyFilters {
+                    max: MAX_FILTERS_PER_CALL,
+                })?;
+        }
+        if list.is_empty() {
+            return Err(Error::TooManyFilters {
+                max: MAX_FILTERS_PER_CALL,
+            });
+        }
+        let (id, n) = match self.session.subscribe(&list, self.outbox.free()) {
+            Err(SessionError::Encode(EncodeError::BufferTooSmall { .. }))
+                if self.outbox.queued() > 0 =>
+            {
+                self.write_out_quietly().await;
+                self.session.subscribe(&list, self.outbox.free())?
+            }
+            other => other?,
+        };
+        self.outbox.commit(n);
+        self.write_out_quietly().await;
+        Ok(id)
+    }
+
+    /// Removes subscriptions and writes the UNSUBSCRIBE out.
+    pub async fn unsubscribe(&mut self, filters: &[&str]) -> Result<PacketId, DeviceError<Pf>> {
+        self.check_interrupted().await;
+        let mut list = heapless::Vec::<TopicFilter<'_>, MAX_FILTERS_PER_CALL>::new();
+        for &f in filters {
+            list.push(TopicFilter::new(f)?)
+                .map_err(|_| Error::TooManyFilters {
+                    max: MAX_FILTERS_PER_CALL,
+                })?;
+        }
+        if list.is_empty() {
+            return Err(Error::TooManyFilters {
+                max: MAX_FILTERS_PER_CALL,
+            });
+        }
+        let (id, n) = match self.session.unsubscribe(&list, self.outbox.free()) {
+            Err(SessionError::Encode(EncodeError::BufferTooSmall { .. }))
+                if self.outbox.queued() > 0 =>
+            {
+                self.write_out_quietly().await;
+                self.session.unsubscribe(&list, self.outbox.free())?
+            }
+            other => other?,
+        };
+        self.outbox.commit(n);
+        self.write_out_quietly().await;
+        Ok(id)
+    }
+
+    /// Writes out everything queued. A failure ends the connection: it is returned, and
+    /// reported as [`Event::Disconnected`].
+    pub async fn flush(&mut self) -> Result<(), DeviceError<Pf>> {
+        self.check_interrupted().await;
+        if !self.session.is_connected() {
+            return if self.outbox.queued() == 0 {
+                Ok(())
+            } else {
+                Err(Error::NotConnected)
+            };
+        }
+        self.write_out(&[]).await.map_err(Error::Transport)
+    }
+
+    /// Waits for the next event.
+    pub async fn next_event(&mut self) -> Result<Event<'_>, DeviceError<Pf>> {
+        self.inbox.consume();
+        self.check_interrupted().await;
+        let frame_len = loop {
+            if let Some(pending) = self.pending.take() {
+                return Ok(pending.into_event());
+            }
+            if let Some(packet_id) = self.session.take_dropped() {
+                return Ok(Event::Dropped { packet_id });
+            }
+            if !self.session.is_connected() {
+                return Err(Error::NotConnected);
+            }
+            if let Some(len) = self.step().await? {
+                break len;
+            }
+        };
+        self.expose(frame_len)
+    }
+
+    /// Makes progress: handles one complete packet or reads more bytes. Returns the length
+    /// of a frame at the start of the receive buffer to hand to the application, or `None`
+    /// to go on.
+    pub async fn step(&mut self) -> Result<Option<usize>, DeviceError<Pf>> {
+        // Queued and re-sent messages beyond the replay window go out as the window frees.
+        if self.session.replay_pending() {
+            match self.replay_one().await {
+                Ok(Some(())) => return Ok(None),
+                Ok(None) => {}
+                Err(Error::Transport(e)) => {
+                    self.link_lost(DisconnectReason::Transport(e.kind())).await;
+                    return Ok(None);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        if self.inbox.skip_discarded() {
+            self.read_more().await?;
+            return Ok(None);
+        }
+        match self.inbox.frame() {
+            Err(e) => {
+                self.link_lost(DisconnectReason::Protocol(e.into())).await;
+                return Ok(None);
+            }
+            Ok(Framed::Oversized { header_len, total }) => {
+                return self.oversized(header_len, total).await;
+            }
+            Ok(Framed::Complete(total)) => return self.dispatch(total).await,
+            Ok(Framed::Incomplete) => {}
+        }
+        self.read_more().await?;
+        Ok(None)
+    }
+
+    /// Writes out what waits, then waits for bytes or for the keep-alive deadline,
+    /// whichever comes first.
+    async fn read_more(&mut self) -> Result<(), DeviceError<Pf>> {
+        if self.inbox.free().is_empty() {
+            // Cannot happen: a frame that fits was dispatched, one that does not is
+            // discarded. Refuse rather than read into an empty slice.
+            return Err(Error::IncomingTooLarge {
+                len: self.inbox.capacity() + 1,
+                capacity: self.inbox.capacity(),
+            });
+        }
+        if self.write_out(&[]).await.is_err() {
+            return Ok(());
+        }
+        let deadline = self.session.poll_at();
+        let Parts {
+            transport, clock, ..
+        } = self.platform.parts();
+        match self.inbox.read(transport, clock, deadline).await {
+            Read::Bytes => {}
+            Read::Closed => self.link_lost(DisconnectReason::PeerClosed).await,
+            Read::Failed(e) => self.link_lost(DisconnectReason::Transport(e.kind())).await,
+            Read::Deadline => {
+                let now = clock.now_ms();
+                match self.session.poll(now, self.outbox.free())? {
+                    Poll::Idle => {}
+                    Poll::Ping(n) => {
+                        self.outbox.commit(n);
+                        self.write_out_quietly().await;
+                    }
+                    Poll::Dead => self.link_lost(DisconnectReason::KeepAliveTimeout).await,
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Handles the complete packet of `total` bytes at the start of the receive buffer.
+    async fn dispatch(&mut self, total: usize) -> Result<Option<usize>, DeviceError<Pf>> {
+        if self.outbox.must_write_for(ACK_LEN) && self.write_out(&[]).await.is_err() {
+            return Ok(None);
+        }
+        let now = self.platform.clock().now_ms();
+        let reaction = match Packet::decode_from_broker(&self.inbox.received()[..total]) {
+            Ok(Some((packet, _))) => self.session.handle(&packet, now, self.outbox.free()),
+            Ok(None) => return Ok(None),
+            Err(e) => {
+                self.link_lost(DisconnectReason::Protocol(e)).await;
+                return Ok(None);
+            }
+        };
+        let reaction = match reaction {
+            Ok(r) => r,
+            Err(SessionError::Protocol(p)) if p.is_fatal() => {
+                self.link_lost(DisconnectReason::Protocol(p)).await;
+                return Ok(None);
+            }
+            Err(e) => {
+                // Not fatal: drop the packet (an unacknowledged QoS 2 message comes again
+                // on the next connection) and report.
+                self.inbox.hand_out(total);
+                return Err(e.into());
+            }
+        };
+        self.outbox.commit(reaction.reply);
+        #[cfg(feature = "ota")]
+        if matches!(reaction.event, SessionEvent::Deliver) && !self.inspect_ota(total).await? {
+            return Ok(None);
+        }
+        Ok(match reaction.event {
+            SessionEvent::Deliver | SessionEvent::Subscribed(_) => {
+                // The acknowledgement goes out before the application gets the message,
+                // unless more messages are already here: theirs go out together.
+                if reaction.reply > 0
+                    && !matches!(self.inbox.frame_at(total), Ok(Framed::Complete(_)))
+                {
+                    self.write_out_quietly().await;
+                }
+                self.inbox.hand_out(total);
+                Some(total)
+            }
+            other => {
+                self.inbox.drop_front(total);
+                match other {
+                    SessionEvent::Published(id) => {
+                        self.pending = self.pending.or(Some(Pending::Published(id)));
+                    }
+                    SessionEvent::Unsubscribed(id) => {
+                        self.pending = self.pending.or(Some(Pending::Unsubscribed(id)));
+                    }
+                    _ => {}
+                }
+                None
+            }
+        })
+    }
+
+    /// A packet larger than the receive buffer: acknowledge it if it is a PUBLISH whose
+    /// header can be read, skip its bytes, and report it.
+    async fn oversized(
+        &mut self,
+        header_len: usize,
+        total: usize,
+    ) -> Result<Option<usize>, DeviceError<Pf>> {
+        let capacity = self.inbox.capacity();
+        let received = self.inbox.received();
+        let first = received[0];
+        if first >> 4 == PacketType::Publish as u8 {
+            let flags = first & 0x0f;
+            let id_len = if flags & 0b0110 != 0 { 2 } else { 0 };
+            let have = &received[header_len..];
+            let needed = match have {
+                [hi, lo, ..] => 2 + usize::from(u16::from_be_bytes([*hi, *lo])) + id_len,
+                _ => 2,
+            };
+            if have.len() < needed && header_len + needed <= capacity {
+                self.read_more().await?;
+                return Ok(None);
+            }
+            if have.len() >= needed {
+                if self.outbox.must_write_for(ACK_LEN) && self.write_out(&[]).await.is_err() {
+                    return Ok(None);
+                }
+                let now = self.platform.clock().now_ms();
+                let have = &self.inbox.received()[header_len..];
+                match Publish::parse(flags, &have[..needed]) {
+                    Ok(p) => {
+                        let r =
+                            self.session
+                                .handle(&Packet::Publish(p), now, self.outbox.free())?;
+                        self.outbox.commit(r.reply);
+                        // Acknowledged before the application hears of it, as a message
+                        // that fits would be.
+                        self.write_out_quietly().await;
+                    }
+                    Err(e) => {
+                        self.link_lost(DisconnectReason::Protocol(e.into())).await;
+                        return Ok(None);
+                    }
+                }
+            }
+        }
+        self.inbox.discard_packet(total);
+        Err(Error::IncomingTooLarge {
+            len: total,
+            capacity,
+        })
+    }
+
+    /// Builds the event for the frame of `len` bytes at the start of the receive buffer.
+    pub fn expose(&mut self, len: usize) -> Result<Event<'_>, DeviceError<Pf>> {
+        #[cfg(feature = "ota")]
+        if let Some(event) = self.ota.take_event() {
+            return Ok(event);
+        }
+        match Packet::decode_from_broker(&self.inbox.received()[..len])? {
+            Some((Packet::Publish(p), _)) => Ok(Event::Message(Message {
+                topic: p.topic.as_str(),
+                payload: p.payload,
+                qos: p.qos.qos(),
+                retain: p.retain,
+                dup: p.dup,
+            })),
+            Some((Packet::Suback(s), _)) => Ok(Event::Subscribed {
+                packet_id: s.packet_id,
+                codes: s.codes,
+            }),
+            Some((other, _)) => Err(ProtocolError::UnexpectedPacket(other.packet_type()).into()),
+            None => Err(Error::NotConnected),
+        }
+    }
+
+    /// DISCONNECT after what waits, then close.
+    pub async fn disconnect(&mut self) {
+        if self.session.is_connected() && !self.outbox.is_dirty() {
+            // `None`: no room behind what waits, which is written out first.
+            match self.session.disconnect(self.outbox.free()).ok() {
+                Some(n) => self.outbox.commit(n),
+                None => {
+                    let transport = self.platform.parts().transport;
+                    let _ = self.outbox.write_out(transport, &[]).await;
+                    let _ = self
+                        .session
+                        .disconnect(self.outbox.free())
+                        .map(|n| self.outbox.commit(n));
+                }
+            }
+            let transport = self.platform.parts().transport;
+            let _ = self.outbox.write_out(transport, &[]).await;
+        }
+        self.session.link_down();
+        self.outbox.reset();
+        self.platform.parts().transport.close().await;
+        self.pending = None;
+    }
+}
+
+/// What writes to the connection: the session, the transmit buffer and the transport,
+/// borrowed apart from the receive buffer and the provider (whose memory a message the
+/// device words is built in).
+pub(super) struct Wire<'a, 'b, T, C> {
+    pub session: &'a mut Session<'b>,
+    pub outbox: &'a mut Outbox<'b>,
+    pub pending: &'a mut Option<Pending>,
+    pub transport: &'a mut T,
+    pub clock: &'a C,
+}
+
+impl<T: Transport, C: Clock> Wire<'_, '_, T, C> {
+    /// The connection is gone: close it, keep the session, report `reason` next.
+    pub async fn link_lost(&mut self, reason: DisconnectReason) {
+        self.session.link_down();
+        // Before the await, so the reason need not be kept in the future.
+        *self.pending = Some(Pending::Disconnected(reason));
+        self.outbox.reset();
+        self.transport.close().await;
+    }
+
+    /// Writes out what waits in the transmit buffer, then `extra`. A failure marks the
+    /// link lost (the session keeps what must be re-sent; the loss is reported as
+    /// [`Event::Disconnected`]) and is returned.
+    pub async fn write_out(&mut self, extra: &[u8]) -> Result<(), T::Error> {
+        if self.outbox.queued() == 0 && extra.is_empty() {
+            return Ok(());
+        }
+        match self.outbox.write_out(self.transport, extra).await {
+            Ok(()) => {
+                self.session.sent(self.clock.now_ms());
+                Ok(())
+            }
+            Err(e) => {
+                self.link_lost(DisconnectReason::Transport(e.kind())).await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Publishes `payload` to `topic` (already checked against the cloud's limits): QoS 1
+    /// and 2 into the session, every frame into the transmit buffer behind what waits there,
+    /// written out at once when `now`, when the buffer is full, or when the message is
+    /// larger than the buffer.
+    pub async fn publish(
+        &mut self,
+        topic: TopicName<'_>,
+        payload: &[u8],
+        qos: QoS,
+        retain: bool,
+        now: bool,
+    ) -> Result<Option<PacketId>, Error<T::Error>> {
+        // A message that fits the buffer but not what is left of it: write out what waits
+        // first, so that it goes out in one piece with what follows.
+        let probe = Publish {
+            topic,
+            qos: QosPid::from_parts(qos, PacketId::new(1)).unwrap_or(QosPid::AtMostOnce),
+            dup: false,
+            retain,
+            payload,
+        };
+        let len = Packet::Publish(probe).buffer_len().unwrap_or(usize::MAX);
+        if self.session.is_connected() && self.outbox.must_write_for(len) {
+            let lost = self.write_out(&[]).await.err();
+            if let (Some(e), QoS::AtMostOnce) = (lost, qos) {
+                return Err(Error::Transport(e));
+            }
+        }
+        // `Some`: written out already, with this result; `None`: queued.
+        let (id, written) =
+            match self
+                .session
+                .publish(topic, payload, qos, retain, self.outbox.free())?
+            {
+                Outgoing::Frame(n) => {
+                    self.outbox.commit(n);
+                    (None, None)
+                }
+                Outgoing::HeaderThenPayload(n) => {
+                    self.outbox.commit(n);
+                    (
+                        None,
+                        Some(self.outbox.write_out(self.transport, payload).await),
+                    )
+                }
+                Outgoing::Stored { packet_id, frame } => {
+                    let written = match self.outbox.queue_copy(frame) {
+                        true => None,
+                        false => Some(self.outbox.write_out(self.transport, frame).await),
+                    };
+                    (Some(packet_id), written)
+                }
+                Outgoing::Queued { packet_id } => return Ok(Some(packet_id)),
+            };
+        let written = match written {
+            Some(result) => result,
+            None if now => self.outbox.write_out(self.transport, &[]).await,
+            None => return Ok(id),
+        };
+        match written {
+            Ok(()) => {
+                self.session.sent(self.clock.now_ms());
+                Ok(id)
+            }
+            Err(e) => {
+                self.link_lost(DisconnectReason::Transport(e.kind())).await;
+                // A stored message is re-sent after the next connect; a QoS 0 one is gone.
+                match id {
+                    Some(id) => Ok(Some(id)),
+                    None => Err(Error::Transport(e)),
+                }
+            }
+        }
+    }
+}

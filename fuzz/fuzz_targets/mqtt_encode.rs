@@ -22,10 +22,14 @@ struct Input {
 fuzz_target!(|input: Input| {
     let mut buf = vec![0u8; usize::from(input.buf_len)];
     let qos = QoS::from_bits(input.qos % 3).unwrap_or(QoS::AtMostOnce);
-    let Some(id) = PacketId::new(input.id) else { return };
+    let Some(id) = PacketId::new(input.id) else {
+        return;
+    };
     let topics;
     let packet = if input.kind % 2 == 0 {
-        let Ok(topic) = TopicName::new(&input.topic) else { return };
+        let Ok(topic) = TopicName::new(&input.topic) else {
+            return;
+        };
         Packet::Publish(Publish {
             topic,
             qos: QosPid::from_parts(qos, Some(id)).unwrap_or(QosPid::AtMostOnce),
@@ -34,7 +38,9 @@ fuzz_target!(|input: Input| {
             payload: &input.payload,
         })
     } else {
-        let Ok(filter) = TopicFilter::new(&input.topic) else { return };
+        let Ok(filter) = TopicFilter::new(&input.topic) else {
+            return;
+        };
         topics = [SubscribeTopic { filter, qos }];
         Packet::Subscribe(Subscribe::new(id, &topics))
     };
@@ -46,7 +52,10 @@ fuzz_target!(|input: Input| {
             assert_eq!(used, n);
             assert_eq!(decoded, packet);
         }
-        Err(EncodeError::BufferTooSmall { needed: n, available }) => {
+        Err(EncodeError::BufferTooSmall {
+            needed: n,
+            available,
+        }) => {
             assert_eq!((n, available), (needed, buf.len()));
             assert!(buf.len() < needed);
         }

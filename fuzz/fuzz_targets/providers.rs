@@ -16,13 +16,14 @@
 //!   in with; and the outcome does not depend on how the answers are fragmented.
 #![no_main]
 
-use iotcloud_aliyun::{Aliyun, AliyunConfig, DynamicFlow};
+use iotcloud_aliyun::{Aliyun, DynamicFlow};
 use iotcloud_baidu::Baidu;
 use iotcloud_core::Provider;
-use iotcloud_core::ota::{Notice, OtaJob, OtaNoticeError, OtaSupport};
+use iotcloud_core::ota::{Notice, OtaFormat, OtaJob, OtaNoticeError};
 use iotcloud_core::provider::SignContext;
-use iotcloud_core::register::RegisterIo;
+use iotcloud_core::register::{RegisterContext, Registration};
 use iotcloud_core::scratch::Scratch;
+use iotcloud_core::sign::Secret;
 use iotcloud_fuzz::{Layout, VirtualClock, Wire, block_on};
 use iotcloud_huawei::{DeviceId, Huawei, IamAccount};
 use iotcloud_onenet::OneNet;
@@ -47,19 +48,19 @@ const TUYA_ID: &str = "6c95875d0f5ba69607nzfl";
 const TUYA_SECRET: &str = "fb803786602df760";
 
 fn aliyun() -> Aliyun<'static> {
-    Aliyun::new(AliyunConfig::device_secret(ALIYUN_PK, ALIYUN_DN, ALIYUN_SECRET).unwrap()).unwrap()
+    Aliyun::with_secret(ALIYUN_PK, ALIYUN_DN, ALIYUN_SECRET).unwrap()
 }
 
 fn tencent() -> Tencent<'static> {
-    Tencent::dynamic(TENCENT_PID, TENCENT_DN, TENCENT_SECRET).unwrap()
+    Tencent::registering(TENCENT_PID, TENCENT_DN, TENCENT_SECRET).unwrap()
 }
 
 fn huawei() -> Huawei<'static> {
-    Huawei::new(DeviceId::new(HUAWEI_ID).unwrap(), HUAWEI_SECRET).unwrap()
+    Huawei::with_secret(DeviceId::new(HUAWEI_ID).unwrap(), HUAWEI_SECRET).unwrap()
 }
 
 fn tuya() -> Tuya<'static> {
-    Tuya::new(TUYA_ID, TUYA_SECRET).unwrap()
+    Tuya::with_secret(TUYA_ID, TUYA_SECRET).unwrap()
 }
 
 /// The topics OTA notices arrive on, for the credentials above.
@@ -77,7 +78,10 @@ fn ota_topics() -> Vec<String> {
 
 fn notice_of<P: Provider>(p: &P, topic: &str, payload: &[u8], job_len: usize) -> Notice {
     let mut job = vec![0u8; job_len];
-    let notice = p.ota_notice(topic, payload, &mut job);
+    let notice = match p.ota() {
+        Ok(ota) => ota.notice(topic, payload, &mut job),
+        Err(_) => Notice::NotOta,
+    };
     if let Notice::Job(n) = notice {
         assert!(n <= job_len);
         let decoded = OtaJob::decode(&job[..n]).expect("a job the provider wrote decodes");
@@ -90,7 +94,7 @@ fn notice_of<P: Provider>(p: &P, topic: &str, payload: &[u8], job_len: usize) ->
 
 fn notices<P: Provider>(p: &P, topic: &str, payload: &[u8], job_len: usize) {
     let notice = notice_of(p, topic, payload, job_len);
-    if !matches!(p.ota_support(), OtaSupport::Supported) {
+    if p.ota().is_err() {
         assert_eq!(notice, Notice::NotOta, "{} has no OTA", p.cloud());
     }
     match notice {
@@ -120,21 +124,27 @@ fn notices<P: Provider>(p: &P, topic: &str, payload: &[u8], job_len: usize) {
     }
 }
 
-/// Registers `p` against `sections`; the record, or the error as text.
+/// Registers `p` against `sections` as a device does; the record, or the error as text.
 fn register<P: Provider>(p: &P, sections: &[&[u8]], fragments: &[u8]) -> Result<Vec<u8>, String> {
     let mut wire = Wire::new(sections, fragments);
     let clock = VirtualClock::new();
-    let mut buf = vec![0u8; 2048];
+    let (mut work, mut scratch) = (vec![0u8; 4096], vec![0u8; 2048]);
     let mut record = vec![0u8; 512];
-    let io = RegisterIo {
-        transport: &mut wire,
-        clock: &clock,
-        buf: &mut buf,
+    let ctx = RegisterContext {
         unix_time_ms: Some(1_700_000_000_000),
         random: 42,
     };
-    let result = block_on(p.register(io, &mut record))
-        .expect("registration never waits on the in-memory network");
+    let registration = p.registration().expect("a registering configuration");
+    let result = block_on(iotcloud_core::fuzzing::register(
+        registration,
+        &mut wire,
+        &clock,
+        &ctx,
+        &mut work,
+        &mut scratch,
+        &mut record,
+    ))
+    .expect("registration never waits on the in-memory network");
     match result {
         Ok(n) => {
             assert!(n <= record.len());
@@ -163,7 +173,7 @@ fn registration<P: Provider>(p: P, layout: &Layout<'_>) {
                 p.cloud()
             );
         }
-        let _ = p.registered_identity(&record);
+        let _ = p.registration().and_then(|r| r.identity(&record));
     }
 }
 
@@ -184,19 +194,19 @@ fuzz_target!(|data: &[u8]| {
         notices(&huawei(), topic, payload, job_len);
         notices(&tuya(), topic, payload, job_len);
         notices(
-            &OneNet::device_key(ONENET_PID, ONENET_DN, ONENET_KEY).unwrap(),
+            &OneNet::with_secret(ONENET_PID, ONENET_DN, ONENET_KEY).unwrap(),
             topic,
             payload,
             job_len,
         );
         notices(
-            &Baidu::new("abcd123", "mydevice", "ImSeCrEt0I1M2jkl").unwrap(),
+            &Baidu::with_secret("abcd123", "mydevice", "ImSeCrEt0I1M2jkl").unwrap(),
             topic,
             payload,
             job_len,
         );
         notices(
-            &Tlink::new("23L698OJDS0Q1MG4", "tlink_account", "account-password").unwrap(),
+            &Tlink::with_secret("tlink_account", "23L698OJDS0Q1MG4", "account-password").unwrap(),
             topic,
             payload,
             job_len,
@@ -212,63 +222,37 @@ fuzz_target!(|data: &[u8]| {
 
     match flags & 7 {
         0 => registration(
-            Aliyun::new(
-                AliyunConfig::product_secret(
-                    ALIYUN_PK,
-                    ALIYUN_DN,
-                    ALIYUN_SECRET,
-                    DynamicFlow::Https,
-                )
-                .unwrap(),
-            )
-            .unwrap(),
+            Aliyun::registering(ALIYUN_PK, ALIYUN_DN, ALIYUN_SECRET, DynamicFlow::Https).unwrap(),
             &layout,
         ),
         1 => registration(
-            Aliyun::new(
-                AliyunConfig::product_secret(
-                    ALIYUN_PK,
-                    ALIYUN_DN,
-                    ALIYUN_SECRET,
-                    DynamicFlow::Register,
-                )
+            Aliyun::registering(ALIYUN_PK, ALIYUN_DN, ALIYUN_SECRET, DynamicFlow::Register)
                 .unwrap(),
-            )
-            .unwrap(),
             &layout,
         ),
         2 => registration(
-            Aliyun::new(
-                AliyunConfig::product_secret(
-                    ALIYUN_PK,
-                    ALIYUN_DN,
-                    ALIYUN_SECRET,
-                    DynamicFlow::Regnwl,
-                )
-                .unwrap(),
-            )
-            .unwrap(),
+            Aliyun::registering(ALIYUN_PK, ALIYUN_DN, ALIYUN_SECRET, DynamicFlow::Regnwl).unwrap(),
             &layout,
         ),
         3 => registration(tencent(), &layout),
         4 => registration(tencent().with_register_api(RegisterApi::Legacy), &layout),
         5 => registration(
-            OneNet::register_with_user(ONENET_PID, ONENET_DN, "12345", ONENET_KEY).unwrap(),
+            OneNet::registering_with_user(ONENET_PID, ONENET_DN, "12345", ONENET_KEY).unwrap(),
             &layout,
         ),
         6 => registration(
-            OneNet::register_with_product_key(ONENET_PID, ONENET_DN, ONENET_KEY).unwrap(),
+            OneNet::registering(ONENET_PID, ONENET_DN, ONENET_KEY).unwrap(),
             &layout,
         ),
         _ => registration(
-            Huawei::register_with_iam(
+            Huawei::registering_with_iam(
                 "6203cc94c7fb24029b110408",
                 "88888888",
                 IamAccount {
                     project_id: "0a1b2c3d4e5f",
                     domain: "my-account",
                     username: "iot-user",
-                    password: "pa\"ss\\word",
+                    password: Secret::new("pa\"ss\\word"),
                     app_endpoint: "5341624af8.st1.iotda-app.cn-north-4.myhuaweicloud.com",
                     region: "cn-north-4",
                 },

@@ -29,7 +29,10 @@ fuzz_target!(|ops: Vec<Op>| {
         password: None,
     };
     let mut now = 0u64;
-    let accepted = |present| Connack { session_present: present, code: ConnectReturnCode::Accepted };
+    let accepted = |present| Connack {
+        session_present: present,
+        code: ConnectReturnCode::Accepted,
+    };
     s.connect(&connect, now, &mut tx).unwrap();
     s.on_connack(&accepted(false), now).unwrap();
     for op in ops.into_iter().take(64) {
@@ -41,7 +44,13 @@ fuzz_target!(|ops: Vec<Op>| {
             }
             Op::Publish(q, payload) => {
                 let qos = QoS::from_bits(q % 3).unwrap_or(QoS::AtMostOnce);
-                let _ = s.publish(TopicName::new("t/x").unwrap(), &payload, qos, false, &mut tx);
+                let _ = s.publish(
+                    TopicName::new("t/x").unwrap(),
+                    &payload,
+                    qos,
+                    false,
+                    &mut tx,
+                );
             }
             Op::Poll(dt) => {
                 now += u64::from(dt);

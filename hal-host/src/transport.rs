@@ -80,7 +80,9 @@ enum Stream {
 /// and its payload, a transmit buffer and a frame from session memory) leaves together.
 pub struct TcpTransport {
     stream: Option<Stream>,
+    /// Bytes written and not yet on the socket, of which the first `sent` are.
     out: Vec<u8>,
+    sent: usize,
     nodelay: bool,
 }
 
@@ -105,6 +107,7 @@ impl TcpTransport {
         TcpTransport {
             stream: None,
             out: Vec::with_capacity(1024),
+            sent: 0,
             nodelay: true,
         }
     }
@@ -120,17 +123,39 @@ impl TcpTransport {
         self.stream.is_some()
     }
 
+    /// Writes the buffered bytes to the socket. Cancel-safe: the bytes the socket took
+    /// are counted after each write (tokio's and rustls' writes take nothing if dropped), so
+    /// a dropped call goes on where it stopped the next time.
     async fn write_out(&mut self) -> Result<(), HostError> {
+        let result = self.write_buffered().await;
+        if result.is_err() {
+            // The connection is unusable: what was buffered is for no one.
+            self.out.clear();
+            self.sent = 0;
+        }
+        result
+    }
+
+    async fn write_buffered(&mut self) -> Result<(), HostError> {
         let stream = self.stream.as_mut().ok_or(HostError::NotConnected)?;
-        let result = match stream {
-            Stream::Plain(s) => s.write_all(&self.out).await,
-            Stream::Tls(s) => match s.write_all(&self.out).await {
-                Ok(()) => s.flush().await,
-                Err(e) => Err(e),
-            },
-        };
+        while self.sent < self.out.len() {
+            let rest = &self.out[self.sent..];
+            let n = match stream {
+                Stream::Plain(s) => s.write(rest).await,
+                Stream::Tls(s) => s.write(rest).await,
+            }
+            .map_err(HostError::Io)?;
+            if n == 0 {
+                return Err(HostError::Io(io::ErrorKind::WriteZero.into()));
+            }
+            self.sent += n;
+        }
+        if let Stream::Tls(s) = stream {
+            s.flush().await.map_err(HostError::Io)?;
+        }
         self.out.clear();
-        result.map_err(HostError::Io)
+        self.sent = 0;
+        Ok(())
     }
 }
 
@@ -283,6 +308,8 @@ impl Transport for TcpTransport {
     async fn connect(&mut self, endpoint: &Endpoint<'_>) -> Result<(), HostError> {
         self.stream = None;
         self.out.clear();
+        self.sent = 0;
+        self.sent = 0;
         let host = endpoint.host;
         let mut addrs = tokio::net::lookup_host((host, endpoint.port))
             .await
@@ -339,5 +366,6 @@ impl Transport for TcpTransport {
             }
         }
         self.out.clear();
+        self.sent = 0;
     }
 }

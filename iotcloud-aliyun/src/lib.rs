@@ -7,23 +7,23 @@ extern crate std;
 
 use core::fmt::Write as _;
 
-use iotcloud_core::clock::Clock;
 use iotcloud_core::mqtt::QoS;
-use iotcloud_core::mqtt::SubscribeTopic;
-use iotcloud_core::ota::{Notice, OtaContext, OtaJob, OtaStatus, OtaSupport};
+#[cfg(not(feature = "ota"))]
+use iotcloud_core::ota::NoOta;
 use iotcloud_core::provider::{
-    CloudEndpoint, Credentials, EndpointOverrides, Limits, MqttOptions, Provider, ProviderError,
-    Publication, SignContext, TopicPath, build_host, check_host_len, check_keep_alive,
-    subscription,
+    CloudEndpoint, Connection, Credentials, KeepAlive, Limits, MqttOptions, Provider,
+    ProviderError, SignContext, TopicPath, build_host, check_host_len,
 };
-use iotcloud_core::register::{RegisterError, RegisterIo, RegistrationId};
+#[cfg(not(feature = "registration"))]
+use iotcloud_core::register::NoRegistration;
 use iotcloud_core::scratch::Scratch;
 use iotcloud_core::sign::{
     Algorithm, Decimal, Secret, TimeUnit, TimestampPolicy, check_identifier, hmac,
 };
-use iotcloud_core::transport::{Endpoint, Transport};
+use iotcloud_core::transport::Endpoint;
 
 mod ota;
+#[cfg(feature = "registration")]
 mod register;
 
 /// The roots Aliyun's MQTT endpoints are served under: the Aliyun IoT Root CA (port 8883)
@@ -135,6 +135,7 @@ enum Auth<'a> {
     },
     /// One product, one secret: the device registers with the ProductSecret, then logs in
     /// with what it obtained.
+    #[cfg(feature = "registration")]
     Dynamic {
         product_secret: Secret<'a>,
         flow: DynamicFlow,
@@ -165,110 +166,6 @@ pub enum Instance<'a> {
     },
     /// A new public or Enterprise instance: `{instance_id}.mqtt.iothub.aliyuncs.com`.
     Id(&'a str),
-}
-
-/// A device's identity on the Aliyun IoT Platform: product, device, and a credential.
-///
-/// Each constructor is one authentication mode and checks its input.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AliyunConfig<'a> {
-    product_key: &'a str,
-    device_name: &'a str,
-    auth: Auth<'a>,
-}
-
-impl<'a> AliyunConfig<'a> {
-    /// One device, one secret: the ProductKey (`product_id`), DeviceName (`device_name`)
-    /// and DeviceSecret (`device_secret`) from the console.
-    pub fn device_secret(
-        product_key: &'a str,
-        device_name: &'a str,
-        device_secret: &'a str,
-    ) -> Result<Self, ProviderError> {
-        check_names(product_key, device_name)?;
-        check_secret("device_secret", device_secret)?;
-        Ok(AliyunConfig {
-            product_key,
-            device_name,
-            auth: Auth::DeviceSecret(Secret::new(device_secret)),
-        })
-    }
-
-    /// One device, one secret, from LuatOS's keys: `device_secret`, or its older alias
-    /// `key`. `device_secret` takes precedence; an empty value counts as absent.
-    pub fn device_secret_or_key(
-        product_key: &'a str,
-        device_name: &'a str,
-        device_secret: Option<&'a str>,
-        key: Option<&'a str>,
-    ) -> Result<Self, ProviderError> {
-        let given = |v: Option<&'a str>| v.filter(|s| !s.is_empty());
-        let (name, secret) = match (given(device_secret), given(key)) {
-            (Some(s), _) => ("device_secret", s),
-            (None, Some(k)) => ("key", k),
-            (None, None) => return Err(ProviderError::MissingKey("device_secret")),
-        };
-        check_names(product_key, device_name)?;
-        check_secret(name, secret)?;
-        Ok(AliyunConfig {
-            product_key,
-            device_name,
-            auth: Auth::DeviceSecret(Secret::new(secret)),
-        })
-    }
-
-    /// A device created by dynamic registration without pre-registration (`regnwl`): it
-    /// logs in with the `clientId` and `deviceToken` the platform returned
-    /// (`securemode=-2,authType=connwl`).
-    pub fn device_token(
-        product_key: &'a str,
-        device_name: &'a str,
-        client_id: &'a str,
-        device_token: &'a str,
-    ) -> Result<Self, ProviderError> {
-        check_names(product_key, device_name)?;
-        check_client_id(client_id)?;
-        check_secret("device_token", device_token)?;
-        Ok(AliyunConfig {
-            product_key,
-            device_name,
-            auth: Auth::DeviceToken {
-                client_id,
-                token: Secret::new(device_token),
-            },
-        })
-    }
-
-    /// One product, one secret: the device registers with the ProductSecret
-    /// (`product_secret`) by `flow`, stores what it obtained, and logs in with it. Needs
-    /// a credentials buffer on the device (256 bytes is plenty).
-    pub fn product_secret(
-        product_key: &'a str,
-        device_name: &'a str,
-        product_secret: &'a str,
-        flow: DynamicFlow,
-    ) -> Result<Self, ProviderError> {
-        check_names(product_key, device_name)?;
-        check_secret("product_secret", product_secret)?;
-        Ok(AliyunConfig {
-            product_key,
-            device_name,
-            auth: Auth::Dynamic {
-                product_secret: Secret::new(product_secret),
-                flow,
-            },
-        })
-    }
-
-    /// The ProductKey.
-    pub fn product_key(&self) -> &'a str {
-        self.product_key
-    }
-
-    /// The DeviceName.
-    pub fn device_name(&self) -> &'a str {
-        self.device_name
-    }
 }
 
 fn check_names(product_key: &str, device_name: &str) -> Result<(), ProviderError> {
@@ -327,35 +224,112 @@ fn check_label(key: &'static str, value: &str) -> Result<(), ProviderError> {
     Ok(())
 }
 
-/// An Aliyun IoT Platform device: who it is, and how to reach the platform.
+/// The keep-alive intervals Aliyun accepts (30 to 1200 s), and 300 s, the shortest it
+/// recommends, by default.
+pub const KEEP_ALIVE: KeepAlive = KeepAlive {
+    min: 30,
+    max: 1200,
+    default: 300,
+    reason: "Aliyun accepts 30 to 1200 seconds",
+};
+
+/// An Aliyun IoT Platform device: who it is, how it proves it, and how to reach the
+/// platform. Each constructor is one authentication mode and checks its input; `Debug`
+/// never shows a secret.
 #[derive(Debug, Clone)]
 pub struct Aliyun<'a> {
-    config: AliyunConfig<'a>,
+    product_key: &'a str,
+    device_name: &'a str,
+    auth: Auth<'a>,
     instance: Instance<'a>,
     client_id: Option<&'a str>,
     method: SignMethod,
     timestamp: Option<TimestampPolicy>,
-    overrides: EndpointOverrides<'a>,
-    keep_alive_secs: u16,
+    connection: Connection<'a>,
     register_url: Option<&'a str>,
 }
 
+iotcloud_core::connection_settings!(Aliyun, KEEP_ALIVE);
+
 impl<'a> Aliyun<'a> {
-    /// A device of the old public instance in cn-shanghai, signing with HMAC-SHA256 and the
-    /// clock's time in milliseconds, over TLS on port 8883 checked against [`CA_PEM`].
-    pub fn new(config: AliyunConfig<'a>) -> Result<Self, ProviderError> {
+    /// One device, one secret: the ProductKey (`product_id`), DeviceName (`device_name`)
+    /// and DeviceSecret (`device_secret`) from the console. The old public instance in
+    /// cn-shanghai, signing with HMAC-SHA256 and the clock's time in milliseconds, over TLS
+    /// on port 8883 checked against [`CA_PEM`].
+    pub fn with_secret(
+        product_key: &'a str,
+        device_name: &'a str,
+        device_secret: &'a str,
+    ) -> Result<Self, ProviderError> {
+        check_secret("device_secret", device_secret)?;
+        Self::build(
+            product_key,
+            device_name,
+            Auth::DeviceSecret(Secret::new(device_secret)),
+        )
+    }
+
+    /// A device created by dynamic registration without pre-registration (`regnwl`): it
+    /// logs in with the `clientId` and `deviceToken` the platform returned
+    /// (`securemode=-2,authType=connwl`).
+    pub fn with_token(
+        product_key: &'a str,
+        device_name: &'a str,
+        client_id: &'a str,
+        device_token: &'a str,
+    ) -> Result<Self, ProviderError> {
+        check_client_id(client_id)?;
+        check_secret("device_token", device_token)?;
+        Self::build(
+            product_key,
+            device_name,
+            Auth::DeviceToken {
+                client_id,
+                token: Secret::new(device_token),
+            },
+        )
+    }
+
+    /// One product, one secret: the device registers with the ProductSecret
+    /// (`product_secret`) by `flow`, stores what it obtained, and logs in with it. Needs
+    /// credentials memory on the device (256 bytes is plenty).
+    #[cfg(feature = "registration")]
+    pub fn registering(
+        product_key: &'a str,
+        device_name: &'a str,
+        product_secret: &'a str,
+        flow: DynamicFlow,
+    ) -> Result<Self, ProviderError> {
+        check_secret("product_secret", product_secret)?;
+        Self::build(
+            product_key,
+            device_name,
+            Auth::Dynamic {
+                product_secret: Secret::new(product_secret),
+                flow,
+            },
+        )
+    }
+
+    fn build(
+        product_key: &'a str,
+        device_name: &'a str,
+        auth: Auth<'a>,
+    ) -> Result<Self, ProviderError> {
+        check_names(product_key, device_name)?;
         let instance = Instance::Public {
             region: DEFAULT_REGION,
         };
-        check_host_len("region", &Self::host_parts(config.product_key, instance))?;
+        check_host_len("region", &Self::host_parts(product_key, instance))?;
         Ok(Aliyun {
-            config,
+            product_key,
+            device_name,
+            auth,
             instance,
             client_id: None,
             method: SignMethod::default(),
             timestamp: Some(TimestampPolicy::default()),
-            overrides: EndpointOverrides::default(),
-            keep_alive_secs: DEFAULT_KEEP_ALIVE_SECS,
+            connection: Connection::new(KEEP_ALIVE),
             register_url: None,
         })
     }
@@ -403,7 +377,7 @@ impl<'a> Aliyun<'a> {
     fn with_instance(mut self, instance: Instance<'a>) -> Result<Self, ProviderError> {
         check_host_len(
             Self::host_key(instance),
-            &Self::host_parts(self.config.product_key, instance),
+            &Self::host_parts(self.product_key, instance),
         )?;
         self.instance = instance;
         Ok(self)
@@ -445,7 +419,7 @@ impl<'a> Aliyun<'a> {
     /// bytes) instead of `{pk}.{dn}`. Not for the device-token mode, whose client id comes
     /// from registration.
     pub fn with_client_id(mut self, client_id: &'a str) -> Result<Self, ProviderError> {
-        if matches!(self.config.auth, Auth::DeviceToken { .. }) {
+        if matches!(self.auth, Auth::DeviceToken { .. }) {
             return Err(ProviderError::InvalidValue {
                 key: "client_id",
                 reason: "a device-token login uses the client id returned by registration",
@@ -456,27 +430,14 @@ impl<'a> Aliyun<'a> {
         Ok(self)
     }
 
-    /// Host, port and TLS overrides.
-    pub fn with_overrides(mut self, overrides: EndpointOverrides<'a>) -> Self {
-        self.overrides = overrides;
-        self
-    }
-
-    /// Keep-alive interval; Aliyun refuses a CONNECT outside 30 to 1200 s.
-    pub fn with_keep_alive(mut self, secs: u16) -> Result<Self, ProviderError> {
-        self.keep_alive_secs =
-            check_keep_alive(secs, 30..=1200, "Aliyun accepts 30 to 1200 seconds")?;
-        Ok(self)
-    }
-
     /// The ProductKey.
     pub fn product_key(&self) -> &'a str {
-        self.config.product_key
+        self.product_key
     }
 
     /// The DeviceName.
     pub fn device_name(&self) -> &'a str {
-        self.config.device_name
+        self.device_name
     }
 
     /// The instance the MQTT host is derived from.
@@ -485,7 +446,7 @@ impl<'a> Aliyun<'a> {
     }
 
     fn product_topic(&self, head: &'a str, tail: &'a str, suffix: &'a str) -> TopicPath<'a> {
-        let (pk, dn) = (self.config.product_key, self.config.device_name);
+        let (pk, dn) = (self.product_key, self.device_name);
         TopicPath::new([head, pk, "/", dn, tail, suffix])
     }
 
@@ -538,7 +499,7 @@ impl<'a> Aliyun<'a> {
     fn secure_mode(&self) -> Result<&'static str, ProviderError> {
         // Only the security matters here: any host stands in for the real one.
         let endpoint = self
-            .overrides
+            .connection
             .resolve(Self::cloud_endpoint("aliyuncs.com"))?;
         Ok(if endpoint.tls.is_some() { "2" } else { "3" })
     }
@@ -550,7 +511,7 @@ impl<'a> Aliyun<'a> {
         token: &str,
         scratch: &mut Scratch<'s>,
     ) -> Result<Credentials<'s>, ProviderError> {
-        let (pk, dn) = (self.config.product_key, self.config.device_name);
+        let (pk, dn) = (self.product_key, self.device_name);
         Ok(Credentials {
             client_id: scratch.concat(&[client_id, "|securemode=-2,authType=connwl|"])?,
             username: Some(scratch.concat(&[dn, "&", pk])?),
@@ -564,7 +525,7 @@ impl<'a> Aliyun<'a> {
         ctx: &SignContext,
         scratch: &mut Scratch<'s>,
     ) -> Result<Credentials<'s>, ProviderError> {
-        let (pk, dn) = (self.config.product_key, self.config.device_name);
+        let (pk, dn) = (self.product_key, self.device_name);
         let ts = self
             .timestamp
             .map(|p| p.resolve(ctx, TimeUnit::Millis, 0, LUATOS_TIMESTAMP))
@@ -620,24 +581,33 @@ impl<'a> Aliyun<'a> {
 }
 
 impl Provider for Aliyun<'_> {
+    #[cfg(feature = "registration")]
+    type Registration = Self;
+    #[cfg(not(feature = "registration"))]
+    type Registration = NoRegistration;
+    #[cfg(feature = "ota")]
+    type Ota = Self;
+    #[cfg(not(feature = "ota"))]
+    type Ota = NoOta;
+
     fn cloud(&self) -> &'static str {
         "aliyun"
     }
 
     fn endpoint<'a>(&'a self, scratch: &mut Scratch<'a>) -> Result<Endpoint<'a>, ProviderError> {
-        let host = match self.overrides.host {
+        let host = match self.connection.overrides.host {
             Some(host) => host,
             None => build_host(
                 Self::host_key(self.instance),
-                &Self::host_parts(self.config.product_key, self.instance),
+                &Self::host_parts(self.product_key, self.instance),
                 scratch,
             )?,
         };
-        self.overrides.resolve(Self::cloud_endpoint(host))
+        self.connection.resolve(Self::cloud_endpoint(host))
     }
 
     fn mqtt_options(&self) -> MqttOptions {
-        MqttOptions::keep_alive(self.keep_alive_secs)
+        self.connection.mqtt_options()
     }
 
     fn limits(&self) -> Limits {
@@ -653,11 +623,12 @@ impl Provider for Aliyun<'_> {
         ctx: &SignContext,
         scratch: &mut Scratch<'s>,
     ) -> Result<Credentials<'s>, ProviderError> {
-        match self.config.auth {
+        match self.auth {
             Auth::DeviceSecret(secret) => self.sign_with_secret(secret, ctx, scratch),
             Auth::DeviceToken { client_id, token } => {
                 self.sign_with_token(client_id, token.expose(), scratch)
             }
+            #[cfg(feature = "registration")]
             Auth::Dynamic { .. } => match ctx.registered.and_then(register::read_record) {
                 Some(register::Obtained::Secret(secret)) => {
                     self.sign_with_secret(Secret::new(secret), ctx, scratch)
@@ -670,78 +641,14 @@ impl Provider for Aliyun<'_> {
         }
     }
 
-    /// The OTA upgrade notice topic and the reply topic of pending-job requests.
-    fn system_subscription<'s>(
-        &self,
-        index: usize,
-        scratch: &mut Scratch<'s>,
-    ) -> Result<Option<SubscribeTopic<'s>>, ProviderError> {
-        let filter = match index {
-            0 => self.ota_upgrade(),
-            1 => self.ota_firmware_get_reply(),
-            _ => return Ok(None),
-        };
-        subscription(scratch, "device_name", filter, QoS::AtLeastOnce).map(Some)
+    #[cfg(feature = "registration")]
+    fn registration(&self) -> Option<&Self> {
+        matches!(self.auth, Auth::Dynamic { .. }).then_some(self)
     }
 
-    fn ota_support(&self) -> OtaSupport {
-        OtaSupport::Supported
-    }
-
-    fn ota_version_report<'s>(
-        &self,
-        ctx: &OtaContext<'_>,
-        scratch: &mut Scratch<'s>,
-    ) -> Result<Option<Publication<'s>>, ProviderError> {
-        ota::version_report(self, ctx, scratch)
-    }
-
-    fn ota_job_request<'s>(
-        &self,
-        ctx: &OtaContext<'_>,
-        scratch: &mut Scratch<'s>,
-    ) -> Result<Option<Publication<'s>>, ProviderError> {
-        ota::job_request(self, ctx, scratch)
-    }
-
-    fn ota_notice(&self, topic: &str, payload: &[u8], job: &mut [u8]) -> Notice {
-        ota::notice(self, topic, payload, job)
-    }
-
-    fn ota_report<'s>(
-        &self,
-        job: Option<&OtaJob<'_>>,
-        status: OtaStatus,
-        ctx: &OtaContext<'_>,
-        scratch: &mut Scratch<'s>,
-    ) -> Result<Option<Publication<'s>>, ProviderError> {
-        ota::report(self, job, status, ctx, scratch)
-    }
-
-    fn registration(&self) -> Option<RegistrationId<'_>> {
-        matches!(self.config.auth, Auth::Dynamic { .. }).then_some(RegistrationId {
-            product: self.config.product_key,
-            device: self.config.device_name,
-        })
-    }
-
-    async fn register<T: Transport, C: Clock>(
-        &self,
-        io: RegisterIo<'_, T, C>,
-        record: &mut [u8],
-    ) -> Result<usize, RegisterError<T::Error>> {
-        match self.config.auth {
-            Auth::Dynamic {
-                product_secret,
-                flow,
-            } => {
-                self.register_dynamic(product_secret.expose(), flow, io, record)
-                    .await
-            }
-            _ => Err(RegisterError::Provider(ProviderError::Unsupported(
-                "registration: this configuration holds its credentials",
-            ))),
-        }
+    #[cfg(feature = "ota")]
+    fn ota(&self) -> Result<&Self, &'static str> {
+        Ok(self)
     }
 }
 

@@ -2,14 +2,21 @@
 //! upgrade notice on `/ota/device/upgrade`, progress on `/ota/device/progress`, and the
 //! pending-job request on `/sys/…/thing/ota/firmware/get`.
 
+#[cfg(feature = "ota")]
 use core::fmt::Write as _;
 
+#[cfg(feature = "ota")]
 use iotcloud_core::json::{JsonStr, Kind, Value};
-use iotcloud_core::mqtt::QoS;
+#[cfg(feature = "ota")]
+use iotcloud_core::mqtt::{QoS, SubscribeTopic};
+#[cfg(feature = "ota")]
 use iotcloud_core::ota::{
-    DigestAlgorithm, JobFields, Notice, OtaContext, OtaFailure, OtaJob, OtaStatus,
+    DigestAlgorithm, JobFields, Notice, OtaContext, OtaFailure, OtaFormat, OtaJob, OtaStatus,
 };
-use iotcloud_core::provider::{ProviderError, Publication, TopicPath, publication};
+use iotcloud_core::provider::TopicPath;
+#[cfg(feature = "ota")]
+use iotcloud_core::provider::{ProviderError, Publication, publication, subscription};
+#[cfg(feature = "ota")]
 use iotcloud_core::scratch::{Scratch, TextWriter};
 
 use crate::Aliyun;
@@ -42,6 +49,7 @@ impl<'a> Aliyun<'a> {
 }
 
 /// `,"module":"…"` when there is a module.
+#[cfg(feature = "ota")]
 fn module_member(w: &mut TextWriter<'_>, module: Option<&str>) -> core::fmt::Result {
     match module {
         Some(m) => write!(w, ",\"module\":{}", JsonStr(m)),
@@ -49,7 +57,55 @@ fn module_member(w: &mut TextWriter<'_>, module: Option<&str>) -> core::fmt::Res
     }
 }
 
-pub(crate) fn version_report<'s>(
+#[cfg(feature = "ota")]
+impl OtaFormat for Aliyun<'_> {
+    /// The upgrade notice topic and the reply topic of pending-job requests.
+    fn subscription<'s>(
+        &self,
+        index: usize,
+        scratch: &mut Scratch<'s>,
+    ) -> Result<Option<SubscribeTopic<'s>>, ProviderError> {
+        let filter = match index {
+            0 => self.ota_upgrade(),
+            1 => self.ota_firmware_get_reply(),
+            _ => return Ok(None),
+        };
+        subscription(scratch, "device_name", filter, QoS::AtLeastOnce).map(Some)
+    }
+
+    fn version_report<'s>(
+        &self,
+        ctx: &OtaContext<'_>,
+        scratch: &mut Scratch<'s>,
+    ) -> Result<Option<Publication<'s>>, ProviderError> {
+        version_report(self, ctx, scratch)
+    }
+
+    fn job_request<'s>(
+        &self,
+        ctx: &OtaContext<'_>,
+        scratch: &mut Scratch<'s>,
+    ) -> Result<Option<Publication<'s>>, ProviderError> {
+        job_request(self, ctx, scratch)
+    }
+
+    fn notice(&self, topic: &str, payload: &[u8], job: &mut [u8]) -> Notice {
+        notice(self, topic, payload, job)
+    }
+
+    fn report<'s>(
+        &self,
+        job: Option<&OtaJob<'_>>,
+        status: OtaStatus,
+        ctx: &OtaContext<'_>,
+        scratch: &mut Scratch<'s>,
+    ) -> Result<Option<Publication<'s>>, ProviderError> {
+        report(self, job, status, ctx, scratch)
+    }
+}
+
+#[cfg(feature = "ota")]
+fn version_report<'s>(
     p: &Aliyun<'_>,
     ctx: &OtaContext<'_>,
     scratch: &mut Scratch<'s>,
@@ -68,7 +124,8 @@ pub(crate) fn version_report<'s>(
     .map(Some)
 }
 
-pub(crate) fn job_request<'s>(
+#[cfg(feature = "ota")]
+fn job_request<'s>(
     p: &Aliyun<'_>,
     ctx: &OtaContext<'_>,
     scratch: &mut Scratch<'s>,
@@ -88,6 +145,7 @@ pub(crate) fn job_request<'s>(
 }
 
 /// Reads `data` of an upgrade notice or of a `firmware/get` reply.
+#[cfg(feature = "ota")]
 fn job_from(data: Value<'_>, job: &mut [u8]) -> Notice {
     // `sign` with `signMethod` is the current digest; `md5` the legacy one.
     let signed = match (data.get("sign"), data.get("signMethod")) {
@@ -116,7 +174,8 @@ fn job_from(data: Value<'_>, job: &mut [u8]) -> Notice {
     fields.notice(job)
 }
 
-pub(crate) fn notice(p: &Aliyun<'_>, topic: &str, payload: &[u8], job: &mut [u8]) -> Notice {
+#[cfg(feature = "ota")]
+fn notice(p: &Aliyun<'_>, topic: &str, payload: &[u8], job: &mut [u8]) -> Notice {
     let upgrade = p.ota_upgrade().is(topic);
     let reply = p.ota_firmware_get_reply().is(topic);
     if !upgrade && !reply {
@@ -140,7 +199,8 @@ pub(crate) fn notice(p: &Aliyun<'_>, topic: &str, payload: &[u8], job: &mut [u8]
     }
 }
 
-pub(crate) fn report<'s>(
+#[cfg(feature = "ota")]
+fn report<'s>(
     p: &Aliyun<'_>,
     job: Option<&OtaJob<'_>>,
     status: OtaStatus,
@@ -181,17 +241,17 @@ pub(crate) fn report<'s>(
 }
 
 #[cfg(test)]
+#[cfg(feature = "ota")]
 mod tests {
     use super::*;
-    use crate::{Aliyun, AliyunConfig};
+    use crate::Aliyun;
     use iotcloud_core::ota::{Firmware, OtaNoticeError};
-    use iotcloud_core::provider::Provider;
     use std::string::String;
 
     const MD5: &str = "a2b0d12f5f8cbbdc3c4c4b2d5d1e7f10";
 
     fn aliyun() -> Aliyun<'static> {
-        Aliyun::new(AliyunConfig::device_secret("a1B2c3", "dev01", "secret").unwrap()).unwrap()
+        Aliyun::with_secret("a1B2c3", "dev01", "secret").unwrap()
     }
 
     fn ctx() -> OtaContext<'static> {
@@ -217,7 +277,7 @@ mod tests {
         let p = aliyun();
         let mut buf = [0u8; 512];
         let mut s = Scratch::new(&mut buf);
-        let inform = p.ota_version_report(&ctx(), &mut s).unwrap().unwrap();
+        let inform = p.version_report(&ctx(), &mut s).unwrap().unwrap();
         assert_eq!(
             text(&inform),
             (
@@ -225,7 +285,7 @@ mod tests {
                 r#"{"id":"123","params":{"version":"1.0.1","module":"MCU"}}"#.into()
             )
         );
-        let get = p.ota_job_request(&ctx(), &mut s).unwrap().unwrap();
+        let get = p.job_request(&ctx(), &mut s).unwrap().unwrap();
         assert_eq!(
             text(&get),
             (
@@ -243,7 +303,7 @@ mod tests {
             r#"{{"code":"1000","data":{{"size":432945,"sign":"{sha}","signMethod":"SHA256","version":"2.0.0","isDiff":0,"url":"https://ota.example/fw?Expires=1&Signature=s","md5":"{MD5}","module":"MCU"}},"id":1507707025,"message":"success"}}"#
         );
         let mut job = [0u8; 512];
-        let Notice::Job(n) = p.ota_notice(
+        let Notice::Job(n) = p.notice(
             "/ota/device/upgrade/a1B2c3/dev01",
             payload.as_bytes(),
             &mut job,
@@ -264,31 +324,31 @@ mod tests {
         let topic = "/ota/device/upgrade/a1B2c3/dev01";
         let mut job = [0u8; 512];
         assert_eq!(
-            p.ota_notice("/a1B2c3/dev01/user/get", b"{}", &mut job),
+            p.notice("/a1B2c3/dev01/user/get", b"{}", &mut job),
             Notice::NotOta
         );
         assert!(matches!(
-            p.ota_notice(topic, b"not json", &mut job),
+            p.notice(topic, b"not json", &mut job),
             Notice::Invalid(OtaNoticeError::NotJson(_))
         ));
         assert_eq!(
-            p.ota_notice(topic, br#"{"code":"1000","data":{}}"#, &mut job),
+            p.notice(topic, br#"{"code":"1000","data":{}}"#, &mut job),
             Notice::Invalid(OtaNoticeError::MissingField("data.url"))
         );
         let no_digest = br#"{"data":{"version":"2","url":"https://h/f","size":3}}"#;
         assert_eq!(
-            p.ota_notice(topic, no_digest, &mut job),
+            p.notice(topic, no_digest, &mut job),
             Notice::Invalid(OtaNoticeError::MissingField("digest"))
         );
         let bad_method =
             br#"{"data":{"version":"2","url":"https://h/f","sign":"ab","signMethod":"CRC"}}"#;
         assert_eq!(
-            p.ota_notice(topic, bad_method, &mut job),
+            p.notice(topic, bad_method, &mut job),
             Notice::Invalid(OtaNoticeError::InvalidField("signMethod"))
         );
         let reply = "/sys/a1B2c3/dev01/thing/ota/firmware/get_reply";
         assert_eq!(
-            p.ota_notice(
+            p.notice(
                 reply,
                 br#"{"code":200,"data":{},"id":"1","message":"success"}"#,
                 &mut job
@@ -339,7 +399,7 @@ mod tests {
         for (status, want, qos) in cases {
             let mut s = Scratch::new(&mut buf);
             let r = p
-                .ota_report(Some(&job), status, &ctx(), &mut s)
+                .report(Some(&job), status, &ctx(), &mut s)
                 .unwrap()
                 .unwrap();
             let (topic, body) = text(&r);
@@ -350,7 +410,7 @@ mod tests {
         }
         let mut s = Scratch::new(&mut buf);
         assert_eq!(
-            p.ota_report(Some(&job), OtaStatus::Done, &ctx(), &mut s),
+            p.report(Some(&job), OtaStatus::Done, &ctx(), &mut s),
             Ok(None)
         );
     }

@@ -1,19 +1,20 @@
 //! Dynamic registration ("one product, one secret"): HTTPS for pre-registered devices, and
-//! MQTT `register` / `regnwl`.
+//! MQTT `register` / `regnwl`. The requests are written and the answers read here; the
+//! device runs the exchanges.
 
-use core::fmt::Write as _;
-
-use iotcloud_core::clock::Clock;
-use iotcloud_core::http::{Exchange, Method, Redirects, Request, Url};
+use iotcloud_core::http::Url;
+use iotcloud_core::json::{Kind, Value};
 use iotcloud_core::mqtt::Connect;
-use iotcloud_core::provider::{MAX_HOST_LEN, Provider, ProviderError};
-use iotcloud_core::register::{Fields, RegisterError, RegisterIo, Rejection, field, mqtt_answer};
+use iotcloud_core::provider::{Provider, ProviderError};
+use iotcloud_core::register::{
+    AnswerError, Answered, Fields, HttpRequest, MqttRequest, RegisterAnswer, RegisterContext,
+    RegisterError, RegisterRequest, Registration, RegistrationId, Rejection, field,
+};
 use iotcloud_core::scratch::Scratch;
 use iotcloud_core::sign::{Algorithm, Decimal, EncodeSet, PercentEncoded, hmac};
-use iotcloud_core::transport::{ServerAuth, Transport};
-use serde::Deserialize;
+use iotcloud_core::transport::ServerAuth;
 
-use crate::{Aliyun, DynamicFlow, Instance};
+use crate::{Aliyun, Auth, DynamicFlow, Instance};
 
 /// How long the platform has to push the registration answer.
 const MQTT_TIMEOUT_MS: u64 = 30_000;
@@ -36,51 +37,38 @@ pub(crate) fn read_record(record: &[u8]) -> Option<Obtained<'_>> {
     })
 }
 
-#[derive(Deserialize)]
-struct Answer<'a> {
-    #[serde(rename = "deviceSecret", default, borrow)]
-    device_secret: Option<&'a str>,
-    #[serde(rename = "clientId", default, borrow)]
-    client_id: Option<&'a str>,
-    #[serde(rename = "deviceToken", default, borrow)]
-    device_token: Option<&'a str>,
-}
-
-#[derive(Deserialize)]
-struct HttpsAnswer<'a> {
-    code: i64,
-    #[serde(default, borrow)]
-    message: Option<&'a str>,
-    #[serde(default, borrow)]
-    data: Option<Answer<'a>>,
-}
-
-/// Writes what the platform returned as a record.
-fn write_record<E>(answer: &Answer<'_>, record: &mut [u8]) -> Result<usize, RegisterError<E>> {
-    let too_large = |fields: &[&[u8]]| RegisterError::RecordTooLarge {
+/// Writes the `deviceSecret`, or the `clientId` and `deviceToken`, of an answer's data
+/// object as a record.
+fn write_record(data: Value<'_>, record: &mut [u8]) -> Result<usize, AnswerError> {
+    /// A member's text, unescaped into `buf` where it must be; empty counts as missing.
+    fn text<'b>(v: Option<Value<'b>>, buf: &'b mut [u8]) -> Option<&'b str> {
+        v.and_then(|v| v.unescaped(buf)).filter(|s| !s.is_empty())
+    }
+    let (mut first, mut second) = ([0u8; 128], [0u8; 128]);
+    let fields: [&[u8]; 4];
+    let fields: &[&[u8]] = if let Some(secret) = text(data.get("deviceSecret"), &mut first) {
+        fields = [b"deviceSecret", secret.as_bytes(), b"", b""];
+        &fields[..2]
+    } else {
+        let id = text(data.get("clientId"), &mut first);
+        let token = text(data.get("deviceToken"), &mut second);
+        let (Some(id), Some(token)) = (id, token) else {
+            return Err(RegisterError::BadResponse(
+                "no deviceSecret, nor clientId and deviceToken",
+            ));
+        };
+        fields = [b"clientId", id.as_bytes(), b"deviceToken", token.as_bytes()];
+        &fields
+    };
+    Fields::write(record, fields).ok_or(RegisterError::RecordTooLarge {
         len: Fields::len_of(fields),
         capacity: record.len(),
-    };
-    match (answer.device_secret, answer.client_id, answer.device_token) {
-        (Some(secret), _, _) if !secret.is_empty() => {
-            let fields: &[&[u8]] = &[b"deviceSecret", secret.as_bytes()];
-            let err = too_large(fields);
-            Fields::write(record, fields).ok_or(err)
-        }
-        (_, Some(id), Some(token)) if !id.is_empty() && !token.is_empty() => {
-            let fields: &[&[u8]] = &[b"clientId", id.as_bytes(), b"deviceToken", token.as_bytes()];
-            let err = too_large(fields);
-            Fields::write(record, fields).ok_or(err)
-        }
-        _ => Err(RegisterError::BadResponse(
-            "no deviceSecret, nor clientId and deviceToken",
-        )),
-    }
+    })
 }
 
 /// Maps an HTTPS registration refusal. Aliyun does not document the codes of this API;
 /// its messages are matched for the cases a device can act on.
-fn refusal<E>(code: i64, message: &str) -> RegisterError<E> {
+fn refusal(code: i64, message: &str) -> AnswerError {
     let has = |w: &str| {
         message
             .as_bytes()
@@ -102,16 +90,15 @@ fn refusal<E>(code: i64, message: &str) -> RegisterError<E> {
 }
 
 impl Aliyun<'_> {
-    pub(crate) async fn register_dynamic<T: Transport, C: Clock>(
+    /// `sign`: hex HMAC-SHA256 under the ProductSecret of
+    /// `deviceName{dn}productKey{pk}random{r}`, the same for both transports.
+    fn registration_mac<'s>(
         &self,
         product_secret: &str,
-        flow: DynamicFlow,
-        io: RegisterIo<'_, T, C>,
-        record: &mut [u8],
-    ) -> Result<usize, RegisterError<T::Error>> {
-        let (pk, dn) = (self.config.product_key, self.config.device_name);
-        let random = Decimal::new(io.random);
-        // The same MAC for both transports: HMAC-SHA256 under the ProductSecret.
+        random: &str,
+        scratch: &mut Scratch<'s>,
+    ) -> Result<&'s str, ProviderError> {
+        let (pk, dn) = (self.product_key, self.device_name);
         let mac = hmac(
             Algorithm::Sha256,
             product_secret.as_bytes(),
@@ -124,81 +111,17 @@ impl Aliyun<'_> {
                 random.as_bytes(),
             ],
         )?;
-        let mut sign = heapless::String::<64>::new();
-        write!(sign, "{}", mac.hex()).map_err(|_| RegisterError::BadResponse("signature"))?;
-        match flow {
-            DynamicFlow::Https => {
-                self.register_https(pk, dn, &random, &sign, io, record)
-                    .await
-            }
-            DynamicFlow::Register | DynamicFlow::Regnwl => {
-                let auth_type = if flow == DynamicFlow::Register {
-                    "register"
-                } else {
-                    "regnwl"
-                };
-                let mut client_id = heapless::String::<160>::new();
-                let secure_mode = match self.instance {
-                    Instance::Id(_) => "-2",
-                    Instance::Public { .. } => "2",
-                };
-                write!(
-                    client_id,
-                    "{dn}|securemode={secure_mode},authType={auth_type},random={random},signmethod=hmacsha256"
-                )
-                .map_err(|_| RegisterError::Provider(too_long("device_name")))?;
-                if let Instance::Id(id) = self.instance {
-                    write!(client_id, ",instanceId={id}")
-                        .map_err(|_| RegisterError::Provider(too_long("instance_id")))?;
-                }
-                client_id
-                    .push('|')
-                    .map_err(|_| RegisterError::Provider(too_long("device_name")))?;
-                let mut username = heapless::String::<64>::new();
-                write!(username, "{dn}&{pk}")
-                    .map_err(|_| RegisterError::Provider(too_long("device_name")))?;
-                let connect = Connect {
-                    client_id: &client_id,
-                    keep_alive: 60,
-                    clean_session: true,
-                    will: None,
-                    username: Some(&username),
-                    password: Some(sign.as_bytes()),
-                };
-                let mut host = [0u8; MAX_HOST_LEN];
-                let endpoint = self.endpoint(&mut Scratch::new(&mut host))?;
-                if endpoint.tls.is_none() && self.overrides.host.is_none() {
-                    // The platform only registers over TLS.
-                    return Err(RegisterError::Provider(ProviderError::InvalidValue {
-                        key: "tls",
-                        reason: "Aliyun registers devices over TLS only",
-                    }));
-                }
-                let pushed = mqtt_answer(
-                    io,
-                    &endpoint,
-                    &connect,
-                    &["/ext/register", "/ext/regnwl"],
-                    MQTT_TIMEOUT_MS,
-                )
-                .await?;
-                let (answer, _) = serde_json_core::from_slice::<Answer<'_>>(pushed.payload)
-                    .map_err(|_| RegisterError::BadResponse("registration answer is not JSON"))?;
-                write_record(&answer, record)
-            }
-        }
+        Ok(scratch.text(|w| w.write_hex(mac.as_bytes(), false))?)
     }
 
-    async fn register_https<T: Transport, C: Clock>(
-        &self,
-        pk: &str,
-        dn: &str,
-        random: &Decimal,
-        sign: &str,
-        io: RegisterIo<'_, T, C>,
-        record: &mut [u8],
-    ) -> Result<usize, RegisterError<T::Error>> {
-        let mut default_url = heapless::String::<128>::new();
+    /// `POST /auth/register/device` with the form fields.
+    fn https_request<'s>(
+        &'s self,
+        random: &'s str,
+        sign: &'s str,
+        scratch: &mut Scratch<'s>,
+    ) -> Result<RegisterRequest<'s>, ProviderError> {
+        let (pk, dn) = (self.product_key, self.device_name);
         let url = match self.register_url {
             Some(url) => url,
             None => {
@@ -206,62 +129,168 @@ impl Aliyun<'_> {
                     Instance::Public { region } => region,
                     Instance::Id(_) => crate::DEFAULT_REGION,
                 };
-                write!(
-                    default_url,
-                    "https://iot-auth.{region}.aliyuncs.com/auth/register/device"
-                )
-                .map_err(|_| RegisterError::Provider(too_long("region")))?;
-                &default_url
+                scratch
+                    .concat(&[
+                        "https://iot-auth.",
+                        region,
+                        ".aliyuncs.com/auth/register/device",
+                    ])
+                    .map_err(|_| too_long("region"))?
             }
         };
-        let url = Url::parse(url).map_err(|_| {
-            RegisterError::Provider(ProviderError::InvalidValue {
-                key: "register_url",
-                reason: "not an http:// or https:// URL",
-            })
+        let url = Url::parse(url).map_err(|_| ProviderError::InvalidValue {
+            key: "register_url",
+            reason: "not an http:// or https:// URL",
         })?;
-        let mut body = heapless::String::<512>::new();
-        write!(
-            body,
+        let body = scratch.format(format_args!(
             "productKey={}&deviceName={}&random={random}&sign={sign}&signMethod=hmacsha256",
             PercentEncoded(pk, EncodeSet::Unreserved),
             PercentEncoded(dn, EncodeSet::Unreserved),
-        )
-        .map_err(|_| RegisterError::Provider(too_long("device_name")))?;
-        let headers = [("Content-Type", "application/x-www-form-urlencoded")];
-        let request = Request {
-            method: Method::Post,
-            headers: &headers,
-            body: body.as_bytes(),
-            ..Request::get(url, ServerAuth::DefaultRoots)
+        ))?;
+        let request = HttpRequest::post(url, ServerAuth::DefaultRoots, body.as_bytes())
+            .header("Content-Type", "application/x-www-form-urlencoded")?;
+        Ok(RegisterRequest::Http(request))
+    }
+
+    /// An MQTT connection with `authType=register` or `regnwl`.
+    fn mqtt_request<'s>(
+        &'s self,
+        flow: DynamicFlow,
+        random: &'s str,
+        sign: &'s str,
+        scratch: &mut Scratch<'s>,
+    ) -> Result<RegisterRequest<'s>, ProviderError> {
+        let (pk, dn) = (self.product_key, self.device_name);
+        let auth_type = if flow == DynamicFlow::Register {
+            "register"
+        } else {
+            "regnwl"
         };
-        let (exchange_buf, body_buf) = io.buf.split_at_mut(io.buf.len() / 2);
-        let mut ex = Exchange::start(
-            io.transport,
-            io.clock,
-            &request,
-            Redirects::Refuse,
-            exchange_buf,
-        )
-        .await?;
-        let status = ex.status();
-        let read = ex.read_to_end(body_buf).await;
-        ex.close().await;
-        let body = read?;
-        let Ok((answer, _)) = serde_json_core::from_slice::<HttpsAnswer<'_>>(body) else {
-            return Err(if status == 200 {
-                RegisterError::BadResponse("registration answer is not JSON")
-            } else {
-                RegisterError::Status(status)
+        let (secure_mode, instance) = match self.instance {
+            Instance::Id(id) => ("-2", id),
+            Instance::Public { .. } => ("2", ""),
+        };
+        let instance_key = if instance.is_empty() {
+            ""
+        } else {
+            ",instanceId="
+        };
+        let client_id = scratch
+            .concat(&[
+                dn,
+                "|securemode=",
+                secure_mode,
+                ",authType=",
+                auth_type,
+                ",random=",
+                random,
+                ",signmethod=hmacsha256",
+                instance_key,
+                instance,
+                "|",
+            ])
+            .map_err(|_| too_long("device_name"))?;
+        let username = scratch
+            .concat(&[dn, "&", pk])
+            .map_err(|_| too_long("device_name"))?;
+        let endpoint = self.endpoint(scratch)?;
+        if endpoint.tls.is_none() && self.connection.overrides.host.is_none() {
+            // The platform only registers over TLS.
+            return Err(ProviderError::InvalidValue {
+                key: "tls",
+                reason: "Aliyun registers devices over TLS only",
             });
-        };
-        if answer.code != 200 {
-            return Err(refusal(answer.code, answer.message.unwrap_or("")));
         }
-        let data = answer
-            .data
-            .ok_or(RegisterError::BadResponse("no data in the answer"))?;
-        write_record(&data, record)
+        Ok(RegisterRequest::Mqtt(MqttRequest {
+            endpoint,
+            connect: Connect {
+                client_id,
+                keep_alive: 60,
+                clean_session: true,
+                will: None,
+                username: Some(username),
+                password: Some(sign.as_bytes()),
+            },
+            topics: ["/ext/register", "/ext/regnwl"],
+            timeout_ms: MQTT_TIMEOUT_MS,
+        }))
+    }
+}
+
+impl Registration for Aliyun<'_> {
+    fn id(&self) -> RegistrationId<'_> {
+        RegistrationId {
+            product: self.product_key,
+            device: self.device_name,
+        }
+    }
+
+    fn request<'s>(
+        &'s self,
+        _step: u8,
+        _carry: &'s [u8],
+        ctx: &RegisterContext,
+        scratch: &mut Scratch<'s>,
+    ) -> Result<RegisterRequest<'s>, ProviderError> {
+        let Auth::Dynamic {
+            product_secret,
+            flow,
+        } = self.auth
+        else {
+            return Err(ProviderError::Unsupported(
+                "registration: this configuration holds its credentials",
+            ));
+        };
+        let random = scratch.copy(Decimal::new(ctx.random).as_str())?;
+        let sign = self.registration_mac(product_secret.expose(), random, scratch)?;
+        match flow {
+            DynamicFlow::Https => self.https_request(random, sign, scratch),
+            DynamicFlow::Register | DynamicFlow::Regnwl => {
+                self.mqtt_request(flow, random, sign, scratch)
+            }
+        }
+    }
+
+    fn answer(
+        &self,
+        _step: u8,
+        answer: RegisterAnswer<'_>,
+        out: &mut [u8],
+        _carry: &mut [u8],
+    ) -> Result<Answered, AnswerError> {
+        match answer {
+            RegisterAnswer::Mqtt { payload, .. } => {
+                let doc = Value::parse(payload)
+                    .map_err(|_| RegisterError::BadResponse("registration answer is not JSON"))?;
+                write_record(doc, out).map(Answered::Record)
+            }
+            RegisterAnswer::Http(http) => {
+                let Ok(doc) = Value::parse(http.body) else {
+                    return Err(if http.status == 200 {
+                        RegisterError::BadResponse("registration answer is not JSON")
+                    } else {
+                        RegisterError::Status(http.status)
+                    });
+                };
+                let code = doc.get("code").and_then(|c| c.as_i64());
+                let Some(code) = code else {
+                    return Err(RegisterError::BadResponse("no code in the answer"));
+                };
+                if code != 200 {
+                    let mut text = [0u8; 128];
+                    let message = doc
+                        .get("message")
+                        .and_then(|m| m.unescaped(&mut text))
+                        .unwrap_or("");
+                    return Err(refusal(code, message));
+                }
+                let data = doc
+                    .get("data")
+                    .filter(|d| d.kind() == Kind::Object)
+                    .ok_or(RegisterError::BadResponse("no data in the answer"))?;
+                write_record(data, out).map(Answered::Record)
+            }
+        }
     }
 }
 

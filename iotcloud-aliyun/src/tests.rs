@@ -1,9 +1,9 @@
 use std::format;
 use std::string::{String, ToString};
 
-use iotcloud_core::provider::TlsChoice;
+use iotcloud_core::provider::{EndpointOverrides, TlsChoice};
 use iotcloud_core::transport::ServerAuth;
-use iotcloud_testkit::system_subscriptions;
+use iotcloud_testkit::{ota_subscriptions, system_subscriptions};
 
 use super::*;
 
@@ -21,7 +21,7 @@ fn at(unix_ms: Option<u64>) -> SignContext<'static> {
 }
 
 fn device() -> Aliyun<'static> {
-    Aliyun::new(AliyunConfig::device_secret(PK, DN, DS).unwrap()).unwrap()
+    Aliyun::with_secret(PK, DN, DS).unwrap()
 }
 
 /// LuatOS's connection: plain TCP on 1883.
@@ -134,7 +134,7 @@ fn unknown_methods_are_refused_naming_method() {
 fn the_documented_example_signs_as_the_documentation_shows() {
     // clouds-official.md §0.2: clientId 12345, deviceName device, productKey pk,
     // timestamp 789, hmacsha1, secret "secret", over TCP.
-    let a = Aliyun::new(AliyunConfig::device_secret("pk", "device", "secret").unwrap())
+    let a = Aliyun::with_secret("pk", "device", "secret")
         .unwrap()
         .with_client_id("12345")
         .unwrap()
@@ -193,14 +193,14 @@ fn an_unknown_time_fails_with_policy_now_but_not_without_a_timestamp() {
 
 #[test]
 fn the_device_token_mode_logs_in_with_the_registration_result() {
-    let cfg = AliyunConfig::device_token(
+    let cfg = Aliyun::with_token(
         "a1B2c3D4e5f",
         "869329069169988",
         "a1B2c3D4e5f.869329069169988",
         "0c3c1d1a9b6e4e3f8a2d7b5c6e1f0a9b",
     )
     .unwrap();
-    let a = Aliyun::new(cfg).unwrap();
+    let a = cfg.clone();
     // No clock needed, securemode -2 whatever the transport.
     for a in [a.clone(), plain(a)] {
         assert_eq!(
@@ -213,7 +213,7 @@ fn the_device_token_mode_logs_in_with_the_registration_result() {
         );
     }
     assert!(matches!(
-        Aliyun::new(cfg).unwrap().with_client_id("other"),
+        cfg.with_client_id("other"),
         Err(ProviderError::InvalidValue {
             key: "client_id",
             ..
@@ -222,38 +222,13 @@ fn the_device_token_mode_logs_in_with_the_registration_result() {
 }
 
 #[test]
-fn device_secret_takes_precedence_over_its_alias_key() {
-    let key_only = AliyunConfig::device_secret_or_key(PK, DN, None, Some(DS)).unwrap();
-    let both = AliyunConfig::device_secret_or_key(PK, DN, Some(DS), Some("other")).unwrap();
-    let empty_first = AliyunConfig::device_secret_or_key(PK, DN, Some(""), Some(DS)).unwrap();
-    let expected = AliyunConfig::device_secret(PK, DN, DS).unwrap();
-    assert_eq!(
-        (key_only, both, empty_first),
-        (expected, expected, expected)
-    );
-    let long = "k".repeat(65);
-    let from_key = AliyunConfig::device_secret_or_key(PK, DN, None, Some(&long));
-    assert!(matches!(
-        from_key,
-        Err(ProviderError::InvalidValue { key: "key", .. })
-    ));
-}
-
-#[test]
 fn a_missing_key_is_named() {
     let cases = [
-        (
-            AliyunConfig::device_secret_or_key(PK, DN, None, None),
-            "device_secret",
-        ),
-        (AliyunConfig::device_secret(PK, DN, ""), "device_secret"),
-        (AliyunConfig::device_secret("", DN, DS), "product_id"),
-        (AliyunConfig::device_secret(PK, "", DS), "device_name"),
-        (AliyunConfig::device_token(PK, DN, "", "token"), "client_id"),
-        (
-            AliyunConfig::device_token(PK, DN, "cid", ""),
-            "device_token",
-        ),
+        (Aliyun::with_secret(PK, DN, ""), "device_secret"),
+        (Aliyun::with_secret("", DN, DS), "product_id"),
+        (Aliyun::with_secret(PK, "", DS), "device_name"),
+        (Aliyun::with_token(PK, DN, "", "token"), "client_id"),
+        (Aliyun::with_token(PK, DN, "cid", ""), "device_token"),
     ];
     for (result, key) in cases {
         assert_eq!(result.unwrap_err(), ProviderError::MissingKey(key));
@@ -270,22 +245,19 @@ fn a_missing_key_is_named() {
 
 #[test]
 fn identifiers_that_would_break_topics_or_fields_are_refused() {
-    let invalid = |r: Result<AliyunConfig<'_>, ProviderError>, key: &str| matches!(r, Err(ProviderError::InvalidValue { key: k, .. }) if k == key);
+    let invalid = |r: Result<Aliyun<'_>, ProviderError>, key: &str| matches!(r, Err(ProviderError::InvalidValue { key: k, .. }) if k == key);
     for bad in ["a/b", "a+", "x#", "a\0b", "a|b", "a,b", "a&b"] {
         assert!(
-            invalid(AliyunConfig::device_secret(bad, DN, DS), "product_id"),
+            invalid(Aliyun::with_secret(bad, DN, DS), "product_id"),
             "{bad:?}"
         );
         assert!(
-            invalid(AliyunConfig::device_secret(PK, bad, DS), "device_name"),
+            invalid(Aliyun::with_secret(PK, bad, DS), "device_name"),
             "{bad:?}"
         );
     }
     for bad in ["a/b", "a+", "x#", "a\0b", "a|b"] {
-        assert!(invalid(
-            AliyunConfig::device_token(PK, DN, bad, "t"),
-            "client_id"
-        ));
+        assert!(invalid(Aliyun::with_token(PK, DN, bad, "t"), "client_id"));
         assert!(matches!(
             device().with_client_id(bad),
             Err(ProviderError::InvalidValue {
@@ -296,29 +268,26 @@ fn identifiers_that_would_break_topics_or_fields_are_refused() {
     }
     let pk = "p".repeat(MAX_PRODUCT_KEY_LEN);
     let dn = "d".repeat(MAX_DEVICE_NAME_LEN);
-    assert!(AliyunConfig::device_secret(&pk, &dn, DS).is_ok());
+    assert!(Aliyun::with_secret(&pk, &dn, DS).is_ok());
     let long_pk = "p".repeat(MAX_PRODUCT_KEY_LEN + 1);
     let long_dn = "d".repeat(MAX_DEVICE_NAME_LEN + 1);
     let long_id = "c".repeat(MAX_CLIENT_ID_LEN + 1);
     let long_secret = "s".repeat(MAX_SECRET_LEN + 1);
+    assert!(invalid(Aliyun::with_secret(&long_pk, DN, DS), "product_id"));
     assert!(invalid(
-        AliyunConfig::device_secret(&long_pk, DN, DS),
-        "product_id"
-    ));
-    assert!(invalid(
-        AliyunConfig::device_secret(PK, &long_dn, DS),
+        Aliyun::with_secret(PK, &long_dn, DS),
         "device_name"
     ));
     assert!(invalid(
-        AliyunConfig::device_secret(PK, DN, &long_secret),
+        Aliyun::with_secret(PK, DN, &long_secret),
         "device_secret"
     ));
     assert!(invalid(
-        AliyunConfig::device_token(PK, DN, &long_id, "t"),
+        Aliyun::with_token(PK, DN, &long_id, "t"),
         "client_id"
     ));
     assert!(invalid(
-        AliyunConfig::device_token(PK, DN, "cid", &long_secret),
+        Aliyun::with_token(PK, DN, "cid", &long_secret),
         "device_token"
     ));
     assert!(device().with_client_id(&long_id).is_err());
@@ -494,9 +463,11 @@ fn topics() {
     assert_eq!(t(a.ntp_request()), "/ext/ntp/123456789/abcdefg/request");
     assert_eq!(t(a.ntp_response()), "/ext/ntp/123456789/abcdefg/response");
     assert_eq!(a.limits().max_qos, QoS::AtLeastOnce);
-    // The OTA notice and the reply to pending-job requests, as LuatOS subscribes the first.
+    // Nothing of its own; with OTA on, the OTA notice and the reply to pending-job requests,
+    // as LuatOS subscribes the first.
+    assert_eq!(system_subscriptions(&a), []);
     assert_eq!(
-        system_subscriptions(&a),
+        ota_subscriptions(&a),
         [
             (
                 "/ota/device/upgrade/123456789/abcdefg".into(),
@@ -531,7 +502,7 @@ fn secrets_never_appear_in_debug() {
     assert!(!shown.contains(DS), "{shown}");
     assert!(shown.contains("<redacted>"), "{shown}");
     let token = "0c3c1d1a9b6e4e3f8a2d7b5c6e1f0a9b";
-    let t = Aliyun::new(AliyunConfig::device_token(PK, DN, "cid", token).unwrap()).unwrap();
+    let t = Aliyun::with_token(PK, DN, "cid", token).unwrap();
     assert!(!format!("{t:?}").contains(token));
     let mut buf = [0u8; 512];
     let c = a.sign(&at(Some(1)), &mut Scratch::new(&mut buf)).unwrap();

@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use iotcloud_aliyun::{Aliyun, AliyunConfig};
+use iotcloud_aliyun::Aliyun;
 use iotcloud_core::{QoS, sign::TimestampPolicy};
 use iotcloud_testkit::{
     Broker, assert_qos2_refused, connect, local, memory, round_trip, subscribe,
@@ -13,10 +13,7 @@ use iotcloud_testkit::{
 #[tokio::test]
 async fn an_aliyun_device_round_trips_a_message_through_mosquitto() {
     let broker = Broker::start();
-    let config =
-        AliyunConfig::device_secret("123456789", "abcdefg", "Y877Bgo8X5owd3lcB5wWDjryNPoB")
-            .unwrap();
-    let aliyun = Aliyun::new(config)
+    let aliyun = Aliyun::with_secret("123456789", "abcdefg", "Y877Bgo8X5owd3lcB5wWDjryNPoB")
         .unwrap()
         .with_timestamp(TimestampPolicy::LuatosDefault)
         .with_overrides(local(broker.port));

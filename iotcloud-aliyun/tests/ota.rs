@@ -3,14 +3,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use iotcloud_aliyun::{Aliyun, AliyunConfig};
+use iotcloud_aliyun::Aliyun;
 use iotcloud_testkit::{Broker, local, ota_round};
 
 #[tokio::test]
 async fn an_aliyun_upgrade_notice_is_downloaded_and_reported_in_aliyuns_format() {
     let broker = Broker::start();
-    let config = AliyunConfig::device_secret("a1OtaPk", "pump-7", "secret").unwrap();
-    let aliyun = Aliyun::new(config)
+    let aliyun = Aliyun::with_secret("a1OtaPk", "pump-7", "secret")
         .unwrap()
         .with_overrides(local(broker.port));
     let round = ota_round(&broker, aliyun, "1.0.0", "#", |img| {

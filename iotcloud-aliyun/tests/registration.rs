@@ -7,7 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use hal_host::{FileStore, HostPlatform};
-use iotcloud_aliyun::{Aliyun, AliyunConfig, DynamicFlow};
+use iotcloud_aliyun::{Aliyun, DynamicFlow};
 use iotcloud_core::mqtt::ConnectReturnCode;
 use iotcloud_core::register::RegisterError;
 use iotcloud_core::{Device, Error, QoS};
@@ -40,7 +40,7 @@ fn device(
     dir: &std::path::Path,
 ) -> Dev<iotcloud_core::Unregistered> {
     let port = emu.mqtt_port(Cloud::Aliyun).unwrap();
-    let aliyun = Aliyun::new(AliyunConfig::product_secret(PK, DN, secret, flow).unwrap())
+    let aliyun = Aliyun::registering(PK, DN, secret, flow)
         .unwrap()
         .with_overrides(local(port));
     registering_device(aliyun, dir, 512)

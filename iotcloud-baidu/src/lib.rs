@@ -5,14 +5,13 @@
 #[cfg(test)]
 extern crate std;
 
-use core::fmt;
-
 use iotcloud_core::mqtt::{QoS, TopicName, Will};
-use iotcloud_core::ota::OtaSupport;
+use iotcloud_core::ota::NoOta;
 use iotcloud_core::provider::{
-    CloudEndpoint, Credentials, EndpointOverrides, Limits, MqttOptions, Provider, ProviderError,
-    SignContext, TlsChoice, TopicPath, build_host, check_host_len, check_keep_alive,
+    CloudEndpoint, Connection, Credentials, KeepAlive, Limits, MqttOptions, Provider,
+    ProviderError, SignContext, TlsChoice, TopicPath, build_host, check_host_len,
 };
+use iotcloud_core::register::NoRegistration;
 use iotcloud_core::scratch::Scratch;
 use iotcloud_core::sign::{
     Algorithm, Decimal, Secret, TimeUnit, TimestampPolicy, check_identifier, hash,
@@ -182,9 +181,18 @@ enum Auth<'a> {
     Certificate(ClientIdentity<'a>),
 }
 
+/// The keep-alive intervals Baidu accepts (30 to 1200 s), and 300 s, the least it
+/// recommends, by default.
+pub const KEEP_ALIVE: KeepAlive = KeepAlive {
+    min: 30,
+    max: 1200,
+    default: 300,
+    reason: "Baidu accepts 30 to 1200 seconds",
+};
+
 /// A Baidu IoT Core device: the core, the device's name (device key) and its secret or
-/// certificate, and how to reach Baidu.
-#[derive(Clone)]
+/// certificate, and how to reach Baidu. `Debug` never shows the secret or the private key.
+#[derive(Debug, Clone)]
 pub struct Baidu<'a> {
     core_id: &'a str,
     device_name: &'a str,
@@ -192,32 +200,18 @@ pub struct Baidu<'a> {
     region: Region,
     client_id: ClientId<'a>,
     timestamp: TimestampPolicy,
-    overrides: EndpointOverrides<'a>,
-    keep_alive_secs: u16,
+    connection: Connection<'a>,
     will: Option<Will<'a>>,
 }
 
-impl fmt::Debug for Baidu<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Baidu")
-            .field("core_id", &self.core_id)
-            .field("device_name", &self.device_name)
-            .field("auth", &self.auth)
-            .field("region", &self.region)
-            .field("client_id", &self.client_id)
-            .field("timestamp", &self.timestamp)
-            .field("overrides", &self.overrides)
-            .field("will", &self.will)
-            .finish_non_exhaustive()
-    }
-}
+iotcloud_core::connection_settings!(Baidu, KEEP_ALIVE);
 
 impl<'a> Baidu<'a> {
     /// A device authenticated by key: the IoT Core id (`product_id`), the device key
     /// (`device_name`) and the device secret, from the device's connection information.
     /// Signs MD5 with the clock's time, connects as the device name, over TLS (port 1884)
     /// checked against [`CA_PEM`].
-    pub fn new(
+    pub fn with_secret(
         core_id: &'a str,
         device_name: &'a str,
         device_secret: &'a str,
@@ -237,7 +231,7 @@ impl<'a> Baidu<'a> {
 
     /// A device authenticated by its certificate and private key (PEM) in the TLS handshake,
     /// on port 1884. The CONNECT carries the client id only.
-    pub fn certificate(
+    pub fn with_certificate(
         core_id: &'a str,
         device_name: &'a str,
         identity: ClientIdentity<'a>,
@@ -282,8 +276,7 @@ impl<'a> Baidu<'a> {
             region,
             client_id: ClientId::default(),
             timestamp: TimestampPolicy::default(),
-            overrides: EndpointOverrides::default(),
-            keep_alive_secs: 300,
+            connection: Connection::new(KEEP_ALIVE),
             will: None,
         })
     }
@@ -323,19 +316,6 @@ impl<'a> Baidu<'a> {
             check_client_id("client_id", id)?;
         }
         self.client_id = client_id;
-        Ok(self)
-    }
-
-    /// Host, port and TLS overrides. With a certificate, TLS cannot be turned off.
-    pub fn with_overrides(mut self, overrides: EndpointOverrides<'a>) -> Self {
-        self.overrides = overrides;
-        self
-    }
-
-    /// Keep-alive interval; Baidu accepts 30 to 1200 s and recommends at least 300 (default).
-    pub fn with_keep_alive(mut self, secs: u16) -> Result<Self, ProviderError> {
-        self.keep_alive_secs =
-            check_keep_alive(secs, 30..=1200, "Baidu accepts 30 to 1200 seconds")?;
         Ok(self)
     }
 
@@ -461,24 +441,29 @@ impl<'a> Baidu<'a> {
     }
 }
 
-/// Why Baidu has no OTA here ([`Provider::ota_support`]).
+/// Why Baidu has no OTA here ([`Provider::ota`]).
 pub const OTA_UNSUPPORTED: &str = "Baidu IoT Core defines no device OTA topics or messages \
     (Baidu's firmware updates belonged to other products); deliver firmware by your own means";
 
 impl Provider for Baidu<'_> {
+    type Registration = NoRegistration;
+    type Ota = NoOta;
+
     fn cloud(&self) -> &'static str {
         "baidu"
     }
 
     /// Unsupported: see [`OTA_UNSUPPORTED`].
-    fn ota_support(&self) -> OtaSupport {
-        OtaSupport::Unsupported(OTA_UNSUPPORTED)
+    fn ota(&self) -> Result<&NoOta, &'static str> {
+        Err(OTA_UNSUPPORTED)
     }
 
     /// `{core}.iot.{region}.baidubce.com`, port 1884 with TLS (default) or 1883 plain (key
-    /// authentication only). Port 443 (MQTT over WebSocket) is not supported.
+    /// authentication only). Port 443 (MQTT over WebSocket) is not supported. With a
+    /// certificate, TLS cannot be turned off ([`Baidu::with_tls`]), and the certificate is
+    /// the TLS client identity unless the overrides give another.
     fn endpoint<'a>(&'a self, scratch: &mut Scratch<'a>) -> Result<Endpoint<'a>, ProviderError> {
-        let mut overrides = self.overrides;
+        let mut overrides = self.connection.overrides;
         let host = match overrides.host {
             Some(host) => host,
             None => build_host(
@@ -509,7 +494,7 @@ impl Provider for Baidu<'_> {
     }
 
     fn mqtt_options(&self) -> MqttOptions {
-        MqttOptions::keep_alive(self.keep_alive_secs)
+        self.connection.mqtt_options()
     }
 
     fn will(&self) -> Option<Will<'_>> {

@@ -1,9 +1,10 @@
 use std::format;
 use std::string::{String, ToString};
 
-use iotcloud_core::provider::TlsChoice;
+use iotcloud_core::ota::OtaSupport;
+use iotcloud_core::provider::{EndpointOverrides, TlsChoice};
 use iotcloud_core::transport::ServerAuth;
-use iotcloud_testkit::system_subscriptions;
+use iotcloud_testkit::{ota_subscriptions, system_subscriptions};
 
 use super::*;
 
@@ -43,7 +44,7 @@ fn user_and_password(b: &Baidu<'_>, ctx: SignContext) -> (String, String) {
 }
 
 fn luatos(method: SignMethod) -> Baidu<'static> {
-    Baidu::new(CORE, DN, SECRET)
+    Baidu::with_secret(CORE, DN, SECRET)
         .unwrap()
         .with_sign_method(method)
         .with_client_id(ClientId::CoreId)
@@ -78,7 +79,7 @@ fn luatos_vectors_without_a_timestamp() {
 #[test]
 fn luatos_vectors_with_a_timestamp_are_what_the_clock_signs_by_default() {
     // luatos-iotcloud.md §6, Baidu, ts 1700000000.
-    let md5 = Baidu::new(CORE, DN, SECRET).unwrap();
+    let md5 = Baidu::with_secret(CORE, DN, SECRET).unwrap();
     assert_eq!(
         user_and_password(&md5, at(Some(1_700_000_000))),
         (
@@ -104,7 +105,7 @@ fn luatos_vectors_with_a_timestamp_are_what_the_clock_signs_by_default() {
 #[test]
 fn the_documented_example() {
     // clouds-official.md §0.2: MD5("mydevice&1583826857&MD5ImSeCrEt0I1M2jkl").
-    let b = Baidu::new(CORE, DN, SECRET)
+    let b = Baidu::with_secret(CORE, DN, SECRET)
         .unwrap()
         .with_timestamp(TimestampPolicy::Fixed(1_583_826_857));
     assert_eq!(
@@ -118,10 +119,10 @@ fn the_documented_example() {
 
 #[test]
 fn the_default_policy_needs_the_time() {
-    let b = Baidu::new(CORE, DN, SECRET).unwrap();
+    let b = Baidu::with_secret(CORE, DN, SECRET).unwrap();
     assert_eq!(sign(&b, at(None)).unwrap_err(), ProviderError::TimeUnknown);
     // A certificate needs no time.
-    let cert = Baidu::certificate(CORE, DN, IDENTITY).unwrap();
+    let cert = Baidu::with_certificate(CORE, DN, IDENTITY).unwrap();
     assert!(sign(&cert, at(None)).is_ok());
 }
 
@@ -143,7 +144,7 @@ fn methods_parse_in_any_case_and_are_written_in_upper_case() {
 
 #[test]
 fn the_client_id_is_the_device_name_unless_asked() {
-    let b = Baidu::new(CORE, DN, SECRET).unwrap();
+    let b = Baidu::with_secret(CORE, DN, SECRET).unwrap();
     assert_eq!(sign(&b, at(Some(1))).unwrap().0, DN);
     let core = b.clone().with_client_id(ClientId::CoreId).unwrap();
     assert_eq!(sign(&core, at(Some(1))).unwrap().0, CORE);
@@ -164,7 +165,7 @@ fn the_client_id_is_the_device_name_unless_asked() {
             .is_err()
     );
     // A device name outside the client-id alphabet must be paired with another client id.
-    let dotted = Baidu::new(CORE, "dev.01", SECRET).unwrap();
+    let dotted = Baidu::with_secret(CORE, "dev.01", SECRET).unwrap();
     assert!(matches!(
         sign(&dotted, at(Some(1))),
         Err(ProviderError::InvalidValue {
@@ -178,7 +179,7 @@ fn the_client_id_is_the_device_name_unless_asked() {
 
 #[test]
 fn certificate_mode_sends_no_user_name_or_password_and_needs_tls() {
-    let b = Baidu::certificate(CORE, DN, IDENTITY).unwrap();
+    let b = Baidu::with_certificate(CORE, DN, IDENTITY).unwrap();
     assert_eq!(sign(&b, at(Some(1))).unwrap(), (DN.to_string(), None, None));
     let mut host = [0u8; 256];
     let e = b.endpoint(&mut Scratch::new(&mut host)).unwrap();
@@ -201,7 +202,7 @@ fn certificate_mode_sends_no_user_name_or_password_and_needs_tls() {
         (String::new(), None, None)
     );
     assert_eq!(
-        Baidu::certificate(
+        Baidu::with_certificate(
             CORE,
             DN,
             ClientIdentity {
@@ -213,7 +214,7 @@ fn certificate_mode_sends_no_user_name_or_password_and_needs_tls() {
         ProviderError::MissingKey("client_cert")
     );
     assert_eq!(
-        Baidu::certificate(
+        Baidu::with_certificate(
             CORE,
             DN,
             ClientIdentity {
@@ -228,7 +229,7 @@ fn certificate_mode_sends_no_user_name_or_password_and_needs_tls() {
 
 #[test]
 fn key_mode_endpoint_is_tls_on_1884_unless_plain_is_asked_for() {
-    let b = Baidu::new(CORE, DN, SECRET).unwrap();
+    let b = Baidu::with_secret(CORE, DN, SECRET).unwrap();
     let mut host = [0u8; 256];
     let e = b.endpoint(&mut Scratch::new(&mut host)).unwrap();
     assert_eq!((e.host, e.port), ("abcd123.iot.gz.baidubce.com", 1884));
@@ -261,21 +262,21 @@ fn key_mode_endpoint_is_tls_on_1884_unless_plain_is_asked_for() {
 #[test]
 fn bad_configuration_names_the_key() {
     assert_eq!(
-        Baidu::new(CORE, DN, "").unwrap_err(),
+        Baidu::with_secret(CORE, DN, "").unwrap_err(),
         ProviderError::MissingKey("device_secret")
     );
     assert_eq!(
-        Baidu::new("", DN, SECRET).unwrap_err(),
+        Baidu::with_secret("", DN, SECRET).unwrap_err(),
         ProviderError::MissingKey("product_id")
     );
     assert_eq!(
-        Baidu::new(CORE, "", SECRET).unwrap_err(),
+        Baidu::with_secret(CORE, "", SECRET).unwrap_err(),
         ProviderError::MissingKey("device_name")
     );
     for bad in ["a.b", "a b", "a_b", "a/b"] {
         assert!(
             matches!(
-                Baidu::new(bad, DN, SECRET),
+                Baidu::with_secret(bad, DN, SECRET),
                 Err(ProviderError::InvalidValue {
                     key: "product_id",
                     ..
@@ -284,11 +285,11 @@ fn bad_configuration_names_the_key() {
             "{bad:?}"
         );
     }
-    assert!(Baidu::new(&"c".repeat(MAX_CORE_ID_LEN + 1), DN, SECRET).is_err());
+    assert!(Baidu::with_secret(&"c".repeat(MAX_CORE_ID_LEN + 1), DN, SECRET).is_err());
     for bad in ["a/b", "a+", "x#", "a\0b", "a|b"] {
         assert!(
             matches!(
-                Baidu::new(CORE, bad, SECRET),
+                Baidu::with_secret(CORE, bad, SECRET),
                 Err(ProviderError::InvalidValue {
                     key: "device_name",
                     ..
@@ -297,8 +298,8 @@ fn bad_configuration_names_the_key() {
             "{bad:?}"
         );
     }
-    assert!(Baidu::new(CORE, &"d".repeat(MAX_DEVICE_NAME_LEN + 1), SECRET).is_err());
-    let b = Baidu::new(CORE, DN, SECRET).unwrap();
+    assert!(Baidu::with_secret(CORE, &"d".repeat(MAX_DEVICE_NAME_LEN + 1), SECRET).is_err());
+    let b = Baidu::with_secret(CORE, DN, SECRET).unwrap();
     assert!(b.clone().with_keep_alive(29).is_err());
     assert!(b.clone().with_keep_alive(1201).is_err());
     assert_eq!(b.mqtt_options().keep_alive_secs, 300);
@@ -313,7 +314,7 @@ fn bad_configuration_names_the_key() {
 
 #[test]
 fn the_will_is_checked_against_the_cloud_limits() {
-    let b = Baidu::new(CORE, DN, SECRET).unwrap();
+    let b = Baidu::with_secret(CORE, DN, SECRET).unwrap();
     assert_eq!(b.will(), None);
     let with = b
         .clone()
@@ -349,7 +350,7 @@ fn the_will_is_checked_against_the_cloud_limits() {
 
 #[test]
 fn topics_and_limits() {
-    let b = Baidu::new(CORE, DN, SECRET).unwrap();
+    let b = Baidu::with_secret(CORE, DN, SECRET).unwrap();
     assert_eq!(format!("{}", b.events()), "$iot/mydevice/events");
     assert_eq!(format!("{}", b.msg()), "$iot/mydevice/msg");
     assert_eq!(
@@ -396,13 +397,13 @@ fn topics_and_limits() {
 
 #[test]
 fn secrets_never_appear_in_debug() {
-    let b = Baidu::new(CORE, DN, SECRET).unwrap();
+    let b = Baidu::with_secret(CORE, DN, SECRET).unwrap();
     let shown = format!("{b:?}");
     assert!(!shown.contains(SECRET), "{shown}");
     let mut buf = [0u8; 512];
     let c = b.sign(&at(Some(1)), &mut Scratch::new(&mut buf)).unwrap();
     assert!(!format!("{c:?}").contains(c.password.unwrap()));
-    let cert = Baidu::certificate(CORE, DN, IDENTITY).unwrap();
+    let cert = Baidu::with_certificate(CORE, DN, IDENTITY).unwrap();
     let mut host = [0u8; 256];
     let shown = format!(
         "{cert:?} {:?}",
@@ -413,7 +414,7 @@ fn secrets_never_appear_in_debug() {
 
 #[test]
 fn a_small_scratch_buffer_is_an_error() {
-    let b = Baidu::new(CORE, DN, SECRET).unwrap();
+    let b = Baidu::with_secret(CORE, DN, SECRET).unwrap();
     let mut small = [0u8; 40];
     assert!(matches!(
         b.sign(&at(Some(1)), &mut Scratch::new(&mut small)),
@@ -430,7 +431,10 @@ fn the_bundled_root_is_globalsign_r3() {
 
 #[test]
 fn ota_is_unsupported_and_says_why() {
-    let b = Baidu::new(CORE, DN, SECRET).unwrap();
+    let b = Baidu::with_secret(CORE, DN, SECRET).unwrap();
+    assert_eq!(b.ota().unwrap_err(), OTA_UNSUPPORTED);
     assert_eq!(b.ota_support(), OtaSupport::Unsupported(OTA_UNSUPPORTED));
     assert!(OTA_UNSUPPORTED.contains("no device OTA"));
+    assert_eq!(ota_subscriptions(&b), []);
+    assert!(b.registration().is_none());
 }

@@ -13,7 +13,7 @@ use iotcloud_testkit::{
 #[tokio::test]
 async fn a_baidu_device_round_trips_a_message_through_mosquitto() {
     let broker = Broker::start();
-    let baidu = Baidu::new("abcd123", "baidu-dev-7", "ImSeCrEt0I1M2jkl")
+    let baidu = Baidu::with_secret("abcd123", "baidu-dev-7", "ImSeCrEt0I1M2jkl")
         .unwrap()
         .with_timestamp(TimestampPolicy::LuatosDefault)
         .with_will("$iot/baidu-dev-7/events", b"gone", QoS::AtLeastOnce)

@@ -25,27 +25,26 @@ pub fn for_each(port: u16, work: &mut impl EachProvider) -> Result<()> {
         "plain MQTT",
         PlainMqtt::new("127.0.0.1", port, "bench-plain-7").ctx("plain MQTT configuration")?,
     )?;
-    let config = iotcloud_aliyun::AliyunConfig::device_secret(
+    let aliyun = iotcloud_aliyun::Aliyun::with_secret(
         "a1BenchPk01",
         "bench-dev-7",
         "0f1e2d3c4b5a69788796a5b4c3d2e1f0",
     )
     .ctx("Aliyun configuration")?;
-    work.visit(
-        "Aliyun",
-        iotcloud_aliyun::Aliyun::new(config)
-            .ctx("Aliyun configuration")?
-            .with_overrides(local),
-    )?;
+    work.visit("Aliyun", aliyun.with_overrides(local))?;
     work.visit(
         "Tencent",
-        iotcloud_tencent::Tencent::key("BENCH7PRD1", "bench-dev-7", "YmVuY2gtZGV2aWNlLXNlY3JldA==")
-            .ctx("Tencent configuration")?
-            .with_overrides(local),
+        iotcloud_tencent::Tencent::with_secret(
+            "BENCH7PRD1",
+            "bench-dev-7",
+            "YmVuY2gtZGV2aWNlLXNlY3JldA==",
+        )
+        .ctx("Tencent configuration")?
+        .with_overrides(local),
     )?;
     work.visit(
         "OneNET",
-        iotcloud_onenet::OneNet::device_key(
+        iotcloud_onenet::OneNet::with_secret(
             "BenchPrd07",
             "bench-dev-7",
             "YmVuY2gtb25lbmV0LWRldmljZS1rZXktMzItYnl0ZXM=",
@@ -57,25 +56,25 @@ pub fn for_each(port: u16, work: &mut impl EachProvider) -> Result<()> {
         .ctx("Huawei device id")?;
     work.visit(
         "Huawei",
-        iotcloud_huawei::Huawei::new(id, "bench-secret-7")
+        iotcloud_huawei::Huawei::with_secret(id, "bench-secret-7")
             .ctx("Huawei configuration")?
             .with_overrides(local),
     )?;
     work.visit(
         "Tuya",
-        iotcloud_tuya::Tuya::new("6cbench0000000000007abc", "0123456789abcdef")
+        iotcloud_tuya::Tuya::with_secret("6cbench0000000000007abc", "0123456789abcdef")
             .ctx("Tuya configuration")?
             .with_overrides(local),
     )?;
     work.visit(
         "Baidu",
-        iotcloud_baidu::Baidu::new("bench07", "bench-dev-7", "BenchSecret0123")
+        iotcloud_baidu::Baidu::with_secret("bench07", "bench-dev-7", "BenchSecret0123")
             .ctx("Baidu configuration")?
             .with_overrides(local),
     )?;
     work.visit(
         "Tlink",
-        iotcloud_tlink::Tlink::new("BENCH0000SERIAL7", "bench_account", "bench-password")
+        iotcloud_tlink::Tlink::with_secret("bench_account", "BENCH0000SERIAL7", "bench-password")
             .ctx("Tlink configuration")?
             .with_overrides(local),
     )?;

@@ -22,7 +22,7 @@ mod pubsub;
 mod run;
 
 use hal_host::FileStore;
-use iotcloud::iotcloud_core::register;
+use iotcloud::iotcloud_core::register::{self, Registration as _};
 use iotcloud::iotcloud_core::scratch::Scratch;
 use iotcloud::{AnyProvider, Error, Key, KvStore, Provider, SignContext};
 
@@ -199,7 +199,7 @@ fn stored_record(provider: &AnyProvider<'_>, dir: &Path) -> Result<Option<Vec<u8
     let Some(id) = provider.registration() else {
         return Ok(None);
     };
-    let key = id.store_key(provider.cloud());
+    let key = id.id().store_key(provider.cloud());
     let mut buf = vec![0u8; CREDENTIALS_LEN];
     // Signing only reads: a store directory that does not exist holds nothing.
     let got = if dir.is_dir() {
@@ -248,7 +248,7 @@ fn register(cloud: &str, args: &[String]) -> Result<String, String> {
              (registration needs product_secret, userid/userkey or the IAM keys)"
         ));
     };
-    let key = id.store_key(provider.cloud());
+    let key = id.id().store_key(provider.cloud());
     let rt = runtime()?;
     // Registration needs no session memory to speak of.
     let mut mem = host::Memory::new(256);

@@ -30,6 +30,30 @@ pub mod transport;
 #[cfg(test)]
 mod test_support;
 
+/// The internals the fuzz targets drive. Not part of the API: it changes without notice.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing {
+    use crate::clock::Clock;
+    use crate::register::{RegisterContext, RegisterError, Registration};
+    use crate::transport::Transport;
+
+    pub use crate::register::{SEAL_OVERHEAD, open, seal};
+
+    /// Runs `registration`'s exchanges as a device does; see `register::run`.
+    pub async fn register<R: Registration + ?Sized, T: Transport, C: Clock>(
+        registration: &R,
+        transport: &mut T,
+        clock: &C,
+        ctx: &RegisterContext,
+        work: &mut [u8],
+        scratch: &mut [u8],
+        out: &mut [u8],
+    ) -> Result<usize, RegisterError<T::Error>> {
+        crate::register::run(registration, transport, clock, ctx, work, scratch, out).await
+    }
+}
+
 pub use clock::Clock;
 pub use device::{
     Connected, Device, DeviceOptions, DisconnectReason, Event, Memory, Message, ReconnectPolicy,
@@ -40,7 +64,7 @@ pub use kv::{KvStore, NoStore, StoreError};
 pub use mqtt::{PacketId, QoS};
 pub use platform::{Platform, TransportError};
 pub use provider::{
-    CloudEndpoint, Credentials, EndpointOverrides, Limits, MqttOptions, Provider, ProviderError,
-    SignContext, TlsChoice, TopicPath,
+    CloudEndpoint, Connection, Credentials, EndpointOverrides, KeepAlive, Limits, MqttOptions,
+    Provider, ProviderError, SignContext, TlsChoice, TopicPath,
 };
 pub use transport::{ClientIdentity, Endpoint, ServerAuth, Tls, Transport};

@@ -4,7 +4,9 @@
 use core::fmt;
 
 use crate::mqtt::{QoS, TopicName, Will};
+use crate::ota::NoOta;
 use crate::provider::{Credentials, MqttOptions, Provider, ProviderError, SignContext};
+use crate::register::NoRegistration;
 use crate::scratch::Scratch;
 use crate::transport::{Endpoint, ServerAuth, Tls};
 
@@ -132,6 +134,9 @@ impl<'a> PlainMqtt<'a> {
 }
 
 impl Provider for PlainMqtt<'_> {
+    type Registration = NoRegistration;
+    type Ota = NoOta;
+
     fn cloud(&self) -> &'static str {
         "mqtt"
     }

@@ -4,13 +4,12 @@
 use core::fmt::{self, Write};
 use core::ops::RangeInclusive;
 
-use crate::clock::Clock;
 use crate::error::ErrorKind;
 use crate::mqtt::{QoS, SubscribeTopic, TopicFilter, Will};
-use crate::ota::{Notice, OtaContext, OtaJob, OtaStatus, OtaSupport};
-use crate::register::{RegisterError, RegisterIo, RegistrationId};
+use crate::ota::{OtaFormat, OtaSupport};
+use crate::register::Registration;
 use crate::scratch::{Scratch, ScratchFull, TextWriter};
-use crate::transport::{ClientIdentity, Endpoint, ServerAuth, Tls, Transport};
+use crate::transport::{ClientIdentity, Endpoint, ServerAuth, Tls};
 
 /// Longest host name a provider builds (RFC 1035 allows 253).
 pub const MAX_HOST_LEN: usize = 253;
@@ -129,6 +128,120 @@ pub struct EndpointOverrides<'a> {
     pub tls: TlsChoice<'a>,
     /// Client certificate for TLS, for clouds and modes that authenticate by certificate.
     pub client: Option<ClientIdentity<'a>>,
+}
+
+/// The keep-alive intervals a cloud accepts, and the one its provider uses unless told
+/// otherwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeepAlive {
+    /// Shortest interval accepted, in seconds.
+    pub min: u16,
+    /// Longest interval accepted, in seconds.
+    pub max: u16,
+    /// The provider's default.
+    pub default: u16,
+    /// What the cloud accepts, in words (the error's reason when a value is outside it).
+    pub reason: &'static str,
+}
+
+impl KeepAlive {
+    /// `secs` if the cloud accepts it; otherwise an error naming `keepalive` with
+    /// [`KeepAlive::reason`].
+    pub fn check(&self, secs: u16) -> Result<u16, ProviderError> {
+        check_keep_alive(secs, self.min..=self.max, self.reason)
+    }
+}
+
+/// The connection settings every provider has: the user's endpoint overrides and the
+/// keep-alive. A provider keeps them in a field named `connection` and gets its
+/// `with_overrides`, `with_host`, `with_port`, `with_tls` and `with_keep_alive` from
+/// [`connection_settings!`](crate::connection_settings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Connection<'a> {
+    /// Host, port, TLS and client-certificate overrides.
+    pub overrides: EndpointOverrides<'a>,
+    /// Keep-alive interval in seconds.
+    pub keep_alive_secs: u16,
+}
+
+impl<'a> Connection<'a> {
+    /// No overrides, and the cloud's default keep-alive.
+    pub const fn new(keep_alive: KeepAlive) -> Self {
+        Connection {
+            overrides: EndpointOverrides {
+                host: None,
+                port: None,
+                tls: TlsChoice::CloudDefault,
+                client: None,
+            },
+            keep_alive_secs: keep_alive.default,
+        }
+    }
+
+    /// The endpoint to use: the cloud's, with the overrides applied (see
+    /// [`EndpointOverrides::resolve`]).
+    pub fn resolve(&self, cloud: CloudEndpoint<'a>) -> Result<Endpoint<'a>, ProviderError> {
+        self.overrides.resolve(cloud)
+    }
+
+    /// A clean session with this keep-alive.
+    pub const fn mqtt_options(&self) -> MqttOptions {
+        MqttOptions::keep_alive(self.keep_alive_secs)
+    }
+}
+
+/// The setters of the settings every provider shares, as inherent methods of
+/// `$provider<'a>`, whose [`Connection`] is its field `connection` and whose cloud accepts the
+/// keep-alive intervals of `$keep_alive` (a [`KeepAlive`]).
+#[macro_export]
+macro_rules! connection_settings {
+    ($provider:ident, $keep_alive:expr) => {
+        impl<'a> $provider<'a> {
+            /// Host, port, TLS and client-certificate overrides, all at once.
+            pub fn with_overrides(
+                mut self,
+                overrides: $crate::provider::EndpointOverrides<'a>,
+            ) -> Self {
+                self.connection.overrides = overrides;
+                self
+            }
+
+            /// Connects to `host` instead of the cloud's (a private deployment, a local
+            /// broker or emulator).
+            pub fn with_host(mut self, host: &'a str) -> Self {
+                self.connection.overrides.host = Some(host);
+                self
+            }
+
+            /// Connects to `port` instead of the cloud's port for the chosen security.
+            pub fn with_port(mut self, port: u16) -> Self {
+                self.connection.overrides.port = Some(port);
+                self
+            }
+
+            /// Whether and how to use TLS (by default: wherever the cloud offers it, checked
+            /// against the cloud's CA certificates).
+            pub fn with_tls(mut self, tls: $crate::provider::TlsChoice<'a>) -> Self {
+                self.connection.overrides.tls = tls;
+                self
+            }
+
+            /// Keep-alive interval in seconds; refused outside the range the cloud
+            /// accepts.
+            pub fn with_keep_alive(
+                mut self,
+                secs: u16,
+            ) -> Result<Self, $crate::provider::ProviderError> {
+                self.connection.keep_alive_secs = $keep_alive.check(secs)?;
+                Ok(self)
+            }
+
+            /// The connection settings: overrides and keep-alive.
+            pub fn connection(&self) -> &$crate::provider::Connection<'a> {
+                &self.connection
+            }
+        }
+    };
 }
 
 /// A cloud's own endpoint: host, ports, and the CA certificates it is served under.
@@ -401,11 +514,21 @@ impl ProviderError {
     }
 }
 
-/// A cloud, configured for one device.
+/// A cloud, configured for one device: where to connect, how to sign in, what to subscribe,
+/// what the cloud accepts — and, where the cloud has them, its registration and its OTA
+/// formats.
 ///
 /// Everything here is pure: the device calls [`Provider::sign`] again on every connect with
-/// fresh time and randomness, so time-limited signatures never go stale.
+/// fresh time and randomness, so time-limited signatures never go stale; it runs every
+/// exchange itself, so a provider needs no transport, clock or `async`.
 pub trait Provider {
+    /// The cloud's dynamic registration ([`NoRegistration`](crate::register::NoRegistration)
+    /// for a cloud without one).
+    type Registration: Registration;
+    /// The cloud's OTA message formats ([`NoOta`](crate::ota::NoOta) for a cloud without OTA
+    /// over MQTT).
+    type Ota: OtaFormat;
+
     /// Short lower-case name of the cloud (`"aliyun"`, `"mqtt"`, …), used in store keys.
     fn cloud(&self) -> &'static str;
 
@@ -442,8 +565,9 @@ pub trait Provider {
         scratch: &mut Scratch<'s>,
     ) -> Result<Credentials<'s>, ProviderError>;
 
-    /// The `index`-th system topic to subscribe on connect (OTA notices, commands), built
-    /// in `scratch`; `None` past the last. Subscribed once and then kept by the session.
+    /// The `index`-th system topic to subscribe on connect (commands, downlinks the cloud
+    /// only delivers to subscribers), built in `scratch`; `None` past the last. Subscribed
+    /// once and then kept by the session. OTA topics are the [`OtaFormat`]'s.
     fn system_subscription<'s>(
         &self,
         index: usize,
@@ -453,88 +577,32 @@ pub trait Provider {
         Ok(None)
     }
 
-    /// Whether this configuration obtains its credentials by dynamic registration, and for
-    /// which product and device (the store key is derived from them). `None` (default):
-    /// the configuration holds its credentials.
-    fn registration(&self) -> Option<RegistrationId<'_>> {
+    /// This configuration's dynamic registration, if it obtains its credentials that way
+    /// (the device then registers, or loads the stored record, before connecting); `None`
+    /// (default): the configuration holds its credentials.
+    fn registration(&self) -> Option<&Self::Registration> {
         None
     }
 
-    /// Registers with the cloud over `io`, writes what it obtained (a record in the
-    /// provider's own format, read back in [`SignContext::registered`]) into `record`, and
-    /// returns its length. Called by the device only when [`Provider::registration`] is
-    /// `Some` and no stored record exists.
-    #[allow(async_fn_in_trait)]
-    async fn register<T: Transport, C: Clock>(
-        &self,
-        io: RegisterIo<'_, T, C>,
-        record: &mut [u8],
-    ) -> Result<usize, RegisterError<T::Error>> {
-        let _ = (io, record);
-        Err(RegisterError::Provider(ProviderError::Unsupported(
-            "dynamic registration for this cloud or mode",
-        )))
+    /// The cloud's OTA message formats, or why this cloud (or configuration) has no OTA
+    /// over MQTT.
+    fn ota(&self) -> Result<&Self::Ota, &'static str> {
+        Err("this cloud has no device OTA over MQTT")
     }
 
-    /// The TLS client certificate a registration record holds (Tencent's certificate
-    /// mode), presented when the endpoint has none of its own.
-    fn registered_identity<'r>(&self, record: &'r [u8]) -> Option<ClientIdentity<'r>> {
-        let _ = record;
-        None
-    }
-
-    /// Whether this cloud does OTA over MQTT. The default says it does not; a provider that
-    /// implements the `ota_*` methods says [`OtaSupport::Supported`].
+    /// Whether this cloud does OTA over MQTT, and if not, why ([`Provider::ota`]).
     fn ota_support(&self) -> OtaSupport {
-        OtaSupport::Unsupported("this cloud has no device OTA over MQTT")
-    }
-
-    /// The message that reports the running firmware version, sent after every connect
-    /// (`None`: the cloud has none).
-    fn ota_version_report<'s>(
-        &self,
-        ctx: &OtaContext<'_>,
-        scratch: &mut Scratch<'s>,
-    ) -> Result<Option<Publication<'s>>, ProviderError> {
-        let _ = (ctx, scratch);
-        Ok(None)
-    }
-
-    /// The message that asks the cloud for a pending upgrade, sent after the version report
-    /// (`None`: the cloud has none, or the version report is the request).
-    fn ota_job_request<'s>(
-        &self,
-        ctx: &OtaContext<'_>,
-        scratch: &mut Scratch<'s>,
-    ) -> Result<Option<Publication<'s>>, ProviderError> {
-        let _ = (ctx, scratch);
-        Ok(None)
-    }
-
-    /// Looks at an incoming message: an upgrade notice is written into `job` as an encoded
-    /// job (see [`crate::ota::JobFields::write`]). Called for every message the device
-    /// receives while OTA is enabled; anything not OTA is [`Notice::NotOta`].
-    fn ota_notice(&self, topic: &str, payload: &[u8], job: &mut [u8]) -> Notice {
-        let _ = (topic, payload, job);
-        Notice::NotOta
-    }
-
-    /// The message that reports `status` of `job` (`None` for a status after a reboot,
-    /// when the job is gone), in the cloud's format; `Ok(None)` when the cloud has no
-    /// message for that status.
-    fn ota_report<'s>(
-        &self,
-        job: Option<&OtaJob<'_>>,
-        status: OtaStatus,
-        ctx: &OtaContext<'_>,
-        scratch: &mut Scratch<'s>,
-    ) -> Result<Option<Publication<'s>>, ProviderError> {
-        let _ = (job, status, ctx, scratch);
-        Err(ProviderError::Unsupported("OTA for this cloud"))
+        match self.ota() {
+            Ok(_) => OtaSupport::Supported,
+            Err(why) => OtaSupport::Unsupported(why),
+        }
     }
 }
 
 impl<P: Provider + ?Sized> Provider for &P {
+    type Registration = P::Registration;
+    type Ota = P::Ota;
+
     fn cloud(&self) -> &'static str {
         (**self).cloud()
     }
@@ -564,47 +632,11 @@ impl<P: Provider + ?Sized> Provider for &P {
     ) -> Result<Option<SubscribeTopic<'s>>, ProviderError> {
         (**self).system_subscription(index, scratch)
     }
-    fn registration(&self) -> Option<RegistrationId<'_>> {
+    fn registration(&self) -> Option<&Self::Registration> {
         (**self).registration()
     }
-    async fn register<T: Transport, C: Clock>(
-        &self,
-        io: RegisterIo<'_, T, C>,
-        record: &mut [u8],
-    ) -> Result<usize, RegisterError<T::Error>> {
-        (**self).register(io, record).await
-    }
-    fn registered_identity<'r>(&self, record: &'r [u8]) -> Option<ClientIdentity<'r>> {
-        (**self).registered_identity(record)
-    }
-    fn ota_support(&self) -> OtaSupport {
-        (**self).ota_support()
-    }
-    fn ota_version_report<'s>(
-        &self,
-        ctx: &OtaContext<'_>,
-        scratch: &mut Scratch<'s>,
-    ) -> Result<Option<Publication<'s>>, ProviderError> {
-        (**self).ota_version_report(ctx, scratch)
-    }
-    fn ota_job_request<'s>(
-        &self,
-        ctx: &OtaContext<'_>,
-        scratch: &mut Scratch<'s>,
-    ) -> Result<Option<Publication<'s>>, ProviderError> {
-        (**self).ota_job_request(ctx, scratch)
-    }
-    fn ota_notice(&self, topic: &str, payload: &[u8], job: &mut [u8]) -> Notice {
-        (**self).ota_notice(topic, payload, job)
-    }
-    fn ota_report<'s>(
-        &self,
-        job: Option<&OtaJob<'_>>,
-        status: OtaStatus,
-        ctx: &OtaContext<'_>,
-        scratch: &mut Scratch<'s>,
-    ) -> Result<Option<Publication<'s>>, ProviderError> {
-        (**self).ota_report(job, status, ctx, scratch)
+    fn ota(&self) -> Result<&Self::Ota, &'static str> {
+        (**self).ota()
     }
 }
 

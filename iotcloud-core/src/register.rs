@@ -2,24 +2,33 @@
 //! keeps them.
 //!
 //! A provider whose configuration needs registration says so with
-//! [`Provider::registration`](crate::Provider::registration), and performs it in
-//! [`Provider::register`](crate::Provider::register) over the network the device lends it
-//! ([`RegisterIo`]). What it obtained is a *record*: bytes in the provider's own format
-//! (see [`Fields`]), which the device seals ([`seal`]: magic, version, length, checksum),
-//! keeps in its credentials buffer and stores in its [`KvStore`](crate::KvStore) under a key
-//! derived from cloud, product and device ([`RegistrationId::store_key`]). On the next boot
-//! the record is loaded instead of registering again; a record that fails its check is
-//! reported and never used.
+//! [`Provider::registration`](crate::Provider::registration), which returns its
+//! [`Registration`]: without I/O, it writes each request ([`RegisterRequest`], over HTTP(S)
+//! or MQTT) and reads each answer ([`RegisterAnswer`]); the device runs the exchanges, once
+//! for every cloud, with its own transport and memory. What the provider obtained is a
+//! *record*: bytes in its own format (see [`Fields`]), which the device seals (magic,
+//! version, length, checksum), keeps in its credentials memory and stores in its
+//! [`KvStore`](crate::KvStore) under a key derived from cloud, product and device
+//! ([`RegistrationId::store_key`]). On the next boot the record is loaded instead of
+//! registering again; a record that fails its check is reported and never used.
 
 use core::fmt::{self, Write as _};
 
 use sha2::{Digest as _, Sha256};
 
+#[cfg(feature = "registration")]
 use crate::clock::{Clock, with_deadline};
-use crate::http::HttpError;
-use crate::mqtt::{Connect, ConnectReturnCode, Packet};
+use crate::http::{HttpError, Method, Url};
+#[cfg(feature = "registration")]
+use crate::mqtt::Packet;
+use crate::mqtt::{Connect, ConnectReturnCode};
 use crate::provider::ProviderError;
-use crate::transport::{Endpoint, Transport};
+use crate::scratch::Scratch;
+#[cfg(feature = "registration")]
+use crate::transport::Transport;
+use crate::transport::{ClientIdentity, Endpoint, ServerAuth};
+#[cfg(feature = "registration")]
+use core::ops::Range;
 
 /// What a registration is for: the product and the device. The store key is derived from
 /// these and the cloud, so a change of product or device never reuses another's secret.
@@ -57,18 +66,357 @@ impl RegistrationId<'_> {
     }
 }
 
-/// The network, time and memory a device lends its provider for registration.
-pub struct RegisterIo<'r, T, C> {
-    /// The device's transport (not connected; the provider connects and closes it).
-    pub transport: &'r mut T,
-    /// The device's clock, for timeouts.
-    pub clock: &'r C,
-    /// Work memory for requests and responses (the device's receive buffer).
-    pub buf: &'r mut [u8],
+/// What a registration request may depend on besides the configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RegisterContext {
     /// Unix time in milliseconds, if known.
     pub unix_time_ms: Option<u64>,
     /// A fresh random value, for nonces.
     pub random: u64,
+}
+
+/// Most header fields an HTTP registration request carries besides `Host`,
+/// `Content-Length` and `Connection`.
+pub const MAX_REQUEST_HEADERS: usize = 6;
+
+/// Response-head room an HTTP registration keeps in the device's receive buffer unless the
+/// request asks for more ([`HttpRequest::head_room`]); the rest holds the body.
+pub const DEFAULT_HEAD_ROOM: usize = 1024;
+
+/// An HTTP request of a registration, written by the provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpRequest<'s> {
+    /// Method.
+    pub method: Method,
+    /// Where.
+    pub url: Url<'s>,
+    /// Header fields.
+    pub headers: heapless::Vec<(&'s str, &'s str), MAX_REQUEST_HEADERS>,
+    /// Body.
+    pub body: &'s [u8],
+    /// How to check the server for `https` URLs.
+    pub server: ServerAuth<'s>,
+    /// Longest wait for connecting, and then for each read.
+    pub timeout_ms: u64,
+    /// Bytes of the receive buffer kept for the response head (at most half of it); the
+    /// rest holds the body.
+    pub head_room: usize,
+}
+
+impl<'s> HttpRequest<'s> {
+    /// A POST of `body` to `url` checked against `server`, with a 30 s timeout.
+    pub fn post(url: Url<'s>, server: ServerAuth<'s>, body: &'s [u8]) -> Self {
+        HttpRequest {
+            method: Method::Post,
+            url,
+            headers: heapless::Vec::new(),
+            body,
+            server,
+            timeout_ms: 30_000,
+            head_room: DEFAULT_HEAD_ROOM,
+        }
+    }
+
+    /// The same request with one more header field; more than [`MAX_REQUEST_HEADERS`] is
+    /// an error naming `key`, the configuration key the value comes from.
+    pub fn header(mut self, name: &'s str, value: &'s str) -> Result<Self, ProviderError> {
+        self.headers
+            .push((name, value))
+            .map_err(|_| ProviderError::Unsupported("more header fields than a request carries"))?;
+        Ok(self)
+    }
+}
+
+/// An MQTT connection of a registration (Aliyun's `register` and `regnwl`): the broker
+/// pushes the answer on one of `topics`, without a subscription.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MqttRequest<'s> {
+    /// Where to connect.
+    pub endpoint: Endpoint<'s>,
+    /// The CONNECT to send.
+    pub connect: Connect<'s>,
+    /// The topics the answer may come on.
+    pub topics: [&'s str; 2],
+    /// Longest wait for CONNACK and then for the answer.
+    pub timeout_ms: u64,
+}
+
+/// One request of a registration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RegisterRequest<'s> {
+    /// Over HTTP(S); the answer is [`RegisterAnswer::Http`].
+    Http(HttpRequest<'s>),
+    /// Over MQTT; the answer is [`RegisterAnswer::Mqtt`].
+    Mqtt(MqttRequest<'s>),
+}
+
+/// The answer to an HTTP request, in the device's receive buffer.
+#[derive(Debug)]
+pub struct HttpAnswer<'a> {
+    /// Status code.
+    pub status: u16,
+    /// Body, which the provider may decode in place.
+    pub body: &'a mut [u8],
+    head: &'a [u8],
+}
+
+impl<'a> HttpAnswer<'a> {
+    /// An answer of `status` whose response head (status line and header fields, as
+    /// received) is `head` and body `body`: what the device hands a provider, and what a
+    /// provider's tests build.
+    pub fn new(status: u16, head: &'a [u8], body: &'a mut [u8]) -> Self {
+        HttpAnswer { status, body, head }
+    }
+
+    /// The first value of header `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        crate::http::header_in(self.head, name)
+    }
+}
+
+/// The answer to one request of a registration.
+#[derive(Debug)]
+pub enum RegisterAnswer<'a> {
+    /// Status, headers and body of an HTTP response.
+    Http(HttpAnswer<'a>),
+    /// The message the broker pushed.
+    Mqtt {
+        /// Its topic.
+        topic: &'a str,
+        /// Its payload, which the provider may decode in place.
+        payload: &'a mut [u8],
+    },
+}
+
+/// What a provider made of an answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answered {
+    /// The record is complete: this many bytes of `record`.
+    Record(usize),
+    /// Another request follows: this many bytes of `carry` are what it needs (a token, say),
+    /// handed to the next [`Registration::request`].
+    Next(usize),
+}
+
+/// A cloud's dynamic registration, without I/O: the provider writes each request and reads
+/// each answer; the device runs the exchanges, once for every cloud.
+///
+/// What the provider obtains is a *record* in its own format (see [`Fields`]); the device
+/// seals it, stores it, and hands it back to [`Provider::sign`](crate::Provider::sign) in
+/// [`SignContext::registered`](crate::provider::SignContext::registered).
+pub trait Registration {
+    /// The product and device registered: the store key is derived from them.
+    fn id(&self) -> RegistrationId<'_>;
+
+    /// The request of step `step` (0, then 1, … while [`Registration::answer`] says
+    /// [`Answered::Next`]), built in `scratch`. `carry` holds what the previous step kept
+    /// for this one (empty at step 0).
+    fn request<'s>(
+        &'s self,
+        step: u8,
+        carry: &'s [u8],
+        ctx: &RegisterContext,
+        scratch: &mut Scratch<'s>,
+    ) -> Result<RegisterRequest<'s>, ProviderError>;
+
+    /// Reads the answer to step `step`: writes the record into `record` and returns
+    /// [`Answered::Record`], or writes what the next step needs into `carry` (memory of the
+    /// transmit buffer, in front of the next request) and returns [`Answered::Next`].
+    fn answer(
+        &self,
+        step: u8,
+        answer: RegisterAnswer<'_>,
+        record: &mut [u8],
+        carry: &mut [u8],
+    ) -> Result<Answered, AnswerError>;
+
+    /// The TLS client identity a record holds (Tencent's certificate mode), presented when
+    /// the endpoint has none of its own.
+    fn identity<'r>(&self, record: &'r [u8]) -> Option<ClientIdentity<'r>> {
+        let _ = record;
+        None
+    }
+}
+
+/// The registration of a provider that has none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoRegistration {}
+
+impl Registration for NoRegistration {
+    fn id(&self) -> RegistrationId<'_> {
+        match *self {}
+    }
+
+    fn request<'s>(
+        &'s self,
+        _: u8,
+        _: &'s [u8],
+        _: &RegisterContext,
+        _: &mut Scratch<'s>,
+    ) -> Result<RegisterRequest<'s>, ProviderError> {
+        match *self {}
+    }
+
+    fn answer(
+        &self,
+        _: u8,
+        _: RegisterAnswer<'_>,
+        _: &mut [u8],
+        _: &mut [u8],
+    ) -> Result<Answered, AnswerError> {
+        match *self {}
+    }
+}
+
+/// Most requests one registration makes (Huawei: a token, then the device).
+pub const MAX_STEPS: u8 = 4;
+
+/// Runs `registration`'s exchanges: requests built in `scratch`, answers read in `work`,
+/// the record written into `out`. Returns the record's length.
+///
+/// What a step keeps for the next one stays at the start of `scratch`, in front of the next
+/// request. Requests carry passwords and tokens, and answers secrets: `scratch` is wiped
+/// after every step, and `work` when the registration ends, whatever its outcome.
+#[cfg(feature = "registration")]
+pub(crate) async fn run<R: Registration + ?Sized, T: Transport, C: Clock>(
+    registration: &R,
+    transport: &mut T,
+    clock: &C,
+    ctx: &RegisterContext,
+    work: &mut [u8],
+    scratch: &mut [u8],
+    out: &mut [u8],
+) -> Result<usize, RegisterError<T::Error>> {
+    let result = steps(registration, transport, clock, ctx, work, scratch, out).await;
+    scratch.fill(0);
+    work.fill(0);
+    result
+}
+
+/// Where an answer is in the work memory.
+#[cfg(feature = "registration")]
+enum Received {
+    Http {
+        status: u16,
+        head: usize,
+        body: Range<usize>,
+    },
+    Mqtt {
+        topic: Range<usize>,
+        payload: Range<usize>,
+    },
+}
+
+#[cfg(feature = "registration")]
+async fn steps<R: Registration + ?Sized, T: Transport, C: Clock>(
+    registration: &R,
+    transport: &mut T,
+    clock: &C,
+    ctx: &RegisterContext,
+    work: &mut [u8],
+    scratch: &mut [u8],
+    out: &mut [u8],
+) -> Result<usize, RegisterError<T::Error>> {
+    let mut carry = 0;
+    for step in 0..MAX_STEPS {
+        let received = {
+            let (kept, free) = scratch.split_at_mut(carry.min(scratch.len()));
+            let request = registration.request(step, kept, ctx, &mut Scratch::new(free))?;
+            match request {
+                RegisterRequest::Http(request) => {
+                    http_exchange(&request, transport, clock, &mut *work).await?
+                }
+                RegisterRequest::Mqtt(request) => {
+                    let deadline = clock.now_ms().saturating_add(request.timeout_ms);
+                    let result = exchange(
+                        transport,
+                        clock,
+                        &mut *work,
+                        &request.endpoint,
+                        &request.connect,
+                        &request.topics,
+                        deadline,
+                    )
+                    .await;
+                    transport.close().await;
+                    let (topic, payload) = result?;
+                    Received::Mqtt { topic, payload }
+                }
+            }
+        };
+        // The request is gone; it may have held a password.
+        scratch.fill(0);
+        let answer = match received {
+            Received::Http { status, head, body } => {
+                let (head_part, rest) = work.split_at_mut(body.start);
+                RegisterAnswer::Http(HttpAnswer::new(
+                    status,
+                    &head_part[..head],
+                    &mut rest[..body.len()],
+                ))
+            }
+            Received::Mqtt { topic, payload } => {
+                let (head_part, rest) = work.split_at_mut(payload.start);
+                let topic = core::str::from_utf8(&head_part[topic])
+                    .map_err(|_| RegisterError::BadResponse("topic is not UTF-8"))?;
+                RegisterAnswer::Mqtt {
+                    topic,
+                    payload: &mut rest[..payload.len()],
+                }
+            }
+        };
+        match registration
+            .answer(step, answer, out, scratch)
+            .map_err(widen)?
+        {
+            Answered::Record(len) => return Ok(len),
+            Answered::Next(len) => carry = len,
+        }
+    }
+    Err(RegisterError::BadResponse(
+        "more registration steps than a registration makes",
+    ))
+}
+
+/// One HTTP exchange of a registration: the head in the first part of `work`, the body in
+/// the rest.
+#[cfg(feature = "registration")]
+async fn http_exchange<T: Transport, C: Clock>(
+    request: &HttpRequest<'_>,
+    transport: &mut T,
+    clock: &C,
+    work: &mut [u8],
+) -> Result<Received, RegisterError<T::Error>> {
+    use crate::http::{Exchange, Redirects, Request};
+
+    let head_len = request.head_room.min(work.len() / 2);
+    let (head, body_buf) = work.split_at_mut(head_len);
+    let req = Request {
+        method: request.method,
+        url: request.url,
+        headers: &request.headers,
+        body: request.body,
+        server: request.server,
+        client: None,
+        timeout_ms: request.timeout_ms,
+    };
+    let mut exchange = Exchange::start(transport, clock, &req, Redirects::Refuse, head).await?;
+    let status = exchange.status();
+    let read = exchange.read_to_end(body_buf).await.map(<[u8]>::len);
+    let head = exchange.head_len();
+    exchange.close().await;
+    let body_len = read?;
+    Ok(Received::Http {
+        status,
+        head,
+        body: head_len..head_len + body_len,
+    })
+}
+
+/// A provider's refusal of an answer, as a registration error of any transport.
+#[cfg(feature = "registration")]
+fn widen<E>(e: AnswerError) -> RegisterError<E> {
+    e.map_transport(|never| match never {})
 }
 
 /// A cloud's reason for refusing a registration, from its own error codes.
@@ -106,6 +454,11 @@ impl fmt::Display for Rejection {
         })
     }
 }
+
+/// How [`Registration::answer`] refuses an answer: a [`RegisterError`] without a transport
+/// (a status, a refusal with the cloud's code, a malformed or undecryptable answer, a record
+/// too large).
+pub type AnswerError = RegisterError<core::convert::Infallible>;
 
 /// Longest cloud error code kept in [`RegisterError::Rejected`].
 pub const MAX_CODE_LEN: usize = 32;
@@ -208,48 +561,35 @@ impl<E> RegisterError<E> {
 // ---------------------------------------------------------------------------------------
 // Registration over MQTT.
 
-/// The message a cloud pushes to a registration connection: its topic and payload, in the
-/// [`RegisterIo::buf`] they arrived in.
-#[derive(Debug)]
-pub struct Pushed<'r> {
-    /// Topic.
-    pub topic: &'r str,
-    /// Payload.
-    pub payload: &'r [u8],
-}
-
 /// Registration over MQTT (Aliyun's `register` and `regnwl`): connects to `endpoint`, sends
 /// `connect`, and waits up to `timeout_ms` for CONNACK and then for a PUBLISH on one of
-/// `topics`, which the cloud pushes without a subscription. The connection is closed before
-/// returning. A refused CONNACK is [`RegisterError::Refused`].
-pub async fn mqtt_answer<'r, T: Transport, C: Clock>(
-    io: RegisterIo<'r, T, C>,
+/// `topics` (empty ones are ignored), which the cloud pushes without a subscription. The
+/// connection is closed before returning. A refused CONNACK is [`RegisterError::Refused`].
+/// Returns the topic and payload, in `buf`.
+#[cfg(all(test, feature = "registration"))]
+pub(crate) async fn mqtt_answer<'r, T: Transport, C: Clock>(
+    transport: &mut T,
+    clock: &C,
+    buf: &'r mut [u8],
     endpoint: &Endpoint<'_>,
     connect: &Connect<'_>,
     topics: &[&str],
     timeout_ms: u64,
-) -> Result<Pushed<'r>, RegisterError<T::Error>> {
-    let RegisterIo {
-        transport,
-        clock,
-        buf,
-        ..
-    } = io;
+) -> Result<(&'r str, &'r mut [u8]), RegisterError<T::Error>> {
     let deadline = clock.now_ms().saturating_add(timeout_ms);
     let result = exchange(transport, clock, buf, endpoint, connect, topics, deadline).await;
     transport.close().await;
     let (topic, payload) = result?;
-    let (head, rest) = buf.split_at(payload.start);
+    let (head, rest) = buf.split_at_mut(payload.start);
     let topic = core::str::from_utf8(&head[topic])
         .map_err(|_| RegisterError::BadResponse("topic is not UTF-8"))?;
-    Ok(Pushed {
-        topic,
-        payload: &rest[..payload.len()],
-    })
+    Ok((topic, &mut rest[..payload.len()]))
 }
 
+#[cfg(feature = "registration")]
 type Ranges = (core::ops::Range<usize>, core::ops::Range<usize>);
 
+#[cfg(feature = "registration")]
 async fn exchange<T: Transport, C: Clock>(
     transport: &mut T,
     clock: &C,
@@ -293,7 +633,12 @@ async fn exchange<T: Transport, C: Clock>(
                     }
                     connacked = true;
                 }
-                Packet::Publish(p) if connacked && topics.contains(&p.topic.as_str()) => {
+                Packet::Publish(p)
+                    if connacked
+                        && topics
+                            .iter()
+                            .any(|t| !t.is_empty() && *t == p.topic.as_str()) =>
+                {
                     let base = buf.as_ptr() as usize;
                     let t = p.topic.as_str().as_ptr() as usize - base;
                     let b = p.payload.as_ptr() as usize - base;
@@ -584,21 +929,16 @@ mod tests {
                 username: Some("dev&pk"),
                 password: Some(password),
             };
-            let io = RegisterIo {
-                transport: &mut transport,
-                clock: &clock,
-                buf: &mut buf,
-                unix_time_ms: None,
-                random: 1,
-            };
             let got = block_on(mqtt_answer(
-                io,
+                &mut transport,
+                &clock,
+                &mut buf,
                 &endpoint,
                 &connect,
                 &["/ext/register", "/ext/regnwl"],
                 5_000,
             ))
-            .map(|p| (p.topic.to_owned(), p.payload.to_vec()));
+            .map(|(topic, payload)| (topic.to_owned(), payload.to_vec()));
             let closes = transport.state.borrow().closes;
             (got, closes)
         };

@@ -11,8 +11,10 @@ use core::fmt;
 ///   cancel-safe: if its future is dropped before completing, no received byte is lost.
 ///   The device relies on this to wait for data and a timer at once.
 /// - `write` may accept fewer bytes than given; `flush` pushes buffered bytes to the network.
-///   A dropped `write` future may leave a partial packet on the wire; the device then treats
-///   the connection as broken and reconnects.
+///   `write` must be cancel-safe too: if its future is dropped before it returns, it accepted
+///   none of the bytes, and a dropped `flush` can simply be called again. The device counts
+///   what each `write` accepted, so a write-out dropped half-way (a `select!` with a timer or
+///   a channel) resumes on the next call instead of breaking the stream.
 /// - `read` and `write` on a closed transport return an error.
 #[allow(async_fn_in_trait)]
 pub trait Transport: embedded_io_async::Read + embedded_io_async::Write {

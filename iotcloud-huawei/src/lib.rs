@@ -7,27 +7,28 @@ extern crate std;
 
 mod hour_stamp;
 mod ota;
+#[cfg(feature = "registration")]
 mod register;
 
 use core::fmt;
 
-use iotcloud_core::clock::Clock;
-use iotcloud_core::http::Url;
 use iotcloud_core::mqtt::{QoS, SubscribeTopic};
-use iotcloud_core::ota::{Notice, OtaContext, OtaJob, OtaStatus, OtaSupport};
+#[cfg(not(feature = "ota"))]
+use iotcloud_core::ota::NoOta;
 use iotcloud_core::provider::{
-    CloudEndpoint, Credentials, EndpointOverrides, Limits, MqttOptions, Provider, ProviderError,
-    Publication, SignContext, TlsChoice, TopicPath, build_host, check_host_len, check_keep_alive,
-    subscription,
+    CloudEndpoint, Connection, Credentials, KeepAlive, Limits, MqttOptions, Provider,
+    ProviderError, SignContext, TlsChoice, TopicPath, build_host, check_host_len, subscription,
 };
-use iotcloud_core::register::{RegisterError, RegisterIo, RegistrationId};
+#[cfg(not(feature = "registration"))]
+use iotcloud_core::register::NoRegistration;
 use iotcloud_core::scratch::Scratch;
 use iotcloud_core::sign::{Algorithm, Secret, TimeUnit, TimestampPolicy, check_identifier, hmac};
-use iotcloud_core::transport::{ClientIdentity, Endpoint, ServerAuth, Transport};
+use iotcloud_core::transport::{ClientIdentity, Endpoint};
 
 pub use hour_stamp::HourStamp;
 pub use ota::{OTA_SERVICE, ota_result_code};
-pub use register::{IamAccount, MAX_SECRET_LEN};
+#[cfg(feature = "registration")]
+pub use register::IamAccount;
 
 /// The roots IoTDA's device-access endpoints are served under: GlobalSign Root CA R3, R46,
 /// R6 and DigiCert Global Root CA (the list Huawei publishes; which one signs a given
@@ -82,11 +83,20 @@ pub const MAX_SUBSCRIPTIONS: usize = 50;
 /// Keep-alive Huawei recommends (and its SDK uses), in seconds.
 pub const DEFAULT_KEEP_ALIVE_SECS: u16 = 120;
 
-const TOPIC_PREFIX: &str = "$oc/devices/";
+/// The keep-alive intervals IoTDA accepts (30 to 1200 s), and 120 s, what Huawei recommends
+/// and its SDK uses, by default.
+pub const KEEP_ALIVE: KeepAlive = KeepAlive {
+    min: 30,
+    max: 1200,
+    default: DEFAULT_KEEP_ALIVE_SECS,
+    reason: "IoTDA accepts 30 to 1200 seconds",
+};
 
-const NOT_REGISTERING: ProviderError = ProviderError::Unsupported(
-    "registration settings on a configuration that does not register (use register_with_iam)",
-);
+/// Longest device secret accepted from the cloud by registration, in bytes (IoTDA's are 8
+/// to 32).
+pub const MAX_SECRET_LEN: usize = 64;
+
+const TOPIC_PREFIX: &str = "$oc/devices/";
 
 /// A device id: given as registered, or formed as `{product_id}_{node_id}` the way IoTDA
 /// forms it when a device is created without one.
@@ -152,11 +162,14 @@ enum Auth<'a> {
     /// An X.509 client certificate in the TLS handshake; no password.
     Certificate(ClientIdentity<'a>),
     /// The device id and secret dynamic registration obtained (the registration record).
+    #[cfg(feature = "registration")]
     Registered,
 }
 
-/// An IoTDA device: its id, its secret or certificate, and how to reach its instance.
-#[derive(Clone)]
+/// An IoTDA device: its id, its secret or certificate, and how to reach its instance. Each
+/// constructor is one authentication mode and checks its input; `Debug` never shows a
+/// secret.
+#[derive(Debug, Clone)]
 pub struct Huawei<'a> {
     device_id: DeviceId<'a>,
     auth: Auth<'a>,
@@ -165,37 +178,26 @@ pub struct Huawei<'a> {
     timestamp: TimestampPolicy,
     sign_type: Option<SignType>,
     utc_offset_secs: i32,
-    overrides: EndpointOverrides<'a>,
-    keep_alive_secs: u16,
+    connection: Connection<'a>,
     sys_subscription: bool,
+    #[cfg(feature = "registration")]
     enrol: Option<register::Enrol<'a>>,
 }
 
-impl fmt::Debug for Huawei<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Huawei")
-            .field("device_id", &format_args!("{}", self.device_id))
-            .field("auth", &self.auth)
-            .field("region", &self.region)
-            .field("endpoint", &self.endpoint)
-            .field("timestamp", &self.timestamp)
-            .field("sign_type", &self.sign_type)
-            .field("utc_offset_secs", &self.utc_offset_secs)
-            .field("overrides", &self.overrides)
-            .field("registration", &self.enrol)
-            .finish_non_exhaustive()
-    }
-}
+iotcloud_core::connection_settings!(Huawei, KEEP_ALIVE);
 
 impl<'a> Huawei<'a> {
     /// A device that logs in with its secret (`device_secret`), over TLS checked against
     /// [`CA_PEM`], signing with the clock's hour in UTC. Give the instance with
     /// [`with_endpoint`](Self::with_endpoint) (or a host override).
-    pub fn new(device_id: DeviceId<'a>, device_secret: &'a str) -> Result<Self, ProviderError> {
+    pub fn with_secret(
+        device_id: DeviceId<'a>,
+        device_secret: &'a str,
+    ) -> Result<Self, ProviderError> {
         if device_secret.is_empty() {
             return Err(ProviderError::MissingKey("device_secret"));
         }
-        Ok(Self::with_auth(
+        Ok(Self::from_auth(
             device_id,
             Auth::Secret(Secret::new(device_secret)),
         ))
@@ -204,7 +206,7 @@ impl<'a> Huawei<'a> {
     /// A device that logs in with an X.509 certificate (issued under a device CA uploaded
     /// to the console) and its private key, both PEM. TLS is then required; there is no
     /// password.
-    pub fn certificate(
+    pub fn with_certificate(
         device_id: DeviceId<'a>,
         identity: ClientIdentity<'a>,
     ) -> Result<Self, ProviderError> {
@@ -214,10 +216,10 @@ impl<'a> Huawei<'a> {
         if identity.key_pem.is_empty() {
             return Err(ProviderError::MissingKey("client_key"));
         }
-        Ok(Self::with_auth(device_id, Auth::Certificate(identity)))
+        Ok(Self::from_auth(device_id, Auth::Certificate(identity)))
     }
 
-    fn with_auth(device_id: DeviceId<'a>, auth: Auth<'a>) -> Self {
+    fn from_auth(device_id: DeviceId<'a>, auth: Auth<'a>) -> Self {
         Huawei {
             device_id,
             auth,
@@ -226,122 +228,29 @@ impl<'a> Huawei<'a> {
             timestamp: TimestampPolicy::default(),
             sign_type: None,
             utc_offset_secs: 0,
-            overrides: EndpointOverrides::default(),
-            keep_alive_secs: DEFAULT_KEEP_ALIVE_SECS,
+            connection: Connection::new(KEEP_ALIVE),
             sys_subscription: false,
+            #[cfg(feature = "registration")]
             enrol: None,
         }
     }
 
-    /// A device that creates itself in IoTDA with an IAM account (clouds-official §4.3 A):
-    /// an IAM token from `POST https://iam.{region}.myhuaweicloud.com/v3/auth/tokens`, then
-    /// `POST https://{app_endpoint}/v5/iot/{project_id}/devices` with `node_id` and
-    /// `product_id`. It then logs in with the `device_id` and `auth_info.secret` the cloud
-    /// returned, exactly as `Huawei::new(DeviceId::new(device_id)?, secret)` would.
-    ///
-    /// The MQTT side still needs [`with_endpoint`](Self::with_endpoint) (or a host
-    /// override); the region is taken from `iam` (change it with
-    /// [`with_region`](Self::with_region)). Topics are built for
-    /// `{product_id}_{node_id}`, the id IoTDA gives a device created without one; see
-    /// [`Huawei::registered_device_id`].
-    pub fn register_with_iam(
-        product_id: &'a str,
-        node_id: &'a str,
-        iam: IamAccount<'a>,
-    ) -> Result<Self, ProviderError> {
-        check_identifier("product_id", product_id, MAX_PRODUCT_ID_LEN)?;
-        check_identifier("node_id", node_id, MAX_NODE_ID_LEN)?;
-        if iam.project_id.is_empty() {
-            return Err(ProviderError::MissingKey("project_id"));
+    /// Whether this configuration logs in with what dynamic registration obtained.
+    fn registers(&self) -> bool {
+        #[cfg(feature = "registration")]
+        {
+            matches!(self.auth, Auth::Registered)
         }
-        let path_safe = |b: u8| b.is_ascii_alphanumeric() || b == b'-' || b == b'_';
-        if iam.project_id.len() > 64 || !iam.project_id.bytes().all(path_safe) {
-            return Err(ProviderError::InvalidValue {
-                key: "project_id",
-                reason: "is not a project id (up to 64 letters, digits, `-`, `_`)",
-            });
+        #[cfg(not(feature = "registration"))]
+        {
+            false
         }
-        for (key, value) in [
-            ("iam_domain", iam.domain),
-            ("iam_username", iam.username),
-            ("iam_password", iam.password),
-        ] {
-            if value.is_empty() {
-                return Err(ProviderError::MissingKey(key));
-            }
-        }
-        check_host_label("app_endpoint", iam.app_endpoint)?;
-        check_host_label("region", iam.region)?;
-        let device_id = DeviceId::from_node(product_id, node_id)?;
-        let mut h = Self::with_auth(device_id, Auth::Registered);
-        h.region = iam.region;
-        h.enrol = Some(register::Enrol {
-            product_id,
-            node_id,
-            iam,
-            iam_url: None,
-            app_url: None,
-            luatos_app_host: false,
-            instance_id: None,
-            server: ServerAuth::DefaultRoots,
-        });
-        Ok(h)
-    }
-
-    /// Registers at these URLs instead of Huawei's (`http://…` or `https://…`): the IAM
-    /// token URL (`…/v3/auth/tokens`) and the device-creation URL
-    /// (`…/v5/iot/{project_id}/devices`), e.g. a local test server. Only for a
-    /// configuration from [`register_with_iam`](Self::register_with_iam).
-    pub fn with_register_urls(
-        mut self,
-        iam_url: &'a str,
-        app_url: &'a str,
-    ) -> Result<Self, ProviderError> {
-        let enrol = self.enrol.as_mut().ok_or(NOT_REGISTERING)?;
-        enrol.iam_url = Some(
-            Url::parse(iam_url).map_err(|_| ProviderError::InvalidValue {
-                key: "register_url",
-                reason: "the IAM URL is not an http:// or https:// URL with a valid host and port",
-            })?,
-        );
-        enrol.app_url = Some(
-            Url::parse(app_url).map_err(|_| ProviderError::InvalidValue {
-                key: "register_url",
-                reason: "the device-creation URL is not an http:// or https:// URL with a valid \
-                     host and port",
-            })?,
-        );
-        Ok(self)
-    }
-
-    /// How the IAM and IoTDA API servers are checked over HTTPS. The default is
-    /// `ServerAuth::DefaultRoots` (the HAL's web PKI roots): Huawei does not list the API
-    /// hosts' roots, and [`CA_PEM`] holds the device-access roots.
-    pub fn with_register_server(mut self, server: ServerAuth<'a>) -> Result<Self, ProviderError> {
-        self.enrol.as_mut().ok_or(NOT_REGISTERING)?.server = server;
-        Ok(self)
-    }
-
-    /// Reads [`IamAccount::app_endpoint`] as LuatOS's `endpoint` and builds the API host as
-    /// LuatOS does, `{app_endpoint}.iotda.{region}.myhuaweicloud.com`. Huawei's consoles
-    /// show the host instead (`{prefix}.st1.iotda-app.{region}.myhuaweicloud.com`); the
-    /// pattern LuatOS guesses is not documented.
-    pub fn with_luatos_app_endpoint(mut self) -> Result<Self, ProviderError> {
-        self.enrol.as_mut().ok_or(NOT_REGISTERING)?.luatos_app_host = true;
-        Ok(self)
-    }
-
-    /// Sends `Instance-Id: {instance_id}` when creating the device, which Standard and
-    /// Enterprise instances require (the console shows the instance id).
-    pub fn with_instance_id(mut self, instance_id: &'a str) -> Result<Self, ProviderError> {
-        check_identifier("instance_id", instance_id, 64)?;
-        self.enrol.as_mut().ok_or(NOT_REGISTERING)?.instance_id = Some(instance_id);
-        Ok(self)
     }
 
     /// The device id a registration record holds: what the cloud returned, which the
     /// device logs in with. Build topics for it with
-    /// `Huawei::new(DeviceId::new(id)?, …)` if it differs from `{product_id}_{node_id}`.
+    /// `Huawei::with_secret(DeviceId::new(id)?, …)` if it differs from
+    /// `{product_id}_{node_id}`.
     pub fn registered_device_id(record: &[u8]) -> Option<&str> {
         iotcloud_core::register::field(record, "device_id")
     }
@@ -411,19 +320,6 @@ impl<'a> Huawei<'a> {
             });
         }
         self.utc_offset_secs = secs;
-        Ok(self)
-    }
-
-    /// Host, port and TLS overrides. A host override stands in for `endpoint` and `region`.
-    pub fn with_overrides(mut self, overrides: EndpointOverrides<'a>) -> Self {
-        self.overrides = overrides;
-        self
-    }
-
-    /// Keep-alive interval; IoTDA accepts 30 to 1200 s.
-    pub fn with_keep_alive(mut self, secs: u16) -> Result<Self, ProviderError> {
-        self.keep_alive_secs =
-            check_keep_alive(secs, 30..=1200, "IoTDA accepts 30 to 1200 seconds")?;
         Ok(self)
     }
 
@@ -547,30 +443,40 @@ fn check_host_label(key: &'static str, value: &str) -> Result<(), ProviderError>
 }
 
 impl Provider for Huawei<'_> {
+    #[cfg(feature = "registration")]
+    type Registration = Self;
+    #[cfg(not(feature = "registration"))]
+    type Registration = NoRegistration;
+    #[cfg(feature = "ota")]
+    type Ota = Self;
+    #[cfg(not(feature = "ota"))]
+    type Ota = NoOta;
+
     fn cloud(&self) -> &'static str {
         "huawei"
     }
 
     /// `{endpoint}.iotda-device.{region}.myhuaweicloud.com`, TLS on 8883 by default, plain
-    /// MQTT on 1883 when TLS is turned off. Certificate mode puts the client certificate in
-    /// the TLS settings and refuses plain TCP.
+    /// MQTT on 1883 when TLS is turned off. A host override stands in for `endpoint` and
+    /// `region`. Certificate mode puts the client certificate in the TLS settings and
+    /// refuses plain TCP.
     fn endpoint<'a>(&'a self, scratch: &mut Scratch<'a>) -> Result<Endpoint<'a>, ProviderError> {
-        let host = match (self.overrides.host, self.endpoint) {
+        let host = match (self.connection.overrides.host, self.endpoint) {
             (Some(host), _) => host,
             (None, Some(endpoint)) => build_host("endpoint", &self.host_parts(endpoint), scratch)?,
             (None, None) => return Err(ProviderError::MissingKey("endpoint")),
         };
-        let mut overrides: EndpointOverrides<'_> = self.overrides;
+        let mut connection = self.connection;
         if let Auth::Certificate(identity) = self.auth {
-            if overrides.tls == TlsChoice::Off {
+            if connection.overrides.tls == TlsChoice::Off {
                 return Err(ProviderError::InvalidValue {
                     key: "tls",
                     reason: "certificate authentication needs TLS",
                 });
             }
-            overrides.client = Some(identity);
+            connection.overrides.client = Some(identity);
         }
-        overrides.resolve(CloudEndpoint {
+        connection.resolve(CloudEndpoint {
             host,
             tls_port: Some(TLS_PORT),
             plain_port: Some(PLAIN_PORT),
@@ -579,7 +485,7 @@ impl Provider for Huawei<'_> {
     }
 
     fn mqtt_options(&self) -> MqttOptions {
-        MqttOptions::keep_alive(self.keep_alive_secs)
+        self.connection.mqtt_options()
     }
 
     /// QoS 0 and 1, messages up to 1 MB. IoTDA limits custom topics to 128 bytes; system
@@ -588,9 +494,10 @@ impl Provider for Huawei<'_> {
     fn limits(&self) -> Limits {
         // A registered device's id comes from the cloud and may be longer than the one the
         // topics are built for.
-        let id_len = match self.auth {
-            Auth::Registered => MAX_DEVICE_ID_LEN.max(self.device_id.len()),
-            _ => self.device_id.len(),
+        let id_len = if self.registers() {
+            MAX_DEVICE_ID_LEN.max(self.device_id.len())
+        } else {
+            self.device_id.len()
         };
         Limits {
             max_qos: QoS::AtLeastOnce,
@@ -610,6 +517,7 @@ impl Provider for Huawei<'_> {
         let (id, secret) = match self.auth {
             Auth::Secret(secret) => (self.device_id, Some(secret.expose())),
             Auth::Certificate(_) => (self.device_id, None),
+            #[cfg(feature = "registration")]
             Auth::Registered => {
                 let (id, secret) = register::recorded(ctx.registered)?;
                 (id, Some(secret))
@@ -632,25 +540,8 @@ impl Provider for Huawei<'_> {
         })
     }
 
-    /// A configuration from [`Huawei::register_with_iam`] registers as `{product_id}` /
-    /// `{node_id}`.
-    fn registration(&self) -> Option<RegistrationId<'_>> {
-        self.enrol.as_ref().map(|e| RegistrationId {
-            product: e.product_id,
-            device: e.node_id,
-        })
-    }
-
-    /// IAM token, then device creation; the record is two fields, the returned
-    /// `device_id` and `auth_info.secret`.
-    async fn register<T: Transport, C: Clock>(
-        &self,
-        io: RegisterIo<'_, T, C>,
-        record: &mut [u8],
-    ) -> Result<usize, RegisterError<T::Error>> {
-        register::register(self, io, record).await
-    }
-
+    /// `$oc/devices/{id}/sys/#` when asked for ([`Huawei::with_sys_subscription`]); nothing
+    /// otherwise. OTA adds none: IoTDA delivers `sys/events/down` without a subscription.
     fn system_subscription<'s>(
         &self,
         index: usize,
@@ -668,48 +559,24 @@ impl Provider for Huawei<'_> {
         )?))
     }
 
-    /// Supported, over the event topics. IoTDA delivers `sys/events/down` without a
-    /// subscription, so OTA adds none ([`Huawei::with_sys_subscription`] stays the only one).
-    fn ota_support(&self) -> OtaSupport {
-        OtaSupport::Supported
+    /// A configuration from [`Huawei::registering_with_iam`] registers as `{product_id}` /
+    /// `{node_id}`: an IAM token, then the device.
+    #[cfg(feature = "registration")]
+    fn registration(&self) -> Option<&Self> {
+        self.enrol.is_some().then_some(self)
     }
 
-    /// The `$ota` event `version_report` with `sw_version` and `fw_version` (only one of
-    /// them when the firmware's module is `software` or `firmware`). Also the answer to the
-    /// platform's `version_query`.
-    fn ota_version_report<'s>(
-        &self,
-        ctx: &OtaContext<'_>,
-        scratch: &mut Scratch<'s>,
-    ) -> Result<Option<Publication<'s>>, ProviderError> {
-        ota::version_report(self, ctx, scratch)
+    /// Supported, over the event topics (see the [`OtaFormat`](iotcloud_core::ota::OtaFormat)
+    /// implementation).
+    #[cfg(feature = "ota")]
+    fn ota(&self) -> Result<&Self, &'static str> {
+        Ok(self)
     }
 
-    /// None: IoTDA pushes a pending upgrade itself (it asks for the version first).
-    fn ota_job_request<'s>(
-        &self,
-        _ctx: &OtaContext<'_>,
-        _scratch: &mut Scratch<'s>,
-    ) -> Result<Option<Publication<'s>>, ProviderError> {
-        Ok(None)
-    }
-
-    /// On `sys/events/down`: `$ota` `version_query` asks for the version report;
-    /// `firmware_upgrade`, `software_upgrade` and their `_v2` variants are jobs; any other
-    /// event is the application's.
-    fn ota_notice(&self, topic: &str, payload: &[u8], job: &mut [u8]) -> Notice {
-        ota::notice(self, topic, payload, job)
-    }
-
-    /// The `$ota` event `upgrade_progress_report`; codes from [`ota_result_code`].
-    fn ota_report<'s>(
-        &self,
-        job: Option<&OtaJob<'_>>,
-        status: OtaStatus,
-        ctx: &OtaContext<'_>,
-        scratch: &mut Scratch<'s>,
-    ) -> Result<Option<Publication<'s>>, ProviderError> {
-        ota::report(self, job, status, ctx, scratch)
+    /// IoTDA has OTA over MQTT, but this crate was built without its `ota` feature.
+    #[cfg(not(feature = "ota"))]
+    fn ota(&self) -> Result<&NoOta, &'static str> {
+        Err("OTA (iotcloud-huawei built without its `ota` feature)")
     }
 }
 

@@ -15,16 +15,24 @@
 //! Events of other services (`$time_sync`, `$sub_device_manager`, …) and `$ota` events
 //! this crate does not act on reach the application untouched.
 
+#[cfg(feature = "ota")]
 use core::fmt::{self, Write as _};
 
+#[cfg(feature = "ota")]
 use iotcloud_core::json::{JsonStr, Kind, Value};
+#[cfg(feature = "ota")]
 use iotcloud_core::mqtt::QoS;
+use iotcloud_core::ota::OtaFailure;
+#[cfg(feature = "ota")]
 use iotcloud_core::ota::{
-    DigestAlgorithm, JobFields, Notice, OtaContext, OtaFailure, OtaJob, OtaStatus,
+    DigestAlgorithm, JobFields, Notice, OtaContext, OtaFormat, OtaJob, OtaStatus,
 };
+#[cfg(feature = "ota")]
 use iotcloud_core::provider::{ProviderError, Publication, publication};
+#[cfg(feature = "ota")]
 use iotcloud_core::scratch::{Scratch, TextWriter};
 
+#[cfg(feature = "ota")]
 use crate::{HourStamp, Huawei, MAX_DEVICE_ID_LEN};
 
 /// The `service_id` of OTA events.
@@ -47,13 +55,58 @@ pub fn ota_result_code(failure: OtaFailure) -> u8 {
     }
 }
 
+/// IoTDA's `$ota` events. No subscription of its own: IoTDA delivers `sys/events/down`
+/// without one ([`Huawei::with_sys_subscription`] stays the only one).
+#[cfg(feature = "ota")]
+impl OtaFormat for Huawei<'_> {
+    /// The `$ota` event `version_report` with `sw_version` and `fw_version` (only one of
+    /// them when the firmware's module is `software` or `firmware`). Also the answer to the
+    /// platform's `version_query`.
+    fn version_report<'s>(
+        &self,
+        ctx: &OtaContext<'_>,
+        scratch: &mut Scratch<'s>,
+    ) -> Result<Option<Publication<'s>>, ProviderError> {
+        version_report(self, ctx, scratch)
+    }
+
+    /// None: IoTDA pushes a pending upgrade itself (it asks for the version first).
+    fn job_request<'s>(
+        &self,
+        _ctx: &OtaContext<'_>,
+        _scratch: &mut Scratch<'s>,
+    ) -> Result<Option<Publication<'s>>, ProviderError> {
+        Ok(None)
+    }
+
+    /// On `sys/events/down`: `$ota` `version_query` asks for the version report;
+    /// `firmware_upgrade`, `software_upgrade` and their `_v2` variants are jobs; any other
+    /// event is the application's.
+    fn notice(&self, topic: &str, payload: &[u8], job: &mut [u8]) -> Notice {
+        notice(self, topic, payload, job)
+    }
+
+    /// The `$ota` event `upgrade_progress_report`; codes from [`ota_result_code`].
+    fn report<'s>(
+        &self,
+        job: Option<&OtaJob<'_>>,
+        status: OtaStatus,
+        ctx: &OtaContext<'_>,
+        scratch: &mut Scratch<'s>,
+    ) -> Result<Option<Publication<'s>>, ProviderError> {
+        report(self, job, status, ctx, scratch)
+    }
+}
+
 /// `yyyyMMdd'T'HHmmss'Z'` in UTC, as IoTDA time-stamps events.
+#[cfg(feature = "ota")]
 struct EventTime {
     hour: HourStamp,
     minute: u64,
     second: u64,
 }
 
+#[cfg(feature = "ota")]
 impl EventTime {
     /// The time of `unix_ms`, if it has a four-digit year.
     fn from_unix_ms(unix_ms: u64) -> Option<Self> {
@@ -67,6 +120,7 @@ impl EventTime {
     }
 }
 
+#[cfg(feature = "ota")]
 impl fmt::Display for EventTime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let h = &self.hour;
@@ -84,6 +138,7 @@ impl fmt::Display for EventTime {
 }
 
 /// Publishes one `$ota` event of `event_type` whose `paras` members `paras` writes.
+#[cfg(feature = "ota")]
 fn event<'s>(
     p: &Huawei<'_>,
     event_type: &str,
@@ -112,7 +167,8 @@ fn event<'s>(
     .map(Some)
 }
 
-pub(crate) fn version_report<'s>(
+#[cfg(feature = "ota")]
+fn version_report<'s>(
     p: &Huawei<'_>,
     ctx: &OtaContext<'_>,
     scratch: &mut Scratch<'s>,
@@ -140,6 +196,7 @@ pub(crate) fn version_report<'s>(
 }
 
 /// The module an upgrade event names: the part of the device it replaces.
+#[cfg(feature = "ota")]
 fn module_of(event_type: Value<'_>) -> Option<(&'static [u8], bool)> {
     // (module as a JSON string, whether the package is on IoTDA and needs the token)
     [
@@ -153,7 +210,8 @@ fn module_of(event_type: Value<'_>) -> Option<(&'static [u8], bool)> {
     .map(|(_, module, token)| (module, token))
 }
 
-pub(crate) fn notice(p: &Huawei<'_>, topic: &str, payload: &[u8], job: &mut [u8]) -> Notice {
+#[cfg(feature = "ota")]
+fn notice(p: &Huawei<'_>, topic: &str, payload: &[u8], job: &mut [u8]) -> Notice {
     if !p.events_down().is(topic) {
         return Notice::NotOta;
     }
@@ -202,7 +260,8 @@ pub(crate) fn notice(p: &Huawei<'_>, topic: &str, payload: &[u8], job: &mut [u8]
     fields.notice(job)
 }
 
-pub(crate) fn report<'s>(
+#[cfg(feature = "ota")]
+fn report<'s>(
     p: &Huawei<'_>,
     job: Option<&OtaJob<'_>>,
     status: OtaStatus,
@@ -251,11 +310,13 @@ pub(crate) fn report<'s>(
 }
 
 #[cfg(test)]
+#[cfg(feature = "ota")]
 mod tests {
     use super::*;
     use crate::DeviceId;
     use iotcloud_core::ota::{ExpectedDigest, Firmware, OtaNoticeError, OtaSupport};
     use iotcloud_core::provider::Provider;
+    use iotcloud_testkit::ota_subscriptions;
     use std::string::String;
 
     const ID: &str = "6203cc94c7fb24029b110408_88888888";
@@ -264,7 +325,7 @@ mod tests {
     const SHA: &str = "a3c5e2f1b4d6c8e0f2a4b6c8d0e2f4a6b8c0d2e4f6a8b0c2d4e6f8a0b2c4d6e8";
 
     fn huawei() -> Huawei<'static> {
-        Huawei::new(DeviceId::new(ID).unwrap(), "123456789").unwrap()
+        Huawei::with_secret(DeviceId::new(ID).unwrap(), "123456789").unwrap()
     }
 
     fn ctx(module: Option<&'static str>, unix_time_ms: Option<u64>) -> OtaContext<'static> {
@@ -286,7 +347,7 @@ mod tests {
     }
 
     fn notice(payload: &str, job: &mut [u8]) -> Notice {
-        huawei().ota_notice(DOWN, payload.as_bytes(), job)
+        huawei().notice(DOWN, payload.as_bytes(), job)
     }
 
     fn upgrade(event_type: &str, paras: &str) -> String {
@@ -305,13 +366,14 @@ mod tests {
     fn ota_is_supported_and_needs_no_subscription_of_its_own() {
         let h = huawei();
         assert_eq!(h.ota_support(), OtaSupport::Supported);
+        assert_eq!(ota_subscriptions(&h), []);
         let mut buf = [0u8; 128];
         assert_eq!(
             h.system_subscription(0, &mut Scratch::new(&mut buf)),
             Ok(None)
         );
         assert_eq!(
-            h.ota_job_request(&ctx(None, None), &mut Scratch::new(&mut buf)),
+            h.job_request(&ctx(None, None), &mut Scratch::new(&mut buf)),
             Ok(None)
         );
     }
@@ -323,7 +385,7 @@ mod tests {
         let mut s = Scratch::new(&mut buf);
         // 2023-11-14 22:13:20.456 UTC.
         let r = h
-            .ota_version_report(&ctx(None, Some(1_700_000_000_456)), &mut s)
+            .version_report(&ctx(None, Some(1_700_000_000_456)), &mut s)
             .unwrap()
             .unwrap();
         assert_eq!(
@@ -338,7 +400,7 @@ mod tests {
         assert_eq!(r.qos, QoS::AtMostOnce);
         // Without the time, no event_time; a module names which version it is.
         let r = h
-            .ota_version_report(&ctx(Some("Software"), None), &mut s)
+            .version_report(&ctx(Some("Software"), None), &mut s)
             .unwrap()
             .unwrap();
         assert_eq!(
@@ -348,7 +410,7 @@ mod tests {
             )
         );
         let r = h
-            .ota_version_report(&ctx(Some("firmware"), None), &mut s)
+            .version_report(&ctx(Some("firmware"), None), &mut s)
             .unwrap()
             .unwrap();
         assert!(text(&r).1.ends_with(r#""paras":{"fw_version":"1.0.0"}}]}"#));
@@ -403,7 +465,7 @@ mod tests {
         );
         let h = huawei();
         assert_eq!(
-            h.ota_notice(
+            h.notice(
                 "$oc/devices/6203cc94c7fb24029b110408_88888888/sys/messages/down",
                 b"{}",
                 &mut buf
@@ -521,7 +583,7 @@ mod tests {
             let mut buf = [0u8; 512];
             let mut s = Scratch::new(&mut buf);
             let r = h
-                .ota_report(Some(&job), status, &ctx(None, Some(0)), &mut s)
+                .report(Some(&job), status, &ctx(None, Some(0)), &mut s)
                 .unwrap()
                 .unwrap();
             assert_eq!(
@@ -540,7 +602,7 @@ mod tests {
         let mut buf = [0u8; 512];
         let mut s = Scratch::new(&mut buf);
         let r = h
-            .ota_report(None, OtaStatus::Done, &ctx(None, None), &mut s)
+            .report(None, OtaStatus::Done, &ctx(None, None), &mut s)
             .unwrap()
             .unwrap();
         assert!(text(&r).1.ends_with(

@@ -1,32 +1,50 @@
 //! Dynamic registration through IoTDA's application-side API (clouds-official §4.3 A): an
-//! IAM token for the account's user, then `POST /v5/iot/{project_id}/devices`; the answer's
-//! `device_id` and `auth_info.secret` become the device's credentials.
+//! IAM token for the account's user (step 0), then `POST /v5/iot/{project_id}/devices` with
+//! that token (step 1); the answer's `device_id` and `auth_info.secret` become the device's
+//! credentials. The requests are written and the answers read here; the device runs the
+//! exchanges.
 
-use core::fmt::{self, Write as _};
+use core::fmt;
 
-use iotcloud_core::clock::Clock;
-use iotcloud_core::http::{Exchange, Redirects, Request, Url};
-use iotcloud_core::provider::{ProviderError, host_name};
-use iotcloud_core::register::{Fields, RegisterError, RegisterIo, Rejection, field};
-use iotcloud_core::scratch::{Scratch, ScratchFull};
-use iotcloud_core::sign::Counter;
-use iotcloud_core::transport::{ServerAuth, Transport};
-use serde::Deserialize;
+use iotcloud_core::http::Url;
+use iotcloud_core::json::{JsonStr, Kind, Value};
+use iotcloud_core::provider::{ProviderError, check_host_len};
+use iotcloud_core::register::{
+    AnswerError, Answered, DEFAULT_HEAD_ROOM, Fields, HttpRequest, RegisterAnswer, RegisterContext,
+    RegisterError, RegisterRequest, Registration, RegistrationId, Rejection, field,
+};
+use iotcloud_core::scratch::Scratch;
+use iotcloud_core::sign::{Secret, check_identifier};
+use iotcloud_core::transport::ServerAuth;
 
-use crate::{DeviceId, Huawei, MAX_DEVICE_ID_LEN};
-use iotcloud_core::json::{JsonStr, Text};
-
-/// Longest device secret accepted from the cloud, in bytes (IoTDA's are 8 to 32).
-pub const MAX_SECRET_LEN: usize = 64;
+use crate::{
+    Auth, DeviceId, Huawei, MAX_DEVICE_ID_LEN, MAX_NODE_ID_LEN, MAX_PRODUCT_ID_LEN, MAX_SECRET_LEN,
+    check_host_label,
+};
 
 /// Longest URL built from the account (the IAM and device-creation URLs).
 const MAX_URL_LEN: usize = 320;
+
+/// Step 0: the IAM token.
+const TOKEN_STEP: u8 = 0;
+
+/// Step 1: the device, created with the token.
+const CREATE_STEP: u8 = 1;
+
+/// The IAM token URL path. `nocatalog` leaves the service catalogue (tens of kilobytes) out
+/// of the answer's body: only the `X-Subject-Token` header is used, and the device reads
+/// the whole answer into its receive buffer.
+const IAM_PATH: &str = "/v3/auth/tokens?nocatalog=true";
+
+const NOT_REGISTERING: ProviderError = ProviderError::Unsupported(
+    "registration settings on a configuration that does not register (use registering_with_iam)",
+);
 
 /// The account an IAM token is requested for, and where its IoTDA application API is.
 ///
 /// Putting an account password into firmware exposes the account: every unit carries it.
 /// `Debug` hides the password.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IamAccount<'a> {
     /// The IoTDA project id (`{project_id}` in the API path; shown in the console under
     /// "My Credentials").
@@ -36,7 +54,7 @@ pub struct IamAccount<'a> {
     /// The IAM user name.
     pub username: &'a str,
     /// The IAM user's password.
-    pub password: &'a str,
+    pub password: Secret<'a>,
     /// The application-side API host, as the console shows it, e.g.
     /// `5341624af8.st1.iotda-app.cn-north-4.myhuaweicloud.com`. With
     /// [`Huawei::with_luatos_app_endpoint`], LuatOS's `endpoint` prefix instead.
@@ -44,19 +62,6 @@ pub struct IamAccount<'a> {
     /// The region: the IAM host `iam.{region}.myhuaweicloud.com` and the token's project
     /// scope, e.g. `cn-north-4`.
     pub region: &'a str,
-}
-
-impl fmt::Debug for IamAccount<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("IamAccount")
-            .field("project_id", &self.project_id)
-            .field("domain", &self.domain)
-            .field("username", &self.username)
-            .field("password", &"<redacted>")
-            .field("app_endpoint", &self.app_endpoint)
-            .field("region", &self.region)
-            .finish()
-    }
 }
 
 /// What a registering configuration needs beyond the device's MQTT settings.
@@ -70,6 +75,114 @@ pub(crate) struct Enrol<'a> {
     pub(crate) luatos_app_host: bool,
     pub(crate) instance_id: Option<&'a str>,
     pub(crate) server: ServerAuth<'a>,
+}
+
+impl<'a> Huawei<'a> {
+    /// A device that creates itself in IoTDA with an IAM account (clouds-official §4.3 A):
+    /// an IAM token from `POST https://iam.{region}.myhuaweicloud.com/v3/auth/tokens`, then
+    /// `POST https://{app_endpoint}/v5/iot/{project_id}/devices` with `node_id` and
+    /// `product_id`. It then logs in with the `device_id` and `auth_info.secret` the cloud
+    /// returned, exactly as `Huawei::with_secret(DeviceId::new(device_id)?, secret)` would.
+    ///
+    /// The MQTT side still needs [`with_endpoint`](Self::with_endpoint) (or a host
+    /// override); the region is taken from `iam` (change it with
+    /// [`with_region`](Self::with_region)). Topics are built for
+    /// `{product_id}_{node_id}`, the id IoTDA gives a device created without one; see
+    /// [`Huawei::registered_device_id`].
+    pub fn registering_with_iam(
+        product_id: &'a str,
+        node_id: &'a str,
+        iam: IamAccount<'a>,
+    ) -> Result<Self, ProviderError> {
+        check_identifier("product_id", product_id, MAX_PRODUCT_ID_LEN)?;
+        check_identifier("node_id", node_id, MAX_NODE_ID_LEN)?;
+        if iam.project_id.is_empty() {
+            return Err(ProviderError::MissingKey("project_id"));
+        }
+        let path_safe = |b: u8| b.is_ascii_alphanumeric() || b == b'-' || b == b'_';
+        if iam.project_id.len() > 64 || !iam.project_id.bytes().all(path_safe) {
+            return Err(ProviderError::InvalidValue {
+                key: "project_id",
+                reason: "is not a project id (up to 64 letters, digits, `-`, `_`)",
+            });
+        }
+        for (key, value) in [
+            ("iam_domain", iam.domain),
+            ("iam_username", iam.username),
+            ("iam_password", iam.password.expose()),
+        ] {
+            if value.is_empty() {
+                return Err(ProviderError::MissingKey(key));
+            }
+        }
+        check_host_label("app_endpoint", iam.app_endpoint)?;
+        check_host_label("region", iam.region)?;
+        let device_id = DeviceId::from_node(product_id, node_id)?;
+        let mut h = Self::from_auth(device_id, Auth::Registered);
+        h.region = iam.region;
+        h.enrol = Some(Enrol {
+            product_id,
+            node_id,
+            iam,
+            iam_url: None,
+            app_url: None,
+            luatos_app_host: false,
+            instance_id: None,
+            server: ServerAuth::DefaultRoots,
+        });
+        Ok(h)
+    }
+
+    /// Registers at these URLs instead of Huawei's (`http://…` or `https://…`): the IAM
+    /// token URL (`…/v3/auth/tokens`, with `?nocatalog=true` for Huawei's IAM) and the
+    /// device-creation URL (`…/v5/iot/{project_id}/devices`), e.g. a local test server.
+    /// Only for a configuration from [`registering_with_iam`](Self::registering_with_iam).
+    pub fn with_register_urls(
+        mut self,
+        iam_url: &'a str,
+        app_url: &'a str,
+    ) -> Result<Self, ProviderError> {
+        let enrol = self.enrol.as_mut().ok_or(NOT_REGISTERING)?;
+        enrol.iam_url = Some(
+            Url::parse(iam_url).map_err(|_| ProviderError::InvalidValue {
+                key: "register_url",
+                reason: "the IAM URL is not an http:// or https:// URL with a valid host and port",
+            })?,
+        );
+        enrol.app_url = Some(
+            Url::parse(app_url).map_err(|_| ProviderError::InvalidValue {
+                key: "register_url",
+                reason: "the device-creation URL is not an http:// or https:// URL with a valid \
+                     host and port",
+            })?,
+        );
+        Ok(self)
+    }
+
+    /// How the IAM and IoTDA API servers are checked over HTTPS. The default is
+    /// `ServerAuth::DefaultRoots` (the HAL's web PKI roots): Huawei does not list the API
+    /// hosts' roots, and [`CA_PEM`](crate::CA_PEM) holds the device-access roots.
+    pub fn with_register_server(mut self, server: ServerAuth<'a>) -> Result<Self, ProviderError> {
+        self.enrol.as_mut().ok_or(NOT_REGISTERING)?.server = server;
+        Ok(self)
+    }
+
+    /// Reads [`IamAccount::app_endpoint`] as LuatOS's `endpoint` and builds the API host as
+    /// LuatOS does, `{app_endpoint}.iotda.{region}.myhuaweicloud.com`. Huawei's consoles
+    /// show the host instead (`{prefix}.st1.iotda-app.{region}.myhuaweicloud.com`); the
+    /// pattern LuatOS guesses is not documented.
+    pub fn with_luatos_app_endpoint(mut self) -> Result<Self, ProviderError> {
+        self.enrol.as_mut().ok_or(NOT_REGISTERING)?.luatos_app_host = true;
+        Ok(self)
+    }
+
+    /// Sends `Instance-Id: {instance_id}` when creating the device, which Standard and
+    /// Enterprise instances require (the console shows the instance id).
+    pub fn with_instance_id(mut self, instance_id: &'a str) -> Result<Self, ProviderError> {
+        check_identifier("instance_id", instance_id, 64)?;
+        self.enrol.as_mut().ok_or(NOT_REGISTERING)?.instance_id = Some(instance_id);
+        Ok(self)
+    }
 }
 
 /// The IAM password-token request (IAM `POST /v3/auth/tokens`), scoped to the region's
@@ -86,7 +199,7 @@ impl fmt::Display for IamBody<'_> {
         f.write_str(r#"},"name":"#)?;
         write!(f, "{}", JsonStr(a.username))?;
         f.write_str(r#","password":"#)?;
-        write!(f, "{}", JsonStr(a.password))?;
+        write!(f, "{}", JsonStr(a.password.expose()))?;
         f.write_str(r#"}}},"scope":{"project":{"name":"#)?;
         write!(f, "{}", JsonStr(a.region))?;
         f.write_str("}}}}")
@@ -110,63 +223,264 @@ impl fmt::Display for CreateBody<'_> {
     }
 }
 
-/// The parts of IoTDA's device-creation answer the device keeps.
-#[derive(Deserialize)]
-pub(crate) struct Created {
-    device_id: Option<Text<MAX_DEVICE_ID_LEN>>,
-    auth_info: Option<AuthInfo>,
-}
-
-#[derive(Deserialize)]
-struct AuthInfo {
-    secret: Option<Text<MAX_SECRET_LEN>>,
-}
-
-/// An error answer: IoTDA's and the API gateway's `{"error_code","error_msg"}`, or IAM's
-/// `{"error":{"code","message","title"}}`.
-#[derive(Deserialize)]
-pub(crate) struct ErrorBody {
-    error_code: Option<Text<32>>,
-    error_msg: Option<Text<96>>,
-    error: Option<IamError>,
-}
-
-#[derive(Deserialize)]
-struct IamError {
-    code: Option<Text<32>>,
-    message: Option<Text<96>>,
-}
-
-/// Reads a device-creation answer: the device id and secret, or why not.
-pub(crate) fn created<E>(
-    status: u16,
-    body: &[u8],
-    unescape: &mut [u8],
-    record: &mut [u8],
-) -> Result<usize, RegisterError<E>> {
-    if !matches!(status, 200 | 201) {
-        return Err(refusal(status, body, unescape));
+fn bad_url(which: &'static str) -> ProviderError {
+    ProviderError::InvalidValue {
+        key: "register_url",
+        reason: which,
     }
-    let (created, _) = serde_json_core::from_slice_escaped::<Created>(body, unescape)
-        .map_err(|_| RegisterError::BadResponse("not IoTDA's JSON answer"))?;
-    let device_id =
-        created
-            .device_id
-            .as_ref()
-            .and_then(Text::exact)
+}
+
+/// The URL made of `parts`, written into `scratch` and parsed; longer than
+/// [`MAX_URL_LEN`] is `too_long`, unparsable is `invalid`.
+fn url_in<'s>(
+    scratch: &mut Scratch<'s>,
+    parts: &[&str],
+    too_long: &'static str,
+    invalid: &'static str,
+) -> Result<Url<'s>, ProviderError> {
+    let len = parts.iter().fold(0usize, |n, p| n.saturating_add(p.len()));
+    if len > MAX_URL_LEN {
+        return Err(bad_url(too_long));
+    }
+    let text = scratch.concat(parts)?;
+    Url::parse(text).map_err(|_| bad_url(invalid))
+}
+
+impl Enrol<'_> {
+    /// Step 0: `POST /v3/auth/tokens` with the password identity.
+    fn token_request<'s>(
+        &'s self,
+        scratch: &mut Scratch<'s>,
+    ) -> Result<RegisterRequest<'s>, ProviderError> {
+        // The body first: step 1 writes over this memory, the password with it.
+        let body = scratch.format(format_args!("{}", IamBody(&self.iam)))?;
+        let url = match self.iam_url {
+            Some(url) => url,
+            None => url_in(
+                scratch,
+                &[
+                    "https://iam.",
+                    self.iam.region,
+                    ".myhuaweicloud.com",
+                    IAM_PATH,
+                ],
+                "the IAM URL is longer than 320 bytes",
+                "the IAM URL is not valid",
+            )?,
+        };
+        let mut request = HttpRequest::post(url, self.server, body.as_bytes())
+            .header("Content-Type", "application/json;charset=utf8")?;
+        // The answer's head carries the token, which Huawei sizes at several kilobytes: as
+        // much room as the device gives (it keeps at most half its receive buffer).
+        request.head_room = usize::MAX;
+        Ok(RegisterRequest::Http(request))
+    }
+
+    /// Step 1: `POST /v5/iot/{project_id}/devices` with `X-Auth-Token: {token}`.
+    fn create_request<'s>(
+        &'s self,
+        token: &'s [u8],
+        scratch: &mut Scratch<'s>,
+    ) -> Result<RegisterRequest<'s>, ProviderError> {
+        let token = core::str::from_utf8(token)
+            .ok()
+            .filter(|t| !t.is_empty())
+            .ok_or(ProviderError::InvalidValue {
+                key: "iam_token",
+                reason: "the IAM token carried to the device creation is not text",
+            })?;
+        // The IAM request (and the password in it) was written in this memory: whatever the
+        // token did not overwrite is wiped before anything else is written.
+        let free = scratch.available();
+        scratch.bytes(free, |rest| {
+            rest.fill(0);
+            Ok(0)
+        })?;
+        let body = scratch.format(format_args!(
+            "{}",
+            CreateBody {
+                node_id: self.node_id,
+                product_id: self.product_id,
+            }
+        ))?;
+        let url = match self.app_url {
+            Some(url) => url,
+            None => {
+                let (iam, luatos) = (&self.iam, self.luatos_app_host);
+                let host: [&str; 4] = if luatos {
+                    [
+                        iam.app_endpoint,
+                        ".iotda.",
+                        iam.region,
+                        ".myhuaweicloud.com",
+                    ]
+                } else {
+                    [iam.app_endpoint, "", "", ""]
+                };
+                check_host_len("app_endpoint", &host)?;
+                let [a, b, c, d] = host;
+                url_in(
+                    scratch,
+                    &[
+                        "https://",
+                        a,
+                        b,
+                        c,
+                        d,
+                        "/v5/iot/",
+                        iam.project_id,
+                        "/devices",
+                    ],
+                    "the device-creation URL is longer than 320 bytes",
+                    "the device-creation URL is not valid",
+                )?
+            }
+        };
+        let mut request = HttpRequest::post(url, self.server, body.as_bytes())
+            .header("Content-Type", "application/json")?
+            .header("X-Auth-Token", token)?;
+        if let Some(instance_id) = self.instance_id {
+            request = request.header("Instance-Id", instance_id)?;
+        }
+        // The request's head carries the token.
+        request.head_room = DEFAULT_HEAD_ROOM.saturating_add(token.len());
+        Ok(RegisterRequest::Http(request))
+    }
+}
+
+impl Registration for Huawei<'_> {
+    /// `{product_id}` / `{node_id}` of a registering configuration.
+    fn id(&self) -> RegistrationId<'_> {
+        match &self.enrol {
+            Some(enrol) => RegistrationId {
+                product: enrol.product_id,
+                device: enrol.node_id,
+            },
+            // Not registering (nothing is stored): the device id's own parts.
+            None => match self.device_id.0 {
+                [product, "_", node] => RegistrationId {
+                    product,
+                    device: node,
+                },
+                [id, ..] => RegistrationId {
+                    product: "",
+                    device: id,
+                },
+            },
+        }
+    }
+
+    /// Step 0, the IAM token request; step 1, the device creation with the token step 0's
+    /// answer carried.
+    fn request<'s>(
+        &'s self,
+        step: u8,
+        carry: &'s [u8],
+        _ctx: &RegisterContext,
+        scratch: &mut Scratch<'s>,
+    ) -> Result<RegisterRequest<'s>, ProviderError> {
+        let enrol = self.enrol.as_ref().ok_or(ProviderError::Unsupported(
+            "registration: this configuration holds its credentials (use registering_with_iam)",
+        ))?;
+        match step {
+            TOKEN_STEP => enrol.token_request(scratch),
+            CREATE_STEP => enrol.create_request(carry, scratch),
+            _ => Err(ProviderError::Unsupported(
+                "registration: IoTDA's takes two requests",
+            )),
+        }
+    }
+
+    /// Step 0: the `X-Subject-Token`, carried to step 1 (it is held in `out`, the
+    /// credentials memory, in between). Step 1: the record, two fields, the returned
+    /// `device_id` and `auth_info.secret`.
+    fn answer(
+        &self,
+        step: u8,
+        answer: RegisterAnswer<'_>,
+        out: &mut [u8],
+        carry: &mut [u8],
+    ) -> Result<Answered, AnswerError> {
+        let RegisterAnswer::Http(http) = answer else {
+            return Err(RegisterError::BadResponse(
+                "IoTDA registers over HTTPS, not MQTT",
+            ));
+        };
+        match step {
+            // The token waits in the transmit buffer, in front of the request it goes in.
+            TOKEN_STEP => token(
+                http.status,
+                http.header("X-Subject-Token"),
+                http.body,
+                carry,
+            )
+            .map(Answered::Next),
+            CREATE_STEP => created(http.status, http.body, out).map(Answered::Record),
+            _ => Err(RegisterError::BadResponse(
+                "more answers than IoTDA's registration has",
+            )),
+        }
+    }
+}
+
+/// Reads IAM's answer: the token (from the `X-Subject-Token` header, `header`) into `out`,
+/// or why not.
+pub(crate) fn token(
+    status: u16,
+    header: Option<&str>,
+    body: &[u8],
+    out: &mut [u8],
+) -> Result<usize, AnswerError> {
+    if !matches!(status, 200 | 201) {
+        return Err(refusal(status, body));
+    }
+    let token =
+        header
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
             .ok_or(RegisterError::BadResponse(
-                "no `device_id`, or one longer than 128 bytes",
+                "IAM answered without an `X-Subject-Token`",
             ))?;
+    let capacity = out.len();
+    let kept = out
+        .get_mut(..token.len())
+        .ok_or(RegisterError::RecordTooLarge {
+            len: token.len(),
+            capacity,
+        })?;
+    kept.copy_from_slice(token.as_bytes());
+    Ok(token.len())
+}
+
+/// A string member's text, unescaped: the whole of it if it is not empty and has at most
+/// `max` bytes, else `None`.
+fn exact<'b>(v: Option<Value<'b>>, max: usize, buf: &'b mut [u8]) -> Option<&'b str> {
+    v?.unescaped(buf)
+        .filter(|s| !s.is_empty() && s.len() <= max)
+}
+
+/// Reads a device-creation answer: the device id and secret into `record`, or why not.
+pub(crate) fn created(status: u16, body: &[u8], record: &mut [u8]) -> Result<usize, AnswerError> {
+    if !matches!(status, 200 | 201) {
+        return Err(refusal(status, body));
+    }
+    let doc =
+        Value::parse(body).map_err(|_| RegisterError::BadResponse("not IoTDA's JSON answer"))?;
+    let mut id_buf = [0u8; MAX_DEVICE_ID_LEN];
+    let device_id = exact(doc.get("device_id"), MAX_DEVICE_ID_LEN, &mut id_buf).ok_or(
+        RegisterError::BadResponse("no `device_id`, or one longer than 128 bytes"),
+    )?;
     DeviceId::new(device_id)
         .map_err(|_| RegisterError::BadResponse("`device_id` cannot name a device"))?;
-    let secret = created
-        .auth_info
-        .as_ref()
-        .and_then(|a| a.secret.as_ref())
-        .and_then(Text::exact)
-        .ok_or(RegisterError::BadResponse(
-            "no `auth_info.secret`, or one longer than 64 bytes",
-        ))?;
+    let mut secret_buf = [0u8; MAX_SECRET_LEN];
+    let secret = exact(
+        doc.path(&["auth_info", "secret"]),
+        MAX_SECRET_LEN,
+        &mut secret_buf,
+    )
+    .ok_or(RegisterError::BadResponse(
+        "no `auth_info.secret`, or one longer than 64 bytes",
+    ))?;
     let fields: [&[u8]; 4] = [
         b"device_id",
         device_id.as_bytes(),
@@ -179,27 +493,63 @@ pub(crate) fn created<E>(
     })
 }
 
-/// A refusal from IAM or IoTDA: its code from the body, its meaning from the status and
-/// the code. Without a recognised error body, the status alone.
-pub(crate) fn refusal<E>(status: u16, body: &[u8], unescape: &mut [u8]) -> RegisterError<E> {
-    let Ok((error, _)) = serde_json_core::from_slice_escaped::<ErrorBody>(body, unescape) else {
+/// Text written into a buffer and cut, at a character boundary, where the buffer ends.
+struct Cut<'b> {
+    buf: &'b mut [u8],
+    len: usize,
+    full: bool,
+}
+
+impl fmt::Write for Cut<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        for c in s.chars() {
+            let end = self.len + c.len_utf8();
+            match self.buf.get_mut(self.len..end) {
+                Some(dst) if !self.full => {
+                    c.encode_utf8(dst);
+                    self.len = end;
+                }
+                _ => self.full = true,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `v` if it is a string.
+fn text(v: Option<Value<'_>>) -> Option<Value<'_>> {
+    v.filter(|v| v.kind() == Kind::String)
+}
+
+/// A string member's text, unescaped and cut to `buf`'s size (a long message still says
+/// what it starts with); `None` for a missing member or one that is not a string.
+fn cut<'b>(v: Option<Value<'_>>, buf: &'b mut [u8]) -> Option<&'b str> {
+    let v = text(v)?;
+    let mut w = Cut {
+        buf: &mut *buf,
+        len: 0,
+        full: false,
+    };
+    v.write_str_to(&mut w).ok()?;
+    let len = w.len;
+    core::str::from_utf8(&buf[..len]).ok()
+}
+
+/// A refusal from IAM or IoTDA: its code from the body (IoTDA's and the API gateway's
+/// `{"error_code","error_msg"}`, or IAM's `{"error":{"code","message","title"}}`), its
+/// meaning from the status and the code. Without a recognised error body, the status alone.
+pub(crate) fn refusal(status: u16, body: &[u8]) -> AnswerError {
+    let Ok(doc) = Value::parse(body) else {
         return RegisterError::Status(status);
     };
-    let iam = error.error.as_ref();
-    let code = error
-        .error_code
-        .as_ref()
-        .or(iam.and_then(|e| e.code.as_ref()))
-        .map(Text::as_str)
-        .filter(|c| !c.is_empty());
-    let msg = error
-        .error_msg
-        .as_ref()
-        .or(iam.and_then(|e| e.message.as_ref()))
-        .map_or("", Text::as_str);
-    let Some(code) = code else {
+    let iam = doc.get("error");
+    let code = text(doc.get("error_code")).or_else(|| text(iam.and_then(|e| e.get("code"))));
+    let msg = text(doc.get("error_msg")).or_else(|| text(iam.and_then(|e| e.get("message"))));
+    let (mut code_buf, mut msg_buf) = ([0u8; 32], [0u8; 96]);
+    let Some(code) = cut(code, &mut code_buf).filter(|c| !c.is_empty()) else {
         return RegisterError::Status(status);
     };
+    let msg = cut(msg, &mut msg_buf).unwrap_or("");
     RegisterError::rejected(rejection(status, code, msg), code)
 }
 
@@ -219,157 +569,6 @@ pub(crate) fn rejection(status: u16, code: &str, msg: &str) -> Rejection {
         }
         _ => Rejection::Other,
     }
-}
-
-fn bad_url(which: &'static str) -> ProviderError {
-    ProviderError::InvalidValue {
-        key: "register_url",
-        reason: which,
-    }
-}
-
-fn too_small(available: usize) -> ProviderError {
-    ProviderError::ScratchFull(ScratchFull { available })
-}
-
-/// Registers `h` (a registering configuration): an IAM token, then the device; the record
-/// is two fields, the device id and the secret.
-pub(crate) async fn register<T: Transport, C: Clock>(
-    h: &Huawei<'_>,
-    io: RegisterIo<'_, T, C>,
-    record: &mut [u8],
-) -> Result<usize, RegisterError<T::Error>> {
-    let Some(enrol) = &h.enrol else {
-        return Err(ProviderError::Unsupported(
-            "registration: this configuration holds its credentials (use register_with_iam)",
-        )
-        .into());
-    };
-    let iam = &enrol.iam;
-    let mut iam_text = heapless::String::<MAX_URL_LEN>::new();
-    let iam_url = match enrol.iam_url {
-        Some(url) => url,
-        None => {
-            write!(
-                iam_text,
-                "https://iam.{}.myhuaweicloud.com/v3/auth/tokens",
-                iam.region
-            )
-            .map_err(|_| bad_url("the IAM URL is longer than 320 bytes"))?;
-            Url::parse(&iam_text).map_err(|_| bad_url("the IAM URL is not valid"))?
-        }
-    };
-    let mut app_text = heapless::String::<MAX_URL_LEN>::new();
-    let app_url = match enrol.app_url {
-        Some(url) => url,
-        None => {
-            let host = if enrol.luatos_app_host {
-                host_name(
-                    "app_endpoint",
-                    format_args!(
-                        "{}.iotda.{}.myhuaweicloud.com",
-                        iam.app_endpoint, iam.region
-                    ),
-                )?
-            } else {
-                host_name("app_endpoint", format_args!("{}", iam.app_endpoint))?
-            };
-            write!(app_text, "https://{host}/v5/iot/{}/devices", iam.project_id)
-                .map_err(|_| bad_url("the device-creation URL is longer than 320 bytes"))?;
-            Url::parse(&app_text).map_err(|_| bad_url("the device-creation URL is not valid"))?
-        }
-    };
-
-    let RegisterIo {
-        transport,
-        clock,
-        buf,
-        ..
-    } = io;
-    // Half for the exchanges (request and answer heads, which carry the token), half for
-    // request bodies, the token and the answer body.
-    let (a, b) = buf.split_at_mut(buf.len() / 2);
-
-    // 1. IAM token.
-    let token_len = {
-        let mut scratch = Scratch::new(&mut *a);
-        let body = scratch
-            .format(format_args!("{}", IamBody(iam)))
-            .map_err(ProviderError::from)?;
-        let body_len = body.len();
-        let headers = [("Content-Type", "application/json;charset=utf8")];
-        let request = Request {
-            headers: &headers,
-            ..Request::post(iam_url, enrol.server, body.as_bytes())
-        };
-        let started =
-            Exchange::start(&mut *transport, clock, &request, Redirects::Refuse, &mut *b).await;
-        // The password has been sent (or not): do not leave it in the buffer.
-        a[..body_len].fill(0);
-        let mut ex = started?;
-        let status = ex.status();
-        if matches!(status, 200 | 201) {
-            let token = ex
-                .header("X-Subject-Token")
-                .map(str::trim)
-                .filter(|t| !t.is_empty());
-            let copied = match token {
-                None => Err(RegisterError::BadResponse(
-                    "IAM answered without an `X-Subject-Token`",
-                )),
-                Some(t) if t.len() > a.len() => Err(too_small(a.len()).into()),
-                Some(t) => {
-                    a[..t.len()].copy_from_slice(t.as_bytes());
-                    Ok(t.len())
-                }
-            };
-            ex.close().await;
-            copied?
-        } else {
-            let read = ex.read_to_end(&mut *a).await;
-            ex.close().await;
-            let body = read?;
-            return Err(refusal(status, body, b));
-        }
-    };
-
-    // 2. The device.
-    let (token, rest) = a.split_at_mut(token_len);
-    let token = core::str::from_utf8(token)
-        .map_err(|_| RegisterError::BadResponse("the IAM token is not text"))?;
-    let create = CreateBody {
-        node_id: enrol.node_id,
-        product_id: enrol.product_id,
-    };
-    let mut count = Counter::default();
-    let _ = write!(count, "{create}");
-    if count.0 > rest.len() {
-        return Err(too_small(rest.len()).into());
-    }
-    let (body_buf, answer_buf) = rest.split_at_mut(count.0);
-    let body = Scratch::new(body_buf)
-        .format(format_args!("{create}"))
-        .map_err(ProviderError::from)?;
-    let all_headers = [
-        ("Content-Type", "application/json"),
-        ("X-Auth-Token", token),
-        ("Instance-Id", enrol.instance_id.unwrap_or("")),
-    ];
-    let headers = if enrol.instance_id.is_some() {
-        &all_headers[..]
-    } else {
-        &all_headers[..2]
-    };
-    let request = Request {
-        headers,
-        ..Request::post(app_url, enrol.server, body.as_bytes())
-    };
-    let mut ex = Exchange::start(transport, clock, &request, Redirects::Refuse, &mut *b).await?;
-    let status = ex.status();
-    let read = ex.read_to_end(answer_buf).await;
-    ex.close().await;
-    let answer = read?;
-    created(status, answer, b, record)
 }
 
 /// The device id and secret a registration record holds.

@@ -17,7 +17,7 @@ const ID: &str = "6203cc94c7fb24029b110408_88888888";
 #[tokio::test]
 async fn a_huawei_device_round_trips_a_message_through_mosquitto() {
     let broker = Broker::start();
-    let huawei = Huawei::new(DeviceId::new(ID).unwrap(), "123456789")
+    let huawei = Huawei::with_secret(DeviceId::new(ID).unwrap(), "123456789")
         .unwrap()
         .with_timestamp(TimestampPolicy::LuatosDefault)
         .with_overrides(local(broker.port));
@@ -40,7 +40,7 @@ async fn a_huawei_device_round_trips_a_message_through_mosquitto() {
 #[tokio::test]
 async fn the_opt_in_system_subscription_receives_system_downlinks() {
     let broker = Broker::start();
-    let huawei = Huawei::new(
+    let huawei = Huawei::with_secret(
         DeviceId::from_node("6203cc94c7fb24029b110408", "88888888").unwrap(),
         "123456789",
     )

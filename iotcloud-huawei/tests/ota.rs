@@ -2,6 +2,7 @@
 //! `firmware_upgrade` event in IoTDA's envelope turned into a job (its access token kept
 //! out of `Debug`), and `upgrade_progress_report` events in IoTDA's format.
 
+#![cfg(feature = "ota")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use iotcloud_core::sign::TimestampPolicy;
@@ -13,7 +14,7 @@ const ID: &str = "6203cc94c7fb24029b110408_ota01";
 #[tokio::test]
 async fn an_iotda_upgrade_event_is_downloaded_and_reported_in_iotdas_format() {
     let broker = Broker::start();
-    let huawei = Huawei::new(DeviceId::new(ID).unwrap(), "123456789")
+    let huawei = Huawei::with_secret(DeviceId::new(ID).unwrap(), "123456789")
         .unwrap()
         .with_timestamp(TimestampPolicy::LuatosDefault)
         .with_overrides(local(broker.port));

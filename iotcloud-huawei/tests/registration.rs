@@ -3,6 +3,7 @@
 //! local mosquitto with them, and after a reboot logs in again without registering. Every
 //! refusal the emulator plays comes back as its named error.
 
+#![cfg(feature = "registration")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
@@ -10,7 +11,7 @@ use std::path::Path;
 use hal_host::{FileStore, HostError, HostPlatform};
 use iotcloud_core::http::HttpError;
 use iotcloud_core::register::{RegisterError, Rejection};
-use iotcloud_core::sign::TimestampPolicy;
+use iotcloud_core::sign::{Secret, TimestampPolicy};
 use iotcloud_core::{Device, QoS, Unregistered};
 use iotcloud_emulator::{Accounts, Emulator, Fault, HuaweiAccount, HuaweiDevice, HuaweiProduct};
 use iotcloud_huawei::{DeviceId, Huawei, IamAccount};
@@ -49,7 +50,7 @@ fn iam() -> IamAccount<'static> {
         project_id: PROJECT,
         domain: "my-account",
         username: "iot-user",
-        password: PASSWORD,
+        password: Secret::new(PASSWORD),
         app_endpoint: "5341624af8.st1.iotda-app.cn-north-4.myhuaweicloud.com",
         region: "cn-north-4",
     }
@@ -65,7 +66,7 @@ fn registering_as(
     node: &'static str,
     account: IamAccount<'static>,
 ) -> Huawei<'static> {
-    Huawei::register_with_iam(product, node, account)
+    Huawei::registering_with_iam(product, node, account)
         .unwrap()
         .with_endpoint("5341624af8.st1")
         .unwrap()
@@ -197,7 +198,7 @@ async fn the_device_id_the_cloud_returns_is_the_one_it_logs_in_with() {
     ));
     // Topics for that id, built from the record.
     let id = DeviceId::new("cloud-chosen-node-2").unwrap();
-    let topics = Huawei::new(id, "unused").unwrap();
+    let topics = Huawei::with_secret(id, "unused").unwrap();
     let up = topics.messages_up().to_string();
     subscribe(&mut dev, &up, QoS::AtLeastOnce).await;
     round_trip(&mut dev, &up, b"{}", QoS::AtLeastOnce).await;
@@ -217,7 +218,7 @@ async fn every_refusal_is_its_named_error() {
     assert_eq!(rejected(&e), Some(Rejection::AlreadyExists), "{e:?}");
 
     let wrong = IamAccount {
-        password: "wrong",
+        password: Secret::new("wrong"),
         ..iam()
     };
     let e = register_error(registering_as(&emulator, PRODUCT, "n1", wrong), "pw").await;

@@ -5,6 +5,7 @@
 #[cfg(test)]
 extern crate std;
 
+#[cfg(feature = "registration")]
 mod register;
 
 use core::fmt;
@@ -13,22 +14,26 @@ use base64::DecodeSliceError;
 use base64::Engine as _;
 use base64::alphabet;
 use base64::engine::{GeneralPurpose, GeneralPurposeConfig};
-use iotcloud_core::clock::Clock;
+#[cfg(feature = "registration")]
 use iotcloud_core::http::Url;
 use iotcloud_core::mqtt::{QoS, SubscribeTopic};
-use iotcloud_core::ota::OtaSupport;
+use iotcloud_core::ota::NoOta;
 use iotcloud_core::provider::{
-    CloudEndpoint, Credentials, EndpointOverrides, Limits, MqttOptions, Provider, ProviderError,
-    SignContext, TlsChoice, TopicPath, check_keep_alive, subscription,
+    CloudEndpoint, Connection, Credentials, KeepAlive, Limits, MqttOptions, Provider,
+    ProviderError, SignContext, TlsChoice, TopicPath, subscription,
 };
-use iotcloud_core::register::{RegisterError, RegisterIo, RegistrationId};
+#[cfg(not(feature = "registration"))]
+use iotcloud_core::register::NoRegistration;
 use iotcloud_core::scratch::Scratch;
 use iotcloud_core::sign::{
     Algorithm, Decimal, EncodeSet, PercentEncoded, Secret, TimeUnit, TimestampPolicy,
     check_identifier, hmac,
 };
-use iotcloud_core::transport::{Endpoint, ServerAuth, Transport};
+use iotcloud_core::transport::Endpoint;
+#[cfg(feature = "registration")]
+use iotcloud_core::transport::ServerAuth;
 
+#[cfg(feature = "registration")]
 pub use register::{API_VERSION, LUATOS_REGISTER_EXPIRY, REGISTER_URL, RegisterKey};
 
 /// The root OneNET's MQTT-over-TLS endpoint is served under: the self-signed "OneNET MQTTS"
@@ -210,28 +215,61 @@ impl TokenVersion {
     }
 }
 
+/// Checks the product id and device name: identifiers of at most [`MAX_ID_LEN`] bytes.
+fn check_names(product_id: &str, device_name: &str) -> Result<(), ProviderError> {
+    check_identifier("product_id", product_id, MAX_ID_LEN)?;
+    check_identifier("device_name", device_name, MAX_ID_LEN)
+}
+
+/// The keep-alive intervals OneNET accepts (10 to 1800 s), and 240 s (what LuatOS uses) by
+/// default.
+pub const KEEP_ALIVE: KeepAlive = KeepAlive {
+    min: 10,
+    max: 1800,
+    default: 240,
+    reason: "OneNET accepts 10 to 1800 seconds",
+};
+
 /// A OneNET (new platform) device: product id, device name and key, and how to reach OneNET.
-#[derive(Clone, Copy)]
+/// Each constructor is one login mode and checks its input; `Debug` never shows a key.
+#[derive(Debug, Clone, Copy)]
 pub struct OneNet<'a> {
     product_id: &'a str,
     device_name: &'a str,
-    key: Secret<'a>,
-    mode: KeyMode,
+    auth: Auth<'a>,
     method: SignMethod<'a>,
     version: TokenVersion,
     timestamp: TimestampPolicy,
     validity_secs: u64,
-    overrides: EndpointOverrides<'a>,
-    keep_alive_secs: u16,
+    connection: Connection<'a>,
     thing_subscription: bool,
-    enrol: Option<Enrol<'a>>,
+    #[cfg(feature = "registration")]
     register_url: Url<'a>,
+    #[cfg(feature = "registration")]
     register_server: ServerAuth<'a>,
+    #[cfg(feature = "registration")]
     register_method: SignMethod<'a>,
+    #[cfg(feature = "registration")]
     register_expiry: TimestampPolicy,
 }
 
+iotcloud_core::connection_settings!(OneNet, KEEP_ALIVE);
+
+/// The key the token is signed with, or the access key a registering configuration creates
+/// its device with.
+#[derive(Debug, Clone, Copy)]
+enum Auth<'a> {
+    /// The device's own key ([`KeyMode::Device`]).
+    DeviceSecret(Secret<'a>),
+    /// The product's key ([`KeyMode::Product`]).
+    ProductSecret(Secret<'a>),
+    /// Registers, then signs with the `sec_key` obtained ([`KeyMode::Device`]).
+    #[cfg(feature = "registration")]
+    Registering(Enrol<'a>),
+}
+
 /// The access key a registering configuration creates its device with.
+#[cfg(feature = "registration")]
 #[derive(Debug, Clone, Copy)]
 enum Enrol<'a> {
     User {
@@ -243,140 +281,123 @@ enum Enrol<'a> {
     },
 }
 
-impl fmt::Debug for OneNet<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut d = f.debug_struct("OneNet");
-        d.field("product_id", &self.product_id)
-            .field("device_name", &self.device_name);
-        match self.enrol {
-            None => d.field(self.mode.config_key(), &self.key),
-            Some(enrol) => d
-                .field("registration", &enrol)
-                .field("register_url", &self.register_url)
-                .field("register_server", &self.register_server)
-                .field("register_method", &self.register_method)
-                .field("register_expiry", &self.register_expiry),
-        };
-        d.field("method", &self.method)
-            .field("version", &self.version)
-            .field("timestamp", &self.timestamp)
-            .field("validity_secs", &self.validity_secs)
-            .field("overrides", &self.overrides)
-            .finish_non_exhaustive()
-    }
-}
-
 impl<'a> OneNet<'a> {
-    /// A device that signs with its own key (the `device_secret` shown with the device in the
+    /// A device that signs with its own key (`device_secret`, shown with the device in the
     /// console, base64). Signs with HMAC-SHA256 and the clock's time, over TLS checked
     /// against [`CA_PEM`].
-    pub fn device_key(
+    pub fn with_secret(
         product_id: &'a str,
         device_name: &'a str,
         device_secret: &'a str,
     ) -> Result<Self, ProviderError> {
-        Self::with_key(product_id, device_name, device_secret, KeyMode::Device)
+        check_names(product_id, device_name)?;
+        decode_key("device_secret", device_secret, &mut [0u8; MAX_KEY_LEN])?;
+        Ok(Self::build(
+            product_id,
+            device_name,
+            Auth::DeviceSecret(Secret::new(device_secret)),
+        ))
     }
 
     /// A device that signs with its product's key (`product_secret`, base64); the product
     /// must allow devices to log in with it.
-    pub fn product_key(
+    pub fn with_product_secret(
         product_id: &'a str,
         device_name: &'a str,
         product_secret: &'a str,
     ) -> Result<Self, ProviderError> {
-        Self::with_key(product_id, device_name, product_secret, KeyMode::Product)
-    }
-
-    fn with_key(
-        product_id: &'a str,
-        device_name: &'a str,
-        key: &'a str,
-        mode: KeyMode,
-    ) -> Result<Self, ProviderError> {
-        check_identifier("product_id", product_id, MAX_ID_LEN)?;
-        check_identifier("device_name", device_name, MAX_ID_LEN)?;
-        decode_key(mode.config_key(), key, &mut [0u8; MAX_KEY_LEN])?;
-        Ok(Self::unchecked(product_id, device_name, key, mode))
-    }
-
-    fn unchecked(product_id: &'a str, device_name: &'a str, key: &'a str, mode: KeyMode) -> Self {
-        OneNet {
+        check_names(product_id, device_name)?;
+        decode_key("product_secret", product_secret, &mut [0u8; MAX_KEY_LEN])?;
+        Ok(Self::build(
             product_id,
             device_name,
-            key: Secret::new(key),
-            mode,
-            method: SignMethod::default(),
-            version: TokenVersion::default(),
-            timestamp: TimestampPolicy::default(),
-            validity_secs: DEFAULT_VALIDITY_SECS,
-            overrides: EndpointOverrides::default(),
-            keep_alive_secs: 240,
-            thing_subscription: true,
-            enrol: None,
-            register_url: Url {
-                scheme: iotcloud_core::http::Scheme::Https,
-                host: "iot-api.heclouds.com",
-                port: 443,
-                path: "/device/create",
-            },
-            register_server: ServerAuth::DefaultRoots,
-            register_method: SignMethod::SHA256,
-            register_expiry: TimestampPolicy::Now,
-        }
+            Auth::ProductSecret(Secret::new(product_secret)),
+        ))
+    }
+
+    /// A device that creates itself with the **product-level** access key
+    /// (`product_secret`, base64; token resource `products/{pid}`) through the OpenAPI
+    /// `POST https://iot-api.heclouds.com/device/create`, and then logs in with the `sec_key`
+    /// the cloud returned, exactly as [`OneNet::with_secret`] would.
+    ///
+    /// OneNET documents product-level tokens for its OpenAPI, but whether `/device/create`
+    /// accepts one is **unconfirmed** (seen in third-party use only). A refusal comes back
+    /// as a [`RegisterError::Rejected`](iotcloud_core::register::RegisterError::Rejected)
+    /// with OneNET's code. The registration token expires
+    /// [`with_validity`](Self::with_validity) after the clock's time, so registering needs
+    /// the time.
+    #[cfg(feature = "registration")]
+    pub fn registering(
+        product_id: &'a str,
+        device_name: &'a str,
+        product_secret: &'a str,
+    ) -> Result<Self, ProviderError> {
+        check_names(product_id, device_name)?;
+        decode_key("product_secret", product_secret, &mut [0u8; MAX_KEY_LEN])?;
+        Ok(Self::build(
+            product_id,
+            device_name,
+            Auth::Registering(Enrol::Product {
+                product_secret: Secret::new(product_secret),
+            }),
+        ))
     }
 
     /// A device that creates itself in the product with the account's **user-level**
     /// access key (`user_id` and `user_key`, base64, from the console's access-key page),
-    /// through the OpenAPI `POST https://iot-api.heclouds.com/device/create`, and then logs
-    /// in with the `sec_key` the cloud returned, exactly as [`OneNet::device_key`] would.
+    /// like [`registering`](Self::registering), and then logs in with the `sec_key` the
+    /// cloud returned.
     ///
-    /// The user key opens the whole account; prefer
-    /// [`register_with_product_key`](Self::register_with_product_key) where it works. The
-    /// registration token expires [`with_validity`](Self::with_validity) after the clock's
-    /// time, so registering needs the time.
-    pub fn register_with_user(
+    /// The user key opens the whole account; prefer [`registering`](Self::registering)
+    /// where it works. The registration token expires
+    /// [`with_validity`](Self::with_validity) after the clock's time, so registering needs
+    /// the time.
+    #[cfg(feature = "registration")]
+    pub fn registering_with_user(
         product_id: &'a str,
         device_name: &'a str,
         user_id: &'a str,
         user_key: &'a str,
     ) -> Result<Self, ProviderError> {
-        check_identifier("product_id", product_id, MAX_ID_LEN)?;
-        check_identifier("device_name", device_name, MAX_ID_LEN)?;
+        check_names(product_id, device_name)?;
         check_identifier("user_id", user_id, MAX_ID_LEN)?;
         decode_key("user_key", user_key, &mut [0u8; MAX_KEY_LEN])?;
-        let mut o = Self::unchecked(product_id, device_name, "", KeyMode::Device);
-        o.enrol = Some(Enrol::User {
-            user_id,
-            user_key: Secret::new(user_key),
-        });
-        Ok(o)
+        Ok(Self::build(
+            product_id,
+            device_name,
+            Auth::Registering(Enrol::User {
+                user_id,
+                user_key: Secret::new(user_key),
+            }),
+        ))
     }
 
-    /// A device that creates itself with the **product-level** access key
-    /// (`product_secret`, base64; token resource `products/{pid}`), then logs in with the
-    /// returned `sec_key` like [`register_with_user`](Self::register_with_user).
-    ///
-    /// OneNET documents product-level tokens for its OpenAPI, but whether `/device/create`
-    /// accepts one is **unconfirmed** (seen in third-party use only). A refusal comes back
-    /// as a [`RegisterError::Rejected`] with OneNET's code.
-    pub fn register_with_product_key(
-        product_id: &'a str,
-        device_name: &'a str,
-        product_secret: &'a str,
-    ) -> Result<Self, ProviderError> {
-        check_identifier("product_id", product_id, MAX_ID_LEN)?;
-        check_identifier("device_name", device_name, MAX_ID_LEN)?;
-        decode_key("product_secret", product_secret, &mut [0u8; MAX_KEY_LEN])?;
-        let mut o = Self::unchecked(product_id, device_name, "", KeyMode::Device);
-        o.enrol = Some(Enrol::Product {
-            product_secret: Secret::new(product_secret),
-        });
-        Ok(o)
+    /// A configuration with the defaults, of names already checked ([`check_names`]).
+    fn build(product_id: &'a str, device_name: &'a str, auth: Auth<'a>) -> Self {
+        OneNet {
+            product_id,
+            device_name,
+            auth,
+            method: SignMethod::default(),
+            version: TokenVersion::default(),
+            timestamp: TimestampPolicy::default(),
+            validity_secs: DEFAULT_VALIDITY_SECS,
+            connection: Connection::new(KEEP_ALIVE),
+            thing_subscription: true,
+            #[cfg(feature = "registration")]
+            register_url: register::DEFAULT_URL,
+            #[cfg(feature = "registration")]
+            register_server: ServerAuth::DefaultRoots,
+            #[cfg(feature = "registration")]
+            register_method: SignMethod::SHA256,
+            #[cfg(feature = "registration")]
+            register_expiry: TimestampPolicy::Now,
+        }
     }
 
     /// Where to register instead of [`REGISTER_URL`] (`http://…` or `https://…`), e.g. a
     /// private deployment or a local test server.
+    #[cfg(feature = "registration")]
     pub fn with_register_url(mut self, url: &'a str) -> Result<Self, ProviderError> {
         self.register_url = Url::parse(url).map_err(|_| ProviderError::InvalidValue {
             key: "register_url",
@@ -388,6 +409,7 @@ impl<'a> OneNet<'a> {
     /// How the registration server is checked over HTTPS. The default is
     /// `ServerAuth::DefaultRoots`: `iot-api.heclouds.com` is served under a public CA, not
     /// under the "OneNET MQTTS" root in [`CA_PEM`], so the HAL's web PKI roots are used.
+    #[cfg(feature = "registration")]
     pub fn with_register_server(mut self, server: ServerAuth<'a>) -> Self {
         self.register_server = server;
         self
@@ -396,6 +418,7 @@ impl<'a> OneNet<'a> {
     /// The MAC and method spelling of the registration token (default `sha256`, lower
     /// case as OneNET documents). LuatOS writes `SHA256`:
     /// `SignMethod::from_name("SHA256")`.
+    #[cfg(feature = "registration")]
     pub fn with_register_method(mut self, method: SignMethod<'a>) -> Self {
         self.register_method = method;
         self
@@ -404,6 +427,7 @@ impl<'a> OneNet<'a> {
     /// The registration token's expiry (`et`): `Now` (default) is the clock's time plus
     /// the validity window, `LuatosDefault` is LuatOS's fixed [`LUATOS_REGISTER_EXPIRY`]
     /// (2051193600), `Fixed(et)` any absolute expiry in seconds.
+    #[cfg(feature = "registration")]
     pub fn with_register_expiry(mut self, policy: TimestampPolicy) -> Self {
         self.register_expiry = policy;
         self
@@ -411,11 +435,13 @@ impl<'a> OneNet<'a> {
 
     /// Which access key this configuration registers with; `None` for a configuration
     /// that holds its key.
+    #[cfg(feature = "registration")]
     pub fn register_key(&self) -> Option<RegisterKey> {
-        self.enrol.map(|e| match e {
-            Enrol::User { .. } => RegisterKey::User,
-            Enrol::Product { .. } => RegisterKey::Product,
-        })
+        match self.auth {
+            Auth::Registering(Enrol::User { .. }) => Some(RegisterKey::User),
+            Auth::Registering(Enrol::Product { .. }) => Some(RegisterKey::Product),
+            Auth::DeviceSecret(_) | Auth::ProductSecret(_) => None,
+        }
     }
 
     /// The MAC to sign with.
@@ -451,19 +477,6 @@ impl<'a> OneNet<'a> {
         Ok(self)
     }
 
-    /// Host, port and TLS overrides.
-    pub fn with_overrides(mut self, overrides: EndpointOverrides<'a>) -> Self {
-        self.overrides = overrides;
-        self
-    }
-
-    /// Keep-alive interval; OneNET accepts 10 to 1800 s (default 240).
-    pub fn with_keep_alive(mut self, secs: u16) -> Result<Self, ProviderError> {
-        self.keep_alive_secs =
-            check_keep_alive(secs, 10..=1800, "OneNET accepts 10 to 1800 seconds")?;
-        Ok(self)
-    }
-
     /// Whether to subscribe to `$sys/{pid}/{dn}/thing/#` on connect (default: yes, as the
     /// cloud's SDK does, so thing-model downlinks and replies arrive). LuatOS does not.
     pub fn with_thing_subscription(mut self, on: bool) -> Self {
@@ -484,7 +497,12 @@ impl<'a> OneNet<'a> {
     /// Which key signs the token (for a registering configuration, the device key it
     /// obtains).
     pub fn key_mode(&self) -> KeyMode {
-        self.mode
+        match self.auth {
+            Auth::ProductSecret(_) => KeyMode::Product,
+            Auth::DeviceSecret(_) => KeyMode::Device,
+            #[cfg(feature = "registration")]
+            Auth::Registering(_) => KeyMode::Device,
+        }
     }
 
     /// `$sys/{pid}/{dn}/{suffix}`, for any OneNET system topic.
@@ -536,10 +554,6 @@ impl<'a> OneNet<'a> {
     pub fn thing_filter(&self) -> TopicPath<'a> {
         self.topic("thing/#")
     }
-
-    fn config_key(&self) -> &'static str {
-        self.mode.config_key()
-    }
 }
 
 /// The token's resource: `products/{pid}` or `products/{pid}/devices/{dn}`.
@@ -549,7 +563,7 @@ impl fmt::Display for Resource<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("products/")?;
         f.write_str(self.0.product_id)?;
-        if self.0.mode == KeyMode::Device {
+        if self.0.key_mode() == KeyMode::Device {
             f.write_str("/devices/")?;
             f.write_str(self.0.device_name)?;
         }
@@ -557,13 +571,19 @@ impl fmt::Display for Resource<'_> {
     }
 }
 
-/// Why OneNET has no OTA here ([`Provider::ota_support`]).
+/// Why OneNET has no OTA here ([`Provider::ota`]).
 pub const OTA_UNSUPPORTED: &str = "OneNET sends only an upgrade notice over MQTT \
     ($sys/{pid}/{dn}/ota/inform, without a download URL); the version report, task check, \
     download and status reports are its HTTP OTA API (fuse-ota), which this crate does not \
     implement. The notice reaches the application as an ordinary message";
 
 impl Provider for OneNet<'_> {
+    #[cfg(feature = "registration")]
+    type Registration = Self;
+    #[cfg(not(feature = "registration"))]
+    type Registration = NoRegistration;
+    type Ota = NoOta;
+
     fn cloud(&self) -> &'static str {
         "onenet"
     }
@@ -571,11 +591,11 @@ impl Provider for OneNet<'_> {
     /// `mqttstls.heclouds.com:8883` with TLS (default), `mqtts.heclouds.com:1883` with
     /// `TlsChoice::Off`. The host follows the TLS choice because OneNET names them apart.
     fn endpoint<'a>(&'a self, _scratch: &mut Scratch<'a>) -> Result<Endpoint<'a>, ProviderError> {
-        let host = match self.overrides.tls {
+        let host = match self.connection.overrides.tls {
             TlsChoice::Off => PLAIN_HOST,
             TlsChoice::CloudDefault | TlsChoice::On(_) => TLS_HOST,
         };
-        self.overrides.resolve(CloudEndpoint {
+        self.connection.resolve(CloudEndpoint {
             host,
             tls_port: Some(TLS_PORT),
             plain_port: Some(PLAIN_PORT),
@@ -584,7 +604,7 @@ impl Provider for OneNet<'_> {
     }
 
     fn mqtt_options(&self) -> MqttOptions {
-        MqttOptions::keep_alive(self.keep_alive_secs)
+        self.connection.mqtt_options()
     }
 
     fn limits(&self) -> Limits {
@@ -602,9 +622,11 @@ impl Provider for OneNet<'_> {
         let et =
             self.timestamp
                 .resolve(ctx, TimeUnit::Seconds, self.validity_secs, LUATOS_EXPIRY)?;
-        let (key_name, key_text) = match self.enrol {
-            None => (self.config_key(), self.key.expose()),
-            Some(_) => ("sec_key", register::recorded_key(ctx.registered)?),
+        let (key_name, key_text) = match self.auth {
+            Auth::DeviceSecret(key) => (KeyMode::Device.config_key(), key.expose()),
+            Auth::ProductSecret(key) => (KeyMode::Product.config_key(), key.expose()),
+            #[cfg(feature = "registration")]
+            Auth::Registering(_) => ("sec_key", register::recorded_key(ctx.registered)?),
         };
         let mut key_buf = [0u8; MAX_KEY_LEN];
         let key_len = decode_key(key_name, key_text, &mut key_buf)?;
@@ -647,28 +669,6 @@ impl Provider for OneNet<'_> {
         })
     }
 
-    /// Registering configurations register as `{product_id}` / `{device_name}`.
-    fn registration(&self) -> Option<RegistrationId<'_>> {
-        self.enrol.map(|_| RegistrationId {
-            product: self.product_id,
-            device: self.device_name,
-        })
-    }
-
-    /// `POST /device/create`; the record is one field, the returned `sec_key`.
-    async fn register<T: Transport, C: Clock>(
-        &self,
-        io: RegisterIo<'_, T, C>,
-        record: &mut [u8],
-    ) -> Result<usize, RegisterError<T::Error>> {
-        register::register(self, io, record).await
-    }
-
-    /// Unsupported: see [`OTA_UNSUPPORTED`].
-    fn ota_support(&self) -> OtaSupport {
-        OtaSupport::Unsupported(OTA_UNSUPPORTED)
-    }
-
     fn system_subscription<'s>(
         &self,
         index: usize,
@@ -685,6 +685,19 @@ impl Provider for OneNet<'_> {
             filter,
             QoS::AtMostOnce,
         )?))
+    }
+
+    /// Registering configurations ([`OneNet::registering`],
+    /// [`OneNet::registering_with_user`]) register as `{product_id}` / `{device_name}`:
+    /// `POST /device/create`, whose record is one field, the returned `sec_key`.
+    #[cfg(feature = "registration")]
+    fn registration(&self) -> Option<&Self> {
+        matches!(self.auth, Auth::Registering(_)).then_some(self)
+    }
+
+    /// Unsupported: see [`OTA_UNSUPPORTED`].
+    fn ota(&self) -> Result<&NoOta, &'static str> {
+        Err(OTA_UNSUPPORTED)
     }
 }
 

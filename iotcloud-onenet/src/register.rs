@@ -1,23 +1,32 @@
 //! Dynamic registration through OneNET's OpenAPI: `POST /device/create` with an
 //! `authorization` token signed by the user's (or the product's) access key; the answer's
-//! `sec_key` becomes the device key.
+//! `sec_key` becomes the device key. The request is written and the answer read here; the
+//! device runs the exchange.
 
-use core::fmt::{self, Write as _};
+use core::fmt::{self, Write};
 
-use iotcloud_core::clock::Clock;
-use iotcloud_core::http::{Exchange, Redirects, Request};
+use iotcloud_core::http::{Scheme, Url};
+use iotcloud_core::json::{JsonStr, Value};
 use iotcloud_core::provider::{ProviderError, SignContext};
-use iotcloud_core::register::{Fields, RegisterError, RegisterIo, Rejection};
+use iotcloud_core::register::{
+    AnswerError, Answered, Fields, HttpRequest, RegisterAnswer, RegisterContext, RegisterError,
+    RegisterRequest, Registration, RegistrationId, Rejection,
+};
 use iotcloud_core::scratch::Scratch;
-use iotcloud_core::sign::{Counter, Decimal, EncodeSet, PercentEncoded, TimeUnit, hmac};
-use iotcloud_core::transport::Transport;
-use serde::Deserialize;
+use iotcloud_core::sign::{Decimal, EncodeSet, PercentEncoded, TimeUnit, hmac};
 
-use crate::{MAX_ID_LEN, MAX_KEY_LEN, OneNet, SignMethod, TokenVersion, decode_key};
-use iotcloud_core::json::{JsonStr, Text};
+use crate::{Auth, Enrol, MAX_ID_LEN, MAX_KEY_LEN, OneNet, SignMethod, TokenVersion, decode_key};
 
 /// Where OneNET's OpenAPI creates devices.
 pub const REGISTER_URL: &str = "https://iot-api.heclouds.com/device/create";
+
+/// [`REGISTER_URL`], parsed.
+pub(crate) const DEFAULT_URL: Url<'static> = Url {
+    scheme: Scheme::Https,
+    host: "iot-api.heclouds.com",
+    port: 443,
+    path: "/device/create",
+};
 
 /// The expiry LuatOS writes into its registration token (2035-01-01 00:00 UTC+8), in
 /// seconds: OneNET's OpenAPI refuses far-distant ones.
@@ -108,42 +117,42 @@ impl fmt::Display for CreateBody<'_> {
     }
 }
 
-/// OneNET's answer: `{"code":0,"msg":"succ","data":{…,"sec_key":"…"}}`, or a non-zero
-/// `code` with its `msg`.
-#[derive(Deserialize)]
-pub(crate) struct Answer {
-    code: Option<i64>,
-    msg: Option<Text<64>>,
-    data: Option<Data>,
+/// Longest part of a refusal's `msg` read to name the refusal, in bytes.
+const MAX_MSG_LEN: usize = 64;
+
+/// Reads OneNET's answer, `{"code":0,"msg":"succ","data":{…,"sec_key":"…"}}` or a non-zero
+/// `code` with its `msg`, and writes the record, the `sec_key` as the only field, into
+/// `record`. Returns the record's length.
+pub(crate) fn read_answer(
+    status: u16,
+    body: &[u8],
+    record: &mut [u8],
+) -> Result<usize, AnswerError> {
+    let mut unescaped = [0u8; MAX_SEC_KEY_LEN];
+    let sec_key = outcome(status, body, &mut unescaped)?;
+    let fields: [&[u8]; 2] = [b"sec_key", sec_key.as_bytes()];
+    Fields::write(record, &fields).ok_or(RegisterError::RecordTooLarge {
+        len: Fields::len_of(&fields),
+        capacity: record.len(),
+    })
 }
 
-#[derive(Deserialize)]
-struct Data {
-    sec_key: Option<Text<MAX_SEC_KEY_LEN>>,
-}
-
-/// Reads an answer body; anything that is not OneNET's JSON is `None`.
-pub(crate) fn parse_answer(body: &[u8], unescape: &mut [u8]) -> Option<Answer> {
-    serde_json_core::from_slice_escaped::<Answer>(body, unescape)
-        .ok()
-        .map(|(answer, _)| answer)
-}
-
-/// What an answer means: the `sec_key` on success, or why not.
-pub(crate) fn outcome<E>(status: u16, answer: Option<&Answer>) -> Result<&str, RegisterError<E>> {
-    let Some(answer) = answer else {
+/// What an answer means: the `sec_key` on success (unescaped into `buf` where it must be),
+/// or why not.
+fn outcome<'b>(status: u16, body: &'b [u8], buf: &'b mut [u8]) -> Result<&'b str, AnswerError> {
+    let Ok(answer) = Value::parse(body) else {
         return Err(match status {
             200 => RegisterError::BadResponse("not OneNET's JSON answer"),
             other => RegisterError::Status(other),
         });
     };
-    match answer.code {
+    match answer.get("code").and_then(|c| c.as_i64()) {
         Some(0) if status == 200 => {
             let key = answer
-                .data
-                .as_ref()
-                .and_then(|d| d.sec_key.as_ref())
-                .and_then(Text::exact)
+                .path(&["data", "sec_key"])
+                .filter(|k| k.str_len() <= MAX_SEC_KEY_LEN)
+                .and_then(|k| k.unescaped(buf))
+                .filter(|k| !k.is_empty())
                 .ok_or(RegisterError::BadResponse(
                     "success without a usable `data.sec_key`",
                 ))?;
@@ -153,13 +162,60 @@ pub(crate) fn outcome<E>(status: u16, answer: Option<&Answer>) -> Result<&str, R
             Ok(key)
         }
         Some(code) if code != 0 => {
-            let msg = answer.msg.as_ref().map_or("", Text::as_str);
-            let mut text = heapless::String::<24>::new();
-            let _ = write!(text, "{code}");
-            Err(RegisterError::rejected(rejection(msg), &text))
+            let mut msg = Head::<MAX_MSG_LEN>::default();
+            if let Some(m) = answer.get("msg") {
+                // Not a string: no message to go by.
+                let _ = m.write_str_to(&mut msg);
+            }
+            // An i64 is at most 20 characters.
+            let mut text = [0u8; 24];
+            let code = Scratch::new(&mut text)
+                .format(format_args!("{code}"))
+                .unwrap_or_default();
+            Err(RegisterError::rejected(rejection(msg.as_str()), code))
         }
         _ if status != 200 => Err(RegisterError::Status(status)),
         _ => Err(RegisterError::BadResponse("answer without a `code`")),
+    }
+}
+
+/// The first `N` bytes of a text, cut at a character boundary and never failing: enough of
+/// a refusal's message to tell what it means.
+struct Head<const N: usize> {
+    buf: [u8; N],
+    len: usize,
+    cut: bool,
+}
+
+impl<const N: usize> Default for Head<N> {
+    fn default() -> Self {
+        Head {
+            buf: [0; N],
+            len: 0,
+            cut: false,
+        }
+    }
+}
+
+impl<const N: usize> Head<N> {
+    fn as_str(&self) -> &str {
+        core::str::from_utf8(&self.buf[..self.len]).unwrap_or_default()
+    }
+}
+
+impl<const N: usize> Write for Head<N> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        for c in s.chars() {
+            let end = self.len + c.len_utf8();
+            match self.buf.get_mut(self.len..end) {
+                Some(dst) if !self.cut => {
+                    c.encode_utf8(dst);
+                    self.len = end;
+                }
+                _ => self.cut = true,
+            }
+        }
+        Ok(())
     }
 }
 
@@ -185,88 +241,98 @@ pub(crate) fn rejection(msg: &str) -> Rejection {
     }
 }
 
-/// Registers `o` (a registering configuration): one `POST /device/create`, the `sec_key`
-/// written into `record` as the only field.
-pub(crate) async fn register<T: Transport, C: Clock>(
-    o: &OneNet<'_>,
-    io: RegisterIo<'_, T, C>,
-    record: &mut [u8],
-) -> Result<usize, RegisterError<T::Error>> {
-    let Some(enrol) = o.enrol else {
-        return Err(ProviderError::Unsupported(
-            "registration: this configuration holds its key (use register_with_user or \
-             register_with_product_key)",
-        )
-        .into());
-    };
-    let (resource, key_name, key_text) = match enrol {
-        crate::Enrol::User { user_id, user_key } => {
+/// The token's resource, and the configuration key and base64 text of the access key that
+/// signs it.
+fn access_key<'a>(o: &'a OneNet<'a>, enrol: Enrol<'a>) -> (ApiResource<'a>, &'static str, &'a str) {
+    match enrol {
+        Enrol::User { user_id, user_key } => {
             (ApiResource::User(user_id), "user_key", user_key.expose())
         }
-        crate::Enrol::Product { product_secret } => (
+        Enrol::Product { product_secret } => (
             ApiResource::Product(o.product_id),
             "product_secret",
             product_secret.expose(),
         ),
-    };
-    let ctx = SignContext {
-        unix_time_ms: io.unix_time_ms,
-        random: io.random,
-        registered: None,
-    };
-    let et = o.register_expiry.resolve(
-        &ctx,
-        TimeUnit::Seconds,
-        o.validity_secs,
-        LUATOS_REGISTER_EXPIRY,
-    )?;
-    let mut key_buf = [0u8; MAX_KEY_LEN];
-    let key_len = decode_key(key_name, key_text, &mut key_buf)?;
+    }
+}
 
-    let body = CreateBody {
-        product_id: o.product_id,
-        device_name: o.device_name,
-    };
-    // The token and the body go first in the buffer, the exchange and the answer after.
-    let mut count = Counter::default();
-    let _ = write!(count, "{body}");
-    let text_len = (count.0 + 512).min(io.buf.len());
-    let (text, rest) = io.buf.split_at_mut(text_len);
-    let mut scratch = Scratch::new(text);
-    let token = api_token(
-        &resource,
-        &key_buf[..key_len],
-        et,
-        o.register_method,
-        &mut scratch,
-    )?;
-    let body = scratch
-        .format(format_args!("{body}"))
-        .map_err(ProviderError::from)?;
-    let headers = [
-        ("Content-Type", "application/json"),
-        ("authorization", token),
-    ];
-    let request = Request {
-        headers: &headers,
-        ..Request::post(o.register_url, o.register_server, body.as_bytes())
-    };
-    let split = rest.len() - rest.len() / 2;
-    let (work, answer_buf) = rest.split_at_mut(split);
-    let mut exchange =
-        Exchange::start(io.transport, io.clock, &request, Redirects::Refuse, work).await?;
-    let status = exchange.status();
-    let read = exchange.read_to_end(answer_buf).await;
-    exchange.close().await;
-    let answer_body = read?;
-    // The exchange's buffer is free again: it unescapes the answer's strings.
-    let answer = parse_answer(answer_body, work);
-    let sec_key = outcome(status, answer.as_ref())?;
-    let fields: [&[u8]; 2] = [b"sec_key", sec_key.as_bytes()];
-    Fields::write(record, &fields).ok_or(RegisterError::RecordTooLarge {
-        len: Fields::len_of(&fields),
-        capacity: record.len(),
-    })
+/// One `POST /device/create`; the record is one field, the returned `sec_key`.
+impl Registration for OneNet<'_> {
+    /// `{product_id}` / `{device_name}`.
+    fn id(&self) -> RegistrationId<'_> {
+        RegistrationId {
+            product: self.product_id,
+            device: self.device_name,
+        }
+    }
+
+    /// `POST {register_url}` with `Content-Type: application/json`, the `authorization`
+    /// token and `{"product_id":"…","device_name":"…"}`.
+    fn request<'s>(
+        &'s self,
+        _step: u8,
+        _carry: &'s [u8],
+        ctx: &RegisterContext,
+        scratch: &mut Scratch<'s>,
+    ) -> Result<RegisterRequest<'s>, ProviderError> {
+        let Auth::Registering(enrol) = self.auth else {
+            return Err(ProviderError::Unsupported(
+                "registration: this configuration holds its key (use registering or \
+                 registering_with_user)",
+            ));
+        };
+        let (resource, key_name, key_text) = access_key(self, enrol);
+        let sign_ctx = SignContext {
+            unix_time_ms: ctx.unix_time_ms,
+            random: ctx.random,
+            registered: None,
+        };
+        let et = self.register_expiry.resolve(
+            &sign_ctx,
+            TimeUnit::Seconds,
+            self.validity_secs,
+            LUATOS_REGISTER_EXPIRY,
+        )?;
+        let mut key_buf = [0u8; MAX_KEY_LEN];
+        let key_len = decode_key(key_name, key_text, &mut key_buf)?;
+        let token = api_token(
+            &resource,
+            &key_buf[..key_len],
+            et,
+            self.register_method,
+            scratch,
+        )?;
+        let body = scratch.format(format_args!(
+            "{}",
+            CreateBody {
+                product_id: self.product_id,
+                device_name: self.device_name,
+            }
+        ))?;
+        let request = HttpRequest::post(self.register_url, self.register_server, body.as_bytes())
+            .header("Content-Type", "application/json")?
+            .header("authorization", token)?;
+        Ok(RegisterRequest::Http(request))
+    }
+
+    /// The `sec_key` of a success, checked to be a base64 key; a refusal named from its
+    /// `msg`, with its `code`.
+    fn answer(
+        &self,
+        _step: u8,
+        answer: RegisterAnswer<'_>,
+        out: &mut [u8],
+        _carry: &mut [u8],
+    ) -> Result<Answered, AnswerError> {
+        match answer {
+            RegisterAnswer::Http(http) => {
+                read_answer(http.status, http.body, out).map(Answered::Record)
+            }
+            RegisterAnswer::Mqtt { .. } => Err(RegisterError::BadResponse(
+                "OneNET registers over HTTP only",
+            )),
+        }
+    }
 }
 
 /// The device key a registration record holds.

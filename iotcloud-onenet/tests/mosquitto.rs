@@ -13,7 +13,7 @@ use iotcloud_testkit::{
 #[tokio::test]
 async fn a_onenet_device_round_trips_a_property_report_through_mosquitto() {
     let broker = Broker::start();
-    let onenet = OneNet::device_key(
+    let onenet = OneNet::with_secret(
         "Ck2AF9QD2K",
         "onenet-dev-7",
         "KuF3NT/jUBJ62LNBB/A8XZA9CqS3Cu79B/ABmfA1UCw=",

@@ -3,6 +3,7 @@
 //! and after a reboot logs in again without registering. Every refusal the emulator plays
 //! comes back as its named error.
 
+#![cfg(feature = "registration")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
@@ -45,7 +46,7 @@ fn device(provider: OneNet<'static>, dir: &Path) -> Dev {
 }
 
 fn registering(emulator: &Emulator, device_name: &'static str) -> OneNet<'static> {
-    OneNet::register_with_user(PID, device_name, USER_ID, USER_KEY)
+    OneNet::registering_with_user(PID, device_name, USER_ID, USER_KEY)
         .unwrap()
         .with_register_url(leak(format!("{}/device/create", emulator.url())))
         .unwrap()
@@ -145,7 +146,7 @@ async fn a_device_registers_once_logs_in_with_its_sec_key_and_reuses_it_after_a_
 async fn the_product_key_and_luatos_token_options_register_too() {
     let emulator = emulator();
     let url = leak(format!("{}/device/create", emulator.url()));
-    let by_product = OneNet::register_with_product_key(PID, "onenet-reg-2", PRODUCT_KEY)
+    let by_product = OneNet::registering(PID, "onenet-reg-2", PRODUCT_KEY)
         .unwrap()
         .with_register_url(url)
         .unwrap();
@@ -188,7 +189,7 @@ async fn every_refusal_is_its_named_error() {
         "{exists:?}"
     );
 
-    let wrong_key = OneNet::register_with_user(PID, "d1", USER_ID, PRODUCT_KEY)
+    let wrong_key = OneNet::registering_with_user(PID, "d1", USER_ID, PRODUCT_KEY)
         .unwrap()
         .with_register_url(url)
         .unwrap();
@@ -196,7 +197,7 @@ async fn every_refusal_is_its_named_error() {
     assert_eq!(rejected(&e), Some(Rejection::BadCredentials), "{e:?}");
     assert!(!e.is_retryable());
 
-    let unknown = OneNet::register_with_user("NoSuchPid", "d1", USER_ID, USER_KEY)
+    let unknown = OneNet::registering_with_user("NoSuchPid", "d1", USER_ID, USER_KEY)
         .unwrap()
         .with_register_url(url)
         .unwrap();

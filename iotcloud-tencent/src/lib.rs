@@ -7,31 +7,27 @@ extern crate std;
 
 use core::fmt::{self, Write};
 
-use iotcloud_core::Clock;
-use iotcloud_core::http::{Scheme, Url};
-use iotcloud_core::mqtt::{QoS, SubscribeTopic};
-use iotcloud_core::ota::{Notice, OtaContext, OtaJob, OtaStatus, OtaSupport};
+use iotcloud_core::mqtt::QoS;
+#[cfg(not(feature = "ota"))]
+use iotcloud_core::ota::NoOta;
 use iotcloud_core::provider::{
-    CloudEndpoint, Credentials, EndpointOverrides, HostName, Limits, MqttOptions, Provider,
-    ProviderError, Publication, SignContext, TlsChoice, TopicPath, build_host, check_host_len,
-    check_keep_alive, host_name, subscription,
+    CloudEndpoint, Connection, Credentials, EndpointOverrides, HostName, KeepAlive, Limits,
+    MqttOptions, Provider, ProviderError, SignContext, TlsChoice, TopicPath, build_host,
+    check_host_len, host_name,
 };
-use iotcloud_core::register::{RegisterError, RegisterIo, RegistrationId};
+#[cfg(not(feature = "registration"))]
+use iotcloud_core::register::NoRegistration;
 use iotcloud_core::scratch::Scratch;
 use iotcloud_core::sign::{
     Algorithm, Secret, TimeUnit, TimestampPolicy, base64_decode, check_identifier, hmac,
 };
-use iotcloud_core::transport::{ClientIdentity, Endpoint, ServerAuth, Transport};
+use iotcloud_core::transport::{ClientIdentity, Endpoint};
 
 mod ota;
+#[cfg(feature = "registration")]
 mod register;
 
 pub use ota::ota_result_code;
-
-pub use register::{
-    LEGACY_REGISTER_PATH, MIN_PRODUCT_SECRET_LEN, REGISTER_HOST, REGISTER_PATH, RegisterApi,
-};
-use register::{Registered, Registration};
 
 /// The roots Tencent's MQTT endpoints are served under: Tencent's own "Tencent Iothub" root
 /// and GlobalSign Root CA (R1), as Tencent's SDK embeds them. See `certs/README.md`.
@@ -78,6 +74,15 @@ pub const MAX_KEEP_ALIVE_SECS: u16 = 900;
 /// Default keep-alive, in seconds (what LuatOS and Tencent's SDK use).
 pub const DEFAULT_KEEP_ALIVE_SECS: u16 = 240;
 
+/// The keep-alive intervals Tencent accepts (0, which turns keep-alive off, to 900 s), and
+/// 240 s, what LuatOS and Tencent's SDK use, by default.
+pub const KEEP_ALIVE: KeepAlive = KeepAlive {
+    min: 0,
+    max: MAX_KEEP_ALIVE_SECS,
+    default: DEFAULT_KEEP_ALIVE_SECS,
+    reason: "Tencent accepts 0 to 900 seconds",
+};
+
 /// Default validity of a signature made with the clock's time: it expires this many
 /// seconds after it was made. Credentials are signed again on every connect, so an hour
 /// only has to cover a slow clock; it also bounds how long a user name and password seen
@@ -97,6 +102,41 @@ pub const MAX_TOPIC_LEVELS: usize = 10;
 
 /// Largest message Tencent accepts (16 KB); larger publishes are refused.
 pub const MAX_PAYLOAD_LEN: usize = 16 * 1024;
+
+/// Host of the current registration API (China; clouds-official §2.3.1).
+pub const REGISTER_HOST: &str = "ap-guangzhou.gateway.tencentdevices.com";
+
+/// Path of the current registration API.
+pub const REGISTER_PATH: &str = "/device/register";
+
+/// Path of the legacy registration API that LuatOS and the Explorer C SDK use.
+pub const LEGACY_REGISTER_PATH: &str = "/register/dev";
+
+/// Shortest product secret accepted: its first 16 bytes are the AES-128 key of the
+/// answer, and Tencent's SDK refuses shorter ones (console secrets are 24 characters).
+pub const MIN_PRODUCT_SECRET_LEN: usize = 16;
+
+/// Which of Tencent's two registration APIs to call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RegisterApi {
+    /// `POST /device/register` with the `X-TC-*` signature headers (default): the API
+    /// Tencent documents today.
+    #[default]
+    Current,
+    /// `POST /register/dev` with the signature in the JSON body: the older API LuatOS and
+    /// Tencent's Explorer C SDK call. Still served; for compatibility only.
+    Legacy,
+}
+
+impl RegisterApi {
+    /// The API's path.
+    pub fn path(self) -> &'static str {
+        match self {
+            RegisterApi::Current => REGISTER_PATH,
+            RegisterApi::Legacy => LEGACY_REGISTER_PATH,
+        }
+    }
+}
 
 /// Tencent's regions. Chinese products all live in Guangzhou.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -224,38 +264,24 @@ pub enum AuthMode {
     Certificate,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
+/// What proves the device's identity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Auth<'a> {
     Key(Secret<'a>),
     Certificate(ClientIdentity<'a>),
     /// Dynamic registration with the product secret; `expect` is what the product hands
     /// out, which decides the port and TLS before the record exists.
+    #[cfg(feature = "registration")]
     Dynamic {
         product_secret: Secret<'a>,
         expect: AuthMode,
     },
 }
 
-impl fmt::Debug for Auth<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Auth::Key(secret) => f.debug_tuple("Key").field(secret).finish(),
-            Auth::Certificate(identity) => f.debug_tuple("Certificate").field(identity).finish(),
-            Auth::Dynamic {
-                product_secret,
-                expect,
-            } => f
-                .debug_struct("Dynamic")
-                .field("product_secret", product_secret)
-                .field("expect", expect)
-                .finish(),
-        }
-    }
-}
-
 /// A Tencent IoT Explorer device: its product id and name, its key or certificate, and how
-/// to reach Tencent.
-#[derive(Clone)]
+/// to reach Tencent. Each constructor is one authentication mode and checks its input;
+/// `Debug` never shows a secret.
+#[derive(Debug, Clone)]
 pub struct Tencent<'a> {
     product_id: &'a str,
     device_name: &'a str,
@@ -266,46 +292,24 @@ pub struct Tencent<'a> {
     conn_id: Option<&'a str>,
     timestamp: TimestampPolicy,
     validity_secs: u64,
-    overrides: EndpointOverrides<'a>,
-    keep_alive_secs: u16,
-    register_api: RegisterApi,
-    register_url: Option<Url<'a>>,
-    register_region: Option<Region>,
-    register_server: ServerAuth<'a>,
+    connection: Connection<'a>,
+    #[cfg(feature = "registration")]
+    register: register::RegisterSettings<'a>,
 }
 
-impl fmt::Debug for Tencent<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Tencent")
-            .field("product_id", &self.product_id)
-            .field("device_name", &self.device_name)
-            .field("auth", &self.auth)
-            .field("region", &self.region)
-            .field("method", &self.method)
-            .field("app_id", &self.app_id)
-            .field("conn_id", &self.conn_id)
-            .field("timestamp", &self.timestamp)
-            .field("validity_secs", &self.validity_secs)
-            .field("overrides", &self.overrides)
-            .field("register_api", &self.register_api)
-            .field("register_url", &self.register_url)
-            .field("register_region", &self.register_region)
-            .field("register_server", &self.register_server)
-            .finish_non_exhaustive()
-    }
-}
+iotcloud_core::connection_settings!(Tencent, KEEP_ALIVE);
 
 impl<'a> Tencent<'a> {
     /// A device with key authentication: the base64 device secret (PSK) from the console.
     /// Signs with the clock's time, in the China region, over plain TCP on port 1883 (see
     /// the crate documentation for why not TLS).
-    pub fn key(
+    pub fn with_secret(
         product_id: &'a str,
         device_name: &'a str,
         device_secret: &'a str,
     ) -> Result<Self, ProviderError> {
         check_device_secret(device_secret)?;
-        Self::with_auth(
+        Self::build(
             product_id,
             device_name,
             Auth::Key(Secret::new(device_secret)),
@@ -315,14 +319,14 @@ impl<'a> Tencent<'a> {
     /// A device with certificate authentication: the device certificate and private key
     /// (PEM) from the console. Connects over TLS on port 8883, checking the server against
     /// [`CA_PEM`] and presenting `identity`.
-    pub fn certificate(
+    pub fn with_certificate(
         product_id: &'a str,
         device_name: &'a str,
         identity: ClientIdentity<'a>,
     ) -> Result<Self, ProviderError> {
         check_pem("client_cert", identity.cert_pem)?;
         check_pem("client_key", identity.key_pem)?;
-        Self::with_auth(product_id, device_name, Auth::Certificate(identity))
+        Self::build(product_id, device_name, Auth::Certificate(identity))
     }
 
     /// A device that registers itself ("one product, one secret"): the product secret from
@@ -332,7 +336,8 @@ impl<'a> Tencent<'a> {
     /// hands out is stored and signs every connect. Expects key authentication (plain TCP,
     /// port 1883); a product with certificate authentication needs
     /// [`Tencent::with_registered_auth`]`(AuthMode::Certificate)`.
-    pub fn dynamic(
+    #[cfg(feature = "registration")]
+    pub fn registering(
         product_id: &'a str,
         device_name: &'a str,
         product_secret: &'a str,
@@ -356,7 +361,7 @@ impl<'a> Tencent<'a> {
                 });
             }
         }
-        Self::with_auth(
+        Self::build(
             product_id,
             device_name,
             Auth::Dynamic {
@@ -366,7 +371,7 @@ impl<'a> Tencent<'a> {
         )
     }
 
-    fn with_auth(
+    fn build(
         product_id: &'a str,
         device_name: &'a str,
         auth: Auth<'a>,
@@ -384,128 +389,24 @@ impl<'a> Tencent<'a> {
             conn_id: None,
             timestamp: TimestampPolicy::default(),
             validity_secs: DEFAULT_VALIDITY_SECS,
-            overrides: EndpointOverrides::default(),
-            keep_alive_secs: DEFAULT_KEEP_ALIVE_SECS,
-            register_api: RegisterApi::default(),
-            register_url: None,
-            register_region: None,
-            register_server: ServerAuth::CaPem(DEFAULT_ROOTS),
+            connection: Connection::new(KEEP_ALIVE),
+            #[cfg(feature = "registration")]
+            register: register::RegisterSettings::DEFAULT,
         })
     }
 
-    /// What the product hands out on registration (dynamic devices only; ignored
-    /// otherwise): [`AuthMode::Key`] (default; plain TCP on 1883) or
-    /// [`AuthMode::Certificate`] (TLS on 8883 with the registered certificate). It is set
-    /// per product in the console, and has to be known before the record exists because it
-    /// decides the port; an answer of the other kind is refused as a configuration error.
-    pub fn with_registered_auth(mut self, mode: AuthMode) -> Self {
-        if let Auth::Dynamic { expect, .. } = &mut self.auth {
-            *expect = mode;
-        }
-        self
-    }
-
-    /// Which registration API to call: [`RegisterApi::Current`] (default) or
-    /// [`RegisterApi::Legacy`], the `/register/dev` API LuatOS uses.
-    pub fn with_register_api(mut self, api: RegisterApi) -> Self {
-        self.register_api = api;
-        self
-    }
-
-    /// The registration endpoint instead of Tencent's (`http://…` or `https://…`), e.g. a
-    /// test server. A URL without a path gets the API's path ([`RegisterApi::path`]).
-    pub fn with_register_url(mut self, url: &'a str) -> Result<Self, ProviderError> {
-        let parsed = Url::parse(url).map_err(|_| ProviderError::InvalidValue {
-            key: "register_url",
-            reason: "not an http:// or https:// URL with a valid host and port",
-        })?;
-        self.register_url = Some(parsed);
-        Ok(self)
-    }
-
-    /// The region whose registration host to use ([`Region::register_host`]); default the
-    /// product's region ([`Tencent::with_region`]).
-    pub fn with_register_region(mut self, region: Region) -> Self {
-        self.register_region = Some(region);
-        self
-    }
-
-    /// How the registration server is checked over HTTPS. Default: against [`CA_PEM`],
-    /// as Tencent's Explorer C SDK checks its registration host against its bundled
-    /// "Tencent Iothub" root. If Tencent serves the host under another root, give
-    /// `ServerAuth::DefaultRoots` (or another `CaPem`).
-    pub fn with_register_server(mut self, server: ServerAuth<'a>) -> Self {
-        self.register_server = server;
-        self
-    }
-
-    /// The registration API's URL: the override, or `https://{host}{path}` of the region.
-    pub fn register_url(&self) -> Url<'a> {
-        let path = self.register_api.path();
-        match self.register_url {
-            Some(url) if url.path == "/" => Url { path, ..url },
-            Some(url) => url,
-            None => Url {
-                scheme: Scheme::Https,
-                host: self
-                    .register_region
-                    .unwrap_or(self.region)
-                    .register_host(self.register_api),
-                port: Scheme::Https.default_port(),
-                path,
-            },
-        }
-    }
-
-    /// The registration this configuration performs, if it is a dynamic one.
-    fn registration_config(&self) -> Option<Registration<'a>> {
-        let Auth::Dynamic {
-            product_secret,
-            expect,
-        } = self.auth
-        else {
-            return None;
-        };
-        Some(Registration {
-            product_id: self.product_id,
-            device_name: self.device_name,
-            product_secret,
-            api: self.register_api,
-            url: self.register_url(),
-            server: self.register_server,
-            method: self.method,
-            expect,
-        })
-    }
-
-    /// The credentials to sign with: the configuration's own, or for a dynamic device
+    /// The credentials to sign with: the configuration's own, or for a registering device
     /// those in its registration record.
     fn effective_auth<'x>(&self, registered: Option<&'x [u8]>) -> Result<Auth<'x>, ProviderError>
     where
         'a: 'x,
     {
-        let Auth::Dynamic { expect, .. } = self.auth else {
-            return Ok(self.auth);
-        };
-        let record = registered.ok_or(ProviderError::InvalidValue {
-            key: "registration",
-            reason: "no registration record: register the device first",
-        })?;
-        let parsed = Registered::parse(record).ok_or(ProviderError::InvalidValue {
-            key: "registration",
-            reason: "the stored record is not a Tencent registration record",
-        })?;
-        if parsed.mode() != expect {
-            return Err(ProviderError::InvalidValue {
-                key: "registered_auth",
-                reason: "the stored record is of the other authentication mode; forget the \
-                         registration or change `registered_auth`",
-            });
+        #[cfg(feature = "registration")]
+        if let Auth::Dynamic { expect, .. } = self.auth {
+            return register::auth_from_record(registered, expect);
         }
-        Ok(match parsed {
-            Registered::Psk(psk) => Auth::Key(psk),
-            Registered::Certificate(identity) => Auth::Certificate(identity),
-        })
+        let _ = registered;
+        Ok(self.auth)
     }
 
     /// The pieces of the MQTT host in `region`: `{product_id}.{domain}`.
@@ -576,23 +477,6 @@ impl<'a> Tencent<'a> {
         Ok(self)
     }
 
-    /// Host, port and TLS overrides. In certificate mode the device's certificate is
-    /// presented whatever `overrides.client` says.
-    pub fn with_overrides(mut self, overrides: EndpointOverrides<'a>) -> Self {
-        self.overrides = overrides;
-        self
-    }
-
-    /// Keep-alive interval; Tencent accepts 0 (off) to 900 s.
-    pub fn with_keep_alive(mut self, secs: u16) -> Result<Self, ProviderError> {
-        self.keep_alive_secs = check_keep_alive(
-            secs,
-            0..=MAX_KEEP_ALIVE_SECS,
-            "Tencent accepts 0 to 900 seconds",
-        )?;
-        Ok(self)
-    }
-
     /// The product id.
     pub fn product_id(&self) -> &'a str {
         self.product_id
@@ -603,19 +487,25 @@ impl<'a> Tencent<'a> {
         self.device_name
     }
 
-    /// Key or certificate authentication (for a dynamic device, what registration is
+    /// Key or certificate authentication (for a registering device, what registration is
     /// expected to hand out).
     pub fn auth_mode(&self) -> AuthMode {
         match self.auth {
             Auth::Key(_) => AuthMode::Key,
             Auth::Certificate(_) => AuthMode::Certificate,
+            #[cfg(feature = "registration")]
             Auth::Dynamic { expect, .. } => expect,
         }
     }
 
-    /// Whether this device registers itself ([`Tencent::dynamic`]).
+    /// Whether this device registers itself ([`Tencent::registering`]); always `false`
+    /// without the `registration` feature.
     pub fn is_dynamic(&self) -> bool {
-        matches!(self.auth, Auth::Dynamic { .. })
+        #[cfg(feature = "registration")]
+        if let Auth::Dynamic { .. } = self.auth {
+            return true;
+        }
+        false
     }
 
     /// The region.
@@ -707,33 +597,42 @@ impl<'a> Tencent<'a> {
 }
 
 impl Provider for Tencent<'_> {
+    #[cfg(feature = "registration")]
+    type Registration = Self;
+    #[cfg(not(feature = "registration"))]
+    type Registration = NoRegistration;
+    #[cfg(feature = "ota")]
+    type Ota = Self;
+    #[cfg(not(feature = "ota"))]
+    type Ota = NoOta;
+
     fn cloud(&self) -> &'static str {
         "tencent"
     }
 
+    /// Key authentication: plain TCP on 1883 (a TLS choice needs an explicit port, see the
+    /// crate documentation). Certificate authentication: TLS on 8883, presenting the
+    /// device's certificate whatever the overrides' `client` says; a registering
+    /// certificate device presents the one in its record.
     fn endpoint<'a>(&'a self, scratch: &mut Scratch<'a>) -> Result<Endpoint<'a>, ProviderError> {
-        let host = match self.overrides.host {
+        let overrides = self.connection.overrides;
+        let host = match overrides.host {
             Some(host) => host,
             None => build_host("product_id", &self.host_parts(self.region), scratch)?,
         };
-        let key_or_cert = match self.auth {
-            Auth::Dynamic { expect, .. } => expect,
-            Auth::Key(_) => AuthMode::Key,
-            Auth::Certificate(_) => AuthMode::Certificate,
-        };
-        match key_or_cert {
+        match self.auth_mode() {
             AuthMode::Key => {
                 // Tencent's TLS for key authentication is TLS-PSK, which the transports do
                 // not offer: TLS here means server-checked TLS, which only a port override
                 // can point somewhere.
-                if matches!(self.overrides.tls, TlsChoice::On(_)) && self.overrides.port.is_none() {
+                if matches!(overrides.tls, TlsChoice::On(_)) && overrides.port.is_none() {
                     return Err(ProviderError::InvalidValue {
                         key: "tls",
                         reason: "Tencent's key authentication over TLS is TLS-PSK, which the \
                                  transports do not offer; give `port` to try anyway",
                     });
                 }
-                self.overrides.resolve(CloudEndpoint {
+                self.connection.resolve(CloudEndpoint {
                     host,
                     tls_port: None,
                     plain_port: Some(PLAIN_PORT),
@@ -741,13 +640,13 @@ impl Provider for Tencent<'_> {
                 })
             }
             AuthMode::Certificate => EndpointOverrides {
-                // A dynamic device's certificate comes from its record, which the device
-                // fills in (`registered_identity`) when `client` is left empty.
+                // A registering device's certificate comes from its record, which the
+                // device fills in (`Registration::identity`) when `client` is left empty.
                 client: match self.auth {
                     Auth::Certificate(identity) => Some(identity),
-                    _ => self.overrides.client,
+                    _ => overrides.client,
                 },
-                ..self.overrides
+                ..overrides
             }
             .resolve(CloudEndpoint {
                 host,
@@ -759,7 +658,7 @@ impl Provider for Tencent<'_> {
     }
 
     fn mqtt_options(&self) -> MqttOptions {
-        MqttOptions::keep_alive(self.keep_alive_secs)
+        self.connection.mqtt_options()
     }
 
     fn limits(&self) -> Limits {
@@ -774,8 +673,9 @@ impl Provider for Tencent<'_> {
 
     /// `{pid}{dn}`, `{pid}{dn};{sdkappid};{connid};{expiry}` and, for key authentication,
     /// `hex(HMAC(b64dec(device_secret), user name));hmacsha256` (or `;hmacsha1`). A
-    /// dynamic device signs with its registration record exactly as [`Tencent::key`] or
-    /// [`Tencent::certificate`] would with what the record holds.
+    /// registering device signs with its registration record exactly as
+    /// [`Tencent::with_secret`] or [`Tencent::with_certificate`] would with what the record
+    /// holds.
     fn sign<'s>(
         &self,
         ctx: &SignContext,
@@ -801,7 +701,9 @@ impl Provider for Tencent<'_> {
                 let mac = hmac(self.method.algorithm(), key, &[username.as_bytes()])?;
                 Some(scratch.format(format_args!("{};{}", mac.hex(), self.method.name()))?)
             }
-            Auth::Certificate(_) | Auth::Dynamic { .. } => None,
+            Auth::Certificate(_) => None,
+            #[cfg(feature = "registration")]
+            Auth::Dynamic { .. } => None,
         };
         Ok(Credentials {
             client_id,
@@ -810,95 +712,19 @@ impl Provider for Tencent<'_> {
         })
     }
 
-    /// The OTA downlink, `$ota/update/{pid}/{dn}` (QoS 1): upgrade notices and the replies
-    /// to version reports.
-    fn system_subscription<'s>(
-        &self,
-        index: usize,
-        scratch: &mut Scratch<'s>,
-    ) -> Result<Option<SubscribeTopic<'s>>, ProviderError> {
-        if index > 0 {
-            return Ok(None);
-        }
-        subscription(
-            scratch,
-            "device_name",
-            self.ota_update_topic(),
-            QoS::AtLeastOnce,
-        )
-        .map(Some)
+    #[cfg(feature = "registration")]
+    fn registration(&self) -> Option<&Self> {
+        self.is_dynamic().then_some(self)
     }
 
-    fn ota_support(&self) -> OtaSupport {
-        OtaSupport::Supported
+    #[cfg(feature = "ota")]
+    fn ota(&self) -> Result<&Self, &'static str> {
+        Ok(self)
     }
 
-    /// `{"type":"report_version","report":{"version":"…"}}` (with `fw_type` for a named
-    /// module) on `$ota/report/{pid}/{dn}`.
-    fn ota_version_report<'s>(
-        &self,
-        ctx: &OtaContext<'_>,
-        scratch: &mut Scratch<'s>,
-    ) -> Result<Option<Publication<'s>>, ProviderError> {
-        ota::version_report(self, ctx, scratch)
-    }
-
-    /// None: Tencent's version report is also the request for a pending job.
-    fn ota_job_request<'s>(
-        &self,
-        _ctx: &OtaContext<'_>,
-        _scratch: &mut Scratch<'s>,
-    ) -> Result<Option<Publication<'s>>, ProviderError> {
-        Ok(None)
-    }
-
-    /// `update_firmware` on `$ota/update/{pid}/{dn}` is a job; any other message there
-    /// (`report_version_rsp`) is the application's.
-    fn ota_notice(&self, topic: &str, payload: &[u8], job: &mut [u8]) -> Notice {
-        ota::notice(self, topic, payload, job)
-    }
-
-    /// `report_progress` with the state `downloading`, `burning`, `done` or `fail` (codes
-    /// from [`ota_result_code`]).
-    fn ota_report<'s>(
-        &self,
-        job: Option<&OtaJob<'_>>,
-        status: OtaStatus,
-        ctx: &OtaContext<'_>,
-        scratch: &mut Scratch<'s>,
-    ) -> Result<Option<Publication<'s>>, ProviderError> {
-        ota::report(self, job, status, ctx, scratch)
-    }
-
-    fn registration(&self) -> Option<RegistrationId<'_>> {
-        self.is_dynamic().then_some(RegistrationId {
-            product: self.product_id,
-            device: self.device_name,
-        })
-    }
-
-    /// Calls the registration API ([`Tencent::with_register_api`]) with the clock's time
-    /// and a random nonce, decrypts the answer and writes the record: `["psk", psk]` or
-    /// `["cert", certificate PEM, key PEM]` ([`Fields`](iotcloud_core::register::Fields)).
-    async fn register<T: Transport, C: Clock>(
-        &self,
-        io: RegisterIo<'_, T, C>,
-        record: &mut [u8],
-    ) -> Result<usize, RegisterError<T::Error>> {
-        let reg = self.registration_config().ok_or(RegisterError::Provider(
-            ProviderError::Unsupported("registration: only `Tencent::dynamic` devices register"),
-        ))?;
-        register::register(&reg, io, record).await
-    }
-
-    fn registered_identity<'r>(&self, record: &'r [u8]) -> Option<ClientIdentity<'r>> {
-        if !self.is_dynamic() {
-            return None;
-        }
-        match Registered::parse(record)? {
-            Registered::Certificate(identity) => Some(identity),
-            Registered::Psk(_) => None,
-        }
+    #[cfg(not(feature = "ota"))]
+    fn ota(&self) -> Result<&NoOta, &'static str> {
+        Err("OTA (iotcloud-tencent built without its `ota` feature)")
     }
 }
 

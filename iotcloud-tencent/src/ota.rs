@@ -9,14 +9,22 @@
 //! - ↑ `report_progress` carries `report.progress` (`state`, `percent`, `result_code`,
 //!   `result_msg`) and, next to it inside `report`, the target `version`.
 
+#[cfg(feature = "ota")]
 use core::fmt::Write as _;
 
+#[cfg(feature = "ota")]
 use iotcloud_core::json::{JsonStr, Value};
-use iotcloud_core::mqtt::QoS;
+#[cfg(feature = "ota")]
+use iotcloud_core::mqtt::{QoS, SubscribeTopic};
+use iotcloud_core::ota::OtaFailure;
+#[cfg(feature = "ota")]
 use iotcloud_core::ota::{
-    DigestAlgorithm, JobFields, Notice, OtaContext, OtaFailure, OtaJob, OtaStatus,
+    DigestAlgorithm, JobFields, Notice, OtaContext, OtaFormat, OtaJob, OtaStatus,
 };
-use iotcloud_core::provider::{ProviderError, Publication, TopicPath, publication};
+use iotcloud_core::provider::TopicPath;
+#[cfg(feature = "ota")]
+use iotcloud_core::provider::{ProviderError, Publication, publication, subscription};
+#[cfg(feature = "ota")]
 use iotcloud_core::scratch::{Scratch, TextWriter};
 
 use crate::Tencent;
@@ -50,6 +58,7 @@ pub fn ota_result_code(failure: OtaFailure) -> i8 {
 }
 
 /// `,"fw_type":"…"` when there is a firmware type.
+#[cfg(feature = "ota")]
 fn fw_type_member(w: &mut TextWriter<'_>, fw_type: Option<&str>) -> core::fmt::Result {
     match fw_type {
         Some(t) => write!(w, ",\"fw_type\":{}", JsonStr(t)),
@@ -57,7 +66,67 @@ fn fw_type_member(w: &mut TextWriter<'_>, fw_type: Option<&str>) -> core::fmt::R
     }
 }
 
-pub(crate) fn version_report<'s>(
+#[cfg(feature = "ota")]
+impl OtaFormat for Tencent<'_> {
+    /// The OTA downlink, `$ota/update/{pid}/{dn}` (QoS 1): upgrade notices and the replies
+    /// to version reports.
+    fn subscription<'s>(
+        &self,
+        index: usize,
+        scratch: &mut Scratch<'s>,
+    ) -> Result<Option<SubscribeTopic<'s>>, ProviderError> {
+        if index > 0 {
+            return Ok(None);
+        }
+        subscription(
+            scratch,
+            "device_name",
+            self.ota_update_topic(),
+            QoS::AtLeastOnce,
+        )
+        .map(Some)
+    }
+
+    /// `{"type":"report_version","report":{"version":"…"}}` (with `fw_type` for a named
+    /// module) on `$ota/report/{pid}/{dn}`.
+    fn version_report<'s>(
+        &self,
+        ctx: &OtaContext<'_>,
+        scratch: &mut Scratch<'s>,
+    ) -> Result<Option<Publication<'s>>, ProviderError> {
+        version_report(self, ctx, scratch)
+    }
+
+    /// None: Tencent's version report is also the request for a pending job.
+    fn job_request<'s>(
+        &self,
+        _ctx: &OtaContext<'_>,
+        _scratch: &mut Scratch<'s>,
+    ) -> Result<Option<Publication<'s>>, ProviderError> {
+        Ok(None)
+    }
+
+    /// `update_firmware` on `$ota/update/{pid}/{dn}` is a job; any other message there
+    /// (`report_version_rsp`) is the application's.
+    fn notice(&self, topic: &str, payload: &[u8], job: &mut [u8]) -> Notice {
+        notice(self, topic, payload, job)
+    }
+
+    /// `report_progress` with the state `downloading`, `burning`, `done` or `fail` (codes
+    /// from [`ota_result_code`]).
+    fn report<'s>(
+        &self,
+        job: Option<&OtaJob<'_>>,
+        status: OtaStatus,
+        ctx: &OtaContext<'_>,
+        scratch: &mut Scratch<'s>,
+    ) -> Result<Option<Publication<'s>>, ProviderError> {
+        report(self, job, status, ctx, scratch)
+    }
+}
+
+#[cfg(feature = "ota")]
+fn version_report<'s>(
     p: &Tencent<'_>,
     ctx: &OtaContext<'_>,
     scratch: &mut Scratch<'s>,
@@ -75,7 +144,8 @@ pub(crate) fn version_report<'s>(
     .map(Some)
 }
 
-pub(crate) fn notice(p: &Tencent<'_>, topic: &str, payload: &[u8], job: &mut [u8]) -> Notice {
+#[cfg(feature = "ota")]
+fn notice(p: &Tencent<'_>, topic: &str, payload: &[u8], job: &mut [u8]) -> Notice {
     if !p.ota_update_topic().is(topic) {
         return Notice::NotOta;
     }
@@ -99,7 +169,8 @@ pub(crate) fn notice(p: &Tencent<'_>, topic: &str, payload: &[u8], job: &mut [u8
     fields.notice(job)
 }
 
-pub(crate) fn report<'s>(
+#[cfg(feature = "ota")]
+fn report<'s>(
     p: &Tencent<'_>,
     job: Option<&OtaJob<'_>>,
     status: OtaStatus,
@@ -152,6 +223,7 @@ pub(crate) fn report<'s>(
 }
 
 #[cfg(test)]
+#[cfg(feature = "ota")]
 mod tests {
     use super::*;
     use iotcloud_core::ota::{ExpectedDigest, Firmware, OtaNoticeError, OtaSupport};
@@ -162,7 +234,7 @@ mod tests {
     const TOPIC: &str = "$ota/update/LD8S5J1L07/test";
 
     fn tencent() -> Tencent<'static> {
-        Tencent::key("LD8S5J1L07", "test", "acyv3QDJrRa0fW5UE58KnQ==").unwrap()
+        Tencent::with_secret("LD8S5J1L07", "test", "acyv3QDJrRa0fW5UE58KnQ==").unwrap()
     }
 
     fn ctx(module: Option<&'static str>) -> OtaContext<'static> {
@@ -184,7 +256,7 @@ mod tests {
     }
 
     fn notice(payload: &str, job: &mut [u8]) -> Notice {
-        tencent().ota_notice(TOPIC, payload.as_bytes(), job)
+        tencent().notice(TOPIC, payload.as_bytes(), job)
     }
 
     #[test]
@@ -203,7 +275,7 @@ mod tests {
         let t = tencent();
         let mut buf = [0u8; 512];
         let mut s = Scratch::new(&mut buf);
-        let r = t.ota_version_report(&ctx(None), &mut s).unwrap().unwrap();
+        let r = t.version_report(&ctx(None), &mut s).unwrap().unwrap();
         assert_eq!(
             text(&r),
             (
@@ -213,14 +285,14 @@ mod tests {
         );
         assert_eq!(r.qos, QoS::AtMostOnce);
         let r = t
-            .ota_version_report(&ctx(Some("mcu\"1")), &mut s)
+            .version_report(&ctx(Some("mcu\"1")), &mut s)
             .unwrap()
             .unwrap();
         assert_eq!(
             text(&r).1,
             r#"{"type":"report_version","report":{"version":"1.0.0","fw_type":"mcu\"1"}}"#
         );
-        assert_eq!(t.ota_job_request(&ctx(None), &mut s), Ok(None));
+        assert_eq!(t.job_request(&ctx(None), &mut s), Ok(None));
     }
 
     #[test]
@@ -254,11 +326,11 @@ mod tests {
         let mut buf = [0u8; 512];
         let t = tencent();
         assert_eq!(
-            t.ota_notice("LD8S5J1L07/test/control", b"{}", &mut buf),
+            t.notice("LD8S5J1L07/test/control", b"{}", &mut buf),
             Notice::NotOta
         );
         assert_eq!(
-            t.ota_notice("$ota/update/LD8S5J1L07/other", b"{}", &mut buf),
+            t.notice("$ota/update/LD8S5J1L07/other", b"{}", &mut buf),
             Notice::NotOta
         );
         assert!(matches!(
@@ -376,7 +448,7 @@ mod tests {
             let mut buf = [0u8; 512];
             let mut s = Scratch::new(&mut buf);
             let r = t
-                .ota_report(Some(&job), status, &ctx(None), &mut s)
+                .report(Some(&job), status, &ctx(None), &mut s)
                 .unwrap()
                 .unwrap();
             let (topic, body) = text(&r);
@@ -394,7 +466,7 @@ mod tests {
         let mut buf = [0u8; 512];
         let mut s = Scratch::new(&mut buf);
         let r = t
-            .ota_report(None, OtaStatus::Done, &ctx(None), &mut s)
+            .report(None, OtaStatus::Done, &ctx(None), &mut s)
             .unwrap()
             .unwrap();
         assert_eq!(

@@ -2,36 +2,26 @@
 //! product secret, and Tencent answers with the device's own credentials, AES-encrypted
 //! under that secret (clouds-official §2.3).
 //!
-//! The request is built and signed here, the answer is read, decrypted and turned into a
-//! record (see [`Registered`]) by pure functions; only [`register`] does I/O.
-
-use core::fmt;
+//! The request is built and signed here, and the answer read, decrypted in place and
+//! turned into a record (see [`Registered`]); the device runs the exchange.
 
 use aes::Aes128;
 use cbc::cipher::block_padding::NoPadding;
 use cbc::cipher::{BlockModeDecrypt, KeyIvInit};
-use iotcloud_core::http::{Exchange, Redirects, Request, Scheme, Url};
-use iotcloud_core::register::{Fields, RegisterError, RegisterIo, Rejection};
+use iotcloud_core::http::{Scheme, Url};
+use iotcloud_core::json::{Kind, Value};
+use iotcloud_core::register::{
+    AnswerError, Answered, Fields, HttpRequest, RegisterAnswer, RegisterContext, RegisterError,
+    RegisterRequest, Registration, RegistrationId, Rejection,
+};
 use iotcloud_core::scratch::Scratch;
 use iotcloud_core::sign::{Algorithm, Base64, Decimal, Digest, Secret, base64_decode, hash, hmac};
-use iotcloud_core::{ClientIdentity, Clock, ProviderError, ServerAuth, Transport};
-use serde::Deserialize;
-use serde_json_core::str::{EscapedStr, EscapedStringFragment};
+use iotcloud_core::{ClientIdentity, ProviderError, ServerAuth};
 
-use crate::{AuthMode, MAX_PSK_LEN, SignMethod, check_device_secret};
-
-/// Host of the current registration API (China; clouds-official §2.3.1).
-pub const REGISTER_HOST: &str = "ap-guangzhou.gateway.tencentdevices.com";
-
-/// Path of the current registration API.
-pub const REGISTER_PATH: &str = "/device/register";
-
-/// Path of the legacy registration API that LuatOS and the Explorer C SDK use.
-pub const LEGACY_REGISTER_PATH: &str = "/register/dev";
-
-/// Shortest product secret accepted: its first 16 bytes are the AES-128 key of the
-/// answer, and Tencent's SDK refuses shorter ones (console secrets are 24 characters).
-pub const MIN_PRODUCT_SECRET_LEN: usize = 16;
+use crate::{
+    Auth, AuthMode, DEFAULT_ROOTS, MAX_PSK_LEN, Region, RegisterApi, SignMethod, Tencent,
+    check_device_secret,
+};
 
 /// The IV of the answer's cipher: sixteen ASCII `'0'` (0x30), not zero bytes.
 const IV: [u8; 16] = [b'0'; 16];
@@ -39,49 +29,42 @@ const IV: [u8; 16] = [b'0'; 16];
 /// Record tag of a key-authentication record: `["psk", psk (base64)]`.
 const TAG_PSK: &[u8] = b"psk";
 
-/// Record tag of a certificate record: `["cert", certificate PEM, private key PEM]`.
+/// Record tag of a certificate record:
+/// `["clientCert", certificate PEM, "clientKey", private key PEM]`.
 const TAG_CERT: &[u8] = b"clientCert";
 /// Record name of the private key that follows the certificate.
 const TAG_KEY: &[u8] = b"clientKey";
 
-/// Which of Tencent's two registration APIs to call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum RegisterApi {
-    /// `POST /device/register` with the `X-TC-*` signature headers (default): the API
-    /// Tencent documents today.
-    #[default]
-    Current,
-    /// `POST /register/dev` with the signature in the JSON body: the older API LuatOS and
-    /// Tencent's Explorer C SDK call. Still served; for compatibility only.
-    Legacy,
+/// Where and how a registering device registers: the settings of
+/// [`Tencent::with_register_api`], [`Tencent::with_register_url`],
+/// [`Tencent::with_register_region`] and [`Tencent::with_register_server`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RegisterSettings<'a> {
+    api: RegisterApi,
+    url: Option<Url<'a>>,
+    region: Option<Region>,
+    server: ServerAuth<'a>,
 }
 
-impl RegisterApi {
-    /// The API's path.
-    pub fn path(self) -> &'static str {
-        match self {
-            RegisterApi::Current => REGISTER_PATH,
-            RegisterApi::Legacy => LEGACY_REGISTER_PATH,
-        }
-    }
+impl RegisterSettings<'_> {
+    /// The current API at the product region's host, checked against [`DEFAULT_ROOTS`].
+    pub(crate) const DEFAULT: Self = RegisterSettings {
+        api: RegisterApi::Current,
+        url: None,
+        region: None,
+        server: ServerAuth::CaPem(DEFAULT_ROOTS),
+    };
 }
 
 /// What a registration record holds, read back from its [`Fields`].
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Registered<'r> {
-    /// `encryptionType` 2: the device secret (base64 PSK), used as `Tencent::key` would.
+    /// `encryptionType` 2: the device secret (base64 PSK), used as `Tencent::with_secret`
+    /// would.
     Psk(Secret<'r>),
-    /// `encryptionType` 1: a client certificate and key, used as `Tencent::certificate`.
+    /// `encryptionType` 1: a client certificate and key, used as
+    /// `Tencent::with_certificate` would.
     Certificate(ClientIdentity<'r>),
-}
-
-impl fmt::Debug for Registered<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Registered::Psk(secret) => f.debug_tuple("Psk").field(secret).finish(),
-            Registered::Certificate(id) => f.debug_tuple("Certificate").field(id).finish(),
-        }
-    }
 }
 
 impl<'r> Registered<'r> {
@@ -115,9 +98,36 @@ impl<'r> Registered<'r> {
     }
 }
 
+/// The credentials a registering device expecting `expect` signs with: those of its
+/// record.
+pub(crate) fn auth_from_record(
+    registered: Option<&[u8]>,
+    expect: AuthMode,
+) -> Result<Auth<'_>, ProviderError> {
+    let record = registered.ok_or(ProviderError::InvalidValue {
+        key: "registration",
+        reason: "no registration record: register the device first",
+    })?;
+    let parsed = Registered::parse(record).ok_or(ProviderError::InvalidValue {
+        key: "registration",
+        reason: "the stored record is not a Tencent registration record",
+    })?;
+    if parsed.mode() != expect {
+        return Err(ProviderError::InvalidValue {
+            key: "registered_auth",
+            reason: "the stored record is of the other authentication mode; forget the \
+                     registration or change `registered_auth`",
+        });
+    }
+    Ok(match parsed {
+        Registered::Psk(psk) => Auth::Key(psk),
+        Registered::Certificate(identity) => Auth::Certificate(identity),
+    })
+}
+
 /// Everything a registration needs from the configuration.
-#[derive(Clone, Copy)]
-pub(crate) struct Registration<'c> {
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RegisterConfig<'c> {
     pub product_id: &'c str,
     pub device_name: &'c str,
     pub product_secret: Secret<'c>,
@@ -128,58 +138,177 @@ pub(crate) struct Registration<'c> {
     pub expect: AuthMode,
 }
 
-/// Registers over `io` and writes the record into `record`.
-pub(crate) async fn register<T: Transport, C: Clock>(
-    reg: &Registration<'_>,
-    io: RegisterIo<'_, T, C>,
-    record: &mut [u8],
-) -> Result<usize, RegisterError<T::Error>> {
-    if reg.url.scheme == Scheme::Https
-        && matches!(reg.server, ServerAuth::CaPem(pem) if pem.is_empty())
-    {
-        return Err(ProviderError::Unsupported(
-            "checking the registration server against the bundled roots (built without the \
-             `roots` feature): give a CA with `with_register_server`",
-        )
-        .into());
+impl<'a> Tencent<'a> {
+    /// What the product hands out on registration (registering devices only; ignored
+    /// otherwise): [`AuthMode::Key`] (default; plain TCP on 1883) or
+    /// [`AuthMode::Certificate`] (TLS on 8883 with the registered certificate). It is set
+    /// per product in the console, and has to be known before the record exists because it
+    /// decides the port; an answer of the other kind is refused as a configuration error.
+    pub fn with_registered_auth(mut self, mode: AuthMode) -> Self {
+        if let Auth::Dynamic { expect, .. } = &mut self.auth {
+            *expect = mode;
+        }
+        self
     }
-    let now_secs = io.unix_time_ms.ok_or(ProviderError::TimeUnknown)? / 1000;
-    // A positive 31-bit integer, as Tencent's SDKs send.
-    let nonce = 1 + io.random % 2_147_483_646;
-    let mut text = [0u8; 512];
-    let mut scratch = Scratch::new(&mut text);
-    let signed = sign_request(reg, now_secs, nonce, &mut scratch)?;
-    let headers_current = [
-        ("Content-Type", "application/json"),
-        ("Accept", "application/json"),
-        ("X-TC-Algorithm", reg.method.name()),
-        ("X-TC-Timestamp", signed.timestamp),
-        ("X-TC-Nonce", signed.nonce),
-        ("X-TC-Signature", signed.signature),
-    ];
-    let headers_legacy = [
-        ("Content-Type", "application/json;charset=UTF-8"),
-        ("Accept", "application/json"),
-    ];
-    let request = Request {
-        headers: match reg.api {
-            RegisterApi::Current => &headers_current,
-            RegisterApi::Legacy => &headers_legacy,
-        },
-        ..Request::post(reg.url, reg.server, signed.body.as_bytes())
-    };
-    let buf = io.buf;
-    // The request and response heads go in the first part; the body in the rest.
-    let head_len = (buf.len() / 4).clamp(512, 1024).min(buf.len());
-    let (head, body_buf) = buf.split_at_mut(head_len);
-    let mut exchange = Exchange::start(io.transport, io.clock, &request, Redirects::Refuse, head)
-        .await
-        .map_err(RegisterError::Http)?;
-    let status = exchange.status();
-    let read = exchange.read_to_end(body_buf).await.map(<[u8]>::len);
-    exchange.close().await;
-    let body_len = read.map_err(RegisterError::Http)?;
-    read_answer(status, body_buf, body_len, reg, record)
+
+    /// Which registration API to call: [`RegisterApi::Current`] (default) or
+    /// [`RegisterApi::Legacy`], the `/register/dev` API LuatOS uses.
+    pub fn with_register_api(mut self, api: RegisterApi) -> Self {
+        self.register.api = api;
+        self
+    }
+
+    /// The registration endpoint instead of Tencent's (`http://…` or `https://…`), e.g. a
+    /// test server. A URL without a path gets the API's path ([`RegisterApi::path`]).
+    pub fn with_register_url(mut self, url: &'a str) -> Result<Self, ProviderError> {
+        let parsed = Url::parse(url).map_err(|_| ProviderError::InvalidValue {
+            key: "register_url",
+            reason: "not an http:// or https:// URL with a valid host and port",
+        })?;
+        self.register.url = Some(parsed);
+        Ok(self)
+    }
+
+    /// The region whose registration host to use ([`Region::register_host`]); default the
+    /// product's region ([`Tencent::with_region`]).
+    pub fn with_register_region(mut self, region: Region) -> Self {
+        self.register.region = Some(region);
+        self
+    }
+
+    /// How the registration server is checked over HTTPS. Default: against
+    /// [`CA_PEM`](crate::CA_PEM), as Tencent's Explorer C SDK checks its registration host
+    /// against its bundled "Tencent Iothub" root. If Tencent serves the host under another
+    /// root, give `ServerAuth::DefaultRoots` (or another `CaPem`).
+    pub fn with_register_server(mut self, server: ServerAuth<'a>) -> Self {
+        self.register.server = server;
+        self
+    }
+
+    /// The registration API's URL: the override, or `https://{host}{path}` of the region.
+    pub fn register_url(&self) -> Url<'a> {
+        let settings = self.register;
+        let path = settings.api.path();
+        match settings.url {
+            Some(url) if url.path == "/" => Url { path, ..url },
+            Some(url) => url,
+            None => Url {
+                scheme: Scheme::Https,
+                host: settings
+                    .region
+                    .unwrap_or(self.region)
+                    .register_host(settings.api),
+                port: Scheme::Https.default_port(),
+                path,
+            },
+        }
+    }
+
+    /// The registration this configuration performs, if it is a registering one.
+    pub(crate) fn registration_config(&self) -> Option<RegisterConfig<'a>> {
+        let Auth::Dynamic {
+            product_secret,
+            expect,
+        } = self.auth
+        else {
+            return None;
+        };
+        Some(RegisterConfig {
+            product_id: self.product_id,
+            device_name: self.device_name,
+            product_secret,
+            api: self.register.api,
+            url: self.register_url(),
+            server: self.register.server,
+            method: self.method,
+            expect,
+        })
+    }
+
+    fn registration_or_refuse(&self) -> Result<RegisterConfig<'a>, ProviderError> {
+        self.registration_config().ok_or(ProviderError::Unsupported(
+            "registration: only `Tencent::registering` devices register",
+        ))
+    }
+}
+
+impl Registration for Tencent<'_> {
+    fn id(&self) -> RegistrationId<'_> {
+        RegistrationId {
+            product: self.product_id,
+            device: self.device_name,
+        }
+    }
+
+    /// One `POST` to the registration API ([`Tencent::with_register_api`]), signed with the
+    /// clock's time and a random nonce: the current API's body and `X-TC-*` headers, or the
+    /// legacy API's body with the signature in it.
+    fn request<'s>(
+        &'s self,
+        _step: u8,
+        _carry: &'s [u8],
+        ctx: &RegisterContext,
+        scratch: &mut Scratch<'s>,
+    ) -> Result<RegisterRequest<'s>, ProviderError> {
+        let reg = self.registration_or_refuse()?;
+        if reg.url.scheme == Scheme::Https
+            && matches!(reg.server, ServerAuth::CaPem(pem) if pem.is_empty())
+        {
+            return Err(ProviderError::Unsupported(
+                "checking the registration server against the bundled roots (built without \
+                 the `roots` feature): give a CA with `with_register_server`",
+            ));
+        }
+        let now_secs = ctx.unix_time_ms.ok_or(ProviderError::TimeUnknown)? / 1000;
+        // A positive 31-bit integer, as Tencent's SDKs send.
+        let nonce = 1 + ctx.random % 2_147_483_646;
+        let signed = sign_request(&reg, now_secs, nonce, scratch)?;
+        let request = HttpRequest::post(reg.url, reg.server, signed.body.as_bytes());
+        let request = match reg.api {
+            RegisterApi::Current => request
+                .header("Content-Type", "application/json")?
+                .header("Accept", "application/json")?
+                .header("X-TC-Algorithm", reg.method.name())?
+                .header("X-TC-Timestamp", signed.timestamp)?
+                .header("X-TC-Nonce", signed.nonce)?
+                .header("X-TC-Signature", signed.signature)?,
+            RegisterApi::Legacy => request
+                .header("Content-Type", "application/json;charset=UTF-8")?
+                .header("Accept", "application/json")?,
+        };
+        Ok(RegisterRequest::Http(request))
+    }
+
+    /// Decrypts the answer in place and writes the record: `["psk", psk]` or
+    /// `["clientCert", certificate PEM, "clientKey", key PEM]`
+    /// ([`Fields`]).
+    fn answer(
+        &self,
+        _step: u8,
+        answer: RegisterAnswer<'_>,
+        out: &mut [u8],
+        _carry: &mut [u8],
+    ) -> Result<Answered, AnswerError> {
+        let reg = self.registration_or_refuse()?;
+        let RegisterAnswer::Http(http) = answer else {
+            return Err(RegisterError::BadResponse(
+                "Tencent answers registrations over HTTP",
+            ));
+        };
+        read_answer(http.status, http.body, &reg, out).map(Answered::Record)
+    }
+
+    /// The certificate and key of a certificate record; `None` for a key record, or when
+    /// this device does not register.
+    fn identity<'r>(&self, record: &'r [u8]) -> Option<ClientIdentity<'r>> {
+        if !self.is_dynamic() {
+            return None;
+        }
+        match Registered::parse(record)? {
+            Registered::Certificate(identity) => Some(identity),
+            Registered::Psk(_) => None,
+        }
+    }
 }
 
 /// The signed request: body and header values, written into a scratch buffer.
@@ -193,7 +322,7 @@ pub(crate) struct Signed<'s> {
 
 /// Builds the body and signature of a registration at `now_secs` with `nonce`.
 pub(crate) fn sign_request<'s>(
-    reg: &Registration<'_>,
+    reg: &RegisterConfig<'_>,
     now_secs: u64,
     nonce: u64,
     scratch: &mut Scratch<'s>,
@@ -238,7 +367,7 @@ pub(crate) fn sign_request<'s>(
 /// request carries (with `:port` when it is not the scheme's default), the URI and query
 /// are the URL's path split at `?`.
 pub(crate) fn current_signature(
-    reg: &Registration<'_>,
+    reg: &RegisterConfig<'_>,
     timestamp: &str,
     nonce: &str,
     body: &[u8],
@@ -313,52 +442,95 @@ pub(crate) fn legacy_mac(
 // ---------------------------------------------------------------------------------------
 // The answer.
 
-/// Both answer formats in one: the current API wraps everything in `Response`, the legacy
-/// one has `code`/`message`/`len`/`payload` at the top. Strings are borrowed as written
-/// (still escaped); unknown fields are skipped.
-#[derive(Deserialize)]
-struct Envelope<'a> {
-    #[serde(rename = "Response", borrow, default)]
-    response: Option<CurrentAnswer<'a>>,
-    #[serde(default)]
-    code: Option<i64>,
-    #[serde(borrow, default)]
-    message: Option<&'a str>,
-    #[serde(default)]
-    len: Option<u64>,
-    #[serde(borrow, default)]
-    payload: Option<&'a str>,
+/// An answer whose members are not of the kinds Tencent's answers have (a string where a
+/// number belongs, an `Error` without `Code`): it is read as no answer at all.
+struct Unreadable;
+
+/// The optional member `key` of kind `kind`: absent or `null` is `None`.
+fn member<'a>(object: Value<'a>, key: &str, kind: Kind) -> Result<Option<Value<'a>>, Unreadable> {
+    match object.get(key) {
+        None => Ok(None),
+        Some(m) if m.kind() == Kind::Null => Ok(None),
+        Some(m) if m.kind() == kind => Ok(Some(m)),
+        Some(_) => Err(Unreadable),
+    }
 }
 
-#[derive(Deserialize)]
-struct CurrentAnswer<'a> {
-    #[serde(rename = "Len", default)]
+/// The optional member `key`, a non-negative integer.
+fn member_u64(object: Value<'_>, key: &str) -> Result<Option<u64>, Unreadable> {
+    member(object, key, Kind::Number)?
+        .map(|n| n.as_u64().ok_or(Unreadable))
+        .transpose()
+}
+
+/// Both answer formats in one: the current API wraps everything in `Response`, the legacy
+/// one has `code`/`message`/`len`/`payload` at the top. Unknown members are skipped.
+struct Envelope<'a> {
+    response: Option<CurrentAnswer<'a>>,
+    code: Option<i64>,
+    message: Option<Value<'a>>,
     len: Option<u64>,
-    #[serde(rename = "Payload", borrow, default)]
-    payload: Option<&'a str>,
-    #[serde(rename = "Error", borrow, default)]
+    payload: Option<Value<'a>>,
+}
+
+struct CurrentAnswer<'a> {
+    len: Option<u64>,
+    payload: Option<Value<'a>>,
     error: Option<ApiError<'a>>,
 }
 
-#[derive(Deserialize)]
 struct ApiError<'a> {
-    #[serde(rename = "Code", borrow)]
-    code: &'a str,
-    #[serde(rename = "Message", borrow, default)]
-    message: Option<&'a str>,
+    code: Value<'a>,
+    message: Option<Value<'a>>,
 }
 
-/// The decrypted payload.
-#[derive(Deserialize)]
-struct Plain<'a> {
-    #[serde(rename = "encryptionType")]
-    encryption_type: u8,
-    #[serde(borrow, default)]
-    psk: Option<EscapedStr<'a>>,
-    #[serde(rename = "clientCert", borrow, default)]
-    client_cert: Option<EscapedStr<'a>>,
-    #[serde(rename = "clientKey", borrow, default)]
-    client_key: Option<EscapedStr<'a>>,
+impl<'a> Envelope<'a> {
+    fn read(doc: Value<'a>) -> Result<Self, Unreadable> {
+        if doc.kind() != Kind::Object {
+            return Err(Unreadable);
+        }
+        let response = match member(doc, "Response", Kind::Object)? {
+            None => None,
+            Some(r) => Some(CurrentAnswer {
+                len: member_u64(r, "Len")?,
+                payload: member(r, "Payload", Kind::String)?,
+                error: match member(r, "Error", Kind::Object)? {
+                    None => None,
+                    Some(e) => Some(ApiError {
+                        code: e
+                            .get("Code")
+                            .filter(|c| c.kind() == Kind::String)
+                            .ok_or(Unreadable)?,
+                        message: member(e, "Message", Kind::String)?,
+                    }),
+                },
+            }),
+        };
+        let code = member(doc, "code", Kind::Number)?
+            .map(|c| c.as_i64().ok_or(Unreadable))
+            .transpose()?;
+        Ok(Envelope {
+            response,
+            code,
+            message: member(doc, "message", Kind::String)?,
+            len: member_u64(doc, "len")?,
+            payload: member(doc, "payload", Kind::String)?,
+        })
+    }
+}
+
+/// A string's text unescaped into `buf`, or as written (escapes and all) when it does not
+/// fit there.
+fn text<'b>(value: Value<'b>, buf: &'b mut [u8]) -> &'b str {
+    match value.unescaped(buf) {
+        Some(text) => text,
+        None => {
+            let raw = value.raw();
+            raw.get(1..raw.len().saturating_sub(1))
+                .and_then(|inner| core::str::from_utf8(inner).ok())
+                .unwrap_or_default()
+        }
+    }
 }
 
 /// Where the payload is in the body, and what the answer says about it.
@@ -368,33 +540,33 @@ struct Located {
     plain_len: Option<u64>,
 }
 
-/// Turns the answer (`status`, and a body of `body_len` bytes at the start of `buf`) into
-/// a record in `record`. The payload is decoded and decrypted in place in `buf`.
-pub(crate) fn read_answer<E>(
+/// Turns the answer (`status` and its `body`) into a record in `record`. The payload is
+/// decoded and decrypted in place in `body`.
+pub(crate) fn read_answer(
     status: u16,
-    buf: &mut [u8],
-    body_len: usize,
-    reg: &Registration<'_>,
+    body: &mut [u8],
+    reg: &RegisterConfig<'_>,
     record: &mut [u8],
-) -> Result<usize, RegisterError<E>> {
-    let body = buf.get(..body_len).ok_or(RegisterError::BadResponse(
-        "the answer is longer than its buffer",
-    ))?;
+) -> Result<usize, AnswerError> {
     let located = locate_payload(status, body)?;
-    let plain = decrypt_in_place(
-        reg.product_secret.expose(),
-        &mut buf[located.start..located.start + located.len],
-        located.plain_len,
-    )
-    .map_err(RegisterError::Decrypt)?;
+    let payload = body
+        .get_mut(located.start..located.start + located.len)
+        .ok_or(RegisterError::BadResponse(
+            "the payload is not inside the answer",
+        ))?;
+    let plain = decrypt_in_place(reg.product_secret.expose(), payload, located.plain_len)
+        .map_err(RegisterError::Decrypt)?;
     write_record(plain, reg.expect, record)
 }
 
 /// Parses the envelope: a refusal becomes [`RegisterError::Rejected`], a success the
 /// position of the payload inside `body`.
-fn locate_payload<E>(status: u16, body: &[u8]) -> Result<Located, RegisterError<E>> {
+fn locate_payload(status: u16, body: &[u8]) -> Result<Located, AnswerError> {
     let ok_status = (200..300).contains(&status);
-    let Ok((envelope, _)) = serde_json_core::from_slice::<Envelope<'_>>(body) else {
+    let Some(envelope) = Value::parse(body)
+        .ok()
+        .and_then(|doc| Envelope::read(doc).ok())
+    else {
         return Err(if ok_status {
             RegisterError::BadResponse("the answer is not JSON")
         } else {
@@ -403,18 +575,22 @@ fn locate_payload<E>(status: u16, body: &[u8]) -> Result<Located, RegisterError<
     };
     let (payload, plain_len) = if let Some(answer) = envelope.response {
         if let Some(error) = answer.error {
-            let reason = classify(error.code, error.message.unwrap_or(""));
-            return Err(RegisterError::rejected(reason, error.code));
+            let (mut code, mut message) = ([0u8; 128], [0u8; 256]);
+            let code = text(error.code, &mut code);
+            let message = error.message.map_or("", |m| text(m, &mut message));
+            return Err(RegisterError::rejected(classify(code, message), code));
         }
         (answer.payload, answer.len)
     } else if let Some(code) = envelope.code {
         if code != 0 {
-            let reason = classify("", envelope.message.unwrap_or(""));
-            let mut text = [0u8; 24];
-            let text = Scratch::new(&mut text)
+            let mut message = [0u8; 256];
+            let message = envelope.message.map_or("", |m| text(m, &mut message));
+            let reason = classify("", message);
+            let mut digits = [0u8; 24];
+            let digits = Scratch::new(&mut digits)
                 .format(format_args!("{code}"))
                 .unwrap_or("?");
-            return Err(RegisterError::rejected(reason, text));
+            return Err(RegisterError::rejected(reason, digits));
         }
         (envelope.payload, envelope.len)
     } else if ok_status {
@@ -428,16 +604,19 @@ fn locate_payload<E>(status: u16, body: &[u8]) -> Result<Located, RegisterError<
         return Err(RegisterError::Status(status));
     }
     let payload = payload.ok_or(RegisterError::BadResponse("the answer has no payload"))?;
-    // The payload borrows from `body`: its offset there.
-    let start = (payload.as_ptr() as usize)
+    // The payload's text (still escaped, between its quotes) is inside `body`: its offset.
+    let raw = payload.raw();
+    let len = raw.len().saturating_sub(2);
+    let start = (raw.as_ptr() as usize)
         .checked_sub(body.as_ptr() as usize)
-        .filter(|s| s + payload.len() <= body.len())
+        .map(|at| at + 1)
+        .filter(|start| start + len <= body.len())
         .ok_or(RegisterError::BadResponse(
             "the payload is not inside the answer",
         ))?;
     Ok(Located {
         start,
-        len: payload.len(),
+        len,
         plain_len,
     })
 }
@@ -562,15 +741,43 @@ fn base64_decode_in_place(buf: &mut [u8]) -> Option<usize> {
     Some(out)
 }
 
+/// The decrypted payload.
+struct Plain<'a> {
+    encryption_type: u8,
+    psk: Option<Value<'a>>,
+    client_cert: Option<Value<'a>>,
+    client_key: Option<Value<'a>>,
+}
+
+impl<'a> Plain<'a> {
+    fn read(doc: Value<'a>) -> Result<Self, Unreadable> {
+        if doc.kind() != Kind::Object {
+            return Err(Unreadable);
+        }
+        let encryption_type = doc
+            .get("encryptionType")
+            .and_then(|t| t.as_u64())
+            .and_then(|t| u8::try_from(t).ok())
+            .ok_or(Unreadable)?;
+        Ok(Plain {
+            encryption_type,
+            psk: member(doc, "psk", Kind::String)?,
+            client_cert: member(doc, "clientCert", Kind::String)?,
+            client_key: member(doc, "clientKey", Kind::String)?,
+        })
+    }
+}
+
 /// Writes the record for the decrypted payload `plain`.
-fn write_record<E>(
-    plain: &[u8],
-    expect: AuthMode,
-    record: &mut [u8],
-) -> Result<usize, RegisterError<E>> {
-    let (p, _) = serde_json_core::from_slice::<Plain<'_>>(plain).map_err(|_| {
-        RegisterError::Decrypt("the payload does not decrypt to JSON (wrong product secret?)")
-    })?;
+fn write_record(plain: &[u8], expect: AuthMode, record: &mut [u8]) -> Result<usize, AnswerError> {
+    let Some(p) = Value::parse(plain)
+        .ok()
+        .and_then(|doc| Plain::read(doc).ok())
+    else {
+        return Err(RegisterError::Decrypt(
+            "the payload does not decrypt to JSON (wrong product secret?)",
+        ));
+    };
     let got = match p.encryption_type {
         2 => AuthMode::Key,
         1 => AuthMode::Certificate,
@@ -591,37 +798,32 @@ fn write_record<E>(
             },
         }));
     }
-    let fields: [Option<EscapedStr<'_>>; 2] = match got {
+    let (cert, key) = match got {
         AuthMode::Key => {
             let psk = p
                 .psk
                 .ok_or(RegisterError::BadResponse("no `psk` in the payload"))?;
+            let not_a_key = || RegisterError::BadResponse("`psk` is not the base64 of a key");
             let mut text = [0u8; 4 * MAX_PSK_LEN / 3];
-            let n = unescape_into(psk, &mut text).ok_or(RegisterError::BadResponse(
-                "`psk` is not the base64 of a key",
-            ))?;
-            let psk_text = core::str::from_utf8(&text[..n])
-                .map_err(|_| RegisterError::BadResponse("`psk` is not the base64 of a key"))?;
-            check_device_secret(psk_text)
-                .map_err(|_| RegisterError::BadResponse("`psk` is not the base64 of a key"))?;
+            let psk_text = psk.unescaped(&mut text).ok_or_else(not_a_key)?;
+            check_device_secret(psk_text).map_err(|_| not_a_key())?;
             return put(record, &[TAG_PSK, psk_text.as_bytes()]);
         }
-        AuthMode::Certificate => [p.client_cert, p.client_key],
+        AuthMode::Certificate => (p.client_cert, p.client_key),
     };
-    let [Some(cert), Some(key)] = fields else {
+    let (Some(cert), Some(key)) = (cert, key) else {
         return Err(RegisterError::BadResponse(
             "no `clientCert` or `clientKey` in the payload",
         ));
     };
     for pem in [cert, key] {
-        if !pem.0.contains("-----BEGIN ") {
+        if !pem.raw().windows(11).any(|w| w == b"-----BEGIN ") {
             return Err(RegisterError::BadResponse(
                 "`clientCert` or `clientKey` is not PEM",
             ));
         }
     }
-    let cert_len = unescaped_len(cert).ok_or(RegisterError::BadResponse("bad escape in PEM"))?;
-    let key_len = unescaped_len(key).ok_or(RegisterError::BadResponse("bad escape in PEM"))?;
+    let (cert_len, key_len) = (cert.str_len(), key.str_len());
     let needed = 2 + TAG_CERT.len() + 2 + cert_len + 2 + TAG_KEY.len() + 2 + key_len;
     if needed > record.len() || cert_len > usize::from(u16::MAX) || key_len > usize::from(u16::MAX)
     {
@@ -643,38 +845,21 @@ fn write_record<E>(
     Ok(at)
 }
 
-fn put<E>(record: &mut [u8], fields: &[&[u8]]) -> Result<usize, RegisterError<E>> {
+fn put(record: &mut [u8], fields: &[&[u8]]) -> Result<usize, AnswerError> {
     Fields::write(record, fields).ok_or(RegisterError::RecordTooLarge {
         len: Fields::len_of(fields),
         capacity: record.len(),
     })
 }
 
-/// Length of a JSON string once unescaped; `None` at a bad escape.
-fn unescaped_len(s: EscapedStr<'_>) -> Option<usize> {
-    s.fragments().try_fold(0usize, |n, f| {
-        Some(
-            n + match f.ok()? {
-                EscapedStringFragment::NotEscaped(t) => t.len(),
-                EscapedStringFragment::Escaped(c) => c.len_utf8(),
-            },
-        )
-    })
-}
-
-/// Unescapes a JSON string into `out`; `None` at a bad escape or if it does not fit.
-fn unescape_into(s: EscapedStr<'_>, out: &mut [u8]) -> Option<usize> {
-    let mut at = 0;
-    for fragment in s.fragments() {
-        let mut utf8 = [0u8; 4];
-        let bytes = match fragment.ok()? {
-            EscapedStringFragment::NotEscaped(t) => t.as_bytes(),
-            EscapedStringFragment::Escaped(c) => c.encode_utf8(&mut utf8).as_bytes(),
-        };
-        out.get_mut(at..at + bytes.len())?.copy_from_slice(bytes);
-        at += bytes.len();
+/// Writes a JSON string's text, unescaped, into `out`; `None` if it does not fit.
+fn unescape_into(value: Value<'_>, out: &mut [u8]) -> Option<usize> {
+    if let Some(plain) = value.as_plain_str() {
+        out.get_mut(..plain.len())?
+            .copy_from_slice(plain.as_bytes());
+        return Some(plain.len());
     }
-    Some(at)
+    value.unescaped(out).map(str::len)
 }
 
 #[cfg(test)]

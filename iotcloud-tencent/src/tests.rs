@@ -4,7 +4,7 @@ use std::string::{String, ToString};
 use iotcloud_core::provider::TlsChoice;
 use iotcloud_core::sign::Base64;
 use iotcloud_core::transport::ServerAuth;
-use iotcloud_testkit::system_subscriptions;
+use iotcloud_testkit::{ota_subscriptions, system_subscriptions};
 
 use super::*;
 
@@ -40,7 +40,7 @@ fn sign(
 }
 
 fn luatos() -> Tencent<'static> {
-    Tencent::key(PID, DN, PSK)
+    Tencent::with_secret(PID, DN, PSK)
         .unwrap()
         .with_app_id(LUATOS_APP_ID)
         .unwrap()
@@ -87,7 +87,7 @@ fn luatos_vector_hmac_sha1() {
 
 #[test]
 fn the_random_connection_id_reproduces_the_vector_too() {
-    let t = Tencent::key(PID, DN, PSK)
+    let t = Tencent::with_secret(PID, DN, PSK)
         .unwrap()
         .with_app_id(LUATOS_APP_ID)
         .unwrap()
@@ -124,7 +124,7 @@ fn random_values_always_map_to_five_lower_case_letters() {
 
 #[test]
 fn every_connect_gets_a_new_connection_id_and_a_matching_password() {
-    let t = Tencent::key(PID, DN, PSK).unwrap();
+    let t = Tencent::with_secret(PID, DN, PSK).unwrap();
     let (_, a, pa) = sign(&t, at(Some(1_700_000_000), 1)).unwrap();
     let (_, b, pb) = sign(&t, at(Some(1_700_000_000), 2)).unwrap();
     assert_ne!(a, b);
@@ -145,7 +145,7 @@ fn every_connect_gets_a_new_connection_id_and_a_matching_password() {
 
 #[test]
 fn the_expiry_is_the_clock_time_plus_the_validity_window() {
-    let t = Tencent::key(PID, DN, PSK)
+    let t = Tencent::with_secret(PID, DN, PSK)
         .unwrap()
         .with_conn_id("abcde")
         .unwrap();
@@ -182,7 +182,7 @@ fn the_expiry_is_the_clock_time_plus_the_validity_window() {
 
 #[test]
 fn an_unknown_time_is_an_error_unless_the_policy_needs_none() {
-    let t = Tencent::key(PID, DN, PSK).unwrap();
+    let t = Tencent::with_secret(PID, DN, PSK).unwrap();
     assert_eq!(
         sign(&t, at(None, 0)).unwrap_err(),
         ProviderError::TimeUnknown
@@ -201,7 +201,7 @@ fn a_secret_that_is_not_base64_is_refused_at_construction() {
         "ä",
     ] {
         assert_eq!(
-            Tencent::key(PID, DN, bad).unwrap_err(),
+            Tencent::with_secret(PID, DN, bad).unwrap_err(),
             ProviderError::InvalidBase64("device_secret"),
             "{bad:?}"
         );
@@ -209,11 +209,11 @@ fn a_secret_that_is_not_base64_is_refused_at_construction() {
     // Padding in the middle of a long value is not base64 either.
     let long_padded = format!("{}AA=={}", "A".repeat(64), "A".repeat(64));
     assert_eq!(
-        Tencent::key(PID, DN, &long_padded).unwrap_err(),
+        Tencent::with_secret(PID, DN, &long_padded).unwrap_err(),
         ProviderError::InvalidBase64("device_secret")
     );
     assert_eq!(
-        Tencent::key(PID, DN, "").unwrap_err(),
+        Tencent::with_secret(PID, DN, "").unwrap_err(),
         ProviderError::MissingKey("device_secret")
     );
 }
@@ -222,12 +222,12 @@ fn a_secret_that_is_not_base64_is_refused_at_construction() {
 fn a_secret_decoding_to_more_than_48_bytes_is_refused_not_truncated() {
     let fits = Base64(&[7u8; MAX_PSK_LEN]).to_string();
     assert_eq!(fits.len(), 64);
-    assert!(Tencent::key(PID, DN, &fits).is_ok());
+    assert!(Tencent::with_secret(PID, DN, &fits).is_ok());
     for len in [MAX_PSK_LEN + 1, 51, 100, 300] {
         let long = Base64(&std::vec![7u8; len]).to_string();
         assert!(
             matches!(
-                Tencent::key(PID, DN, &long),
+                Tencent::with_secret(PID, DN, &long),
                 Err(ProviderError::InvalidValue {
                     key: "device_secret",
                     ..
@@ -271,7 +271,7 @@ fn identifiers_that_would_break_topics_or_the_user_name_are_refused() {
     for bad in ["a/b", "a+", "x#", "a\0b", "a;b"] {
         assert!(
             matches!(
-                Tencent::key(PID, bad, PSK),
+                Tencent::with_secret(PID, bad, PSK),
                 Err(ProviderError::InvalidValue {
                     key: "device_name",
                     ..
@@ -281,7 +281,7 @@ fn identifiers_that_would_break_topics_or_the_user_name_are_refused() {
         );
         assert!(
             matches!(
-                Tencent::key(bad, DN, PSK),
+                Tencent::with_secret(bad, DN, PSK),
                 Err(ProviderError::InvalidValue {
                     key: "product_id",
                     ..
@@ -291,23 +291,23 @@ fn identifiers_that_would_break_topics_or_the_user_name_are_refused() {
         );
     }
     assert_eq!(
-        Tencent::key("", DN, PSK).unwrap_err(),
+        Tencent::with_secret("", DN, PSK).unwrap_err(),
         ProviderError::MissingKey("product_id")
     );
     assert_eq!(
-        Tencent::key(PID, "", PSK).unwrap_err(),
+        Tencent::with_secret(PID, "", PSK).unwrap_err(),
         ProviderError::MissingKey("device_name")
     );
-    assert!(Tencent::key("LD8S5J1L07X", DN, PSK).is_err());
+    assert!(Tencent::with_secret("LD8S5J1L07X", DN, PSK).is_err());
     let longest = "d".repeat(MAX_DEVICE_NAME_LEN);
-    assert!(Tencent::key(PID, &longest, PSK).is_ok());
+    assert!(Tencent::with_secret(PID, &longest, PSK).is_ok());
     let too_long = "d".repeat(MAX_DEVICE_NAME_LEN + 1);
-    assert!(Tencent::key(PID, &too_long, PSK).is_err());
+    assert!(Tencent::with_secret(PID, &too_long, PSK).is_err());
 }
 
 #[test]
 fn app_id_and_conn_id_can_be_set_but_must_be_well_formed() {
-    let t = Tencent::key(PID, DN, PSK).unwrap();
+    let t = Tencent::with_secret(PID, DN, PSK).unwrap();
     let set = t
         .clone()
         .with_app_id("12345678")
@@ -346,8 +346,13 @@ fn app_id_and_conn_id_can_be_set_but_must_be_well_formed() {
 
 #[test]
 fn keep_alive_is_0_to_900_seconds() {
-    let t = Tencent::key(PID, DN, PSK).unwrap();
+    assert_eq!(
+        (KEEP_ALIVE.min, KEEP_ALIVE.max, KEEP_ALIVE.default),
+        (0, MAX_KEEP_ALIVE_SECS, DEFAULT_KEEP_ALIVE_SECS)
+    );
+    let t = Tencent::with_secret(PID, DN, PSK).unwrap();
     assert_eq!(t.mqtt_options().keep_alive_secs, DEFAULT_KEEP_ALIVE_SECS);
+    assert_eq!(t.connection().keep_alive_secs, DEFAULT_KEEP_ALIVE_SECS);
     assert!(t.mqtt_options().clean_session);
     for ok in [0, 60, 900] {
         assert_eq!(
@@ -372,7 +377,7 @@ fn keep_alive_is_0_to_900_seconds() {
 
 #[test]
 fn key_authentication_connects_in_plain_tcp_on_1883() {
-    let t = Tencent::key(PID, DN, PSK).unwrap();
+    let t = Tencent::with_secret(PID, DN, PSK).unwrap();
     let mut host = [0u8; 256];
     let e = t.endpoint(&mut Scratch::new(&mut host)).unwrap();
     assert_eq!(
@@ -401,7 +406,7 @@ fn key_authentication_connects_in_plain_tcp_on_1883() {
 
 #[test]
 fn certificate_authentication_is_mutual_tls_on_8883_without_a_password() {
-    let t = Tencent::certificate(PID, DN, identity())
+    let t = Tencent::with_certificate(PID, DN, identity())
         .unwrap()
         .with_app_id(LUATOS_APP_ID)
         .unwrap()
@@ -457,7 +462,7 @@ fn certificate_and_key_must_be_pem() {
         key_pem: KEY,
     };
     assert_eq!(
-        Tencent::certificate(PID, DN, missing_cert).unwrap_err(),
+        Tencent::with_certificate(PID, DN, missing_cert).unwrap_err(),
         ProviderError::MissingKey("client_cert")
     );
     let der_key = ClientIdentity {
@@ -465,7 +470,7 @@ fn certificate_and_key_must_be_pem() {
         key_pem: &[0x30, 0x82, 0x01, 0x00],
     };
     assert!(matches!(
-        Tencent::certificate(PID, DN, der_key),
+        Tencent::with_certificate(PID, DN, der_key),
         Err(ProviderError::InvalidValue {
             key: "client_key",
             ..
@@ -475,7 +480,7 @@ fn certificate_and_key_must_be_pem() {
 
 #[test]
 fn regions_and_overrides_choose_the_host() {
-    let t = Tencent::key(PID, DN, PSK).unwrap();
+    let t = Tencent::with_secret(PID, DN, PSK).unwrap();
     for (name, host) in [
         ("china", "LD8S5J1L07.iotcloud.tencentdevices.com"),
         ("ap-guangzhou", "LD8S5J1L07.iotcloud.tencentdevices.com"),
@@ -508,7 +513,7 @@ fn regions_and_overrides_choose_the_host() {
 
 #[test]
 fn topics() {
-    let t = Tencent::key(PID, DN, PSK).unwrap();
+    let t = Tencent::with_secret(PID, DN, PSK).unwrap();
     let cases = [
         (t.data(), "LD8S5J1L07/test/data"),
         (t.control(), "LD8S5J1L07/test/control"),
@@ -535,10 +540,12 @@ fn topics() {
         assert_eq!(topic.to_string(), expected);
         assert_eq!(check_topic(expected), Ok(()));
     }
+    // Nothing of its own; with OTA on, the OTA downlink.
+    assert_eq!(system_subscriptions(&t), []);
     assert_eq!(
-        system_subscriptions(&t),
+        ota_subscriptions(&t),
         [("$ota/update/LD8S5J1L07/test".into(), QoS::AtLeastOnce)],
-        "the OTA downlink is the one system topic subscribed on connect"
+        "the OTA downlink is the one topic subscribed on connect"
     );
 }
 
@@ -552,7 +559,7 @@ fn topic_limits_are_255_bytes_and_10_levels() {
     assert_eq!(check_topic(&"t".repeat(255)), Ok(()));
     assert!(check_topic(&"t".repeat(256)).is_err());
     assert_eq!(check_topic(""), Err(ProviderError::MissingKey("topic")));
-    let limits = Tencent::key(PID, DN, PSK).unwrap().limits();
+    let limits = Tencent::with_secret(PID, DN, PSK).unwrap().limits();
     assert_eq!(
         (limits.max_qos, limits.max_topic_len, limits.max_payload_len),
         (QoS::AtLeastOnce, 255, 16_384)
@@ -565,7 +572,7 @@ fn secrets_never_appear_in_debug() {
     let t = luatos();
     let shown = format!("{t:?}");
     assert!(!shown.contains(PSK), "{shown}");
-    let c = Tencent::certificate(PID, DN, identity()).unwrap();
+    let c = Tencent::with_certificate(PID, DN, identity()).unwrap();
     let shown = format!("{c:?}");
     assert!(!shown.contains("SECRETKEYBYTES"), "{shown}");
     let mut buf = [0u8; 512];

@@ -13,7 +13,7 @@ use iotcloud_testkit::{
 #[tokio::test]
 async fn a_tencent_device_round_trips_a_message_through_mosquitto() {
     let broker = Broker::start();
-    let tencent = Tencent::key("LD8S5J1L07", "test", "acyv3QDJrRa0fW5UE58KnQ==")
+    let tencent = Tencent::with_secret("LD8S5J1L07", "test", "acyv3QDJrRa0fW5UE58KnQ==")
         .unwrap()
         .with_app_id(LUATOS_APP_ID)
         .unwrap()

@@ -11,7 +11,7 @@ use iotcloud_testkit::{Broker, local, ota_round};
 #[tokio::test]
 async fn a_tencent_upgrade_notice_is_downloaded_and_reported_in_tencents_format() {
     let broker = Broker::start();
-    let tencent = Tencent::key("LD8S5J1L07", "ota-dev", "acyv3QDJrRa0fW5UE58KnQ==")
+    let tencent = Tencent::with_secret("LD8S5J1L07", "ota-dev", "acyv3QDJrRa0fW5UE58KnQ==")
         .unwrap()
         .with_timestamp(TimestampPolicy::LuatosDefault)
         .with_overrides(local(broker.port));

@@ -41,7 +41,7 @@ fn product() -> TencentProduct {
 
 /// A dynamic device registering at the emulator and connecting to the broker on `port`.
 fn tencent(emu: &Emulator, api: RegisterApi, port: u16) -> Tencent<'static> {
-    Tencent::dynamic(PID, DN, SECRET)
+    Tencent::registering(PID, DN, SECRET)
         .unwrap()
         .with_register_api(api)
         .with_register_url(leak(emu.url()))
@@ -156,11 +156,11 @@ async fn a_certificate_product_hands_out_a_certificate_kept_unescaped() {
         // TLS override (off) applies and the certificate is only checked in the record.
         let record =
             register_connect_round_trip(device(t.clone(), &store, SystemClock::new())).await;
-        let identity = iotcloud_core::Provider::registered_identity(&t, &record).unwrap();
+        let identity = iotcloud_core::register::Registration::identity(&t, &record).unwrap();
         assert_eq!(identity.cert_pem, cert.as_bytes(), "{api:?}");
         assert_eq!(identity.key_pem, key.as_bytes(), "{api:?}");
         // Without the override: TLS on 8883 against the bundled roots.
-        let real = Tencent::dynamic(PID, DN, SECRET)
+        let real = Tencent::registering(PID, DN, SECRET)
             .unwrap()
             .with_registered_auth(AuthMode::Certificate);
         let mut host = [0u8; 256];
@@ -193,7 +193,7 @@ async fn refusals_come_back_as_named_rejections() {
 
         // A wrong product secret: the signature does not verify.
         let emu = emulator(product());
-        let wrong = Tencent::dynamic(PID, DN, "WrongWrongWrongWrong1234")
+        let wrong = Tencent::registering(PID, DN, "WrongWrongWrongWrong1234")
             .unwrap()
             .with_register_api(api)
             .with_register_url(leak(emu.url()))

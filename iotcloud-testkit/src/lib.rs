@@ -224,6 +224,24 @@ pub fn system_subscriptions<P: Provider>(provider: &P) -> Vec<(String, QoS)> {
     }
 }
 
+/// Every topic `provider`'s OTA formats subscribe on connect (when OTA is enabled), as
+/// filter and QoS, in order; none when the cloud has no OTA over MQTT.
+pub fn ota_subscriptions<P: Provider>(provider: &P) -> Vec<(String, QoS)> {
+    use iotcloud_core::ota::OtaFormat as _;
+    let Ok(ota) = provider.ota() else {
+        return Vec::new();
+    };
+    let mut subs = Vec::new();
+    loop {
+        let mut buf = [0u8; 512];
+        let scratch = &mut Scratch::new(&mut buf);
+        match ota.subscription(subs.len(), scratch).unwrap() {
+            Some(sub) => subs.push((sub.filter.as_str().to_string(), sub.qos)),
+            None => return subs,
+        }
+    }
+}
+
 /// Overrides that point a cloud provider at the broker on `port`: 127.0.0.1, TLS off.
 pub fn local(port: u16) -> EndpointOverrides<'static> {
     EndpointOverrides {

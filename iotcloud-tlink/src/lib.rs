@@ -5,14 +5,13 @@
 #[cfg(test)]
 extern crate std;
 
-use core::fmt;
-
 use iotcloud_core::mqtt::{QoS, SubscribeTopic};
-use iotcloud_core::ota::OtaSupport;
+use iotcloud_core::ota::NoOta;
 use iotcloud_core::provider::{
-    CloudEndpoint, Credentials, EndpointOverrides, Limits, MqttOptions, Provider, ProviderError,
-    SignContext, TlsChoice, TopicPath, subscription,
+    CloudEndpoint, Connection, Credentials, KeepAlive, Limits, MqttOptions, Provider,
+    ProviderError, SignContext, TlsChoice, TopicPath, subscription,
 };
+use iotcloud_core::register::NoRegistration;
 use iotcloud_core::scratch::Scratch;
 use iotcloud_core::sign::{Secret, check_identifier};
 use iotcloud_core::transport::Endpoint;
@@ -30,30 +29,27 @@ pub const TLS_PORT: u16 = 8883;
 /// client ids and topics bounded (UNCONFIRMED: Tlink documents none).
 pub const MAX_SERIAL_LEN: usize = 64;
 
-/// A Tlink device: its serial number, the account it belongs to, and that account's
-/// password.
-#[derive(Clone, Copy)]
+/// The keep-alive intervals accepted: Tlink documents no range, so any; 240 s (LuatOS's)
+/// by default.
+pub const KEEP_ALIVE: KeepAlive = KeepAlive {
+    min: 0,
+    max: u16::MAX,
+    default: 240,
+    reason: "Tlink documents no keep-alive range",
+};
+
+/// A Tlink device: the account it belongs to, its serial number, and that account's
+/// password. `Debug` never shows the password.
+#[derive(Debug, Clone, Copy)]
 pub struct Tlink<'a> {
-    serial: &'a str,
     account: &'a str,
+    serial: &'a str,
     password: Secret<'a>,
-    overrides: EndpointOverrides<'a>,
-    keep_alive_secs: u16,
+    connection: Connection<'a>,
     command_subscription: bool,
 }
 
-impl fmt::Debug for Tlink<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Tlink")
-            .field("serial", &self.serial)
-            .field("account", &self.account)
-            .field("password", &self.password)
-            .field("overrides", &self.overrides)
-            .field("keep_alive_secs", &self.keep_alive_secs)
-            .field("command_subscription", &self.command_subscription)
-            .finish()
-    }
-}
+iotcloud_core::connection_settings!(Tlink, KEEP_ALIVE);
 
 /// Refuses an empty value, and NUL, which an MQTT string cannot carry ([MQTT-1.5.3-2]).
 fn check_field(key: &'static str, value: &str) -> Result<(), ProviderError> {
@@ -70,39 +66,25 @@ fn check_field(key: &'static str, value: &str) -> Result<(), ProviderError> {
 }
 
 impl<'a> Tlink<'a> {
-    /// A device with its serial number (`device_name`, the client id), the Tlink account
-    /// (`product_id`, the user name) and the account's password (`product_secret`). Plain
-    /// MQTT to `mq.tlink.io:1883`; on connect it subscribes `{serial}/+` for commands.
-    pub fn new(
-        device_name: &'a str,
+    /// A device of the Tlink account (`product_id`, the user name) with its serial number
+    /// (`device_name`, the client id), logging in with the account's password
+    /// (`product_secret`). Plain MQTT to `mq.tlink.io:1883`; on connect it subscribes
+    /// `{serial}/+` for commands.
+    pub fn with_secret(
         product_id: &'a str,
+        device_name: &'a str,
         product_secret: &'a str,
     ) -> Result<Self, ProviderError> {
         check_identifier("device_name", device_name, MAX_SERIAL_LEN)?;
         check_field("product_id", product_id)?;
         check_field("product_secret", product_secret)?;
         Ok(Tlink {
-            serial: device_name,
             account: product_id,
+            serial: device_name,
             password: Secret::new(product_secret),
-            overrides: EndpointOverrides::default(),
-            keep_alive_secs: MqttOptions::default().keep_alive_secs,
+            connection: Connection::new(KEEP_ALIVE),
             command_subscription: true,
         })
-    }
-
-    /// Host, port and TLS overrides. [`TlsChoice::CloudDefault`] means plain TCP here,
-    /// because Tlink documents no TLS; [`TlsChoice::On`] uses port 8883 (as LuatOS does;
-    /// UNCONFIRMED) with the server check given, as no CA is known to bundle.
-    pub fn with_overrides(mut self, overrides: EndpointOverrides<'a>) -> Self {
-        self.overrides = overrides;
-        self
-    }
-
-    /// Keep-alive interval in seconds (default 240, as LuatOS; Tlink documents no range).
-    pub fn with_keep_alive(mut self, secs: u16) -> Self {
-        self.keep_alive_secs = secs;
-        self
     }
 
     /// Whether to subscribe to `{serial}/+` on connect (default: yes, as LuatOS does; this
@@ -134,23 +116,31 @@ impl<'a> Tlink<'a> {
     }
 }
 
-/// Why Tlink has no OTA here ([`Provider::ota_support`]).
+/// Why Tlink has no OTA here ([`Provider::ota`]).
 pub const OTA_UNSUPPORTED: &str = "Tlink publishes no device protocol, and no OTA over MQTT \
     is known for it; deliver firmware by your own means";
 
 impl Provider for Tlink<'_> {
+    type Registration = NoRegistration;
+    type Ota = NoOta;
+
     fn cloud(&self) -> &'static str {
         "tlink"
     }
 
     /// Unsupported: see [`OTA_UNSUPPORTED`].
-    fn ota_support(&self) -> OtaSupport {
-        OtaSupport::Unsupported(OTA_UNSUPPORTED)
+    fn ota(&self) -> Result<&NoOta, &'static str> {
+        Err(OTA_UNSUPPORTED)
     }
 
     /// `mq.tlink.io:1883`, plain; TLS only when asked for with [`TlsChoice::On`].
+    ///
+    /// The overrides ([`Tlink::with_overrides`], [`Tlink::with_tls`]) mean this here:
+    /// [`TlsChoice::CloudDefault`] is plain TCP, because Tlink documents no TLS;
+    /// [`TlsChoice::On`] uses port 8883 (as LuatOS does; UNCONFIRMED) with the server check
+    /// given, as no CA is known to bundle.
     fn endpoint<'a>(&'a self, _scratch: &mut Scratch<'a>) -> Result<Endpoint<'a>, ProviderError> {
-        let mut overrides = self.overrides;
+        let mut overrides = self.connection.overrides;
         if overrides.tls == TlsChoice::CloudDefault {
             overrides.tls = TlsChoice::Off;
         }
@@ -163,7 +153,7 @@ impl Provider for Tlink<'_> {
     }
 
     fn mqtt_options(&self) -> MqttOptions {
-        MqttOptions::keep_alive(self.keep_alive_secs)
+        self.connection.mqtt_options()
     }
 
     /// QoS 0 and 1; MQTT's own topic and payload limits (Tlink documents none).

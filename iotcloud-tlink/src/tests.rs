@@ -1,8 +1,10 @@
 use std::format;
 use std::string::{String, ToString};
 
+use iotcloud_core::ota::OtaSupport;
+use iotcloud_core::provider::EndpointOverrides;
 use iotcloud_core::transport::ServerAuth;
-use iotcloud_testkit::system_subscriptions;
+use iotcloud_testkit::{ota_subscriptions, system_subscriptions};
 
 use super::*;
 
@@ -11,7 +13,7 @@ const ACCOUNT: &str = "tlink_account";
 const PASSWORD: &str = "account-password";
 
 fn device() -> Tlink<'static> {
-    Tlink::new(SERIAL, ACCOUNT, PASSWORD).unwrap()
+    Tlink::with_secret(ACCOUNT, SERIAL, PASSWORD).unwrap()
 }
 
 fn sign(t: &Tlink<'_>, unix_secs: Option<u64>) -> Result<(String, String, String), ProviderError> {
@@ -47,21 +49,21 @@ fn credentials_are_serial_account_and_password_as_given() {
 #[test]
 fn every_key_is_required_and_named() {
     assert_eq!(
-        Tlink::new("", ACCOUNT, PASSWORD).unwrap_err(),
+        Tlink::with_secret(ACCOUNT, "", PASSWORD).unwrap_err(),
         ProviderError::MissingKey("device_name")
     );
     assert_eq!(
-        Tlink::new(SERIAL, "", PASSWORD).unwrap_err(),
+        Tlink::with_secret("", SERIAL, PASSWORD).unwrap_err(),
         ProviderError::MissingKey("product_id")
     );
     assert_eq!(
-        Tlink::new(SERIAL, ACCOUNT, "").unwrap_err(),
+        Tlink::with_secret(ACCOUNT, SERIAL, "").unwrap_err(),
         ProviderError::MissingKey("product_secret")
     );
     for bad in ["a/b", "a+", "x#", "a\0b"] {
         assert!(
             matches!(
-                Tlink::new(bad, ACCOUNT, PASSWORD),
+                Tlink::with_secret(ACCOUNT, bad, PASSWORD),
                 Err(ProviderError::InvalidValue {
                     key: "device_name",
                     ..
@@ -71,23 +73,23 @@ fn every_key_is_required_and_named() {
         );
     }
     assert!(matches!(
-        Tlink::new(SERIAL, "a\0", PASSWORD),
+        Tlink::with_secret("a\0", SERIAL, PASSWORD),
         Err(ProviderError::InvalidValue {
             key: "product_id",
             ..
         })
     ));
     assert!(matches!(
-        Tlink::new(SERIAL, ACCOUNT, "p\0"),
+        Tlink::with_secret(ACCOUNT, SERIAL, "p\0"),
         Err(ProviderError::InvalidValue {
             key: "product_secret",
             ..
         })
     ));
-    assert!(Tlink::new(&"s".repeat(MAX_SERIAL_LEN), ACCOUNT, PASSWORD).is_ok());
-    assert!(Tlink::new(&"s".repeat(MAX_SERIAL_LEN + 1), ACCOUNT, PASSWORD).is_err());
+    assert!(Tlink::with_secret(ACCOUNT, &"s".repeat(MAX_SERIAL_LEN), PASSWORD).is_ok());
+    assert!(Tlink::with_secret(ACCOUNT, &"s".repeat(MAX_SERIAL_LEN + 1), PASSWORD).is_err());
     // Account and password are free text (an e-mail address, symbols).
-    assert!(Tlink::new(SERIAL, "me@example.com", "p/+#w").is_ok());
+    assert!(Tlink::with_secret("me@example.com", SERIAL, "p/+#w").is_ok());
 }
 
 #[test]
@@ -96,20 +98,14 @@ fn the_cloud_default_is_plain_tcp_because_tlink_documents_no_tls() {
     let mut host = [0u8; 256];
     let e = t.endpoint(&mut Scratch::new(&mut host)).unwrap();
     assert_eq!((e.host, e.port, e.tls), ("mq.tlink.io", 1883, None));
-    let off = device().with_overrides(EndpointOverrides {
-        tls: TlsChoice::Off,
-        ..Default::default()
-    });
+    let off = device().with_tls(TlsChoice::Off);
     assert_eq!(off.endpoint(&mut Scratch::new(&mut [0u8; 256])).unwrap(), e);
 }
 
 #[test]
 fn tls_only_when_asked_with_the_users_own_server_check() {
     let ca = b"-----BEGIN CERTIFICATE-----\n...\n-----END CERTIFICATE-----\n";
-    let t = device().with_overrides(EndpointOverrides {
-        tls: TlsChoice::On(ServerAuth::CaPem(ca)),
-        ..Default::default()
-    });
+    let t = device().with_tls(TlsChoice::On(ServerAuth::CaPem(ca)));
     let mut host = [0u8; 256];
     let e = t.endpoint(&mut Scratch::new(&mut host)).unwrap();
     assert_eq!((e.host, e.port), ("mq.tlink.io", 8883));
@@ -146,7 +142,25 @@ fn limits_and_session_options() {
     assert_eq!(t.limits().max_qos, QoS::AtLeastOnce);
     assert_eq!(t.limits().max_payload_len, Limits::MQTT.max_payload_len);
     assert_eq!(t.mqtt_options().keep_alive_secs, 240);
-    assert_eq!(t.with_keep_alive(60).mqtt_options().keep_alive_secs, 60);
+    assert_eq!(
+        t.with_keep_alive(60)
+            .unwrap()
+            .mqtt_options()
+            .keep_alive_secs,
+        60
+    );
+    // Tlink documents no range: any value is accepted, 0 (off) included.
+    assert_eq!(
+        t.with_keep_alive(0).unwrap().mqtt_options().keep_alive_secs,
+        0
+    );
+    assert_eq!(
+        t.with_keep_alive(u16::MAX)
+            .unwrap()
+            .connection()
+            .keep_alive_secs,
+        u16::MAX
+    );
     assert!(t.mqtt_options().clean_session);
 }
 
@@ -188,9 +202,12 @@ fn a_small_scratch_buffer_is_an_error_not_a_panic() {
 
 #[test]
 fn ota_is_unsupported_and_says_why() {
+    assert_eq!(device().ota().unwrap_err(), OTA_UNSUPPORTED);
     assert_eq!(
         device().ota_support(),
         OtaSupport::Unsupported(OTA_UNSUPPORTED)
     );
     assert!(OTA_UNSUPPORTED.contains("no OTA over MQTT"));
+    assert!(device().registration().is_none());
+    assert_eq!(ota_subscriptions(&device()), []);
 }

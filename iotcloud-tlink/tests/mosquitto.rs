@@ -14,7 +14,7 @@ use iotcloud_tlink::Tlink;
 #[tokio::test]
 async fn a_tlink_device_round_trips_a_message_through_mosquitto() {
     let broker = Broker::start();
-    let tlink = Tlink::new("23L698OJDS0Q1MG4", "tlink_account", "account-password")
+    let tlink = Tlink::with_secret("tlink_account", "23L698OJDS0Q1MG4", "account-password")
         .unwrap()
         .with_overrides(local(broker.port));
     let command = tlink.topic("sw1").to_string();

@@ -5,14 +5,14 @@
 #[cfg(test)]
 extern crate std;
 
-use core::fmt;
-
 use iotcloud_core::mqtt::{QoS, SubscribeTopic};
-use iotcloud_core::ota::{Notice, OtaContext, OtaJob, OtaStatus, OtaSupport};
+#[cfg(not(feature = "ota"))]
+use iotcloud_core::ota::NoOta;
 use iotcloud_core::provider::{
-    CloudEndpoint, Credentials, EndpointOverrides, Limits, MqttOptions, Provider, ProviderError,
-    Publication, SignContext, TopicPath, check_keep_alive, subscription,
+    CloudEndpoint, Connection, Credentials, KeepAlive, Limits, MqttOptions, Provider,
+    ProviderError, SignContext, TopicPath, subscription,
 };
+use iotcloud_core::register::NoRegistration;
 use iotcloud_core::scratch::Scratch;
 use iotcloud_core::sign::{
     Algorithm, Decimal, Secret, TimeUnit, TimestampPolicy, check_identifier, hmac,
@@ -157,8 +157,17 @@ pub enum SecretKey {
     Whole,
 }
 
-/// A TuyaLink device: its id and secret, and how to reach Tuya.
-#[derive(Clone, Copy)]
+/// The keep-alive intervals Tuya accepts (30 to 1200 s), and 60 s by default.
+pub const KEEP_ALIVE: KeepAlive = KeepAlive {
+    min: 30,
+    max: 1200,
+    default: 60,
+    reason: "Tuya accepts 30 to 1200 seconds",
+};
+
+/// A TuyaLink device: its id and secret, and how to reach Tuya. `Debug` never shows the
+/// secret.
+#[derive(Debug, Clone, Copy)]
 pub struct Tuya<'a> {
     device_id: &'a str,
     secret: Secret<'a>,
@@ -166,31 +175,18 @@ pub struct Tuya<'a> {
     method: SignMethod,
     secret_key: SecretKey,
     timestamp: TimestampPolicy,
-    overrides: EndpointOverrides<'a>,
-    keep_alive_secs: u16,
+    connection: Connection<'a>,
     auto_subscribe: bool,
     product_id: Option<&'a str>,
 }
 
-impl fmt::Debug for Tuya<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Tuya")
-            .field("device_id", &self.device_id)
-            .field("secret", &self.secret)
-            .field("data_center", &self.data_center)
-            .field("method", &self.method)
-            .field("secret_key", &self.secret_key)
-            .field("timestamp", &self.timestamp)
-            .field("overrides", &self.overrides)
-            .field("product_id", &self.product_id)
-            .finish_non_exhaustive()
-    }
-}
+iotcloud_core::connection_settings!(Tuya, KEEP_ALIVE);
 
 impl<'a> Tuya<'a> {
-    /// A device with the id and secret from the Tuya platform (or its licence). Signs with
-    /// the clock's time, in the China data centre, over TLS checked against [`CA_PEM`].
-    pub fn new(device_id: &'a str, device_secret: &'a str) -> Result<Self, ProviderError> {
+    /// A device with the id (`device_id`) and secret (`device_secret`) from the Tuya
+    /// platform (or its licence). Signs with the clock's time, in the China data centre,
+    /// over TLS checked against [`CA_PEM`].
+    pub fn with_secret(device_id: &'a str, device_secret: &'a str) -> Result<Self, ProviderError> {
         check_identifier("device_id", device_id, MAX_DEVICE_ID_LEN)?;
         if device_id.contains([',', '|']) {
             return Err(ProviderError::InvalidValue {
@@ -208,8 +204,7 @@ impl<'a> Tuya<'a> {
             method: SignMethod::default(),
             secret_key: SecretKey::default(),
             timestamp: TimestampPolicy::default(),
-            overrides: EndpointOverrides::default(),
-            keep_alive_secs: 60,
+            connection: Connection::new(KEEP_ALIVE),
             auto_subscribe: true,
             product_id: None,
         })
@@ -239,22 +234,10 @@ impl<'a> Tuya<'a> {
         self
     }
 
-    /// Host, port and TLS overrides.
-    pub fn with_overrides(mut self, overrides: EndpointOverrides<'a>) -> Self {
-        self.overrides = overrides;
-        self
-    }
-
-    /// Keep-alive interval; Tuya accepts 30 to 1200 s.
-    pub fn with_keep_alive(mut self, secs: u16) -> Result<Self, ProviderError> {
-        self.keep_alive_secs =
-            check_keep_alive(secs, 30..=1200, "Tuya accepts 30 to 1200 seconds")?;
-        Ok(self)
-    }
-
     /// Whether to subscribe to `tylink/{id}/channel/downlink/auto_subscribe` on connect
     /// (default: yes, as Tuya's SDK does; the cloud then routes every downlink topic to the
-    /// device). LuatOS does not.
+    /// device). LuatOS does not. Without it, a device with OTA enabled subscribes the two
+    /// OTA downlinks `ota/issue` and `ota/get_response` instead.
     pub fn with_auto_subscribe(mut self, on: bool) -> Self {
         self.auto_subscribe = on;
         self
@@ -315,12 +298,18 @@ impl<'a> Tuya<'a> {
 }
 
 impl Provider for Tuya<'_> {
+    type Registration = NoRegistration;
+    #[cfg(feature = "ota")]
+    type Ota = Self;
+    #[cfg(not(feature = "ota"))]
+    type Ota = NoOta;
+
     fn cloud(&self) -> &'static str {
         "tuya"
     }
 
     fn endpoint<'a>(&'a self, _scratch: &mut Scratch<'a>) -> Result<Endpoint<'a>, ProviderError> {
-        self.overrides.resolve(CloudEndpoint {
+        self.connection.resolve(CloudEndpoint {
             host: self.data_center.host(),
             tls_port: Some(PORT),
             plain_port: None,
@@ -329,7 +318,7 @@ impl Provider for Tuya<'_> {
     }
 
     fn mqtt_options(&self) -> MqttOptions {
-        MqttOptions::keep_alive(self.keep_alive_secs)
+        self.connection.mqtt_options()
     }
 
     fn limits(&self) -> Limits {
@@ -375,66 +364,28 @@ impl Provider for Tuya<'_> {
         })
     }
 
-    /// The auto-subscribe channel (which routes every downlink, OTA included), or without
-    /// it ([`Tuya::with_auto_subscribe`]`(false)`) the two OTA downlinks `ota/issue` and
-    /// `ota/get_response`; all at QoS 1.
+    /// The auto-subscribe channel (which routes every downlink, OTA included) at QoS 1;
+    /// nothing with [`Tuya::with_auto_subscribe`]`(false)` (the OTA downlinks are then the
+    /// [`OtaFormat`](iotcloud_core::ota::OtaFormat)'s subscriptions).
     fn system_subscription<'s>(
         &self,
         index: usize,
         scratch: &mut Scratch<'s>,
     ) -> Result<Option<SubscribeTopic<'s>>, ProviderError> {
-        let topic = match (self.auto_subscribe, index) {
-            (true, 0) => self.auto_subscribe_topic(),
-            (false, 0) => self.ota_issue(),
-            (false, 1) => self.ota_get_response(),
-            _ => return Ok(None),
-        };
+        if index > 0 || !self.auto_subscribe {
+            return Ok(None);
+        }
         Ok(Some(subscription(
             scratch,
             "device_id",
-            topic,
+            self.auto_subscribe_topic(),
             QoS::AtLeastOnce,
         )?))
     }
 
-    fn ota_support(&self) -> OtaSupport {
-        OtaSupport::Supported
-    }
-
-    /// `ota/firmware/report` with `bizType` `INIT`, the firmware's channel and version.
-    fn ota_version_report<'s>(
-        &self,
-        ctx: &OtaContext<'_>,
-        scratch: &mut Scratch<'s>,
-    ) -> Result<Option<Publication<'s>>, ProviderError> {
-        ota::version_report(self, ctx, scratch)
-    }
-
-    /// `ota/get` for the firmware's channel.
-    fn ota_job_request<'s>(
-        &self,
-        ctx: &OtaContext<'_>,
-        scratch: &mut Scratch<'s>,
-    ) -> Result<Option<Publication<'s>>, ProviderError> {
-        ota::job_request(self, ctx, scratch)
-    }
-
-    /// A notice on `ota/issue`, or an answer on `ota/get_response` that carries one, is a
-    /// job; an answer without one is the application's.
-    fn ota_notice(&self, topic: &str, payload: &[u8], job: &mut [u8]) -> Notice {
-        ota::notice(self, topic, payload, job)
-    }
-
-    /// `ota/progress/report` with `progress` or `errorCode` ([`ota_error_code`]);
-    /// `Done` is the version report with `bizType` `UPDATE`, Tuya's confirmation.
-    fn ota_report<'s>(
-        &self,
-        job: Option<&OtaJob<'_>>,
-        status: OtaStatus,
-        ctx: &OtaContext<'_>,
-        scratch: &mut Scratch<'s>,
-    ) -> Result<Option<Publication<'s>>, ProviderError> {
-        ota::report(self, job, status, ctx, scratch)
+    #[cfg(feature = "ota")]
+    fn ota(&self) -> Result<&Self, &'static str> {
+        Ok(self)
     }
 }
 

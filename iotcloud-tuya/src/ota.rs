@@ -14,14 +14,22 @@
 //! 3 Zigbee, 9 the MCU. The firmware's and the job's module are the channel number in
 //! decimal.
 
+#[cfg(feature = "ota")]
 use core::fmt::Write as _;
 
+#[cfg(feature = "ota")]
 use iotcloud_core::json::{JsonStr, Kind, Value};
-use iotcloud_core::mqtt::QoS;
+#[cfg(feature = "ota")]
+use iotcloud_core::mqtt::{QoS, SubscribeTopic};
+use iotcloud_core::ota::OtaFailure;
+#[cfg(feature = "ota")]
 use iotcloud_core::ota::{
-    DigestAlgorithm, JobFields, Notice, OtaContext, OtaFailure, OtaJob, OtaNoticeError, OtaStatus,
+    DigestAlgorithm, JobFields, Notice, OtaContext, OtaFormat, OtaJob, OtaNoticeError, OtaStatus,
 };
-use iotcloud_core::provider::{ProviderError, Publication, TopicPath, publication};
+use iotcloud_core::provider::TopicPath;
+#[cfg(feature = "ota")]
+use iotcloud_core::provider::{ProviderError, Publication, publication, subscription};
+#[cfg(feature = "ota")]
 use iotcloud_core::scratch::{Scratch, TextWriter};
 
 use crate::Tuya;
@@ -74,6 +82,7 @@ pub fn ota_error_code(failure: OtaFailure) -> u8 {
 }
 
 /// The channel a module names: `None` is the main module, 0.
+#[cfg(feature = "ota")]
 fn channel(module: Option<&str>) -> Result<u8, ProviderError> {
     match module {
         None => Ok(0),
@@ -86,6 +95,7 @@ fn channel(module: Option<&str>) -> Result<u8, ProviderError> {
 }
 
 /// The channel of a report: the job's, else the firmware's.
+#[cfg(feature = "ota")]
 fn report_channel(job: Option<&OtaJob<'_>>, ctx: &OtaContext<'_>) -> Result<u8, ProviderError> {
     match job.and_then(|j| j.module) {
         Some(m) => channel(Some(m)),
@@ -95,6 +105,7 @@ fn report_channel(job: Option<&OtaJob<'_>>, ctx: &OtaContext<'_>) -> Result<u8, 
 
 /// Publishes `{"msgId":"…","time":…,"data":{…}}` on `topic`, `data`'s members written by
 /// `data`; `time` is left out when the device does not know it.
+#[cfg(feature = "ota")]
 fn message<'s>(
     topic: TopicPath<'_>,
     ctx: &OtaContext<'_>,
@@ -115,6 +126,7 @@ fn message<'s>(
 }
 
 /// The version report with `bizType` `biz`.
+#[cfg(feature = "ota")]
 fn firmware_report<'s>(
     p: &Tuya<'_>,
     biz: &str,
@@ -137,7 +149,63 @@ fn firmware_report<'s>(
     })
 }
 
-pub(crate) fn version_report<'s>(
+#[cfg(feature = "ota")]
+impl OtaFormat for Tuya<'_> {
+    /// Nothing while the auto-subscribe channel routes every downlink (the default);
+    /// without it ([`Tuya::with_auto_subscribe`]`(false)`) the two OTA downlinks
+    /// `ota/issue` and `ota/get_response`, at QoS 1.
+    fn subscription<'s>(
+        &self,
+        index: usize,
+        scratch: &mut Scratch<'s>,
+    ) -> Result<Option<SubscribeTopic<'s>>, ProviderError> {
+        let topic = match (self.auto_subscribe, index) {
+            (false, 0) => self.ota_issue(),
+            (false, 1) => self.ota_get_response(),
+            _ => return Ok(None),
+        };
+        subscription(scratch, "device_id", topic, QoS::AtLeastOnce).map(Some)
+    }
+
+    /// `ota/firmware/report` with `bizType` `INIT`, the firmware's channel and version.
+    fn version_report<'s>(
+        &self,
+        ctx: &OtaContext<'_>,
+        scratch: &mut Scratch<'s>,
+    ) -> Result<Option<Publication<'s>>, ProviderError> {
+        version_report(self, ctx, scratch)
+    }
+
+    /// `ota/get` for the firmware's channel.
+    fn job_request<'s>(
+        &self,
+        ctx: &OtaContext<'_>,
+        scratch: &mut Scratch<'s>,
+    ) -> Result<Option<Publication<'s>>, ProviderError> {
+        job_request(self, ctx, scratch)
+    }
+
+    /// A notice on `ota/issue`, or an answer on `ota/get_response` that carries one, is a
+    /// job; an answer without one is the application's.
+    fn notice(&self, topic: &str, payload: &[u8], job: &mut [u8]) -> Notice {
+        notice(self, topic, payload, job)
+    }
+
+    /// `ota/progress/report` with `progress` or `errorCode` ([`ota_error_code`]);
+    /// `Done` is the version report with `bizType` `UPDATE`, Tuya's confirmation.
+    fn report<'s>(
+        &self,
+        job: Option<&OtaJob<'_>>,
+        status: OtaStatus,
+        ctx: &OtaContext<'_>,
+        scratch: &mut Scratch<'s>,
+    ) -> Result<Option<Publication<'s>>, ProviderError> {
+        report(self, job, status, ctx, scratch)
+    }
+}
+
+#[cfg(feature = "ota")]
+fn version_report<'s>(
     p: &Tuya<'_>,
     ctx: &OtaContext<'_>,
     scratch: &mut Scratch<'s>,
@@ -154,7 +222,8 @@ pub(crate) fn version_report<'s>(
     )
 }
 
-pub(crate) fn job_request<'s>(
+#[cfg(feature = "ota")]
+fn job_request<'s>(
     p: &Tuya<'_>,
     ctx: &OtaContext<'_>,
     scratch: &mut Scratch<'s>,
@@ -166,6 +235,7 @@ pub(crate) fn job_request<'s>(
 }
 
 /// Reads the `data` of an upgrade notice into `job`.
+#[cfg(feature = "ota")]
 fn job_from(data: Value<'_>, job: &mut [u8]) -> Notice {
     // A channel other than the main module becomes the job's module, as decimal text.
     let mut module_buf = [0u8; 8];
@@ -193,7 +263,8 @@ fn job_from(data: Value<'_>, job: &mut [u8]) -> Notice {
     fields.notice(job)
 }
 
-pub(crate) fn notice(p: &Tuya<'_>, topic: &str, payload: &[u8], job: &mut [u8]) -> Notice {
+#[cfg(feature = "ota")]
+fn notice(p: &Tuya<'_>, topic: &str, payload: &[u8], job: &mut [u8]) -> Notice {
     let issue = p.ota_issue().is(topic);
     let reply = p.ota_get_response().is(topic);
     if !issue && !reply {
@@ -213,7 +284,8 @@ pub(crate) fn notice(p: &Tuya<'_>, topic: &str, payload: &[u8], job: &mut [u8]) 
     }
 }
 
-pub(crate) fn report<'s>(
+#[cfg(feature = "ota")]
+fn report<'s>(
     p: &Tuya<'_>,
     job: Option<&OtaJob<'_>>,
     status: OtaStatus,
@@ -249,17 +321,19 @@ pub(crate) fn report<'s>(
 }
 
 #[cfg(test)]
+#[cfg(feature = "ota")]
 mod tests {
     use super::*;
     use iotcloud_core::ota::{ExpectedDigest, Firmware, OtaSupport};
     use iotcloud_core::provider::Provider;
+    use iotcloud_testkit::{ota_subscriptions, system_subscriptions};
     use std::string::{String, ToString};
 
     const ID: &str = "6c95875d0f5ba69607nzfl";
     const MD5: &str = "7d3f4e2a1b0c9d8e7f6a5b4c3d2e1f0a";
 
     fn tuya() -> Tuya<'static> {
-        Tuya::new(ID, "fb803786602df760")
+        Tuya::with_secret(ID, "fb803786602df760")
             .unwrap()
             .with_product_id("kxdqapfsnqwnlcyx")
             .unwrap()
@@ -284,7 +358,7 @@ mod tests {
     }
 
     fn issue(payload: &str, job: &mut [u8]) -> Notice {
-        tuya().ota_notice(
+        tuya().notice(
             &std::format!("tylink/{ID}/ota/issue"),
             payload.as_bytes(),
             job,
@@ -295,6 +369,7 @@ mod tests {
     fn ota_is_supported_and_the_topics_are_tuyalinks() {
         let t = tuya();
         assert_eq!(t.ota_support(), OtaSupport::Supported);
+        assert!(t.ota().is_ok());
         let cases = [
             (t.ota_firmware_report(), "ota/firmware/report"),
             (t.ota_issue(), "ota/issue"),
@@ -308,12 +383,32 @@ mod tests {
     }
 
     #[test]
+    fn the_ota_downlinks_are_subscribed_only_without_the_auto_subscribe_channel() {
+        // The auto-subscribe channel routes the OTA downlinks too: nothing more to subscribe.
+        let t = tuya();
+        assert_eq!(ota_subscriptions(&t), []);
+        // Without it, the OTA downlinks are subscribed one by one, and only they.
+        let quiet = t.with_auto_subscribe(false);
+        assert_eq!(system_subscriptions(&quiet), []);
+        assert_eq!(
+            ota_subscriptions(&quiet),
+            [
+                (std::format!("tylink/{ID}/ota/issue"), QoS::AtLeastOnce),
+                (
+                    std::format!("tylink/{ID}/ota/get_response"),
+                    QoS::AtLeastOnce
+                ),
+            ]
+        );
+    }
+
+    #[test]
     fn the_version_report_and_the_job_request_are_in_tuyas_envelope() {
         let t = tuya();
         let mut buf = [0u8; 1024];
         let mut s = Scratch::new(&mut buf);
         let r = t
-            .ota_version_report(&ctx(None, Some(1_626_197_189_638)), &mut s)
+            .version_report(&ctx(None, Some(1_626_197_189_638)), &mut s)
             .unwrap()
             .unwrap();
         assert_eq!(
@@ -325,19 +420,16 @@ mod tests {
         );
         assert_eq!(r.qos, QoS::AtMostOnce);
         // Without a product id or the time, they are left out; a module is a channel.
-        let plain = Tuya::new(ID, "fb803786602df760").unwrap();
+        let plain = Tuya::with_secret(ID, "fb803786602df760").unwrap();
         let r = plain
-            .ota_version_report(&ctx(Some("9"), None), &mut s)
+            .version_report(&ctx(Some("9"), None), &mut s)
             .unwrap()
             .unwrap();
         assert_eq!(
             text(&r).1,
             r#"{"msgId":"45","data":{"bizType":"INIT","otaChannel":[{"channel":9,"version":"1.0.0"}]}}"#
         );
-        let r = t
-            .ota_job_request(&ctx(None, None), &mut s)
-            .unwrap()
-            .unwrap();
+        let r = t.job_request(&ctx(None, None), &mut s).unwrap().unwrap();
         assert_eq!(
             text(&r),
             (
@@ -347,7 +439,7 @@ mod tests {
         );
         assert_eq!(r.qos, QoS::AtMostOnce);
         assert_eq!(
-            t.ota_version_report(&ctx(Some("mcu"), None), &mut s),
+            t.version_report(&ctx(Some("mcu"), None), &mut s),
             Err(ProviderError::InvalidValue {
                 key: "module",
                 reason: "Tuya names modules by channel number (0 main module, 1 Bluetooth, \
@@ -382,7 +474,7 @@ mod tests {
         );
         // Another channel is the job's module; the pull's answer carries jobs too.
         let payload = payload.replace("\"channel\":0", "\"channel\":9");
-        let Notice::Job(n) = tuya().ota_notice(
+        let Notice::Job(n) = tuya().notice(
             &std::format!("tylink/{ID}/ota/get_response"),
             payload.as_bytes(),
             &mut buf,
@@ -397,7 +489,7 @@ mod tests {
         let mut buf = [0u8; 512];
         let t = tuya();
         assert_eq!(
-            t.ota_notice(
+            t.notice(
                 &std::format!("tylink/{ID}/thing/property/set"),
                 b"{}",
                 &mut buf
@@ -413,7 +505,7 @@ mod tests {
             Notice::Invalid(OtaNoticeError::MissingField("data.url"))
         );
         assert_eq!(
-            t.ota_notice(
+            t.notice(
                 &std::format!("tylink/{ID}/ota/get_response"),
                 br#"{"msgId":"1","code":0,"data":{}}"#,
                 &mut buf
@@ -508,7 +600,7 @@ mod tests {
             let mut buf = [0u8; 512];
             let mut s = Scratch::new(&mut buf);
             let r = t
-                .ota_report(Some(&job), status, &ctx(None, Some(7)), &mut s)
+                .report(Some(&job), status, &ctx(None, Some(7)), &mut s)
                 .unwrap()
                 .unwrap();
             assert_eq!(
@@ -525,7 +617,7 @@ mod tests {
         let mut buf = [0u8; 512];
         let mut s = Scratch::new(&mut buf);
         let r = t
-            .ota_report(None, OtaStatus::Done, &ctx(None, None), &mut s)
+            .report(None, OtaStatus::Done, &ctx(None, None), &mut s)
             .unwrap()
             .unwrap();
         assert_eq!(

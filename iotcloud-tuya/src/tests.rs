@@ -1,9 +1,9 @@
 use std::format;
 use std::string::{String, ToString};
 
-use iotcloud_core::provider::TlsChoice;
+use iotcloud_core::provider::{EndpointOverrides, TlsChoice};
 use iotcloud_core::transport::ServerAuth;
-use iotcloud_testkit::system_subscriptions;
+use iotcloud_testkit::{ota_subscriptions, system_subscriptions};
 
 use super::*;
 
@@ -31,7 +31,7 @@ fn sign(t: &Tuya<'_>, ctx: SignContext) -> Result<(String, String, String), Prov
 #[test]
 fn luatos_vector_with_the_far_future_timestamp() {
     // luatos-iotcloud.md §6, Tuya.
-    let t = Tuya::new(ID, SECRET)
+    let t = Tuya::with_secret(ID, SECRET)
         .unwrap()
         .with_timestamp(TimestampPolicy::LuatosDefault);
     let (client_id, username, password) = sign(&t, at(None)).unwrap();
@@ -48,7 +48,7 @@ fn luatos_vector_with_the_far_future_timestamp() {
 
 #[test]
 fn current_time_is_signed_in_seconds_by_default() {
-    let t = Tuya::new(ID, SECRET).unwrap();
+    let t = Tuya::with_secret(ID, SECRET).unwrap();
     let (_, username, password) = sign(&t, at(Some(1_700_000_000))).unwrap();
     assert!(username.contains(",timestamp=1700000000,"), "{username}");
     // luatos-iotcloud.md §6, Tuya, ts 1700000000.
@@ -69,11 +69,13 @@ fn current_time_is_signed_in_seconds_by_default() {
 fn secrets_longer_than_16_bytes_key_the_mac_with_their_first_16_unless_asked() {
     let long = "fb803786602df760EXTRA";
     let ctx = at(Some(1_700_000_000));
-    let sdk = sign(&Tuya::new(ID, long).unwrap(), ctx).unwrap().2;
-    let short = sign(&Tuya::new(ID, SECRET).unwrap(), ctx).unwrap().2;
+    let sdk = sign(&Tuya::with_secret(ID, long).unwrap(), ctx).unwrap().2;
+    let short = sign(&Tuya::with_secret(ID, SECRET).unwrap(), ctx)
+        .unwrap()
+        .2;
     assert_eq!(sdk, short, "the official SDK uses only the first 16 bytes");
     let whole = sign(
-        &Tuya::new(ID, long)
+        &Tuya::with_secret(ID, long)
             .unwrap()
             .with_secret_key(SecretKey::Whole),
         ctx,
@@ -92,7 +94,7 @@ fn secrets_longer_than_16_bytes_key_the_mac_with_their_first_16_unless_asked() {
 
 #[test]
 fn hmac_sha1_is_named_in_the_user_name_and_gives_40_hex_digits() {
-    let t = Tuya::new(ID, SECRET)
+    let t = Tuya::with_secret(ID, SECRET)
         .unwrap()
         .with_sign_method(SignMethod::from_name("HMACSHA1").unwrap());
     let (_, username, password) = sign(&t, at(Some(1_700_000_000))).unwrap();
@@ -109,7 +111,7 @@ fn identifiers_that_would_break_topics_or_fields_are_refused() {
     for bad in ["a/b", "a+", "x#", "a\0b", "a,b", "a|b"] {
         assert!(
             matches!(
-                Tuya::new(bad, SECRET),
+                Tuya::with_secret(bad, SECRET),
                 Err(ProviderError::InvalidValue {
                     key: "device_id",
                     ..
@@ -119,21 +121,26 @@ fn identifiers_that_would_break_topics_or_fields_are_refused() {
         );
     }
     assert_eq!(
-        Tuya::new("", SECRET).unwrap_err(),
+        Tuya::with_secret("", SECRET).unwrap_err(),
         ProviderError::MissingKey("device_id")
     );
     assert_eq!(
-        Tuya::new(ID, "").unwrap_err(),
+        Tuya::with_secret(ID, "").unwrap_err(),
         ProviderError::MissingKey("device_secret")
     );
     let long = "d".repeat(MAX_DEVICE_ID_LEN + 1);
-    assert!(Tuya::new(&long, SECRET).is_err());
-    assert!(Tuya::new(ID, SECRET).unwrap().with_keep_alive(10).is_err());
+    assert!(Tuya::with_secret(&long, SECRET).is_err());
+    assert!(
+        Tuya::with_secret(ID, SECRET)
+            .unwrap()
+            .with_keep_alive(10)
+            .is_err()
+    );
 }
 
 #[test]
 fn endpoint_is_tls_to_the_data_centre_unless_overridden() {
-    let t = Tuya::new(ID, SECRET)
+    let t = Tuya::with_secret(ID, SECRET)
         .unwrap()
         .with_data_center(DataCenter::from_name("ueaz").unwrap());
     let mut host = [0u8; 256];
@@ -158,7 +165,7 @@ fn endpoint_is_tls_to_the_data_centre_unless_overridden() {
 
 #[test]
 fn topics_and_system_subscription() {
-    let t = Tuya::new(ID, SECRET).unwrap();
+    let t = Tuya::with_secret(ID, SECRET).unwrap();
     assert_eq!(
         format!("{}", t.property_report()),
         "tylink/6c95875d0f5ba69607nzfl/thing/property/report"
@@ -174,10 +181,15 @@ fn topics_and_system_subscription() {
             QoS::AtLeastOnce
         )]
     );
-    // Without the auto-subscribe channel, the OTA downlinks are subscribed one by one.
+    // The auto-subscribe channel routes the OTA downlinks too.
+    assert_eq!(ota_subscriptions(&t), []);
+    // Without the auto-subscribe channel nothing is the provider's own; with OTA on, the
+    // OTA downlinks are subscribed one by one.
     let quiet = t.with_auto_subscribe(false);
+    assert_eq!(system_subscriptions(&quiet), []);
+    #[cfg(feature = "ota")]
     assert_eq!(
-        system_subscriptions(&quiet),
+        ota_subscriptions(&quiet),
         [
             (
                 "tylink/6c95875d0f5ba69607nzfl/ota/issue".into(),
@@ -194,7 +206,7 @@ fn topics_and_system_subscription() {
 
 #[test]
 fn the_secret_never_appears_in_debug() {
-    let t = Tuya::new(ID, SECRET).unwrap();
+    let t = Tuya::with_secret(ID, SECRET).unwrap();
     let shown = format!("{t:?}");
     assert!(!shown.contains(SECRET), "{shown}");
     let mut buf = [0u8; 512];

@@ -14,7 +14,7 @@ use iotcloud_tuya::Tuya;
 #[tokio::test]
 async fn a_tuya_device_round_trips_a_message_through_mosquitto() {
     let broker = Broker::start();
-    let tuya = Tuya::new("6c95875d0f5ba69607nzfl", "fb803786602df760")
+    let tuya = Tuya::with_secret("6c95875d0f5ba69607nzfl", "fb803786602df760")
         .unwrap()
         .with_timestamp(TimestampPolicy::LuatosDefault)
         .with_overrides(local(broker.port));

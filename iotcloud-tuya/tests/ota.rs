@@ -13,7 +13,7 @@ const ID: &str = "6c95875d0f5ba69607otaa";
 #[tokio::test]
 async fn a_tuya_upgrade_notice_is_downloaded_and_reported_in_tuyas_format() {
     let broker = Broker::start();
-    let tuya = Tuya::new(ID, "fb803786602df760")
+    let tuya = Tuya::with_secret(ID, "fb803786602df760")
         .unwrap()
         .with_timestamp(TimestampPolicy::LuatosDefault)
         // TuyaLink's auto-subscribe channel routes downlinks in the cloud, which mosquitto

@@ -3,6 +3,7 @@
 use core::fmt;
 
 use iotcloud_core::ProviderError;
+use iotcloud_core::transport::ClientIdentity;
 
 use crate::Cloud;
 
@@ -177,35 +178,23 @@ impl Key {
         )
     }
 
-    /// Whether `cloud` reads this key.
+    /// Whether every cloud reads this key: the device name and the connection settings.
+    pub const fn is_common(self) -> bool {
+        matches!(
+            self,
+            Key::DeviceName
+                | Key::Host
+                | Key::Port
+                | Key::Tls
+                | Key::ServerCert
+                | Key::Keepalive
+                | Key::Luatos
+        )
+    }
+
+    /// Whether `cloud` reads this key ([`Cloud::reads`], from the clouds' one table).
     pub fn is_for(self, cloud: Cloud) -> bool {
-        use Key::*;
-        match self {
-            DeviceName | Host | Port | Tls | ServerCert | Keepalive | Luatos => true,
-            ProductId | ProdutId => cloud != Cloud::Tuya,
-            DeviceSecret => cloud != Cloud::Tlink,
-            ProductSecret => matches!(
-                cloud,
-                Cloud::Aliyun | Cloud::Tencent | Cloud::OneNet | Cloud::Tlink
-            ),
-            KeyAlias | InstanceId => cloud == Cloud::Aliyun,
-            Method => cloud != Cloud::Huawei && cloud != Cloud::Tlink,
-            Region => !matches!(cloud, Cloud::OneNet | Cloud::Tlink),
-            Endpoint | DeviceId | ProjectId | IamUsername | IamPassword | IamDomain | IamUrl => {
-                cloud == Cloud::Huawei
-            }
-            UserId | UserKey => cloud == Cloud::OneNet,
-            ClientCert | ClientKey => {
-                matches!(cloud, Cloud::Tencent | Cloud::Huawei | Cloud::Baidu)
-            }
-            Timestamp => cloud != Cloud::Tlink,
-            ConnId | AppId => cloud == Cloud::Tencent,
-            RegisterUrl => matches!(
-                cloud,
-                Cloud::Aliyun | Cloud::Tencent | Cloud::OneNet | Cloud::Huawei
-            ),
-            RegisterFlow => matches!(cloud, Cloud::Aliyun | Cloud::Tencent),
-        }
+        cloud.reads(self)
     }
 
     fn index(self) -> usize {
@@ -337,22 +326,54 @@ impl<'a> Config<'a> {
         }
     }
 
-    /// `key`, which must be set. (Aliyun reads its keys another way: a build with only
-    /// that cloud has no use for this.)
-    #[cfg_attr(
-        not(any(
-            feature = "tencent",
-            feature = "onenet",
-            feature = "huawei",
-            feature = "tuya",
-            feature = "baidu",
-            feature = "tlink"
-        )),
-        allow(dead_code)
-    )]
-    pub(crate) fn require(&self, key: Key) -> Result<&'a str, ConfigError<'a>> {
+    /// `key`, which must be set: an error naming it otherwise.
+    pub fn require(&self, key: Key) -> Result<&'a str, ConfigError<'a>> {
         self.get(key)
             .ok_or(ConfigError::Provider(ProviderError::MissingKey(key.name())))
+    }
+
+    /// The product id ([`Config::product_id`]), which must be set.
+    pub fn require_product_id(&self) -> Result<&'a str, ConfigError<'a>> {
+        self.product_id()
+            .ok_or(ConfigError::Provider(ProviderError::MissingKey(
+                "product_id",
+            )))
+    }
+
+    /// `device_name`, else the module's `imei` (when the platform knows one), else an error
+    /// naming `device_name`.
+    pub fn device_name(&self, imei: Option<&'a str>) -> Result<&'a str, ConfigError<'a>> {
+        self.get(Key::DeviceName)
+            .or(imei.filter(|i| !i.is_empty()))
+            .ok_or(ConfigError::Provider(ProviderError::MissingKey(
+                "device_name",
+            )))
+    }
+
+    /// The device certificate and key, if either is given (the provider checks that both
+    /// are).
+    pub fn client_identity(&self) -> Option<ClientIdentity<'a>> {
+        match (self.get(Key::ClientCert), self.get(Key::ClientKey)) {
+            (None, None) => None,
+            (cert, key) => Some(ClientIdentity {
+                cert_pem: cert.unwrap_or_default().as_bytes(),
+                key_pem: key.unwrap_or_default().as_bytes(),
+            }),
+        }
+    }
+
+    /// The first of `keys` that is set.
+    pub fn first_set(&self, keys: &[Key]) -> Option<Key> {
+        keys.iter().copied().find(|k| self.get(*k).is_some())
+    }
+
+    /// Refuses keys of two modes given together: an error naming one of `a` and one of `b`
+    /// when both have a key set.
+    pub fn exclusive(&self, a: &[Key], b: &[Key]) -> Result<(), ConfigError<'static>> {
+        match (self.first_set(a), self.first_set(b)) {
+            (Some(x), Some(y)) => Err(ConfigError::Conflict(x, y)),
+            _ => Ok(()),
+        }
     }
 
     /// A boolean key: `true`/`false` (also `1`/`0`).

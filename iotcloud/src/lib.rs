@@ -26,165 +26,143 @@ pub use iotcloud_core;
 pub use iotcloud_core::{
     Clock, Connected, Credentials, Device, DeviceOptions, DisconnectReason, Endpoint, Error, Event,
     KvStore, Limits, Memory, Message, MqttOptions, Platform, Provider, ProviderError, QoS,
-    Registered, SignContext, TransitionError, Transport, TransportError, Unregistered,
+    Registered, SignContext, Supervised, Supervisor, TransitionError, Transport, TransportError,
+    Unregistered,
 };
 
-#[cfg(feature = "aliyun")]
-pub use iotcloud_aliyun as aliyun;
-#[cfg(feature = "baidu")]
-pub use iotcloud_baidu as baidu;
-#[cfg(feature = "huawei")]
-pub use iotcloud_huawei as huawei;
-#[cfg(feature = "onenet")]
-pub use iotcloud_onenet as onenet;
-#[cfg(feature = "tencent")]
-pub use iotcloud_tencent as tencent;
-#[cfg(feature = "tlink")]
-pub use iotcloud_tlink as tlink;
-#[cfg(feature = "tuya")]
-pub use iotcloud_tuya as tuya;
-
 mod config;
+mod dispatch;
 mod select;
 
 pub use config::{Config, ConfigError, Key, Timestamp, TlsMode};
 
-use iotcloud_core::mqtt::{SubscribeTopic, Will};
-use iotcloud_core::ota::{Notice, OtaContext, OtaJob, OtaStatus, OtaSupport};
-use iotcloud_core::provider::Publication;
-use iotcloud_core::register::{RegisterError, RegisterIo, RegistrationId};
-use iotcloud_core::scratch::Scratch;
-use iotcloud_core::transport::ClientIdentity;
+/// The seven clouds, declared once: each line gives the cloud's variant, its name (which is
+/// also its Cargo feature) and aliases, its provider crate and type, and the configuration
+/// keys it reads besides the ones every cloud reads ([`Key::is_common`]). `$callback`
+/// receives the table; the [`Cloud`] enum, [`AnyProvider`], the dispatch of the provider
+/// traits and the configuration check are all generated from it.
+macro_rules! clouds {
+    ($callback:ident ! ($($args:tt)*)) => {
+        $callback! { $($args)*
+            /// Aliyun IoT Platform (`aliyun`).
+            Aliyun "aliyun" [] aliyun iotcloud_aliyun::Aliyun
+                [ProductId ProdutId DeviceSecret ProductSecret KeyAlias Method InstanceId Region
+                 Timestamp RegisterUrl RegisterFlow];
+            /// Tencent IoT Explorer (`tencent`, or LuatOS's alias `qcloud`).
+            Tencent "tencent" ["qcloud"] tencent iotcloud_tencent::Tencent
+                [ProductId ProdutId DeviceSecret ProductSecret Method Region ClientCert ClientKey
+                 Timestamp ConnId AppId RegisterUrl RegisterFlow];
+            /// China Mobile OneNET (`onenet`).
+            OneNet "onenet" [] onenet iotcloud_onenet::OneNet
+                [ProductId ProdutId DeviceSecret ProductSecret Method UserId UserKey Timestamp
+                 RegisterUrl];
+            /// Huawei Cloud IoTDA (`huawei`).
+            Huawei "huawei" [] huawei iotcloud_huawei::Huawei
+                [ProductId ProdutId DeviceSecret Region Endpoint DeviceId ProjectId IamUsername
+                 IamPassword IamDomain IamUrl ClientCert ClientKey Timestamp RegisterUrl];
+            /// Tuya (`tuya`).
+            Tuya "tuya" [] tuya iotcloud_tuya::Tuya
+                [DeviceSecret Method Region Timestamp];
+            /// Baidu IoT Core (`baidu`).
+            Baidu "baidu" [] baidu iotcloud_baidu::Baidu
+                [ProductId ProdutId DeviceSecret Method Region ClientCert ClientKey Timestamp];
+            /// Tlink (`tlink`).
+            Tlink "tlink" [] tlink iotcloud_tlink::Tlink
+                [ProductId ProdutId ProductSecret];
+        }
+    };
+}
+pub(crate) use clouds;
 
-/// One of the seven clouds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Cloud {
-    /// Aliyun IoT Platform (`aliyun`).
-    Aliyun,
-    /// Tencent IoT Explorer (`tencent`, or LuatOS's alias `qcloud`).
-    Tencent,
-    /// China Mobile OneNET (`onenet`).
-    OneNet,
-    /// Huawei Cloud IoTDA (`huawei`).
-    Huawei,
-    /// Tuya (`tuya`).
-    Tuya,
-    /// Baidu IoT Core (`baidu`).
-    Baidu,
-    /// Tlink (`tlink`).
-    Tlink,
+/// Generates the re-exports of the provider crates, [`Cloud`] and [`AnyProvider`].
+macro_rules! declare {
+    (() $(
+        $(#[$doc:meta])*
+        $variant:ident $name:literal [$($alias:literal)*] $module:ident $krate:ident :: $ty:ident
+        [$($key:ident)*];
+    )*) => {
+        $(
+            #[cfg(feature = $name)]
+            pub use $krate as $module;
+        )*
+
+        /// One of the seven clouds.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Cloud {
+            $( $(#[$doc])* $variant, )*
+        }
+
+        impl Cloud {
+            /// All seven.
+            pub const ALL: [Cloud; [$(Cloud::$variant),*].len()] = [$(Cloud::$variant),*];
+
+            /// The name LuatOS uses (and [`Provider::cloud`] returns); also the Cargo
+            /// feature that compiles the cloud in.
+            pub const fn name(self) -> &'static str {
+                match self {
+                    $( Cloud::$variant => $name, )*
+                }
+            }
+
+            /// Parses a name: the seven above, and the aliases LuatOS accepts (`qcloud`).
+            pub fn from_name(name: &str) -> Result<Cloud, ConfigError<'_>> {
+                match name {
+                    $( $name $(| $alias)* => Ok(Cloud::$variant), )*
+                    _ => Err(ConfigError::UnknownCloud(name)),
+                }
+            }
+
+            /// Whether this build includes the cloud (its Cargo feature is on).
+            pub const fn is_enabled(self) -> bool {
+                match self {
+                    $( Cloud::$variant => cfg!(feature = $name), )*
+                }
+            }
+
+            /// Whether the cloud reads `key`.
+            pub fn reads(self, key: Key) -> bool {
+                key.is_common()
+                    || match self {
+                        $( Cloud::$variant => matches!(key, $(Key::$key)|*), )*
+                    }
+            }
+        }
+
+        /// Any of the seven providers, chosen at run time. It is a [`Provider`], so the same
+        /// device code runs against every cloud; only the [`Config`] changes.
+        #[derive(Debug, Clone)]
+        #[non_exhaustive]
+        // One provider per device, built once; without `alloc` there is nothing to box into.
+        #[allow(clippy::large_enum_variant)]
+        pub enum AnyProvider<'a> {
+            $(
+                $(#[$doc])*
+                #[cfg(feature = $name)]
+                $variant($module::$ty<'a>),
+            )*
+            /// Never built; keeps the type valid when every cloud feature is off.
+            #[doc(hidden)]
+            _Never(Infallible, PhantomData<&'a ()>),
+        }
+
+        impl AnyProvider<'_> {
+            /// The cloud.
+            pub fn kind(&self) -> Cloud {
+                match self {
+                    $( #[cfg(feature = $name)] AnyProvider::$variant(_) => Cloud::$variant, )*
+                    AnyProvider::_Never(never, _) => match *never {},
+                }
+            }
+        }
+    };
 }
 
-impl Cloud {
-    /// All seven.
-    pub const ALL: [Cloud; 7] = [
-        Cloud::Aliyun,
-        Cloud::Tencent,
-        Cloud::OneNet,
-        Cloud::Huawei,
-        Cloud::Tuya,
-        Cloud::Baidu,
-        Cloud::Tlink,
-    ];
-
-    /// The name LuatOS uses (and [`Provider::cloud`] returns).
-    pub const fn name(self) -> &'static str {
-        match self {
-            Cloud::Aliyun => "aliyun",
-            Cloud::Tencent => "tencent",
-            Cloud::OneNet => "onenet",
-            Cloud::Huawei => "huawei",
-            Cloud::Tuya => "tuya",
-            Cloud::Baidu => "baidu",
-            Cloud::Tlink => "tlink",
-        }
-    }
-
-    /// Parses a name: the seven above, and `qcloud` for Tencent.
-    pub fn from_name(name: &str) -> Result<Cloud, ConfigError<'_>> {
-        if name == "qcloud" {
-            return Ok(Cloud::Tencent);
-        }
-        Cloud::ALL
-            .into_iter()
-            .find(|c| c.name() == name)
-            .ok_or(ConfigError::UnknownCloud(name))
-    }
-
-    /// Whether this build includes the cloud (its Cargo feature is on).
-    pub const fn is_enabled(self) -> bool {
-        match self {
-            Cloud::Aliyun => cfg!(feature = "aliyun"),
-            Cloud::Tencent => cfg!(feature = "tencent"),
-            Cloud::OneNet => cfg!(feature = "onenet"),
-            Cloud::Huawei => cfg!(feature = "huawei"),
-            Cloud::Tuya => cfg!(feature = "tuya"),
-            Cloud::Baidu => cfg!(feature = "baidu"),
-            Cloud::Tlink => cfg!(feature = "tlink"),
-        }
-    }
-}
+clouds!(declare!(()));
 
 impl fmt::Display for Cloud {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
     }
-}
-
-/// Any of the seven providers, chosen at run time. It is a [`Provider`], so the same device
-/// code runs against every cloud; only the [`Config`] changes.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-// One provider per device, built once; without `alloc` there is nothing to box into.
-#[allow(clippy::large_enum_variant)]
-pub enum AnyProvider<'a> {
-    /// Aliyun.
-    #[cfg(feature = "aliyun")]
-    Aliyun(aliyun::Aliyun<'a>),
-    /// Tencent.
-    #[cfg(feature = "tencent")]
-    Tencent(tencent::Tencent<'a>),
-    /// OneNET.
-    #[cfg(feature = "onenet")]
-    OneNet(onenet::OneNet<'a>),
-    /// Huawei.
-    #[cfg(feature = "huawei")]
-    Huawei(huawei::Huawei<'a>),
-    /// Tuya.
-    #[cfg(feature = "tuya")]
-    Tuya(tuya::Tuya<'a>),
-    /// Baidu.
-    #[cfg(feature = "baidu")]
-    Baidu(baidu::Baidu<'a>),
-    /// Tlink.
-    #[cfg(feature = "tlink")]
-    Tlink(tlink::Tlink<'a>),
-    /// Never built; keeps the type valid when every cloud feature is off.
-    #[doc(hidden)]
-    _Never(Infallible, PhantomData<&'a ()>),
-}
-
-/// Calls `$body` with `$p` bound to the provider inside, whatever its cloud.
-macro_rules! each {
-    ($self:expr, $p:ident => $body:expr) => {
-        match $self {
-            #[cfg(feature = "aliyun")]
-            AnyProvider::Aliyun($p) => $body,
-            #[cfg(feature = "tencent")]
-            AnyProvider::Tencent($p) => $body,
-            #[cfg(feature = "onenet")]
-            AnyProvider::OneNet($p) => $body,
-            #[cfg(feature = "huawei")]
-            AnyProvider::Huawei($p) => $body,
-            #[cfg(feature = "tuya")]
-            AnyProvider::Tuya($p) => $body,
-            #[cfg(feature = "baidu")]
-            AnyProvider::Baidu($p) => $body,
-            #[cfg(feature = "tlink")]
-            AnyProvider::Tlink($p) => $body,
-            AnyProvider::_Never(never, _) => match *never {},
-        }
-    };
 }
 
 impl<'a> AnyProvider<'a> {
@@ -200,115 +178,6 @@ impl<'a> AnyProvider<'a> {
         imei: Option<&'a str>,
     ) -> Result<Self, ConfigError<'a>> {
         select::build(cloud, config, imei)
-    }
-
-    /// The cloud.
-    pub fn kind(&self) -> Cloud {
-        match self {
-            #[cfg(feature = "aliyun")]
-            AnyProvider::Aliyun(_) => Cloud::Aliyun,
-            #[cfg(feature = "tencent")]
-            AnyProvider::Tencent(_) => Cloud::Tencent,
-            #[cfg(feature = "onenet")]
-            AnyProvider::OneNet(_) => Cloud::OneNet,
-            #[cfg(feature = "huawei")]
-            AnyProvider::Huawei(_) => Cloud::Huawei,
-            #[cfg(feature = "tuya")]
-            AnyProvider::Tuya(_) => Cloud::Tuya,
-            #[cfg(feature = "baidu")]
-            AnyProvider::Baidu(_) => Cloud::Baidu,
-            #[cfg(feature = "tlink")]
-            AnyProvider::Tlink(_) => Cloud::Tlink,
-            AnyProvider::_Never(never, _) => match *never {},
-        }
-    }
-}
-
-impl Provider for AnyProvider<'_> {
-    fn cloud(&self) -> &'static str {
-        each!(self, p => p.cloud())
-    }
-
-    fn endpoint<'a>(&'a self, scratch: &mut Scratch<'a>) -> Result<Endpoint<'a>, ProviderError> {
-        each!(self, p => p.endpoint(scratch))
-    }
-
-    fn mqtt_options(&self) -> MqttOptions {
-        each!(self, p => p.mqtt_options())
-    }
-
-    fn will(&self) -> Option<Will<'_>> {
-        each!(self, p => p.will())
-    }
-
-    fn limits(&self) -> Limits {
-        each!(self, p => p.limits())
-    }
-
-    fn sign<'s>(
-        &self,
-        ctx: &SignContext,
-        scratch: &mut Scratch<'s>,
-    ) -> Result<Credentials<'s>, ProviderError> {
-        each!(self, p => p.sign(ctx, scratch))
-    }
-
-    fn system_subscription<'s>(
-        &self,
-        index: usize,
-        scratch: &mut Scratch<'s>,
-    ) -> Result<Option<SubscribeTopic<'s>>, ProviderError> {
-        each!(self, p => p.system_subscription(index, scratch))
-    }
-
-    fn registration(&self) -> Option<RegistrationId<'_>> {
-        each!(self, p => p.registration())
-    }
-
-    async fn register<T: Transport, C: Clock>(
-        &self,
-        io: RegisterIo<'_, T, C>,
-        record: &mut [u8],
-    ) -> Result<usize, RegisterError<T::Error>> {
-        each!(self, p => p.register(io, record).await)
-    }
-
-    fn registered_identity<'r>(&self, record: &'r [u8]) -> Option<ClientIdentity<'r>> {
-        each!(self, p => p.registered_identity(record))
-    }
-
-    fn ota_support(&self) -> OtaSupport {
-        each!(self, p => p.ota_support())
-    }
-
-    fn ota_version_report<'s>(
-        &self,
-        ctx: &OtaContext<'_>,
-        scratch: &mut Scratch<'s>,
-    ) -> Result<Option<Publication<'s>>, ProviderError> {
-        each!(self, p => p.ota_version_report(ctx, scratch))
-    }
-
-    fn ota_job_request<'s>(
-        &self,
-        ctx: &OtaContext<'_>,
-        scratch: &mut Scratch<'s>,
-    ) -> Result<Option<Publication<'s>>, ProviderError> {
-        each!(self, p => p.ota_job_request(ctx, scratch))
-    }
-
-    fn ota_notice(&self, topic: &str, payload: &[u8], job: &mut [u8]) -> Notice {
-        each!(self, p => p.ota_notice(topic, payload, job))
-    }
-
-    fn ota_report<'s>(
-        &self,
-        job: Option<&OtaJob<'_>>,
-        status: OtaStatus,
-        ctx: &OtaContext<'_>,
-        scratch: &mut Scratch<'s>,
-    ) -> Result<Option<Publication<'s>>, ProviderError> {
-        each!(self, p => p.ota_report(job, status, ctx, scratch))
     }
 }
 

@@ -3,14 +3,32 @@
 
 use iotcloud_core::ProviderError;
 use iotcloud_core::provider::{EndpointOverrides, TlsChoice};
-#[allow(unused_imports)]
 use iotcloud_core::sign::TimestampPolicy;
-#[allow(unused_imports)]
-use iotcloud_core::transport::{ClientIdentity, ServerAuth};
+use iotcloud_core::transport::ServerAuth;
 
 use crate::config::{Config, ConfigError, Key, Timestamp, TlsMode};
-use crate::{AnyProvider, Cloud};
+use crate::{AnyProvider, Cloud, clouds};
 
+/// The arms of the match that builds the provider of each enabled cloud with the function
+/// named after it.
+macro_rules! build_arms {
+    (($cloud:expr, $config:expr, $common:expr, $imei:expr) $(
+        $(#[$doc:meta])*
+        $variant:ident $name:literal [$($alias:literal)*] $module:ident $krate:ident :: $ty:ident
+        [$($key:ident)*];
+    )*) => {
+        match $cloud {
+            $(
+                #[cfg(feature = $name)]
+                Cloud::$variant => $module($config, $common, $imei).map(AnyProvider::$variant),
+            )*
+            #[allow(unreachable_patterns)]
+            _ => Err(ConfigError::CloudNotEnabled($cloud)),
+        }
+    };
+}
+
+/// The provider of `cloud` from `config`; see [`AnyProvider::new`].
 pub(crate) fn build<'a>(
     cloud: Cloud,
     config: &Config<'a>,
@@ -32,31 +50,10 @@ pub(crate) fn build<'a>(
             reason: "a plain http:// registration endpoint needs tls=false",
         });
     }
-    match cloud {
-        #[cfg(feature = "aliyun")]
-        Cloud::Aliyun => aliyun(config, &common, imei).map(AnyProvider::Aliyun),
-        #[cfg(feature = "tencent")]
-        Cloud::Tencent => tencent(config, &common, imei).map(AnyProvider::Tencent),
-        #[cfg(feature = "onenet")]
-        Cloud::OneNet => onenet(config, &common, imei).map(AnyProvider::OneNet),
-        #[cfg(feature = "huawei")]
-        Cloud::Huawei => huawei(config, &common, imei).map(AnyProvider::Huawei),
-        #[cfg(feature = "tuya")]
-        Cloud::Tuya => tuya(config, &common).map(AnyProvider::Tuya),
-        #[cfg(feature = "baidu")]
-        Cloud::Baidu => baidu(config, &common, imei).map(AnyProvider::Baidu),
-        #[cfg(feature = "tlink")]
-        Cloud::Tlink => tlink(config, &common, imei).map(AnyProvider::Tlink),
-        #[allow(unreachable_patterns)]
-        _ => {
-            let _ = (common, imei);
-            Err(ConfigError::CloudNotEnabled(cloud))
-        }
-    }
+    clouds!(build_arms!((cloud, config, &common, imei)))
 }
 
 /// The keys every cloud reads, parsed.
-#[allow(dead_code)]
 struct Common<'a> {
     luatos: bool,
     timestamp: Option<Timestamp>,
@@ -67,7 +64,6 @@ struct Common<'a> {
     keep_alive: Option<u16>,
 }
 
-#[allow(dead_code)]
 impl<'a> Common<'a> {
     fn parse(config: &Config<'a>) -> Result<Self, ConfigError<'a>> {
         Ok(Common {
@@ -134,6 +130,18 @@ impl<'a> Common<'a> {
     /// The timestamp policy: `luatos_value` is the constant LuatOS signs with, which the
     /// `timestamp` key reproduces byte for byte; other values are Unix seconds, converted
     /// to milliseconds for clouds that sign milliseconds.
+    // Tlink signs without a timestamp: a build with Tlink alone has no use for this.
+    #[cfg_attr(
+        not(any(
+            feature = "aliyun",
+            feature = "tencent",
+            feature = "onenet",
+            feature = "huawei",
+            feature = "tuya",
+            feature = "baidu"
+        )),
+        allow(dead_code)
+    )]
     fn timestamp(
         &self,
         luatos_value: u64,
@@ -155,103 +163,38 @@ impl<'a> Common<'a> {
     }
 }
 
-/// `product_id` (or `produt_id`), required.
-#[allow(dead_code)]
-fn product_id<'a>(config: &Config<'a>) -> Result<&'a str, ConfigError<'a>> {
-    config
-        .product_id()
-        .ok_or(ConfigError::Provider(ProviderError::MissingKey(
-            "product_id",
-        )))
-}
-
-/// `device_name`, else the IMEI, else an error naming `device_name`.
-#[allow(dead_code)]
-fn device_name<'a>(config: &Config<'a>, imei: Option<&'a str>) -> Result<&'a str, ConfigError<'a>> {
-    config
-        .get(Key::DeviceName)
-        .or(imei.filter(|i| !i.is_empty()))
-        .ok_or(ConfigError::Provider(ProviderError::MissingKey(
-            "device_name",
-        )))
-}
-
-/// The device certificate and key, if either is given (the provider checks both are).
-#[allow(dead_code)]
-fn client_identity<'a>(config: &Config<'a>) -> Option<ClientIdentity<'a>> {
-    match (config.get(Key::ClientCert), config.get(Key::ClientKey)) {
-        (None, None) => None,
-        (cert, key) => Some(ClientIdentity {
-            cert_pem: cert.unwrap_or_default().as_bytes(),
-            key_pem: key.unwrap_or_default().as_bytes(),
-        }),
-    }
-}
-
-/// The first of `keys` that is set.
-#[allow(dead_code)]
-fn first_set(config: &Config<'_>, keys: &[Key]) -> Option<Key> {
-    keys.iter().copied().find(|k| config.get(*k).is_some())
-}
-
-/// Errors when keys of two different modes are both given.
-#[allow(dead_code)]
-fn one_mode(config: &Config<'_>, a: &[Key], b: &[Key]) -> Result<(), ConfigError<'static>> {
-    match (first_set(config, a), first_set(config, b)) {
-        (Some(x), Some(y)) => Err(ConfigError::Conflict(x, y)),
-        _ => Ok(()),
-    }
-}
-
 #[cfg(feature = "aliyun")]
 fn aliyun<'a>(
     config: &Config<'a>,
     common: &Common<'a>,
     imei: Option<&'a str>,
 ) -> Result<crate::aliyun::Aliyun<'a>, ConfigError<'a>> {
-    use crate::aliyun::{
-        Aliyun, AliyunConfig, DEFAULT_ROOTS, DynamicFlow, LUATOS_TIMESTAMP, SignMethod,
-    };
-    let (pk, dn) = (product_id(config)?, device_name(config, imei)?);
-    one_mode(
-        config,
-        &[Key::DeviceSecret, Key::KeyAlias],
-        &[Key::ProductSecret],
-    )?;
-    let identity = match config.get(Key::ProductSecret) {
-        Some(secret) => {
-            let flow = match config.get(Key::RegisterFlow) {
-                Some("https") => DynamicFlow::Https,
-                Some("register") => DynamicFlow::Register,
-                Some("regnwl") => DynamicFlow::Regnwl,
-                Some(_) => {
-                    return Err(ConfigError::InvalidValue {
-                        key: Key::RegisterFlow,
-                        reason: "expected https, register or regnwl",
-                    });
-                }
-                // As LuatOS: a device with a name of its own is pre-registered.
-                None if config.get(Key::DeviceName).is_some() => DynamicFlow::Register,
-                None => DynamicFlow::Regnwl,
-            };
-            AliyunConfig::product_secret(pk, dn, secret, flow)?
-        }
+    use crate::aliyun::{Aliyun, DEFAULT_ROOTS, LUATOS_TIMESTAMP, SignMethod};
+    let (pk, dn) = (config.require_product_id()?, config.device_name(imei)?);
+    config.exclusive(&[Key::DeviceSecret, Key::KeyAlias], &[Key::ProductSecret])?;
+    let mut p = match config.get(Key::ProductSecret) {
+        Some(secret) => aliyun_registering(config, pk, dn, secret)?,
         None => {
-            if let Some(key) = first_set(config, &[Key::RegisterUrl, Key::RegisterFlow]) {
+            if let Some(key) = config.first_set(&[Key::RegisterUrl, Key::RegisterFlow]) {
                 return Err(ConfigError::Conflict(key, Key::DeviceSecret));
             }
-            AliyunConfig::device_secret_or_key(
-                pk,
-                dn,
-                config.get(Key::DeviceSecret),
-                config.get(Key::KeyAlias),
-            )?
+            // `key` is LuatOS's older name for `device_secret`, which wins.
+            let secret = config
+                .get(Key::DeviceSecret)
+                .map(|s| (Key::DeviceSecret, s))
+                .or(config.get(Key::KeyAlias).map(|s| (Key::KeyAlias, s)));
+            match secret {
+                Some((Key::KeyAlias, s)) => Aliyun::with_secret(pk, dn, s)
+                    .map_err(|e| ConfigError::Provider(rename_key(e, "device_secret", "key")))?,
+                Some((_, s)) => Aliyun::with_secret(pk, dn, s)?,
+                None => {
+                    return Err(ConfigError::Provider(ProviderError::MissingKey(
+                        "device_secret",
+                    )));
+                }
+            }
         }
     };
-    let mut p = Aliyun::new(identity)?;
-    if let Some(url) = config.get(Key::RegisterUrl) {
-        p = p.with_register_url(url)?;
-    }
     if let Some(region) = config.get(Key::Region) {
         p = p.with_region(region)?;
     }
@@ -270,6 +213,62 @@ fn aliyun<'a>(
         .with_overrides(common.overrides(Some(DEFAULT_ROOTS), true)?))
 }
 
+/// An error about `from` told as one about `to`: the same value came under another key.
+#[cfg(feature = "aliyun")]
+fn rename_key(e: ProviderError, from: &'static str, to: &'static str) -> ProviderError {
+    match e {
+        ProviderError::MissingKey(k) if k == from => ProviderError::MissingKey(to),
+        ProviderError::InvalidValue { key, reason } if key == from => {
+            ProviderError::InvalidValue { key: to, reason }
+        }
+        other => other,
+    }
+}
+
+/// Aliyun's registration, with the flow LuatOS would choose unless `register_flow` says.
+#[cfg(feature = "aliyun")]
+fn aliyun_registering<'a>(
+    config: &Config<'a>,
+    pk: &'a str,
+    dn: &'a str,
+    secret: &'a str,
+) -> Result<crate::aliyun::Aliyun<'a>, ConfigError<'a>> {
+    #[cfg(feature = "registration")]
+    {
+        use crate::aliyun::{Aliyun, DynamicFlow};
+        let flow = match config.get(Key::RegisterFlow) {
+            Some("https") => DynamicFlow::Https,
+            Some("register") => DynamicFlow::Register,
+            Some("regnwl") => DynamicFlow::Regnwl,
+            Some(_) => {
+                return Err(ConfigError::InvalidValue {
+                    key: Key::RegisterFlow,
+                    reason: "expected https, register or regnwl",
+                });
+            }
+            // As LuatOS: a device with a name of its own is pre-registered.
+            None if config.get(Key::DeviceName).is_some() => DynamicFlow::Register,
+            None => DynamicFlow::Regnwl,
+        };
+        let mut p = Aliyun::registering(pk, dn, secret, flow)?;
+        if let Some(url) = config.get(Key::RegisterUrl) {
+            p = p.with_register_url(url)?;
+        }
+        Ok(p)
+    }
+    #[cfg(not(feature = "registration"))]
+    {
+        let _ = (config, pk, dn, secret);
+        Err(ConfigError::Provider(NO_REGISTRATION))
+    }
+}
+
+/// A configuration that registers, in a build without registration.
+#[cfg(not(feature = "registration"))]
+const NO_REGISTRATION: ProviderError = ProviderError::Unsupported(
+    "dynamic registration (iotcloud built without its `registration` feature)",
+);
+
 #[cfg(feature = "tencent")]
 fn tencent<'a>(
     config: &Config<'a>,
@@ -277,43 +276,20 @@ fn tencent<'a>(
     imei: Option<&'a str>,
 ) -> Result<crate::tencent::Tencent<'a>, ConfigError<'a>> {
     use crate::tencent::{
-        AuthMode, DEFAULT_ROOTS, LUATOS_APP_ID, LUATOS_TIMESTAMP, Region, RegisterApi, SignMethod,
-        Tencent,
+        DEFAULT_ROOTS, LUATOS_APP_ID, LUATOS_TIMESTAMP, Region, SignMethod, Tencent,
     };
-    let (pid, dn) = (product_id(config)?, device_name(config, imei)?);
+    let (pid, dn) = (config.require_product_id()?, config.device_name(imei)?);
     let cert = [Key::ClientCert, Key::ClientKey];
-    one_mode(config, &[Key::DeviceSecret], &cert)?;
-    one_mode(
-        config,
+    config.exclusive(&[Key::DeviceSecret], &cert)?;
+    config.exclusive(
         &[Key::DeviceSecret, Key::ClientCert, Key::ClientKey],
         &[Key::ProductSecret],
     )?;
-    let (mut p, key_mode) = match (config.get(Key::DeviceSecret), client_identity(config)) {
-        (Some(secret), _) => (Tencent::key(pid, dn, secret)?, true),
-        (None, Some(identity)) => (Tencent::certificate(pid, dn, identity)?, false),
+    let (mut p, key_mode) = match (config.get(Key::DeviceSecret), config.client_identity()) {
+        (Some(secret), _) => (Tencent::with_secret(pid, dn, secret)?, true),
+        (None, Some(identity)) => (Tencent::with_certificate(pid, dn, identity)?, false),
         (None, None) if config.get(Key::ProductSecret).is_some() => {
-            let mut p = Tencent::dynamic(pid, dn, config.require(Key::ProductSecret)?)?;
-            // What the product hands out decides the port before anything is obtained.
-            let key = match config.get(Key::RegisterFlow) {
-                None | Some("key") => true,
-                Some("certificate") => false,
-                Some(_) => {
-                    return Err(ConfigError::InvalidValue {
-                        key: Key::RegisterFlow,
-                        reason: "Tencent products hand out a key or a certificate",
-                    });
-                }
-            };
-            if !key {
-                p = p.with_registered_auth(AuthMode::Certificate);
-            }
-            if common.luatos {
-                p = p.with_register_api(RegisterApi::Legacy);
-            }
-            if let Some(url) = config.get(Key::RegisterUrl) {
-                p = p.with_register_url(url)?;
-            }
-            (p, key)
+            tencent_registering(config, common, pid, dn)?
         }
         (None, None) => {
             return Err(ConfigError::Provider(ProviderError::MissingKey(
@@ -342,6 +318,47 @@ fn tencent<'a>(
         .with_overrides(common.overrides(Some(DEFAULT_ROOTS), key_mode)?))
 }
 
+/// Tencent's registration; whether the product hands out a key (and so which port).
+#[cfg(feature = "tencent")]
+fn tencent_registering<'a>(
+    config: &Config<'a>,
+    common: &Common<'a>,
+    pid: &'a str,
+    dn: &'a str,
+) -> Result<(crate::tencent::Tencent<'a>, bool), ConfigError<'a>> {
+    #[cfg(feature = "registration")]
+    {
+        use crate::tencent::{AuthMode, RegisterApi, Tencent};
+        let mut p = Tencent::registering(pid, dn, config.require(Key::ProductSecret)?)?;
+        // What the product hands out decides the port before anything is obtained.
+        let key = match config.get(Key::RegisterFlow) {
+            None | Some("key") => true,
+            Some("certificate") => false,
+            Some(_) => {
+                return Err(ConfigError::InvalidValue {
+                    key: Key::RegisterFlow,
+                    reason: "Tencent products hand out a key or a certificate",
+                });
+            }
+        };
+        if !key {
+            p = p.with_registered_auth(AuthMode::Certificate);
+        }
+        if common.luatos {
+            p = p.with_register_api(RegisterApi::Legacy);
+        }
+        if let Some(url) = config.get(Key::RegisterUrl) {
+            p = p.with_register_url(url)?;
+        }
+        Ok((p, key))
+    }
+    #[cfg(not(feature = "registration"))]
+    {
+        let _ = (config, common, pid, dn);
+        Err(ConfigError::Provider(NO_REGISTRATION))
+    }
+}
+
 #[cfg(feature = "onenet")]
 fn onenet<'a>(
     config: &Config<'a>,
@@ -349,23 +366,18 @@ fn onenet<'a>(
     imei: Option<&'a str>,
 ) -> Result<crate::onenet::OneNet<'a>, ConfigError<'a>> {
     use crate::onenet::{DEFAULT_ROOTS, LUATOS_EXPIRY, OneNet, SignMethod};
-    let (pid, dn) = (product_id(config)?, device_name(config, imei)?);
+    let (pid, dn) = (config.require_product_id()?, config.device_name(imei)?);
     let account = [Key::UserId, Key::UserKey];
-    one_mode(config, &[Key::DeviceSecret], &[Key::ProductSecret])?;
-    one_mode(config, &[Key::DeviceSecret, Key::ProductSecret], &account)?;
+    config.exclusive(&[Key::DeviceSecret], &[Key::ProductSecret])?;
+    config.exclusive(&[Key::DeviceSecret, Key::ProductSecret], &account)?;
     let mut p = match (
         config.get(Key::DeviceSecret),
         config.get(Key::ProductSecret),
     ) {
-        (Some(key), _) => OneNet::device_key(pid, dn, key)?,
-        (None, Some(key)) => OneNet::product_key(pid, dn, key)?,
-        (None, None) if first_set(config, &account).is_some() => {
-            let user = config.require(Key::UserId)?;
-            let mut p = OneNet::register_with_user(pid, dn, user, config.require(Key::UserKey)?)?;
-            if let Some(url) = config.get(Key::RegisterUrl) {
-                p = p.with_register_url(url)?;
-            }
-            p
+        (Some(key), _) => OneNet::with_secret(pid, dn, key)?,
+        (None, Some(key)) => OneNet::with_product_secret(pid, dn, key)?,
+        (None, None) if config.first_set(&account).is_some() => {
+            onenet_registering(config, pid, dn)?
         }
         (None, None) => {
             return Err(ConfigError::Provider(ProviderError::MissingKey(
@@ -385,6 +397,30 @@ fn onenet<'a>(
         .with_overrides(common.overrides(Some(DEFAULT_ROOTS), true)?))
 }
 
+/// OneNET's registration with a user account.
+#[cfg(feature = "onenet")]
+fn onenet_registering<'a>(
+    config: &Config<'a>,
+    pid: &'a str,
+    dn: &'a str,
+) -> Result<crate::onenet::OneNet<'a>, ConfigError<'a>> {
+    #[cfg(feature = "registration")]
+    {
+        use crate::onenet::OneNet;
+        let user = config.require(Key::UserId)?;
+        let mut p = OneNet::registering_with_user(pid, dn, user, config.require(Key::UserKey)?)?;
+        if let Some(url) = config.get(Key::RegisterUrl) {
+            p = p.with_register_url(url)?;
+        }
+        Ok(p)
+    }
+    #[cfg(not(feature = "registration"))]
+    {
+        let _ = (config, pid, dn);
+        Err(ConfigError::Provider(NO_REGISTRATION))
+    }
+}
+
 #[cfg(feature = "huawei")]
 fn huawei<'a>(
     config: &Config<'a>,
@@ -398,9 +434,8 @@ fn huawei<'a>(
         Key::IamPassword,
         Key::IamDomain,
     ];
-    let mut p = if first_set(config, &registration).is_some() {
-        one_mode(
-            config,
+    let mut p = if config.first_set(&registration).is_some() {
+        config.exclusive(
             &registration,
             &[Key::DeviceSecret, Key::ClientCert, Key::DeviceId],
         )?;
@@ -422,26 +457,38 @@ fn huawei_registering<'a>(
     config: &Config<'a>,
     imei: Option<&'a str>,
 ) -> Result<crate::huawei::Huawei<'a>, ConfigError<'a>> {
-    use crate::huawei::{DEFAULT_REGION, Huawei, IamAccount};
-    let endpoint = config.require(Key::Endpoint)?;
-    let iam = IamAccount {
-        project_id: config.require(Key::ProjectId)?,
-        domain: config.require(Key::IamDomain)?,
-        username: config.require(Key::IamUsername)?,
-        password: config.require(Key::IamPassword)?,
-        app_endpoint: endpoint,
-        region: config.get(Key::Region).unwrap_or(DEFAULT_REGION),
-    };
-    let p = Huawei::register_with_iam(product_id(config)?, device_name(config, imei)?, iam)?
+    #[cfg(feature = "registration")]
+    {
+        use crate::huawei::{DEFAULT_REGION, Huawei, IamAccount};
+        let endpoint = config.require(Key::Endpoint)?;
+        let iam = IamAccount {
+            project_id: config.require(Key::ProjectId)?,
+            domain: config.require(Key::IamDomain)?,
+            username: config.require(Key::IamUsername)?,
+            password: iotcloud_core::sign::Secret::new(config.require(Key::IamPassword)?),
+            app_endpoint: endpoint,
+            region: config.get(Key::Region).unwrap_or(DEFAULT_REGION),
+        };
+        let p = Huawei::registering_with_iam(
+            config.require_product_id()?,
+            config.device_name(imei)?,
+            iam,
+        )?
         .with_luatos_app_endpoint()?
         .with_endpoint(endpoint)?;
-    match (config.get(Key::IamUrl), config.get(Key::RegisterUrl)) {
-        (Some(iam_url), Some(app_url)) => Ok(p.with_register_urls(iam_url, app_url)?),
-        (None, None) => Ok(p),
-        (None, Some(_)) => Err(ConfigError::Provider(ProviderError::MissingKey("iam_url"))),
-        (Some(_), None) => Err(ConfigError::Provider(ProviderError::MissingKey(
-            "register_url",
-        ))),
+        match (config.get(Key::IamUrl), config.get(Key::RegisterUrl)) {
+            (Some(iam_url), Some(app_url)) => Ok(p.with_register_urls(iam_url, app_url)?),
+            (None, None) => Ok(p),
+            (None, Some(_)) => Err(ConfigError::Provider(ProviderError::MissingKey("iam_url"))),
+            (Some(_), None) => Err(ConfigError::Provider(ProviderError::MissingKey(
+                "register_url",
+            ))),
+        }
+    }
+    #[cfg(not(feature = "registration"))]
+    {
+        let _ = (config, imei);
+        Err(ConfigError::Provider(NO_REGISTRATION))
     }
 }
 
@@ -455,7 +502,7 @@ fn huawei_with_credentials<'a>(
     let device_id = match config.get(Key::DeviceId) {
         Some(id) => DeviceId::new(id)?,
         None => match config.product_id() {
-            Some(pid) => DeviceId::from_node(pid, device_name(config, imei)?)?,
+            Some(pid) => DeviceId::from_node(pid, config.device_name(imei)?)?,
             None => {
                 return Err(ConfigError::Provider(ProviderError::MissingKey(
                     "device_id",
@@ -463,14 +510,10 @@ fn huawei_with_credentials<'a>(
             }
         },
     };
-    one_mode(
-        config,
-        &[Key::DeviceSecret],
-        &[Key::ClientCert, Key::ClientKey],
-    )?;
-    let mut p = match (config.get(Key::DeviceSecret), client_identity(config)) {
-        (Some(secret), _) => Huawei::new(device_id, secret)?,
-        (None, Some(identity)) => Huawei::certificate(device_id, identity)?,
+    config.exclusive(&[Key::DeviceSecret], &[Key::ClientCert, Key::ClientKey])?;
+    let mut p = match (config.get(Key::DeviceSecret), config.client_identity()) {
+        (Some(secret), _) => Huawei::with_secret(device_id, secret)?,
+        (None, Some(identity)) => Huawei::with_certificate(device_id, identity)?,
         (None, None) => {
             return Err(ConfigError::Provider(ProviderError::MissingKey(
                 "device_secret",
@@ -490,11 +533,12 @@ fn huawei_with_credentials<'a>(
 fn tuya<'a>(
     config: &Config<'a>,
     common: &Common<'a>,
+    // The Tuya device id comes from Tuya; an IMEI is never one.
+    _imei: Option<&'a str>,
 ) -> Result<crate::tuya::Tuya<'a>, ConfigError<'a>> {
     use crate::tuya::{DEFAULT_ROOTS, DataCenter, LUATOS_TIMESTAMP, SecretKey, SignMethod, Tuya};
-    // The Tuya device id comes from Tuya; an IMEI is never one.
     let id = config.require(Key::DeviceName)?;
-    let mut p = Tuya::new(id, config.require(Key::DeviceSecret)?)?;
+    let mut p = Tuya::with_secret(id, config.require(Key::DeviceSecret)?)?;
     if let Some(dc) = config.get(Key::Region) {
         p = p.with_data_center(DataCenter::from_name(dc)?);
     }
@@ -518,15 +562,11 @@ fn baidu<'a>(
     imei: Option<&'a str>,
 ) -> Result<crate::baidu::Baidu<'a>, ConfigError<'a>> {
     use crate::baidu::{Baidu, ClientId, DEFAULT_ROOTS, Region, SignMethod};
-    let (core, dn) = (product_id(config)?, device_name(config, imei)?);
-    one_mode(
-        config,
-        &[Key::DeviceSecret],
-        &[Key::ClientCert, Key::ClientKey],
-    )?;
-    let (mut p, key_mode) = match (config.get(Key::DeviceSecret), client_identity(config)) {
-        (Some(secret), _) => (Baidu::new(core, dn, secret)?, true),
-        (None, Some(identity)) => (Baidu::certificate(core, dn, identity)?, false),
+    let (core, dn) = (config.require_product_id()?, config.device_name(imei)?);
+    config.exclusive(&[Key::DeviceSecret], &[Key::ClientCert, Key::ClientKey])?;
+    let (mut p, key_mode) = match (config.get(Key::DeviceSecret), config.client_identity()) {
+        (Some(secret), _) => (Baidu::with_secret(core, dn, secret)?, true),
+        (None, Some(identity)) => (Baidu::with_certificate(core, dn, identity)?, false),
         (None, None) => {
             return Err(ConfigError::Provider(ProviderError::MissingKey(
                 "device_secret",
@@ -560,11 +600,11 @@ fn tlink<'a>(
     imei: Option<&'a str>,
 ) -> Result<crate::tlink::Tlink<'a>, ConfigError<'a>> {
     use crate::tlink::Tlink;
-    let serial = device_name(config, imei)?;
-    let account = product_id(config)?;
-    let mut p = Tlink::new(serial, account, config.require(Key::ProductSecret)?)?;
+    let serial = config.device_name(imei)?;
+    let account = config.require_product_id()?;
+    let mut p = Tlink::with_secret(account, serial, config.require(Key::ProductSecret)?)?;
     if let Some(secs) = common.keep_alive {
-        p = p.with_keep_alive(secs);
+        p = p.with_keep_alive(secs)?;
     }
     Ok(p.with_overrides(common.overrides(None, true)?))
 }

@@ -2,6 +2,7 @@
 
 use std::string::{String, ToString};
 
+use iotcloud_core::register::Registration as _;
 use iotcloud_core::scratch::Scratch;
 use iotcloud_core::transport::ServerAuth;
 
@@ -397,7 +398,7 @@ fn aliyun_product_secret_registers_with_the_flow_luatos_would_choose() {
     .unwrap();
     // Named by the IMEI: no pre-registration.
     let p = AnyProvider::new(Cloud::Aliyun, &config, Some("869329069169988")).unwrap();
-    let id = p.registration().unwrap();
+    let id = p.registration().unwrap().id();
     assert_eq!((id.product, id.device), ("a1B2c3D4e5f", "869329069169988"));
     // Not registered yet: nothing to sign with, said by name.
     assert_eq!(
@@ -498,7 +499,7 @@ fn registration_modes_are_chosen_by_their_keys() {
     ];
     for (cloud, pairs, product) in cases {
         let p = provider(cloud, pairs).unwrap();
-        let id = p.registration().unwrap();
+        let id = p.registration().unwrap().id();
         assert_eq!((id.product, id.device), (*product, "d1"), "{cloud}");
         // Nothing obtained yet: signing says what is missing instead of guessing.
         assert!(sign(&p, Some(1_700_000_000_000)).is_err(), "{cloud}");

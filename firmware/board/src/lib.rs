@@ -43,9 +43,14 @@ pub fn exit(success: bool) -> ! {
     }
 }
 
-/// A panic ends the run with a failure, saying where.
+/// A panic ends the run with a failure, saying where. Only the location is printed: the
+/// message would link the formatting of every panic's arguments, several KiB that a device
+/// without a console would not carry either.
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
-    println!("PANIC: {}", info);
+    match info.location() {
+        Some(at) => println!("PANIC at {}:{}", at.file(), at.line()),
+        None => println!("PANIC"),
+    }
     exit(false)
 }

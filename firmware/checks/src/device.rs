@@ -7,7 +7,7 @@ use core::future::poll_fn;
 use core::task::Poll;
 
 use embassy_futures::block_on;
-use iotcloud_aliyun::{Aliyun, AliyunConfig};
+use iotcloud_aliyun::Aliyun;
 use iotcloud_core::memory::{MemoryArrays, Rx, SessionBytes, Tx};
 use iotcloud_core::mqtt::{Packet, Publish, QosPid};
 use iotcloud_core::plain::PlainMqtt;
@@ -246,11 +246,11 @@ fn full_flow() -> Outcome {
 }
 
 fn aliyun_connect() -> Outcome {
-    let aliyun = get!(Aliyun::new(get!(AliyunConfig::device_secret(
+    let aliyun = get!(Aliyun::with_secret(
         "123456789",
         "abcdefg",
         "Y877Bgo8X5owd3lcB5wWDjryNPoB"
-    ))))
+    ))
     .with_timestamp(TimestampPolicy::LuatosDefault)
     .with_overrides(EndpointOverrides {
         host: Some("127.0.0.1"),

@@ -75,7 +75,7 @@ fn expect<P: Provider>(
 }
 
 mod aliyun {
-    pub use iotcloud_aliyun::{Aliyun, AliyunConfig, SignMethod};
+    pub use iotcloud_aliyun::{Aliyun, SignMethod};
     pub const PK: &str = "123456789";
     pub const DN: &str = "abcdefg";
     pub const DS: &str = "Y877Bgo8X5owd3lcB5wWDjryNPoB";
@@ -83,7 +83,7 @@ mod aliyun {
 
 fn aliyun_device() -> Result<aliyun::Aliyun<'static>, ProviderError> {
     use aliyun::*;
-    Aliyun::new(AliyunConfig::device_secret(PK, DN, DS)?)
+    Aliyun::with_secret(PK, DN, DS)
 }
 
 fn aliyun_luatos() -> Outcome {
@@ -162,7 +162,7 @@ fn tencent_luatos() -> Outcome {
     use iotcloud_tencent::{LUATOS_APP_ID, SignMethod, Tencent};
     let t = get!(
         get!(
-            get!(Tencent::key(
+            get!(Tencent::with_secret(
                 "LD8S5J1L07",
                 "test",
                 "acyv3QDJrRa0fW5UE58KnQ=="
@@ -194,7 +194,7 @@ fn tencent_random_conn_id() -> Outcome {
     // Base-26 digits of the random value, least significant first, spell `abcde`.
     let abcde: u64 = 26 + 2 * 26 * 26 + 3 * 26 * 26 * 26 + 4 * 26 * 26 * 26 * 26;
     let t = get!(
-        get!(Tencent::key(
+        get!(Tencent::with_secret(
             "LD8S5J1L07",
             "test",
             "acyv3QDJrRa0fW5UE58KnQ=="
@@ -221,7 +221,7 @@ fn onenet_luatos() -> Outcome {
         ("sha1", "onzQlILHFFNqIY%2BdOXYM3lthLT8%3D"),
         ("sha256", "6Y4zbk3Sa89tRf9lMxCCE0jG74uEcEuu%2Fnly1pU9ADM%3D"),
     ] {
-        let o = get!(OneNet::device_key("Ck2AF9QD2K", "test", ONENET_KEY))
+        let o = get!(OneNet::with_secret("Ck2AF9QD2K", "test", ONENET_KEY))
             .with_timestamp(TimestampPolicy::LuatosDefault)
             .with_sign_method(get!(SignMethod::from_name(method)));
         let mut token = heapless::String::<192>::new();
@@ -236,7 +236,7 @@ fn onenet_luatos() -> Outcome {
 
 fn onenet_version_2022() -> Outcome {
     use iotcloud_onenet::{OneNet, SignMethod, TokenVersion};
-    let o = get!(OneNet::device_key("Ck2AF9QD2K", "test", ONENET_KEY))
+    let o = get!(OneNet::with_secret("Ck2AF9QD2K", "test", ONENET_KEY))
         .with_version(get!(TokenVersion::from_name("2022-05-01")))
         .with_timestamp(TimestampPolicy::LuatosDefault)
         .with_sign_method(get!(SignMethod::from_name("sha256")));
@@ -256,8 +256,11 @@ const HUAWEI_ID: &str = "6203cc94c7fb24029b110408_88888888";
 
 fn huawei_luatos() -> Outcome {
     use iotcloud_huawei::{DeviceId, Huawei};
-    let h = get!(Huawei::new(get!(DeviceId::new(HUAWEI_ID)), "123456789"))
-        .with_timestamp(TimestampPolicy::LuatosDefault);
+    let h = get!(Huawei::with_secret(
+        get!(DeviceId::new(HUAWEI_ID)),
+        "123456789"
+    ))
+    .with_timestamp(TimestampPolicy::LuatosDefault);
     expect(
         &h,
         at(None, 7),
@@ -269,7 +272,10 @@ fn huawei_luatos() -> Outcome {
 
 fn huawei_clock() -> Outcome {
     use iotcloud_huawei::{DeviceId, Huawei};
-    let h = get!(Huawei::new(get!(DeviceId::new(HUAWEI_ID)), "123456789"));
+    let h = get!(Huawei::with_secret(
+        get!(DeviceId::new(HUAWEI_ID)),
+        "123456789"
+    ));
     // 1700000000 is 2023-11-14 22:13:20 UTC.
     let mut buf = [0u8; 512];
     let c = get!(h.sign(&at(Some(1_700_000_000_999), 7), &mut Scratch::new(&mut buf)));
@@ -289,10 +295,16 @@ fn huawei_clock() -> Outcome {
 
 fn tuya_vectors() -> Outcome {
     use iotcloud_tuya::Tuya;
-    let t = get!(Tuya::new("6c95875d0f5ba69607nzfl", "fb803786602df760"));
+    let t = get!(Tuya::with_secret(
+        "6c95875d0f5ba69607nzfl",
+        "fb803786602df760"
+    ));
     expect(
-        &get!(Tuya::new("6c95875d0f5ba69607nzfl", "fb803786602df760"))
-            .with_timestamp(TimestampPolicy::LuatosDefault),
+        &get!(Tuya::with_secret(
+            "6c95875d0f5ba69607nzfl",
+            "fb803786602df760"
+        ))
+        .with_timestamp(TimestampPolicy::LuatosDefault),
         at(None, 7),
         "tuyalink_6c95875d0f5ba69607nzfl",
         Some(
@@ -314,10 +326,12 @@ fn tuya_vectors() -> Outcome {
 fn baidu_vectors() -> Outcome {
     use iotcloud_baidu::{Baidu, ClientId, SignMethod};
     let luatos = |method| -> Result<Baidu<'static>, ProviderError> {
-        Ok(Baidu::new("abcd123", "mydevice", "ImSeCrEt0I1M2jkl")?
-            .with_sign_method(method)
-            .with_client_id(ClientId::CoreId)?
-            .with_timestamp(TimestampPolicy::LuatosDefault))
+        Ok(
+            Baidu::with_secret("abcd123", "mydevice", "ImSeCrEt0I1M2jkl")?
+                .with_sign_method(method)
+                .with_client_id(ClientId::CoreId)?
+                .with_timestamp(TimestampPolicy::LuatosDefault),
+        )
     };
     expect(
         &get!(luatos(SignMethod::Md5)),
@@ -333,7 +347,11 @@ fn baidu_vectors() -> Outcome {
         Some("thingidp@abcd123|mydevice|SHA256"),
         Some("8b84e00accf874b07c1ac586830d211386294df1d2303d40d19c007c0e937af5"),
     )?;
-    let timed = get!(Baidu::new("abcd123", "mydevice", "ImSeCrEt0I1M2jkl"));
+    let timed = get!(Baidu::with_secret(
+        "abcd123",
+        "mydevice",
+        "ImSeCrEt0I1M2jkl"
+    ));
     let mut buf = [0u8; 512];
     let c = get!(timed.sign(
         &at(Some(1_700_000_000_321), 11),
@@ -346,9 +364,9 @@ fn baidu_vectors() -> Outcome {
 
 fn tlink_credentials() -> Outcome {
     use iotcloud_tlink::Tlink;
-    let t = get!(Tlink::new(
-        "23L698OJDS0Q1MG4",
+    let t = get!(Tlink::with_secret(
         "tlink_account",
+        "23L698OJDS0Q1MG4",
         "account-password"
     ));
     for time in [None, Some(1_700_000_000_000)] {

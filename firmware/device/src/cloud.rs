@@ -30,15 +30,14 @@ const _: () = assert!(
 #[cfg(feature = "aliyun")]
 mod chosen {
     use super::*;
-    use iotcloud_aliyun::{Aliyun, AliyunConfig};
+    use iotcloud_aliyun::Aliyun;
 
     pub const NAME: &str = "aliyun";
     pub type Cloud = Aliyun<'static>;
 
     pub fn provider() -> Result<Cloud, ProviderError> {
-        let config =
-            AliyunConfig::device_secret("123456789", "abcdefg", "Y877Bgo8X5owd3lcB5wWDjryNPoB")?;
-        Ok(Aliyun::new(config)?.with_overrides(LOCAL))
+        let aliyun = Aliyun::with_secret("123456789", "abcdefg", "Y877Bgo8X5owd3lcB5wWDjryNPoB")?;
+        Ok(aliyun.with_overrides(LOCAL))
     }
 
     pub fn echo_topic(cloud: &Cloud) -> TopicPath<'static> {
@@ -55,7 +54,10 @@ mod chosen {
     pub type Cloud = Tencent<'static>;
 
     pub fn provider() -> Result<Cloud, ProviderError> {
-        Ok(Tencent::key("LD8S5J1L07", "test", "acyv3QDJrRa0fW5UE58KnQ==")?.with_overrides(LOCAL))
+        Ok(
+            Tencent::with_secret("LD8S5J1L07", "test", "acyv3QDJrRa0fW5UE58KnQ==")?
+                .with_overrides(LOCAL),
+        )
     }
 
     pub fn echo_topic(cloud: &Cloud) -> TopicPath<'static> {
@@ -73,7 +75,7 @@ mod chosen {
 
     pub fn provider() -> Result<Cloud, ProviderError> {
         let key = "KuF3NT/jUBJ62LNBB/A8XZA9CqS3Cu79B/ABmfA1UCw=";
-        Ok(OneNet::device_key("Ck2AF9QD2K", "test", key)?.with_overrides(LOCAL))
+        Ok(OneNet::with_secret("Ck2AF9QD2K", "test", key)?.with_overrides(LOCAL))
     }
 
     pub fn echo_topic(cloud: &Cloud) -> TopicPath<'static> {
@@ -91,7 +93,7 @@ mod chosen {
 
     pub fn provider() -> Result<Cloud, ProviderError> {
         let id = DeviceId::new("6203cc94c7fb24029b110408_88888888")?;
-        Ok(Huawei::new(id, "123456789")?.with_overrides(LOCAL))
+        Ok(Huawei::with_secret(id, "123456789")?.with_overrides(LOCAL))
     }
 
     pub fn echo_topic(cloud: &Cloud) -> TopicPath<'static> {
@@ -108,7 +110,7 @@ mod chosen {
     pub type Cloud = Tuya<'static>;
 
     pub fn provider() -> Result<Cloud, ProviderError> {
-        Ok(Tuya::new("6c95875d0f5ba69607nzfl", "fb803786602df760")?.with_overrides(LOCAL))
+        Ok(Tuya::with_secret("6c95875d0f5ba69607nzfl", "fb803786602df760")?.with_overrides(LOCAL))
     }
 
     pub fn echo_topic(cloud: &Cloud) -> TopicPath<'static> {
@@ -125,7 +127,7 @@ mod chosen {
     pub type Cloud = Baidu<'static>;
 
     pub fn provider() -> Result<Cloud, ProviderError> {
-        Ok(Baidu::new("abcd123", "mydevice", "ImSeCrEt0I1M2jkl")?.with_overrides(LOCAL))
+        Ok(Baidu::with_secret("abcd123", "mydevice", "ImSeCrEt0I1M2jkl")?.with_overrides(LOCAL))
     }
 
     pub fn echo_topic(cloud: &Cloud) -> TopicPath<'static> {
@@ -142,7 +144,7 @@ mod chosen {
     pub type Cloud = Tlink<'static>;
 
     pub fn provider() -> Result<Cloud, ProviderError> {
-        let tlink = Tlink::new("23L698OJDS0Q1MG4", "tlink_account", "account-password")?;
+        let tlink = Tlink::with_secret("tlink_account", "23L698OJDS0Q1MG4", "account-password")?;
         Ok(tlink.with_overrides(LOCAL))
     }
 

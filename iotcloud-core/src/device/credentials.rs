@@ -15,9 +15,9 @@ use crate::platform::Platform;
 use crate::provider::Provider;
 #[cfg(not(feature = "registration"))]
 use crate::provider::ProviderError;
-use crate::register::RegisterError;
 #[cfg(feature = "registration")]
-use crate::register::{self, RegisterIo};
+use crate::register::{self, RegisterContext};
+use crate::register::{RegisterError, Registration as _};
 
 /// The registration record: where it is in the credentials memory, and whether it still
 /// has to be stored.
@@ -80,10 +80,10 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
     /// obtained but not stored is kept, so a retry only stores it.
     #[cfg(feature = "registration")]
     pub async fn register(&mut self) -> Result<(), DeviceError<Pf>> {
-        let Some(id) = self.provider.registration() else {
+        let Some(registration) = self.provider.registration() else {
             return Ok(());
         };
-        let key = id.store_key(self.provider.cloud());
+        let key = registration.id().store_key(self.provider.cloud());
         let creds = &mut self.credentials;
         if creds.record.is_none() {
             let store = self.platform.parts().store;
@@ -101,20 +101,22 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
             self.rng.mix(entropy);
             let random = self.rng.next();
             let parts = self.platform.parts();
-            let unix_time_ms = parts.clock.unix_time_ms();
-            let area = register::payload_area(creds.buf.len());
-            let io = RegisterIo {
-                transport: parts.transport,
-                clock: parts.clock,
-                buf: self.inbox.all(),
-                unix_time_ms,
+            let ctx = RegisterContext {
+                unix_time_ms: parts.clock.unix_time_ms(),
                 random,
             };
-            let n = self
-                .provider
-                .register(io, &mut creds.buf[area.clone()])
-                .await
-                .map_err(Error::Registration)?;
+            let area = register::payload_area(creds.buf.len());
+            let n = register::run(
+                registration,
+                parts.transport,
+                parts.clock,
+                &ctx,
+                self.inbox.all(),
+                self.outbox.all(),
+                &mut creds.buf[area.clone()],
+            )
+            .await
+            .map_err(Error::Registration)?;
             let sealed = register::seal(creds.buf, n).ok_or(Error::Registration(
                 RegisterError::RecordTooLarge {
                     len: n.saturating_add(register::SEAL_OVERHEAD),
@@ -152,8 +154,8 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
     pub async fn forget_registration(&mut self) -> Result<(), DeviceError<Pf>> {
         #[cfg(feature = "registration")]
         self.credentials.forget();
-        if let Some(id) = self.provider.registration() {
-            let key = id.store_key(self.provider.cloud());
+        if let Some(registration) = self.provider.registration() {
+            let key = registration.id().store_key(self.provider.cloud());
             self.platform.parts().store.remove(&key).await?;
         }
         Ok(())

@@ -5,7 +5,7 @@ use embedded_io::Error as _;
 
 use super::credentials::Credentials;
 use super::event::{DisconnectReason, Event, Message};
-use super::link::{Framed, Inbox, Outbox, Read};
+use super::link::{Framed, Inbox, Outbox, Read, WriteFailed};
 #[cfg(feature = "ota")]
 use super::ota::OtaState;
 use super::{DeviceOptions, Memory};
@@ -17,6 +17,7 @@ use crate::mqtt::{
 };
 use crate::platform::{Parts, Platform, TransportError};
 use crate::provider::{Provider, SignContext};
+use crate::register::Registration as _;
 use crate::scratch::Scratch;
 use crate::session::{Outgoing, Poll, Replay, Session, SessionError, SessionEvent};
 use crate::transport::Transport;
@@ -69,6 +70,16 @@ fn fnv1a(s: &str) -> u64 {
     s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
     })
+}
+
+/// Which topics [`Core::subscribe_all`] subscribes.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Topics {
+    /// The provider's system subscriptions.
+    System,
+    /// The OTA formats' subscriptions.
+    #[cfg(feature = "ota")]
+    Ota,
 }
 
 /// The error of a device on platform `Pf`.
@@ -172,7 +183,10 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
         if let (Some(tls), Some(record)) = (endpoint.tls.as_mut(), registered)
             && tls.client.is_none()
         {
-            tls.client = self.provider.registered_identity(record);
+            tls.client = self
+                .provider
+                .registration()
+                .and_then(|r| r.identity(record));
         }
         match with_deadline(clock, deadline, transport.connect(&endpoint)).await {
             None => return Err(Error::Timeout),
@@ -182,7 +196,7 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
         self.outbox
             .write_out(transport, &[])
             .await
-            .map_err(Error::Transport)?;
+            .map_err(WriteFailed::into_error)?;
         loop {
             let decoded =
                 Packet::decode_from_broker(self.inbox.received()).map_err(|e| match e {
@@ -214,9 +228,34 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
     /// together.
     async fn restore(&mut self, session_present: bool) -> Result<(), DeviceError<Pf>> {
         while self.replay_one().await?.is_some() {}
+        self.subscribe_all(Topics::System).await?;
+        #[cfg(feature = "ota")]
+        self.ota_on_connect().await?;
+        let Parts {
+            transport, clock, ..
+        } = self.platform.parts();
+        self.outbox
+            .write_out(transport, &[])
+            .await
+            .map_err(WriteFailed::into_error)?;
+        self.session.sent(clock.now_ms());
+        self.pending = Some(Pending::Connected { session_present });
+        Ok(())
+    }
+
+    /// Queues a SUBSCRIBE for each topic of `topics` the session does not have yet.
+    pub async fn subscribe_all(&mut self, topics: Topics) -> Result<(), DeviceError<Pf>> {
         for index in 0.. {
             let mut scratch = Scratch::new(self.inbox.free());
-            let Some(topic) = self.provider.system_subscription(index, &mut scratch)? else {
+            let topic = match topics {
+                Topics::System => self.provider.system_subscription(index, &mut scratch),
+                #[cfg(feature = "ota")]
+                Topics::Ota => match self.provider.ota() {
+                    Ok(ota) => crate::ota::OtaFormat::subscription(ota, index, &mut scratch),
+                    Err(_) => Ok(None),
+                },
+            }?;
+            let Some(topic) = topic else {
                 break;
             };
             if self
@@ -234,24 +273,13 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
                     self.outbox
                         .write_out(transport, &[])
                         .await
-                        .map_err(Error::Transport)?;
+                        .map_err(WriteFailed::into_error)?;
                     self.session.subscribe(&[topic], self.outbox.free())?
                 }
                 other => other?,
             };
             self.outbox.commit(n);
         }
-        #[cfg(feature = "ota")]
-        self.ota_on_connect().await?;
-        let Parts {
-            transport, clock, ..
-        } = self.platform.parts();
-        self.outbox
-            .write_out(transport, &[])
-            .await
-            .map_err(Error::Transport)?;
-        self.session.sent(clock.now_ms());
-        self.pending = Some(Pending::Connected { session_present });
         Ok(())
     }
 
@@ -272,7 +300,7 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
                     self.outbox
                         .write_out(transport, frame)
                         .await
-                        .map_err(Error::Transport)?;
+                        .map_err(WriteFailed::into_error)?;
                 }
                 Ok(Some(()))
             }
@@ -281,7 +309,7 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
                 self.outbox
                     .write_out(transport, &[])
                     .await
-                    .map_err(Error::Transport)?;
+                    .map_err(WriteFailed::into_error)?;
                 Ok(Some(()))
             }
             Err(e) => Err(e.into()),
@@ -314,7 +342,7 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
 
     /// Writes out what waits in the transmit buffer, then `extra`; see
     /// [`Wire::write_out`].
-    pub async fn write_out(&mut self, extra: &[u8]) -> Result<(), TransportError<Pf>> {
+    pub async fn write_out(&mut self, extra: &[u8]) -> Result<(), WriteFailed<TransportError<Pf>>> {
         self.wire().write_out(extra).await
     }
 
@@ -428,13 +456,13 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
     pub async fn flush(&mut self) -> Result<(), DeviceError<Pf>> {
         self.check_interrupted().await;
         if !self.session.is_connected() {
-            return if self.outbox.queued() == 0 {
-                Ok(())
-            } else {
+            return if self.outbox.is_pending() {
                 Err(Error::NotConnected)
+            } else {
+                Ok(())
             };
         }
-        self.write_out(&[]).await.map_err(Error::Transport)
+        self.write_out(&[]).await.map_err(WriteFailed::into_error)
     }
 
     /// Waits for the next event.
@@ -467,8 +495,12 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
             match self.replay_one().await {
                 Ok(Some(())) => return Ok(None),
                 Ok(None) => {}
-                Err(Error::Transport(e)) => {
-                    self.link_lost(DisconnectReason::Transport(e.kind())).await;
+                Err(e @ (Error::Transport(_) | Error::PeerClosed)) => {
+                    let reason = match e {
+                        Error::Transport(e) => DisconnectReason::Transport(e.kind()),
+                        _ => DisconnectReason::PeerClosed,
+                    };
+                    self.link_lost(reason).await;
                     return Ok(None);
                 }
                 Err(e) => return Err(e),
@@ -714,8 +746,8 @@ impl<T: Transport, C: Clock> Wire<'_, '_, T, C> {
     /// Writes out what waits in the transmit buffer, then `extra`. A failure marks the
     /// link lost (the session keeps what must be re-sent; the loss is reported as
     /// [`Event::Disconnected`]) and is returned.
-    pub async fn write_out(&mut self, extra: &[u8]) -> Result<(), T::Error> {
-        if self.outbox.queued() == 0 && extra.is_empty() {
+    pub async fn write_out(&mut self, extra: &[u8]) -> Result<(), WriteFailed<T::Error>> {
+        if !self.outbox.is_pending() && extra.is_empty() {
             return Ok(());
         }
         match self.outbox.write_out(self.transport, extra).await {
@@ -724,7 +756,7 @@ impl<T: Transport, C: Clock> Wire<'_, '_, T, C> {
                 Ok(())
             }
             Err(e) => {
-                self.link_lost(DisconnectReason::Transport(e.kind())).await;
+                self.link_lost(e.reason()).await;
                 Err(e)
             }
         }
@@ -755,7 +787,7 @@ impl<T: Transport, C: Clock> Wire<'_, '_, T, C> {
         if self.session.is_connected() && self.outbox.must_write_for(len) {
             let lost = self.write_out(&[]).await.err();
             if let (Some(e), QoS::AtMostOnce) = (lost, qos) {
-                return Err(Error::Transport(e));
+                return Err(e.into_error());
             }
         }
         // `Some`: written out already, with this result; `None`: queued.
@@ -795,11 +827,11 @@ impl<T: Transport, C: Clock> Wire<'_, '_, T, C> {
                 Ok(id)
             }
             Err(e) => {
-                self.link_lost(DisconnectReason::Transport(e.kind())).await;
+                self.link_lost(e.reason()).await;
                 // A stored message is re-sent after the next connect; a QoS 0 one is gone.
                 match id {
                     Some(id) => Ok(Some(id)),
-                    None => Err(Error::Transport(e)),
+                    None => Err(e.into_error()),
                 }
             }
         }

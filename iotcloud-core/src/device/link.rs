@@ -1,7 +1,9 @@
 //! The link: the receive buffer cut into frames, the transmit buffer collecting what goes
 //! out, and the moves of bytes between them and the transport.
 
+use super::event::DisconnectReason;
 use crate::clock::{Clock, with_deadline};
+use crate::error::Error;
 use crate::mqtt::{DecodeError, FrameStatus, frame_status};
 use crate::transport::Transport;
 
@@ -164,12 +166,24 @@ impl<'b> Inbox<'b> {
 }
 
 /// The transmit side: packets collected to be written together.
+///
+/// Writing out is resumable: the bytes the transport accepted are counted as each `write`
+/// returns, so a write-out whose future is dropped between (or during, the transport's
+/// `write` being cancel-safe) those calls goes on from where it stopped the next time. Only
+/// a frame written from memory other than the buffer (a payload or a stored message larger
+/// than it) cannot be resumed: dropping the future then leaves the stream unusable, which
+/// [`Outbox::is_dirty`] reports.
 pub(super) struct Outbox<'b> {
     tx: &'b mut [u8],
     /// Bytes at the start of `tx` waiting to be written.
     tx_len: usize,
-    /// A write started and did not finish: the stream may hold half a packet.
+    /// Of those, bytes the transport already accepted.
+    sent: usize,
+    /// A write from outside the buffer started and did not finish: the stream may hold half
+    /// a packet.
     dirty: bool,
+    /// Everything was written to the transport, and its flush has not completed yet.
+    unflushed: bool,
 }
 
 impl<'b> Outbox<'b> {
@@ -177,14 +191,18 @@ impl<'b> Outbox<'b> {
         Outbox {
             tx,
             tx_len: 0,
+            sent: 0,
             dirty: false,
+            unflushed: false,
         }
     }
 
     /// Forgets what waited: the connection it was for is gone.
     pub fn reset(&mut self) {
         self.tx_len = 0;
+        self.sent = 0;
         self.dirty = false;
+        self.unflushed = false;
     }
 
     /// Whether a write was dropped half-way.
@@ -205,6 +223,7 @@ impl<'b> Outbox<'b> {
     /// The whole transmit buffer as work memory; only while nothing waits in it.
     pub fn all(&mut self) -> &mut [u8] {
         self.tx_len = 0;
+        self.sent = 0;
         self.tx
     }
 
@@ -228,32 +247,84 @@ impl<'b> Outbox<'b> {
     }
 
     /// Writes what waits in the transmit buffer, then `extra` (a payload or a frame too
-    /// large for the buffer), and flushes. On failure what waited is gone: the connection
-    /// is unusable anyway. If the future is dropped half-way, [`Link::is_dirty`] says so.
+    /// large for the buffer), and flushes. On failure what waited is gone: the connection is
+    /// unusable anyway.
     pub async fn write_out<T: Transport>(
         &mut self,
         transport: &mut T,
         extra: &[u8],
-    ) -> Result<(), T::Error> {
-        let n = core::mem::take(&mut self.tx_len);
-        if n == 0 && extra.is_empty() {
+    ) -> Result<(), WriteFailed<T::Error>> {
+        if self.tx_len == 0 && extra.is_empty() && !self.unflushed {
             return Ok(());
         }
-        self.dirty = true;
-        if n > 0 {
-            transport.write_all(&self.tx[..n]).await?;
+        while self.sent < self.tx_len {
+            self.sent += write(transport, &self.tx[self.sent..self.tx_len]).await?;
         }
         if !extra.is_empty() {
-            transport.write_all(extra).await?;
+            self.dirty = true;
+            let mut rest = extra;
+            while !rest.is_empty() {
+                rest = &rest[write(transport, rest).await?..];
+            }
+            self.dirty = false;
         }
-        transport.flush().await?;
-        self.dirty = false;
+        // Everything is the transport's now: a dropped flush is simply asked again.
+        self.tx_len = 0;
+        self.sent = 0;
+        self.unflushed = true;
+        transport.flush().await.map_err(WriteFailed::Transport)?;
+        self.unflushed = false;
         Ok(())
+    }
+
+    /// Whether anything waits to be written or flushed.
+    pub fn is_pending(&self) -> bool {
+        self.tx_len > 0 || self.unflushed
     }
 
     /// Whether a packet of `n` bytes would fit the whole buffer but not its free part: then
     /// what waits should be written out first.
     pub fn must_write_for(&self, n: usize) -> bool {
         self.tx_len > 0 && n <= self.tx.len() && n > self.tx.len() - self.tx_len
+    }
+}
+
+/// Why writing out failed.
+#[derive(Debug)]
+pub(super) enum WriteFailed<E> {
+    /// The transport failed.
+    Transport(E),
+    /// The transport accepted nothing of a write (`Ok(0)`): it cannot take more.
+    Closed,
+}
+
+impl<E: embedded_io::Error> WriteFailed<E> {
+    /// Why the connection ends because of it.
+    pub fn reason(&self) -> DisconnectReason {
+        match self {
+            WriteFailed::Transport(e) => DisconnectReason::Transport(e.kind()),
+            WriteFailed::Closed => DisconnectReason::PeerClosed,
+        }
+    }
+
+    /// The error a caller gets.
+    pub fn into_error(self) -> Error<E> {
+        match self {
+            WriteFailed::Transport(e) => Error::Transport(e),
+            WriteFailed::Closed => Error::PeerClosed,
+        }
+    }
+}
+
+/// One `write`; `Ok(0)` for a non-empty buffer breaks the `embedded-io` contract and is
+/// taken as the end of the stream.
+async fn write<T: Transport>(
+    transport: &mut T,
+    buf: &[u8],
+) -> Result<usize, WriteFailed<T::Error>> {
+    match transport.write(buf).await {
+        Ok(0) => Err(WriteFailed::Closed),
+        Ok(n) => Ok(n),
+        Err(e) => Err(WriteFailed::Transport(e)),
     }
 }

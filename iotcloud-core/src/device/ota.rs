@@ -4,7 +4,7 @@
 
 use embassy_futures::select::{Either, select};
 
-use super::driver::{Core, DeviceError, Wire};
+use super::driver::{Core, DeviceError, Topics, Wire};
 use super::event::Event;
 use super::{Connected, Device, State, Supervisor, Unregistered};
 use crate::clock::Clock;
@@ -12,7 +12,8 @@ use crate::error::Error;
 use crate::mqtt::{Packet, TopicName};
 use crate::ota::{
     self, DownloadHost, DownloadIo, DownloadSettings, Firmware, FirmwareSink, MIN_DOWNLOAD_BUFFER,
-    Notice, OtaContext, OtaError, OtaJob, OtaNoticeError, OtaStatus, OtaSupport, Progress,
+    Notice, OtaContext, OtaError, OtaFormat as _, OtaJob, OtaNoticeError, OtaStatus, OtaSupport,
+    Progress,
 };
 use crate::platform::{Platform, TransportError};
 use crate::provider::{Provider, Publication};
@@ -106,7 +107,8 @@ impl<'b> OtaState<'b> {
 impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
     /// After CONNACK: the version report and the job request, where the cloud has them.
     pub async fn ota_on_connect(&mut self) -> Result<(), DeviceError<Pf>> {
-        if self.ota.firmware.is_some() && self.provider.ota_support() == OtaSupport::Supported {
+        if self.ota.firmware.is_some() && self.provider.ota().is_ok() {
+            self.subscribe_all(Topics::Ota).await?;
             self.send_system(SystemMessage::VersionReport, None).await?;
             self.send_system(SystemMessage::JobRequest, None).await?;
         }
@@ -125,8 +127,10 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
         let Some(firmware) = self.ota.firmware else {
             return Ok(());
         };
+        let Ok(format) = self.provider.ota() else {
+            return Ok(());
+        };
         let Core {
-            provider,
             platform,
             session,
             inbox,
@@ -148,9 +152,9 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
         let job = job.or(stored.as_ref());
         let mut scratch = Scratch::new(inbox.free());
         let publication = match which {
-            SystemMessage::VersionReport => provider.ota_version_report(&ctx, &mut scratch),
-            SystemMessage::JobRequest => provider.ota_job_request(&ctx, &mut scratch),
-            SystemMessage::Report(status) => provider.ota_report(job, status, &ctx, &mut scratch),
+            SystemMessage::VersionReport => format.version_report(&ctx, &mut scratch),
+            SystemMessage::JobRequest => format.job_request(&ctx, &mut scratch),
+            SystemMessage::Report(status) => format.report(job, status, &ctx, &mut scratch),
         }?;
         let Some(Publication {
             topic,
@@ -181,12 +185,15 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
         if self.ota.firmware.is_none() {
             return Ok(true);
         }
+        let Ok(format) = self.provider.ota() else {
+            return Ok(true);
+        };
         let ota = &mut self.ota;
         let notice = match Packet::decode_from_broker(&self.inbox.received()[..total]) {
             Ok(Some((Packet::Publish(p), _))) => {
                 // While a download runs, a new job has nowhere to go.
                 let job: &mut [u8] = if ota.busy { &mut [] } else { &mut *ota.job };
-                self.provider.ota_notice(p.topic.as_str(), p.payload, job)
+                format.notice(p.topic.as_str(), p.payload, job)
             }
             _ => Notice::NotOta,
         };

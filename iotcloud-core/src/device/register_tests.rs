@@ -9,20 +9,21 @@ use std::vec::Vec;
 
 use super::*;
 use crate::ErrorKind;
-use crate::clock::Clock;
 use crate::kv::KvStore;
 use crate::kv::StoreError;
 use crate::mqtt::Packet;
 use crate::platform::Composed;
 use crate::provider::{Credentials, ProviderError, SignContext};
-use crate::register::{Fields, RegisterError, RegisterIo, RegistrationId, Rejection};
+use crate::register::{
+    AnswerError, Answered, Fields, MqttRequest, RegisterAnswer, RegisterContext, RegisterError,
+    RegisterRequest, Registration, RegistrationId, Rejection,
+};
 use crate::scratch::Scratch;
 use crate::test_support::{MockTransport, TestClock, block_on, friendly_broker};
 use crate::transport::Endpoint;
-use crate::transport::Transport;
 
-/// A provider that "registers" by making up a token from the random value, and signs in
-/// with it as the password.
+/// A provider that registers in two steps over MQTT — a ticket, then a token for the
+/// ticket — and signs in with the token as the password.
 struct Registering {
     device: &'static str,
     calls: Rc<Cell<usize>>,
@@ -30,15 +31,14 @@ struct Registering {
 }
 
 impl Provider for Registering {
+    type Registration = Self;
+    type Ota = crate::ota::NoOta;
+
     fn cloud(&self) -> &'static str {
         "test"
     }
     fn endpoint<'a>(&'a self, _scratch: &mut Scratch<'a>) -> Result<Endpoint<'a>, ProviderError> {
-        Ok(Endpoint {
-            host: "broker.test",
-            port: 1883,
-            tls: None,
-        })
+        Ok(Endpoint::tcp("broker.test", 1883))
     }
     fn sign<'s>(
         &self,
@@ -55,26 +55,112 @@ impl Provider for Registering {
             password: Some(scratch.copy(token)?),
         })
     }
-    fn registration(&self) -> Option<RegistrationId<'_>> {
-        Some(RegistrationId {
+    fn registration(&self) -> Option<&Self> {
+        Some(self)
+    }
+}
+
+impl Registration for Registering {
+    fn id(&self) -> RegistrationId<'_> {
+        RegistrationId {
             product: "P",
             device: self.device,
-        })
+        }
     }
-    async fn register<T: Transport, C: Clock>(
+
+    fn request<'s>(
+        &'s self,
+        step: u8,
+        carry: &'s [u8],
+        ctx: &RegisterContext,
+        scratch: &mut Scratch<'s>,
+    ) -> Result<RegisterRequest<'s>, ProviderError> {
+        if step == 0 {
+            self.calls.set(self.calls.get() + 1);
+        }
+        let client_id = scratch.format(format_args!("reg-{}", ctx.random % 1000))?;
+        Ok(RegisterRequest::Mqtt(MqttRequest {
+            endpoint: Endpoint::tcp("register.test", 1883),
+            connect: crate::mqtt::Connect {
+                client_id,
+                keep_alive: 60,
+                clean_session: true,
+                will: None,
+                username: Some(if self.refuse { "refuse" } else { "reg" }),
+                password: (step == 1).then_some(carry),
+            },
+            topics: ["/reg/answer", ""],
+            timeout_ms: 5_000,
+        }))
+    }
+
+    fn answer(
         &self,
-        io: RegisterIo<'_, T, C>,
-        record: &mut [u8],
-    ) -> Result<usize, RegisterError<T::Error>> {
-        self.calls.set(self.calls.get() + 1);
-        if self.refuse {
+        step: u8,
+        answer: RegisterAnswer<'_>,
+        out: &mut [u8],
+        carry: &mut [u8],
+    ) -> Result<Answered, AnswerError> {
+        let RegisterAnswer::Mqtt { payload, .. } = answer else {
+            return Err(RegisterError::BadResponse("not over MQTT"));
+        };
+        if payload == b"refused" {
             return Err(RegisterError::rejected(Rejection::AlreadyActivated, "1021"));
         }
-        let token = std::format!("token-{}", io.random % 1000);
-        Fields::write(record, &[token.as_bytes()]).ok_or(RegisterError::RecordTooLarge {
-            len: token.len() + 2,
-            capacity: record.len(),
-        })
+        match step {
+            0 => {
+                let too_large = RegisterError::RecordTooLarge {
+                    len: payload.len(),
+                    capacity: carry.len(),
+                };
+                carry
+                    .get_mut(..payload.len())
+                    .ok_or(too_large)?
+                    .copy_from_slice(payload);
+                Ok(Answered::Next(payload.len()))
+            }
+            _ => Fields::write(out, &[payload]).map(Answered::Record).ok_or(
+                RegisterError::RecordTooLarge {
+                    len: payload.len() + 2,
+                    capacity: out.len(),
+                },
+            ),
+        }
+    }
+}
+
+/// The registration server in the mock broker: a ticket for a first CONNECT, a token for
+/// a CONNECT that shows the ticket; everything else as a friendly broker.
+fn registrar(packet: &Packet<'_>, out: &mut Vec<u8>) {
+    use crate::mqtt::{Connack, ConnectReturnCode, Publish, QosPid, TopicName};
+    let Packet::Connect(c) = packet else {
+        return friendly_broker(packet, out);
+    };
+    if !c.client_id.starts_with("reg-") {
+        return friendly_broker(packet, out);
+    }
+    let answer = match (c.username, c.password) {
+        (Some("refuse"), _) => std::string::String::from("refused"),
+        (_, None) => "ticket-42".into(),
+        (_, Some(b"ticket-42")) => std::format!("token-{}", &c.client_id[4..]),
+        (_, Some(_)) => "wrong ticket".into(),
+    };
+    for p in [
+        Packet::Connack(Connack {
+            session_present: false,
+            code: ConnectReturnCode::Accepted,
+        }),
+        Packet::Publish(Publish {
+            topic: TopicName::new("/reg/answer").unwrap(),
+            qos: QosPid::AtMostOnce,
+            dup: false,
+            retain: false,
+            payload: answer.as_bytes(),
+        }),
+    ] {
+        let mut buf = [0u8; 64];
+        let n = p.emit(&mut buf).unwrap();
+        out.extend_from_slice(&buf[..n]);
     }
 }
 
@@ -145,7 +231,7 @@ fn boot<'b>(
     Device::new(
         provider,
         Composed::new(
-            MockTransport::with_responder(friendly_broker),
+            MockTransport::with_responder(registrar),
             TestClock::default(),
         )
         .with_store(store.clone()),
@@ -162,10 +248,17 @@ fn boot<'b>(
 /// The password of the CONNECT the device sent.
 fn connect_password<St: State>(dev: &RegDev<'_, St>) -> String {
     let state = dev.platform().transport.state.borrow();
-    let Ok(Some((Packet::Connect(c), _))) = Packet::decode(&state.written) else {
-        panic!("no CONNECT written");
-    };
-    String::from_utf8(c.password.unwrap().to_vec()).unwrap()
+    let mut rest = &state.written[..];
+    let mut password = None;
+    while let Ok(Some((packet, n))) = Packet::decode(rest) {
+        if let Packet::Connect(c) = packet
+            && c.client_id == "D1"
+        {
+            password = c.password.map(<[u8]>::to_vec);
+        }
+        rest = &rest[n..];
+    }
+    String::from_utf8(password.expect("no CONNECT of the device written")).unwrap()
 }
 
 #[test]
@@ -276,7 +369,7 @@ fn a_refusal_is_a_named_auth_error_and_a_small_buffer_a_resource_error() {
             refuse: true,
         },
         Composed::new(
-            MockTransport::with_responder(friendly_broker),
+            MockTransport::with_responder(registrar),
             TestClock::default(),
         )
         .with_store(store.clone()),
@@ -307,7 +400,7 @@ fn a_refusal_is_a_named_auth_error_and_a_small_buffer_a_resource_error() {
             refuse: false,
         },
         Composed::new(
-            MockTransport::with_responder(friendly_broker),
+            MockTransport::with_responder(registrar),
             TestClock::default(),
         )
         .with_store(store),

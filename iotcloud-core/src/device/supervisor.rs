@@ -402,6 +402,9 @@ mod tests {
     struct Paced;
 
     impl Provider for Paced {
+        type Registration = crate::register::NoRegistration;
+        type Ota = crate::ota::NoOta;
+
         fn cloud(&self) -> &'static str {
             "paced"
         }

@@ -299,6 +299,12 @@ impl<'t, 'b, T: Transport, C: Clock> Exchange<'t, 'b, T, C> {
         self.status
     }
 
+    /// The length of the response head at the start of the buffer.
+    #[cfg(feature = "registration")]
+    pub(crate) fn head_len(&self) -> usize {
+        self.head_len
+    }
+
     /// The first value of header `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
         header_in(&self.buf[..self.head_len], name)
@@ -594,7 +600,7 @@ fn headers_in<'h>(head: &'h [u8], name: &str) -> heapless::Vec<&'h str, 4> {
     found
 }
 
-fn header_in<'h>(head: &'h [u8], name: &str) -> Option<&'h str> {
+pub(crate) fn header_in<'h>(head: &'h [u8], name: &str) -> Option<&'h str> {
     headers_in(head, name).first().copied()
 }
 

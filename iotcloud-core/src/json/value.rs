@@ -180,6 +180,28 @@ impl<'a> Value<'a> {
         self.chars().try_for_each(|c| w.write_char(c))
     }
 
+    /// A string's text, unescaped into `buf`: borrowed from the document when it has no
+    /// escapes, else written into `buf`. `None` for other values, or when `buf` is too small.
+    pub fn unescaped<'b>(&self, buf: &'b mut [u8]) -> Option<&'b str>
+    where
+        'a: 'b,
+    {
+        if let Some(plain) = self.as_plain_str() {
+            return Some(plain);
+        }
+        if self.kind() != Kind::String {
+            return None;
+        }
+        let mut at = 0;
+        for c in self.chars() {
+            let mut utf8 = [0u8; 4];
+            let bytes = c.encode_utf8(&mut utf8).as_bytes();
+            buf.get_mut(at..at + bytes.len())?.copy_from_slice(bytes);
+            at += bytes.len();
+        }
+        core::str::from_utf8(&buf[..at]).ok()
+    }
+
     /// The unescaped length of a string in bytes (0 for other values).
     pub fn str_len(&self) -> usize {
         if self.kind() != Kind::String {
@@ -465,6 +487,13 @@ mod tests {
         assert_eq!(url.as_plain_str(), None);
         assert_eq!(text(url), "https://x/a?b=1");
         assert_eq!(url.str_len(), 15);
+        let mut buf = [0u8; 15];
+        assert_eq!(url.unescaped(&mut buf), Some("https://x/a?b=1"));
+        assert_eq!(url.unescaped(&mut [0u8; 14]), None, "one byte short");
+        let md5 = v.path(&["data", "md5"]).unwrap();
+        assert_eq!(md5.unescaped(&mut []), Some("AB"), "plain text is borrowed");
+        assert_eq!(v.get("code").unwrap().unescaped(&mut buf), Some("1000"));
+        assert_eq!(v.path(&["data", "size"]).unwrap().unescaped(&mut buf), None);
         assert_eq!(v.get("code").unwrap().as_u64_lenient(), Some(1000));
         assert_eq!(v.get("code").unwrap().as_u64(), None);
         let list = v.get("list").unwrap();

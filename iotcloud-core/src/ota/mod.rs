@@ -5,6 +5,7 @@
 //! core fetches and verifies; the application decides when to download and when to apply.
 
 mod download;
+mod format;
 mod job;
 mod sink;
 mod status;
@@ -13,6 +14,7 @@ pub use download::{
     DownloadHost, DownloadIo, DownloadSettings, MIN_DOWNLOAD_BUFFER, OtaError, Progress, Quiet,
     checkpoint_key, download, forget_checkpoint,
 };
+pub use format::{NoOta, OtaFormat};
 pub use job::{
     DigestAlgorithm, ExpectedDigest, JobFields, Notice, OtaJob, OtaNoticeError, encode_job,
 };

@@ -1,0 +1,208 @@
+//! [`AnyProvider`] as a provider: every call goes to the provider of the cloud it holds, its
+//! registration and its OTA formats included.
+
+use iotcloud_core::mqtt::{SubscribeTopic, Will};
+#[cfg(not(feature = "ota"))]
+use iotcloud_core::ota::NoOta;
+#[cfg(feature = "ota")]
+use iotcloud_core::ota::{Notice, OtaContext, OtaFormat, OtaJob, OtaStatus};
+#[cfg(feature = "ota")]
+use iotcloud_core::provider::Publication;
+#[cfg(not(feature = "registration"))]
+use iotcloud_core::register::NoRegistration;
+#[cfg(feature = "registration")]
+use iotcloud_core::register::{
+    AnswerError, Answered, RegisterAnswer, RegisterContext, RegisterError, RegisterRequest,
+    Registration, RegistrationId,
+};
+use iotcloud_core::scratch::Scratch;
+#[cfg(feature = "registration")]
+use iotcloud_core::transport::ClientIdentity;
+
+use crate::{
+    AnyProvider, Credentials, Endpoint, Limits, MqttOptions, Provider, ProviderError, SignContext,
+};
+
+/// The arms of a match on an [`AnyProvider`]: `$body` with `$p` bound to the provider
+/// inside, whatever its cloud.
+macro_rules! arms {
+    (($self:expr, $p:ident, $body:expr) $(
+        $(#[$doc:meta])*
+        $variant:ident $name:literal [$($alias:literal)*] $module:ident $krate:ident :: $ty:ident
+        [$($key:ident)*];
+    )*) => {
+        match $self {
+            $( #[cfg(feature = $name)] AnyProvider::$variant($p) => $body, )*
+            AnyProvider::_Never(never, _) => match *never {},
+        }
+    };
+}
+
+/// `$body` with `$p` bound to the provider inside `$self`, whatever its cloud.
+macro_rules! each {
+    ($self:expr, $p:ident => $body:expr) => {
+        crate::clouds!(arms!(($self, $p, $body)))
+    };
+}
+
+impl Provider for AnyProvider<'_> {
+    #[cfg(feature = "registration")]
+    type Registration = Self;
+    #[cfg(not(feature = "registration"))]
+    type Registration = NoRegistration;
+    #[cfg(feature = "ota")]
+    type Ota = Self;
+    #[cfg(not(feature = "ota"))]
+    type Ota = NoOta;
+
+    fn cloud(&self) -> &'static str {
+        each!(self, p => p.cloud())
+    }
+
+    fn endpoint<'a>(&'a self, scratch: &mut Scratch<'a>) -> Result<Endpoint<'a>, ProviderError> {
+        each!(self, p => p.endpoint(scratch))
+    }
+
+    fn mqtt_options(&self) -> MqttOptions {
+        each!(self, p => p.mqtt_options())
+    }
+
+    fn will(&self) -> Option<Will<'_>> {
+        each!(self, p => p.will())
+    }
+
+    fn limits(&self) -> Limits {
+        each!(self, p => p.limits())
+    }
+
+    fn sign<'s>(
+        &self,
+        ctx: &SignContext,
+        scratch: &mut Scratch<'s>,
+    ) -> Result<Credentials<'s>, ProviderError> {
+        each!(self, p => p.sign(ctx, scratch))
+    }
+
+    fn system_subscription<'s>(
+        &self,
+        index: usize,
+        scratch: &mut Scratch<'s>,
+    ) -> Result<Option<SubscribeTopic<'s>>, ProviderError> {
+        each!(self, p => p.system_subscription(index, scratch))
+    }
+
+    #[cfg(feature = "registration")]
+    fn registration(&self) -> Option<&Self> {
+        each!(self, p => p.registration().is_some()).then_some(self)
+    }
+
+    #[cfg(feature = "ota")]
+    fn ota(&self) -> Result<&Self, &'static str> {
+        each!(self, p => p.ota().map(|_| self))
+    }
+}
+
+/// Only reached through [`Provider::registration`], which is `Some` only when the cloud's
+/// provider registers: the provider without a registration answers as one that has none.
+#[cfg(feature = "registration")]
+impl Registration for AnyProvider<'_> {
+    fn id(&self) -> RegistrationId<'_> {
+        each!(self, p => match p.registration() {
+            Some(r) => r.id(),
+            None => RegistrationId { product: "", device: "" },
+        })
+    }
+
+    fn request<'s>(
+        &'s self,
+        step: u8,
+        carry: &'s [u8],
+        ctx: &RegisterContext,
+        scratch: &mut Scratch<'s>,
+    ) -> Result<RegisterRequest<'s>, ProviderError> {
+        each!(self, p => match p.registration() {
+            Some(r) => r.request(step, carry, ctx, scratch),
+            None => Err(NO_REGISTRATION),
+        })
+    }
+
+    fn answer(
+        &self,
+        step: u8,
+        answer: RegisterAnswer<'_>,
+        record: &mut [u8],
+        carry: &mut [u8],
+    ) -> Result<Answered, AnswerError> {
+        each!(self, p => match p.registration() {
+            Some(r) => r.answer(step, answer, record, carry),
+            None => Err(RegisterError::Provider(NO_REGISTRATION)),
+        })
+    }
+
+    fn identity<'r>(&self, record: &'r [u8]) -> Option<ClientIdentity<'r>> {
+        each!(self, p => p.registration().and_then(|r| r.identity(record)))
+    }
+}
+
+/// What a configuration that holds its credentials says when asked to register.
+#[cfg(feature = "registration")]
+const NO_REGISTRATION: ProviderError =
+    ProviderError::Unsupported("registration: this configuration holds its credentials");
+
+/// Only reached through [`Provider::ota`], which is `Ok` only when the cloud's provider has
+/// OTA formats.
+#[cfg(feature = "ota")]
+impl OtaFormat for AnyProvider<'_> {
+    fn subscription<'s>(
+        &self,
+        index: usize,
+        scratch: &mut Scratch<'s>,
+    ) -> Result<Option<SubscribeTopic<'s>>, ProviderError> {
+        each!(self, p => match p.ota() {
+            Ok(ota) => ota.subscription(index, scratch),
+            Err(_) => Ok(None),
+        })
+    }
+
+    fn version_report<'s>(
+        &self,
+        ctx: &OtaContext<'_>,
+        scratch: &mut Scratch<'s>,
+    ) -> Result<Option<Publication<'s>>, ProviderError> {
+        each!(self, p => match p.ota() {
+            Ok(ota) => ota.version_report(ctx, scratch),
+            Err(_) => Ok(None),
+        })
+    }
+
+    fn job_request<'s>(
+        &self,
+        ctx: &OtaContext<'_>,
+        scratch: &mut Scratch<'s>,
+    ) -> Result<Option<Publication<'s>>, ProviderError> {
+        each!(self, p => match p.ota() {
+            Ok(ota) => ota.job_request(ctx, scratch),
+            Err(_) => Ok(None),
+        })
+    }
+
+    fn notice(&self, topic: &str, payload: &[u8], job: &mut [u8]) -> Notice {
+        each!(self, p => match p.ota() {
+            Ok(ota) => ota.notice(topic, payload, job),
+            Err(_) => Notice::NotOta,
+        })
+    }
+
+    fn report<'s>(
+        &self,
+        job: Option<&OtaJob<'_>>,
+        status: OtaStatus,
+        ctx: &OtaContext<'_>,
+        scratch: &mut Scratch<'s>,
+    ) -> Result<Option<Publication<'s>>, ProviderError> {
+        each!(self, p => match p.ota() {
+            Ok(ota) => ota.report(job, status, ctx, scratch),
+            Err(why) => Err(ProviderError::Unsupported(why)),
+        })
+    }
+}

@@ -42,10 +42,10 @@ fn check_decoded(bytes: &[u8]) {
         return;
     };
     assert_eq!(job.encoded(), bytes);
-    for s in [job.version, job.url]
+    for s in [job.version(), job.url()]
         .into_iter()
-        .chain(job.module)
-        .chain(job.task_id)
+        .chain(job.module())
+        .chain(job.task_id())
         .chain(job.bearer_token())
     {
         assert!(within(bytes, s), "decoded strings point into the encoding");
@@ -64,11 +64,17 @@ fn check_decoded(bytes: &[u8]) {
         ));
     }
     let mut buf = vec![0u8; bytes.len() + 128];
-    if let Some(n) = encode_job(&mut buf, job.version, job.url, job.size, &job.digest) {
+    if let Some(n) = encode_job(
+        &mut buf,
+        job.version(),
+        job.url(),
+        job.size(),
+        &job.digest(),
+    ) {
         let again = OtaJob::decode(&buf[..n]).expect("an encoded job decodes");
-        assert!(again.same_image(&job) || job.module.is_some());
-        assert_eq!((again.version, again.url), (job.version, job.url));
-        assert_eq!((again.size, again.digest), (job.size, job.digest));
+        assert!(again.same_image(&job) || job.module().is_some());
+        assert_eq!((again.version(), again.url()), (job.version(), job.url()));
+        assert_eq!((again.size(), again.digest()), (job.size(), job.digest()));
     }
 }
 
@@ -132,13 +138,13 @@ fuzz_target!(|data: &[u8]| {
     }
 
     let job = OtaJob::decode(&buf[..n]).expect("a written job decodes");
-    assert_eq!(job.version, text(fields.version.expect("required")));
-    assert_eq!(job.url, text(fields.url.expect("required")));
-    let url = job.url.to_ascii_lowercase();
+    assert_eq!(job.version(), text(fields.version.expect("required")));
+    assert_eq!(job.url(), text(fields.url.expect("required")));
+    let url = job.url().to_ascii_lowercase();
     assert!(url.starts_with("http://") || url.starts_with("https://"));
     let (alg, hex) = fields.digest.expect("required");
     assert_eq!(
-        Some(job.digest),
+        Some(job.digest()),
         ExpectedDigest::from_hex(alg, &text(hex)),
         "the digest is the notice's"
     );
@@ -146,9 +152,9 @@ fuzz_target!(|data: &[u8]| {
         .size
         .filter(|v| v.kind() != Kind::Null)
         .map(|v| v.as_u64_lenient().expect("a size that was accepted"));
-    assert_eq!(job.size, size);
-    assert_eq!(job.module.map(str::to_owned), optional(fields.module));
-    assert_eq!(job.task_id.map(str::to_owned), optional(fields.task_id));
+    assert_eq!(job.size(), size);
+    assert_eq!(job.module().map(str::to_owned), optional(fields.module));
+    assert_eq!(job.task_id().map(str::to_owned), optional(fields.task_id));
     assert_eq!(
         job.bearer_token().map(str::to_owned),
         optional(fields.token)

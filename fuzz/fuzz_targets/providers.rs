@@ -85,9 +85,9 @@ fn notice_of<P: Provider>(p: &P, topic: &str, payload: &[u8], job_len: usize) ->
     if let Notice::Job(n) = notice {
         assert!(n <= job_len);
         let decoded = OtaJob::decode(&job[..n]).expect("a job the provider wrote decodes");
-        let url = decoded.url.to_ascii_lowercase();
+        let url = decoded.url().to_ascii_lowercase();
         assert!(url.starts_with("http://") || url.starts_with("https://"));
-        assert!(!decoded.version.is_empty());
+        assert!(!decoded.version().is_empty());
     }
     notice
 }

@@ -226,7 +226,7 @@ fn report<'s>(
             (step, f.describe(), QoS::AtLeastOnce)
         }
     };
-    let module = job.and_then(|j| j.module).or(ctx.firmware.module);
+    let module = job.and_then(|j| j.module()).or(ctx.firmware.module);
     publication(scratch, p.ota_progress(), qos, |w| {
         write!(
             w,
@@ -311,11 +311,11 @@ mod tests {
             panic!("not a job");
         };
         let job = OtaJob::decode(&job[..n]).unwrap();
-        assert_eq!(job.version, "2.0.0");
-        assert_eq!(job.size, Some(432_945));
-        assert_eq!(job.module, Some("MCU"));
-        assert_eq!(job.digest.algorithm(), DigestAlgorithm::Sha256);
-        assert_eq!(job.url, "https://ota.example/fw?Expires=1&Signature=s");
+        assert_eq!(job.version(), "2.0.0");
+        assert_eq!(job.size(), Some(432_945));
+        assert_eq!(job.module(), Some("MCU"));
+        assert_eq!(job.digest().algorithm(), DigestAlgorithm::Sha256);
+        assert_eq!(job.url(), "https://ota.example/fw?Expires=1&Signature=s");
     }
 
     #[test]

@@ -671,8 +671,8 @@ async fn ota(
     let job = wait_for(device, "the OTA job", |ev| match ev {
         Event::Ota(job) => Some(format!(
             "version {} ({} bytes)",
-            job.version,
-            job.size.unwrap_or(0)
+            job.version(),
+            job.size().unwrap_or(0)
         )),
         Event::OtaRejected(e) => Some(format!("REJECTED {e}")),
         _ => None,

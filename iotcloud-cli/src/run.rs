@@ -94,7 +94,7 @@ pub(crate) fn run(cloud: &str, args: Args, opts: RunOptions) -> Result<String, S
                     };
                     let version = device
                         .ota_job()
-                        .map(|j| j.version.to_owned())
+                        .map(|j| j.version().to_owned())
                         .unwrap_or_default();
                     let path = dir.join(format!("firmware-{}.bin", safe_name(&version)));
                     let mut sink = FileSink::new(&path);
@@ -165,9 +165,9 @@ fn describe(ev: &Event<'_>) -> Next {
 fn show_job(job: &OtaJob<'_>) -> String {
     format!(
         "version={} size={} digest={}",
-        job.version,
-        job.size.map_or("unknown".into(), |s| s.to_string()),
-        job.digest
+        job.version(),
+        job.size().map_or("unknown".into(), |s| s.to_string()),
+        job.digest()
     )
 }
 

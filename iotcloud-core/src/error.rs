@@ -5,6 +5,7 @@ use crate::mqtt::{
     ConnectReturnCode, DecodeError, EncodeError, PacketId, PacketType, QoS, TopicError,
 };
 use crate::provider::ProviderError;
+#[cfg(feature = "registration")]
 use crate::register::RegisterError;
 use crate::session::SessionError;
 
@@ -156,7 +157,9 @@ pub enum Error<E> {
     /// the device still holds the credentials (see `Device::registration_record`).
     #[error("store: {0}")]
     Store(#[from] StoreError),
-    /// Dynamic registration failed.
+    /// Dynamic registration failed. (Only with the `registration` feature: a device built
+    /// without it carries no registration error in every result.)
+    #[cfg(feature = "registration")]
     #[error("registration: {0}")]
     Registration(RegisterError<E>),
 }
@@ -180,6 +183,7 @@ impl<E> Error<E> {
             | Error::NoPacketIds
             | Error::IncomingTooLarge { .. } => ErrorKind::Resource,
             Error::NotConnected | Error::Store(_) => ErrorKind::State,
+            #[cfg(feature = "registration")]
             Error::Registration(e) => match e {
                 RegisterError::Provider(p) => p.kind(),
                 RegisterError::Rejected { .. } | RegisterError::Refused(_) => ErrorKind::Auth,
@@ -193,6 +197,7 @@ impl<E> Error<E> {
     /// Whether the same call may succeed later without changing anything (after a backoff,
     /// or once acknowledgements arrive).
     pub fn is_retryable(&self) -> bool {
+        #[cfg(feature = "registration")]
         if let Error::Registration(e) = self {
             return e.is_retryable();
         }
@@ -223,6 +228,7 @@ impl<E> Error<E> {
             Error::IncomingTooLarge { len, capacity } => Error::IncomingTooLarge { len, capacity },
             Error::NotConnected => Error::NotConnected,
             Error::Store(e) => Error::Store(e),
+            #[cfg(feature = "registration")]
             Error::Registration(e) => Error::Registration(e.map_transport(f)),
         }
     }

@@ -283,7 +283,7 @@ fn report<'s>(
             OtaStatus::Done => (
                 0,
                 Some(100),
-                job.map_or(running, |j| j.version),
+                job.map_or(running, |j| j.version()),
                 "upgraded",
                 QoS::AtLeastOnce,
             ),
@@ -431,29 +431,32 @@ mod tests {
             panic!("not a job");
         };
         let job = OtaJob::decode(&buf[..n]).unwrap();
-        assert_eq!(job.version, "v1.2");
-        assert!(job.url.starts_with("https://100.93.28.202:8943/iodm/"));
-        assert_eq!(job.size, Some(81_362));
-        assert_eq!(job.digest.algorithm(), DigestAlgorithm::Sha256);
+        assert_eq!(job.version(), "v1.2");
+        assert!(job.url().starts_with("https://100.93.28.202:8943/iodm/"));
+        assert_eq!(job.size(), Some(81_362));
+        assert_eq!(job.digest().algorithm(), DigestAlgorithm::Sha256);
         assert_eq!(
-            job.digest,
+            job.digest(),
             ExpectedDigest::from_hex(DigestAlgorithm::Sha256, SHA).unwrap()
         );
         assert_eq!(job.bearer_token(), Some("595124473f866b033dfa1f"));
-        assert_eq!(job.task_id, Some("5e3b1b2e"));
-        assert_eq!(job.module, Some("firmware"));
+        assert_eq!(job.task_id(), Some("5e3b1b2e"));
+        assert_eq!(job.module(), Some("firmware"));
         assert!(!std::format!("{job:?}").contains("595124473f866b033dfa1f"));
 
         let Notice::Job(n) = notice(&upgrade("software_upgrade", &paras()), &mut buf) else {
             panic!("not a job");
         };
-        assert_eq!(OtaJob::decode(&buf[..n]).unwrap().module, Some("software"));
+        assert_eq!(
+            OtaJob::decode(&buf[..n]).unwrap().module(),
+            Some("software")
+        );
         // Packages in object storage: a pre-signed URL and no token.
         let Notice::Job(n) = notice(&upgrade("firmware_upgrade_v2", &paras()), &mut buf) else {
             panic!("not a job");
         };
         let job = OtaJob::decode(&buf[..n]).unwrap();
-        assert_eq!((job.module, job.bearer_token()), (Some("firmware"), None));
+        assert_eq!((job.module(), job.bearer_token()), (Some("firmware"), None));
     }
 
     #[test]

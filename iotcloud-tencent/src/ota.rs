@@ -196,9 +196,9 @@ fn report<'s>(
         ),
     };
     // The target version; after a reboot the job is gone and the device runs it.
-    let version = job.map_or(ctx.firmware.version, |j| j.version);
-    let fw_type = job.and_then(|j| j.module).or(ctx.firmware.module);
-    let task_id = job.and_then(|j| j.task_id);
+    let version = job.map_or(ctx.firmware.version, |j| j.version());
+    let fw_type = job.and_then(|j| j.module()).or(ctx.firmware.module);
+    let task_id = job.and_then(|j| j.task_id());
     publication(scratch, p.ota_report_topic(), qos, |w| {
         write!(
             w,
@@ -305,19 +305,19 @@ mod tests {
             panic!("not a job");
         };
         let job = OtaJob::decode(&buf[..n]).unwrap();
-        assert_eq!(job.version, "1.1.0");
+        assert_eq!(job.version(), "1.1.0");
         assert_eq!(
-            job.url,
+            job.url(),
             "https://ota-1254092559.cos.ap-guangzhou.myqcloud.com/fw.bin?sign=q%3D1"
         );
-        assert_eq!(job.size, Some(708_482));
-        assert_eq!(job.digest.algorithm(), DigestAlgorithm::Md5);
+        assert_eq!(job.size(), Some(708_482));
+        assert_eq!(job.digest().algorithm(), DigestAlgorithm::Md5);
         assert_eq!(
-            job.digest,
+            job.digest(),
             ExpectedDigest::from_hex(DigestAlgorithm::Md5, MD5).unwrap()
         );
-        assert_eq!(job.module, Some("mcu"));
-        assert_eq!(job.task_id, Some("1207"));
+        assert_eq!(job.module(), Some("mcu"));
+        assert_eq!(job.task_id(), Some("1207"));
         assert_eq!(job.bearer_token(), None);
     }
 

@@ -97,7 +97,7 @@ fn channel(module: Option<&str>) -> Result<u8, ProviderError> {
 /// The channel of a report: the job's, else the firmware's.
 #[cfg(feature = "ota")]
 fn report_channel(job: Option<&OtaJob<'_>>, ctx: &OtaContext<'_>) -> Result<u8, ProviderError> {
-    match job.and_then(|j| j.module) {
+    match job.and_then(|j| j.module()) {
         Some(m) => channel(Some(m)),
         None => channel(ctx.firmware.module),
     }
@@ -306,7 +306,7 @@ fn report<'s>(
         }),
         // Tuya confirms an upgrade by the version report with `UPDATE` and the new version.
         OtaStatus::Done => {
-            let version = job.map_or(ctx.firmware.version, |j| j.version);
+            let version = job.map_or(ctx.firmware.version, |j| j.version());
             firmware_report(p, "UPDATE", ch, version, ctx, QoS::AtLeastOnce, scratch)
         }
         OtaStatus::Failed(f) => message(topic, ctx, QoS::AtLeastOnce, scratch, |w| {
@@ -458,18 +458,18 @@ mod tests {
             panic!("not a job");
         };
         let job = OtaJob::decode(&buf[..n]).unwrap();
-        assert_eq!(job.version, "1.0.1");
+        assert_eq!(job.version(), "1.0.1");
         assert_eq!(
-            job.url,
+            job.url(),
             "https://images.tuyacn.com/smart/fw/main.bin?sign=a%2Fb"
         );
-        assert_eq!(job.size, Some(152_136));
+        assert_eq!(job.size(), Some(152_136));
         assert_eq!(
-            job.digest,
+            job.digest(),
             ExpectedDigest::from_hex(DigestAlgorithm::Md5, MD5).unwrap()
         );
         assert_eq!(
-            (job.module, job.task_id, job.bearer_token()),
+            (job.module(), job.task_id(), job.bearer_token()),
             (None, None, None)
         );
         // Another channel is the job's module; the pull's answer carries jobs too.
@@ -481,7 +481,7 @@ mod tests {
         ) else {
             panic!("not a job");
         };
-        assert_eq!(OtaJob::decode(&buf[..n]).unwrap().module, Some("9"));
+        assert_eq!(OtaJob::decode(&buf[..n]).unwrap().module(), Some("9"));
     }
 
     #[test]

@@ -154,7 +154,8 @@ async fn exchange(
 ) -> Result<(), Failure> {
     let memory = MESSAGE_MEMORY.take().memory();
     let device = Device::new(cloud, Composed::new(transport, clock), memory);
-    let mut device = device.register().await?.connect().await?;
+    let device = device.register().await?;
+    let mut device = device.connect().await?;
     println!("connected to {}", device.provider().cloud());
 
     let subscription = device.subscribe(&[(topic, QoS::AtLeastOnce)]).await?;

@@ -16,8 +16,10 @@ use crate::provider::Provider;
 #[cfg(not(feature = "registration"))]
 use crate::provider::ProviderError;
 #[cfg(feature = "registration")]
+use crate::register::RegisterError;
+use crate::register::Registration as _;
+#[cfg(feature = "registration")]
 use crate::register::{self, RegisterContext};
-use crate::register::{RegisterError, Registration as _};
 
 /// The registration record: where it is in the credentials memory, and whether it still
 /// has to be stored.
@@ -142,10 +144,8 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
     pub async fn register(&mut self) -> Result<(), DeviceError<Pf>> {
         match self.provider.registration() {
             None => Ok(()),
-            Some(_) => Err(Error::Registration(RegisterError::Provider(
-                ProviderError::Unsupported(
-                    "dynamic registration (iotcloud-core built without its `registration` feature)",
-                ),
+            Some(_) => Err(Error::Provider(ProviderError::Unsupported(
+                "dynamic registration (iotcloud-core built without its `registration` feature)",
             ))),
         }
     }

@@ -141,40 +141,45 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
         result
     }
 
+    /// Signs afresh and writes the CONNECT into the transmit buffer; returns its length.
+    /// Not inlined: signing needs a large stack frame (digest states, scratch text), which
+    /// then exists only for this call, not in every poll of the device's future.
+    #[inline(never)]
+    fn encode_connect(&mut self, now: u64) -> Result<usize, DeviceError<Pf>> {
+        let entropy = self.platform.entropy();
+        self.rng.mix(entropy);
+        let ctx = SignContext {
+            unix_time_ms: self.platform.clock().unix_time_ms(),
+            random: self.rng.next(),
+            registered: self.credentials.record(),
+        };
+        let options = self.provider.mqtt_options();
+        let mut scratch = Scratch::new(self.inbox.all());
+        let creds = self.provider.sign(&ctx, &mut scratch)?;
+        self.rng.mix(fnv1a(creds.client_id));
+        let connect = Connect {
+            client_id: creds.client_id,
+            keep_alive: options.keep_alive_secs,
+            clean_session: options.clean_session,
+            will: self.provider.will(),
+            username: creds.username,
+            password: creds.password.map(str::as_bytes),
+        };
+        Ok(self.session.connect(&connect, now, self.outbox.all())?)
+    }
+
     /// Signs, connects the transport, sends CONNECT and waits for CONNACK.
     async fn open(&mut self) -> Result<bool, DeviceError<Pf>> {
         self.inbox.reset();
         self.outbox.reset();
         self.pending = None;
-        let entropy = self.platform.entropy();
-        self.rng.mix(entropy);
-        let random = self.rng.next();
+        let now = self.platform.clock().now_ms();
+        let n = self.encode_connect(now)?;
+        self.outbox.commit(n);
+        let registered = self.credentials.record();
         let Parts {
             transport, clock, ..
         } = self.platform.parts();
-        let now = clock.now_ms();
-        let registered = self.credentials.record();
-        let ctx = SignContext {
-            unix_time_ms: clock.unix_time_ms(),
-            random,
-            registered,
-        };
-        let options = self.provider.mqtt_options();
-        let n = {
-            let mut scratch = Scratch::new(self.inbox.all());
-            let creds = self.provider.sign(&ctx, &mut scratch)?;
-            self.rng.mix(fnv1a(creds.client_id));
-            let connect = Connect {
-                client_id: creds.client_id,
-                keep_alive: options.keep_alive_secs,
-                clean_session: options.clean_session,
-                will: self.provider.will(),
-                username: creds.username,
-                password: creds.password.map(str::as_bytes),
-            };
-            self.session.connect(&connect, now, self.outbox.all())?
-        };
-        self.outbox.commit(n);
         let deadline = now.saturating_add(self.connect_timeout_ms);
         // The host name, if the provider builds one, goes into the receive buffer, which
         // holds nothing until CONNACK.

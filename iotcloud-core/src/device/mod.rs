@@ -295,7 +295,7 @@ impl<'b, P: Provider, Pf: Platform> Device<'b, P, Pf, Unregistered> {
     ///   retries the store, and [`Device::proceed_unsaved`] goes on without it.
     ///
     /// Built without the `registration` feature, the device links none of this: a
-    /// configuration that registers is refused with [`Error::Registration`] holding
+    /// configuration that registers is refused with [`Error::Provider`] holding
     /// [`ProviderError::Unsupported`](crate::ProviderError::Unsupported).
     // An `async move` block rather than an `async fn`: an `async fn` keeps its by-value
     // argument twice in its future (the argument and the body's binding of it), and the

@@ -84,13 +84,20 @@ impl<'a> TopicFilter<'a> {
     /// Checks `s` against [MQTT-4.7.1-2], [MQTT-4.7.1-3] and [MQTT-4.7.3-1..3].
     pub fn new(s: &'a str) -> Result<Self, TopicError> {
         check_common(s)?;
-        let mut levels = s.split('/').peekable();
-        while let Some(level) = levels.next() {
-            let last = levels.peek().is_none();
-            if level.contains('#') && (level != "#" || !last) {
-                return Err(TopicError::MisplacedWildcard);
+        // One pass over the bytes: a wildcard must be a whole level (its neighbours are
+        // `/` or the ends), and `#` the last level.
+        let bytes = s.as_bytes();
+        for (i, &b) in bytes.iter().enumerate() {
+            if b != b'+' && b != b'#' {
+                continue;
             }
-            if level.contains('+') && level != "+" {
+            let alone_before = i == 0 || bytes[i - 1] == b'/';
+            let next = bytes.get(i + 1).copied();
+            let alone_after = match b {
+                b'#' => next.is_none(),
+                _ => next.is_none_or(|n| n == b'/'),
+            };
+            if !(alone_before && alone_after) {
                 return Err(TopicError::MisplacedWildcard);
             }
         }
@@ -173,6 +180,33 @@ mod tests {
             );
         }
         assert_eq!(TopicFilter::new(""), Err(TopicError::Empty));
+    }
+
+    /// The placement rule written the way the specification states it, level by level.
+    fn placement_by_levels(s: &str) -> bool {
+        let mut levels = s.split('/').peekable();
+        while let Some(level) = levels.next() {
+            let last = levels.peek().is_none();
+            if level.contains('#') && (level != "#" || !last) {
+                return false;
+            }
+            if level.contains('+') && level != "+" {
+                return false;
+            }
+        }
+        true
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_byte_scan_agrees_with_the_level_rule(s in "[a+#/]{1,12}") {
+            let expected = placement_by_levels(&s);
+            let got = TopicFilter::new(&s);
+            proptest::prop_assert_eq!(got.is_ok(), expected, "{:?} -> {:?}", s, got);
+            if !expected {
+                proptest::prop_assert_eq!(got, Err(TopicError::MisplacedWildcard));
+            }
+        }
     }
 
     #[test]

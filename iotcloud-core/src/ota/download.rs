@@ -196,12 +196,12 @@ pub fn checkpoint_key(job: &OtaJob<'_>) -> heapless::String<24> {
 
 fn image_id(job: &OtaJob<'_>) -> [u8; 8] {
     let mut h = Sha256::new();
-    h.update(job.version.as_bytes());
+    h.update(job.version().as_bytes());
     h.update([0]);
-    h.update(job.module.unwrap_or("").as_bytes());
+    h.update(job.module().unwrap_or("").as_bytes());
     h.update([0]);
-    h.update(job.size.unwrap_or(u64::MAX).to_le_bytes());
-    h.update(job.digest.as_bytes());
+    h.update(job.size().unwrap_or(u64::MAX).to_le_bytes());
+    h.update(job.digest().as_bytes());
     let d = h.finalize();
     let mut id = [0u8; 8];
     id.copy_from_slice(&d[..8]);
@@ -283,7 +283,7 @@ async fn load_checkpoint<K: KvStore>(store: &mut K, job: &OtaJob<'_>) -> Option<
     if id != image_id(job) {
         return None;
     }
-    let running = Running::load(job.digest.algorithm(), state)?;
+    let running = Running::load(job.digest().algorithm(), state)?;
     Some(Checkpoint { offset, running })
 }
 
@@ -345,13 +345,16 @@ where
     if buf.len() < MIN_DOWNLOAD_BUFFER {
         return Err(OtaError::BufferTooSmall(buf.len()));
     }
-    let url = Url::parse(job.url)?;
-    let algorithm = job.digest.algorithm();
+    let url = Url::parse(job.url())?;
+    let algorithm = job.digest().algorithm();
     let (mut offset, mut running) = match load_checkpoint(host.store(), job).await {
         Some(c) => (c.offset, c.running),
         None => (0, Running::new(algorithm)),
     };
-    let kept = sink.begin(job.size, offset).await.map_err(OtaError::Sink)?;
+    let kept = sink
+        .begin(job.size(), offset)
+        .await
+        .map_err(OtaError::Sink)?;
     if kept != offset {
         if kept != 0 {
             sink.abort().await;
@@ -365,7 +368,7 @@ where
         settings,
         last_percent: None,
         last_ms: 0,
-        total: job.size,
+        total: job.size(),
         resumed_from,
         connections: 0,
     };
@@ -403,7 +406,7 @@ where
                         .header("content-range")
                         .and_then(parse_content_range)
                         .ok_or(Step::Status(206))?;
-                    check_size(job.size, total)?;
+                    check_size(job.size(), total)?;
                     if first != offset {
                         // Not where we asked: start over from a clean request.
                         return Err(Step::Restart);
@@ -412,7 +415,7 @@ where
                 }
                 200 => {
                     if let Some(len) = ex.content_length() {
-                        check_size(job.size, Some(len))?;
+                        check_size(job.size(), Some(len))?;
                     }
                     0
                 }
@@ -420,7 +423,7 @@ where
             };
             if start == 0 && offset != 0 {
                 // The server ignored `Range`: everything comes again, from byte 0.
-                sink.begin(job.size, 0).await.map_err(Step::Sink)?;
+                sink.begin(job.size(), 0).await.map_err(Step::Sink)?;
                 offset = 0;
                 running = Running::new(algorithm);
                 checkpointed = 0;
@@ -431,7 +434,7 @@ where
                     return Ok(());
                 }
                 let end = offset + n as u64;
-                if let Some(size) = job.size
+                if let Some(size) = job.size()
                     && end > size
                 {
                     return Err(Step::Size(end));
@@ -458,14 +461,14 @@ where
         transport.close().await;
         match outcome {
             Ok(()) => {
-                if job.size.is_none_or(|size| offset == size) {
+                if job.size().is_none_or(|size| offset == size) {
                     break;
                 }
                 // A body that ended early without saying so (no Content-Length): retry.
                 if failures + 1 >= settings.max_attempts {
                     let _ = save_checkpoint(host.store(), job, offset, &running).await;
                     return Err(OtaError::Http(HttpError::Truncated {
-                        expected: job.size,
+                        expected: job.size(),
                         received: offset,
                     }));
                 }
@@ -492,7 +495,7 @@ where
                     Step::Http(e) => OtaError::Http(e),
                     Step::Status(s) => OtaError::Status(s),
                     Step::Size(actual) => OtaError::SizeMismatch {
-                        expected: job.size.unwrap_or(0),
+                        expected: job.size().unwrap_or(0),
                         actual,
                     },
                     Step::Sink(e) => OtaError::Sink(e),
@@ -522,7 +525,7 @@ where
             .await;
     }
 
-    if let Some(size) = job.size
+    if let Some(size) = job.size()
         && offset != size
     {
         sink.abort().await;
@@ -532,7 +535,7 @@ where
             actual: offset,
         });
     }
-    if !running.matches(job.digest.as_bytes()) {
+    if !running.matches(job.digest().as_bytes()) {
         sink.abort().await;
         forget_checkpoint(host.store(), job).await;
         return Err(OtaError::DigestMismatch);

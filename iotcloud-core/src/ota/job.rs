@@ -155,87 +155,101 @@ const MODULE: &str = "module";
 const TASK: &str = "task";
 const TOKEN: &str = "token";
 
-/// One upgrade: what to fetch, how big it is and what its digest must be. Read from an
-/// encoded job ([`OtaJob::decode`]); the strings point into that encoding.
+/// One upgrade: what to fetch, how big it is and what its digest must be. A view of an
+/// encoded job ([`OtaJob::decode`] checks it); each accessor reads its field from there, so
+/// the job is as small to hold and to pass around as a slice.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct OtaJob<'a> {
-    /// The version the image installs.
-    pub version: &'a str,
-    /// Where to download it (http or https).
-    pub url: &'a str,
-    /// Its size in bytes, when the cloud said.
-    pub size: Option<u64>,
-    /// The digest it must have.
-    pub digest: ExpectedDigest,
-    /// The module (firmware part) it is for, when the cloud names one.
-    pub module: Option<&'a str>,
-    /// The cloud's task id, echoed in reports when present.
-    pub task_id: Option<&'a str>,
-    token: Option<&'a str>,
     encoded: &'a [u8],
 }
 
 impl fmt::Debug for OtaJob<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Download URLs are often pre-signed: the query string is a credential.
-        let url = self.url.split('?').next().unwrap_or("");
+        let full = self.url();
+        let url = full.split('?').next().unwrap_or("");
         f.debug_struct("OtaJob")
-            .field("version", &self.version)
+            .field("version", &self.version())
             .field(
                 "url",
-                &format_args!(
-                    "{url}{}",
-                    if url.len() < self.url.len() {
-                        "?…"
-                    } else {
-                        ""
-                    }
-                ),
+                &format_args!("{url}{}", if url.len() < full.len() { "?…" } else { "" }),
             )
-            .field("size", &self.size)
-            .field("digest", &self.digest)
-            .field("module", &self.module)
-            .field("task_id", &self.task_id)
-            .field("token", &self.token.map(|_| "<redacted>"))
+            .field("size", &self.size())
+            .field("digest", &self.digest())
+            .field("module", &self.module())
+            .field("task_id", &self.task_id())
+            .field("token", &self.bearer_token().map(|_| "<redacted>"))
             .finish()
     }
 }
 
 impl<'a> OtaJob<'a> {
-    /// Reads an encoded job (what [`JobFields::write`] produced, or [`OtaJob::encoded`]).
+    /// Reads an encoded job (what [`JobFields::write`] produced, or [`OtaJob::encoded`]):
+    /// `None` unless it has a version, a URL and a valid digest, and a size that is a
+    /// number when it has one.
     pub fn decode(encoded: &'a [u8]) -> Option<Self> {
-        let mut version = None;
-        let mut url = None;
-        let mut size = None;
-        let mut digest = None;
-        let mut module = None;
-        let mut task_id = None;
-        let mut token = None;
+        let (mut version, mut url, mut digest) = (false, false, false);
         for (name, value) in crate::register::named(encoded) {
             match name {
-                VERSION => version = Some(value),
-                URL => url = Some(value),
-                SIZE => size = Some(value.parse().ok()?),
-                MODULE => module = Some(value),
-                TASK => task_id = Some(value),
-                TOKEN => token = Some(value),
+                VERSION => version = true,
+                URL => url = true,
+                SIZE => {
+                    value.parse::<u64>().ok()?;
+                }
+                MODULE | TASK | TOKEN => {}
                 other => {
                     if let Some(alg) = DigestAlgorithm::from_name(other) {
-                        digest = Some(ExpectedDigest::from_hex(alg, value)?);
+                        ExpectedDigest::from_hex(alg, value)?;
+                        digest = true;
                     }
                 }
             }
         }
-        Some(OtaJob {
-            version: version?,
-            url: url?,
-            size,
-            digest: digest?,
-            module,
-            task_id,
-            token,
-            encoded,
+        (version && url && digest).then_some(OtaJob { encoded })
+    }
+
+    fn field(&self, name: &str) -> Option<&'a str> {
+        crate::register::field(self.encoded, name)
+    }
+
+    /// The version the image installs.
+    pub fn version(&self) -> &'a str {
+        self.field(VERSION).unwrap_or_default()
+    }
+
+    /// Where to download it (http or https).
+    pub fn url(&self) -> &'a str {
+        self.field(URL).unwrap_or_default()
+    }
+
+    /// Its size in bytes, when the cloud said.
+    pub fn size(&self) -> Option<u64> {
+        self.field(SIZE).and_then(|s| s.parse().ok())
+    }
+
+    /// The digest it must have (the last one the job names, which is the strongest the
+    /// notice gave: see [`JobFields::write`]).
+    pub fn digest(&self) -> ExpectedDigest {
+        let mut found = None;
+        for (name, value) in crate::register::named(self.encoded) {
+            if let Some(alg) = DigestAlgorithm::from_name(name) {
+                found = ExpectedDigest::from_hex(alg, value).or(found);
+            }
+        }
+        found.unwrap_or(ExpectedDigest {
+            algorithm: DigestAlgorithm::Sha256,
+            bytes: [0; 32],
         })
+    }
+
+    /// The module (firmware part) it is for, when the cloud names one.
+    pub fn module(&self) -> Option<&'a str> {
+        self.field(MODULE)
+    }
+
+    /// The cloud's task id, echoed in reports when present.
+    pub fn task_id(&self) -> Option<&'a str> {
+        self.field(TASK)
     }
 
     /// The encoded job: copy these bytes to keep the job (then [`OtaJob::decode`] them).
@@ -246,7 +260,7 @@ impl<'a> OtaJob<'a> {
     /// A bearer token the download must present (`Authorization: Bearer …`), when the
     /// cloud gives one. A secret: never log it.
     pub fn bearer_token(&self) -> Option<&'a str> {
-        self.token
+        self.field(TOKEN)
     }
 
     /// Copies the job into `buf` and reads it from there.
@@ -264,10 +278,10 @@ impl<'a> OtaJob<'a> {
     /// Whether both jobs install the same image (same version, module, size and digest);
     /// URLs and tokens may differ, since clouds sign them afresh on every notice.
     pub fn same_image(&self, other: &OtaJob<'_>) -> bool {
-        self.version == other.version
-            && self.module == other.module
-            && self.size == other.size
-            && self.digest == other.digest
+        self.version() == other.version()
+            && self.module() == other.module()
+            && self.size() == other.size()
+            && self.digest() == other.digest()
     }
 }
 
@@ -520,13 +534,13 @@ mod tests {
         let mut buf = [0u8; 256];
         let n = fields(&doc).write(&mut buf).unwrap();
         let job = OtaJob::decode(&buf[..n]).unwrap();
-        assert_eq!(job.version, "2.0");
-        assert_eq!(job.url, "https://h/fw.bin?sig=s3cret");
-        assert_eq!(job.size, Some(1234));
-        assert_eq!(job.task_id, Some("7"));
+        assert_eq!(job.version(), "2.0");
+        assert_eq!(job.url(), "https://h/fw.bin?sig=s3cret");
+        assert_eq!(job.size(), Some(1234));
+        assert_eq!(job.task_id(), Some("7"));
         assert_eq!(job.bearer_token(), Some("t0k"));
-        assert_eq!(job.digest.as_bytes()[0], 0x01);
-        assert_eq!(job.digest.as_bytes()[15], 0xef);
+        assert_eq!(job.digest().as_bytes()[0], 0x01);
+        assert_eq!(job.digest().as_bytes()[15], 0xef);
         let shown = format!("{job:?}");
         assert!(
             !shown.contains("s3cret") && !shown.contains("t0k"),
@@ -537,7 +551,7 @@ mod tests {
         let mut copy = [0u8; 256];
         let kept = job.copy_into(&mut copy).unwrap();
         assert!(kept.same_image(&job));
-        assert_eq!(kept.url, job.url);
+        assert_eq!(kept.url(), job.url());
         assert_eq!(kept.encoded(), job.encoded());
         let mut small = [0u8; 8];
         assert_eq!(

@@ -14,7 +14,8 @@
 //!   its output; a URL that parses prints as a URL that parses to the same thing.
 #![no_main]
 
-use iotcloud_core::http::{ChunkedDecoder, Exchange, HttpError, Method, Redirects, Request, Url};
+use iotcloud_core::fuzzing::{ChunkedDecoder, Exchange, Redirects, Request};
+use iotcloud_core::http::{HttpError, Method, Url};
 use iotcloud_core::transport::ServerAuth;
 use iotcloud_fuzz::{Layout, VirtualClock, Wire, WireError, block_on};
 use libfuzzer_sys::fuzz_target;

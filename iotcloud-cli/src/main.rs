@@ -215,9 +215,9 @@ fn stored_record(provider: &AnyProvider<'_>, dir: &Path) -> Result<Option<Vec<u8
             dir.display()
         ));
     };
-    let range = register::open(&buf[..n])
+    let record = register::unseal(&buf[..n])
         .ok_or_else(|| format!("the stored record `{key}` is corrupt; not used"))?;
-    Ok(Some(buf[range].to_vec()))
+    Ok(Some(record.to_vec()))
 }
 
 /// Memory for registration records: enough for a certificate and its key.

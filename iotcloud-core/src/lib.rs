@@ -21,6 +21,7 @@ pub mod ota;
 pub mod plain;
 pub mod platform;
 pub mod provider;
+mod record;
 pub mod register;
 pub mod scratch;
 pub mod session;
@@ -38,7 +39,9 @@ pub mod fuzzing {
     use crate::register::{RegisterContext, RegisterError, Registration};
     use crate::transport::Transport;
 
-    pub use crate::register::{SEAL_OVERHEAD, open, seal};
+    pub use crate::http::chunked::ChunkedDecoder;
+    pub use crate::http::client::{Exchange, Redirects, Request};
+    pub use crate::record::{SEAL_OVERHEAD, open, seal};
 
     /// Runs `registration`'s exchanges as a device does; see `register::run`.
     pub async fn register<R: Registration + ?Sized, T: Transport, C: Clock>(

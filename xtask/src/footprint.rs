@@ -2,7 +2,8 @@
 //! (`firmware/device`: core + one provider, key authentication, connect / subscribe /
 //! publish / receive) for each cloud, built with the firmware workspace's size profile
 //! (`opt-level = "z"`, LTO, one codegen unit, panic abort) for `thumbv7m-none-eabi`, next
-//! to a baseline firmware (`firmware/baseline`) with the same board support and no SDK.
+//! to a baseline firmware (`firmware/baseline`) with the same board support and no SDK,
+//! and an anchor (`firmware/minimq`): the same exchange with the minimq MQTT 5 client.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -41,7 +42,13 @@ const SESSION_LOOP: &str = "session-loop";
 /// The firmware with the device's board support and no SDK.
 const BASELINE: &str = "fw-baseline";
 
-/// Symbol holding the caller's message buffers in `fw-device`.
+/// The same exchange as `fw-device` with minimq instead of the SDK: a reference point.
+const ANCHOR: &str = "fw-minimq";
+
+/// The anchor's row in the table.
+const ANCHOR_ROW: &str = "minimq 0.13 (anchor: plain MQTT 5, same exchange)";
+
+/// Symbol holding the caller's message buffers in `fw-device` and `fw-minimq`.
 const BUFFERS_SYMBOL: &str = "MESSAGE_MEMORY";
 
 /// Start of RAM on the board: sections below it are in flash.
@@ -185,6 +192,11 @@ pub fn report() -> Result<(), String> {
         &["aliyun", SESSION_LOOP],
         "aliyun-session-loop",
     )?;
+    eprintln!("footprint: minimq (anchor)");
+    let anchor = measure(ANCHOR, &[], "minimq")?;
+    if anchor.sizes.buffers == 0 {
+        return Err(format!("{ANCHOR}: no {BUFFERS_SYMBOL} symbol"));
+    }
     let base = baseline.sizes;
     say!("");
     say!(
@@ -193,7 +205,10 @@ pub fn report() -> Result<(), String> {
          message buffers; peak stack measured in QEMU (mps2-an385) over connect, subscribe, \
          publish, receive, disconnect against mosquitto. \"baseline\": the same board \
          support and executor with a hand-written CONNECT / CONNACK / DISCONNECT and no SDK; \
-         \"SDK flash\" and \"SDK RAM\" = the firmware's minus the baseline's."
+         \"SDK flash\" and \"SDK RAM\" = the firmware's minus the baseline's. \
+         \"minimq 0.13\": an outside reference, the same exchange and message memory \
+         (receive 1024, transmit and session 512 + 512) with the minimq MQTT 5 client \
+         instead of the SDK, on the same board support and executor."
     );
     say!("");
     say!(
@@ -209,8 +224,13 @@ pub fn report() -> Result<(), String> {
         base.ram_without_buffers(),
         baseline.stack,
     );
+    // The anchor comes right after `plain`, the device row it compares with.
     let device_rows = rows.iter().map(|(cloud, measured)| (*cloud, measured));
-    for (name, measured) in device_rows.chain([("aliyun, session loop", &session_loop)]) {
+    let others = [
+        (ANCHOR_ROW, &anchor),
+        ("aliyun, session loop", &session_loop),
+    ];
+    for (name, measured) in device_rows.chain(others) {
         let s = measured.sizes;
         say!(
             "| {name} | {} | {} | {} | {} | {} | {} | {} | {} |",

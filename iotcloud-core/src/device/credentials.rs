@@ -16,6 +16,8 @@ use crate::provider::Provider;
 #[cfg(not(feature = "registration"))]
 use crate::provider::ProviderError;
 #[cfg(feature = "registration")]
+use crate::record;
+#[cfg(feature = "registration")]
 use crate::register::RegisterError;
 use crate::register::Registration as _;
 #[cfg(feature = "registration")]
@@ -91,7 +93,7 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
             let store = self.platform.parts().store;
             match store.get(&key, creds.buf).await {
                 Ok(Some(n)) => {
-                    let range = register::open(&creds.buf[..n]).ok_or(StoreError::Corrupt)?;
+                    let range = record::open(&creds.buf[..n]).ok_or(StoreError::Corrupt)?;
                     creds.record = Some(range);
                     creds.sealed_len = n;
                     return Ok(());
@@ -107,7 +109,7 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
                 unix_time_ms: parts.clock.unix_time_ms(),
                 random,
             };
-            let area = register::payload_area(creds.buf.len());
+            let area = record::payload_area(creds.buf.len());
             let n = register::run(
                 registration,
                 parts.transport,
@@ -119,9 +121,9 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
             )
             .await
             .map_err(Error::Registration)?;
-            let sealed = register::seal(creds.buf, n).ok_or(Error::Registration(
+            let sealed = record::seal(creds.buf, n).ok_or(Error::Registration(
                 RegisterError::RecordTooLarge {
-                    len: n.saturating_add(register::SEAL_OVERHEAD),
+                    len: n.saturating_add(record::SEAL_OVERHEAD),
                     capacity: creds.buf.len(),
                 },
             ))?;

@@ -277,7 +277,7 @@ fn registers_once_stores_and_reuses_the_record_after_a_reboot() {
     }
     .store_key("test");
     let stored = store.map.borrow().get(key.as_str()).unwrap().clone();
-    let range = crate::register::open(&stored).unwrap();
+    let range = crate::record::open(&stored).unwrap();
     assert_eq!(&stored[range], &record[..]);
     // The record signs the connection.
     let dev = block_on(dev.connect()).unwrap();

@@ -12,9 +12,11 @@ use super::job::{DigestAlgorithm, OtaJob};
 use super::sink::FirmwareSink;
 use super::status::OtaFailure;
 use crate::clock::Clock;
-use crate::http::{Exchange, HttpError, Redirects, Request, Url};
+use crate::http::client::{Exchange, Redirects, Request};
+use crate::http::{HttpError, Url};
 use crate::kv::{KvStore, StoreError};
-use crate::register::{self, Fields};
+use crate::record;
+use crate::register::Fields;
 use crate::transport::{ServerAuth, Transport};
 
 /// Smallest work buffer a download takes: a response head and a piece of body.
@@ -269,13 +271,13 @@ struct Checkpoint {
     running: Running,
 }
 
-const CHECKPOINT_CAPACITY: usize = 2 * 4 + 8 + 8 + STATE_CAPACITY + register::SEAL_OVERHEAD;
+const CHECKPOINT_CAPACITY: usize = 2 * 4 + 8 + 8 + STATE_CAPACITY + record::SEAL_OVERHEAD;
 
 async fn load_checkpoint<K: KvStore>(store: &mut K, job: &OtaJob<'_>) -> Option<Checkpoint> {
     let key = checkpoint_key(job);
     let mut buf = [0u8; CHECKPOINT_CAPACITY];
     let n = store.get(&key, &mut buf).await.ok()??;
-    let range = register::open(&buf[..n])?;
+    let range = record::open(&buf[..n])?;
     let mut fields = Fields::read(&buf[range]);
     let id = fields.next()?;
     let offset = u64::from_le_bytes(fields.next()?.try_into().ok()?);
@@ -296,12 +298,12 @@ async fn save_checkpoint<K: KvStore>(
     let mut state = [0u8; STATE_CAPACITY];
     let state_len = running.save(&mut state);
     let mut buf = [0u8; CHECKPOINT_CAPACITY];
-    let area = register::payload_area(CHECKPOINT_CAPACITY);
+    let area = record::payload_area(CHECKPOINT_CAPACITY);
     let id = image_id(job);
     let offset = offset.to_le_bytes();
     let n = Fields::write(&mut buf[area], &[&id, &offset, &state[..state_len]])
         .ok_or(StoreError::Full)?;
-    let sealed = register::seal(&mut buf, n).ok_or(StoreError::Full)?;
+    let sealed = record::seal(&mut buf, n).ok_or(StoreError::Full)?;
     store.set(&checkpoint_key(job), &buf[..sealed]).await
 }
 

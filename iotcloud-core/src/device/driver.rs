@@ -294,31 +294,28 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
     async fn replay_one(&mut self) -> Result<Option<()>, DeviceError<Pf>> {
         let transport = self.platform.parts().transport;
         let had_queued = self.outbox.queued() > 0;
-        match self.session.next_replay(self.outbox.free()) {
-            Ok(None) => Ok(None),
+        // What to write out now, after what waits: a stored frame that does not fit the
+        // buffer, or nothing more when the buffer is too small for the next SUBSCRIBE.
+        let extra: &[u8] = match self.session.next_replay(self.outbox.free()) {
+            Ok(None) => return Ok(None),
             Ok(Some(Replay::Frame(n))) => {
                 self.outbox.commit(n);
-                Ok(Some(()))
+                return Ok(Some(()));
             }
             Ok(Some(Replay::Stored(frame))) => {
-                if !self.outbox.queue_copy(frame) {
-                    self.outbox
-                        .write_out(transport, frame)
-                        .await
-                        .map_err(WriteFailed::into_error)?;
+                if self.outbox.queue_copy(frame) {
+                    return Ok(Some(()));
                 }
-                Ok(Some(()))
+                frame
             }
-            // The free part is too small for a SUBSCRIBE: write out what waits and go on.
-            Err(SessionError::Encode(EncodeError::BufferTooSmall { .. })) if had_queued => {
-                self.outbox
-                    .write_out(transport, &[])
-                    .await
-                    .map_err(WriteFailed::into_error)?;
-                Ok(Some(()))
-            }
-            Err(e) => Err(e.into()),
-        }
+            Err(SessionError::Encode(EncodeError::BufferTooSmall { .. })) if had_queued => &[],
+            Err(e) => return Err(e.into()),
+        };
+        self.outbox
+            .write_out(transport, extra)
+            .await
+            .map_err(WriteFailed::into_error)?;
+        Ok(Some(()))
     }
 
     /// The connection is gone: close it, keep the session, report `reason` next.
@@ -413,14 +410,17 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
                 max: MAX_FILTERS_PER_CALL,
             });
         }
-        let (id, n) = match self.session.subscribe(&list, self.outbox.free()) {
-            Err(SessionError::Encode(EncodeError::BufferTooSmall { .. }))
-                if self.outbox.queued() > 0 =>
-            {
-                self.write_out_quietly().await;
-                self.session.subscribe(&list, self.outbox.free())?
+        // Behind what waits, or after writing that out when the rest of the buffer is too
+        // small (a failed write empties the buffer: the second try then reports the error).
+        let (id, n) = loop {
+            match self.session.subscribe(&list, self.outbox.free()) {
+                Err(SessionError::Encode(EncodeError::BufferTooSmall { .. }))
+                    if self.outbox.queued() > 0 =>
+                {
+                    self.write_out_quietly().await
+                }
+                other => break other?,
             }
-            other => other?,
         };
         self.outbox.commit(n);
         self.write_out_quietly().await;
@@ -442,14 +442,17 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
                 max: MAX_FILTERS_PER_CALL,
             });
         }
-        let (id, n) = match self.session.unsubscribe(&list, self.outbox.free()) {
-            Err(SessionError::Encode(EncodeError::BufferTooSmall { .. }))
-                if self.outbox.queued() > 0 =>
-            {
-                self.write_out_quietly().await;
-                self.session.unsubscribe(&list, self.outbox.free())?
+        // Behind what waits, or after writing that out when the rest of the buffer is too
+        // small (a failed write empties the buffer: the second try then reports the error).
+        let (id, n) = loop {
+            match self.session.unsubscribe(&list, self.outbox.free()) {
+                Err(SessionError::Encode(EncodeError::BufferTooSmall { .. }))
+                    if self.outbox.queued() > 0 =>
+                {
+                    self.write_out_quietly().await
+                }
+                other => break other?,
             }
-            other => other?,
         };
         self.outbox.commit(n);
         self.write_out_quietly().await;
@@ -795,8 +798,9 @@ impl<T: Transport, C: Clock> Wire<'_, '_, T, C> {
                 return Err(e.into_error());
             }
         }
-        // `Some`: written out already, with this result; `None`: queued.
-        let (id, written) =
+        // What goes out after the queued bytes: nothing, the payload after its header, or a
+        // stored frame that did not fit the buffer. One write for every case.
+        let (id, extra): (_, Option<&[u8]>) =
             match self
                 .session
                 .publish(topic, payload, qos, retain, self.outbox.free())?
@@ -807,25 +811,20 @@ impl<T: Transport, C: Clock> Wire<'_, '_, T, C> {
                 }
                 Outgoing::HeaderThenPayload(n) => {
                     self.outbox.commit(n);
-                    (
-                        None,
-                        Some(self.outbox.write_out(self.transport, payload).await),
-                    )
+                    (None, Some(payload))
                 }
-                Outgoing::Stored { packet_id, frame } => {
-                    let written = match self.outbox.queue_copy(frame) {
-                        true => None,
-                        false => Some(self.outbox.write_out(self.transport, frame).await),
-                    };
-                    (Some(packet_id), written)
-                }
+                Outgoing::Stored { packet_id, frame } => (
+                    Some(packet_id),
+                    (!self.outbox.queue_copy(frame)).then_some(frame),
+                ),
                 Outgoing::Queued { packet_id } => return Ok(Some(packet_id)),
             };
-        let written = match written {
-            Some(result) => result,
-            None if now => self.outbox.write_out(self.transport, &[]).await,
+        let extra = match extra {
+            Some(extra) => extra,
+            None if now => &[],
             None => return Ok(id),
         };
+        let written = self.outbox.write_out(self.transport, extra).await;
         match written {
             Ok(()) => {
                 self.session.sent(self.clock.now_ms());

@@ -279,3 +279,50 @@ async fn refused_credentials_are_an_authentication_error() {
     assert!(matches!(err, Error::Refused(_)), "{err:?}");
     assert_eq!(err.kind(), iotcloud_core::ErrorKind::Auth);
 }
+
+/// QoS 0 messages written just before a disconnect all arrive: the device waits for the
+/// broker to close after DISCONNECT, instead of closing with the broker's answers unread
+/// (which resets the connection and makes the broker drop what it has not read yet).
+#[tokio::test]
+async fn qos0_messages_written_right_before_disconnect_all_arrive() {
+    const N: u32 = 20_000;
+    let broker = Broker::start();
+    let mut receiver = connect(
+        provider(broker.port, "it-last-words-rx"),
+        memory(4096, 512, 4096),
+    )
+    .await;
+    subscribe(&mut receiver, "it/last-words", QoS::AtMostOnce).await;
+
+    let mut sender = connect(
+        provider(broker.port, "it-last-words-tx"),
+        memory(2048, 4096, 4096),
+    )
+    .await;
+    // Its SUBACK stays unread: at close, the broker has sent something the device never
+    // read.
+    sender
+        .subscribe(&[("it/elsewhere", QoS::AtMostOnce)])
+        .await
+        .unwrap();
+    for i in 0..N {
+        sender
+            .enqueue("it/last-words", &i.to_be_bytes(), QoS::AtMostOnce)
+            .await
+            .unwrap();
+    }
+    sender.flush().await.unwrap();
+    let _ = sender.disconnect().await;
+
+    let mut got = 0u32;
+    while got < N {
+        match next(&mut receiver, 10_000).await {
+            Some(Ev::Message { payload, .. }) => {
+                assert_eq!(payload, got.to_be_bytes(), "in order, none missing");
+                got += 1;
+            }
+            other => panic!("after {got} of {N}: {other:?}"),
+        }
+    }
+    receiver.disconnect().await;
+}

@@ -47,6 +47,13 @@ fn version_line(bin: &PathBuf) -> String {
 }
 
 impl Broker {
+    /// CPU time the broker has used so far, in nanoseconds (`/proc/PID/schedstat`), or
+    /// `None` where that file is missing.
+    pub fn cpu_ns(&self) -> Option<u64> {
+        let text = std::fs::read_to_string(format!("/proc/{}/schedstat", self.child.id())).ok()?;
+        text.split_whitespace().next()?.parse().ok()
+    }
+
     /// Starts mosquitto and waits until it accepts connections.
     pub fn start() -> Result<Broker> {
         let port = TcpListener::bind("127.0.0.1:0")

@@ -1,6 +1,6 @@
 //! Row 3: from the call to `connect` (sign, TCP connect, CONNECT) until the device is ready
 //! — CONNACK received and every system subscription of the provider acknowledged — with the
-//! number of network round trips it took and the packets it sent meanwhile. Where the
+//! number of network round trips it took and the writes it made meanwhile. Where the
 //! provider does OTA over MQTT, the device has OTA enabled, as a deployed one would: it then
 //! also reports its firmware version and asks for pending jobs on every connect.
 
@@ -29,7 +29,7 @@ const JOB_BUFFER: usize = 512;
 
 /// A transport that counts turns: the TCP handshake, and every read that follows a write
 /// (the device said something and now waits for the broker's answer). It also counts
-/// flushes: the device flushes once after every packet it writes.
+/// flushes: the device flushes once after each write-out, whatever it held.
 pub struct CountingTransport<T> {
     inner: T,
     wrote: bool,
@@ -41,7 +41,7 @@ pub struct CountingTransport<T> {
 pub struct Counts {
     /// Round trips so far.
     pub turns: Cell<u32>,
-    /// Packets written so far (flushes).
+    /// Write-outs so far (flushes).
     pub packets: Cell<u32>,
 }
 

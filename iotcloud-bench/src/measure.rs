@@ -6,6 +6,7 @@ use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crate::broker::Broker;
 use crate::child::{Client, Exit, this_binary, value};
 use crate::error::{Context, Result, fail};
 use crate::subscriber::Subscriber;
@@ -46,6 +47,8 @@ pub struct Throughput {
     pub allocs_per_msg: Option<f64>,
     /// `size_of_val` of the connected device (this SDK only).
     pub device_bytes: Option<usize>,
+    /// The broker's CPU time over the run's wall time (1.0: one core busy throughout).
+    pub broker_busy: Option<f64>,
 }
 
 /// One round-trip run.
@@ -82,7 +85,8 @@ const MOSQUITTO_PUB_QOS1_MAX: u64 = 65_535;
 /// does once every message is acknowledged; the subscriber must still receive them all.
 /// `mosquitto_pub` at QoS 1 publishes in runs of at most [`MOSQUITTO_PUB_QOS1_MAX`]
 /// messages, whose times are added.
-pub fn throughput(peer: Peer, port: u16, qos: u8, count: u64) -> Result<Throughput> {
+pub fn throughput(peer: Peer, broker: &Broker, qos: u8, count: u64) -> Result<Throughput> {
+    let port = broker.port;
     let topic = format!("bench/throughput/{}/qos{qos}", peer.slug());
     let id = format!("bench-subscriber-{}-qos{qos}", peer.slug());
     let subscriber = Subscriber::connect(port, &id, &topic).ctx("starting the subscriber")?;
@@ -98,6 +102,7 @@ pub fn throughput(peer: Peer, port: u16, qos: u8, count: u64) -> Result<Throughp
     };
     let mut elapsed = Duration::ZERO;
     let mut first_start = None;
+    let busy_from = (Instant::now(), broker.cpu_ns());
     for batch in batches {
         let (start, exit) = publish_batch(peer, port, qos, batch, &topic)?;
         first_start.get_or_insert(start);
@@ -115,6 +120,11 @@ pub fn throughput(peer: Peer, port: u16, qos: u8, count: u64) -> Result<Throughp
         Err(_) => return fail("the subscriber thread panicked"),
     };
     result.received = got.count;
+    let wall = busy_from.0.elapsed().as_secs_f64();
+    result.broker_busy = broker
+        .cpu_ns()
+        .zip(busy_from.1)
+        .map(|(to, from)| to.saturating_sub(from) as f64 / 1e9 / wall);
     result.rate = match (qos, got.all_at, first_start) {
         (0, Some(end), Some(start)) => Some(count as f64 / (end - start).as_secs_f64()),
         (1, Some(_), _) => Some(count as f64 / elapsed.as_secs_f64()),

@@ -94,7 +94,7 @@ pub fn full_run(divisor: u64) -> Result<()> {
                     "row 1, round {round} of {ROUNDS}: {messages} messages at QoS {qos} from {}",
                     peer.slug()
                 ));
-                runs[qi][pi].push(measure::throughput(peer, broker.port, qos, messages)?);
+                runs[qi][pi].push(measure::throughput(peer, &broker, qos, messages)?);
             }
         }
     }
@@ -245,6 +245,23 @@ fn print_table(r: &Results) {
     }
     for (qi, qos) in [0, 1].into_iter().enumerate() {
         let t = &r.throughput[qi];
+        let busy = |i: usize| {
+            t[i].as_ref()
+                .and_then(|c| c.median.broker_busy)
+                .map_or("not measured".into(), |b| format!("{:.0} %", b * 100.0))
+        };
+        row(&[
+            "1".into(),
+            format!("broker CPU during the median QoS {qos} run, % of one core"),
+            busy(0),
+            busy(1),
+            busy(2),
+            "—".into(),
+            "—".into(),
+        ]);
+    }
+    for (qi, qos) in [0, 1].into_iter().enumerate() {
+        let t = &r.throughput[qi];
         let rss = |i: usize| t[i].as_ref().map(|c| c.max_rss_kib as f64);
         row(&[
             "1, 4".into(),
@@ -290,12 +307,12 @@ fn print_table(r: &Results) {
                 connect::REPEAT
             ),
             format!(
-                "{:.2} ms, {} round trips, {} sent",
+                "{:.2} ms, {} round trips, {}",
                 c.median.as_secs_f64() * 1e3,
                 c.round_trips,
                 match c.packets {
-                    1 => "1 packet".to_string(),
-                    n => format!("{n} packets"),
+                    1 => "1 write".to_string(),
+                    n => format!("{n} writes"),
                 }
             ),
             "—".into(),
@@ -402,10 +419,10 @@ fn print_goals(r: &Results) {
             Some(false) => "MISSED",
             None => "not measured",
         };
-        let vs_rumqttc = rate(0).zip(rate(1)).map(|(a, b)| a >= b);
+        let vs_rumqttc = rate(0).zip(rate(1)).map(|(a, b)| a >= 1.2 * b);
         let vs_mosquitto = rate(0).zip(rate(2)).map(|(a, b)| a >= 0.9 * b);
         println!(
-            "- QoS {qos}: at least rumqttc's throughput — {} ({}); within 10 % of libmosquitto's \
+            "- QoS {qos}: at least 1.2× rumqttc's throughput — {} ({}); within 10 % of libmosquitto's \
              or better — {} ({})",
             verdict(vs_rumqttc),
             ratio(rate(0), rate(1)),
@@ -451,16 +468,21 @@ fn print_definitions(r: &Results) {
          and their times are added. Peak RSS is `ru_maxrss` from `wait4` on the client \
          process, started with fork and exec by a small launcher so that it does not \
          inherit the benchmark's own peak; the table shows the highest over the rounds \
-         (and over both runs of `mosquitto_pub` at QoS 1).",
+         (and over both runs of `mosquitto_pub` at QoS 1). Broker CPU is the broker's \
+         CPU time (`/proc/PID/schedstat`) over the wall time from the client's start to the \
+         subscriber's last message: mosquitto is single-threaded, so near 100 % the run \
+         measures the broker's limit rather than the client's.",
         PAYLOAD.len()
     );
     println!(
         "- Rust clients: one single-threaded tokio runtime per process; the workspace's \
          release profile (opt-level \"s\", LTO). This SDK: `PlainMqtt` over hal-host's \
-         `TcpTransport`; `publish` returns once the packet is written; when {WINDOW} \
-         messages are in flight the loop waits for one event, then takes each event \
-         already received and refills the window after each. rumqttc: one task calls `AsyncClient::publish`, the other polls \
-         the `EventLoop`; request channel 10 (its default)."
+         `TcpTransport`; messages are enqueued (`enqueue` writes into the {TX_BUFFER}-byte \
+         transmit buffer, which goes out when it fills, when the device waits for the \
+         broker, or on `flush`); when {WINDOW} messages are in flight the loop waits for \
+         one event, takes every event already received, and refills the window. rumqttc: \
+         one task calls `AsyncClient::publish`, the other polls the `EventLoop`; request \
+         channel 10 (its default)."
     );
     println!(
         "- Row 2: one client publishes at QoS 1 to a topic it is subscribed to at QoS 1; \
@@ -476,7 +498,7 @@ fn print_definitions(r: &Results) {
          would, so it also sends its version report and job request (where the cloud has \
          them) before it is ready; their acknowledgements are not waited for. A transport \
          wrapper counts round trips (the TCP handshake, plus every read that follows a \
-         write) and packets sent (flushes: the device flushes after each packet). Each \
+         write) and writes (flushes: the device flushes after each write-out, which carries every packet queued). Each \
          provider is configured with made-up credentials and pointed at the same mosquitto \
          without TLS."
     );

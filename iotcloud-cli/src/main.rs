@@ -46,8 +46,9 @@ firmware version V (default 0.0.0) and downloads OTA jobs into ota_dir, verified
 progress bar, reporting progress and the result to the cloud.
 pub: publishes N messages (default 1) at QoS Q (default 1), one every MS milliseconds
 (default 0); `{seq}` in the payload (default `{seq}`) becomes the message's number. It
-reconnects after every loss (backoff between floor_ms and cap_ms), queues what is
-published meanwhile, and exits 0 only once every message is acknowledged (QoS 0: sent),
+starts publishing once connected, reconnects after every loss (backoff between floor_ms
+and cap_ms), queues what is published meanwhile, and exits 0 only once every message is
+acknowledged (QoS 0: sent and the broker closed after DISCONNECT),
 printing a JSON summary; seconds=N gives up after N seconds.
 sub: subscribes to FILTER and prints each message as `topic payload`, one per line,
 until N messages (count=N), N seconds (seconds=N) or Ctrl-C; it reconnects after every

@@ -139,6 +139,19 @@ pub(crate) fn publish(cloud: &str, args: Args, o: PubSubOptions) -> Result<Strin
             QoS::AtMostOnce => seq == count,
             _ => acked == count,
         };
+        // The first message waits for the first connection, as with mosquitto_pub: a
+        // backlog queued before it would go out a replay window at a time. Messages
+        // published during a later outage wait in the session's offline queue.
+        while !sup.is_connected() {
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                let _ = sup.into_device().await;
+                return Err(format!(
+                    "gave up after {} s: 0 of {count} published, 0 acknowledged (never connected)",
+                    o.seconds.unwrap_or(0)
+                ));
+            }
+            service(&mut sup, SERVICE_WAIT).await?;
+        }
         // Messages are enqueued: they leave together when the transmit buffer fills or
         // when the supervisor waits for the broker. The link is serviced only when there is
         // nothing to enqueue: the queue is full, the link is down, or the next message is

@@ -147,7 +147,7 @@ fn pub_gives_up_with_a_clear_error_when_no_broker_answers() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
-        stderr.contains("gave up after 1 s: 3 of 3 published, 0 acknowledged"),
+        stderr.contains("gave up after 1 s: 0 of 3 published, 0 acknowledged (never connected)"),
         "{stderr}"
     );
     assert!(stderr.contains("connect attempt 1 failed: "), "{stderr}");

@@ -50,7 +50,7 @@ fn acks(event: core::result::Result<Event<'_>, Error<HostError>>) -> Result<u64>
 /// or when the device waits for the broker); acknowledgements arrive as events. Up to
 /// [`WINDOW`] messages are kept in flight: when the window (or the session memory) is full
 /// the loop waits for one event, then takes every event already received without waiting,
-/// and enqueues again.
+/// and refills the window.
 pub fn publish(port: u16, qos: QoS, count: u64, topic: &str) -> Result<()> {
     runtime()?.block_on(async {
         let mut arrays = Box::new(Arrays::new());
@@ -82,11 +82,10 @@ pub fn publish(port: u16, qos: QoS, count: u64, topic: &str) -> Result<()> {
                 continue;
             }
             acked += acks(device.next_event().await)?;
-            // Keep the pipe full: after each event already received, refill the window
-            // at once rather than first draining every acknowledgement.
+            // Take every acknowledgement already received, then refill the window in one
+            // go: the new messages leave together, a transmit buffer at a time.
             while let Poll::Ready(event) = embassy_futures::poll_once(device.next_event()) {
                 acked += acks(event)?;
-                fill!();
             }
         }
         let used = allocations() - base;

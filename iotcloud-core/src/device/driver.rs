@@ -16,7 +16,7 @@ use crate::mqtt::{
     TopicError, TopicFilter, TopicName,
 };
 use crate::platform::{Parts, Platform, TransportError};
-use crate::provider::{Provider, SignContext};
+use crate::provider::{Provider, ProviderError, SignContext};
 use crate::register::Registration as _;
 use crate::scratch::Scratch;
 use crate::session::{Outgoing, Poll, Replay, Session, SessionError, SessionEvent};
@@ -248,18 +248,42 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
         Ok(())
     }
 
+    /// The `index`th subscription of `topics`, named in `scratch`.
+    fn nth_topic<'s>(
+        provider: &P,
+        topics: Topics,
+        index: usize,
+        scratch: &mut Scratch<'s>,
+    ) -> Result<Option<SubscribeTopic<'s>>, ProviderError> {
+        match topics {
+            Topics::System => provider.system_subscription(index, scratch),
+            #[cfg(feature = "ota")]
+            Topics::Ota => match provider.ota() {
+                Ok(ota) => crate::ota::OtaFormat::subscription(ota, index, scratch),
+                Err(_) => Ok(None),
+            },
+        }
+    }
+
+    /// Session memory the subscriptions of `topics` take. A topic the provider cannot name
+    /// ends the count: connecting reports that error.
+    pub fn session_needs(&mut self, topics: Topics) -> usize {
+        let mut total = 0;
+        for index in 0.. {
+            let mut scratch = Scratch::new(self.inbox.all());
+            match Self::nth_topic(&self.provider, topics, index, &mut scratch) {
+                Ok(Some(topic)) => total += Session::subscription_len(topic.filter.as_str()),
+                _ => break,
+            }
+        }
+        total
+    }
+
     /// Queues a SUBSCRIBE for each topic of `topics` the session does not have yet.
     pub async fn subscribe_all(&mut self, topics: Topics) -> Result<(), DeviceError<Pf>> {
         for index in 0.. {
             let mut scratch = Scratch::new(self.inbox.free());
-            let topic = match topics {
-                Topics::System => self.provider.system_subscription(index, &mut scratch),
-                #[cfg(feature = "ota")]
-                Topics::Ota => match self.provider.ota() {
-                    Ok(ota) => crate::ota::OtaFormat::subscription(ota, index, &mut scratch),
-                    Err(_) => Ok(None),
-                },
-            }?;
+            let topic = Self::nth_topic(&self.provider, topics, index, &mut scratch)?;
             let Some(topic) = topic else {
                 break;
             };
@@ -705,7 +729,8 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
         }
     }
 
-    /// DISCONNECT after what waits, then close.
+    /// DISCONNECT after what waits, wait (up to the connect timeout) for the broker to
+    /// close, then close.
     pub async fn disconnect(&mut self) {
         if self.session.is_connected() && !self.outbox.is_dirty() {
             // `None`: no room behind what waits, which is written out first.
@@ -720,8 +745,20 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
                         .map(|n| self.outbox.commit(n));
                 }
             }
-            let transport = self.platform.parts().transport;
-            let _ = self.outbox.write_out(transport, &[]).await;
+            let Parts {
+                transport, clock, ..
+            } = self.platform.parts();
+            if self.outbox.write_out(transport, &[]).await.is_ok() {
+                // The broker closes the connection once it has read the DISCONNECT, so
+                // everything before it. Closing first, with bytes from the broker still
+                // unread, makes TCP stacks reset the connection, and the broker then loses
+                // what it had received but not yet read: the last QoS 0 messages above all.
+                let deadline = clock.now_ms().saturating_add(self.connect_timeout_ms);
+                self.inbox.reset();
+                while let Read::Bytes = self.inbox.read(transport, clock, Some(deadline)).await {
+                    self.inbox.reset();
+                }
+            }
         }
         self.session.link_down();
         self.outbox.reset();

@@ -35,7 +35,7 @@ use crate::mqtt::{PacketId, QoS};
 use crate::platform::{Platform, TransportError};
 use crate::provider::Provider;
 use crate::session::{Session, WhenFull};
-use driver::Core;
+use driver::{Core, Topics};
 
 /// Timing and queueing settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -270,8 +270,12 @@ impl<'b, P: Provider, Pf: Platform> Device<'b, P, Pf, Unregistered> {
         memory: Memory<'b>,
         options: DeviceOptions,
     ) -> Self {
+        let mut core = Core::new(provider, platform, memory, options);
+        // Room for the system subscriptions that a full offline queue cannot take.
+        let reserve = core.session_needs(Topics::System);
+        core.session.set_reserve(reserve);
         Device {
-            core: Core::new(provider, platform, memory, options),
+            core,
             _state: PhantomData,
         }
     }
@@ -467,6 +471,11 @@ impl<'b, P: Provider, Pf: Platform> Device<'b, P, Pf, Connected> {
     /// Ends the connection politely (what waits, then DISCONNECT) and returns to
     /// `Registered`. The session (in-flight messages, subscriptions) is kept for the next
     /// `connect`.
+    ///
+    /// After the DISCONNECT it waits for the broker to close the connection (at most
+    /// [`DeviceOptions::connect_timeout_ms`]), reading and discarding what still arrives:
+    /// closing with the broker's bytes unread makes a TCP stack reset the connection, and
+    /// the broker would lose the messages it had received but not yet read.
     // An `async move` block for the reason given at `register`.
     #[allow(clippy::manual_async_fn)]
     pub fn disconnect(mut self) -> impl Future<Output = Device<'b, P, Pf, Registered>> {

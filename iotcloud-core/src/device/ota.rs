@@ -302,6 +302,10 @@ impl<'b, P: Provider, Pf: Platform> Device<'b, P, Pf, Unregistered> {
     /// [`OtaNoticeError::TooLarge`], never cut.
     pub fn with_ota(mut self, firmware: Firmware<'b>) -> Self {
         self.core.ota.enable(firmware);
+        // The OTA subscriptions join the system ones in the session memory's reserve.
+        let reserve =
+            self.core.session_needs(Topics::System) + self.core.session_needs(Topics::Ota);
+        self.core.session.set_reserve(reserve);
         self
     }
 }

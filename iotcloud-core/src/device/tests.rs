@@ -897,3 +897,58 @@ fn a_failed_transition_gives_the_device_back_and_converts_into_its_error() {
     t.state.borrow_mut().refuse_connect = true;
     assert!(matches!(connect_or_error(dev), Err(Error::Transport(_))));
 }
+
+#[test]
+fn an_offline_queue_filled_before_the_first_connection_leaves_room_for_system_topics() {
+    let t = MockTransport::with_responder(friendly_broker);
+    let mut rx = [0u8; 256];
+    let mut tx = [0u8; 128];
+    let mut session = [0u8; 256];
+    let dev = Device::new(
+        Strict,
+        Composed::new(t.clone(), TestClock::default()),
+        Memory {
+            rx: &mut rx,
+            tx: &mut tx,
+            session: &mut session,
+            ..Memory::default()
+        },
+    );
+    let dev = block_on(dev.register()).ok().unwrap();
+    let mut sup = dev.supervise(crate::ReconnectPolicy::default());
+    // Queued before any connection, until the memory refuses more.
+    let mut queued = 0;
+    loop {
+        match block_on(sup.enqueue("t", b"x", QoS::AtLeastOnce)) {
+            Ok(Some(_)) => queued += 1,
+            Err(Error::SessionFull { .. }) => break,
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(queued > 5, "{queued}");
+    // The connection still subscribes to the cloud's system topic, then sends the queue.
+    let mut acknowledged = 0;
+    let mut connected = false;
+    while acknowledged < queued {
+        match block_on(sup.next_event()).unwrap() {
+            crate::Supervised::Event(Event::Connected { .. }) => connected = true,
+            crate::Supervised::Event(Event::Published { .. }) => acknowledged += 1,
+            crate::Supervised::Event(Event::Subscribed { .. })
+            | crate::Supervised::Connecting { .. } => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!(connected);
+    assert_eq!(
+        sup.session()
+            .subscriptions()
+            .map(|s| s.0)
+            .collect::<Vec<_>>(),
+        ["sys/ota"]
+    );
+    assert_eq!(
+        t.state.borrow().connects,
+        1,
+        "connected at the first attempt"
+    );
+}

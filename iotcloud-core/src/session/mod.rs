@@ -217,6 +217,8 @@ pub struct Session<'s> {
     last_tx_ms: u64,
     ping_sent_ms: Option<u64>,
     replay: (ReplayPhase, usize),
+    /// Bytes of memory stored messages may not take; see [`Session::set_reserve`].
+    reserve: usize,
 }
 
 impl<'s> Session<'s> {
@@ -236,7 +238,21 @@ impl<'s> Session<'s> {
             last_tx_ms: 0,
             ping_sent_ms: None,
             replay: (ReplayPhase::Done, 0),
+            reserve: 0,
         }
+    }
+
+    /// Session memory a subscription to `filter` takes.
+    pub const fn subscription_len(filter: &str) -> usize {
+        records::HEADER + filter.len()
+    }
+
+    /// Keeps `bytes` of the session memory for subscriptions: QoS 1 and 2 messages may
+    /// not use them, queued or in flight. A device reserves what its provider's system
+    /// subscriptions take ([`Session::subscription_len`]), so that an offline queue filled
+    /// during an outage never keeps the next connection from subscribing to them.
+    pub fn set_reserve(&mut self, bytes: usize) {
+        self.reserve = bytes;
     }
 
     /// How long to wait for PINGRESP before declaring the connection dead; by default one
@@ -539,15 +555,18 @@ impl<'s> Session<'s> {
         } else {
             qos as u8
         };
-        let append = |records: &mut Records<'s>| {
-            records.append(Tag::OutPublish, meta, id.get(), len, |d| {
+        // Messages stay out of the reserve; dropping old ones (if that is the policy) can
+        // make room.
+        let needed = records::HEADER + len;
+        let free = (self.records.capacity() - self.records.used()).saturating_sub(self.reserve);
+        if needed > free && !self.make_room(needed.saturating_add(self.reserve)) {
+            return Err(Full { needed, free }.into());
+        }
+        let offset = self
+            .records
+            .append(Tag::OutPublish, meta, id.get(), len, |d| {
                 packet.emit(d).map(|_| ())
-            })
-        };
-        let offset = match append(&mut self.records) {
-            Err(Full { needed, .. }) if self.make_room(needed) => append(&mut self.records)??,
-            other => other??,
-        };
+            })??;
         if !now {
             return Ok(Outgoing::Queued { packet_id: id });
         }

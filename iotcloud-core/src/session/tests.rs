@@ -353,6 +353,41 @@ fn a_full_session_refuses_and_keeps_what_it_has() {
 }
 
 #[test]
+fn messages_stay_out_of_the_reserve_and_subscriptions_may_use_it() {
+    let mut mem = [0u8; 64];
+    let mut s = Session::new(&mut mem);
+    bring_up(&mut s, false, 0);
+    let filter = "sys/abcdefgh";
+    let reserve = Session::subscription_len(filter);
+    assert_eq!(reserve, 8 + filter.len());
+    s.set_reserve(reserve);
+    let mut tx = [0u8; 64];
+    let mut stored = 0;
+    let free = loop {
+        match s.publish(
+            TopicName::new("t").unwrap(),
+            b"",
+            QoS::AtLeastOnce,
+            false,
+            &mut tx,
+        ) {
+            Ok(_) => stored += 1,
+            Err(SessionError::Full { free, .. }) => break free,
+            Err(e) => panic!("{e:?}"),
+        }
+    };
+    assert!(stored > 0);
+    // What is left for messages excludes the reserve; the subscription fits in it.
+    assert_eq!(64 - s.records.used(), free + reserve);
+    let topic = SubscribeTopic {
+        filter: TopicFilter::new(filter).unwrap(),
+        qos: QoS::AtMostOnce,
+    };
+    s.subscribe(&[topic], &mut tx).unwrap();
+    assert_eq!(s.subscriptions().count(), 1);
+}
+
+#[test]
 fn packet_ids_skip_those_in_flight_and_never_use_zero() {
     let mut mem = [0u8; 1024];
     let mut s = Session::new(&mut mem);

@@ -113,16 +113,21 @@ impl<'t, 'b, T: Transport, C: Clock> Exchange<'t, 'b, T, C> {
         };
         let mut location = heapless::String::<MAX_LOCATION_LEN>::new();
         let mut redirected: Option<OwnedUrl> = None;
+        // Whether every redirect so far stayed on the request's origin (scheme, host and
+        // port): credentials go only there, as browsers and curl do.
+        let mut same_origin = true;
         loop {
             let req = match &redirected {
                 None => *request,
                 Some(owned) => Request {
                     url: owned.as_url(),
                     body: &[],
+                    client: request.client.filter(|_| same_origin),
                     ..*request
                 },
             };
-            let (status, head_len, filled) = exchange_head(transport, clock, &req, buf).await?;
+            let (status, head_len, filled) =
+                exchange_head(transport, clock, &req, same_origin, buf).await?;
             if !matches!(status, 301 | 302 | 303 | 307 | 308) {
                 let mut ex = Exchange {
                     transport,
@@ -163,6 +168,9 @@ impl<'t, 'b, T: Transport, C: Clock> Exchange<'t, 'b, T, C> {
             if req.url.scheme == Scheme::Https && next.scheme == Scheme::Http {
                 return Err(HttpError::BadRedirect);
             }
+            same_origin &= next.scheme == request.url.scheme
+                && next.port == request.url.port
+                && next.host.eq_ignore_ascii_case(request.url.host);
             let next = OwnedUrl::new(next).ok_or(HttpError::BadRedirect)?;
             redirected = Some(next);
         }
@@ -341,9 +349,10 @@ async fn exchange_head<T: Transport, C: Clock>(
     transport: &mut T,
     clock: &C,
     req: &Request<'_>,
+    credentials: bool,
     buf: &mut [u8],
 ) -> Result<(u16, usize, usize), HttpError<T::Error>> {
-    let head_len = write_head(req, buf)?;
+    let head_len = write_head(req, credentials, buf)?;
     let tls = (req.url.scheme == Scheme::Https).then_some(Tls {
         server: req.server,
         server_name: None,
@@ -424,8 +433,16 @@ async fn exchange_head<T: Transport, C: Clock>(
     }
 }
 
-/// Formats the request head into `buf`.
-fn write_head<E>(req: &Request<'_>, buf: &mut [u8]) -> Result<usize, HttpError<E>> {
+/// Header fields that carry credentials: sent only to the request's own origin.
+const CREDENTIAL_HEADERS: [&str; 3] = ["authorization", "cookie", "proxy-authorization"];
+
+/// Formats the request head into `buf`; without `credentials`, the request's
+/// [`CREDENTIAL_HEADERS`] are left out.
+fn write_head<E>(
+    req: &Request<'_>,
+    credentials: bool,
+    buf: &mut [u8],
+) -> Result<usize, HttpError<E>> {
     let bad = |s: &str| s.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0);
     for (name, value) in req.headers {
         if name.is_empty() || bad(name) || name.contains(':') || bad(value) {
@@ -451,6 +468,13 @@ fn write_head<E>(req: &Request<'_>, buf: &mut [u8]) -> Result<usize, HttpError<E
             write!(w, "Content-Length: {}\r\n", req.body.len())?;
         }
         for (name, value) in req.headers {
+            if !credentials
+                && CREDENTIAL_HEADERS
+                    .iter()
+                    .any(|c| name.eq_ignore_ascii_case(c))
+            {
+                continue;
+            }
             write!(w, "{name}: {value}\r\n")?;
         }
         w.write_str("\r\n")

@@ -9,7 +9,8 @@
 //! - A body larger than the buffer it must fit is [`HttpError::BodyTooLarge`], never a
 //!   silent truncation; firmware images are streamed at any size.
 //! - Redirects are refused (registration) or followed up to a limit (downloads); following
-//!   never goes from `https` to `http`.
+//!   never goes from `https` to `http`, and credentials (`Authorization`, `Cookie`, the
+//!   client certificate) are not sent on to another origin (scheme, host or port).
 
 pub(crate) mod chunked;
 pub(crate) mod client;

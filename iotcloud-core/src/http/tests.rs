@@ -246,3 +246,43 @@ fn a_silent_server_times_out() {
         Err(HttpError::Timeout)
     ));
 }
+
+#[test]
+fn credentials_follow_a_redirect_only_on_the_same_origin() {
+    let headers = [("Authorization", "Bearer t0ken"), ("Range", "bytes=10-")];
+    let run = |location: &str| {
+        let mut t = MockTransport::default();
+        let redirect = std::format!("HTTP/1.1 302 Found\r\nLocation: {location}\r\n\r\n");
+        serve(
+            &t,
+            &[
+                redirect.as_bytes(),
+                b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+            ],
+        );
+        let req = Request {
+            headers: &headers,
+            ..get("https://files.example/fw.bin")
+        };
+        assert_eq!(fetch(&mut t, &req, Redirects::Follow(3)).unwrap().1, b"ok");
+        let all = requests(&t);
+        let second = String::from(all.split("GET ").nth(2).unwrap());
+        (all.matches("Bearer t0ken").count(), second)
+    };
+    // Same scheme, host (in any case) and port: the token goes along.
+    let (tokens, second) = run("https://FILES.example/moved.bin");
+    assert_eq!(tokens, 2, "{second}");
+    // Another host, another port: the token stays behind; the range still goes.
+    for elsewhere in [
+        "https://cdn.example/fw.bin",
+        "https://files.example:8443/fw.bin",
+    ] {
+        let (tokens, second) = run(elsewhere);
+        assert_eq!(tokens, 1, "{elsewhere}: {second}");
+        assert!(
+            !second.to_ascii_lowercase().contains("authorization"),
+            "{second}"
+        );
+        assert!(second.contains("Range: bytes=10-\r\n"), "{second}");
+    }
+}

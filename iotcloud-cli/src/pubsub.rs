@@ -109,6 +109,7 @@ fn log_event(ev: &Supervised<'_, HostError>) -> bool {
         Supervised::Event(Event::Disconnected(reason)) => {
             err_line(&format!("disconnected: {reason}"));
         }
+        Supervised::Skipped(error) => err_line(&format!("skipped: {error}")),
         Supervised::Event(Event::Published { .. }) => return true,
         Supervised::Event(Event::Dropped { packet_id }) => {
             err_line(&format!("dropped id={}", packet_id.get()));

@@ -77,6 +77,10 @@ pub(crate) fn run(cloud: &str, args: Args, opts: RunOptions) -> Result<String, S
                         ));
                         Next::Go
                     }
+                    Ok(Supervised::Skipped(error)) => {
+                        log(&format!("skipped: {error}"));
+                        Next::Go
+                    }
                     Ok(_) => Next::Go,
                     Err(e) => {
                         log(&format!("error: {e}"));

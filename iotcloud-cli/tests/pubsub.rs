@@ -154,3 +154,73 @@ fn pub_gives_up_with_a_clear_error_when_no_broker_answers() {
     assert!(stderr.contains("connect attempt 3 failed: "), "{stderr}");
     assert!(!stderr.contains("pw"), "{stderr}");
 }
+
+/// One message too large for `sub`'s receive buffer is skipped with a line on stderr; `sub`
+/// stays connected and prints what comes after.
+#[test]
+fn sub_skips_an_oversized_message_and_goes_on() {
+    let broker = Broker::start();
+    let mut sub = iotcloud(&[
+        "sub",
+        "tlink",
+        "product_id=user",
+        "product_secret=pw",
+        "device_name=BIG1",
+        "host=127.0.0.1",
+        &format!("port={}", broker.port),
+        "tls=false",
+        "topic=cli/big",
+        "count=1",
+        "seconds=10",
+    ])
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let (tx, rx) = mpsc::channel();
+    let sub_err = sub.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(sub_err).lines() {
+            let _ = tx.send(line.unwrap());
+        }
+    });
+    while !rx
+        .recv_timeout(Duration::from_secs(10))
+        .unwrap()
+        .starts_with("connected")
+    {}
+    std::thread::sleep(Duration::from_millis(200));
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let mut sender = iotcloud_testkit::connect(
+            iotcloud_testkit::provider(broker.port, "cli-big-sender"),
+            iotcloud_testkit::memory(1024, 32 * 1024, 1024),
+        )
+        .await;
+        let big = vec![b'x'; 17_000];
+        sender
+            .publish("cli/big", &big, iotcloud_core::QoS::AtMostOnce)
+            .await
+            .unwrap();
+        sender
+            .publish("cli/big", b"after", iotcloud_core::QoS::AtMostOnce)
+            .await
+            .unwrap();
+        sender.disconnect().await;
+    });
+
+    let out = sub.wait_with_output().unwrap();
+    let stderr: Vec<String> = rx.try_iter().collect();
+    assert_eq!(out.status.code(), Some(0), "{stderr:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "cli/big after\n");
+    assert!(
+        stderr
+            .iter()
+            .any(|l| l.starts_with("skipped: incoming packet of 17")),
+        "{stderr:?}"
+    );
+}

@@ -136,6 +136,13 @@ pub enum Supervised<'a, E> {
         /// Why.
         cause: Cause,
     },
+    /// Something the broker sent could not be taken and was skipped; the connection stays
+    /// up. A message larger than the receive buffer ([`Error::IncomingTooLarge`]: it was
+    /// acknowledged and dropped), an acknowledgement for a packet identifier not in flight
+    /// ([`Error::Protocol`]), an incoming QoS 2 message the full session memory could not
+    /// record ([`Error::SessionFull`]: not acknowledged, so the broker sends it again after
+    /// the next connection).
+    Skipped(Error<E>),
     /// The attempt failed; the next one comes in `retry_in_ms`.
     ConnectFailed {
         /// The attempt's number.
@@ -279,13 +286,18 @@ impl<'b, P: Provider, Pf: Platform> Supervisor<'b, P, Pf> {
     ///
     /// An error that retrying cannot mend (the provider's configuration, a buffer too
     /// small for the credentials) is returned as such; calling again retries after the
-    /// cap.
+    /// cap. What goes wrong with one packet while connected is [`Supervised::Skipped`].
     pub async fn next_event(
         &mut self,
     ) -> Result<Supervised<'_, TransportError<Pf>>, Error<TransportError<Pf>>> {
         let core = &self.core;
         if core.session.is_connected() || core.pending.is_some() || core.session.has_dropped() {
-            let ev = self.core.next_event().await?;
+            // The device's errors here concern one packet; the connection goes on (a loss
+            // comes as `Disconnected`).
+            let ev = match self.core.next_event().await {
+                Ok(ev) => ev,
+                Err(error) => return Ok(Supervised::Skipped(error)),
+            };
             if let Event::Disconnected(reason) = ev {
                 self.phase = Phase::Lost(Cause::Lost(reason));
             }

@@ -952,3 +952,39 @@ fn an_offline_queue_filled_before_the_first_connection_leaves_room_for_system_to
         "connected at the first attempt"
     );
 }
+
+#[test]
+fn a_supervisor_skips_what_concerns_one_packet_and_stays_connected() {
+    let t = MockTransport::with_responder(friendly_broker);
+    let mut rig = Rig::new();
+    let dev = block_on(rig.device(t.clone(), TestClock::default()).register()).unwrap();
+    let mut sup = dev.supervise(crate::ReconnectPolicy::default());
+    while !matches!(
+        block_on(sup.next_event()).unwrap(),
+        crate::Supervised::Event(Event::Connected { .. })
+    ) {}
+    // A message larger than the receive buffer, an acknowledgement nobody waits for, and
+    // then a message that fits.
+    let mut stream = publish_packet("big", QosPid::AtLeastOnce(id(9)), &[0x55; 1000]);
+    let mut ack = [0u8; 4];
+    let n = Packet::Puback(id(77)).emit(&mut ack).unwrap();
+    stream.extend_from_slice(&ack[..n]);
+    stream.extend(publish_packet("small", QosPid::AtMostOnce, b"ok"));
+    t.push(&stream);
+    assert!(matches!(
+        block_on(sup.next_event()).unwrap(),
+        crate::Supervised::Skipped(Error::IncomingTooLarge { .. })
+    ));
+    assert!(matches!(
+        block_on(sup.next_event()).unwrap(),
+        crate::Supervised::Skipped(Error::Protocol(ProtocolError::UnknownPacketId { .. }))
+    ));
+    match block_on(sup.next_event()).unwrap() {
+        crate::Supervised::Event(Event::Message(m)) => {
+            assert_eq!((m.topic(), m.payload()), ("small", &b"ok"[..]))
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(sup.is_connected());
+    assert_eq!(t.state.borrow().connects, 1);
+}

@@ -14,10 +14,15 @@ pub struct FileSink {
     path: PathBuf,
     part: PathBuf,
     file: Option<File>,
+    capacity: u64,
 }
 
+/// The largest image a [`FileSink`] takes unless told otherwise: 64 MiB.
+pub const DEFAULT_IMAGE_LIMIT: u64 = 64 * 1024 * 1024;
+
 impl FileSink {
-    /// A sink that will write the image to `path`.
+    /// A sink that will write the image to `path`, refusing images larger than
+    /// [`DEFAULT_IMAGE_LIMIT`].
     pub fn new(path: impl AsRef<Path>) -> Self {
         let path = path.as_ref().to_path_buf();
         let mut part = path.clone().into_os_string();
@@ -26,7 +31,15 @@ impl FileSink {
             path,
             part: PathBuf::from(part),
             file: None,
+            capacity: DEFAULT_IMAGE_LIMIT,
         }
+    }
+
+    /// The same sink with another limit on the image's size ([`FirmwareSink::capacity`]):
+    /// a download announced larger is refused before a byte is written.
+    pub fn with_capacity(mut self, bytes: u64) -> Self {
+        self.capacity = bytes;
+        self
     }
 
     /// Where the finished image goes.
@@ -43,6 +56,10 @@ impl FileSink {
 
 impl FirmwareSink for FileSink {
     type Error = io::Error;
+
+    fn capacity(&self) -> Option<u64> {
+        Some(self.capacity)
+    }
 
     /// Keeps the first `resume_at` bytes of an existing `.part` file when it has them;
     /// otherwise starts an empty one.

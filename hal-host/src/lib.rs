@@ -7,10 +7,16 @@ pub mod store;
 pub mod transport;
 
 pub use clock::SystemClock;
-pub use firmware::FileSink;
+pub use firmware::{DEFAULT_IMAGE_LIMIT, FileSink};
 pub use platform::HostPlatform;
 pub use store::FileStore;
 pub use transport::{HostError, TcpTransport};
 
 /// The error of a device on this platform.
 pub type Error = iotcloud_core::Error<HostError>;
+
+/// The repository README's examples, compiled (not run: they need a broker) as this
+/// crate's doc tests, since they use it.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeExamples;

@@ -312,3 +312,119 @@ async fn a_bearer_token_from_the_job_is_presented_to_the_server() {
         Some("Bearer tok-123")
     );
 }
+
+/// A job with no announced size, for a server that says nothing of it either.
+fn job_without_size(url: &str, bytes: &[u8]) -> Vec<u8> {
+    let json = format!(
+        r#"{{"version":"2.0","url":"{url}","md5":"{}"}}"#,
+        hex(&Md5::digest(bytes))
+    );
+    let doc = Value::parse(json.as_bytes()).unwrap();
+    let fields = JobFields {
+        version: doc.get("version"),
+        url: doc.get("url"),
+        digest: doc.get("md5").map(|v| (ota::DigestAlgorithm::Md5, v)),
+        ..JobFields::default()
+    };
+    let mut buf = vec![0u8; 1024];
+    let n = fields.write(&mut buf).unwrap();
+    buf.truncate(n);
+    buf
+}
+
+#[tokio::test]
+async fn an_image_larger_than_the_sink_is_refused_before_a_byte_and_stopped_if_unannounced() {
+    let server = FirmwareServer::start().unwrap();
+    let img = image(50_000);
+    let url = server.add("/fw.bin", img.clone());
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = FileStore::open(dir.path().join("store")).unwrap();
+
+    // Announced by the job: refused before connecting.
+    let job_buf = job_bytes(&url, &img, None);
+    let job = OtaJob::decode(&job_buf).unwrap();
+    let mut sink = FileSink::new(dir.path().join("fw.bin")).with_capacity(20_000);
+    let err = fetch_into(&job, &mut store, &mut sink, &quick())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            OtaError::TooLarge {
+                size: 50_000,
+                capacity: 20_000
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(err.failure(), OtaFailure::Storage);
+    assert!(server.requests().is_empty(), "nothing was fetched");
+    assert!(!dir.path().join("fw.bin.part").exists());
+
+    // Announced by the server only: refused before the first byte of the body.
+    let job_buf = job_without_size(&url, &img);
+    let job = OtaJob::decode(&job_buf).unwrap();
+    let err = fetch_into(&job, &mut store, &mut sink, &quick())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, OtaError::TooLarge { size: 50_000, .. }),
+        "{err:?}"
+    );
+    assert!(!dir.path().join("fw.bin.part").exists());
+
+    // Announced by nobody: stopped once more than the limit has come.
+    server.fail_next(DownloadFault::NoLength);
+    let err = fetch_into(&job, &mut store, &mut sink, &quick())
+        .await
+        .unwrap_err();
+    match err {
+        OtaError::TooLarge { size, capacity } => {
+            assert_eq!(capacity, 20_000);
+            assert!(size > 20_000 && size < 30_000, "{size}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(!dir.path().join("fw.bin.part").exists());
+    assert!(!dir.path().join("fw.bin").exists());
+}
+
+#[tokio::test]
+async fn a_trickling_server_is_dropped_and_a_slow_download_ends_at_its_deadline() {
+    let server = FirmwareServer::start().unwrap();
+    let img = image(8_000);
+    let url = server.add("/fw.bin", img.clone());
+    let job = job_bytes(&url, &img, None);
+    let settings = DownloadSettings {
+        stall_timeout_ms: 300,
+        ..quick()
+    };
+
+    // One connection trickles a byte every 20 ms: dropped after 300 ms, the next one
+    // brings the rest.
+    server.fail_next(DownloadFault::Trickle(20));
+    let dir = tempfile::tempdir().unwrap();
+    let started = std::time::Instant::now();
+    assert_eq!(fetch(&job, dir.path(), &settings).await.unwrap(), 8_000);
+    assert!(started.elapsed() < std::time::Duration::from_secs(3));
+    assert_eq!(server.requests().len(), 2);
+
+    // Every connection trickles: the whole download ends at its deadline.
+    for _ in 0..20 {
+        server.fail_next(DownloadFault::Trickle(20));
+    }
+    let settings = DownloadSettings {
+        total_timeout_ms: 1_000,
+        max_attempts: 100,
+        ..settings
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let started = std::time::Instant::now();
+    let err = fetch(&job, dir.path(), &settings).await.unwrap_err();
+    assert!(
+        matches!(err, OtaError::TookTooLong { limit_ms: 1_000 }),
+        "{err:?}"
+    );
+    assert_eq!(err.failure(), OtaFailure::Timeout);
+    assert!(started.elapsed() < std::time::Duration::from_secs(3));
+}

@@ -105,7 +105,7 @@ pub(crate) fn run(cloud: &str, args: Args, opts: RunOptions) -> Result<String, S
                     let mut http = TcpTransport::new();
                     let mut work = vec![0u8; 4096 + 16 * 1024];
                     let settings = DownloadSettings::default();
-                    let result = device
+                    let download = device
                         .download_ota(&mut http, &mut sink, &mut work, &settings, |e| match e {
                             OtaEvent::Progress(p) => bar(&p),
                             OtaEvent::Retrying { progress, delay_ms } => log(&format!(
@@ -117,8 +117,17 @@ pub(crate) fn run(cloud: &str, args: Args, opts: RunOptions) -> Result<String, S
                             }
                             OtaEvent::Error(e) => log(&format!("error: {e}")),
                             _ => {}
-                        })
-                        .await;
+                        });
+                    // Ctrl-C and `seconds=` end a download too; its checkpoint lets the
+                    // next run resume it.
+                    let result = tokio::select! {
+                        _ = &mut stop => {
+                            eprintln!();
+                            log("ota: download stopped; it resumes on the next run");
+                            break;
+                        }
+                        result = download => result,
+                    };
                     eprintln!();
                     match result {
                         Ok(len) => log(&format!(

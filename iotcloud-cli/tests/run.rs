@@ -144,3 +144,82 @@ async fn run_downloads_an_ota_job_reports_it_and_stops_on_ctrl_c() {
         .unwrap();
     assert!(err.contains("100% 150000 / 150000 bytes"), "{err}");
 }
+
+/// `seconds=` (like Ctrl-C) ends `run` in the middle of a download from a server that
+/// trickles the image a byte at a time.
+#[tokio::test]
+async fn run_stops_on_time_in_the_middle_of_a_slow_download() {
+    let broker = Broker::start();
+    let server = FirmwareServer::start().unwrap();
+    let image: Vec<u8> = (0..50_000u32).map(|i| (i % 251) as u8).collect();
+    let url = server.add("/fw/2.0.0.bin", image.clone());
+    for _ in 0..10 {
+        server.fail_next(DownloadFault::Trickle(50));
+    }
+    let md5: String = Md5::digest(&image)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let ota_dir = tempfile::tempdir().unwrap();
+    let store = tempfile::tempdir().unwrap();
+    let mut cloud = connect(
+        provider(broker.port, "cli-cloud-side-2"),
+        memory(4096, 1024, 4096),
+    )
+    .await;
+    subscribe(&mut cloud, "/ota/device/#", QoS::AtLeastOnce).await;
+
+    let started = Instant::now();
+    let child = Command::new(env!("CARGO_BIN_EXE_iotcloud"))
+        .args([
+            "run",
+            "aliyun",
+            "product_id=a1Cli",
+            "device_name=dev-10",
+            "device_secret=s3cret",
+            "host=127.0.0.1",
+            &format!("port={}", broker.port),
+            "tls=false",
+            "version=1.0.0",
+            "seconds=3",
+            &format!("ota_dir={}", ota_dir.path().display()),
+            &format!("store={}", store.path().display()),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    loop {
+        match next(&mut cloud, 10_000).await {
+            Some(Ev::Message { topic, .. }) if topic.starts_with("/ota/device/inform/") => break,
+            Some(Ev::Message { .. } | Ev::Published(_) | Ev::Subscribed(..)) => {}
+            other => panic!("no version report: {other:?}"),
+        }
+    }
+    let notice = format!(
+        r#"{{"code":"1000","data":{{"size":{},"md5":"{md5}","version":"2.0.0","url":"{url}"}},"id":8,"message":"success"}}"#,
+        image.len()
+    );
+    cloud
+        .publish(
+            "/ota/device/upgrade/a1Cli/dev-10",
+            notice.as_bytes(),
+            QoS::AtLeastOnce,
+        )
+        .await
+        .unwrap();
+
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}\n{stdout}",
+        started.elapsed()
+    );
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains("ota: download stopped"), "{stdout}");
+    assert!(stdout.trim_end().ends_with("disconnected"), "{stdout}");
+}

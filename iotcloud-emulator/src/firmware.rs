@@ -28,6 +28,10 @@ pub enum DownloadFault {
     WrongLength(u64),
     /// Sends the head and stops sending, keeping the connection open.
     Stall,
+    /// Sends the body one byte at a time, this many milliseconds apart.
+    Trickle(u64),
+    /// Announces no length: the body ends when the connection does.
+    NoLength,
 }
 
 struct Image {
@@ -182,6 +186,8 @@ fn serve(mut stream: TcpStream, shared: &Shared) {
     let mut start = range_start(&req).unwrap_or(0);
     let mut drop_after = None;
     let mut announced = None;
+    let mut trickle = None;
+    let mut no_length = false;
     match fault {
         Some(DownloadFault::Status(s)) => {
             let _ = stream.write_all(&text(s, "Fault"));
@@ -204,6 +210,8 @@ fn serve(mut stream: TcpStream, shared: &Shared) {
         }
         Some(DownloadFault::DropAfter(n)) => drop_after = Some(n),
         Some(DownloadFault::WrongLength(n)) => announced = Some(n),
+        Some(DownloadFault::Trickle(ms)) => trickle = Some(Duration::from_millis(ms)),
+        Some(DownloadFault::NoLength) => no_length = true,
         Some(DownloadFault::Stall) => {
             let _ = stream.write_all(&head(
                 200,
@@ -222,7 +230,10 @@ fn serve(mut stream: TcpStream, shared: &Shared) {
     }
     let body = &bytes[start..];
     let length = announced.unwrap_or(body.len() as u64);
-    let mut headers = vec![("Content-Length", length.to_string())];
+    let mut headers = Vec::new();
+    if !no_length {
+        headers.push(("Content-Length", length.to_string()));
+    }
     if ranged {
         headers.push((
             "Content-Range",
@@ -242,8 +253,12 @@ fn serve(mut stream: TcpStream, shared: &Shared) {
         return;
     }
     let send = drop_after.map_or(body.len(), |n| n.min(body.len()));
-    // In pieces, as a network delivers them.
-    for piece in body[..send].chunks(1400) {
+    // In pieces, as a network delivers them (one byte at a time when trickling).
+    let piece_len = if trickle.is_some() { 1 } else { 1400 };
+    for piece in body[..send].chunks(piece_len) {
+        if let Some(gap) = trickle {
+            std::thread::sleep(gap);
+        }
         if stream.write_all(piece).is_err() {
             return;
         }

@@ -11,7 +11,7 @@ use sha2::{Digest as _, Sha256};
 use super::job::{DigestAlgorithm, OtaJob};
 use super::sink::FirmwareSink;
 use super::status::OtaFailure;
-use crate::clock::Clock;
+use crate::clock::{Clock, with_deadline};
 use crate::http::client::{Exchange, Redirects, Request};
 use crate::http::{HttpError, Url};
 use crate::kv::{KvStore, StoreError};
@@ -22,6 +22,9 @@ use crate::transport::{ServerAuth, Transport};
 /// Smallest work buffer a download takes: a response head and a piece of body.
 pub const MIN_DOWNLOAD_BUFFER: usize = 1024;
 
+/// Bytes a connection must deliver in every [`DownloadSettings::stall_timeout_ms`].
+pub const STALL_BYTES: u64 = 1024;
+
 /// How a download behaves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DownloadSettings<'a> {
@@ -29,6 +32,13 @@ pub struct DownloadSettings<'a> {
     pub server: ServerAuth<'a>,
     /// Longest wait for connecting and for each read (default 30 s).
     pub timeout_ms: u64,
+    /// Longest a connection may go on delivering less than [`STALL_BYTES`]: it is then
+    /// dropped and retried as a silent one is, so a server trickling a byte at a time
+    /// cannot hold the device (default 60 s).
+    pub stall_timeout_ms: u64,
+    /// Longest the whole download may take, retries included; the checkpoint is kept for
+    /// a later call (default 30 min).
+    pub total_timeout_ms: u64,
     /// Redirects followed, never from HTTPS to HTTP (default 5).
     pub max_redirects: u8,
     /// Failed attempts in a row, without a byte of progress between them, before giving
@@ -51,6 +61,8 @@ impl Default for DownloadSettings<'_> {
         DownloadSettings {
             server: ServerAuth::DefaultRoots,
             timeout_ms: 30_000,
+            stall_timeout_ms: 60_000,
+            total_timeout_ms: 30 * 60_000,
             max_redirects: 5,
             max_attempts: 8,
             retry_delay_ms: 1_000,
@@ -137,6 +149,23 @@ pub enum OtaError<E, S> {
         /// Size the server announced or sent.
         actual: u64,
     },
+    /// The image is larger than the firmware sink can hold
+    /// ([`FirmwareSink::capacity`]): announced so by the job or the server (nothing was
+    /// written), or more bytes came. The sink was aborted.
+    #[error("image of {size} bytes does not fit the firmware storage ({capacity} bytes)")]
+    TooLarge {
+        /// Size announced, or bytes received so far.
+        size: u64,
+        /// What the sink holds.
+        capacity: u64,
+    },
+    /// The download took longer than [`DownloadSettings::total_timeout_ms`]. What arrived
+    /// is checkpointed for a later call.
+    #[error("download took longer than {limit_ms} ms")]
+    TookTooLong {
+        /// The limit.
+        limit_ms: u64,
+    },
     /// The whole image arrived and its digest is not the job's. The sink was aborted.
     #[error("image digest mismatch")]
     DigestMismatch,
@@ -161,7 +190,10 @@ impl<E, S> OtaError<E, S> {
     /// The failure as clouds classify it, for the report.
     pub fn failure(&self) -> OtaFailure {
         match self {
-            OtaError::Http(HttpError::Timeout) => OtaFailure::Timeout,
+            OtaError::Http(HttpError::Timeout) | OtaError::TookTooLong { .. } => {
+                OtaFailure::Timeout
+            }
+            OtaError::TooLarge { .. } => OtaFailure::Storage,
             OtaError::Status(404 | 410) => OtaFailure::NotFound,
             OtaError::Status(401 | 403) => OtaFailure::Unauthorized,
             OtaError::SizeMismatch { .. } => OtaFailure::SizeMismatch,
@@ -353,6 +385,14 @@ where
         Some(c) => (c.offset, c.running),
         None => (0, Running::new(algorithm)),
     };
+    let capacity = sink.capacity();
+    let fits = |size: u64| capacity.is_none_or(|c| size <= c);
+    if let (Some(size), Some(capacity)) = (job.size(), capacity)
+        && size > capacity
+    {
+        return Err(OtaError::TooLarge { size, capacity });
+    }
+    let deadline = clock.now_ms().saturating_add(settings.total_timeout_ms);
     let kept = sink
         .begin(job.size(), offset)
         .await
@@ -409,6 +449,9 @@ where
                         .and_then(parse_content_range)
                         .ok_or(Step::Status(206))?;
                     check_size(job.size(), total)?;
+                    if let Some(total) = total.filter(|t| !fits(*t)) {
+                        return Err(Step::TooLarge(total));
+                    }
                     if first != offset {
                         // Not where we asked: start over from a clean request.
                         return Err(Step::Restart);
@@ -418,6 +461,9 @@ where
                 200 => {
                     if let Some(len) = ex.content_length() {
                         check_size(job.size(), Some(len))?;
+                        if !fits(len) {
+                            return Err(Step::TooLarge(len));
+                        }
                     }
                     0
                 }
@@ -430,6 +476,8 @@ where
                 running = Running::new(algorithm);
                 checkpointed = 0;
             }
+            // Where this connection's current stall window began, and at which offset.
+            let mut window = (clock.now_ms(), offset);
             loop {
                 let n = ex.read(piece).await.map_err(Step::Http)?;
                 if n == 0 {
@@ -440,6 +488,15 @@ where
                     && end > size
                 {
                     return Err(Step::Size(end));
+                }
+                if !fits(end) {
+                    return Err(Step::TooLarge(end));
+                }
+                let now = clock.now_ms();
+                if end - window.1 >= STALL_BYTES {
+                    window = (now, end);
+                } else if now.saturating_sub(window.0) >= settings.stall_timeout_ms {
+                    return Err(Step::Http(HttpError::Timeout));
                 }
                 sink.write_at(offset, &piece[..n])
                     .await
@@ -459,7 +516,9 @@ where
                 host.idle().await;
             }
         };
-        let outcome = attempt.await;
+        let outcome = with_deadline(clock, deadline, attempt)
+            .await
+            .unwrap_or(Err(Step::TookTooLong));
         transport.close().await;
         match outcome {
             Ok(()) => {
@@ -502,10 +561,20 @@ where
                     },
                     Step::Sink(e) => OtaError::Sink(e),
                     Step::Restart => OtaError::Status(206),
+                    Step::TooLarge(size) => OtaError::TooLarge {
+                        size,
+                        capacity: capacity.unwrap_or(0),
+                    },
+                    Step::TookTooLong => OtaError::TookTooLong {
+                        limit_ms: settings.total_timeout_ms,
+                    },
                 };
                 // Sizes and sink failures make the partial image worthless; an HTTP
-                // refusal (404, 403) leaves it for a later job with a working URL.
-                if matches!(err, OtaError::SizeMismatch { .. } | OtaError::Sink(_)) {
+                // refusal (404, 403) or the time limit leaves it for a later call.
+                if matches!(
+                    err,
+                    OtaError::SizeMismatch { .. } | OtaError::TooLarge { .. } | OtaError::Sink(_)
+                ) {
                     sink.abort().await;
                     forget_checkpoint(host.store(), job).await;
                 } else {
@@ -521,6 +590,11 @@ where
             checkpointed = offset;
         }
         let delay = backoff(settings, failures);
+        if clock.now_ms().saturating_add(delay) >= deadline {
+            return Err(OtaError::TookTooLong {
+                limit_ms: settings.total_timeout_ms,
+            });
+        }
         host.retrying(progress.snapshot(offset), delay).await;
         clock
             .sleep_until(clock.now_ms().saturating_add(delay))
@@ -563,6 +637,8 @@ enum Step<E, S> {
     Size(u64),
     Sink(S),
     Restart,
+    TooLarge(u64),
+    TookTooLong,
 }
 
 impl<E, S> From<SizeError> for Step<E, S> {

@@ -33,6 +33,13 @@ pub trait FirmwareSink {
 
     /// The download failed or the image did not verify: discard what was written.
     async fn abort(&mut self);
+
+    /// The largest image this sink can hold, if it has a limit (a flash region, a quota).
+    /// A download refuses an image announced larger than this (by the job or the server)
+    /// before writing a byte, and stops if more than this arrives.
+    fn capacity(&self) -> Option<u64> {
+        None
+    }
 }
 
 impl<S: FirmwareSink + ?Sized> FirmwareSink for &mut S {
@@ -52,5 +59,9 @@ impl<S: FirmwareSink + ?Sized> FirmwareSink for &mut S {
 
     async fn abort(&mut self) {
         (**self).abort().await
+    }
+
+    fn capacity(&self) -> Option<u64> {
+        (**self).capacity()
     }
 }

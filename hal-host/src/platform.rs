@@ -16,7 +16,7 @@ use crate::{SystemClock, TcpTransport};
 /// ```
 /// use hal_host::{FileStore, HostPlatform};
 /// let plain = HostPlatform::new();
-/// # let dir = std::env::temp_dir();
+/// # let dir = std::env::temp_dir().join(format!("iotcloud-doc-{}", std::process::id()));
 /// let storing = HostPlatform::new().with_store(FileStore::open(dir)?);
 /// # let _ = (plain, storing);
 /// # Ok::<(), std::io::Error>(())

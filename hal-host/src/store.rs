@@ -1,7 +1,8 @@
 //! [`KvStore`] as one file per key in a directory, written atomically.
 
-use std::fs::{self, File};
+use std::fs::{self, DirBuilder, File, OpenOptions, Permissions};
 use std::io::{self, Read, Write};
+use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 
 use iotcloud_core::kv::{KvStore, StoreError};
@@ -13,16 +14,44 @@ pub const MAX_KEY_LEN: usize = 64;
 ///
 /// `set` writes a temporary file, syncs it, renames it over the old one and syncs the
 /// directory: after a crash the key holds the old value or the new one, never a mix.
+///
+/// Values include device secrets, so the store is its owner's alone: the directory is
+/// created `0700` and every file `0600`, files another version left readable by others
+/// are narrowed when the store opens, and a directory that others can write to is refused.
 #[derive(Debug, Clone)]
 pub struct FileStore {
     dir: PathBuf,
 }
 
 impl FileStore {
-    /// A store in `dir`, created if missing.
+    /// A store in `dir`, created (`0700`) if missing.
+    ///
+    /// An error of kind [`io::ErrorKind::PermissionDenied`] if group or others may write to
+    /// the directory: they could replace the credentials the device signs in with.
     pub fn open(dir: impl AsRef<Path>) -> io::Result<Self> {
         let dir = dir.as_ref().to_path_buf();
-        fs::create_dir_all(&dir)?;
+        DirBuilder::new().recursive(true).mode(0o700).create(&dir)?;
+        let mode = fs::metadata(&dir)?.permissions().mode();
+        if mode & 0o022 != 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                format!(
+                    "store directory {} is writable by group or others (mode {:o}); \
+                     `chmod go-w` it or choose another",
+                    dir.display(),
+                    mode & 0o777
+                ),
+            ));
+        }
+        for entry in fs::read_dir(&dir)? {
+            let entry = entry?;
+            let path = entry.path();
+            if path.extension().is_some_and(|e| e == "kv")
+                && entry.metadata()?.permissions().mode() & 0o077 != 0
+            {
+                fs::set_permissions(&path, Permissions::from_mode(0o600))?;
+            }
+        }
         Ok(FileStore { dir })
     }
 
@@ -56,7 +85,12 @@ impl FileStore {
         let path = self.path(key)?;
         let tmp = path.with_extension("kv.tmp");
         let write = || -> io::Result<()> {
-            let mut f = File::create(&tmp)?;
+            let mut f = OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(&tmp)?;
             f.write_all(value)?;
             f.sync_all()?;
             fs::rename(&tmp, &path)?;
@@ -178,5 +212,30 @@ mod tests {
             .collect();
         names.sort();
         assert_eq!(names, ["%2E.%2F..%2Fetc%2Fx.kv", "a%2Fb%20c.kv"]);
+    }
+
+    #[test]
+    fn the_store_is_its_owners_alone() {
+        let base = tempfile::tempdir().unwrap();
+        let dir = base.path().join("nested").join("store");
+        let mut store = FileStore::open(&dir).unwrap();
+        run(store.set("secret", b"psk")).unwrap();
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&dir), 0o700);
+        assert_eq!(mode(&dir.join("secret.kv")), 0o600);
+
+        // A value another version left readable is narrowed when the store opens.
+        fs::set_permissions(dir.join("secret.kv"), Permissions::from_mode(0o644)).unwrap();
+        FileStore::open(&dir).unwrap();
+        assert_eq!(mode(&dir.join("secret.kv")), 0o600);
+
+        // A directory others may write to is refused, by name.
+        fs::set_permissions(&dir, Permissions::from_mode(0o777)).unwrap();
+        let err = FileStore::open(&dir).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::PermissionDenied);
+        assert!(
+            err.to_string().contains("writable by group or others"),
+            "{err}"
+        );
     }
 }

@@ -78,8 +78,11 @@ fn parse(args: &[String]) -> Result<Options, String> {
     Ok(o)
 }
 
-fn say(line: &str) {
-    crate::output::line(line);
+/// Prints the emulator's lines; device names and topics in them can come from the
+/// network, so anything that could act on a terminal is escaped (line breaks of the
+/// emulator's own multi-line answers stay).
+fn say(text: &str) {
+    crate::output::line(&crate::output::escaped_lines(text));
 }
 
 fn shell_line(cloud: Cloud, pairs: &[(String, String)]) -> String {

@@ -76,7 +76,13 @@ keys:   product_id (or produt_id), device_name, device_secret, product_secret, k
 const PEM_FILE_KEYS: [Key; 3] = [Key::ServerCert, Key::ClientCert, Key::ClientKey];
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args = match utf8_args(std::env::args_os().skip(1)) {
+        Ok(args) => args,
+        Err(message) => {
+            eprintln!("iotcloud: {message}");
+            return ExitCode::from(2);
+        }
+    };
     match run(&args) {
         Ok(out) => {
             if !out.is_empty() {
@@ -85,10 +91,35 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(message) => {
-            eprintln!("iotcloud: {message}");
+            // Lines of the tool's own (the usage text) stay lines; anything else that could
+            // act on a terminal, which a server's answer quoted in an error might hold, is
+            // escaped.
+            eprintln!("iotcloud: {}", output::escaped_lines(&message));
             ExitCode::from(2)
         }
     }
+}
+
+/// The arguments as text. One that is not UTF-8 is an error that names its key (the part
+/// before `=`, when that much is text) or its position, and never shows its value: it may
+/// be a secret.
+fn utf8_args(args: impl Iterator<Item = std::ffi::OsString>) -> Result<Vec<String>, String> {
+    args.enumerate()
+        .map(|(i, arg)| {
+            arg.into_string().map_err(|raw| {
+                let bytes = raw.as_encoded_bytes();
+                let key = bytes
+                    .iter()
+                    .position(|&b| b == b'=')
+                    .and_then(|eq| std::str::from_utf8(&bytes[..eq]).ok())
+                    .filter(|k| !k.is_empty() && k.bytes().all(|b| b.is_ascii_graphic()));
+                match key {
+                    Some(key) => format!("the value of `{key}=` is not valid UTF-8"),
+                    None => format!("argument {} is not valid UTF-8", i + 1),
+                }
+            })
+        })
+        .collect()
 }
 
 fn run(args: &[String]) -> Result<String, String> {

@@ -3,6 +3,8 @@
 
 use std::io::Write;
 
+use iotcloud::iotcloud_core::Printable;
+
 /// The exit status when standard output is gone: what a shell reports for a program ended
 /// by SIGPIPE (128 + 13), which is how such a program usually ends.
 const OUTPUT_CLOSED: i32 = 141;
@@ -27,4 +29,14 @@ fn write(text: &str, end: &str) {
     if written.is_err() {
         std::process::exit(OUTPUT_CLOSED);
     }
+}
+
+/// `text` with everything that could act on a terminal escaped ([`Printable`]), except the
+/// line breaks between its lines: for multi-line text of the tool's own that quotes what
+/// came from the network.
+pub(crate) fn escaped_lines(text: &str) -> String {
+    text.split('\n')
+        .map(|line| Printable(line).to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
 }

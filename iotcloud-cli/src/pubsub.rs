@@ -4,6 +4,7 @@
 use std::time::{Duration, Instant};
 
 use hal_host::{FileStore, HostError, HostPlatform};
+use iotcloud::iotcloud_core::Printable;
 use iotcloud::iotcloud_core::device::{ReconnectPolicy, Supervised, Supervisor};
 use iotcloud::iotcloud_core::mqtt::QoS;
 use iotcloud::{AnyProvider, Error, Event};
@@ -85,8 +86,10 @@ const SUB_SESSION_LEN: usize = 16 * 1024;
 /// publishing waits for acknowledgements rather than dropping anything.
 const QUEUE_LEN: usize = 256 * 1024;
 
+/// One line on stderr; what came from the network in it (an error's text can quote a
+/// server) is escaped.
 fn err_line(line: &str) {
-    eprintln!("{line}");
+    eprintln!("{}", Printable(line));
 }
 
 /// Logs a supervisor event that is not a message to stderr; returns whether it was an
@@ -250,8 +253,8 @@ pub(crate) fn subscribe(cloud: &str, args: Args, o: PubSubOptions) -> Result<Str
                     if let Supervised::Event(Event::Message(m)) = &ev {
                         crate::output::line(&format!(
                             "{} {}",
-                            m.topic,
-                            String::from_utf8_lossy(m.payload).escape_debug()
+                            Printable(m.topic),
+                            Printable(&String::from_utf8_lossy(m.payload))
                         ));
                         received += 1;
                     } else {

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use hal_host::{FileSink, TcpTransport};
+use iotcloud::iotcloud_core::Printable;
 use iotcloud::iotcloud_core::device::{OtaEvent, ReconnectPolicy, Supervised};
 use iotcloud::iotcloud_core::ota::{DownloadSettings, Firmware, OtaJob, Progress};
 use iotcloud::{AnyProvider, Event};
@@ -30,8 +31,10 @@ enum Next {
     Download(String),
 }
 
+/// One log line; what came from the network in it (topics, payloads, versions, a server's
+/// words in an error) is escaped.
 fn log(line: &str) {
-    crate::output::line(line);
+    crate::output::line(&Printable(line).to_string());
 }
 
 pub(crate) fn run(cloud: &str, args: Args, opts: RunOptions) -> Result<String, String> {
@@ -108,10 +111,14 @@ pub(crate) fn run(cloud: &str, args: Args, opts: RunOptions) -> Result<String, S
                     let download = device
                         .download_ota(&mut http, &mut sink, &mut work, &settings, |e| match e {
                             OtaEvent::Progress(p) => bar(&p),
-                            OtaEvent::Retrying { progress, delay_ms } => log(&format!(
-                                "\nota: connection lost at {} bytes; retrying in {delay_ms} ms",
-                                progress.received
-                            )),
+                            OtaEvent::Retrying { progress, delay_ms } => {
+                                // Below the progress bar.
+                                eprintln!();
+                                log(&format!(
+                                    "ota: connection lost at {} bytes; retrying in {delay_ms} ms",
+                                    progress.received
+                                ));
+                            }
                             OtaEvent::Event(ev) => {
                                 let _ = describe(&ev);
                             }

@@ -155,21 +155,23 @@ fn pub_gives_up_with_a_clear_error_when_no_broker_answers() {
     assert!(!stderr.contains("pw"), "{stderr}");
 }
 
-/// One message too large for `sub`'s receive buffer is skipped with a line on stderr; `sub`
-/// stays connected and prints what comes after.
-#[test]
-fn sub_skips_an_oversized_message_and_goes_on() {
-    let broker = Broker::start();
+/// `iotcloud sub` as a Tlink device on the local broker, for `count` messages on `topic`;
+/// returns once it is connected, with its stderr lines.
+fn spawn_sub(
+    port: u16,
+    device: &str,
+    topic: &str,
+) -> (std::process::Child, mpsc::Receiver<String>) {
     let mut sub = iotcloud(&[
         "sub",
         "tlink",
         "product_id=user",
         "product_secret=pw",
-        "device_name=BIG1",
+        &format!("device_name={device}"),
         "host=127.0.0.1",
-        &format!("port={}", broker.port),
+        &format!("port={port}"),
         "tls=false",
-        "topic=cli/big",
+        &format!("topic={topic}"),
         "count=1",
         "seconds=10",
     ])
@@ -190,29 +192,39 @@ fn sub_skips_an_oversized_message_and_goes_on() {
         .starts_with("connected")
     {}
     std::thread::sleep(Duration::from_millis(200));
+    (sub, rx)
+}
 
+/// Publishes `messages` at QoS 0 from a device of the test's own.
+fn send(port: u16, messages: &[(&str, &[u8])]) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     runtime.block_on(async {
         let mut sender = iotcloud_testkit::connect(
-            iotcloud_testkit::provider(broker.port, "cli-big-sender"),
+            iotcloud_testkit::provider(port, "cli-test-sender"),
             iotcloud_testkit::memory(1024, 32 * 1024, 1024),
         )
         .await;
-        let big = vec![b'x'; 17_000];
-        sender
-            .publish("cli/big", &big, iotcloud_core::QoS::AtMostOnce)
-            .await
-            .unwrap();
-        sender
-            .publish("cli/big", b"after", iotcloud_core::QoS::AtMostOnce)
-            .await
-            .unwrap();
+        for (topic, payload) in messages {
+            sender
+                .publish(topic, payload, iotcloud_core::QoS::AtMostOnce)
+                .await
+                .unwrap();
+        }
         sender.disconnect().await;
     });
+}
 
+/// One message too large for `sub`'s receive buffer is skipped with a line on stderr; `sub`
+/// stays connected and prints what comes after.
+#[test]
+fn sub_skips_an_oversized_message_and_goes_on() {
+    let broker = Broker::start();
+    let (sub, rx) = spawn_sub(broker.port, "BIG1", "cli/big");
+    let big = vec![b'x'; 17_000];
+    send(broker.port, &[("cli/big", &big), ("cli/big", b"after")]);
     let out = sub.wait_with_output().unwrap();
     let stderr: Vec<String> = rx.try_iter().collect();
     assert_eq!(out.status.code(), Some(0), "{stderr:?}");
@@ -222,5 +234,34 @@ fn sub_skips_an_oversized_message_and_goes_on() {
             .iter()
             .any(|l| l.starts_with("skipped: incoming packet of 17")),
         "{stderr:?}"
+    );
+}
+
+/// Topics and payloads reach the terminal with their control characters escaped: a
+/// message cannot clear the screen, recolour it or forge a line of output.
+#[test]
+fn sub_escapes_what_could_act_on_a_terminal() {
+    let broker = Broker::start();
+    let (sub, rx) = spawn_sub(broker.port, "ESC1", "cli/esc/#");
+    send(
+        broker.port,
+        // mosquitto refuses control characters in topics (a hostile broker need not):
+        // the topic carries a right-to-left override instead.
+        &[("cli/esc/\u{202e}gpj.exe", b"\x1b[31mred\rforged line\n\x07")],
+    );
+    let out = sub.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr: Vec<String> = rx.try_iter().collect();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout} {stderr:?}\n{}",
+        broker.log()
+    );
+    assert_eq!(
+        stdout,
+        "cli/esc/\\u{202e}gpj.exe \\u{1b}[31mred\\u{d}forged line\\u{a}\\u{7}\n",
+        "{stderr:?}\n{}",
+        broker.log()
     );
 }

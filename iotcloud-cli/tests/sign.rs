@@ -601,3 +601,26 @@ fn a_closed_standard_output_ends_the_program_without_a_panic() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(out.status.code(), Some(141), "{stderr}");
 }
+
+/// An argument that is not UTF-8 is a named error that shows its key, never its value.
+#[test]
+fn a_non_utf8_argument_is_named_by_its_key_and_its_value_stays_hidden() {
+    use std::os::unix::ffi::OsStrExt as _;
+    let secret = std::ffi::OsStr::from_bytes(b"product_secret=SECRET\xffpw99");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_iotcloud"))
+        .args(["sign", "tlink", "product_id=acct", "device_name=S"])
+        .arg(secret)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("the value of `product_secret=` is not valid UTF-8"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("SECRET") && !stderr.contains("pw99"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

@@ -20,6 +20,7 @@ pub mod mqtt;
 pub mod ota;
 pub mod plain;
 pub mod platform;
+mod printable;
 pub mod provider;
 mod record;
 pub mod register;
@@ -66,6 +67,7 @@ pub use error::{Error, ErrorKind, ProtocolError};
 pub use kv::{KvStore, NoStore, StoreError};
 pub use mqtt::{PacketId, QoS};
 pub use platform::{Platform, TransportError};
+pub use printable::Printable;
 pub use provider::{
     CloudEndpoint, Connection, Credentials, EndpointOverrides, KeepAlive, Limits, MqttOptions,
     Provider, ProviderError, SignContext, TlsChoice, TopicPath,

@@ -140,9 +140,12 @@ impl HubShared {
         self.hub.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Hands a line to the log. Client ids, topics and refusal details come from the
+    /// network: control characters (which could act on a terminal or forge log lines) and
+    /// backslashes are escaped first.
     fn log(&self, line: impl FnOnce() -> String) {
         if let Some(log) = &self.log {
-            log(&line());
+            log(&printable(&line()));
         }
     }
 
@@ -464,4 +467,17 @@ fn session_loop(
             return format!("write failed ({})", e.kind());
         }
     }
+}
+
+/// `text` with control characters written as `\u{…}` and backslashes doubled.
+fn printable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out
 }

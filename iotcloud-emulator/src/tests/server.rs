@@ -143,3 +143,41 @@ fn dropping_the_emulator_stops_the_listener() {
     drop(emu);
     assert!(TcpStream::connect_timeout(&addr, Duration::from_millis(500)).is_err());
 }
+
+/// A refused CONNECT is logged with the client id as received, its control characters
+/// escaped: a client id cannot clear the operator's terminal or forge a log line.
+#[test]
+fn client_ids_reach_the_log_escaped() {
+    use std::io::{Read as _, Write as _};
+    use std::sync::{Arc, Mutex};
+
+    let lines = Arc::new(Mutex::new(Vec::<String>::new()));
+    let sink = Arc::clone(&lines);
+    let emu = crate::CloudEmulator::start_logged(
+        crate::Accounts::default(),
+        &[crate::Cloud::Tlink],
+        move |line| sink.lock().unwrap().push(line.to_owned()),
+    )
+    .unwrap();
+    let port = emu.mqtt_port(crate::Cloud::Tlink).unwrap();
+    let id = b"evil\x1b[2J\r\nfake line";
+    let mut connect = vec![0x10, (12 + id.len()) as u8];
+    connect.extend_from_slice(&[0, 4, b'M', b'Q', b'T', b'T', 4, 0x02, 0, 60]);
+    connect.extend_from_slice(&[0, id.len() as u8]);
+    connect.extend_from_slice(id);
+    let mut tcp = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    tcp.write_all(&connect).unwrap();
+    let mut connack = [0u8; 4];
+    tcp.read_exact(&mut connack).unwrap();
+    assert_ne!(connack[3], 0, "refused");
+    let logged = lines.lock().unwrap().join("\n");
+    assert!(
+        logged.contains("evil\\u{1b}[2J\\u{d}\\u{a}fake line"),
+        "{logged}"
+    );
+    assert!(
+        !logged.contains('\u{1b}') && !logged.contains('\r'),
+        "{logged}"
+    );
+}

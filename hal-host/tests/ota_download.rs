@@ -238,6 +238,15 @@ async fn refusals_and_lies_are_named_errors() {
     let missing = job_bytes(&format!("http://{}/nope.bin", server.addr()), &img, None);
     let err = fetch(&missing, dir.path(), &quick()).await.unwrap_err();
     assert!(matches!(err, OtaError::Status(404)), "{err:?}");
+
+    // Refused jobs leave nothing behind: no empty partial image, no checkpoint.
+    assert!(!dir.path().join("fw.bin.part").exists());
+    assert!(!dir.path().join("fw.bin").exists());
+    let left: Vec<_> = std::fs::read_dir(dir.path().join("store"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
 }
 
 /// A sink whose storage fails after some bytes.

@@ -3,6 +3,8 @@
 
 use hal_host::{FileStore, HostPlatform};
 use iotcloud::iotcloud_core::ota::Firmware;
+use iotcloud::iotcloud_core::scratch::Scratch;
+use iotcloud::iotcloud_core::{Provider as _, ServerAuth};
 use iotcloud::{AnyProvider, Cloud, Config, Device};
 
 use crate::{Args, CREDENTIALS_LEN};
@@ -44,6 +46,7 @@ pub(crate) fn device<'b>(
         credentials: &mut mem.creds,
         ota_job: &mut mem.job,
     };
+    note_tls(&provider);
     let device = Device::new(provider, HostPlatform::new().with_store(store), memory);
     match firmware {
         Some(firmware) => device.with_ota(firmware),
@@ -62,4 +65,37 @@ pub(crate) fn configure<'a>(cloud: &str, args: &'a Args) -> Result<(Cloud, Confi
 /// The store directory of `args`, opened.
 pub(crate) fn store(args: &Args) -> Result<FileStore, String> {
     FileStore::open(&args.store).map_err(|e| format!("store {}: {e}", args.store.display()))
+}
+
+/// Set when the device's TLS checks no certificate (`tls=insecure`).
+static INSECURE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Notes whether `provider` connects with TLS that checks no certificate, for
+/// [`warn_if_insecure`].
+pub(crate) fn note_tls(provider: &AnyProvider<'_>) {
+    INSECURE.store(
+        checks_no_certificate(provider),
+        std::sync::atomic::Ordering::Relaxed,
+    );
+}
+
+/// Whether `provider`'s connection uses TLS without checking the server's certificate.
+pub(crate) fn checks_no_certificate(provider: &AnyProvider<'_>) -> bool {
+    let mut host = [0u8; iotcloud::iotcloud_core::provider::MAX_HOST_LEN];
+    provider
+        .endpoint(&mut Scratch::new(&mut host))
+        .ok()
+        .and_then(|e| e.tls)
+        .is_some_and(|tls| matches!(tls.server, ServerAuth::NoVerification))
+}
+
+/// One line on stderr before each connection that checks no certificate: anyone between
+/// the device and the cloud can read what it sends, its password included.
+pub(crate) fn warn_if_insecure() {
+    if INSECURE.load(std::sync::atomic::Ordering::Relaxed) {
+        eprintln!(
+            "warning: tls=insecure: the server's certificate is not checked; anyone on the \
+             network path can impersonate it and read the credentials"
+        );
+    }
 }

@@ -22,6 +22,7 @@ mod pubsub;
 mod run;
 
 use hal_host::FileStore;
+use iotcloud::iotcloud_core::ServerAuth;
 use iotcloud::iotcloud_core::register::{self, Registration as _};
 use iotcloud::iotcloud_core::scratch::Scratch;
 use iotcloud::{AnyProvider, Error, Key, KvStore, Provider, SignContext};
@@ -122,7 +123,29 @@ fn utf8_args(args: impl Iterator<Item = std::ffi::OsString>) -> Result<Vec<Strin
         .collect()
 }
 
+/// Every argument after the command and the cloud is `key=value`, each key once (the
+/// tool's own keys and the configuration's alike). Arguments are counted from the command
+/// (1); none is shown, as any may hold a secret.
+fn check_arguments(args: &[String]) -> Result<(), String> {
+    let mut seen = std::collections::HashSet::new();
+    for (i, arg) in args.iter().enumerate().skip(2) {
+        let Some((key, _)) = arg.split_once('=') else {
+            return Err(format!("argument {} is not key=value", i + 1));
+        };
+        if !seen.insert(key) {
+            return Err(format!("`{}` given twice", output::escaped_lines(key)));
+        }
+    }
+    Ok(())
+}
+
 fn run(args: &[String]) -> Result<String, String> {
+    if matches!(
+        args.first().map(String::as_str),
+        Some("sign" | "register" | "run" | "pub" | "sub")
+    ) {
+        check_arguments(args)?;
+    }
     match args.first().map(String::as_str) {
         Some("sign") => match args.get(1) {
             Some(cloud) => sign(cloud, &args[2..]),
@@ -350,7 +373,11 @@ fn sign(cloud: &str, args: &[String]) -> Result<String, String> {
         json(creds.password),
         json(Some(endpoint.host)),
         endpoint.port,
-        endpoint.tls.is_some(),
+        match endpoint.tls {
+            None => "false",
+            Some(tls) if matches!(tls.server, ServerAuth::NoVerification) => "\"insecure\"",
+            Some(_) => "true",
+        },
     ))
 }
 

@@ -97,6 +97,7 @@ fn err_line(line: &str) {
 fn log_event(ev: &Supervised<'_, HostError>) -> bool {
     match ev {
         Supervised::Connecting { attempt, cause } => {
+            host::warn_if_insecure();
             err_line(&format!("connecting: attempt {attempt} ({cause})"));
         }
         Supervised::ConnectFailed {

@@ -71,6 +71,7 @@ pub(crate) fn run(cloud: &str, args: Args, opts: RunOptions) -> Result<String, S
                 ev = sup.next_event() => match ev {
                     Ok(Supervised::Event(ev)) => describe(&ev),
                     Ok(Supervised::Connecting { attempt, cause }) => {
+                        host::warn_if_insecure();
                         log(&format!("connecting: attempt {attempt} ({cause})"));
                         Next::Go
                     }

@@ -624,3 +624,91 @@ fn a_non_utf8_argument_is_named_by_its_key_and_its_value_stays_hidden() {
     );
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+/// `tls=insecure` is said as such: `sign` reports `"tls":"insecure"`, and `pub` warns on
+/// stderr before each connection attempt.
+#[test]
+fn insecure_tls_is_never_silent() {
+    let base = [
+        "tlink",
+        "product_id=acct",
+        "product_secret=pw",
+        "device_name=S",
+    ];
+    let tls = |mode: &str| {
+        let mut args = base.to_vec();
+        let mode = format!("tls={mode}");
+        args.push(&mode);
+        sign(&args)["tls"].clone()
+    };
+    assert_eq!(tls("insecure"), json!("insecure"));
+    assert_eq!(tls("true"), json!(true));
+    assert_eq!(tls("false"), json!(false));
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let store = tempfile::tempdir().unwrap();
+    let mut args = vec!["pub"];
+    args.extend_from_slice(&base);
+    let port = format!("port={port}");
+    let store = format!("store={}", store.path().display());
+    args.extend_from_slice(&[
+        "tls=insecure",
+        "host=127.0.0.1",
+        &port,
+        &store,
+        "topic=S",
+        "seconds=1",
+        "floor_ms=200",
+        "cap_ms=400",
+    ]);
+    let run = iotcloud(&args);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let warnings = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("warning: tls=insecure"))
+        .count();
+    let attempts = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("connecting:"))
+        .count();
+    assert!(attempts >= 1 && warnings == attempts, "{}", run.stderr);
+}
+
+/// Arguments are checked before anything else: a key given twice (a tool key as well as a
+/// configuration key), an argument that is not `key=value` (counted from the command), and
+/// a value too long for any cloud, each named without showing a value.
+#[test]
+fn arguments_are_named_when_wrong() {
+    let pub_with = |extra: &[&str]| {
+        let mut args = vec![
+            "pub",
+            "tlink",
+            "product_id=acct",
+            "product_secret=pw",
+            "device_name=S",
+        ];
+        args.extend_from_slice(extra);
+        iotcloud(&args)
+    };
+    let twice = pub_with(&["topic=a", "topic=b"]);
+    assert_eq!(twice.code, 2);
+    assert_eq!(twice.stderr.trim(), "iotcloud: `topic` given twice");
+
+    let bare = pub_with(&["topic=a", "s3cret-by-mistake"]);
+    assert_eq!(bare.code, 2);
+    assert_eq!(bare.stderr.trim(), "iotcloud: argument 7 is not key=value");
+
+    let long = format!("device_name={}", "n".repeat(600));
+    let e = refuse(&["tlink", "product_id=acct", "product_secret=pw", &long]);
+    assert!(
+        e.contains("`device_name`") && e.contains("longer than 512 bytes"),
+        "{e}"
+    );
+    assert!(!e.contains("nnnn"), "{e}");
+}

@@ -54,7 +54,18 @@ pub mod fuzzing {
         scratch: &mut [u8],
         out: &mut [u8],
     ) -> Result<usize, RegisterError<T::Error>> {
-        crate::register::run(registration, transport, clock, ctx, work, scratch, out).await
+        let no_limit = u64::MAX;
+        crate::register::run(
+            registration,
+            transport,
+            clock,
+            ctx,
+            no_limit,
+            work,
+            scratch,
+            out,
+        )
+        .await
     }
 }
 

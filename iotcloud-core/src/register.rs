@@ -277,17 +277,32 @@ pub const MAX_STEPS: u8 = 4;
 /// What a step keeps for the next one stays at the start of `scratch`, in front of the next
 /// request. Requests carry passwords and tokens, and answers secrets: `scratch` is wiped
 /// after every step, and `work` when the registration ends, whatever its outcome.
+///
+/// The whole registration, every step and wait included, takes at most `total_ms`
+/// ([`RegisterError::Timeout`] after that): a server trickling its answer cannot hold the
+/// device.
 #[cfg(feature = "registration")]
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn run<R: Registration + ?Sized, T: Transport, C: Clock>(
     registration: &R,
     transport: &mut T,
     clock: &C,
     ctx: &RegisterContext,
+    total_ms: u64,
     work: &mut [u8],
     scratch: &mut [u8],
     out: &mut [u8],
 ) -> Result<usize, RegisterError<T::Error>> {
-    let result = steps(registration, transport, clock, ctx, work, scratch, out).await;
+    let deadline = clock.now_ms().saturating_add(total_ms);
+    let all = steps(registration, transport, clock, ctx, work, scratch, out);
+    let result = match with_deadline(clock, deadline, all).await {
+        Some(result) => result,
+        None => {
+            // Cut off in the middle of an exchange: the connection may still be open.
+            transport.close().await;
+            Err(RegisterError::Timeout)
+        }
+    };
     scratch.fill(0);
     work.fill(0);
     result

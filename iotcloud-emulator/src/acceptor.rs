@@ -5,9 +5,13 @@
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
+
+/// Most connections one listener serves at once. Beyond it a new connection is closed at
+/// once: a flood of half-open connections cannot take a thread each without end.
+pub const MAX_CONNECTIONS: usize = 256;
 
 /// A listener served by an accept thread.
 pub(crate) struct Acceptor {
@@ -31,6 +35,7 @@ impl Acceptor {
         let addr = listener.local_addr()?;
         let stop = Arc::new(AtomicBool::new(false));
         let serve = Arc::new(serve);
+        let live = Arc::new(AtomicUsize::new(0));
         let thread = std::thread::Builder::new().name(name).spawn({
             let stop = Arc::clone(&stop);
             move || {
@@ -39,12 +44,20 @@ impl Acceptor {
                         break;
                     }
                     let Ok(stream) = stream else { continue };
+                    if live.fetch_add(1, Ordering::SeqCst) >= MAX_CONNECTIONS {
+                        live.fetch_sub(1, Ordering::SeqCst);
+                        continue;
+                    }
                     let serve = Arc::clone(&serve);
+                    let done = Counted(Arc::clone(&live));
                     // A connection that cannot get a thread is dropped, which the client
                     // sees as a reset.
                     let _ = std::thread::Builder::new()
                         .name(conn_name.clone())
-                        .spawn(move || serve(stream));
+                        .spawn(move || {
+                            let _done = done;
+                            serve(stream);
+                        });
                 }
             }
         })?;
@@ -70,6 +83,15 @@ impl Acceptor {
         // accept() blocks; a connection of our own wakes it to see the flag.
         let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
         let _ = thread.join();
+    }
+}
+
+/// One live connection, counted until its thread ends (or fails to start).
+struct Counted(Arc<AtomicUsize>);
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 

@@ -18,6 +18,8 @@ pub enum Fault {
     Close,
     /// Read the request, wait this long without answering, then close.
     Stall(Duration),
+    /// Answer `200` with a JSON body, one byte at a time, this long apart.
+    Trickle(Duration),
     /// A well-framed answer with any status, content type and body.
     Body {
         /// HTTP status.
@@ -101,6 +103,20 @@ impl Fault {
             Self::Stall(pause) => {
                 std::thread::sleep(*pause);
                 Ok(())
+            }
+            Self::Trickle(gap) => {
+                let body = padded_json(256);
+                let head = format!(
+                    "HTTP/1.1 200 {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    reason(200),
+                    body.len()
+                );
+                let mut answer = head.into_bytes();
+                answer.extend_from_slice(&body);
+                answer.iter().try_for_each(|b| {
+                    std::thread::sleep(*gap);
+                    stream.write_all(std::slice::from_ref(b))
+                })
             }
             Self::Body {
                 status,

@@ -26,6 +26,7 @@ mod wire;
 #[cfg(test)]
 mod tests;
 
+pub use acceptor::MAX_CONNECTIONS;
 pub use accounts::Accounts;
 pub use aliyun::{AliyunDevice, AliyunProduct};
 pub use broker::{DeliveryError, Published, RefusedLogin, Violation};

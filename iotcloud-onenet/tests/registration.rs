@@ -277,3 +277,35 @@ async fn every_refusal_is_its_named_error() {
             .is_none()
     );
 }
+
+/// A registration server trickling its answer a byte at a time cannot hold the device: the
+/// whole registration ends at `DeviceOptions::register_timeout_ms`.
+#[tokio::test]
+async fn a_trickling_registration_server_is_given_up_on_at_the_deadline() {
+    let emulator = emulator();
+    emulator.fail_next(Fault::Trickle(std::time::Duration::from_millis(100)));
+    let dir = store_dir("trickle");
+    let options = iotcloud_core::DeviceOptions {
+        register_timeout_ms: 1_000,
+        ..Default::default()
+    };
+    let dev = Device::with_options(
+        registering(&emulator, "slow"),
+        HostPlatform::new().with_store(FileStore::open(&dir).unwrap()),
+        Memory {
+            credentials: iotcloud_testkit::zeroed(512),
+            ..iotcloud_testkit::memory(4096, 1024, 2048)
+        },
+        options,
+    );
+    let started = std::time::Instant::now();
+    let (_, e) = registration_error(dev).await;
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(matches!(e, RegisterError::Timeout), "{e:?}");
+    assert!(e.is_retryable());
+    let took = started.elapsed();
+    assert!(
+        took >= std::time::Duration::from_millis(1_000) && took < std::time::Duration::from_secs(3),
+        "{took:?}"
+    );
+}

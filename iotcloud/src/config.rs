@@ -208,6 +208,9 @@ impl fmt::Display for Key {
     }
 }
 
+/// Longest value a configuration key takes, in bytes (PEM certificates and keys excepted).
+pub const MAX_VALUE_LEN: usize = 512;
+
 /// Why a configuration cannot make a provider. `Display` names the key at fault and never
 /// shows a value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -272,8 +275,17 @@ impl<'a> Config<'a> {
         self.insert(k, value)
     }
 
-    /// Sets `key` to `value`; a key given twice is an error.
+    /// Sets `key` to `value`; a key given twice is an error, and so is a value longer than
+    /// [`MAX_VALUE_LEN`] (certificates and keys in PEM excepted): no cloud takes one, and
+    /// refusing it here names the key, where running out of signing room later would not.
     pub fn insert(&mut self, key: Key, value: &'a str) -> Result<(), ConfigError<'a>> {
+        let pem = matches!(key, Key::ServerCert | Key::ClientCert | Key::ClientKey);
+        if !pem && value.len() > MAX_VALUE_LEN {
+            return Err(ConfigError::InvalidValue {
+                key,
+                reason: "longer than 512 bytes",
+            });
+        }
         let slot = &mut self.values[key.index()];
         if slot.is_some() {
             return Err(ConfigError::Duplicate(key));
@@ -493,6 +505,27 @@ mod tests {
         }
         assert_eq!(Key::from_name("ip"), Some(Key::Port));
         assert_eq!(Key::from_name("password"), None);
+    }
+
+    #[test]
+    fn an_over_long_value_is_refused_by_its_key_but_pem_may_be_long() {
+        let long = "x".repeat(MAX_VALUE_LEN + 1);
+        let mut c = Config::new();
+        assert_eq!(
+            c.set("device_name", &long),
+            Err(ConfigError::InvalidValue {
+                key: Key::DeviceName,
+                reason: "longer than 512 bytes"
+            })
+        );
+        c.set("device_name", &long[..MAX_VALUE_LEN]).unwrap();
+        c.set("client_cert", &long).unwrap();
+        let shown = ConfigError::InvalidValue {
+            key: Key::DeviceSecret,
+            reason: "longer than 512 bytes",
+        }
+        .to_string();
+        assert!(!shown.contains("xxx"), "{shown}");
     }
 
     #[test]

@@ -34,7 +34,7 @@ mod config;
 mod dispatch;
 mod select;
 
-pub use config::{Config, ConfigError, Key, Timestamp, TlsMode};
+pub use config::{Config, ConfigError, Key, MAX_VALUE_LEN, Timestamp, TlsMode};
 
 /// The seven clouds, declared once: each line gives the cloud's variant, its name (which is
 /// also its Cargo feature) and aliases, its provider crate and type, and the configuration

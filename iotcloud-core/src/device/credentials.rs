@@ -115,6 +115,7 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
                 parts.transport,
                 parts.clock,
                 &ctx,
+                self.register_timeout_ms,
                 self.inbox.all(),
                 self.outbox.all(),
                 &mut creds.buf[area.clone()],

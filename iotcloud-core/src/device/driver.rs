@@ -95,6 +95,9 @@ pub(super) struct Core<'b, P, Pf> {
     pub rng: Rng,
     /// [`DeviceOptions::connect_timeout_ms`]; the session keeps the other timings.
     connect_timeout_ms: u64,
+    /// [`DeviceOptions::register_timeout_ms`].
+    #[cfg(feature = "registration")]
+    pub register_timeout_ms: u64,
     pub credentials: Credentials<'b>,
     #[cfg(feature = "ota")]
     pub ota: OtaState<'b>,
@@ -115,6 +118,8 @@ impl<'b, P, Pf> Core<'b, P, Pf> {
             pending: None,
             rng: Rng(0x853c_49e6_748f_ea9b),
             connect_timeout_ms: options.connect_timeout_ms,
+            #[cfg(feature = "registration")]
+            register_timeout_ms: options.register_timeout_ms,
             #[cfg(feature = "registration")]
             credentials: Credentials::new(memory.credentials),
             #[cfg(not(feature = "registration"))]

@@ -42,6 +42,9 @@ use driver::{Core, Topics};
 pub struct DeviceOptions {
     /// Longest wait for the transport to connect, and then for CONNACK (default 15 s).
     pub connect_timeout_ms: u64,
+    /// Longest a dynamic registration may take, all its exchanges together (default
+    /// 60 s; only with the `registration` feature).
+    pub register_timeout_ms: u64,
     /// Longest wait for a PINGRESP; `None`: one keep-alive interval.
     pub ping_timeout_ms: Option<u64>,
     /// What a QoS 1 publish does while the link is down and the session memory is full
@@ -56,6 +59,7 @@ impl Default for DeviceOptions {
     fn default() -> Self {
         DeviceOptions {
             connect_timeout_ms: 15_000,
+            register_timeout_ms: 60_000,
             ping_timeout_ms: None,
             when_full: WhenFull::RefuseNew,
             replay_window: crate::session::DEFAULT_REPLAY_WINDOW,

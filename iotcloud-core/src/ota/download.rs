@@ -520,68 +520,40 @@ where
             .await
             .unwrap_or(Err(Step::TookTooLong));
         transport.close().await;
-        match outcome {
-            Ok(()) => {
-                if job.size().is_none_or(|size| offset == size) {
-                    break;
-                }
-                // A body that ended early without saying so (no Content-Length): retry.
-                if failures + 1 >= settings.max_attempts {
-                    let _ = save_checkpoint(host.store(), job, offset, &running).await;
-                    return Err(OtaError::Http(HttpError::Truncated {
-                        expected: job.size(),
-                        received: offset,
-                    }));
-                }
-            }
-            Err(Step::Restart) => {
-                if failures + 1 >= settings.max_attempts {
-                    return Err(OtaError::Status(206));
-                }
-            }
-            Err(Step::Http(e)) if retryable(&e) => {
-                if failures + 1 >= settings.max_attempts {
-                    let _ = save_checkpoint(host.store(), job, offset, &running).await;
-                    return Err(OtaError::Http(e));
-                }
-            }
+        let last = failures + 1 >= settings.max_attempts;
+        let give_up = match outcome {
+            Ok(()) if job.size().is_none_or(|size| offset == size) => break,
+            // A body that ended early without saying so (no Content-Length): retry.
+            Ok(()) => last.then_some(OtaError::Http(HttpError::Truncated {
+                expected: job.size(),
+                received: offset,
+            })),
+            Err(Step::Restart) => last.then_some(OtaError::Status(206)),
+            Err(Step::Http(e)) if retryable(&e) => last.then_some(OtaError::Http(e)),
             Err(Step::Status(s)) if s >= 500 || s == 408 || s == 429 => {
-                if failures + 1 >= settings.max_attempts {
-                    let _ = save_checkpoint(host.store(), job, offset, &running).await;
-                    return Err(OtaError::Status(s));
-                }
+                last.then_some(OtaError::Status(s))
             }
-            Err(e) => {
-                let err = match e {
-                    Step::Http(e) => OtaError::Http(e),
-                    Step::Status(s) => OtaError::Status(s),
-                    Step::Size(actual) => OtaError::SizeMismatch {
-                        expected: job.size().unwrap_or(0),
-                        actual,
-                    },
-                    Step::Sink(e) => OtaError::Sink(e),
-                    Step::Restart => OtaError::Status(206),
-                    Step::TooLarge(size) => OtaError::TooLarge {
-                        size,
-                        capacity: capacity.unwrap_or(0),
-                    },
-                    Step::TookTooLong => OtaError::TookTooLong {
-                        limit_ms: settings.total_timeout_ms,
-                    },
-                };
-                // Sizes and sink failures make the partial image worthless; an HTTP
-                // refusal (404, 403) or the time limit leaves it for a later call.
-                if matches!(
-                    err,
-                    OtaError::SizeMismatch { .. } | OtaError::TooLarge { .. } | OtaError::Sink(_)
-                ) {
-                    sink.abort().await;
-                    forget_checkpoint(host.store(), job).await;
-                } else {
-                    let _ = save_checkpoint(host.store(), job, offset, &running).await;
-                }
-                return Err(err);
-            }
+            Err(e) => Some(match e {
+                Step::Http(e) => OtaError::Http(e),
+                Step::Status(s) => OtaError::Status(s),
+                Step::Size(actual) => OtaError::SizeMismatch {
+                    expected: job.size().unwrap_or(0),
+                    actual,
+                },
+                Step::Sink(e) => OtaError::Sink(e),
+                Step::Restart => OtaError::Status(206),
+                Step::TooLarge(size) => OtaError::TooLarge {
+                    size,
+                    capacity: capacity.unwrap_or(0),
+                },
+                Step::TookTooLong => OtaError::TookTooLong {
+                    limit_ms: settings.total_timeout_ms,
+                },
+            }),
+        };
+        if let Some(err) = give_up {
+            settle(sink, host.store(), job, offset, &running, &err).await;
+            return Err(err);
         }
         // Retry: keep what we have, wait, and ask for the rest.
         failures += 1;
@@ -591,9 +563,11 @@ where
         }
         let delay = backoff(settings, failures);
         if clock.now_ms().saturating_add(delay) >= deadline {
-            return Err(OtaError::TookTooLong {
+            let err = OtaError::TookTooLong {
                 limit_ms: settings.total_timeout_ms,
-            });
+            };
+            settle(sink, host.store(), job, offset, &running, &err).await;
+            return Err(err);
         }
         host.retrying(progress.snapshot(offset), delay).await;
         clock
@@ -627,6 +601,30 @@ where
             sink.abort().await;
             Err(OtaError::Sink(e))
         }
+    }
+}
+
+/// What a download that gives up leaves behind. Something to resume from (bytes of an
+/// image that may still be good) is checkpointed; nothing at all, or an image that cannot
+/// be right (wrong size, too large, a failed sink), is cleared away, the sink's partial
+/// image and the checkpoint both.
+async fn settle<F: FirmwareSink, K: KvStore, E>(
+    sink: &mut F,
+    store: &mut K,
+    job: &OtaJob<'_>,
+    offset: u64,
+    running: &Running,
+    err: &OtaError<E, F::Error>,
+) {
+    let worthless = matches!(
+        err,
+        OtaError::SizeMismatch { .. } | OtaError::TooLarge { .. } | OtaError::Sink(_)
+    );
+    if worthless || offset == 0 {
+        sink.abort().await;
+        forget_checkpoint(store, job).await;
+    } else {
+        let _ = save_checkpoint(store, job, offset, running).await;
     }
 }
 

@@ -181,3 +181,41 @@ fn client_ids_reach_the_log_escaped() {
         "{logged}"
     );
 }
+
+/// Idle connections beyond [`crate::MAX_CONNECTIONS`] are closed at once, and the broker
+/// serves again once they are gone.
+#[test]
+fn a_flood_of_idle_connections_is_capped() {
+    use std::io::{Read as _, Write as _};
+
+    let emu = crate::CloudEmulator::start(Accounts::default(), &[crate::Cloud::Tlink]).unwrap();
+    let port = emu.mqtt_port(crate::Cloud::Tlink).unwrap();
+    let mut idle: Vec<TcpStream> = (0..crate::MAX_CONNECTIONS)
+        .map(|_| TcpStream::connect(("127.0.0.1", port)).unwrap())
+        .collect();
+    // Give the accept thread time to take them all.
+    std::thread::sleep(Duration::from_millis(300));
+    let mut extra = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    extra
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .unwrap();
+    let mut byte = [0u8; 1];
+    // Closed (not merely silent, which would end in a timeout after 2 s).
+    match extra.read(&mut byte) {
+        Ok(0) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
+        other => panic!("the connection over the cap is still open: {other:?}"),
+    }
+    idle.clear();
+    std::thread::sleep(Duration::from_millis(300));
+    // Served again: a CONNECT gets its CONNACK (a refusal: the device is unknown).
+    let mut tcp = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    tcp.write_all(&[
+        0x10, 13, 0, 4, b'M', b'Q', b'T', b'T', 4, 0x02, 0, 60, 0, 1, b'x',
+    ])
+    .unwrap();
+    let mut connack = [0u8; 4];
+    tcp.read_exact(&mut connack).unwrap();
+    assert_eq!(connack[0], 0x20);
+}

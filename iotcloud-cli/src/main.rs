@@ -401,3 +401,36 @@ fn random() -> u64 {
     );
     hasher.finish()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::OsString;
+    use std::os::unix::ffi::OsStringExt as _;
+
+    use super::*;
+
+    proptest::proptest! {
+        /// Any argument bytes at all: reading and checking them never panics, and what is
+        /// refused is named by position or key, never by a value.
+        #[test]
+        fn any_arguments_are_refused_by_name_never_by_value(
+            args in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::collection::vec(proptest::num::u8::ANY, 0..40),
+                    "[a-z_]{1,10}=SECRET[ -~]{0,20}".prop_map(String::into_bytes),
+                    "SECRET[ -<>-~]{0,20}".prop_map(String::into_bytes),
+                ],
+                0..8,
+            )
+        ) {
+            let mut argv = vec![OsString::from("pub"), OsString::from("tlink")];
+            argv.extend(args.into_iter().map(OsString::from_vec));
+            let checked = utf8_args(argv.into_iter()).and_then(|args| check_arguments(&args));
+            if let Err(message) = checked {
+                proptest::prop_assert!(!message.contains("SECRET"), "{}", message);
+            }
+        }
+    }
+
+    use proptest::strategy::Strategy as _;
+}

@@ -528,6 +528,40 @@ mod tests {
         assert!(!shown.contains("xxx"), "{shown}");
     }
 
+    use proptest::strategy::Strategy as _;
+
+    proptest::proptest! {
+        /// Any pairs at all: parsing and building every cloud's provider never panics, and
+        /// no error text shows a value (values may be secrets).
+        #[test]
+        fn any_configuration_is_refused_by_name_never_by_value(
+            pairs in proptest::collection::vec(
+                (
+                    proptest::prop_oneof![
+                        proptest::sample::select(Key::ALL.map(Key::name).to_vec())
+                            .prop_map(std::string::String::from),
+                        "[a-z_]{1,12}",
+                    ],
+                    "SECRET[ -~]{0,40}|SECRET.{0,600}",
+                ),
+                0..8,
+            )
+        ) {
+            let config = Config::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+            let errors: std::vec::Vec<std::string::String> = match config {
+                Err(e) => std::vec![e.to_string()],
+                Ok(config) => crate::Cloud::ALL
+                    .iter()
+                    .filter_map(|&cloud| crate::AnyProvider::new(cloud, &config, None).err())
+                    .map(|e| e.to_string())
+                    .collect(),
+            };
+            for e in errors {
+                proptest::prop_assert!(!e.contains("SECRET"), "{}", e);
+            }
+        }
+    }
+
     #[test]
     fn unknown_and_duplicate_keys_are_named() {
         let mut c = Config::new();

@@ -38,6 +38,8 @@ struct MiniBroker {
     disconnects: usize,
     /// The last CONNECT's client id, user name and password.
     login: heapless::String<256>,
+    /// After DISCONNECT, as a broker does, the connection is closed: reads give 0.
+    closed: bool,
 }
 
 impl MiniBroker {
@@ -49,6 +51,7 @@ impl MiniBroker {
             connects: 0,
             disconnects: 0,
             login: heapless::String::new(),
+            closed: false,
         }
     }
 
@@ -93,7 +96,10 @@ impl MiniBroker {
                     reply[..2].copy_from_slice(&[0xd0, 0]);
                     n = 2;
                 }
-                Packet::Disconnect => self.disconnects += 1,
+                Packet::Disconnect => {
+                    self.disconnects += 1;
+                    self.closed = true;
+                }
                 _ => {}
             }
             let _ = self.inbox.extend_from_slice(&reply[..n]);
@@ -112,6 +118,9 @@ impl embedded_io_async::Read for MiniBroker {
     async fn read(&mut self, buf: &mut [u8]) -> Result<usize, Infallible> {
         poll_fn(|cx| {
             let waiting = &self.inbox[self.read_at..];
+            if waiting.is_empty() && self.closed {
+                return Poll::Ready(Ok(0));
+            }
             if waiting.is_empty() {
                 cx.waker().wake_by_ref();
                 return Poll::Pending;
@@ -145,6 +154,7 @@ impl embedded_io_async::Write for MiniBroker {
 
 impl Transport for MiniBroker {
     async fn connect(&mut self, _endpoint: &Endpoint<'_>) -> Result<(), Infallible> {
+        self.closed = false;
         Ok(())
     }
 

@@ -12,7 +12,7 @@ mod status;
 
 pub use download::{
     DownloadHost, DownloadIo, DownloadSettings, MIN_DOWNLOAD_BUFFER, OtaError, Progress, Quiet,
-    checkpoint_key, download, forget_checkpoint,
+    STALL_BYTES, checkpoint_key, download, forget_checkpoint,
 };
 pub use format::{NoOta, OtaFormat};
 pub use job::{

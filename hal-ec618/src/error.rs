@@ -63,6 +63,18 @@ pub enum NetError {
         /// What `network_set_client_cert` returned.
         code: i32,
     },
+    /// The pre-shared key or its identity is empty or too long (see
+    /// [`AdapterTransport::with_psk`](crate::AdapterTransport::with_psk)). Fix the
+    /// configuration.
+    #[error("pre-shared key or identity empty or too long")]
+    InvalidPsk,
+    /// The SDK did not accept the pre-shared key (`network_set_psk_info`). The key itself is
+    /// never reported.
+    #[error("pre-shared key rejected (code {code})")]
+    PskRejected {
+        /// What `network_set_psk_info` returned.
+        code: i32,
+    },
     /// [`iotcloud_core::ServerAuth::DefaultRoots`]: the SDK has no built-in root store. Give
     /// the cloud's CA as PEM.
     #[error("no default root certificates on this platform; give a CA certificate")]
@@ -104,7 +116,10 @@ impl embedded_io::Error for NetError {
             NetError::Timeout => K::TimedOut,
             NetError::TlsHandshake { .. } => K::InvalidData,
             NetError::TlsSetup { .. } => K::OutOfMemory,
-            NetError::CaCertificate { .. } | NetError::ClientCertificate { .. } => K::InvalidInput,
+            NetError::CaCertificate { .. }
+            | NetError::ClientCertificate { .. }
+            | NetError::InvalidPsk
+            | NetError::PskRejected { .. } => K::InvalidInput,
             NetError::NoDefaultRoots | NetError::ServerNameUnsupported => K::Unsupported,
             NetError::Send { .. } => K::BrokenPipe,
             NetError::Receive { .. } => K::ConnectionReset,
@@ -227,4 +242,24 @@ pub enum ExecutorError {
         /// What the SDK returned.
         code: i32,
     },
+}
+
+/// Why an SNTP exchange gave no time (feature `sntp`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SntpError {
+    /// The server name is empty or too long. Fix the configuration.
+    #[error("invalid SNTP server name")]
+    InvalidServer,
+    /// `SntpInit` refused to start: an exchange is already running (the SDK runs one at a
+    /// time, for C code too) or its task could not be created. Retry later.
+    #[error("an SNTP exchange is already running")]
+    Busy,
+    /// The exchange ended without a time: no data connection, the name did not resolve, or
+    /// the SDK's three requests went unanswered. Retry later.
+    #[error("no SNTP answer")]
+    NoAnswer,
+    /// No result arrived in time. Retry later.
+    #[error("timed out waiting for the SNTP result")]
+    Timeout,
 }

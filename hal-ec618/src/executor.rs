@@ -3,6 +3,10 @@
 //!
 //! Wakers may be called from any task (lwIP's tcpip thread for socket events, the SNTP task,
 //! the timer service task): `luat_rtos_semaphore_release` is safe there, and also in an ISR.
+//!
+//! The semaphore is binary: wakes that arrive while it is already released merge into one
+//! (the SDK's release then fails, which is ignored), and a poll follows every wait. Nothing
+//! relies on a wake being counted, only on a wake after the last poll not being lost.
 
 use core::future::Future;
 use core::pin::pin;
@@ -24,8 +28,14 @@ fn semaphore() -> Result<sys::luat_rtos_semaphore_t, ExecutorError> {
         return Ok(existing);
     }
     let mut handle: sys::luat_rtos_semaphore_t = ptr::null_mut();
-    // SAFETY: `handle` is a valid out-pointer; init count 0 makes a binary semaphore.
-    let code = unsafe { sys::luat_rtos_semaphore_create(&mut handle, 0) };
+    // The SDK reads the initial count its own way: 0 makes a binary semaphore that is already
+    // *given* (its header says nothing of it; `luat_rtos_semaphore_create` calls
+    // `xSemaphoreGive` when the count is 0), and 1 makes an empty one. `block_on` wants it
+    // empty, so that its first wait sleeps until a waker releases it; with 0 the first take
+    // would return at once and cost one spurious poll (harmless, as every wait here is
+    // followed by a poll that re-checks, but not what is meant).
+    // SAFETY: `handle` is a valid out-pointer.
+    let code = unsafe { sys::luat_rtos_semaphore_create(&mut handle, 1) };
     if code != 0 || handle.is_null() {
         return Err(ExecutorError::Semaphore { code });
     }

@@ -4,6 +4,25 @@
 //! test scripts and inspects. Result events are delivered from a separate thread, as lwIP's
 //! tcpip thread does on the module. Tests take [`lock`] first: it serialises them (the state is
 //! global, like the SDK's) and resets the state.
+//!
+//! The stand-ins do what the SDK's sources at commit `84dc723e` do, including where that
+//! differs from its headers' comments:
+//!
+//! - `luat_kv_init` initialises once: after a failed first call it returns 0 and the store
+//!   stays unusable; reads then find nothing (without setting the blob's length) and writes
+//!   fail with `FDB_INIT_FAILED`.
+//! - `SntpInit` runs one exchange (up to three requests) in its own task and reports it once;
+//!   `autoSync` is stored and never read, and the RTC is not set. It returns FALSE while an
+//!   exchange runs.
+//! - `network_set_client_cert` allocates the parsed certificate and key on every successful
+//!   call, and nothing ever frees them ([`Fake::client_identities_leaked`]).
+//! - `net_lwip_init` has no guard: a second call resets every socket's buffers
+//!   ([`Fake::socket_lists_reset`]).
+//! - `luat_rtos_semaphore_create` with an initial count of 0 makes a semaphore that is already
+//!   given; 1 makes an empty one.
+//! - `network_connect` fails at once while the ctrl still has a socket (also after a failed
+//!   connect); `network_force_close_socket` drops it. `network_init_ctrl` clears the ctrl
+//!   without freeing its TLS contexts ([`Fake::tls_contexts_leaked`]).
 
 #![allow(
     missing_docs,
@@ -16,7 +35,6 @@ use core::ffi::{c_char, c_int, c_void};
 use std::boxed::Box;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::string::String;
-use std::sync::atomic::AtomicPtr;
 use std::sync::{Condvar, LazyLock, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use std::vec::Vec;
@@ -48,9 +66,40 @@ pub struct ConnectCall {
 struct Ctrl {
     busy: bool,
     state: u8,
+    /// `socket_id >= 0`.
+    socket_open: bool,
+    /// `tls_mode`.
     tls: bool,
+    /// TLS contexts allocated (`ctrl->ssl` and friends).
+    tls_contexts: bool,
+    /// Client identities configured on this ctrl.
+    own_certs: usize,
+    /// A PSK is configured.
+    psk: bool,
+    /// Only PSK cipher suites are offered.
+    psk_only: bool,
     callback: CBFuncEx_t,
     param: usize,
+}
+
+/// What the next SNTP exchange answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SntpReply {
+    /// The server answered with this time (seconds, microseconds).
+    Time(u32, u32),
+    /// No answer after the SDK's three requests.
+    NoAnswer,
+}
+
+/// The SDK's key-value database as `luat_kv_init` leaves it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KvDb {
+    /// `luat_kvdb` is NULL: `luat_kv_init` never ran.
+    Absent,
+    /// Allocated, and FlashDB's initialisation succeeded.
+    Ready,
+    /// Allocated, but FlashDB's initialisation failed: every later `luat_kv_init` returns 0.
+    Broken,
 }
 
 /// The scripted SDK.
@@ -65,6 +114,17 @@ pub struct Fake {
     pub init_tls_ret: i32,
     pub server_cert_ret: i32,
     pub client_cert_ret: i32,
+    pub psk_ret: i32,
+    /// (identity, key) pairs given to `network_set_psk_info`.
+    pub psk_seen: Vec<(Vec<u8>, Vec<u8>)>,
+    /// Certificate-and-key pairs `network_set_client_cert` allocated; never freed, as on the
+    /// module.
+    pub client_identities_leaked: usize,
+    /// TLS contexts lost because `network_init_ctrl` cleared a ctrl that had them.
+    pub tls_contexts_leaked: usize,
+    /// `net_lwip_init` calls, and how many of them reset the socket lists (all but the first).
+    pub net_lwip_inits: usize,
+    pub socket_lists_reset: usize,
     /// CA PEMs received, without their NUL; `cert_nul_ok` is false if one lacked it.
     pub ca_seen: Vec<Vec<u8>>,
     pub client_seen: Vec<(Vec<u8>, Vec<u8>)>,
@@ -93,7 +153,10 @@ pub struct Fake {
     pub freed_zeroed: Vec<bool>,
     pub reboot_ret: i32,
     pub kv: BTreeMap<Vec<u8>, Vec<u8>>,
+    /// What FlashDB's initialisation returns the first time `luat_kv_init` runs.
     pub kv_init_ret: i32,
+    pub kvdb: KvDb,
+    pub kv_init_calls: usize,
     pub kv_set_ret: Option<i32>,
     pub kv_del_ret: Option<i32>,
     pub fota_init_fail: bool,
@@ -104,7 +167,20 @@ pub struct Fake {
     pub fota_fail_write: Option<usize>,
     pub fota_done_ret: i32,
     pub sntp_server: Option<String>,
+    /// `autoSync` of every `SntpInit` call.
+    pub sntp_auto_sync: Vec<u8>,
+    /// Exchanges started.
+    pub sntp_runs: usize,
+    /// Whether an exchange runs (`SntpInit` then returns FALSE).
+    pub sntp_running: bool,
+    /// Answers of the next exchanges, delivered from another thread after `sntp_delay_ms`;
+    /// with none left, an exchange waits for [`sntp_answer`].
+    pub sntp_script: VecDeque<SntpReply>,
+    pub sntp_delay_ms: u64,
     sntp_callback: CBFuncEx_t,
+    sntp_param: usize,
+    /// Semaphores created with an initial count of 0 (created already given).
+    pub sems_created_given: usize,
 }
 
 impl Fake {
@@ -118,6 +194,12 @@ impl Fake {
             init_tls_ret: 0,
             server_cert_ret: 0,
             client_cert_ret: 0,
+            psk_ret: 0,
+            psk_seen: Vec::new(),
+            client_identities_leaked: 0,
+            tls_contexts_leaked: 0,
+            net_lwip_inits: 0,
+            socket_lists_reset: 0,
             ca_seen: Vec::new(),
             client_seen: Vec::new(),
             cert_nul_ok: true,
@@ -145,6 +227,8 @@ impl Fake {
             reboot_ret: -1,
             kv: BTreeMap::new(),
             kv_init_ret: 0,
+            kvdb: KvDb::Absent,
+            kv_init_calls: 0,
             kv_set_ret: None,
             kv_del_ret: None,
             fota_init_fail: false,
@@ -155,7 +239,14 @@ impl Fake {
             fota_fail_write: None,
             fota_done_ret: 0,
             sntp_server: None,
+            sntp_auto_sync: Vec::new(),
+            sntp_runs: 0,
+            sntp_running: false,
+            sntp_script: VecDeque::new(),
+            sntp_delay_ms: 3,
             sntp_callback: None,
+            sntp_param: 0,
+            sems_created_given: 0,
         }
     }
 
@@ -164,9 +255,33 @@ impl Fake {
         self.ctrls.iter().filter(|c| c.busy).count()
     }
 
+    /// Allocated ctrls that still have a socket.
+    pub fn sockets_open(&self) -> usize {
+        self.ctrls
+            .iter()
+            .filter(|c| c.busy && c.socket_open)
+            .count()
+    }
+
     /// Heap blocks not freed.
     pub fn heap_in_use(&self) -> usize {
         self.heap.len()
+    }
+
+    /// Client identities configured on the allocated ctrls, one entry per ctrl.
+    pub fn identities_per_ctrl(&self) -> Vec<usize> {
+        self.ctrls
+            .iter()
+            .filter(|c| c.busy)
+            .map(|c| c.own_certs)
+            .collect()
+    }
+
+    /// Whether every allocated TLS ctrl with a PSK offers only PSK cipher suites, and at least
+    /// one such ctrl exists.
+    pub fn psk_ctrls_offer_only_psk(&self) -> bool {
+        let psk: Vec<_> = self.ctrls.iter().filter(|c| c.busy && c.psk).collect();
+        !psk.is_empty() && psk.iter().all(|c| c.psk_only)
     }
 }
 
@@ -174,10 +289,12 @@ static STATE: LazyLock<Mutex<Fake>> = LazyLock::new(|| Mutex::new(Fake::new()));
 static TEST: Mutex<()> = Mutex::new(());
 static START: LazyLock<Instant> = LazyLock::new(Instant::now);
 
-/// Serialises tests and resets the fake SDK.
+/// Serialises tests and resets the fake SDK, with what this crate remembers about the
+/// key-value store's initialisation (as a reboot would).
 pub fn lock() -> MutexGuard<'static, ()> {
     let guard = TEST.lock().unwrap_or_else(|e| e.into_inner());
     *state() = Fake::new();
+    crate::kv::forget_init();
     guard
 }
 
@@ -222,10 +339,10 @@ fn deliver_after(i: usize, id: u32, param1: i32, before: impl FnOnce() + Send + 
         std::thread::sleep(Duration::from_millis(3));
         before();
         let mut event = OS_EVENT {
-            id,
-            param1: param1 as u32,
-            param2: 0,
-            param3: 0,
+            ID: id,
+            Param1: param1 as u32,
+            Param2: 0,
+            Param3: 0,
         };
         // SAFETY: the callback is the one given to network_init_ctrl, with its param.
         unsafe { callback(ptr_of(&mut event), param as *mut c_void) };
@@ -267,23 +384,29 @@ pub fn mobile_event(event: u8, index: u8, status: u8) {
     }
 }
 
-/// Calls the SNTP callback with a result.
-pub fn sntp_answer(succ: bool, sec: u32, us: u32) {
-    let cb = state().sntp_callback;
-    if let Some(cb) = cb {
-        let mut result = sys::sntp_result_t {
-            succ: u8::from(succ),
-            sec,
-            us,
-        };
-        // SAFETY: the callback given to SntpInit, with a valid result.
-        unsafe {
-            cb(
-                (&mut result as *mut sys::sntp_result_t).cast(),
-                core::ptr::null_mut(),
-            )
-        };
-    }
+/// Ends the running SNTP exchange with `reply`, as the SDK's SNTP task does: the exchange is
+/// marked finished, then the callback runs once. Nothing happens if no exchange runs.
+pub fn sntp_answer(reply: SntpReply) {
+    let (cb, param) = {
+        let mut s = state();
+        if !s.sntp_running {
+            return;
+        }
+        s.sntp_running = false;
+        (s.sntp_callback, s.sntp_param)
+    };
+    let Some(cb) = cb else { return };
+    let mut result = match reply {
+        SntpReply::Time(sec, us) => sys::sntp_result_t { succ: 1, sec, us },
+        SntpReply::NoAnswer => sys::sntp_result_t::default(),
+    };
+    // SAFETY: the callback given to SntpInit, with a valid result and its user parameter.
+    unsafe {
+        cb(
+            (&mut result as *mut sys::sntp_result_t).cast(),
+            param as *mut c_void,
+        )
+    };
 }
 
 fn bytes<'a>(ptr: *const u8, len: usize) -> &'a [u8] {
@@ -312,7 +435,14 @@ fn pem(ptr: *const u8, len: usize, s: &mut Fake) -> Vec<u8> {
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn net_lwip_init() {
-    call("net_lwip_init");
+    let mut s = state();
+    s.calls.push("net_lwip_init");
+    s.net_lwip_inits += 1;
+    if s.net_lwip_inits > 1 {
+        // The socket lists are initialised again: what open sockets had buffered is lost.
+        s.socket_lists_reset += 1;
+        s.rx.clear();
+    }
 }
 
 #[unsafe(no_mangle)]
@@ -345,11 +475,9 @@ pub unsafe extern "C" fn network_alloc_ctrl(_adapter_index: u8) -> *mut network_
     s.calls.push("network_alloc_ctrl");
     match s.ctrls.iter().position(|c| !c.busy) {
         Some(i) => {
-            s.ctrls[i] = Ctrl {
-                busy: true,
-                state: sys::NW_STATE_OFF_LINE,
-                ..Ctrl::default()
-            };
+            // The table entry keeps what it had (as on the module); init_ctrl clears it.
+            s.ctrls[i].busy = true;
+            s.ctrls[i].state = sys::NW_STATE_OFF_LINE;
             ctrl_ptr(i)
         }
         None => core::ptr::null_mut(),
@@ -362,6 +490,7 @@ pub unsafe extern "C" fn network_release_ctrl(ctrl: *mut network_ctrl_t) {
     let mut s = state();
     s.calls.push("network_release_ctrl");
     assert!(s.ctrls[i].busy, "release of a free ctrl");
+    // network_deinit_tls frees the TLS contexts; the client identities stay allocated.
     s.ctrls[i] = Ctrl::default();
 }
 
@@ -376,8 +505,17 @@ pub unsafe extern "C" fn network_init_ctrl(
     let i = ctrl_index(ctrl);
     let mut s = state();
     s.calls.push("network_init_ctrl");
-    s.ctrls[i].callback = callback;
-    s.ctrls[i].param = param as usize;
+    // memset of the whole ctrl: TLS contexts it had are lost, not freed.
+    if s.ctrls[i].tls_contexts {
+        s.tls_contexts_leaked += 1;
+    }
+    s.ctrls[i] = Ctrl {
+        busy: true,
+        state: s.ctrls[i].state,
+        callback,
+        param: param as usize,
+        ..Ctrl::default()
+    };
 }
 
 #[unsafe(no_mangle)]
@@ -412,6 +550,10 @@ pub unsafe extern "C" fn network_connect(
     let plan = {
         let mut s = state();
         s.calls.push("network_connect");
+        if s.ctrls[i].socket_open {
+            // `if (ctrl->socket_id >= 0) return -1;`
+            return -1;
+        }
         s.connects.push(ConnectCall {
             domain,
             port: remote_port,
@@ -421,12 +563,19 @@ pub unsafe extern "C" fn network_connect(
     };
     match plan {
         ConnectPlan::Succeed => {
-            state().ctrls[i].state = sys::NW_STATE_ONLINE;
+            let mut s = state();
+            s.ctrls[i].state = sys::NW_STATE_ONLINE;
+            s.ctrls[i].socket_open = true;
+            drop(s);
             deliver(i, sys::EV_NW_RESULT_CONNECT, 0);
             1
         }
         ConnectPlan::FailIn(st) => {
-            state().ctrls[i].state = st;
+            let mut s = state();
+            s.ctrls[i].state = st;
+            // The failed connect leaves its socket behind until it is force-closed.
+            s.ctrls[i].socket_open = st != sys::NW_STATE_WAIT_DNS && st != sys::NW_STATE_LINK_OFF;
+            drop(s);
             deliver(i, sys::EV_NW_RESULT_CONNECT, -1);
             1
         }
@@ -505,7 +654,12 @@ pub unsafe extern "C" fn network_close(ctrl: *mut network_ctrl_t, _timeout_ms: u
         (s.close_ret, s.close_event)
     };
     if ret == 1 && event {
-        deliver(i, sys::EV_NW_RESULT_CLOSE, 0);
+        // The close completes in the tcpip thread, which force-closes the socket.
+        deliver_after(i, sys::EV_NW_RESULT_CLOSE, 0, move || {
+            state().ctrls[i].socket_open = false;
+        });
+    } else if ret != 1 {
+        state().ctrls[i].socket_open = false;
     }
     ret
 }
@@ -516,6 +670,7 @@ pub unsafe extern "C" fn network_force_close_socket(ctrl: *mut network_ctrl_t) {
     let mut s = state();
     s.calls.push("network_force_close_socket");
     s.ctrls[i].state = sys::NW_STATE_OFF_LINE;
+    s.ctrls[i].socket_open = false;
 }
 
 #[unsafe(no_mangle)]
@@ -530,6 +685,8 @@ pub unsafe extern "C" fn network_init_tls(ctrl: *mut network_ctrl_t, verify_mode
         });
     if s.init_tls_ret >= 0 {
         s.ctrls[i].tls = true;
+        // `if (!ctrl->ssl)`: the contexts are allocated once per ctrl.
+        s.ctrls[i].tls_contexts = true;
     }
     s.init_tls_ret
 }
@@ -571,7 +728,47 @@ pub unsafe extern "C" fn network_set_client_cert(
     let c = pem(cert, cert_len, &mut s);
     let k = pem(key, key_len, &mut s);
     s.client_seen.push((c, k));
+    if s.client_cert_ret == 0 {
+        // zalloc'd certificate and key, handed to mbedtls_ssl_conf_own_cert: never freed.
+        s.client_identities_leaked += 1;
+        s.ctrls[i].own_certs += 1;
+    }
     s.client_cert_ret
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn network_set_psk_info(
+    ctrl: *mut network_ctrl_t,
+    psk: *const u8,
+    psk_len: usize,
+    psk_identity: *const u8,
+    psk_identity_len: usize,
+) -> c_int {
+    let i = ctrl_index(ctrl);
+    let mut s = state();
+    s.calls.push("network_set_psk_info");
+    if !s.ctrls[i].tls {
+        return -sys::ERROR_PERMISSION_DENIED;
+    }
+    // mbedtls_ssl_conf_psk: a key of 1 to MBEDTLS_PSK_MAX_LEN bytes, copied.
+    if psk_len == 0 || psk_len > sys::MBEDTLS_PSK_MAX_LEN || s.psk_ret != 0 {
+        return -sys::ERROR_OPERATION_FAILED;
+    }
+    let identity = bytes(psk_identity, psk_identity_len).to_vec();
+    let key = bytes(psk, psk_len).to_vec();
+    s.psk_seen.push((identity, key));
+    s.ctrls[i].psk = true;
+    0
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn hal_ec618_offer_psk_suites_only(ctrl: *mut network_ctrl_t) {
+    let i = ctrl_index(ctrl);
+    let mut s = state();
+    s.calls.push("hal_ec618_offer_psk_suites_only");
+    if s.ctrls[i].tls_contexts {
+        s.ctrls[i].psk_only = true;
+    }
 }
 
 #[unsafe(no_mangle)]
@@ -647,19 +844,45 @@ pub unsafe extern "C" fn soc_get_utc_ms() -> u64 {
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn SntpInit(
-    server_addr: *const c_char,
+    server_addr: *mut c_char,
     server_port: u16,
-    _auto_sync: u8,
+    auto_sync: sys::BOOL,
     _cid: u8,
     callback: CBFuncEx_t,
-    _user_param: *mut c_void,
-) -> u8 {
-    assert_eq!(server_port, 123);
+    user_param: *mut c_void,
+) -> sys::BOOL {
+    assert_eq!(server_port, sys::SNTP_DEFAULT_PORT);
+    if server_addr.is_null() {
+        return 0;
+    }
     // SAFETY: a NUL-terminated string, per the C contract.
     let server = unsafe { core::ffi::CStr::from_ptr(server_addr) };
     let mut s = state();
+    s.calls.push("SntpInit");
+    s.sntp_auto_sync.push(auto_sync);
+    // `strlen(serverAddr) > DNS_MAX_NAME_LENGTH || strlen(serverAddr) == 0`, then "has run".
+    let len = server.to_bytes().len();
+    if len == 0 || len > sys::DNS_MAX_NAME_LENGTH || s.sntp_running {
+        return 0;
+    }
+    // strcpy into a DNS_MAX_NAME_LENGTH buffer: a name of exactly that length overflows it.
+    assert!(
+        len < sys::DNS_MAX_NAME_LENGTH,
+        "SntpInit's strcpy would write past its buffer"
+    );
     s.sntp_server = Some(server.to_string_lossy().into_owned());
     s.sntp_callback = callback;
+    s.sntp_param = user_param as usize;
+    s.sntp_running = true;
+    s.sntp_runs += 1;
+    if let Some(reply) = s.sntp_script.pop_front() {
+        let delay = s.sntp_delay_ms;
+        drop(s);
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(delay));
+            sntp_answer(reply);
+        });
+    }
     1
 }
 
@@ -668,7 +891,9 @@ pub unsafe extern "C" fn SntpInit(
 // ---------------------------------------------------------------------------------------------
 
 struct Semaphore {
-    given: Mutex<bool>,
+    /// Takes available, and the most there can be.
+    count: Mutex<u32>,
+    max: u32,
     cond: Condvar,
 }
 
@@ -681,8 +906,18 @@ pub unsafe extern "C" fn luat_rtos_semaphore_create(
     if ret != 0 {
         return ret;
     }
+    // `if (init_count <= 1) { binary; if (!init_count) give; } else counting(init, init)`.
+    let (count, max) = match init_count {
+        0 => {
+            state().sems_created_given += 1;
+            (1, 1)
+        }
+        1 => (0, 1),
+        n => (n, n),
+    };
     let sem = Box::leak(Box::new(Semaphore {
-        given: Mutex::new(init_count > 0),
+        count: Mutex::new(count),
+        max,
         cond: Condvar::new(),
     }));
     // SAFETY: a valid out-pointer.
@@ -701,29 +936,34 @@ pub unsafe extern "C" fn luat_rtos_semaphore_take(
     timeout: u32,
 ) -> c_int {
     let sem = sem(handle);
-    let mut given = sem.given.lock().unwrap();
+    let mut count = sem.count.lock().unwrap();
     let deadline = (timeout != sys::LUAT_WAIT_FOREVER)
         .then(|| Instant::now() + Duration::from_millis(u64::from(timeout)));
-    while !*given {
+    while *count == 0 {
         match deadline {
-            None => given = sem.cond.wait(given).unwrap(),
+            None => count = sem.cond.wait(count).unwrap(),
             Some(d) => {
                 let now = Instant::now();
                 if now >= d {
                     return -1;
                 }
-                given = sem.cond.wait_timeout(given, d - now).unwrap().0;
+                count = sem.cond.wait_timeout(count, d - now).unwrap().0;
             }
         }
     }
-    *given = false;
+    *count -= 1;
     0
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn luat_rtos_semaphore_release(handle: sys::luat_rtos_semaphore_t) -> c_int {
     let sem = sem(handle);
-    *sem.given.lock().unwrap() = true;
+    let mut count = sem.count.lock().unwrap();
+    if *count >= sem.max {
+        // xSemaphoreGive on a full semaphore fails.
+        return -1;
+    }
+    *count += 1;
     sem.cond.notify_one();
     0
 }
@@ -767,8 +1007,8 @@ pub unsafe extern "C" fn soc_debug_out(_string: *mut c_char, _size: u32) {
 // Key-value store
 // ---------------------------------------------------------------------------------------------
 
-#[unsafe(no_mangle)]
-pub static luat_kvdb: AtomicPtr<fdb_kvdb> = AtomicPtr::new(core::ptr::null_mut());
+/// Where the fake's key-value database "lives" (never dereferenced).
+const KVDB: usize = 0x4000;
 
 fn key_of(key: *const c_char) -> Vec<u8> {
     // SAFETY: a NUL-terminated string, per the C contract.
@@ -778,15 +1018,41 @@ fn key_of(key: *const c_char) -> Vec<u8> {
 }
 
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn luat_kv_init() -> c_int {
-    let ret = state().kv_init_ret;
-    if ret == 0 {
-        luat_kvdb.store(
-            0x4000 as *mut fdb_kvdb,
-            std::sync::atomic::Ordering::Release,
-        );
+pub unsafe extern "C" fn hal_ec618_kvdb() -> *mut fdb_kvdb {
+    match state().kvdb {
+        KvDb::Absent => core::ptr::null_mut(),
+        KvDb::Ready | KvDb::Broken => KVDB as *mut fdb_kvdb,
     }
-    ret
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn luat_kv_init() -> c_int {
+    let mut s = state();
+    s.calls.push("luat_kv_init");
+    s.kv_init_calls += 1;
+    match s.kvdb {
+        // The first call allocates the database and returns FlashDB's result.
+        KvDb::Absent => {
+            let ret = s.kv_init_ret;
+            s.kvdb = if ret == sys::FDB_NO_ERR {
+                KvDb::Ready
+            } else {
+                KvDb::Broken
+            };
+            ret
+        }
+        // `if (luat_kvdb == NULL) { ... } return 0;`: later calls succeed, broken or not.
+        KvDb::Ready | KvDb::Broken => 0,
+    }
+}
+
+/// What `luat_kv_set` and `luat_kv_del` return before the store works.
+fn kv_unusable(s: &Fake) -> Option<c_int> {
+    match s.kvdb {
+        KvDb::Absent => Some(-1),
+        KvDb::Broken => Some(sys::FDB_INIT_FAILED),
+        KvDb::Ready => None,
+    }
 }
 
 #[unsafe(no_mangle)]
@@ -795,6 +1061,9 @@ pub unsafe extern "C" fn luat_kv_set(key: *const c_char, data: *mut c_void, len:
     let value = bytes(data.cast(), len).to_vec();
     let mut s = state();
     s.calls.push("luat_kv_set");
+    if let Some(ret) = kv_unusable(&s) {
+        return ret;
+    }
     if let Some(ret) = s.kv_set_ret {
         return ret;
     }
@@ -810,6 +1079,9 @@ pub unsafe extern "C" fn luat_kv_del(key: *const c_char) -> c_int {
     let key = key_of(key);
     let mut s = state();
     s.calls.push("luat_kv_del");
+    if let Some(ret) = kv_unusable(&s) {
+        return ret;
+    }
     if let Some(ret) = s.kv_del_ret {
         return ret;
     }
@@ -825,11 +1097,16 @@ pub unsafe extern "C" fn fdb_kv_get_blob(
     key: *const c_char,
     blob: *mut fdb_blob,
 ) -> usize {
-    assert!(!db.is_null());
+    assert_eq!(db as usize, KVDB, "not the SDK's database");
     let key = key_of(key);
     let s = state();
+    // `if (!db_init_ok(db)) return 0;`: nothing read, the blob untouched.
+    if s.kvdb != KvDb::Ready {
+        return 0;
+    }
     // SAFETY: a valid blob, per the C contract.
     let blob = unsafe { &mut *blob };
+    // A missing key also leaves the blob untouched.
     match s.kv.get(&key) {
         Some(value) => {
             let n = value.len().min(blob.size);
@@ -911,4 +1188,6 @@ pub mod codes {
     pub const MOBILE_EVENT_TIME_SYNC: u8 = sys::LUAT_MOBILE_EVENT_TIME_SYNC;
     /// FlashDB: the store is full.
     pub const FDB_SAVED_FULL: i32 = sys::FDB_SAVED_FULL;
+    /// FlashDB: the database could not be initialised.
+    pub const FDB_INIT_FAILED: i32 = sys::FDB_INIT_FAILED;
 }

@@ -14,6 +14,8 @@ pub mod identity;
 pub mod kv;
 pub mod network;
 pub mod platform;
+#[cfg(feature = "sntp")]
+pub mod sntp;
 pub(crate) mod sys;
 pub mod time;
 pub mod transport;
@@ -27,7 +29,7 @@ mod panic;
 #[doc(hidden)]
 pub mod fake;
 
-pub use error::{ExecutorError, FotaError, IdentityError, NetError, NetworkError};
+pub use error::{ExecutorError, FotaError, IdentityError, NetError, NetworkError, SntpError};
 pub use executor::block_on;
 pub use fota::FotaSink;
 pub use kv::LuatKv;

@@ -26,6 +26,13 @@ const POLL_MS: u64 = 500;
 /// Call it from the device task before the first connect. Later calls do nothing. If the
 /// firmware's C code already registers its own mobile handler (the SDK keeps only one), call
 /// [`init_adapter`] instead and forward the events to [`on_mobile_event`].
+///
+/// `net_lwip_init` must run once in the life of the firmware: it has no guard of its own,
+/// and a second call initialises the adapter's socket lists again, losing what open sockets
+/// had queued (and the SDK's own users of the adapter, such as its HTTP client, with them).
+/// So the firmware's C code must not call `net_lwip_init` or `net_lwip_register_adapter`
+/// once this crate has; if the C code sets the adapter up itself, it does so before the
+/// device task starts, and the task calls [`mark_adapter_initialised`] instead of this.
 pub fn init() -> Result<(), NetworkError> {
     if INIT.load(Ordering::Acquire) {
         return Ok(());
@@ -39,7 +46,8 @@ pub fn init() -> Result<(), NetworkError> {
     Ok(())
 }
 
-/// The adapter half of [`init`], without registering a mobile event handler.
+/// The adapter half of [`init`], without registering a mobile event handler. Runs once;
+/// later calls (and calls after [`mark_adapter_initialised`]) do nothing.
 pub fn init_adapter() {
     if INIT.swap(true, Ordering::AcqRel) {
         return;
@@ -53,13 +61,26 @@ pub fn init_adapter() {
     }
 }
 
+/// Records that the firmware's C code has already set the adapter up (`net_lwip_init`,
+/// `net_lwip_register_adapter(1)`, `network_register_set_default(1)`): [`init`] and
+/// [`init_adapter`] then do nothing, so those calls never run a second time. The C code must
+/// then also register the mobile event handler, forwarding every event to
+/// [`on_mobile_event`] (or at least calling `luat_socket_check_ready` on "link on").
+pub fn mark_adapter_initialised() {
+    INIT.store(true, Ordering::Release);
+}
+
 /// The mobile event handler (`luat_mobile_event_callback_t`). On "IP link on" it calls
 /// `luat_socket_check_ready`, without which the adapter never becomes ready; on the network
 /// time event it marks the wall-clock time as known. Then it wakes [`wait_ready`].
 ///
 /// Firmware whose own C handler is registered must call this from it with the same arguments.
 #[unsafe(no_mangle)]
-pub extern "C" fn hal_ec618_on_mobile_event(event: u8, index: u8, status: u8) {
+pub extern "C" fn hal_ec618_on_mobile_event(
+    event: sys::LUAT_MOBILE_EVENT_E,
+    index: u8,
+    status: u8,
+) {
     match (event, status) {
         (sys::LUAT_MOBILE_EVENT_NETIF, sys::LUAT_MOBILE_NETIF_LINK_ON) => {
             // SAFETY: called with the event's index, as the SDK examples do; `is_ipv6` may be

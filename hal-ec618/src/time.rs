@@ -176,6 +176,12 @@ fn load_offset() -> Option<u64> {
     None
 }
 
+/// Records a wall-clock time learnt now (SNTP's answer). `false` if another update was in
+/// progress at that instant.
+pub(crate) fn set_unix_time_ms(unix_ms: u64) -> bool {
+    store_offset(unix_ms.wrapping_sub(now_ms()))
+}
+
 /// Records that the network's time reached the RTC (`LUAT_MOBILE_EVENT_TIME_SYNC`, status 0).
 pub(crate) fn network_time_synced() {
     NETWORK_TIME.store(true, Ordering::Release);
@@ -183,10 +189,15 @@ pub(crate) fn network_time_synced() {
 
 /// The module's clocks.
 ///
-/// `unix_time_ms` is `None` until the time is known: from SNTP (`Ec618Clock::start_sntp`, feature `sntp`),
-/// from the network's time (the `TIME_SYNC` mobile event, seen by
-/// [`crate::network::on_mobile_event`]), or set by the application. The RTC's value before
-/// that is whatever survived in the always-on domain, so it is never trusted on its own.
+/// `unix_time_ms` is `None` until the time is known: from SNTP (`Ec618Clock::sync_sntp` and
+/// `Ec618Clock::keep_sntp_synced`, feature `sntp`), from the network's time (the `TIME_SYNC`
+/// mobile event, seen by [`crate::network::on_mobile_event`]), or set by the application. The
+/// RTC's value before that is whatever survived in the always-on domain, so it is never
+/// trusted on its own.
+///
+/// SNTP's answer is kept here as an offset from the tick, not written to the RTC (the SDK's
+/// SNTP client does not set it either), so C code reading the RTC (`soc_get_utc`, `time()`)
+/// sees only the network's time.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Ec618Clock {
     _private: (),
@@ -201,54 +212,13 @@ impl Ec618Clock {
     /// Sets the wall-clock time, for applications that learn it some other way (GNSS, an HTTP
     /// `Date` header). Returns `false` if another update was in progress at that instant.
     pub fn set_unix_time_ms(&self, unix_ms: u64) -> bool {
-        store_offset(unix_ms.wrapping_sub(now_ms()))
+        set_unix_time_ms(unix_ms)
     }
 
     /// Whether the wall-clock time is known.
     pub fn time_known(&self) -> bool {
         self.unix_time_ms().is_some()
     }
-
-    /// Starts the SDK's SNTP client (`SntpInit`, port 123, automatic re-sync) with the server
-    /// `server` (a NUL-terminated host name) on PDP context `cid`. The time counts as known
-    /// from its first successful answer. Returns `false` if the client could not start.
-    ///
-    /// Needs the `sntp` feature and the SDK's `thirdparty/sntp` component in the build.
-    #[cfg(feature = "sntp")]
-    pub fn start_sntp(&self, server: &'static core::ffi::CStr, cid: u8) -> bool {
-        // SAFETY: `server` is NUL-terminated and 'static (SntpInit's task may keep the
-        // pointer); the callback only stores atomics; no user pointer is passed.
-        let started = unsafe {
-            sys::SntpInit(
-                server.as_ptr(),
-                123,
-                1,
-                cid,
-                Some(sntp_callback),
-                core::ptr::null_mut(),
-            )
-        };
-        started != 0
-    }
-}
-
-/// Called by the SNTP task with a `sntp_result_t*`.
-#[cfg(feature = "sntp")]
-unsafe extern "C" fn sntp_callback(
-    data: *mut core::ffi::c_void,
-    _param: *mut core::ffi::c_void,
-) -> i32 {
-    if data.is_null() {
-        return 0;
-    }
-    // SAFETY: the SNTP client passes a pointer to a valid `sntp_result_t` for the duration of
-    // the call; it is only read.
-    let result = unsafe { *(data as *const sys::sntp_result_t) };
-    if result.succ != 0 {
-        let utc_ms = u64::from(result.sec) * 1000 + u64::from(result.us / 1000);
-        store_offset(utc_ms.wrapping_sub(now_ms()));
-    }
-    0
 }
 
 impl Clock for Ec618Clock {

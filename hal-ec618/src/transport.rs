@@ -4,6 +4,11 @@
 //! The adapter runs in callback mode (`network_init_ctrl` without a task handle): every call
 //! returns at once, and the outcome arrives later as an `EV_NW_RESULT_*` event in lwIP's tcpip
 //! thread. The callback only records the event in a static slot and wakes the awaiting future.
+//!
+//! A transport keeps its adapter control block (and the TLS configuration in it) across
+//! reconnects. That is what keeps a client certificate from leaking: the SDK's
+//! `network_set_client_cert` allocates the parsed certificate and key on every call and
+//! nothing frees them, so the identity is set once per control block, never per connect.
 
 use core::ffi::c_void;
 use core::future::poll_fn;
@@ -13,14 +18,20 @@ use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU8, Ordering};
 use core::task::Poll;
 
 use embassy_futures::select::{Either, select};
-use iotcloud_core::transport::{ClientIdentity, Endpoint, ServerAuth, Transport};
+use iotcloud_core::transport::{ClientIdentity, Endpoint, ServerAuth, Tls, Transport};
 
 use crate::error::NetError;
 use crate::waker::WakerSlot;
 use crate::{network, sys, time};
 
 /// Sockets the adapter has (`LWIP_NUM_SOCKETS`).
-pub const MAX_SOCKETS: usize = 8;
+pub const MAX_SOCKETS: usize = sys::LWIP_NUM_SOCKETS;
+
+/// Longest pre-shared key, in bytes (the SDK's mbedTLS `MBEDTLS_PSK_MAX_LEN`).
+pub const MAX_PSK_LEN: usize = sys::MBEDTLS_PSK_MAX_LEN;
+
+/// Longest pre-shared-key identity this transport keeps, in bytes.
+pub const MAX_PSK_IDENTITY_LEN: usize = 128;
 
 /// Unacknowledged bytes after which a write waits for the peer's acknowledgement.
 const TX_WINDOW: u32 = 8 * 1024;
@@ -95,11 +106,11 @@ unsafe extern "C" fn on_socket_event(data: *mut c_void, param: *mut c_void) -> i
     let event = unsafe { *(data as *const sys::OS_EVENT) };
     // SAFETY: `param` is the address of one of the static SLOTS, given to network_init_ctrl.
     let slot = unsafe { &*(param as *const Slot) };
-    let code = event.param1 as i32;
+    let code = event.Param1 as i32;
     if code != 0 {
         slot.code.store(code, Ordering::Release);
     }
-    match event.id {
+    match event.ID {
         sys::EV_NW_RESULT_CONNECT => {
             if code == 0 {
                 slot.connect.store(OK, Ordering::Release);
@@ -183,12 +194,126 @@ impl Drop for CString {
     }
 }
 
+/// A TLS pre-shared key and its identity, copied into the transport. Wiped when dropped;
+/// `Debug` shows the identity's length only.
+struct Psk {
+    identity: [u8; MAX_PSK_IDENTITY_LEN],
+    identity_len: usize,
+    key: [u8; MAX_PSK_LEN],
+    key_len: usize,
+}
+
+impl Psk {
+    fn new(identity: &[u8], key: &[u8]) -> Result<Psk, NetError> {
+        if identity.is_empty()
+            || identity.len() > MAX_PSK_IDENTITY_LEN
+            || key.is_empty()
+            || key.len() > MAX_PSK_LEN
+        {
+            return Err(NetError::InvalidPsk);
+        }
+        let mut psk = Psk {
+            identity: [0; MAX_PSK_IDENTITY_LEN],
+            identity_len: identity.len(),
+            key: [0; MAX_PSK_LEN],
+            key_len: key.len(),
+        };
+        psk.identity[..identity.len()].copy_from_slice(identity);
+        psk.key[..key.len()].copy_from_slice(key);
+        Ok(psk)
+    }
+
+    fn identity(&self) -> &[u8] {
+        &self.identity[..self.identity_len]
+    }
+
+    fn key(&self) -> &[u8] {
+        &self.key[..self.key_len]
+    }
+}
+
+impl Drop for Psk {
+    fn drop(&mut self) {
+        for b in self.key.iter_mut().chain(self.identity.iter_mut()) {
+            // SAFETY: `b` is a valid, exclusive reference; volatile so the wipe is not elided.
+            unsafe { ptr::write_volatile(b, 0) };
+        }
+    }
+}
+
+impl core::fmt::Debug for Psk {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Psk")
+            .field("identity", &format_args!("<{} bytes>", self.identity_len))
+            .field("key", &"<redacted>")
+            .finish()
+    }
+}
+
+/// FNV-1a over what a control block's TLS configuration is made from, to tell whether a
+/// connect can reuse the block. It is never shown (it is computed over key material).
+struct Fingerprint(u64);
+
+impl Fingerprint {
+    fn new() -> Self {
+        Fingerprint(0xcbf2_9ce4_8422_2325)
+    }
+
+    fn byte(&mut self, b: u8) {
+        self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+
+    fn bytes(&mut self, data: &[u8]) {
+        for b in (data.len() as u64).to_le_bytes() {
+            self.byte(b);
+        }
+        for &b in data {
+            self.byte(b);
+        }
+    }
+
+    /// The configuration `tls` (with `psk`, when set) gives a control block.
+    fn of(tls: Option<&Tls<'_>>, psk: Option<&Psk>) -> u64 {
+        let mut fp = Fingerprint::new();
+        match (tls, psk) {
+            (None, _) => fp.byte(0),
+            (Some(_), Some(psk)) => {
+                fp.byte(1);
+                fp.bytes(psk.identity());
+                fp.bytes(psk.key());
+            }
+            (Some(tls), None) => {
+                fp.byte(2);
+                match tls.server {
+                    ServerAuth::CaPem(pem) => {
+                        fp.byte(0);
+                        fp.bytes(pem);
+                    }
+                    ServerAuth::NoVerification => fp.byte(1),
+                    ServerAuth::DefaultRoots => fp.byte(2),
+                }
+                if let Some(ClientIdentity { cert_pem, key_pem }) = tls.client {
+                    fp.byte(1);
+                    fp.bytes(cert_pem);
+                    fp.bytes(key_pem);
+                } else {
+                    fp.byte(0);
+                }
+            }
+        }
+        fp.0
+    }
+}
+
 /// A TCP or TLS connection through the SDK's network adapter.
 ///
 /// Up to [`MAX_SOCKETS`] transports can exist at once (the adapter's limit, shared with any C
-/// code using the adapter). The adapter socket is taken on `connect` and given back on
-/// `close` or drop.
+/// code using the adapter).
 ///
+/// - The first `connect` takes an adapter control block and configures it (TCP, and TLS with
+///   the endpoint's CA, client certificate or the transport's pre-shared key). The transport
+///   keeps the block, and reconnects through it, until it is dropped; a `connect` whose TLS
+///   settings differ from the block's gives the block back and takes a new one.
 /// - `read` is cancel-safe: bytes are only taken from the adapter inside a poll that returns
 ///   them. `Ok(0)` means the adapter reported the connection closed or failed (it does not
 ///   tell which).
@@ -197,14 +322,36 @@ impl Drop for CString {
 ///   `flush` waits until everything written was acknowledged.
 /// - Connect and close are bounded by timeouts measured with [`crate::time`], whose timers the
 ///   executor must fire.
-#[derive(Debug)]
+///
+/// A client certificate costs heap that is never given back: the SDK's
+/// `network_set_client_cert` allocates the parsed certificate and key (an `mbedtls_x509_crt`
+/// of 340 bytes and an `mbedtls_pk_context` of 8, plus what parsing allocates: a copy of the
+/// certificate's DER, and the key's numbers) and no SDK call frees them, not even
+/// `network_release_ctrl`. Setting it once per control block makes that a one-time cost per
+/// transport (and per change of identity), instead of a leak on every reconnect.
 pub struct AdapterTransport {
     slot: &'static Slot,
     ctrl: *mut sys::network_ctrl_t,
+    /// What the ctrl's configuration was made from; `None` without a ctrl.
+    config: Option<u64>,
     online: bool,
     unacked: u32,
     connect_timeout_ms: u64,
     close_timeout_ms: u64,
+    psk: Option<Psk>,
+}
+
+impl core::fmt::Debug for AdapterTransport {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("AdapterTransport")
+            .field("has_control_block", &!self.ctrl.is_null())
+            .field("online", &self.online)
+            .field("unacked", &self.unacked)
+            .field("connect_timeout_ms", &self.connect_timeout_ms)
+            .field("close_timeout_ms", &self.close_timeout_ms)
+            .field("psk", &self.psk)
+            .finish()
+    }
 }
 
 impl core::fmt::Debug for Slot {
@@ -221,10 +368,12 @@ impl AdapterTransport {
         Ok(AdapterTransport {
             slot,
             ctrl: ptr::null_mut(),
+            config: None,
             online: false,
             unacked: 0,
             connect_timeout_ms: 60_000,
             close_timeout_ms: 5_000,
+            psk: None,
         })
     }
 
@@ -240,34 +389,62 @@ impl AdapterTransport {
         self
     }
 
+    /// Authenticates TLS connections with a pre-shared key (TLS-PSK, `network_set_psk_info`)
+    /// instead of certificates: Tencent IoT Explorer's key-authenticated devices on port 8883
+    /// use the client id as `identity` and the decoded device secret as `key`.
+    ///
+    /// With a key set, every TLS connect offers only pre-shared-key cipher suites (ECDHE-PSK,
+    /// then PSK, with AES): no certificate is exchanged, and the server proves itself by
+    /// knowing the key. The endpoint's [`ServerAuth`] and client certificate are then not
+    /// used. Plain TCP endpoints are not affected.
+    ///
+    /// The key and identity are copied into the transport (1 to [`MAX_PSK_LEN`] and 1 to
+    /// [`MAX_PSK_IDENTITY_LEN`] bytes, else [`NetError::InvalidPsk`]) and wiped when it is
+    /// dropped. Neither `Debug` nor any error shows the key.
+    pub fn with_psk(mut self, identity: &[u8], key: &[u8]) -> Result<Self, NetError> {
+        self.psk = Some(Psk::new(identity, key)?);
+        Ok(self)
+    }
+
     /// Whether a connection is open.
     pub fn is_connected(&self) -> bool {
         self.online
     }
 
-    /// Drops the socket at once and gives the ctrl back to the adapter.
-    fn release(&mut self) {
-        let ctrl = core::mem::replace(&mut self.ctrl, ptr::null_mut());
+    /// Drops the socket at once, keeping the control block and its configuration.
+    fn drop_socket(&mut self) {
         self.online = false;
         self.unacked = 0;
+        if self.ctrl.is_null() {
+            return;
+        }
+        // SAFETY: `ctrl` is ours (from network_alloc_ctrl, not yet released); closing a ctrl
+        // without a socket does nothing.
+        unsafe { sys::network_force_close_socket(self.ctrl) };
+    }
+
+    /// Drops the socket and gives the control block back to the adapter.
+    fn release(&mut self) {
+        self.drop_socket();
+        let ctrl = core::mem::replace(&mut self.ctrl, ptr::null_mut());
+        self.config = None;
         if ctrl.is_null() {
             return;
         }
         // SAFETY: `ctrl` came from network_alloc_ctrl and is released exactly once here;
-        // release also frees its TLS state.
-        unsafe {
-            sys::network_force_close_socket(ctrl);
-            sys::network_release_ctrl(ctrl);
-        }
+        // release also frees its TLS contexts (not a client identity: see the type's docs).
+        unsafe { sys::network_release_ctrl(ctrl) };
         self.slot.ctrl.store(ptr::null_mut(), Ordering::Release);
     }
 
-    /// Allocates and configures a ctrl for `endpoint`; returns it with the IP to connect to
-    /// (for a server name that differs from an IPv4 host).
-    fn prepare(
-        &mut self,
-        endpoint: &Endpoint<'_>,
-    ) -> Result<Option<sys::luat_ip_addr_t>, NetError> {
+    /// Makes sure the transport holds a control block configured for `tls`: the one it has if
+    /// that was configured the same way, else a new one.
+    fn ensure_ctrl(&mut self, tls: Option<&Tls<'_>>) -> Result<(), NetError> {
+        let wanted = Fingerprint::of(tls, self.psk.as_ref());
+        if !self.ctrl.is_null() && self.config == Some(wanted) {
+            return Ok(());
+        }
+        self.release();
         // SAFETY: plain allocation from the adapter's table; NULL is checked.
         let ctrl = unsafe { sys::network_alloc_ctrl(sys::NW_ADAPTER_INDEX_LWIP_GPRS) };
         if ctrl.is_null() {
@@ -276,29 +453,50 @@ impl AdapterTransport {
         self.ctrl = ctrl;
         self.slot.reset(ctrl);
         let param = ptr::from_ref(self.slot).cast_mut().cast::<c_void>();
-        // SAFETY: `ctrl` is ours; callback mode (no task handle); `param` is a static slot
-        // that outlives the ctrl. TCP with keepalive, as the SDK's examples configure it;
-        // base mode is set before TLS, which reads it.
+        // SAFETY: `ctrl` is ours and fresh (init_ctrl clears it: it runs once per block, so no
+        // TLS context is lost); callback mode (no task handle); `param` is a static slot that
+        // outlives the ctrl. TCP with keepalive, as the SDK's examples configure it; base mode
+        // is set before TLS, which reads it.
         unsafe {
             sys::network_init_ctrl(ctrl, ptr::null_mut(), Some(on_socket_event), param);
             sys::network_set_base_mode(ctrl, 1, 15_000, 1, 300, 5, 9);
         }
-        let Some(tls) = endpoint.tls else {
-            return Ok(None);
-        };
-        let mut remote_ip = None;
-        if let Some(name) = tls.server_name.filter(|n| *n != endpoint.host) {
-            if name.is_empty() || name.len() > MAX_HOST_LEN {
-                return Err(NetError::InvalidHost);
+        if let Some(Err(e)) = tls.map(|tls| self.configure_tls(tls)) {
+            self.release();
+            return Err(e);
+        }
+        self.config = Some(wanted);
+        Ok(())
+    }
+
+    /// Turns the fresh control block into a TLS one: the transport's pre-shared key, or the
+    /// endpoint's CA and client certificate.
+    fn configure_tls(&mut self, tls: &Tls<'_>) -> Result<(), NetError> {
+        let ctrl = self.ctrl;
+        if let Some(psk) = &self.psk {
+            // SAFETY: `ctrl` is ours and configured for TCP. No certificate is exchanged in a
+            // PSK suite, so there is nothing to verify.
+            let code = unsafe { sys::network_init_tls(ctrl, sys::MBEDTLS_SSL_VERIFY_NONE) };
+            if code < 0 {
+                return Err(NetError::TlsSetup { code });
             }
-            let ip: Ipv4Addr = endpoint
-                .host
-                .parse()
-                .map_err(|_| NetError::ServerNameUnsupported)?;
-            remote_ip = Some(sys::luat_ip_addr_t {
-                u_addr: [u32::from_ne_bytes(ip.octets()), 0, 0, 0],
-                type_: 0,
-            });
+            let (key, identity) = (psk.key(), psk.identity());
+            // SAFETY: TLS is initialised on `ctrl`, so its configuration exists; the shim only
+            // sets a static suite list on it. mbedTLS copies key and identity during the call.
+            let code = unsafe {
+                sys::hal_ec618_offer_psk_suites_only(ctrl);
+                sys::network_set_psk_info(
+                    ctrl,
+                    key.as_ptr(),
+                    key.len(),
+                    identity.as_ptr(),
+                    identity.len(),
+                )
+            };
+            if code < 0 {
+                return Err(NetError::PskRejected { code });
+            }
+            return Ok(());
         }
         let verify = match tls.server {
             ServerAuth::CaPem(_) => sys::MBEDTLS_SSL_VERIFY_REQUIRED,
@@ -323,7 +521,7 @@ impl AdapterTransport {
             let cert = CString::new(cert_pem)?;
             let key = CString::new(key_pem)?;
             // SAFETY: both NUL-terminated with the NUL counted; parsed during the call. No
-            // key password.
+            // key password. Called once per control block (see the type's docs).
             let code = unsafe {
                 sys::network_set_client_cert(
                     ctrl,
@@ -339,27 +537,54 @@ impl AdapterTransport {
                 return Err(NetError::ClientCertificate { code });
             }
         }
-        Ok(remote_ip)
+        Ok(())
     }
 
-    async fn connect_inner(&mut self, endpoint: &Endpoint<'_>) -> Result<(), NetError> {
+    /// The name to connect to, and the address when it is not the name: a TLS server name
+    /// different from the host needs the host to be an IPv4 address.
+    fn target<'e>(
+        endpoint: &Endpoint<'e>,
+    ) -> Result<(&'e str, Option<sys::luat_ip_addr_t>), NetError> {
         let host = endpoint.host;
         if host.is_empty() || host.len() > MAX_HOST_LEN {
             return Err(NetError::InvalidHost);
         }
+        let Some(name) = endpoint
+            .tls
+            .and_then(|t| t.server_name)
+            .filter(|n| *n != host)
+        else {
+            return Ok((host, None));
+        };
+        if name.is_empty() || name.len() > MAX_HOST_LEN {
+            return Err(NetError::InvalidHost);
+        }
+        let ip: Ipv4Addr = host.parse().map_err(|_| NetError::ServerNameUnsupported)?;
+        let ip = sys::luat_ip_addr_t {
+            u_addr: [u32::from_ne_bytes(ip.octets()), 0, 0, 0],
+            r#type: 0,
+        };
+        Ok((name, Some(ip)))
+    }
+
+    async fn connect_inner(&mut self, endpoint: &Endpoint<'_>) -> Result<(), NetError> {
+        let (domain, mut remote_ip) = Self::target(endpoint)?;
+        let default_roots = endpoint
+            .tls
+            .is_some_and(|tls| tls.server == ServerAuth::DefaultRoots);
+        if default_roots && self.psk.is_none() {
+            return Err(NetError::NoDefaultRoots);
+        }
         if !network::is_ready() {
             return Err(NetError::NetworkNotReady);
         }
-        let mut remote_ip = self.prepare(endpoint)?;
-        let domain = match (&remote_ip, endpoint.tls.and_then(|t| t.server_name)) {
-            (Some(_), Some(name)) => name,
-            _ => host,
-        };
+        self.ensure_ctrl(endpoint.tls.as_ref())?;
+        self.slot.reset(self.ctrl);
         let ip_ptr = remote_ip.as_mut().map_or(ptr::null_mut(), ptr::from_mut);
         let timeout = u32::try_from(self.connect_timeout_ms).unwrap_or(u32::MAX);
-        // SAFETY: `ctrl` is configured and has no socket; the name is copied by length (no NUL
-        // needed); `ip_ptr` is NULL or points at a live `luat_ip_addr_t` copied during the
-        // call. Callback mode: the call returns at once.
+        // SAFETY: `ctrl` is configured and has no socket (dropped by `connect`); the name is
+        // copied by length (no NUL needed); `ip_ptr` is NULL or points at a live
+        // `luat_ip_addr_t` copied during the call. Callback mode: the call returns at once.
         let code = unsafe {
             sys::network_connect(
                 self.ctrl,
@@ -558,10 +783,12 @@ impl embedded_io_async::Write for AdapterTransport {
 
 impl Transport for AdapterTransport {
     async fn connect(&mut self, endpoint: &Endpoint<'_>) -> Result<(), NetError> {
-        self.release();
+        // The adapter refuses to connect a ctrl that still has a socket (also one left by a
+        // failed connect), so drop it first, and again after a failure.
+        self.drop_socket();
         let result = self.connect_inner(endpoint).await;
         if result.is_err() {
-            self.release();
+            self.drop_socket();
         }
         result
     }
@@ -588,6 +815,7 @@ impl Transport for AdapterTransport {
                 let _ = select(closed, time::sleep_until(deadline)).await;
             }
         }
-        self.release();
+        // The control block stays for the next connect.
+        self.drop_socket();
     }
 }

@@ -2,6 +2,7 @@
 //! Identity, network readiness, the clock and the executor against the fake SDK.
 
 use hal_ec618::fake;
+use hal_ec618::fake::SntpReply;
 use hal_ec618::fake::codes;
 use hal_ec618::identity::{self, IMEI_LEN};
 use hal_ec618::{Ec618Clock, ExecutorError, IdentityError, NetworkError, block_on, network, time};
@@ -105,7 +106,7 @@ fn the_clock_reports_unknown_time_until_a_source_sets_it() {
     assert_eq!(clock.unix_time_ms(), None);
     assert!(clock.start_sntp(c"ntp.aliyun.com", 1));
     fake::with(|s| assert_eq!(s.sntp_server.as_deref(), Some("ntp.aliyun.com")));
-    fake::sntp_answer(false, 1_800_000_000, 0);
+    fake::sntp_answer(SntpReply::NoAnswer);
     assert_eq!(
         clock.unix_time_ms(),
         None,
@@ -121,8 +122,9 @@ fn the_clock_reports_unknown_time_until_a_source_sets_it() {
     );
     fake::with(|s| s.utc_ms = 1_700_000_000_000);
     assert_eq!(clock.unix_time_ms(), Some(1_700_000_000_000));
-    // SNTP takes precedence once it answers.
-    fake::sntp_answer(true, 1_800_000_000, 500_000);
+    // SNTP takes precedence once it answers (in a new exchange: the SDK runs each once).
+    assert!(clock.start_sntp(c"ntp.aliyun.com", 1));
+    fake::sntp_answer(SntpReply::Time(1_800_000_000, 500_000));
     let t = clock.unix_time_ms().unwrap();
     assert!((1_800_000_000_500..1_800_000_010_000).contains(&t), "{t}");
     assert!(clock.set_unix_time_ms(1_900_000_000_000));

@@ -90,13 +90,59 @@ fn sdk_error_codes_are_named() {
 }
 
 #[test]
-fn only_one_handle_exists_and_a_failed_init_is_reported() {
+fn only_one_handle_exists_at_a_time() {
     let _g = fake::lock();
     let kv = LuatKv::open().unwrap().unwrap();
     assert!(LuatKv::open().is_none());
     drop(kv);
-    fake::with(|s| s.kv_init_ret = 8); // FDB_INIT_FAILED
-    assert_eq!(LuatKv::open().unwrap().unwrap_err(), StoreError::Io);
-    fake::with(|s| s.kv_init_ret = 0);
     assert!(LuatKv::open().unwrap().is_ok());
+    // The SDK's store is initialised once, however often a handle is taken.
+    fake::with(|s| assert_eq!(s.kv_init_calls, 1));
+}
+
+#[test]
+fn a_store_that_failed_to_start_stays_failed_and_never_reads_as_empty() {
+    let _g = fake::lock();
+    fake::with(|s| {
+        s.kv.insert(b"cred".to_vec(), b"secret record".to_vec());
+        s.kv_init_ret = codes::FDB_INIT_FAILED;
+    });
+    assert_eq!(LuatKv::open().unwrap().unwrap_err(), StoreError::Io);
+    // The SDK now answers 0 to luat_kv_init, and reads from its broken store find nothing
+    // without saying so: a store trusting either would report "no record" and register the
+    // device again.
+    // SAFETY: the fake's function, called as the SDK's C callers would.
+    assert_eq!(unsafe { fake::luat_kv_init() }, 0);
+    for _ in 0..3 {
+        assert_eq!(LuatKv::open().unwrap().unwrap_err(), StoreError::Io);
+    }
+    fake::with(|s| {
+        assert_eq!(s.kv_init_calls, 2, "the crate asked the SDK again");
+        assert_eq!(s.kvdb, fake::KvDb::Broken);
+    });
+}
+
+#[test]
+fn a_store_started_by_c_code_first_is_not_trusted() {
+    let _g = fake::lock();
+    fake::with(|s| {
+        s.kv.insert(b"cred".to_vec(), b"secret record".to_vec());
+        s.kv_init_ret = codes::FDB_INIT_FAILED;
+    });
+    // The firmware's C code initialises the store before the device task, and it fails.
+    // SAFETY: the fake's function, called as the SDK's C callers would.
+    assert_eq!(unsafe { fake::luat_kv_init() }, codes::FDB_INIT_FAILED);
+    // The outcome cannot be learnt any more (the SDK would now say 0): refuse.
+    assert_eq!(LuatKv::open().unwrap().unwrap_err(), StoreError::Io);
+    fake::with(|s| assert_eq!(s.kv_init_calls, 1));
+}
+
+#[test]
+fn a_store_that_started_reads_what_flash_holds() {
+    let _g = fake::lock();
+    fake::with(|s| s.kv.insert(b"cred".to_vec(), b"record".to_vec()));
+    let mut kv = LuatKv::open().unwrap().unwrap();
+    let mut buf = [0u8; 16];
+    assert_eq!(run(kv.get("cred", &mut buf)), Ok(Some(6)));
+    assert_eq!(&buf[..6], b"record");
 }

@@ -42,9 +42,16 @@ fn plain_tcp_connects_writes_reads_and_closes() {
         assert_eq!(s.connects[0].port, 1883);
         assert_eq!(s.connects[0].ip, None);
         assert!(s.calls.contains(&"network_close"));
-        assert_eq!(s.ctrls_in_use(), 0, "ctrl given back after close");
+        assert_eq!(s.sockets_open(), 0, "socket left open after close");
+        assert_eq!(
+            s.ctrls_in_use(),
+            1,
+            "control block kept for the next connect"
+        );
         assert!(!s.calls.iter().any(|c| c.starts_with("network_init_tls")));
     });
+    drop(t);
+    fake::with(|s| assert_eq!(s.ctrls_in_use(), 0, "control block kept after drop"));
 }
 
 #[test]
@@ -90,7 +97,10 @@ fn dns_failure_is_named_and_frees_the_socket() {
     assert_eq!(err, NetError::Dns);
     assert_eq!(err.kind(), embedded_io::ErrorKind::NotFound);
     assert!(!t.is_connected());
-    fake::with(|s| assert_eq!(s.ctrls_in_use(), 0));
+    fake::with(|s| assert_eq!(s.sockets_open(), 0));
+    // The next attempt goes through (the adapter refuses a ctrl that still has a socket).
+    fake::with(|s| s.connect_plan = ConnectPlan::Succeed);
+    run(t.connect(&Endpoint::tcp("nowhere.invalid", 1883))).unwrap();
 }
 
 #[test]
@@ -115,7 +125,14 @@ fn a_tls_handshake_failure_is_reported_with_the_verification_flags() {
     let err = run(t.connect(&Endpoint::tls("h", 8883, ServerAuth::CaPem(CA)))).unwrap_err();
     assert_eq!(err, NetError::TlsHandshake { verify_flags: 0x08 });
     assert_eq!(err.kind(), embedded_io::ErrorKind::InvalidData);
-    fake::with(|s| assert_eq!(s.ctrls_in_use(), 0));
+    // The failed handshake left its socket behind in the adapter; it is closed, and the
+    // next attempt reuses the configured control block.
+    fake::with(|s| {
+        assert_eq!(s.sockets_open(), 0);
+        s.connect_plan = ConnectPlan::Succeed;
+    });
+    run(t.connect(&Endpoint::tls("h", 8883, ServerAuth::CaPem(CA)))).unwrap();
+    fake::with(|s| assert_eq!(s.ca_seen.len(), 1, "CA parsed again for a retry"));
 }
 
 #[test]
@@ -161,7 +178,7 @@ fn a_connect_that_never_answers_times_out() {
         run(t.connect(&Endpoint::tcp("h", 1))).unwrap_err(),
         NetError::Timeout
     );
-    fake::with(|s| assert_eq!(s.ctrls_in_use(), 0));
+    fake::with(|s| assert_eq!(s.sockets_open(), 0));
 }
 
 #[test]
@@ -212,7 +229,15 @@ fn no_verification_uses_verify_none_and_default_roots_are_refused() {
     fake::with(|s| assert!(s.calls.contains(&"network_init_tls(none)")));
     let err = run(t.connect(&Endpoint::tls("h", 1, ServerAuth::DefaultRoots))).unwrap_err();
     assert_eq!(err, NetError::NoDefaultRoots);
-    fake::with(|s| assert_eq!(s.ctrls_in_use(), 0));
+    fake::with(|s| {
+        let allocs = s.calls.iter().filter(|c| **c == "network_alloc_ctrl");
+        assert_eq!(
+            allocs.count(),
+            1,
+            "a control block taken for an endpoint refused"
+        );
+        assert_eq!(s.sockets_open(), 0);
+    });
 }
 
 #[test]
@@ -378,7 +403,7 @@ fn close_gives_up_waiting_after_its_timeout() {
         t.close().await;
     });
     fake::with(|s| {
-        assert_eq!(s.ctrls_in_use(), 0);
+        assert_eq!(s.sockets_open(), 0);
         assert!(s.calls.contains(&"network_force_close_socket"));
     });
 }
@@ -400,4 +425,164 @@ fn dropping_a_connected_transport_releases_the_socket() {
     fake::with(|s| assert_eq!(s.ctrls_in_use(), 1));
     drop(t);
     fake::with(|s| assert_eq!(s.ctrls_in_use(), 0));
+}
+
+fn mutual_tls(key_pem: &'static [u8]) -> Endpoint<'static> {
+    Endpoint {
+        host: "iot.example.com",
+        port: 8883,
+        tls: Some(Tls {
+            server: ServerAuth::CaPem(CA),
+            server_name: None,
+            client: Some(ClientIdentity {
+                cert_pem: b"CERT",
+                key_pem,
+            }),
+        }),
+    }
+}
+
+#[test]
+fn a_client_certificate_is_set_once_per_control_block_across_reconnects() {
+    let _g = fake::lock();
+    let mut t = AdapterTransport::new().unwrap();
+    let ep = mutual_tls(b"SECRET-KEY");
+    run(async {
+        for _ in 0..5 {
+            t.connect(&ep).await.unwrap();
+            t.close().await;
+        }
+        // A dropped link and a failed attempt reconnect through the same block too.
+        t.connect(&ep).await.unwrap();
+        fake::peer_close();
+        fake::with(|s| s.connect_plan = ConnectPlan::FailIn(stage::CONNECTING));
+        assert_eq!(
+            t.connect(&ep).await.unwrap_err(),
+            NetError::ConnectionRefused
+        );
+        fake::with(|s| s.connect_plan = ConnectPlan::Succeed);
+        t.connect(&ep).await.unwrap();
+    });
+    fake::with(|s| {
+        // On the module each of these would leak a parsed certificate and key for good.
+        assert_eq!(s.client_identities_leaked, 1, "identity set on a reconnect");
+        assert_eq!(s.identities_per_ctrl(), vec![1]);
+        assert_eq!(s.tls_contexts_leaked, 0);
+        assert_eq!(s.heap_in_use(), 0);
+        let allocs = s.calls.iter().filter(|c| **c == "network_alloc_ctrl");
+        assert_eq!(allocs.count(), 1);
+    });
+}
+
+#[test]
+fn another_identity_takes_a_new_control_block() {
+    let _g = fake::lock();
+    let mut t = AdapterTransport::new().unwrap();
+    run(async {
+        t.connect(&mutual_tls(b"KEY-ONE")).await.unwrap();
+        t.connect(&mutual_tls(b"KEY-ONE")).await.unwrap();
+        t.connect(&mutual_tls(b"KEY-TWO")).await.unwrap();
+        t.connect(&Endpoint::tcp("iot.example.com", 1883))
+            .await
+            .unwrap();
+    });
+    fake::with(|s| {
+        // One identity per block that had one: the SDK gives no way to free it.
+        assert_eq!(s.client_identities_leaked, 2);
+        assert_eq!(s.ctrls_in_use(), 1);
+        assert_eq!(
+            s.client_seen
+                .iter()
+                .map(|(_, k)| k.clone())
+                .collect::<Vec<_>>(),
+            vec![b"KEY-ONE".to_vec(), b"KEY-TWO".to_vec()]
+        );
+    });
+}
+
+const PSK_ID: &[u8] = b"LD8S5J1L07test";
+const PSK_KEY: &[u8] = b"TOPSECRETKEY0123";
+
+#[test]
+fn tls_psk_offers_only_psk_suites_and_sets_the_key_once() {
+    let _g = fake::lock();
+    let mut t = AdapterTransport::new()
+        .unwrap()
+        .with_psk(PSK_ID, PSK_KEY)
+        .unwrap();
+    // The endpoint's CA is not used: no certificate is exchanged in a PSK suite.
+    let ep = Endpoint::tls(
+        "LD8S5J1L07.iotcloud.tencentdevices.com",
+        8883,
+        ServerAuth::CaPem(CA),
+    );
+    run(async {
+        for _ in 0..3 {
+            t.connect(&ep).await.unwrap();
+            t.close().await;
+        }
+    });
+    fake::with(|s| {
+        assert_eq!(s.psk_seen, vec![(PSK_ID.to_vec(), PSK_KEY.to_vec())]);
+        assert!(s.psk_ctrls_offer_only_psk(), "certificate suites offered");
+        assert!(s.calls.contains(&"network_init_tls(none)"));
+        assert!(!s.calls.contains(&"network_set_server_cert"));
+        assert!(!s.calls.contains(&"network_set_client_cert"));
+        let init = s
+            .calls
+            .iter()
+            .position(|c| c.starts_with("network_init_tls"));
+        let psk = s.calls.iter().position(|c| *c == "network_set_psk_info");
+        assert!(init < psk, "PSK set before TLS was initialised");
+    });
+}
+
+#[test]
+fn a_psk_does_not_touch_plain_tcp() {
+    let _g = fake::lock();
+    let mut t = AdapterTransport::new()
+        .unwrap()
+        .with_psk(PSK_ID, PSK_KEY)
+        .unwrap();
+    run(t.connect(&Endpoint::tcp("h", 1883))).unwrap();
+    fake::with(|s| {
+        assert!(s.psk_seen.is_empty());
+        assert!(!s.calls.iter().any(|c| c.starts_with("network_init_tls")));
+    });
+}
+
+#[test]
+fn psk_limits_and_rejection_are_named_and_never_show_the_key() {
+    let _g = fake::lock();
+    let long_key = [b'k'; 33];
+    let long_id = [b'i'; 129];
+    for (id, key) in [
+        (PSK_ID, &b""[..]),
+        (PSK_ID, &long_key[..]),
+        (&b""[..], PSK_KEY),
+        (&long_id[..], PSK_KEY),
+    ] {
+        let err = AdapterTransport::new()
+            .unwrap()
+            .with_psk(id, key)
+            .unwrap_err();
+        assert_eq!(err, NetError::InvalidPsk);
+    }
+    let max = AdapterTransport::new()
+        .unwrap()
+        .with_psk(&[b'i'; 128], &[b'k'; 32]);
+    assert!(max.is_ok());
+    drop(max);
+
+    fake::with(|s| s.psk_ret = -1);
+    let mut t = AdapterTransport::new()
+        .unwrap()
+        .with_psk(PSK_ID, PSK_KEY)
+        .unwrap();
+    let err = run(t.connect(&Endpoint::tls("h", 8883, ServerAuth::NoVerification))).unwrap_err();
+    assert_eq!(err, NetError::PskRejected { code: -6 });
+    fake::with(|s| assert_eq!(s.ctrls_in_use(), 0));
+    let shown = format!("{err} {err:?} {t:?}");
+    assert!(!shown.contains("TOPSECRET"), "{shown}");
+    assert!(shown.contains("redacted"), "{shown}");
 }

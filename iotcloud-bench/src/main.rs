@@ -1,6 +1,7 @@
 //! `iotcloud-bench`: throughput, latency, connect cost and memory of this SDK beside
-//! rumqttc and libmosquitto's `mosquitto_pub`, all measured in one run against one
-//! mosquitto started on loopback for the run. Prints one Markdown table.
+//! rumqttc and libmosquitto's `mosquitto_pub`, and the `iotcloud pub` command line beside
+//! `mosquitto_pub -l`, all measured in one run against one mosquitto started on loopback
+//! for the run. Prints one Markdown table.
 //!
 //! ```text
 //! cargo xtask bench                                # the full run (a minute or two on 2 cores)
@@ -10,6 +11,7 @@
 mod alloc_count;
 mod broker;
 mod child;
+mod cli;
 mod clients;
 mod connect;
 mod core_alloc;
@@ -61,7 +63,9 @@ fn main() -> ExitCode {
 fn usage() -> &'static str {
     "usage: iotcloud-bench [--quick]\n\
      Starts mosquitto on a loopback port, measures this SDK, rumqttc and mosquitto_pub \
-     against it and prints one table. --quick: a tenth of the messages."
+     against it and prints one table. --quick: a tenth of the messages.\n\
+     Row 6 runs the iotcloud binary that $IOTCLOUD_CLI names (cargo xtask bench builds it \
+     and sets it); without it those cells say \"not built\"."
 }
 
 fn run() -> Result<()> {

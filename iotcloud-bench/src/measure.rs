@@ -75,7 +75,7 @@ pub fn mosquitto_pub_version() -> Option<String> {
 /// first PUBACK whose 16-bit message id equals the last line's, which after a wrap-around
 /// comes long before the last line (2.0.11 exits successfully after about 34,500 of
 /// 100,000 lines).
-const MOSQUITTO_PUB_QOS1_MAX: u64 = 65_535;
+pub const MOSQUITTO_PUB_QOS1_MAX: u64 = 65_535;
 
 /// Publishes `count` messages with `peer` at `qos` (0 or 1) to the broker on `port`, while
 /// a subscriber in this process counts them.

@@ -3,11 +3,12 @@
 use std::time::Instant;
 
 use crate::broker::Broker;
+use crate::cli::{self, Tool};
 use crate::connect::{self, ConnectRow};
 use crate::core_alloc::{self, CoreRun};
 use crate::error::Result;
 use crate::footprint::print_footprint_report;
-use crate::measure::{self, Peer, RoundTrip, Throughput};
+use crate::measure::{self, MOSQUITTO_PUB_QOS1_MAX, Peer, RoundTrip, Throughput};
 use crate::{MESSAGES, PAYLOAD, ROUND_TRIPS, RX_BUFFER, SESSION_BUFFER, TX_BUFFER, WARMUP, WINDOW};
 
 /// Row 1 is measured this many times for every client and QoS, the clients taking turns;
@@ -52,6 +53,56 @@ fn combine(mut runs: Vec<Throughput>) -> Option<Combined> {
     })
 }
 
+/// Row 6 for one tool at one QoS, over its rounds.
+#[derive(Debug, Clone)]
+enum Timing {
+    /// The tool was not there: "not built" or "not installed".
+    Missing(&'static str),
+    /// A round in which the subscriber did not receive every line: how many it did.
+    Lost(u64),
+    /// Median, lowest and highest wall seconds.
+    Seconds { median: f64, low: f64, high: f64 },
+}
+
+impl Timing {
+    /// The rounds of one tool combined; `runs` is `None` when the tool is missing.
+    fn of(runs: Option<Vec<cli::Run>>, missing: &'static str) -> Timing {
+        let Some(runs) = runs else {
+            return Timing::Missing(missing);
+        };
+        if let Some(lossy) = runs.iter().find(|r| r.seconds.is_none()) {
+            return Timing::Lost(lossy.received);
+        }
+        let mut times: Vec<f64> = runs.iter().filter_map(|r| r.seconds).collect();
+        times.sort_by(f64::total_cmp);
+        match (times.first(), times.get(times.len() / 2), times.last()) {
+            (Some(&low), Some(&median), Some(&high)) => Timing::Seconds { median, low, high },
+            _ => Timing::Missing("not measured"),
+        }
+    }
+
+    fn median(&self) -> Option<f64> {
+        match self {
+            Timing::Seconds { median, .. } => Some(*median),
+            _ => None,
+        }
+    }
+
+    fn cell(&self, lines: u64) -> String {
+        match self {
+            Timing::Missing(why) => (*why).into(),
+            Timing::Lost(received) => format!(
+                "lost {} of {}",
+                thousands(lines.saturating_sub(*received)),
+                thousands(lines)
+            ),
+            Timing::Seconds { median, low, high } => {
+                format!("{median:.3} ({low:.3}–{high:.3})")
+            }
+        }
+    }
+}
+
 /// What was measured, for the table.
 struct Results {
     machine: String,
@@ -65,6 +116,10 @@ struct Results {
     connect: Vec<ConnectRow>,
     core: CoreRun,
     core_per_qos: u64,
+    /// Lines per run of row 6.
+    cli_lines: u64,
+    /// Row 6: [QoS 0, QoS 1] × [`iotcloud pub`, `mosquitto_pub -l`].
+    cli: [[Timing; 2]; 2],
 }
 
 /// Runs every measurement with `MESSAGES / divisor` messages and prints the table.
@@ -73,6 +128,7 @@ pub fn full_run(divisor: u64) -> Result<()> {
     let messages = MESSAGES / divisor;
     let round_trips = ROUND_TRIPS / divisor;
     let core_per_qos = 10_000 / divisor;
+    let cli_lines = cli::LINES / divisor;
 
     // First, before any other thread exists: the core alone must not allocate.
     progress("row 4: allocations of the no_std core over an in-memory broker");
@@ -105,6 +161,7 @@ pub fn full_run(divisor: u64) -> Result<()> {
     let rumqttc_rt = measure::round_trip(Peer::Rumqttc, broker.port, round_trips)?;
     progress("row 3: connect to ready, each provider");
     let connect = connect::measure(broker.port)?;
+    let cli = measure_cli(&broker, cli_lines, mosquitto_pub.is_some())?;
     let results = Results {
         machine: machine(),
         broker: broker.version.clone(),
@@ -116,12 +173,49 @@ pub fn full_run(divisor: u64) -> Result<()> {
         connect,
         core,
         core_per_qos,
+        cli_lines,
+        cli,
     };
     drop(broker);
     print_table(&results);
     print_footprint_report();
     progress(&format!("done in {:.0} s", started.elapsed().as_secs_f64()));
     Ok(())
+}
+
+/// Row 6: [`ROUNDS`] rounds in which `iotcloud pub` and `mosquitto_pub -l` take turns at
+/// each QoS; a tool that is missing is skipped.
+fn measure_cli(broker: &Broker, lines: u64, mosquitto_pub: bool) -> Result<[[Timing; 2]; 2]> {
+    let binary = cli::cli_binary();
+    if binary.is_none() {
+        progress(&format!(
+            "row 6: no iotcloud binary (${} unset or missing), skipping it",
+            cli::CLI_ENV
+        ));
+    }
+    let present = [binary.is_some(), mosquitto_pub];
+    let mut runs: [[Vec<cli::Run>; 2]; 2] = Default::default();
+    for round in 1..=ROUNDS {
+        for (qi, qos) in [0u8, 1].into_iter().enumerate() {
+            for (ti, tool) in [Tool::Iotcloud, Tool::MosquittoPub].into_iter().enumerate() {
+                if !present[ti] {
+                    continue;
+                }
+                progress(&format!(
+                    "row 6, round {round} of {ROUNDS}: {lines} lines at QoS {qos} from {}",
+                    tool.slug()
+                ));
+                let run = cli::publish(tool, binary.as_deref(), broker.port, qos, lines, round)?;
+                runs[qi][ti].push(run);
+            }
+        }
+    }
+    Ok(runs.map(|[iotcloud, mosquitto]| {
+        [
+            Timing::of(present[0].then_some(iotcloud), "not built"),
+            Timing::of(present[1].then_some(mosquitto), "not installed"),
+        ]
+    }))
 }
 
 fn progress(what: &str) {
@@ -405,6 +499,23 @@ fn print_table(r: &Results) {
         "—".into(),
         "—".into(),
     ]);
+    let lines = thousands(r.cli_lines);
+    for (qi, qos) in [0, 1].into_iter().enumerate() {
+        let [iotcloud, mosquitto] = &r.cli[qi];
+        row(&[
+            "6".into(),
+            format!(
+                "command-line publish of {lines} × {} B lines at QoS {qos}, wall seconds \
+                 (lower is better), median (lowest–highest) of {ROUNDS}",
+                cli::LINE_BYTES
+            ),
+            iotcloud.cell(r.cli_lines),
+            "—".into(),
+            mosquitto.cell(r.cli_lines),
+            "—".into(),
+            ratio(iotcloud.median(), mosquitto.median()),
+        ]);
+    }
     print_goals(r);
     print_definitions(r);
 }
@@ -440,6 +551,19 @@ fn print_goals(r: &Results) {
         r.core.allocations,
         thousands(r.core.messages)
     );
+    for (qi, qos) in [0, 1].into_iter().enumerate() {
+        let [iotcloud, mosquitto] = &r.cli[qi];
+        let (a, b) = (iotcloud.median(), mosquitto.median());
+        println!(
+            "- QoS {qos}: `iotcloud pub` takes no longer than `mosquitto_pub -l` — {} ({})",
+            match a.zip(b) {
+                Some((a, b)) if a <= b => "met",
+                Some(_) => "MISSED",
+                None => "not measured",
+            },
+            ratio(a, b)
+        );
+    }
 }
 
 fn print_definitions(r: &Results) {
@@ -513,5 +637,48 @@ fn print_definitions(r: &Results) {
         thousands(WARMUP),
         thousands(r.core_per_qos),
         thousands(r.core_per_qos)
+    );
+    let lines = thousands(r.cli_lines);
+    let batches = if r.cli_lines > MOSQUITTO_PUB_QOS1_MAX {
+        "these are more, so it publishes them in two runs of half the lines each, whose \
+         times are added"
+            .to_string()
+    } else {
+        format!("{lines} lines fit in one run, so it publishes them in one")
+    };
+    println!(
+        "- Row 6: the command lines, each run as its own process the way a user runs it, \
+         {ROUNDS} rounds in which the two take turns at each QoS; the table shows the \
+         median, lowest and highest time and the ratio of the medians (`iotcloud pub` ÷ \
+         `mosquitto_pub`; below 1× it is faster). `iotcloud pub tlink product_id=user \
+         product_secret=pw device_name=… host=127.0.0.1 port=PORT tls=false \
+         topic=bench/cli/qosN count={count} qos=N payload=… store=…` publishes {lines} \
+         messages of {bytes} `x` bytes (tlink's device connects with a user name and \
+         password, which the anonymous broker accepts; `host=` and `port=` point it at the \
+         benchmark's mosquitto; the device name and the `store=` directory are new in every \
+         run). `mosquitto_pub -h 127.0.0.1 -p PORT -t bench/cli-mp/qosN -q N -l` is given \
+         the same {lines} lines of {bytes} `x` bytes on its standard input, written by a \
+         thread started right after it. Neither is tuned: both run with their defaults \
+         (no `--nodelay` or `-M` here, unlike row 1). `mosquitto_pub -l` \
+         (2.0.11) waits in steps of 100 ms: once while it connects, and once after the \
+         last line before it waits for the end of its network thread, so each of its \
+         runs holds 0.1 to 0.2 s that does not grow with the number of lines (one line \
+         takes about 0.2 s). Each run is timed from spawning the \
+         process until it has exited, connect included for both: `iotcloud pub` waits for \
+         its first connection before it publishes, as `mosquitto_pub` does, and at the end \
+         (at QoS 1 after the last PUBACK) sends DISCONNECT and exits once the broker has \
+         closed the connection, so at QoS 0 the broker has read every message before it \
+         exits. A run counts when the process exits with status 0 and, for `iotcloud pub`, \
+         its JSON summary says {lines} published (and {lines} acknowledged at QoS 1); the \
+         subscriber of row 1, subscribed before the process starts, must receive all \
+         {lines}, or the cell shows the loss instead of a time. At QoS 1 `mosquitto_pub -l` \
+         cannot publish more than {max} lines in one run (it stops at the first PUBACK \
+         whose 16-bit message id equals the last line's, see row 1); {batches}. Without \
+         `${env}` (`cargo xtask bench` builds `iotcloud` in release and sets it) the \
+         `iotcloud pub` cells say \"not built\".",
+        bytes = cli::LINE_BYTES,
+        max = thousands(MOSQUITTO_PUB_QOS1_MAX),
+        env = cli::CLI_ENV,
+        count = r.cli_lines,
     );
 }

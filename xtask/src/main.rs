@@ -2,7 +2,11 @@
 //!
 //! - `test`: everything CI checks — formatting, lints, the whole test suite (including
 //!   the mosquitto integration tests), the `no_std` crates built for the Air780E's
-//!   Cortex-M3 (`thumbv7m-none-eabi`), and the firmware run on an emulated Cortex-M3.
+//!   Cortex-M3 (`thumbv7m-none-eabi`), hal-ec618 against the vendor's C headers, and the
+//!   firmware run on an emulated Cortex-M3. It first installs what the machine lacks
+//!   (`setup.rs`: the rustup target and components, mosquitto, qemu-system-arm, the
+//!   arm-none-eabi C toolchain).
+//! - `ec618-check`: only hal-ec618's binding and symbol checks against the vendor's headers.
 //! - `qemu`: only the emulated Cortex-M3 part: the SDK's checks on the target, and the
 //!   device firmware exchanging MQTT with a local mosquitto through the board's UART.
 //! - `footprint`: flash, RAM and peak stack of the minimal device firmware per cloud.
@@ -12,9 +16,11 @@
 //! - `fuzz [--seconds N]`: every fuzz target for N seconds (default 15) on the nightly
 //!   toolchain; skipped, saying why, where nightly or cargo-fuzz is missing.
 
+mod ec618;
 mod firmware;
 mod footprint;
 mod fuzz;
+mod setup;
 
 use std::process::{Command, ExitCode};
 use std::time::Instant;
@@ -58,13 +64,14 @@ fn main() -> ExitCode {
     let task = args.first().cloned().unwrap_or_default();
     let result = match task.as_str() {
         "test" => test(),
-        "qemu" => qemu(),
-        "footprint" => timed("footprint", footprint::report),
+        "qemu" => setup::ensure().and_then(|()| qemu()),
+        "ec618-check" => ec618_check(),
+        "footprint" => setup::ensure().and_then(|()| timed("footprint", footprint::report)),
         "bench" => bench(),
         "fuzz" => fuzz::run(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask test | qemu | footprint | bench [--quick] | fuzz [--seconds N]"
+                "usage: cargo xtask test | qemu | ec618-check | footprint | bench [--quick] | fuzz [--seconds N]"
             );
             return ExitCode::from(2);
         }
@@ -116,6 +123,12 @@ fn timed(name: &str, work: fn() -> Result<(), String>) -> Result<(), String> {
     result.map_err(|why| format!("{name}: {why}"))
 }
 
+/// `hal-ec618` against the vendor's C headers: the binding check and the firmware library's
+/// undefined symbols (`xtask/src/ec618.rs`).
+fn ec618_check() -> Result<(), String> {
+    timed("hal-ec618 against the vendor's C SDK", ec618::check)
+}
+
 /// The firmware workspace's format and lint checks, then both QEMU runs.
 fn qemu() -> Result<(), String> {
     let mut fmt = firmware::cargo(&["fmt", "--all", "--check"]);
@@ -152,19 +165,71 @@ fn qemu() -> Result<(), String> {
     )
 }
 
-/// Builds and runs the benchmark in release, passing on the arguments after `bench`.
+/// Builds the `iotcloud` command line in release (row 6 runs it), then builds and runs the
+/// benchmark in release with `IOTCLOUD_CLI` naming that binary, passing on the arguments
+/// after `bench`.
 fn bench() -> Result<(), String> {
+    /// The workspace's target directory, as `cargo metadata` reports it (it follows
+    /// `CARGO_TARGET_DIR` and Cargo's configuration); failing that, `$CARGO_TARGET_DIR` or
+    /// `target/` at the repository root.
+    fn target_dir() -> std::path::PathBuf {
+        let reported = Command::new("cargo")
+            .args(["metadata", "--format-version", "1", "--no-deps"])
+            .output()
+            .ok()
+            .filter(|out| out.status.success())
+            .and_then(|out| {
+                let text = String::from_utf8_lossy(&out.stdout).into_owned();
+                json_string(&text, "target_directory")
+            });
+        reported
+            .map(std::path::PathBuf::from)
+            .or_else(|| std::env::var_os("CARGO_TARGET_DIR").map(std::path::PathBuf::from))
+            .unwrap_or_else(|| firmware::root().join("target"))
+    }
+
+    /// The string value of the first `"key":` in `json`, unescaped; `None` for escapes
+    /// other than `\"`, `\\` and `\/`.
+    fn json_string(json: &str, key: &str) -> Option<String> {
+        let (_, rest) = json.split_once(&format!("\"{key}\":\""))?;
+        let mut value = String::new();
+        let mut chars = rest.chars();
+        loop {
+            match chars.next()? {
+                '"' => return Some(value),
+                '\\' => match chars.next()? {
+                    c @ ('"' | '\\' | '/') => value.push(c),
+                    _ => return None,
+                },
+                c => value.push(c),
+            }
+        }
+    }
+
+    step(
+        "bench: iotcloud command line",
+        "cargo",
+        &["build", "--release", "--quiet", "-p", "iotcloud-cli"],
+    )?;
+    let cli = target_dir().join("release").join("iotcloud");
     let mut args: Vec<String> = ["run", "--release", "--quiet", "-p", "iotcloud-bench", "--"]
         .map(String::from)
         .into();
     args.extend(std::env::args().skip(2));
     let mut cmd = Command::new("cargo");
-    cmd.args(&args);
-    run_step("bench", &format!("cargo {}", args.join(" ")), cmd)
+    cmd.args(&args).env("IOTCLOUD_CLI", &cli);
+    run_step(
+        "bench",
+        &format!("IOTCLOUD_CLI={} cargo {}", cli.display(), args.join(" ")),
+        cmd,
+    )
 }
 
 fn test() -> Result<(), String> {
     let start = Instant::now();
+    // What a fresh machine lacks (the device target, mosquitto, qemu, the ARM C toolchain),
+    // installed first: the README's test command stands on its own.
+    setup::ensure()?;
     step("format", "cargo", &["fmt", "--all", "--check"])?;
     step(
         "lints",
@@ -228,6 +293,7 @@ fn test() -> Result<(), String> {
             "--release",
         ],
     )?;
+    ec618_check()?;
     qemu()?;
     println!(
         "\nxtask: all checks passed in {:.0}s",

@@ -76,8 +76,9 @@ pub const MAX_CUSTOM_TOPIC_LEN: usize = 128;
 /// Largest message IoTDA accepts: 1 MB.
 pub const MAX_PAYLOAD_LEN: usize = 1024 * 1024;
 
-/// Most subscriptions IoTDA keeps on one connection. The crate subscribes none of its own
-/// by default, so all 50 are the application's.
+/// Most subscriptions IoTDA keeps on one connection. The crate takes one by default (the
+/// system downlinks at QoS 1, [`Huawei::with_sys_subscription`]), leaving 49 to the
+/// application.
 pub const MAX_SUBSCRIPTIONS: usize = 50;
 
 /// Keep-alive Huawei recommends (and its SDK uses), in seconds.
@@ -229,7 +230,7 @@ impl<'a> Huawei<'a> {
             sign_type: None,
             utc_offset_secs: 0,
             connection: Connection::new(KEEP_ALIVE),
-            sys_subscription: false,
+            sys_subscription: true,
             #[cfg(feature = "registration")]
             enrol: None,
         }
@@ -323,10 +324,12 @@ impl<'a> Huawei<'a> {
         Ok(self)
     }
 
-    /// Whether to subscribe to `$oc/devices/{id}/sys/#` on connect (default: no). IoTDA
-    /// delivers its system downlinks (messages, commands, property set/get, events) without
-    /// a subscription, and Huawei's SDK no longer subscribes; this is for brokers that need
-    /// one. It uses one of the connection's 50 subscriptions.
+    /// Whether to subscribe to `$oc/devices/{id}/sys/#` at QoS 1 on connect (default: yes).
+    /// IoTDA delivers its system downlinks (messages, commands, property set/get, events)
+    /// without a subscription, but only at QoS 0: lost on a flaky link. Subscribed at QoS 1,
+    /// they are redelivered until acknowledged, which is why Huawei's device SDK demos
+    /// subscribe them all at QoS 1 after connecting (`SubscribeAllQos(1)`). It uses one of
+    /// the connection's 50 subscriptions; `false` leaves the QoS 0 delivery alone.
     pub fn with_sys_subscription(mut self, on: bool) -> Self {
         self.sys_subscription = on;
         self
@@ -540,8 +543,8 @@ impl Provider for Huawei<'_> {
         })
     }
 
-    /// `$oc/devices/{id}/sys/#` when asked for ([`Huawei::with_sys_subscription`]); nothing
-    /// otherwise. OTA adds none: IoTDA delivers `sys/events/down` without a subscription.
+    /// `$oc/devices/{id}/sys/#` at QoS 1 unless turned off
+    /// ([`Huawei::with_sys_subscription`]). OTA adds none: `sys/events/down` is under it.
     fn system_subscription<'s>(
         &self,
         index: usize,

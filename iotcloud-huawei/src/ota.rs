@@ -55,8 +55,9 @@ pub fn ota_result_code(failure: OtaFailure) -> u8 {
     }
 }
 
-/// IoTDA's `$ota` events. No subscription of its own: IoTDA delivers `sys/events/down`
-/// without one ([`Huawei::with_sys_subscription`] stays the only one).
+/// IoTDA's `$ota` events. No subscription of its own: `sys/events/down` is under the
+/// system subscription ([`Huawei::with_sys_subscription`]), and IoTDA delivers it at QoS 0
+/// without one.
 #[cfg(feature = "ota")]
 impl OtaFormat for Huawei<'_> {
     /// The `$ota` event `version_report` with `sw_version` and `fw_version` (only one of
@@ -369,7 +370,7 @@ mod tests {
         assert_eq!(ota_subscriptions(&h), []);
         let mut buf = [0u8; 128];
         assert_eq!(
-            h.system_subscription(0, &mut Scratch::new(&mut buf)),
+            h.system_subscription(1, &mut Scratch::new(&mut buf)),
             Ok(None)
         );
         assert_eq!(

@@ -491,17 +491,20 @@ fn topics() {
 }
 
 #[test]
-fn no_system_subscription_unless_asked_and_the_limits() {
+fn the_system_downlinks_at_qos_1_unless_turned_off_and_the_limits() {
     let h = device();
-    assert_eq!(system_subscriptions(&h), []);
-    // OTA needs none either: IoTDA delivers its events without one.
-    assert_eq!(ota_subscriptions(&h), []);
     assert_eq!(
-        system_subscriptions(&h.clone().with_sys_subscription(true)),
+        system_subscriptions(&h),
         [(
             "$oc/devices/6203cc94c7fb24029b110408_88888888/sys/#".into(),
             QoS::AtLeastOnce
         )]
+    );
+    // OTA adds none: its events are under the same filter.
+    assert_eq!(ota_subscriptions(&h), []);
+    assert_eq!(
+        system_subscriptions(&h.clone().with_sys_subscription(false)),
+        []
     );
     let limits = h.limits();
     assert_eq!(limits.max_qos, QoS::AtLeastOnce);

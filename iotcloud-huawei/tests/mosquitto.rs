@@ -1,7 +1,7 @@
 //! The IoTDA provider through the typestate device, against a local mosquitto (host and port
 //! overridden, TLS off): it connects with IoTDA's credentials, a device message makes the
-//! round trip on its `$oc/devices/{id}/sys/messages/up` topic, and the opt-in system
-//! subscription is made on connect.
+//! round trip on its `$oc/devices/{id}/sys/messages/up` topic, and the system subscription
+//! (QoS 1, on by default) is made on connect.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -20,10 +20,11 @@ async fn a_huawei_device_round_trips_a_message_through_mosquitto() {
     let huawei = Huawei::with_secret(DeviceId::new(ID).unwrap(), "123456789")
         .unwrap()
         .with_timestamp(TimestampPolicy::LuatosDefault)
+        .with_sys_subscription(false)
         .with_overrides(local(broker.port));
     let up = huawei.messages_up().to_string();
     let mut dev = connect(huawei, memory(2048, 512, 2048)).await;
-    // IoTDA routes system downlinks itself: nothing is subscribed on connect.
+    // Turned off, nothing is subscribed on connect (IoTDA's QoS 0 delivery stays).
     assert_eq!(dev.session().subscriptions().count(), 0);
     subscribe(&mut dev, &up, QoS::AtLeastOnce).await;
     let body = br#"{"name":"hello","content":"21.5"}"#;
@@ -38,7 +39,7 @@ async fn a_huawei_device_round_trips_a_message_through_mosquitto() {
 }
 
 #[tokio::test]
-async fn the_opt_in_system_subscription_receives_system_downlinks() {
+async fn the_default_system_subscription_receives_system_downlinks_at_qos_1() {
     let broker = Broker::start();
     let huawei = Huawei::with_secret(
         DeviceId::from_node("6203cc94c7fb24029b110408", "88888888").unwrap(),
@@ -46,7 +47,6 @@ async fn the_opt_in_system_subscription_receives_system_downlinks() {
     )
     .unwrap()
     .with_timestamp(TimestampPolicy::Fixed(1_700_000_000))
-    .with_sys_subscription(true)
     .with_overrides(local(broker.port));
     let down = huawei.messages_down().to_string();
     let mut dev = connect(huawei, memory(2048, 512, 2048)).await;

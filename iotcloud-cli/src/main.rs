@@ -63,14 +63,16 @@ settings each device should use; devices come from a TOML file of [[device]] tab
 --device cloud=…,product=…,name=…,secret=… (tlink: username=…), or the demo set; commands
 and OTA jobs go through standard input or the HTTP control port.
 
-clouds: aliyun, tencent (or qcloud), onenet, huawei, tuya, baidu, tlink
+clouds: aliyun, tencent (or qcloud), onenet, huawei, tuya, baidu, tlink, and mqtt for a
+        standard broker (host=, client_id=, username=, password=, tls=)
 
 keys:   product_id (or produt_id), device_name, device_secret, product_secret, key,
         method, instance_id, region, endpoint, device_id, host, port (or ip),
         tls (true|false|insecure), server_cert, client_cert, client_key (PEM file paths),
         keepalive, timestamp (now|luatos|Unix seconds), conn_id, app_id, luatos (true|false),
         register_url, register_flow (aliyun: https|register|regnwl), userid, userkey,
-        project_id, iam_username, iam_password, iam_domain, store (a directory)
+        project_id, iam_username, iam_password, iam_domain, username, password (mqtt),
+        store (a directory)
 ";
 
 /// The keys whose values are PEM files on the command line.

@@ -265,3 +265,68 @@ fn sub_escapes_what_could_act_on_a_terminal() {
         broker.log()
     );
 }
+
+/// `mqtt` is a cloud like the others: `pub` to a standard broker, signed in with a user
+/// name and password, and `sub` receives it.
+#[test]
+fn pub_and_sub_work_against_a_plain_broker() {
+    let broker = Broker::start();
+    let port = format!("port={}", broker.port);
+    let mut sub = iotcloud(&[
+        "sub",
+        "mqtt",
+        "host=127.0.0.1",
+        &port,
+        "tls=false",
+        "client_id=plain-sub",
+        "topic=plain/t",
+        "count=2",
+        "seconds=10",
+    ])
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let (tx, rx) = mpsc::channel();
+    let sub_err = sub.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(sub_err).lines() {
+            let _ = tx.send(line.unwrap());
+        }
+    });
+    while !rx
+        .recv_timeout(Duration::from_secs(10))
+        .unwrap()
+        .starts_with("connected")
+    {}
+    std::thread::sleep(Duration::from_millis(200));
+    let out = iotcloud(&[
+        "pub",
+        "mqtt",
+        "host=127.0.0.1",
+        &port,
+        "tls=false",
+        "client_id=plain-pub",
+        "username=alice",
+        "password=s3cret",
+        "topic=plain/t",
+        "count=2",
+        "qos=1",
+        "payload=n={seq}",
+    ])
+    .output()
+    .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\"acknowledged\":2"));
+    let got = sub.wait_with_output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&got.stdout),
+        "plain/t n=0\nplain/t n=1\n"
+    );
+    assert!(broker.log().contains("u'alice'"), "{}", broker.log());
+}

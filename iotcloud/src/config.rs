@@ -82,11 +82,15 @@ pub enum Key {
     /// `iam_url`: Huawei's IAM token URL instead of the cloud's (with `register_url`, the
     /// device-creation URL).
     IamUrl,
+    /// `username`: the user name a standard MQTT broker (`mqtt`) is signed in to with.
+    Username,
+    /// `password`: its password.
+    Password,
 }
 
 impl Key {
     /// Every key, in documentation order.
-    pub const ALL: [Key; 31] = [
+    pub const ALL: [Key; 33] = [
         Key::ProductId,
         Key::ProdutId,
         Key::DeviceName,
@@ -118,6 +122,8 @@ impl Key {
         Key::RegisterUrl,
         Key::RegisterFlow,
         Key::IamUrl,
+        Key::Username,
+        Key::Password,
     ];
 
     /// The key as users write it.
@@ -154,13 +160,18 @@ impl Key {
             Key::RegisterUrl => "register_url",
             Key::RegisterFlow => "register_flow",
             Key::IamUrl => "iam_url",
+            Key::Username => "username",
+            Key::Password => "password",
         }
     }
 
-    /// Parses a key name; `ip` is accepted as LuatOS's name for `port`.
+    /// Parses a key name; `ip` is accepted as LuatOS's name for `port`, and `client_id` as
+    /// the plain broker's name for `device_name`.
     pub fn from_name(name: &str) -> Option<Key> {
-        if name == "ip" {
-            return Some(Key::Port);
+        match name {
+            "ip" => return Some(Key::Port),
+            "client_id" => return Some(Key::DeviceName),
+            _ => {}
         }
         Key::ALL.into_iter().find(|k| k.name() == name)
     }
@@ -175,6 +186,7 @@ impl Key {
                 | Key::UserKey
                 | Key::IamPassword
                 | Key::ClientKey
+                | Key::Password
         )
     }
 
@@ -256,9 +268,15 @@ pub enum ConfigError<'a> {
 ///
 /// Values are borrowed; nothing is copied. Certificates and keys are PEM text. `Debug`
 /// shows which keys are set and hides every secret's value.
-#[derive(Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Config<'a> {
     values: [Option<&'a str>; Key::ALL.len()],
+}
+
+impl Default for Config<'_> {
+    fn default() -> Self {
+        Config::new()
+    }
 }
 
 impl<'a> Config<'a> {
@@ -504,7 +522,8 @@ mod tests {
             assert_eq!(Key::from_name(k.name()), Some(k));
         }
         assert_eq!(Key::from_name("ip"), Some(Key::Port));
-        assert_eq!(Key::from_name("password"), None);
+        assert_eq!(Key::from_name("client_id"), Some(Key::DeviceName));
+        assert_eq!(Key::from_name("pass"), None);
     }
 
     #[test]

@@ -10,7 +10,8 @@
         feature = "huawei",
         feature = "tuya",
         feature = "baidu",
-        feature = "tlink"
+        feature = "tlink",
+        feature = "mqtt"
     )),
     allow(unused_variables, dead_code)
 )]
@@ -35,6 +36,10 @@ mod dispatch;
 mod select;
 
 pub use config::{Config, ConfigError, Key, MAX_VALUE_LEN, Timestamp, TlsMode};
+
+/// The core's provider for standard MQTT brokers, the `mqtt` cloud's (also as
+/// [`mqtt`](crate::mqtt) with that feature).
+pub use iotcloud_core::plain;
 
 /// The seven clouds, declared once: each line gives the cloud's variant, its name (which is
 /// also its Cargo feature) and aliases, its provider crate and type, and the configuration
@@ -69,6 +74,10 @@ macro_rules! clouds {
             /// Tlink (`tlink`).
             Tlink "tlink" [] tlink iotcloud_tlink::Tlink
                 [ProductId ProdutId ProductSecret];
+            /// A standard MQTT broker (`mqtt`): mosquitto, EMQX, a company's own. `host` is
+            /// required; the client id is `device_name` (or `client_id`, or the IMEI).
+            Mqtt "mqtt" [] mqtt plain::PlainMqtt
+                [Username Password];
         }
     };
 }
@@ -86,14 +95,14 @@ macro_rules! declare {
             pub use $krate as $module;
         )*
 
-        /// One of the seven clouds.
+        /// One of the clouds: the seven IoT clouds and a standard MQTT broker.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub enum Cloud {
             $( $(#[$doc])* $variant, )*
         }
 
         impl Cloud {
-            /// All seven.
+            /// All of them.
             pub const ALL: [Cloud; [$(Cloud::$variant),*].len()] = [$(Cloud::$variant),*];
 
             /// The name LuatOS uses (and [`Provider::cloud`] returns); also the Cargo
@@ -104,7 +113,7 @@ macro_rules! declare {
                 }
             }
 
-            /// Parses a name: the seven above, and the aliases LuatOS accepts (`qcloud`).
+            /// Parses a name: the ones above, and the aliases LuatOS accepts (`qcloud`).
             pub fn from_name(name: &str) -> Result<Cloud, ConfigError<'_>> {
                 match name {
                     $( $name $(| $alias)* => Ok(Cloud::$variant), )*
@@ -128,7 +137,7 @@ macro_rules! declare {
             }
         }
 
-        /// Any of the seven providers, chosen at run time. It is a [`Provider`], so the same
+        /// Any of the providers, chosen at run time. It is a [`Provider`], so the same
         /// device code runs against every cloud; only the [`Config`] changes.
         #[derive(Debug, Clone)]
         #[non_exhaustive]

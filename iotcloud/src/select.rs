@@ -608,3 +608,35 @@ fn tlink<'a>(
     }
     Ok(p.with_overrides(common.overrides(None, true)?))
 }
+
+#[cfg(feature = "mqtt")]
+fn mqtt<'a>(
+    config: &Config<'a>,
+    common: &Common<'a>,
+    imei: Option<&'a str>,
+) -> Result<crate::plain::PlainMqtt<'a>, ConfigError<'a>> {
+    use crate::plain::PlainMqtt;
+    let host = config.require(Key::Host)?;
+    let client_id = config.device_name(imei)?;
+    let tls = common.overrides(None, false)?.tls;
+    let port = common.port.unwrap_or(match tls {
+        TlsChoice::On(_) => 8883,
+        _ => 1883,
+    });
+    let mut p = PlainMqtt::new(host, port, client_id)?;
+    if let TlsChoice::On(server) = tls {
+        p = p.with_tls(server);
+    }
+    match (config.get(Key::Username), config.get(Key::Password)) {
+        (Some(user), Some(password)) => p = p.with_login(user, password),
+        (Some(user), None) => p = p.with_username(user),
+        (None, Some(_)) => {
+            return Err(ConfigError::Provider(ProviderError::MissingKey("username")));
+        }
+        (None, None) => {}
+    }
+    if let Some(secs) = common.keep_alive {
+        p = p.with_keep_alive(secs);
+    }
+    Ok(p)
+}

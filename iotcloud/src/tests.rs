@@ -584,3 +584,73 @@ fn any_provider_reports_its_cloud_and_tls_choices() {
     let shown = std::format!("{p:?}");
     assert!(!shown.contains("\"pw\""), "{shown}");
 }
+
+#[test]
+fn a_standard_broker_is_the_mqtt_cloud() {
+    // Port, and whether TLS checks against the default roots.
+    fn endpoint(p: &AnyProvider<'_>) -> (u16, Option<bool>) {
+        let mut buf = [0u8; 64];
+        let e = p.endpoint(&mut Scratch::new(&mut buf)).unwrap();
+        (
+            e.port,
+            e.tls.map(|t| matches!(t.server, ServerAuth::DefaultRoots)),
+        )
+    }
+    let plain = provider("mqtt", &[("host", "broker.lan"), ("client_id", "dev-1")]).unwrap();
+    assert_eq!(plain.kind(), Cloud::Mqtt);
+    assert_eq!(
+        signed("mqtt", &[("host", "h"), ("client_id", "dev-1")]),
+        ("dev-1".into(), None, None)
+    );
+    assert_eq!(endpoint(&plain), (1883, None));
+    let login = [
+        ("host", "h"),
+        ("device_name", "d"),
+        ("username", "u"),
+        ("password", "p"),
+    ];
+    assert_eq!(
+        signed("mqtt", &login),
+        ("d".into(), Some("u".into()), Some("p".into()))
+    );
+    let tls = provider(
+        "mqtt",
+        &[("host", "h"), ("client_id", "d"), ("tls", "true")],
+    )
+    .unwrap();
+    assert_eq!(endpoint(&tls), (8883, Some(true)));
+    // Without a host, without a user name for the password, with another cloud's key: named.
+    assert_eq!(
+        provider("mqtt", &[("client_id", "d")]).err(),
+        Some(ConfigError::Provider(ProviderError::MissingKey("host")))
+    );
+    assert_eq!(
+        provider(
+            "mqtt",
+            &[("host", "h"), ("client_id", "d"), ("password", "p")]
+        )
+        .err(),
+        Some(ConfigError::Provider(ProviderError::MissingKey("username")))
+    );
+    assert!(matches!(
+        provider(
+            "mqtt",
+            &[("host", "h"), ("client_id", "d"), ("device_secret", "s")]
+        ),
+        Err(ConfigError::NotForCloud {
+            key: Key::DeviceSecret,
+            cloud: Cloud::Mqtt
+        })
+    ));
+    let with_login = provider(
+        "mqtt",
+        &[
+            ("host", "h"),
+            ("client_id", "d"),
+            ("username", "u"),
+            ("password", "pw9"),
+        ],
+    )
+    .unwrap();
+    assert!(!std::format!("{with_login:?}").contains("pw9"));
+}

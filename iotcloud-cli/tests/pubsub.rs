@@ -155,14 +155,14 @@ fn pub_gives_up_with_a_clear_error_when_no_broker_answers() {
     assert!(!stderr.contains("pw"), "{stderr}");
 }
 
-/// `iotcloud sub` as a Tlink device on the local broker, for `count` messages on `topic`;
+/// `iotcloud sub` as a Tlink device on the local broker, for one message on `topic`;
 /// returns once it is connected, with its stderr lines.
 fn spawn_sub(
     port: u16,
     device: &str,
     topic: &str,
 ) -> (std::process::Child, mpsc::Receiver<String>) {
-    let mut sub = iotcloud(&[
+    spawn_connected(&[
         "sub",
         "tlink",
         "product_id=user",
@@ -175,14 +175,19 @@ fn spawn_sub(
         "count=1",
         "seconds=10",
     ])
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped())
-    .spawn()
-    .unwrap();
+}
+
+/// `iotcloud` with `args`; returns once it says it is connected, with its stderr lines.
+fn spawn_connected(args: &[&str]) -> (std::process::Child, mpsc::Receiver<String>) {
+    let mut child = iotcloud(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let (tx, rx) = mpsc::channel();
-    let sub_err = sub.stderr.take().unwrap();
+    let stderr = child.stderr.take().unwrap();
     std::thread::spawn(move || {
-        for line in BufReader::new(sub_err).lines() {
+        for line in BufReader::new(stderr).lines() {
             let _ = tx.send(line.unwrap());
         }
     });
@@ -192,7 +197,7 @@ fn spawn_sub(
         .starts_with("connected")
     {}
     std::thread::sleep(Duration::from_millis(200));
-    (sub, rx)
+    (child, rx)
 }
 
 /// Publishes `messages` at QoS 0 from a device of the test's own.
@@ -272,7 +277,7 @@ fn sub_escapes_what_could_act_on_a_terminal() {
 fn pub_and_sub_work_against_a_plain_broker() {
     let broker = Broker::start();
     let port = format!("port={}", broker.port);
-    let mut sub = iotcloud(&[
+    let (sub, _stderr) = spawn_connected(&[
         "sub",
         "mqtt",
         "host=127.0.0.1",
@@ -282,24 +287,7 @@ fn pub_and_sub_work_against_a_plain_broker() {
         "topic=plain/t",
         "count=2",
         "seconds=10",
-    ])
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped())
-    .spawn()
-    .unwrap();
-    let (tx, rx) = mpsc::channel();
-    let sub_err = sub.stderr.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(sub_err).lines() {
-            let _ = tx.send(line.unwrap());
-        }
-    });
-    while !rx
-        .recv_timeout(Duration::from_secs(10))
-        .unwrap()
-        .starts_with("connected")
-    {}
-    std::thread::sleep(Duration::from_millis(200));
+    ]);
     let out = iotcloud(&[
         "pub",
         "mqtt",

@@ -13,6 +13,25 @@ use iotcloud_emulator::{DownloadFault, FirmwareServer};
 use iotcloud_testkit::{Broker, Ev, connect, memory, next, provider, subscribe};
 use md5::{Digest as _, Md5};
 
+fn md5_hex(image: &[u8]) -> String {
+    Md5::digest(image)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The cloud's side: a device of the test's own that watches the OTA topics and sends the
+/// notice.
+async fn cloud_side(
+    broker: &Broker,
+    id: &'static str,
+) -> iotcloud_testkit::HostDevice<iotcloud_core::plain::PlainMqtt<'static>, iotcloud_core::Connected>
+{
+    let mut cloud = connect(provider(broker.port, id), memory(4096, 1024, 4096)).await;
+    subscribe(&mut cloud, "/ota/device/#", QoS::AtLeastOnce).await;
+    cloud
+}
+
 #[tokio::test]
 async fn run_downloads_an_ota_job_reports_it_and_stops_on_ctrl_c() {
     let broker = Broker::start();
@@ -20,19 +39,10 @@ async fn run_downloads_an_ota_job_reports_it_and_stops_on_ctrl_c() {
     let image: Vec<u8> = (0..150_000u32).map(|i| (i % 251) as u8).collect();
     let url = server.add("/fw/2.0.0.bin", image.clone());
     server.fail_next(DownloadFault::DropAfter(40_000));
-    let md5: String = Md5::digest(&image)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let md5 = md5_hex(&image);
     let ota_dir = tempfile::tempdir().unwrap();
     let store = tempfile::tempdir().unwrap();
-
-    let mut cloud = connect(
-        provider(broker.port, "cli-cloud-side"),
-        memory(4096, 1024, 4096),
-    )
-    .await;
-    subscribe(&mut cloud, "/ota/device/#", QoS::AtLeastOnce).await;
+    let mut cloud = cloud_side(&broker, "cli-cloud-side").await;
 
     let mut child = Command::new(env!("CARGO_BIN_EXE_iotcloud"))
         .args([
@@ -156,18 +166,10 @@ async fn run_stops_on_time_in_the_middle_of_a_slow_download() {
     for _ in 0..10 {
         server.fail_next(DownloadFault::Trickle(50));
     }
-    let md5: String = Md5::digest(&image)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let md5 = md5_hex(&image);
     let ota_dir = tempfile::tempdir().unwrap();
     let store = tempfile::tempdir().unwrap();
-    let mut cloud = connect(
-        provider(broker.port, "cli-cloud-side-2"),
-        memory(4096, 1024, 4096),
-    )
-    .await;
-    subscribe(&mut cloud, "/ota/device/#", QoS::AtLeastOnce).await;
+    let mut cloud = cloud_side(&broker, "cli-cloud-side-2").await;
 
     let started = Instant::now();
     let child = Command::new(env!("CARGO_BIN_EXE_iotcloud"))

@@ -616,6 +616,39 @@ fn a_large_publish_dropped_mid_write_marks_the_connection_broken() {
     assert_eq!(dev.session().in_flight(), 1);
 }
 
+/// Memory for a [`Strict`] device: 256-byte session memory, so that it fills quickly.
+struct StrictMemory {
+    rx: [u8; 256],
+    tx: [u8; 128],
+    session: [u8; 256],
+}
+
+impl StrictMemory {
+    fn new() -> Self {
+        StrictMemory {
+            rx: [0; 256],
+            tx: [0; 128],
+            session: [0; 256],
+        }
+    }
+
+    fn device(
+        &mut self,
+        t: &MockTransport,
+    ) -> Device<'_, Strict, Composed<MockTransport, TestClock>, Unregistered> {
+        Device::new(
+            Strict,
+            Composed::new(t.clone(), TestClock::default()),
+            Memory {
+                rx: &mut self.rx,
+                tx: &mut self.tx,
+                session: &mut self.session,
+                ..Memory::default()
+            },
+        )
+    }
+}
+
 /// A provider whose cloud accepts QoS 0 and 1 only, short topics and small payloads.
 struct Strict;
 
@@ -667,19 +700,8 @@ impl Provider for Strict {
 #[test]
 fn cloud_limits_are_enforced_and_system_topics_subscribed_once() {
     let t = MockTransport::with_responder(friendly_broker);
-    let mut rx = [0u8; 256];
-    let mut tx = [0u8; 128];
-    let mut session = [0u8; 256];
-    let dev = Device::new(
-        Strict,
-        Composed::new(t.clone(), TestClock::default()),
-        Memory {
-            rx: &mut rx,
-            tx: &mut tx,
-            session: &mut session,
-            ..Memory::default()
-        },
-    );
+    let mut memory = StrictMemory::new();
+    let dev = memory.device(&t);
     let mut dev = block_on(async {
         dev.register()
             .await
@@ -901,19 +923,8 @@ fn a_failed_transition_gives_the_device_back_and_converts_into_its_error() {
 #[test]
 fn an_offline_queue_filled_before_the_first_connection_leaves_room_for_system_topics() {
     let t = MockTransport::with_responder(friendly_broker);
-    let mut rx = [0u8; 256];
-    let mut tx = [0u8; 128];
-    let mut session = [0u8; 256];
-    let dev = Device::new(
-        Strict,
-        Composed::new(t.clone(), TestClock::default()),
-        Memory {
-            rx: &mut rx,
-            tx: &mut tx,
-            session: &mut session,
-            ..Memory::default()
-        },
-    );
+    let mut memory = StrictMemory::new();
+    let dev = memory.device(&t);
     let dev = block_on(dev.register()).ok().unwrap();
     let mut sup = dev.supervise(crate::ReconnectPolicy::default());
     // Queued before any connection, until the memory refuses more.

@@ -38,7 +38,7 @@ mod select;
 pub use config::{Config, ConfigError, Key, MAX_VALUE_LEN, Timestamp, TlsMode};
 
 /// The core's provider for standard MQTT brokers, the `mqtt` cloud's (also as
-/// [`mqtt`](crate::mqtt) with that feature).
+/// [`mqtt`] with that feature).
 pub use iotcloud_core::plain;
 
 /// The seven clouds, declared once: each line gives the cloud's variant, its name (which is

@@ -78,7 +78,18 @@ impl OtaFormat for Aliyun<'_> {
         ctx: &OtaContext<'_>,
         scratch: &mut Scratch<'s>,
     ) -> Result<Option<Publication<'s>>, ProviderError> {
-        version_report(self, ctx, scratch)
+        let fw = ctx.firmware;
+        publication(scratch, self.ota_inform(), QoS::AtMostOnce, |w| {
+            write!(
+                w,
+                "{{\"id\":\"{}\",\"params\":{{\"version\":{}",
+                ctx.message_id,
+                JsonStr(fw.version)
+            )?;
+            module_member(w, fw.module)?;
+            w.write_str("}}")
+        })
+        .map(Some)
     }
 
     fn job_request<'s>(
@@ -86,11 +97,42 @@ impl OtaFormat for Aliyun<'_> {
         ctx: &OtaContext<'_>,
         scratch: &mut Scratch<'s>,
     ) -> Result<Option<Publication<'s>>, ProviderError> {
-        job_request(self, ctx, scratch)
+        publication(scratch, self.ota_firmware_get(), QoS::AtMostOnce, |w| {
+            write!(
+                w,
+                "{{\"id\":\"{}\",\"version\":\"1.0\",\"params\":{{",
+                ctx.message_id
+            )?;
+            if let Some(m) = ctx.firmware.module {
+                write!(w, "\"module\":{}", JsonStr(m))?;
+            }
+            w.write_str("},\"method\":\"thing.ota.firmware.get\"}")
+        })
+        .map(Some)
     }
 
     fn notice(&self, topic: &str, payload: &[u8], job: &mut [u8]) -> Notice {
-        notice(self, topic, payload, job)
+        let upgrade = self.ota_upgrade().is(topic);
+        let reply = self.ota_firmware_get_reply().is(topic);
+        if !upgrade && !reply {
+            return Notice::NotOta;
+        }
+        let doc = match Value::parse(payload) {
+            Ok(doc) => doc,
+            Err(e) => return Notice::Invalid(e.into()),
+        };
+        match doc.get("data") {
+            Some(data) if data.kind() == Kind::Object && data.get("url").is_some() => {
+                job_from(data, job)
+            }
+            // A reply without a job: nothing pending.
+            _ if reply => Notice::Other,
+            Some(data) if data.get("dProtocol").is_some_and(|v| v.eq_str("mqtt")) => {
+                // Download over MQTT streams is not implemented; say so rather than ignore it.
+                Notice::Invalid(iotcloud_core::ota::OtaNoticeError::MissingField("url"))
+            }
+            _ => Notice::Invalid(iotcloud_core::ota::OtaNoticeError::MissingField("data.url")),
+        }
     }
 
     fn report<'s>(
@@ -100,48 +142,38 @@ impl OtaFormat for Aliyun<'_> {
         ctx: &OtaContext<'_>,
         scratch: &mut Scratch<'s>,
     ) -> Result<Option<Publication<'s>>, ProviderError> {
-        report(self, job, status, ctx, scratch)
+        // Steps: 1..100 percent; -1 upgrade failed, -2 download failed, -3 verification failed.
+        let (step, desc, qos): (i32, &str, QoS) = match status {
+            OtaStatus::Downloading { percent } => (
+                i32::from(percent.clamp(1, 100)),
+                "downloading",
+                QoS::AtMostOnce,
+            ),
+            OtaStatus::Installing => (100, "downloaded and verified", QoS::AtLeastOnce),
+            // Aliyun confirms an upgrade by the new version in the next version report.
+            OtaStatus::Done => return Ok(None),
+            OtaStatus::Failed(f) => {
+                let step = match f {
+                    OtaFailure::DigestMismatch | OtaFailure::SizeMismatch => -3,
+                    OtaFailure::Install | OtaFailure::Busy => -1,
+                    _ => -2,
+                };
+                (step, f.describe(), QoS::AtLeastOnce)
+            }
+        };
+        let module = job.and_then(|j| j.module()).or(ctx.firmware.module);
+        publication(scratch, self.ota_progress(), qos, |w| {
+            write!(
+                w,
+                "{{\"id\":\"{}\",\"params\":{{\"step\":\"{step}\",\"desc\":{}",
+                ctx.message_id,
+                JsonStr(desc)
+            )?;
+            module_member(w, module)?;
+            w.write_str("}}")
+        })
+        .map(Some)
     }
-}
-
-#[cfg(feature = "ota")]
-fn version_report<'s>(
-    p: &Aliyun<'_>,
-    ctx: &OtaContext<'_>,
-    scratch: &mut Scratch<'s>,
-) -> Result<Option<Publication<'s>>, ProviderError> {
-    let fw = ctx.firmware;
-    publication(scratch, p.ota_inform(), QoS::AtMostOnce, |w| {
-        write!(
-            w,
-            "{{\"id\":\"{}\",\"params\":{{\"version\":{}",
-            ctx.message_id,
-            JsonStr(fw.version)
-        )?;
-        module_member(w, fw.module)?;
-        w.write_str("}}")
-    })
-    .map(Some)
-}
-
-#[cfg(feature = "ota")]
-fn job_request<'s>(
-    p: &Aliyun<'_>,
-    ctx: &OtaContext<'_>,
-    scratch: &mut Scratch<'s>,
-) -> Result<Option<Publication<'s>>, ProviderError> {
-    publication(scratch, p.ota_firmware_get(), QoS::AtMostOnce, |w| {
-        write!(
-            w,
-            "{{\"id\":\"{}\",\"version\":\"1.0\",\"params\":{{",
-            ctx.message_id
-        )?;
-        if let Some(m) = ctx.firmware.module {
-            write!(w, "\"module\":{}", JsonStr(m))?;
-        }
-        w.write_str("},\"method\":\"thing.ota.firmware.get\"}")
-    })
-    .map(Some)
 }
 
 /// Reads `data` of an upgrade notice or of a `firmware/get` reply.
@@ -172,72 +204,6 @@ fn job_from(data: Value<'_>, job: &mut [u8]) -> Notice {
         token: None,
     };
     fields.notice(job)
-}
-
-#[cfg(feature = "ota")]
-fn notice(p: &Aliyun<'_>, topic: &str, payload: &[u8], job: &mut [u8]) -> Notice {
-    let upgrade = p.ota_upgrade().is(topic);
-    let reply = p.ota_firmware_get_reply().is(topic);
-    if !upgrade && !reply {
-        return Notice::NotOta;
-    }
-    let doc = match Value::parse(payload) {
-        Ok(doc) => doc,
-        Err(e) => return Notice::Invalid(e.into()),
-    };
-    match doc.get("data") {
-        Some(data) if data.kind() == Kind::Object && data.get("url").is_some() => {
-            job_from(data, job)
-        }
-        // A reply without a job: nothing pending.
-        _ if reply => Notice::Other,
-        Some(data) if data.get("dProtocol").is_some_and(|v| v.eq_str("mqtt")) => {
-            // Download over MQTT streams is not implemented; say so rather than ignore it.
-            Notice::Invalid(iotcloud_core::ota::OtaNoticeError::MissingField("url"))
-        }
-        _ => Notice::Invalid(iotcloud_core::ota::OtaNoticeError::MissingField("data.url")),
-    }
-}
-
-#[cfg(feature = "ota")]
-fn report<'s>(
-    p: &Aliyun<'_>,
-    job: Option<&OtaJob<'_>>,
-    status: OtaStatus,
-    ctx: &OtaContext<'_>,
-    scratch: &mut Scratch<'s>,
-) -> Result<Option<Publication<'s>>, ProviderError> {
-    // Steps: 1..100 percent; -1 upgrade failed, -2 download failed, -3 verification failed.
-    let (step, desc, qos): (i32, &str, QoS) = match status {
-        OtaStatus::Downloading { percent } => (
-            i32::from(percent.clamp(1, 100)),
-            "downloading",
-            QoS::AtMostOnce,
-        ),
-        OtaStatus::Installing => (100, "downloaded and verified", QoS::AtLeastOnce),
-        // Aliyun confirms an upgrade by the new version in the next version report.
-        OtaStatus::Done => return Ok(None),
-        OtaStatus::Failed(f) => {
-            let step = match f {
-                OtaFailure::DigestMismatch | OtaFailure::SizeMismatch => -3,
-                OtaFailure::Install | OtaFailure::Busy => -1,
-                _ => -2,
-            };
-            (step, f.describe(), QoS::AtLeastOnce)
-        }
-    };
-    let module = job.and_then(|j| j.module()).or(ctx.firmware.module);
-    publication(scratch, p.ota_progress(), qos, |w| {
-        write!(
-            w,
-            "{{\"id\":\"{}\",\"params\":{{\"step\":\"{step}\",\"desc\":{}",
-            ctx.message_id,
-            JsonStr(desc)
-        )?;
-        module_member(w, module)?;
-        w.write_str("}}")
-    })
-    .map(Some)
 }
 
 #[cfg(test)]

@@ -68,7 +68,26 @@ impl OtaFormat for Huawei<'_> {
         ctx: &OtaContext<'_>,
         scratch: &mut Scratch<'s>,
     ) -> Result<Option<Publication<'s>>, ProviderError> {
-        version_report(self, ctx, scratch)
+        let fw = ctx.firmware;
+        // One image is both the software and the firmware, unless the module says which.
+        let is = |name: &str| fw.module.is_some_and(|m| m.eq_ignore_ascii_case(name));
+        let (software, firmware) = match (is("software"), is("firmware")) {
+            (true, _) => (true, false),
+            (_, true) => (false, true),
+            _ => (true, true),
+        };
+        event(self, "version_report", ctx, QoS::AtMostOnce, scratch, |w| {
+            if software {
+                write!(w, "\"sw_version\":{}", JsonStr(fw.version))?;
+            }
+            if software && firmware {
+                w.write_char(',')?;
+            }
+            if firmware {
+                write!(w, "\"fw_version\":{}", JsonStr(fw.version))?;
+            }
+            Ok(())
+        })
     }
 
     /// None: IoTDA pushes a pending upgrade itself (it asks for the version first).
@@ -84,7 +103,52 @@ impl OtaFormat for Huawei<'_> {
     /// `firmware_upgrade`, `software_upgrade` and their `_v2` variants are jobs; any other
     /// event is the application's.
     fn notice(&self, topic: &str, payload: &[u8], job: &mut [u8]) -> Notice {
-        notice(self, topic, payload, job)
+        if !self.events_down().is(topic) {
+            return Notice::NotOta;
+        }
+        let doc = match Value::parse(payload) {
+            Ok(doc) => doc,
+            Err(e) => return Notice::Invalid(e.into()),
+        };
+        let services = doc.get("services");
+        let ota = services.as_ref().and_then(|services| {
+            services
+                .elements()
+                .find(|s| s.get("service_id").is_some_and(|id| id.eq_str(OTA_SERVICE)))
+        });
+        // Another service's event (time sync, sub-devices, …) is the application's.
+        let Some(ota) = ota else {
+            return Notice::Other;
+        };
+        let Some(event_type) = ota.get("event_type") else {
+            return Notice::Invalid(iotcloud_core::ota::OtaNoticeError::MissingField(
+                "event_type",
+            ));
+        };
+        if event_type.eq_str("version_query") {
+            return Notice::VersionQuery;
+        }
+        let Some((module, with_token)) = module_of(event_type) else {
+            return Notice::Other;
+        };
+        let Some(paras) = ota.get("paras").filter(|v| v.kind() == Kind::Object) else {
+            return Notice::Invalid(iotcloud_core::ota::OtaNoticeError::MissingField("paras"));
+        };
+        let fields = JobFields {
+            version: paras.get("version"),
+            url: paras.get("url"),
+            size: paras.get("file_size"),
+            digest: paras.get("sign").map(|v| (DigestAlgorithm::Sha256, v)),
+            module: Value::parse(module).ok(),
+            task_id: paras.get("task_id"),
+            // A pre-signed object-storage URL must not be sent a token it did not ask for.
+            token: if with_token {
+                paras.get("access_token")
+            } else {
+                None
+            },
+        };
+        fields.notice(job)
     }
 
     /// The `$ota` event `upgrade_progress_report`; codes from [`ota_result_code`].
@@ -95,7 +159,45 @@ impl OtaFormat for Huawei<'_> {
         ctx: &OtaContext<'_>,
         scratch: &mut Scratch<'s>,
     ) -> Result<Option<Publication<'s>>, ProviderError> {
-        report(self, job, status, ctx, scratch)
+        // `version` is what the device runs: the old one until the new one is installed.
+        let running = ctx.firmware.version;
+        let (code, progress, version, description, qos): (u8, Option<u8>, &str, &str, QoS) =
+            match status {
+                OtaStatus::Downloading { percent } => (
+                    0,
+                    Some(percent.min(100)),
+                    running,
+                    "downloading",
+                    QoS::AtMostOnce,
+                ),
+                OtaStatus::Installing => (0, Some(100), running, "installing", QoS::AtLeastOnce),
+                OtaStatus::Done => (
+                    0,
+                    Some(100),
+                    job.map_or(running, |j| j.version()),
+                    "upgraded",
+                    QoS::AtLeastOnce,
+                ),
+                OtaStatus::Failed(f) => (
+                    ota_result_code(f),
+                    None,
+                    running,
+                    f.describe(),
+                    QoS::AtLeastOnce,
+                ),
+            };
+        event(self, "upgrade_progress_report", ctx, qos, scratch, |w| {
+            write!(w, "\"result_code\":{code}")?;
+            if let Some(progress) = progress {
+                write!(w, ",\"progress\":{progress}")?;
+            }
+            write!(
+                w,
+                ",\"version\":{},\"description\":{}",
+                JsonStr(version),
+                JsonStr(description)
+            )
+        })
     }
 }
 
@@ -168,34 +270,6 @@ fn event<'s>(
     .map(Some)
 }
 
-#[cfg(feature = "ota")]
-fn version_report<'s>(
-    p: &Huawei<'_>,
-    ctx: &OtaContext<'_>,
-    scratch: &mut Scratch<'s>,
-) -> Result<Option<Publication<'s>>, ProviderError> {
-    let fw = ctx.firmware;
-    // One image is both the software and the firmware, unless the module says which.
-    let is = |name: &str| fw.module.is_some_and(|m| m.eq_ignore_ascii_case(name));
-    let (software, firmware) = match (is("software"), is("firmware")) {
-        (true, _) => (true, false),
-        (_, true) => (false, true),
-        _ => (true, true),
-    };
-    event(p, "version_report", ctx, QoS::AtMostOnce, scratch, |w| {
-        if software {
-            write!(w, "\"sw_version\":{}", JsonStr(fw.version))?;
-        }
-        if software && firmware {
-            w.write_char(',')?;
-        }
-        if firmware {
-            write!(w, "\"fw_version\":{}", JsonStr(fw.version))?;
-        }
-        Ok(())
-    })
-}
-
 /// The module an upgrade event names: the part of the device it replaces.
 #[cfg(feature = "ota")]
 fn module_of(event_type: Value<'_>) -> Option<(&'static [u8], bool)> {
@@ -209,105 +283,6 @@ fn module_of(event_type: Value<'_>) -> Option<(&'static [u8], bool)> {
     .into_iter()
     .find(|(name, _, _)| event_type.eq_str(name))
     .map(|(_, module, token)| (module, token))
-}
-
-#[cfg(feature = "ota")]
-fn notice(p: &Huawei<'_>, topic: &str, payload: &[u8], job: &mut [u8]) -> Notice {
-    if !p.events_down().is(topic) {
-        return Notice::NotOta;
-    }
-    let doc = match Value::parse(payload) {
-        Ok(doc) => doc,
-        Err(e) => return Notice::Invalid(e.into()),
-    };
-    let services = doc.get("services");
-    let ota = services.as_ref().and_then(|services| {
-        services
-            .elements()
-            .find(|s| s.get("service_id").is_some_and(|id| id.eq_str(OTA_SERVICE)))
-    });
-    // Another service's event (time sync, sub-devices, …) is the application's.
-    let Some(ota) = ota else {
-        return Notice::Other;
-    };
-    let Some(event_type) = ota.get("event_type") else {
-        return Notice::Invalid(iotcloud_core::ota::OtaNoticeError::MissingField(
-            "event_type",
-        ));
-    };
-    if event_type.eq_str("version_query") {
-        return Notice::VersionQuery;
-    }
-    let Some((module, with_token)) = module_of(event_type) else {
-        return Notice::Other;
-    };
-    let Some(paras) = ota.get("paras").filter(|v| v.kind() == Kind::Object) else {
-        return Notice::Invalid(iotcloud_core::ota::OtaNoticeError::MissingField("paras"));
-    };
-    let fields = JobFields {
-        version: paras.get("version"),
-        url: paras.get("url"),
-        size: paras.get("file_size"),
-        digest: paras.get("sign").map(|v| (DigestAlgorithm::Sha256, v)),
-        module: Value::parse(module).ok(),
-        task_id: paras.get("task_id"),
-        // A pre-signed object-storage URL must not be sent a token it did not ask for.
-        token: if with_token {
-            paras.get("access_token")
-        } else {
-            None
-        },
-    };
-    fields.notice(job)
-}
-
-#[cfg(feature = "ota")]
-fn report<'s>(
-    p: &Huawei<'_>,
-    job: Option<&OtaJob<'_>>,
-    status: OtaStatus,
-    ctx: &OtaContext<'_>,
-    scratch: &mut Scratch<'s>,
-) -> Result<Option<Publication<'s>>, ProviderError> {
-    // `version` is what the device runs: the old one until the new one is installed.
-    let running = ctx.firmware.version;
-    let (code, progress, version, description, qos): (u8, Option<u8>, &str, &str, QoS) =
-        match status {
-            OtaStatus::Downloading { percent } => (
-                0,
-                Some(percent.min(100)),
-                running,
-                "downloading",
-                QoS::AtMostOnce,
-            ),
-            OtaStatus::Installing => (0, Some(100), running, "installing", QoS::AtLeastOnce),
-            OtaStatus::Done => (
-                0,
-                Some(100),
-                job.map_or(running, |j| j.version()),
-                "upgraded",
-                QoS::AtLeastOnce,
-            ),
-            OtaStatus::Failed(f) => (
-                ota_result_code(f),
-                None,
-                running,
-                f.describe(),
-                QoS::AtLeastOnce,
-            ),
-        };
-    event(p, "upgrade_progress_report", ctx, qos, scratch, |w| {
-        write!(w, "\"result_code\":{code}")?;
-        if let Some(progress) = progress {
-            write!(w, ",\"progress\":{progress}")?;
-        }
-        write!(
-            w,
-            ",\"version\":{},\"description\":{}",
-            JsonStr(version),
-            JsonStr(description)
-        )
-    })
 }
 
 #[cfg(test)]

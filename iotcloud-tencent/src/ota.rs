@@ -94,7 +94,17 @@ impl OtaFormat for Tencent<'_> {
         ctx: &OtaContext<'_>,
         scratch: &mut Scratch<'s>,
     ) -> Result<Option<Publication<'s>>, ProviderError> {
-        version_report(self, ctx, scratch)
+        let fw = ctx.firmware;
+        publication(scratch, self.ota_report_topic(), QoS::AtMostOnce, |w| {
+            write!(
+                w,
+                "{{\"type\":\"report_version\",\"report\":{{\"version\":{}",
+                JsonStr(fw.version)
+            )?;
+            fw_type_member(w, fw.module)?;
+            w.write_str("}}")
+        })
+        .map(Some)
     }
 
     /// None: Tencent's version report is also the request for a pending job.
@@ -109,7 +119,27 @@ impl OtaFormat for Tencent<'_> {
     /// `update_firmware` on `$ota/update/{pid}/{dn}` is a job; any other message there
     /// (`report_version_rsp`) is the application's.
     fn notice(&self, topic: &str, payload: &[u8], job: &mut [u8]) -> Notice {
-        notice(self, topic, payload, job)
+        if !self.ota_update_topic().is(topic) {
+            return Notice::NotOta;
+        }
+        let doc = match Value::parse(payload) {
+            Ok(doc) => doc,
+            Err(e) => return Notice::Invalid(e.into()),
+        };
+        // `report_version_rsp`, and any type this crate does not know, go to the application.
+        if !doc.get("type").is_some_and(|t| t.eq_str("update_firmware")) {
+            return Notice::Other;
+        }
+        let fields = JobFields {
+            version: doc.get("version"),
+            url: doc.get("url"),
+            size: doc.get("file_size"),
+            digest: doc.get("md5sum").map(|v| (DigestAlgorithm::Md5, v)),
+            module: doc.get("fw_type"),
+            task_id: doc.get("task_id"),
+            token: None,
+        };
+        fields.notice(job)
     }
 
     /// `report_progress` with the state `downloading`, `burning`, `done` or `fail` (codes
@@ -121,105 +151,50 @@ impl OtaFormat for Tencent<'_> {
         ctx: &OtaContext<'_>,
         scratch: &mut Scratch<'s>,
     ) -> Result<Option<Publication<'s>>, ProviderError> {
-        report(self, job, status, ctx, scratch)
+        let (state, percent, code, msg, qos): (&str, Option<u8>, i8, &str, QoS) = match status {
+            OtaStatus::Downloading { percent } => (
+                "downloading",
+                Some(percent.min(100)),
+                0,
+                "",
+                QoS::AtMostOnce,
+            ),
+            OtaStatus::Installing => ("burning", None, 0, "", QoS::AtLeastOnce),
+            OtaStatus::Done => ("done", None, 0, "", QoS::AtLeastOnce),
+            OtaStatus::Failed(f) => (
+                "fail",
+                None,
+                ota_result_code(f),
+                f.describe(),
+                QoS::AtLeastOnce,
+            ),
+        };
+        // The target version; after a reboot the job is gone and the device runs it.
+        let version = job.map_or(ctx.firmware.version, |j| j.version());
+        let fw_type = job.and_then(|j| j.module()).or(ctx.firmware.module);
+        let task_id = job.and_then(|j| j.task_id());
+        publication(scratch, self.ota_report_topic(), qos, |w| {
+            write!(
+                w,
+                "{{\"type\":\"report_progress\",\"report\":{{\"progress\":{{\"state\":\"{state}\""
+            )?;
+            if let Some(percent) = percent {
+                write!(w, ",\"percent\":\"{percent}\"")?;
+            }
+            write!(
+                w,
+                ",\"result_code\":\"{code}\",\"result_msg\":{}}},\"version\":{}",
+                JsonStr(msg),
+                JsonStr(version)
+            )?;
+            fw_type_member(w, fw_type)?;
+            if let Some(task) = task_id {
+                write!(w, ",\"task_id\":{}", JsonStr(task))?;
+            }
+            w.write_str("}}")
+        })
+        .map(Some)
     }
-}
-
-#[cfg(feature = "ota")]
-fn version_report<'s>(
-    p: &Tencent<'_>,
-    ctx: &OtaContext<'_>,
-    scratch: &mut Scratch<'s>,
-) -> Result<Option<Publication<'s>>, ProviderError> {
-    let fw = ctx.firmware;
-    publication(scratch, p.ota_report_topic(), QoS::AtMostOnce, |w| {
-        write!(
-            w,
-            "{{\"type\":\"report_version\",\"report\":{{\"version\":{}",
-            JsonStr(fw.version)
-        )?;
-        fw_type_member(w, fw.module)?;
-        w.write_str("}}")
-    })
-    .map(Some)
-}
-
-#[cfg(feature = "ota")]
-fn notice(p: &Tencent<'_>, topic: &str, payload: &[u8], job: &mut [u8]) -> Notice {
-    if !p.ota_update_topic().is(topic) {
-        return Notice::NotOta;
-    }
-    let doc = match Value::parse(payload) {
-        Ok(doc) => doc,
-        Err(e) => return Notice::Invalid(e.into()),
-    };
-    // `report_version_rsp`, and any type this crate does not know, go to the application.
-    if !doc.get("type").is_some_and(|t| t.eq_str("update_firmware")) {
-        return Notice::Other;
-    }
-    let fields = JobFields {
-        version: doc.get("version"),
-        url: doc.get("url"),
-        size: doc.get("file_size"),
-        digest: doc.get("md5sum").map(|v| (DigestAlgorithm::Md5, v)),
-        module: doc.get("fw_type"),
-        task_id: doc.get("task_id"),
-        token: None,
-    };
-    fields.notice(job)
-}
-
-#[cfg(feature = "ota")]
-fn report<'s>(
-    p: &Tencent<'_>,
-    job: Option<&OtaJob<'_>>,
-    status: OtaStatus,
-    ctx: &OtaContext<'_>,
-    scratch: &mut Scratch<'s>,
-) -> Result<Option<Publication<'s>>, ProviderError> {
-    let (state, percent, code, msg, qos): (&str, Option<u8>, i8, &str, QoS) = match status {
-        OtaStatus::Downloading { percent } => (
-            "downloading",
-            Some(percent.min(100)),
-            0,
-            "",
-            QoS::AtMostOnce,
-        ),
-        OtaStatus::Installing => ("burning", None, 0, "", QoS::AtLeastOnce),
-        OtaStatus::Done => ("done", None, 0, "", QoS::AtLeastOnce),
-        OtaStatus::Failed(f) => (
-            "fail",
-            None,
-            ota_result_code(f),
-            f.describe(),
-            QoS::AtLeastOnce,
-        ),
-    };
-    // The target version; after a reboot the job is gone and the device runs it.
-    let version = job.map_or(ctx.firmware.version, |j| j.version());
-    let fw_type = job.and_then(|j| j.module()).or(ctx.firmware.module);
-    let task_id = job.and_then(|j| j.task_id());
-    publication(scratch, p.ota_report_topic(), qos, |w| {
-        write!(
-            w,
-            "{{\"type\":\"report_progress\",\"report\":{{\"progress\":{{\"state\":\"{state}\""
-        )?;
-        if let Some(percent) = percent {
-            write!(w, ",\"percent\":\"{percent}\"")?;
-        }
-        write!(
-            w,
-            ",\"result_code\":\"{code}\",\"result_msg\":{}}},\"version\":{}",
-            JsonStr(msg),
-            JsonStr(version)
-        )?;
-        fw_type_member(w, fw_type)?;
-        if let Some(task) = task_id {
-            write!(w, ",\"task_id\":{}", JsonStr(task))?;
-        }
-        w.write_str("}}")
-    })
-    .map(Some)
 }
 
 #[cfg(test)]

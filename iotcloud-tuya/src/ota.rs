@@ -173,7 +173,16 @@ impl OtaFormat for Tuya<'_> {
         ctx: &OtaContext<'_>,
         scratch: &mut Scratch<'s>,
     ) -> Result<Option<Publication<'s>>, ProviderError> {
-        version_report(self, ctx, scratch)
+        let ch = channel(ctx.firmware.module)?;
+        firmware_report(
+            self,
+            "INIT",
+            ch,
+            ctx.firmware.version,
+            ctx,
+            QoS::AtMostOnce,
+            scratch,
+        )
     }
 
     /// `ota/get` for the firmware's channel.
@@ -182,13 +191,32 @@ impl OtaFormat for Tuya<'_> {
         ctx: &OtaContext<'_>,
         scratch: &mut Scratch<'s>,
     ) -> Result<Option<Publication<'s>>, ProviderError> {
-        job_request(self, ctx, scratch)
+        let ch = channel(ctx.firmware.module)?;
+        message(self.ota_get(), ctx, QoS::AtMostOnce, scratch, |w| {
+            write!(w, "\"channel\":{ch}")
+        })
     }
 
     /// A notice on `ota/issue`, or an answer on `ota/get_response` that carries one, is a
     /// job; an answer without one is the application's.
     fn notice(&self, topic: &str, payload: &[u8], job: &mut [u8]) -> Notice {
-        notice(self, topic, payload, job)
+        let issue = self.ota_issue().is(topic);
+        let reply = self.ota_get_response().is(topic);
+        if !issue && !reply {
+            return Notice::NotOta;
+        }
+        let doc = match Value::parse(payload) {
+            Ok(doc) => doc,
+            Err(e) => return Notice::Invalid(e.into()),
+        };
+        match doc.get("data") {
+            Some(data) if data.kind() == Kind::Object && data.get("url").is_some() => {
+                job_from(data, job)
+            }
+            // An answer without an upgrade: nothing pending.
+            _ if reply => Notice::Other,
+            _ => Notice::Invalid(OtaNoticeError::MissingField("data.url")),
+        }
     }
 
     /// `ota/progress/report` with `progress` or `errorCode` ([`ota_error_code`]);
@@ -200,38 +228,33 @@ impl OtaFormat for Tuya<'_> {
         ctx: &OtaContext<'_>,
         scratch: &mut Scratch<'s>,
     ) -> Result<Option<Publication<'s>>, ProviderError> {
-        report(self, job, status, ctx, scratch)
+        let ch = report_channel(job, ctx)?;
+        let topic = self.ota_progress_report();
+        match status {
+            OtaStatus::Downloading { percent } => {
+                let percent = percent.min(100);
+                message(topic, ctx, QoS::AtMostOnce, scratch, |w| {
+                    write!(w, "\"channel\":{ch},\"progress\":{percent}")
+                })
+            }
+            OtaStatus::Installing => message(topic, ctx, QoS::AtLeastOnce, scratch, |w| {
+                write!(w, "\"channel\":{ch},\"progress\":100")
+            }),
+            // Tuya confirms an upgrade by the version report with `UPDATE` and the new version.
+            OtaStatus::Done => {
+                let version = job.map_or(ctx.firmware.version, |j| j.version());
+                firmware_report(self, "UPDATE", ch, version, ctx, QoS::AtLeastOnce, scratch)
+            }
+            OtaStatus::Failed(f) => message(topic, ctx, QoS::AtLeastOnce, scratch, |w| {
+                write!(
+                    w,
+                    "\"channel\":{ch},\"errorCode\":{},\"errorMsg\":{}",
+                    ota_error_code(f),
+                    JsonStr(f.describe())
+                )
+            }),
+        }
     }
-}
-
-#[cfg(feature = "ota")]
-fn version_report<'s>(
-    p: &Tuya<'_>,
-    ctx: &OtaContext<'_>,
-    scratch: &mut Scratch<'s>,
-) -> Result<Option<Publication<'s>>, ProviderError> {
-    let ch = channel(ctx.firmware.module)?;
-    firmware_report(
-        p,
-        "INIT",
-        ch,
-        ctx.firmware.version,
-        ctx,
-        QoS::AtMostOnce,
-        scratch,
-    )
-}
-
-#[cfg(feature = "ota")]
-fn job_request<'s>(
-    p: &Tuya<'_>,
-    ctx: &OtaContext<'_>,
-    scratch: &mut Scratch<'s>,
-) -> Result<Option<Publication<'s>>, ProviderError> {
-    let ch = channel(ctx.firmware.module)?;
-    message(p.ota_get(), ctx, QoS::AtMostOnce, scratch, |w| {
-        write!(w, "\"channel\":{ch}")
-    })
 }
 
 /// Reads the `data` of an upgrade notice into `job`.
@@ -261,63 +284,6 @@ fn job_from(data: Value<'_>, job: &mut [u8]) -> Notice {
         token: None,
     };
     fields.notice(job)
-}
-
-#[cfg(feature = "ota")]
-fn notice(p: &Tuya<'_>, topic: &str, payload: &[u8], job: &mut [u8]) -> Notice {
-    let issue = p.ota_issue().is(topic);
-    let reply = p.ota_get_response().is(topic);
-    if !issue && !reply {
-        return Notice::NotOta;
-    }
-    let doc = match Value::parse(payload) {
-        Ok(doc) => doc,
-        Err(e) => return Notice::Invalid(e.into()),
-    };
-    match doc.get("data") {
-        Some(data) if data.kind() == Kind::Object && data.get("url").is_some() => {
-            job_from(data, job)
-        }
-        // An answer without an upgrade: nothing pending.
-        _ if reply => Notice::Other,
-        _ => Notice::Invalid(OtaNoticeError::MissingField("data.url")),
-    }
-}
-
-#[cfg(feature = "ota")]
-fn report<'s>(
-    p: &Tuya<'_>,
-    job: Option<&OtaJob<'_>>,
-    status: OtaStatus,
-    ctx: &OtaContext<'_>,
-    scratch: &mut Scratch<'s>,
-) -> Result<Option<Publication<'s>>, ProviderError> {
-    let ch = report_channel(job, ctx)?;
-    let topic = p.ota_progress_report();
-    match status {
-        OtaStatus::Downloading { percent } => {
-            let percent = percent.min(100);
-            message(topic, ctx, QoS::AtMostOnce, scratch, |w| {
-                write!(w, "\"channel\":{ch},\"progress\":{percent}")
-            })
-        }
-        OtaStatus::Installing => message(topic, ctx, QoS::AtLeastOnce, scratch, |w| {
-            write!(w, "\"channel\":{ch},\"progress\":100")
-        }),
-        // Tuya confirms an upgrade by the version report with `UPDATE` and the new version.
-        OtaStatus::Done => {
-            let version = job.map_or(ctx.firmware.version, |j| j.version());
-            firmware_report(p, "UPDATE", ch, version, ctx, QoS::AtLeastOnce, scratch)
-        }
-        OtaStatus::Failed(f) => message(topic, ctx, QoS::AtLeastOnce, scratch, |w| {
-            write!(
-                w,
-                "\"channel\":{ch},\"errorCode\":{},\"errorMsg\":{}",
-                ota_error_code(f),
-                JsonStr(f.describe())
-            )
-        }),
-    }
 }
 
 #[cfg(test)]

@@ -123,11 +123,7 @@ fn sdk_dir() -> Result<PathBuf, String> {
 }
 
 fn out_dir() -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) => PathBuf::from(dir),
-        None => root().join("target"),
-    }
-    .join("ec618-check")
+    crate::firmware::workspace_target_dir().join("ec618-check")
 }
 
 fn lines(path: &Path) -> Result<Vec<String>, String> {
@@ -224,11 +220,9 @@ fn firmware_library() -> Result<PathBuf, String> {
     if !status.success() {
         return Err("building the firmware library failed".into());
     }
-    let target = match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) => PathBuf::from(dir),
-        None => root().join("target"),
-    };
-    Ok(target.join(TARGET).join("release/examples/libfirmware.a"))
+    Ok(crate::firmware::workspace_target_dir()
+        .join(TARGET)
+        .join("release/examples/libfirmware.a"))
 }
 
 /// Symbols `archive` (or object) refers to, and those it defines (global or weak).

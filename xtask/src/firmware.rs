@@ -26,12 +26,17 @@ pub fn dir() -> PathBuf {
     root().join("firmware")
 }
 
-/// Where the firmware builds: `$CARGO_TARGET_DIR/fw` when set, else `target/fw`.
-pub fn target_dir() -> PathBuf {
+/// The workspace's target directory: `$CARGO_TARGET_DIR` when set, else `target/`.
+pub fn workspace_target_dir() -> PathBuf {
     match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) => PathBuf::from(dir).join("fw"),
-        None => root().join("target").join("fw"),
+        Some(dir) => PathBuf::from(dir),
+        None => root().join("target"),
     }
+}
+
+/// Where the firmware builds: `fw/` in the workspace's target directory.
+pub fn target_dir() -> PathBuf {
+    workspace_target_dir().join("fw")
 }
 
 /// A `cargo` command run in the firmware workspace (its `.cargo/config.toml` chooses the

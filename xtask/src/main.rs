@@ -169,49 +169,14 @@ fn qemu() -> Result<(), String> {
 /// benchmark in release with `IOTCLOUD_CLI` naming that binary, passing on the arguments
 /// after `bench`.
 fn bench() -> Result<(), String> {
-    /// The workspace's target directory, as `cargo metadata` reports it (it follows
-    /// `CARGO_TARGET_DIR` and Cargo's configuration); failing that, `$CARGO_TARGET_DIR` or
-    /// `target/` at the repository root.
-    fn target_dir() -> std::path::PathBuf {
-        let reported = Command::new("cargo")
-            .args(["metadata", "--format-version", "1", "--no-deps"])
-            .output()
-            .ok()
-            .filter(|out| out.status.success())
-            .and_then(|out| {
-                let text = String::from_utf8_lossy(&out.stdout).into_owned();
-                json_string(&text, "target_directory")
-            });
-        reported
-            .map(std::path::PathBuf::from)
-            .or_else(|| std::env::var_os("CARGO_TARGET_DIR").map(std::path::PathBuf::from))
-            .unwrap_or_else(|| firmware::root().join("target"))
-    }
-
-    /// The string value of the first `"key":` in `json`, unescaped; `None` for escapes
-    /// other than `\"`, `\\` and `\/`.
-    fn json_string(json: &str, key: &str) -> Option<String> {
-        let (_, rest) = json.split_once(&format!("\"{key}\":\""))?;
-        let mut value = String::new();
-        let mut chars = rest.chars();
-        loop {
-            match chars.next()? {
-                '"' => return Some(value),
-                '\\' => match chars.next()? {
-                    c @ ('"' | '\\' | '/') => value.push(c),
-                    _ => return None,
-                },
-                c => value.push(c),
-            }
-        }
-    }
-
     step(
         "bench: iotcloud command line",
         "cargo",
         &["build", "--release", "--quiet", "-p", "iotcloud-cli"],
     )?;
-    let cli = target_dir().join("release").join("iotcloud");
+    let cli = firmware::workspace_target_dir()
+        .join("release")
+        .join("iotcloud");
     let mut args: Vec<String> = ["run", "--release", "--quiet", "-p", "iotcloud-bench", "--"]
         .map(String::from)
         .into();

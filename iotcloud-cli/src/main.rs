@@ -214,11 +214,13 @@ pub(crate) struct Args {
 fn pairs(args: &[String]) -> Result<Args, String> {
     let mut out = Vec::with_capacity(args.len());
     let mut store = None;
-    for (n, arg) in args.iter().enumerate() {
-        // The argument itself is not shown: it may hold a secret.
+    for arg in args {
+        // `check_arguments` has named any argument that is not key=value by its position
+        // in the command line (which `pairs`, given what is left after the tool's own
+        // keys, cannot know); the argument itself is never shown: it may hold a secret.
         let (key, value) = arg
             .split_once('=')
-            .ok_or_else(|| format!("argument {} is not key=value", n + 3))?;
+            .ok_or_else(|| "an argument is not key=value".to_string())?;
         if key == "store" {
             if store.replace(PathBuf::from(value)).is_some() {
                 return Err("`store` given twice".into());

@@ -64,8 +64,10 @@ impl Timeline {
     fn line(&self, step: &str, status: &str, detail: &str) {
         let t = self.start.elapsed().as_secs_f64();
         crate::output::line(&format!(
-            "{t:>7.3}s  {:<8} {step:<10} {status:<4}  {detail}",
-            self.cloud.name()
+            "{t:>7.3}s  {:<8} {step:<10} {status:<4}  {}",
+            self.cloud.name(),
+            // Topics and payloads came over a socket, from the emulator.
+            iotcloud::iotcloud_core::Printable(detail)
         ));
     }
 

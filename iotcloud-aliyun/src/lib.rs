@@ -589,6 +589,7 @@ impl Provider for Aliyun<'_> {
     type Ota = Self;
     #[cfg(not(feature = "ota"))]
     type Ota = NoOta;
+    type Data = iotcloud_core::data::NoData;
 
     fn cloud(&self) -> &'static str {
         "aliyun"

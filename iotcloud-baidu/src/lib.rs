@@ -448,6 +448,7 @@ pub const OTA_UNSUPPORTED: &str = "Baidu IoT Core defines no device OTA topics o
 impl Provider for Baidu<'_> {
     type Registration = NoRegistration;
     type Ota = NoOta;
+    type Data = iotcloud_core::data::NoData;
 
     fn cloud(&self) -> &'static str {
         "baidu"

@@ -16,6 +16,14 @@ pub trait Clock {
     /// Completes once [`Clock::now_ms`] has reached `deadline_ms`. Dropping the future
     /// before then must be harmless.
     async fn sleep_until(&self, deadline_ms: u64);
+
+    /// Told the Unix time in milliseconds the device learned from its cloud (a time
+    /// answer), for a clock that can keep it (an RTC). The default ignores it: the device
+    /// keeps the learned time itself and signs with it while [`Clock::unix_time_ms`] is
+    /// `None`.
+    fn set_unix_time_ms(&self, unix_time_ms: u64) {
+        let _ = unix_time_ms;
+    }
 }
 
 impl<C: Clock + ?Sized> Clock for &C {
@@ -29,6 +37,10 @@ impl<C: Clock + ?Sized> Clock for &C {
 
     async fn sleep_until(&self, deadline_ms: u64) {
         (**self).sleep_until(deadline_ms).await
+    }
+
+    fn set_unix_time_ms(&self, unix_time_ms: u64) {
+        (**self).set_unix_time_ms(unix_time_ms)
     }
 }
 

@@ -1,5 +1,6 @@
 //! Errors, grouped by what the caller can do about them.
 
+use crate::data::DataError;
 use crate::kv::StoreError;
 use crate::mqtt::{
     ConnectReturnCode, DecodeError, EncodeError, PacketId, PacketType, QoS, TopicError,
@@ -157,6 +158,10 @@ pub enum Error<E> {
     /// the device still holds the credentials (see `Device::registration_record`).
     #[error("store: {0}")]
     Store(#[from] StoreError),
+    /// A data-model message could not be written: a part the cloud lacks, a value JSON
+    /// cannot carry, a message larger than the memory to build it. Nothing was sent.
+    #[error("data: {0}")]
+    Data(#[from] DataError),
     /// Dynamic registration failed. (Only with the `registration` feature: a device built
     /// without it carries no registration error in every result.)
     #[cfg(feature = "registration")]
@@ -183,6 +188,7 @@ impl<E> Error<E> {
             | Error::NoPacketIds
             | Error::IncomingTooLarge { .. } => ErrorKind::Resource,
             Error::NotConnected | Error::Store(_) => ErrorKind::State,
+            Error::Data(e) => e.kind(),
             #[cfg(feature = "registration")]
             Error::Registration(e) => match e {
                 RegisterError::Provider(p) => p.kind(),
@@ -228,6 +234,7 @@ impl<E> Error<E> {
             Error::IncomingTooLarge { len, capacity } => Error::IncomingTooLarge { len, capacity },
             Error::NotConnected => Error::NotConnected,
             Error::Store(e) => Error::Store(e),
+            Error::Data(e) => Error::Data(e),
             #[cfg(feature = "registration")]
             Error::Registration(e) => Error::Registration(e.map_transport(f)),
         }

@@ -7,6 +7,7 @@ extern crate std;
 
 mod bytes;
 pub mod clock;
+pub mod data;
 pub mod device;
 pub mod error;
 pub mod http;

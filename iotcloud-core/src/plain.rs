@@ -136,6 +136,7 @@ impl<'a> PlainMqtt<'a> {
 impl Provider for PlainMqtt<'_> {
     type Registration = NoRegistration;
     type Ota = NoOta;
+    type Data = crate::data::NoData;
 
     fn cloud(&self) -> &'static str {
         "mqtt"

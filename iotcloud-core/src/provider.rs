@@ -4,6 +4,7 @@
 use core::fmt::{self, Write};
 use core::ops::RangeInclusive;
 
+use crate::data::DataFormat;
 use crate::error::ErrorKind;
 use crate::mqtt::{QoS, SubscribeTopic, TopicFilter, Will};
 use crate::ota::{OtaFormat, OtaSupport};
@@ -528,6 +529,9 @@ pub trait Provider {
     /// The cloud's OTA message formats ([`NoOta`](crate::ota::NoOta) for a cloud without OTA
     /// over MQTT).
     type Ota: OtaFormat;
+    /// The cloud's data-model formats: properties, commands, events, time
+    /// ([`NoData`](crate::data::NoData) for a cloud without one).
+    type Data: DataFormat;
 
     /// Short lower-case name of the cloud (`"aliyun"`, `"mqtt"`, …), used in store keys.
     fn cloud(&self) -> &'static str;
@@ -590,6 +594,11 @@ pub trait Provider {
         Err("this cloud has no device OTA over MQTT")
     }
 
+    /// The cloud's data-model formats, or why this cloud has no data model.
+    fn data(&self) -> Result<&Self::Data, &'static str> {
+        Err("this cloud has no data model (properties, commands, events)")
+    }
+
     /// Whether this cloud does OTA over MQTT, and if not, why ([`Provider::ota`]).
     fn ota_support(&self) -> OtaSupport {
         match self.ota() {
@@ -602,6 +611,7 @@ pub trait Provider {
 impl<P: Provider + ?Sized> Provider for &P {
     type Registration = P::Registration;
     type Ota = P::Ota;
+    type Data = P::Data;
 
     fn cloud(&self) -> &'static str {
         (**self).cloud()
@@ -637,6 +647,9 @@ impl<P: Provider + ?Sized> Provider for &P {
     }
     fn ota(&self) -> Result<&Self::Ota, &'static str> {
         (**self).ota()
+    }
+    fn data(&self) -> Result<&Self::Data, &'static str> {
+        (**self).data()
     }
 }
 

@@ -454,6 +454,7 @@ impl Provider for Huawei<'_> {
     type Ota = Self;
     #[cfg(not(feature = "ota"))]
     type Ota = NoOta;
+    type Data = iotcloud_core::data::NoData;
 
     fn cloud(&self) -> &'static str {
         "huawei"

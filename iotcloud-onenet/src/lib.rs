@@ -583,6 +583,7 @@ impl Provider for OneNet<'_> {
     #[cfg(not(feature = "registration"))]
     type Registration = NoRegistration;
     type Ota = NoOta;
+    type Data = iotcloud_core::data::NoData;
 
     fn cloud(&self) -> &'static str {
         "onenet"

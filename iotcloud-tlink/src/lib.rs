@@ -123,6 +123,7 @@ pub const OTA_UNSUPPORTED: &str = "Tlink publishes no device protocol, and no OT
 impl Provider for Tlink<'_> {
     type Registration = NoRegistration;
     type Ota = NoOta;
+    type Data = iotcloud_core::data::NoData;
 
     fn cloud(&self) -> &'static str {
         "tlink"

@@ -303,6 +303,7 @@ impl Provider for Tuya<'_> {
     type Ota = Self;
     #[cfg(not(feature = "ota"))]
     type Ota = NoOta;
+    type Data = iotcloud_core::data::NoData;
 
     fn cloud(&self) -> &'static str {
         "tuya"

@@ -54,6 +54,7 @@ impl Provider for AnyProvider<'_> {
     type Ota = Self;
     #[cfg(not(feature = "ota"))]
     type Ota = NoOta;
+    type Data = iotcloud_core::data::NoData;
 
     fn cloud(&self) -> &'static str {
         each!(self, p => p.cloud())

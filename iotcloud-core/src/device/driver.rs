@@ -4,6 +4,8 @@
 use embedded_io::Error as _;
 
 use super::credentials::Credentials;
+#[cfg(feature = "data")]
+use super::data::DataState;
 use super::event::{DisconnectReason, Event, Message};
 use super::link::{Framed, Inbox, Outbox, Read, WriteFailed};
 #[cfg(feature = "ota")]
@@ -80,6 +82,9 @@ pub(super) enum Topics {
     /// The OTA formats' subscriptions.
     #[cfg(feature = "ota")]
     Ota,
+    /// The data formats' subscriptions.
+    #[cfg(feature = "data")]
+    Data,
 }
 
 /// The error of a device on platform `Pf`.
@@ -101,6 +106,8 @@ pub(super) struct Core<'b, P, Pf> {
     pub credentials: Credentials<'b>,
     #[cfg(feature = "ota")]
     pub ota: OtaState<'b>,
+    #[cfg(feature = "data")]
+    pub data: DataState,
 }
 
 impl<'b, P, Pf> Core<'b, P, Pf> {
@@ -126,6 +133,8 @@ impl<'b, P, Pf> Core<'b, P, Pf> {
             credentials: Credentials::new(),
             #[cfg(feature = "ota")]
             ota: OtaState::new(memory.ota_job),
+            #[cfg(feature = "data")]
+            data: DataState::new(),
         }
     }
 }
@@ -153,8 +162,12 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
     fn encode_connect(&mut self, now: u64) -> Result<usize, DeviceError<Pf>> {
         let entropy = self.platform.entropy();
         self.rng.mix(entropy);
+        #[cfg(feature = "data")]
+        let unix_time_ms = self.unix_time_ms();
+        #[cfg(not(feature = "data"))]
+        let unix_time_ms = self.platform.clock().unix_time_ms();
         let ctx = SignContext {
-            unix_time_ms: self.platform.clock().unix_time_ms(),
+            unix_time_ms,
             random: self.rng.next(),
             registered: self.credentials.record(),
         };
@@ -241,6 +254,8 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
         self.subscribe_all(Topics::System).await?;
         #[cfg(feature = "ota")]
         self.ota_on_connect().await?;
+        #[cfg(feature = "data")]
+        self.data_on_connect().await?;
         let Parts {
             transport, clock, ..
         } = self.platform.parts();
@@ -265,6 +280,11 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
             #[cfg(feature = "ota")]
             Topics::Ota => match provider.ota() {
                 Ok(ota) => crate::ota::OtaFormat::subscription(ota, index, scratch),
+                Err(_) => Ok(None),
+            },
+            #[cfg(feature = "data")]
+            Topics::Data => match provider.data() {
+                Ok(data) => crate::data::DataFormat::subscription(data, index, scratch),
                 Err(_) => Ok(None),
             },
         }
@@ -715,6 +735,15 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
     pub fn expose(&mut self, len: usize) -> Result<Event<'_>, DeviceError<Pf>> {
         #[cfg(feature = "ota")]
         if let Some(event) = self.ota.take_event() {
+            return Ok(event);
+        }
+        #[cfg(feature = "data")]
+        if let Some(event) = super::data::data_event(
+            &mut self.data,
+            &self.provider,
+            self.platform.clock(),
+            &self.inbox.received()[..len],
+        ) {
             return Ok(event);
         }
         match Packet::decode_from_broker(&self.inbox.received()[..len])? {

@@ -2,6 +2,8 @@
 
 use core::fmt;
 
+#[cfg(feature = "data")]
+use crate::data::{Command, DataError, Properties, Reply, TimeSynced};
 use crate::error::ProtocolError;
 use crate::mqtt::{PacketId, QoS, SubackCodes};
 use crate::ota::{OtaJob, OtaNoticeError};
@@ -51,6 +53,23 @@ pub enum Event<'a> {
         /// Identifier `publish` returned for it.
         packet_id: PacketId,
     },
+    /// Property values from the cloud (data model: `Device::with_data`): a set to apply
+    /// and answer (`Device::answer`), or the desired values.
+    #[cfg(feature = "data")]
+    Properties(Properties<'a>),
+    /// A command from the cloud to run and answer (`Device::answer`).
+    #[cfg(feature = "data")]
+    Command(Command<'a>),
+    /// The cloud's reply to a report or an event the device sent.
+    #[cfg(feature = "data")]
+    Reply(Reply<'a>),
+    /// The cloud told the time, asked for on connect or by `sync_time`.
+    #[cfg(feature = "data")]
+    TimeSynced(TimeSynced),
+    /// A data message from the cloud that could not be taken: malformed, an id too long to
+    /// answer, a time answer to no request.
+    #[cfg(feature = "data")]
+    DataRejected(DataError),
     /// The connection is gone. Session state (in-flight messages, subscriptions) is kept:
     /// call `disconnect` and `connect` again, or let a supervisor do it.
     Disconnected(DisconnectReason),

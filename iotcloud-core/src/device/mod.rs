@@ -12,6 +12,8 @@
 //! the device and reconnects it.
 
 mod credentials;
+#[cfg(feature = "data")]
+mod data;
 mod driver;
 mod event;
 mod link;
@@ -20,6 +22,8 @@ mod memory;
 mod ota;
 mod supervisor;
 
+#[cfg(feature = "data")]
+pub use data::{DataOptions, TimeSync};
 pub use driver::MAX_FILTERS_PER_CALL;
 pub use event::{DisconnectReason, Event, Message};
 pub use memory::{CredentialBytes, JobBytes, Memory, MemoryArrays, Rx, SessionBytes, Tx};
@@ -495,3 +499,7 @@ mod tests;
 
 #[cfg(test)]
 mod register_tests;
+
+#[cfg(test)]
+#[cfg(feature = "data")]
+mod data_tests;

@@ -33,6 +33,7 @@ struct Registering {
 impl Provider for Registering {
     type Registration = Self;
     type Ota = crate::ota::NoOta;
+    type Data = crate::data::NoData;
 
     fn cloud(&self) -> &'static str {
         "test"

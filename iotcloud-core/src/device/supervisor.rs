@@ -416,6 +416,7 @@ mod tests {
     impl Provider for Paced {
         type Registration = crate::register::NoRegistration;
         type Ota = crate::ota::NoOta;
+        type Data = crate::data::NoData;
 
         fn cloud(&self) -> &'static str {
             "paced"

@@ -655,6 +655,7 @@ struct Strict;
 impl Provider for Strict {
     type Registration = crate::register::NoRegistration;
     type Ota = crate::ota::NoOta;
+    type Data = crate::data::NoData;
 
     fn cloud(&self) -> &'static str {
         "strict"

@@ -55,6 +55,9 @@ impl fmt::Debug for Value<'_> {
 }
 
 impl<'a> Value<'a> {
+    /// `{}`: an object with no members.
+    pub const EMPTY_OBJECT: Value<'a> = Value { raw: b"{}" };
+
     /// Checks `doc` (one value, with optional whitespace around it) and returns it.
     pub fn parse(doc: &'a [u8]) -> Result<Value<'a>, JsonError> {
         let start = skip_ws(doc, 0);
@@ -238,6 +241,14 @@ impl<'a> Value<'a> {
             }
             _ => i64::try_from(parse_u64(self.raw)?).ok(),
         }
+    }
+
+    /// A number as the nearest `f64` (any JSON number, integer or not).
+    pub fn as_f64(&self) -> Option<f64> {
+        if self.kind() != Kind::Number {
+            return None;
+        }
+        core::str::from_utf8(self.raw).ok()?.parse().ok()
     }
 
     /// A non-negative integer given either as a number or as a string of digits, as

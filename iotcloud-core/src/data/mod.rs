@@ -40,6 +40,10 @@ pub enum DataError {
     /// A value given as raw JSON ([`RawJson`]) is not JSON.
     #[error("a raw JSON value is not valid JSON")]
     InvalidJson,
+    /// The provider's configuration lacks a key this part of the data model needs (Huawei's
+    /// `service_id` for reports).
+    #[error("missing configuration key `{0}`")]
+    MissingKey(&'static str),
     /// A property, event or command name is empty, or holds characters the cloud's topics
     /// cannot carry (`/`, `+`, `#`, control characters).
     #[error("a name is empty or holds `/`, `+`, `#` or control characters")]
@@ -80,6 +84,7 @@ impl From<ProviderError> for DataError {
         match e {
             ProviderError::ScratchFull(full) => full.into(),
             ProviderError::Unsupported(why) => DataError::Unsupported(why),
+            ProviderError::MissingKey(key) => DataError::MissingKey(key),
             _ => DataError::InvalidName,
         }
     }
@@ -92,6 +97,7 @@ impl DataError {
         match self {
             DataError::NotEnabled => ErrorKind::State,
             DataError::Unsupported(_)
+            | DataError::MissingKey(_)
             | DataError::NotFinite
             | DataError::InvalidJson
             | DataError::InvalidName => ErrorKind::Config,

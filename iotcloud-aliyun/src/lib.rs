@@ -22,6 +22,7 @@ use iotcloud_core::sign::{
 };
 use iotcloud_core::transport::Endpoint;
 
+mod data;
 mod ota;
 #[cfg(feature = "registration")]
 mod register;
@@ -247,6 +248,8 @@ pub struct Aliyun<'a> {
     timestamp: Option<TimestampPolicy>,
     connection: Connection<'a>,
     register_url: Option<&'a str>,
+    /// The properties whose desired values the device fetches.
+    desired: &'a [&'a str],
 }
 
 iotcloud_core::connection_settings!(Aliyun, KEEP_ALIVE);
@@ -331,6 +334,7 @@ impl<'a> Aliyun<'a> {
             timestamp: Some(TimestampPolicy::default()),
             connection: Connection::new(KEEP_ALIVE),
             register_url: None,
+            desired: &[],
         })
     }
 
@@ -589,7 +593,7 @@ impl Provider for Aliyun<'_> {
     type Ota = Self;
     #[cfg(not(feature = "ota"))]
     type Ota = NoOta;
-    type Data = iotcloud_core::data::NoData;
+    type Data = Self;
 
     fn cloud(&self) -> &'static str {
         "aliyun"
@@ -619,6 +623,10 @@ impl Provider for Aliyun<'_> {
     /// `{dn}&{pk}` and the upper-case hex MAC of
     /// `clientId{pk}.{dn}deviceName{dn}productKey{pk}timestamp{ms}`.
     /// Device token: `{clientId}|securemode=-2,authType=connwl|`, `{dn}&{pk}`, the token.
+    fn data(&self) -> Result<&Self, &'static str> {
+        Ok(self)
+    }
+
     fn sign<'s>(
         &self,
         ctx: &SignContext,

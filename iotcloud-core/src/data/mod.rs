@@ -45,8 +45,8 @@ pub enum DataError {
     #[error("missing configuration key `{0}`")]
     MissingKey(&'static str),
     /// A property, event or command name is empty, or holds characters the cloud's topics
-    /// cannot carry (`/`, `+`, `#`, control characters).
-    #[error("a name is empty or holds `/`, `+`, `#` or control characters")]
+    /// cannot carry (`/`, `+`, `#`, quotes, backslashes, control characters).
+    #[error("a name is empty or holds `/`, `+`, `#`, `\"`, `\\` or control characters")]
     InvalidName,
     /// The message does not fit the memory it is built in (the free part of the receive
     /// buffer). Nothing was sent.
@@ -301,13 +301,13 @@ pub fn build<'s>(
     }
 }
 
-/// Checks a name that goes into a topic (an Aliyun event or service identifier): not
-/// empty, no `/`, `+`, `#` or control characters.
+/// Checks a name that goes into a topic and, unquoted, into a JSON string (an Aliyun event
+/// or service identifier): not empty, no `/`, `+`, `#`, `"`, `\` or control characters.
 pub fn check_topic_name(name: &str) -> Result<(), DataError> {
     if name.is_empty()
         || name
             .bytes()
-            .any(|b| matches!(b, b'/' | b'+' | b'#') || b < 0x20 || b == 0x7f)
+            .any(|b| matches!(b, b'/' | b'+' | b'#' | b'"' | b'\\') || b < 0x20 || b == 0x7f)
     {
         return Err(DataError::InvalidName);
     }

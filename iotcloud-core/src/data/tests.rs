@@ -78,7 +78,7 @@ fn building_in_too_little_memory_is_too_large_and_other_errors_stay_themselves()
 #[test]
 fn topic_names_refuse_what_would_change_a_topic() {
     assert_eq!(check_topic_name("alarm_1"), Ok(()));
-    for bad in ["", "a/b", "a+", "#", "a\nb", "a\u{7f}"] {
+    for bad in ["", "a/b", "a+", "#", "a\nb", "a\u{7f}", "a\"b", "a\\b"] {
         assert_eq!(
             check_topic_name(bad),
             Err(DataError::InvalidName),

@@ -536,7 +536,7 @@ impl<'a> Aliyun<'a> {
             .map(|p| p.resolve_or_clockless(ctx, TimeUnit::Millis, 0, LUATOS_TIMESTAMP))
             .transpose()?
             // Without a clock, `Auto` signs as `without_timestamp` does: Aliyun makes the
-            // timestamp optional and checks no expiry (clouds-official.md §1.4).
+            // timestamp optional and documents no expiry check.
             .flatten();
         let secure_mode = self.secure_mode()?;
         let method = self.method.name();

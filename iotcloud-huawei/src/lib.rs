@@ -298,7 +298,7 @@ impl<'a> Huawei<'a> {
     /// with sign type 1 while the device knows the time, and without a clock [`LUATOS_HOUR`]
     /// with sign type 0, the form IoTDA documents as not checking the timestamp (it
     /// recomputes the password from the hour in the client id, so any self-consistent hour
-    /// is accepted; clouds-official.md §4.2). That hour is byte for byte what LuatOS sends
+    /// is accepted). That hour is byte for byte what LuatOS sends
     /// on every login. [`TimestampPolicy::Now`] signs the clock's hour with sign type 1 and
     /// fails with [`ProviderError::TimeUnknown`] without it;
     /// [`TimestampPolicy::LuatosDefault`] signs [`LUATOS_HOUR`] with sign type 0;

@@ -51,7 +51,7 @@ pub const LUATOS_TIMESTAMP: u64 = 32_472_115_200;
 /// trustworthy clock or no validity window is configured (`MAX_ACCESS_EXPIRE_TIMEOUT` 0,
 /// the default): `cur_timesec = LONG_MAX` in the username code of the IoT Explorer C SDK
 /// (`mqtt_client_connect.c`) and in the signature tool `tencentyun/qcloud_iot_mqtt_sign`
-/// (`qcloud-mqtt-sign.c`), which prints it with `%ld`; clouds-official.md §0.2 and §2.2. The
+/// (`qcloud-mqtt-sign.c`), which prints it with `%ld`. The
 /// tool and the SDK on 64-bit Linux send this value; the SDK on a 32-bit microcontroller
 /// sends 2147483647 (2038-01-19), which would expire within a device's lifetime.
 pub const CLOCKLESS_EXPIRY: u64 = 9_223_372_036_854_775_807;

@@ -234,8 +234,7 @@ impl<'a> Tuya<'a> {
     /// it; `LuatosDefault` always signs [`LUATOS_TIMESTAMP`]; `Fixed(ts)` signs `ts`.
     ///
     /// What is known about the clockless form: Tuya documents neither a clock-skew window
-    /// nor whether far-future timestamps are accepted (UNCONFIRMED, clouds-official.md
-    /// §5.3). LuatOS logs in with [`LUATOS_TIMESTAMP`] on every connect, and Tuya's own
+    /// nor whether far-future timestamps are accepted: that is UNCONFIRMED. LuatOS logs in with [`LUATOS_TIMESTAMP`] on every connect, and Tuya's own
     /// embedded SDK (`tuyalink_core.c`) signs once at start-up and reconnects with the same
     /// credentials for as long as it runs, so the cloud does not insist on a fresh
     /// timestamp; that it accepts a future one rests on LuatOS's use alone.

@@ -257,7 +257,8 @@ iotcloud_core::connection_settings!(Aliyun, KEEP_ALIVE);
 impl<'a> Aliyun<'a> {
     /// One device, one secret: the ProductKey (`product_id`), DeviceName (`device_name`)
     /// and DeviceSecret (`device_secret`) from the console. The old public instance in
-    /// cn-shanghai, signing with HMAC-SHA256 and the clock's time in milliseconds, over TLS
+    /// cn-shanghai, signing with HMAC-SHA256 and the clock's time in milliseconds (no
+    /// timestamp while the clock does not know the time, see [`TimestampPolicy::Auto`]), over TLS
     /// on port 8883 checked against [`CA_PEM`].
     pub fn with_secret(
         product_key: &'a str,
@@ -408,6 +409,10 @@ impl<'a> Aliyun<'a> {
     }
 
     /// The timestamp to sign with (device-secret mode); Aliyun counts milliseconds.
+    /// [`TimestampPolicy::Auto`] (default) signs the clock's time, and no timestamp at all
+    /// (as [`without_timestamp`](Self::without_timestamp)) while the device does not know
+    /// the time; [`TimestampPolicy::Now`] fails with
+    /// [`ProviderError::TimeUnknown`] instead.
     pub fn with_timestamp(mut self, policy: TimestampPolicy) -> Self {
         self.timestamp = Some(policy);
         self
@@ -532,8 +537,11 @@ impl<'a> Aliyun<'a> {
         let (pk, dn) = (self.product_key, self.device_name);
         let ts = self
             .timestamp
-            .map(|p| p.resolve(ctx, TimeUnit::Millis, 0, LUATOS_TIMESTAMP))
-            .transpose()?;
+            .map(|p| p.resolve_or_clockless(ctx, TimeUnit::Millis, 0, LUATOS_TIMESTAMP))
+            .transpose()?
+            // Without a clock, `Auto` signs as `without_timestamp` does: Aliyun makes the
+            // timestamp optional and documents no expiry check.
+            .flatten();
         let secure_mode = self.secure_mode()?;
         let method = self.method.name();
         // The device-chosen client id; `{pk}.{dn}` as the official SDKs use.
@@ -621,7 +629,9 @@ impl Provider for Aliyun<'_> {
 
     /// Device secret: `{pk}.{dn}|securemode={2|3},signmethod={m},timestamp={ms}|`,
     /// `{dn}&{pk}` and the upper-case hex MAC of
-    /// `clientId{pk}.{dn}deviceName{dn}productKey{pk}timestamp{ms}`.
+    /// `clientId{pk}.{dn}deviceName{dn}productKey{pk}timestamp{ms}`; without a timestamp
+    /// (no clock under [`TimestampPolicy::Auto`], or [`Aliyun::without_timestamp`]) both
+    /// leave out their `timestamp` part.
     /// Device token: `{clientId}|securemode=-2,authType=connwl|`, `{dn}&{pk}`, the token.
     fn data(&self) -> Result<&Self, &'static str> {
         Ok(self)

@@ -169,8 +169,9 @@ fn by_default_the_clock_is_signed_in_milliseconds_with_hmac_sha256_over_tls() {
 
 #[test]
 fn an_unknown_time_fails_with_policy_now_but_not_without_a_timestamp() {
+    let strict = device().with_timestamp(TimestampPolicy::Now);
     assert_eq!(
-        sign(&device(), at(None)).unwrap_err(),
+        sign(&strict, at(None)).unwrap_err(),
         ProviderError::TimeUnknown
     );
     let untimed = device().without_timestamp();
@@ -189,6 +190,39 @@ fn an_unknown_time_fails_with_policy_now_but_not_without_a_timestamp() {
         sign(&fixed, at(None)).unwrap(),
         sign(&device(), at(Some(1_700_000_000_456))).unwrap()
     );
+}
+
+#[test]
+fn by_default_an_unknown_time_signs_without_a_timestamp() {
+    assert_eq!(
+        sign(&device(), at(None)).unwrap(),
+        (
+            "123456789.abcdefg|securemode=2,signmethod=hmacsha256|".to_string(),
+            "abcdefg&123456789".to_string(),
+            // HMAC-SHA256(ds, "clientId123456789.abcdefgdeviceNameabcdefgproductKey
+            // 123456789"), computed independently: no timestamp pair.
+            "9225F53C25E70DF33AA0AF3A38736399B8AE9E5C5B3A41E572DC9DF6B9C05010".to_string()
+        )
+    );
+    // A known time signs exactly as the strict policy does.
+    let known = at(Some(1_700_000_000_456));
+    assert_eq!(
+        sign(&device(), known).unwrap(),
+        sign(
+            &device().with_timestamp(TimestampPolicy::Now),
+            at(Some(1_700_000_000_456))
+        )
+        .unwrap()
+    );
+    // Over plain TCP with another method, the clockless form only drops the timestamp.
+    let md5 = plain(device()).with_sign_method(SignMethod::HmacMd5);
+    let (client_id, _, password) = sign(&md5, at(None)).unwrap();
+    assert_eq!(
+        client_id,
+        "123456789.abcdefg|securemode=3,signmethod=hmacmd5|"
+    );
+    // HMAC-MD5 of the same content, computed independently.
+    assert_eq!(password, "C2C1509EB22E9ADC57DF7A24A9FE8DF9");
 }
 
 #[test]

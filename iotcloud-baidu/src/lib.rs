@@ -301,8 +301,10 @@ impl<'a> Baidu<'a> {
         self
     }
 
-    /// The timestamp in the user name (key authentication). `Now` (default) sends the
-    /// clock's time, which Baidu accepts within 10 minutes of its own; `LuatosDefault` and
+    /// The timestamp in the user name (key authentication). `Auto` (default) sends the
+    /// clock's time, which Baidu accepts within 10 minutes of its own, and none while the
+    /// device does not know the time (Baidu makes it optional); `Now` sends the clock's
+    /// time and fails with [`ProviderError::TimeUnknown`] without it; `LuatosDefault` and
     /// `Fixed(0)` send none and hash the placeholder `0`, as LuatOS does; `Fixed(ts)` sends
     /// `ts`.
     pub fn with_timestamp(mut self, policy: TimestampPolicy) -> Self {
@@ -530,8 +532,12 @@ impl Provider for Baidu<'_> {
                 });
             }
         };
-        // 0 means "no timestamp": what LuatOS sends, and the cloud's placeholder.
-        let ts = self.timestamp.resolve(ctx, TimeUnit::Seconds, 0, 0)?;
+        // 0 means "no timestamp": what LuatOS sends, and the cloud's placeholder; it is
+        // also `Auto`'s clockless form.
+        let ts = self
+            .timestamp
+            .resolve_or_clockless(ctx, TimeUnit::Seconds, 0, 0)?
+            .unwrap_or(0);
         let (core, dn, m) = (self.core_id, self.device_name, method.field());
         let username = if ts == 0 {
             scratch.format(format_args!("thingidp@{core}|{dn}|{m}"))?

@@ -118,12 +118,46 @@ fn the_documented_example() {
 }
 
 #[test]
-fn the_default_policy_needs_the_time() {
-    let b = Baidu::with_secret(CORE, DN, SECRET).unwrap();
+fn the_strict_policy_needs_the_time() {
+    let b = Baidu::with_secret(CORE, DN, SECRET)
+        .unwrap()
+        .with_timestamp(TimestampPolicy::Now);
     assert_eq!(sign(&b, at(None)).unwrap_err(), ProviderError::TimeUnknown);
+    assert_eq!(
+        sign(&b, at(Some(1_700_000_000))).unwrap(),
+        sign(
+            &Baidu::with_secret(CORE, DN, SECRET).unwrap(),
+            at(Some(1_700_000_000))
+        )
+        .unwrap(),
+        "the default signs a known time exactly as Now"
+    );
     // A certificate needs no time.
     let cert = Baidu::with_certificate(CORE, DN, IDENTITY).unwrap();
     assert!(sign(&cert, at(None)).is_ok());
+}
+
+#[test]
+fn by_default_an_unknown_time_sends_no_timestamp() {
+    // The ts-less form: no timestamp field, `&0&` in the hashed text (clouds-official.md
+    // §0.2, "Baidu (timestamp 0)"), with the device name as the client id.
+    let md5 = Baidu::with_secret(CORE, DN, SECRET).unwrap();
+    assert_eq!(
+        sign(&md5, at(None)).unwrap(),
+        (
+            "mydevice".to_string(),
+            Some("thingidp@abcd123|mydevice|MD5".to_string()),
+            Some("22bc75231495220c7a2202fe15f7d286".to_string())
+        )
+    );
+    let sha = md5.with_sign_method(SignMethod::Sha256);
+    assert_eq!(
+        user_and_password(&sha, at(None)),
+        (
+            "thingidp@abcd123|mydevice|SHA256".to_string(),
+            "8b84e00accf874b07c1ac586830d211386294df1d2303d40d19c007c0e937af5".to_string()
+        )
+    );
 }
 
 #[test]

@@ -69,7 +69,7 @@ clouds: aliyun, tencent (or qcloud), onenet, huawei, tuya, baidu, tlink, and mqt
 keys:   product_id (or produt_id), device_name, device_secret, product_secret, key,
         method, instance_id, region, endpoint, device_id, host, port (or ip),
         tls (true|false|insecure), server_cert, client_cert, client_key (PEM file paths),
-        keepalive, timestamp (now|luatos|Unix seconds), conn_id, app_id, luatos (true|false),
+        keepalive, timestamp (auto|now|luatos|Unix seconds), conn_id, app_id, luatos (true|false),
         register_url, register_flow (aliyun: https|register|regnwl), userid, userkey,
         project_id, iam_username, iam_password, iam_domain, username, password (mqtt),
         store (a directory)

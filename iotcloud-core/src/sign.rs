@@ -382,9 +382,18 @@ impl fmt::Display for Secret<'_> {
 /// Which timestamp a signature carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum TimestampPolicy {
-    /// The clock's current time (default). Signing fails with
-    /// [`ProviderError::TimeUnknown`] while the device does not know the time.
+    /// The clock's current time while the device knows it (exactly as [`Now`](Self::Now));
+    /// while it does not, the form the cloud accepts without a clock, so that a module
+    /// that never gets network time still logs in (default). Each provider documents its
+    /// clockless form: no timestamp where the cloud makes it optional (Aliyun, Baidu), a
+    /// far-future expiry where the cloud wants one (Tencent, OneNET), Huawei's unchecked
+    /// sign type, and a far-future timestamp for Tuya. Flows that cannot do without real
+    /// time (Tencent dynamic registration, OneNET's registration token) still fail with
+    /// [`ProviderError::TimeUnknown`].
     #[default]
+    Auto,
+    /// The clock's current time, strictly: signing fails with
+    /// [`ProviderError::TimeUnknown`] while the device does not know the time.
     Now,
     /// The far-future constant LuatOS signs with, for modules that never get network time:
     /// the credentials then never expire (and carry no freshness).
@@ -406,6 +415,10 @@ impl TimestampPolicy {
     /// The timestamp to sign with: the clock's time plus `offset_secs` (for clouds that want
     /// an expiry time rather than the current time) in `unit`, LuatOS's constant `luatos`,
     /// or the fixed value.
+    ///
+    /// [`Auto`](Self::Auto) resolves as [`Now`](Self::Now) here, failing with
+    /// [`ProviderError::TimeUnknown`] without a clock; providers that have a clockless
+    /// form call [`resolve_or_clockless`](Self::resolve_or_clockless) instead.
     pub fn resolve(
         &self,
         ctx: &SignContext,
@@ -414,7 +427,7 @@ impl TimestampPolicy {
         luatos: u64,
     ) -> Result<u64, ProviderError> {
         match *self {
-            TimestampPolicy::Now => {
+            TimestampPolicy::Auto | TimestampPolicy::Now => {
                 let ms = ctx.unix_time_ms.ok_or(ProviderError::TimeUnknown)?;
                 let ms = ms.saturating_add(offset_secs.saturating_mul(1000));
                 Ok(match unit {
@@ -425,6 +438,28 @@ impl TimestampPolicy {
             TimestampPolicy::LuatosDefault => Ok(luatos),
             TimestampPolicy::Fixed(v) => Ok(v),
         }
+    }
+
+    /// As [`resolve`](Self::resolve), but `Ok(None)` when the policy is
+    /// [`Auto`](Self::Auto) and the device does not know the time: the caller then signs
+    /// its cloud's clockless form. Every other case gives what `resolve` gives.
+    pub fn resolve_or_clockless(
+        &self,
+        ctx: &SignContext,
+        unit: TimeUnit,
+        offset_secs: u64,
+        luatos: u64,
+    ) -> Result<Option<u64>, ProviderError> {
+        if self.is_clockless(ctx) {
+            return Ok(None);
+        }
+        self.resolve(ctx, unit, offset_secs, luatos).map(Some)
+    }
+
+    /// Whether signing under this policy takes the cloud's clockless form: the policy is
+    /// [`Auto`](Self::Auto) and `ctx` has no time.
+    pub fn is_clockless(&self, ctx: &SignContext) -> bool {
+        *self == TimestampPolicy::Auto && ctx.unix_time_ms.is_none()
     }
 }
 
@@ -668,6 +703,59 @@ mod tests {
         assert_eq!(
             TimestampPolicy::Fixed(5).resolve(&unknown, TimeUnit::Millis, 0, 9),
             Ok(5)
+        );
+    }
+
+    #[test]
+    fn auto_is_the_default_and_signs_like_now_while_the_time_is_known() {
+        let known = SignContext {
+            unix_time_ms: Some(1_700_000_000_123),
+            random: 0,
+            registered: None,
+        };
+        let unknown = SignContext {
+            unix_time_ms: None,
+            ..known
+        };
+        let auto = TimestampPolicy::default();
+        assert_eq!(auto, TimestampPolicy::Auto);
+        for (unit, offset) in [
+            (TimeUnit::Seconds, 0),
+            (TimeUnit::Millis, 0),
+            (TimeUnit::Seconds, 3600),
+        ] {
+            let now = TimestampPolicy::Now.resolve(&known, unit, offset, 9);
+            assert!(now.is_ok());
+            assert_eq!(auto.resolve(&known, unit, offset, 9), now);
+            assert_eq!(
+                auto.resolve_or_clockless(&known, unit, offset, 9),
+                now.map(Some)
+            );
+        }
+        assert!(!auto.is_clockless(&known));
+        // Without a clock: the clockless form through `resolve_or_clockless`, the strict
+        // refusal through `resolve`.
+        assert!(auto.is_clockless(&unknown));
+        assert_eq!(
+            auto.resolve_or_clockless(&unknown, TimeUnit::Seconds, 0, 9),
+            Ok(None)
+        );
+        assert_eq!(
+            auto.resolve(&unknown, TimeUnit::Seconds, 0, 9),
+            Err(ProviderError::TimeUnknown)
+        );
+        // The other policies are never clockless.
+        assert_eq!(
+            TimestampPolicy::Now.resolve_or_clockless(&unknown, TimeUnit::Seconds, 0, 9),
+            Err(ProviderError::TimeUnknown)
+        );
+        assert_eq!(
+            TimestampPolicy::LuatosDefault.resolve_or_clockless(&unknown, TimeUnit::Seconds, 0, 9),
+            Ok(Some(9))
+        );
+        assert_eq!(
+            TimestampPolicy::Fixed(5).resolve_or_clockless(&unknown, TimeUnit::Millis, 0, 9),
+            Ok(Some(5))
         );
     }
 

@@ -63,8 +63,6 @@ const BAD_ID: u8 = 2;
 const BAD_LOGIN: u8 = 4;
 const NOT_AUTHORISED: u8 = 5;
 
-/// Largest clock difference Tuya is given here (its own window is undocumented).
-pub const TUYA_WINDOW_SECS: u64 = 600;
 /// Baidu's documented window for a timestamp in the user name: 10 minutes.
 pub const BAIDU_WINDOW_SECS: u64 = 600;
 
@@ -89,7 +87,7 @@ pub(crate) fn check(
         Cloud::Tencent => tencent(connect, user, &password, accounts, now),
         Cloud::OneNet => onenet(connect, user, &password, accounts, now),
         Cloud::Huawei => huawei(connect, user, &password, accounts, now),
-        Cloud::Tuya => tuya(connect, user, &password, accounts, now),
+        Cloud::Tuya => tuya(connect, user, &password, accounts),
         Cloud::Baidu => baidu(connect, user, &password, accounts, now),
         Cloud::Tlink => tlink(connect, user, &password, accounts),
     }
@@ -498,7 +496,6 @@ fn tuya(
     user: &str,
     password: &str,
     accounts: &mut Accounts,
-    now: u64,
 ) -> Result<Checked, Refusal> {
     keep_alive(connect, 30..=1200)?;
     let Some(id) = connect.client_id.strip_prefix("tuyalink_") else {
@@ -526,13 +523,11 @@ fn tuya(
     let Some(ts) = param("timestamp") else {
         return refuse(BAD_LOGIN, "no timestamp");
     };
-    let secs = match (ts.len(), ts.parse::<u64>()) {
-        (10, Ok(s)) => s,
-        (13, Ok(ms)) => ms / 1000,
-        _ => return refuse(BAD_LOGIN, "timestamp is not 10 or 13 digits"),
-    };
-    if secs.abs_diff(now) > TUYA_WINDOW_SECS {
-        return refuse(BAD_LOGIN, "timestamp too far from the server clock");
+    // Only the form is checked: Tuya documents no window, its own SDK reconnects for as
+    // long as it runs with the credentials it signed at start-up (so old timestamps log
+    // in), and LuatOS logs in with the far-future 7258089600 (so future ones do).
+    if !matches!(ts.len(), 10 | 13) || !ts.bytes().all(|b| b.is_ascii_digit()) {
+        return refuse(BAD_LOGIN, "timestamp is not 10 or 13 digits");
     }
     let Some(device) = accounts.tuya.iter().find(|d| d.device_id == id) else {
         return refuse(BAD_LOGIN, "unknown device");
@@ -618,4 +613,117 @@ fn tlink(
         return refuse(BAD_LOGIN, "wrong user name or password");
     }
     Ok(identity(Cloud::Tlink, "", &connect.client_id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::parse_spec;
+
+    /// The server clock of these tests: 2023-11-14 22:13:20 UTC.
+    const NOW: u64 = 1_700_000_000;
+
+    fn accounts() -> Accounts {
+        let mut accounts = Accounts::default();
+        for spec in [
+            "cloud=tuya,product=pid1,name=dev1,secret=0123456789abcdef",
+            "cloud=tencent,product=PID0000001,name=dev1,secret=dGVuY2VudC1rZXktZGV2MQ==",
+        ] {
+            parse_spec(spec).unwrap().add_to(&mut accounts).unwrap();
+        }
+        accounts
+    }
+
+    fn connect(client_id: &str, username: &str, password: &str) -> Connect {
+        Connect {
+            protocol: "MQTT".into(),
+            level: 4,
+            clean_session: true,
+            keep_alive: 60,
+            client_id: client_id.into(),
+            will: false,
+            username: Some(username.into()),
+            password: Some(password.as_bytes().to_vec()),
+        }
+    }
+
+    fn tuya_login(ts: &str, password: &str) -> Result<Login, Refusal> {
+        let user = format!("dev1|signMethod=hmacSha256,timestamp={ts},secureMode=1,accessType=1");
+        check(
+            Cloud::Tuya,
+            &connect("tuyalink_dev1", &user, password),
+            &mut accounts(),
+            NOW,
+        )
+    }
+
+    #[test]
+    fn tuya_checks_the_timestamps_form_and_signature_but_no_window() {
+        // Passwords computed independently (Python hmac) for device dev1.
+        for (ts, password) in [
+            // LuatOS's far-future value, as a device without a clock signs.
+            (
+                "7258089600",
+                "aeeff13ec478fb1ae7f1f7b2384216d150f1e1a105de95bb35303cc344e3bf91",
+            ),
+            // Years old, as Tuya's SDK reconnects with the credentials of its start-up.
+            (
+                "1000000000",
+                "cfd8923586fcbadd706390536691271922efe6dada101e2b84f5cac49ccefcf9",
+            ),
+            // Milliseconds.
+            (
+                "1700000000123",
+                "229b13e5a6efad13fbc01b07bb3e45cb3927585432488042d97a4d12c9deb946",
+            ),
+        ] {
+            match tuya_login(ts, password) {
+                Ok(Login::Device(id)) => assert_eq!(id.device, "dev1"),
+                other => panic!("{ts}: {other:?}"),
+            }
+        }
+        let wrong = tuya_login(
+            "7258089601",
+            "aeeff13ec478fb1ae7f1f7b2384216d150f1e1a105de95bb35303cc344e3bf91",
+        );
+        assert_eq!(wrong.unwrap_err().reason, "wrong password (signature)");
+        for bad in ["72580896", "7258089600x", "+258089600"] {
+            assert_eq!(
+                tuya_login(bad, "00").unwrap_err().reason,
+                "timestamp is not 10 or 13 digits",
+                "{bad}"
+            );
+        }
+    }
+
+    fn tencent_login(expiry: &str, password: &str) -> Result<Login, Refusal> {
+        let user = format!("PID0000001dev1;21010406;abcde;{expiry}");
+        check(
+            Cloud::Tencent,
+            &connect("PID0000001dev1", &user, &format!("{password};hmacsha256")),
+            &mut accounts(),
+            NOW,
+        )
+    }
+
+    #[test]
+    fn tencent_accepts_the_sdks_long_max_expiry_and_refuses_a_past_one() {
+        // Signatures computed independently (Python hmac).
+        let never = tencent_login(
+            "9223372036854775807",
+            "f9500279bc2a3fcf79ac599734e4878c49aadff0c5254e151b2c9a4e2c15ddf9",
+        );
+        assert!(matches!(never, Ok(Login::Device(_))), "{never:?}");
+        let expired = tencent_login(
+            "1699999999",
+            "85002ca4b6cd5b727265497d7b322b640e2676ed579f5b24c58306ab4685b36c",
+        );
+        assert_eq!(
+            expired.unwrap_err(),
+            Refusal {
+                code: BAD_LOGIN,
+                reason: "credentials expired".into()
+            }
+        );
+    }
 }

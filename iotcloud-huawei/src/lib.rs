@@ -294,16 +294,23 @@ impl<'a> Huawei<'a> {
         ]
     }
 
-    /// The time to sign with. [`TimestampPolicy::Now`] (default) signs the clock's hour
-    /// with sign type 1; [`TimestampPolicy::LuatosDefault`] signs [`LUATOS_HOUR`] with
-    /// sign type 0, byte for byte what LuatOS sends; [`TimestampPolicy::Fixed`] takes Unix
-    /// seconds and signs their hour with sign type 0.
+    /// The time to sign with. [`TimestampPolicy::Auto`] (default) signs the clock's hour
+    /// with sign type 1 while the device knows the time, and without a clock [`LUATOS_HOUR`]
+    /// with sign type 0, the form IoTDA documents as not checking the timestamp (it
+    /// recomputes the password from the hour in the client id, so any self-consistent hour
+    /// is accepted). That hour is byte for byte what LuatOS sends
+    /// on every login. [`TimestampPolicy::Now`] signs the clock's hour with sign type 1 and
+    /// fails with [`ProviderError::TimeUnknown`] without it;
+    /// [`TimestampPolicy::LuatosDefault`] signs [`LUATOS_HOUR`] with sign type 0;
+    /// [`TimestampPolicy::Fixed`] takes Unix seconds and signs their hour with sign type 0.
     pub fn with_timestamp(mut self, policy: TimestampPolicy) -> Self {
         self.timestamp = policy;
         self
     }
 
-    /// Overrides the sign type the timestamp policy implies.
+    /// Overrides the sign type the timestamp policy implies. Sign type 1 ([`SignType::Checked`])
+    /// needs the clock: with it, signing without a known time fails with
+    /// [`ProviderError::TimeUnknown`] under every policy but `LuatosDefault` and `Fixed`.
     pub fn with_sign_type(mut self, sign_type: SignType) -> Self {
         self.sign_type = Some(sign_type);
         self
@@ -408,11 +415,22 @@ impl<'a> Huawei<'a> {
     }
 
     fn sign_time(&self, ctx: &SignContext) -> Result<(HourStamp, SignType), ProviderError> {
+        if self.timestamp.is_clockless(ctx) {
+            // The clockless form: LuatOS's hour, unchecked. A checked sign type chosen
+            // explicitly cannot be honoured without the time.
+            if self.sign_type == Some(SignType::Checked) {
+                return Err(ProviderError::TimeUnknown);
+            }
+            let hour = HourStamp::from_unix(LUATOS_TIMESTAMP, LUATOS_UTC_OFFSET_SECS)?;
+            return Ok((hour, self.sign_type.unwrap_or(SignType::Unchecked)));
+        }
         let secs = self
             .timestamp
             .resolve(ctx, TimeUnit::Seconds, 0, LUATOS_TIMESTAMP)?;
         let (offset, implied) = match self.timestamp {
-            TimestampPolicy::Now => (self.utc_offset_secs, SignType::Checked),
+            TimestampPolicy::Auto | TimestampPolicy::Now => {
+                (self.utc_offset_secs, SignType::Checked)
+            }
             TimestampPolicy::LuatosDefault => (LUATOS_UTC_OFFSET_SECS, SignType::Unchecked),
             TimestampPolicy::Fixed(_) => (self.utc_offset_secs, SignType::Unchecked),
         };

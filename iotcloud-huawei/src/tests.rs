@@ -130,9 +130,14 @@ fn the_documented_example_signs_with_the_hour_as_the_key() {
 }
 
 #[test]
-fn the_clock_is_needed_by_default_and_its_hour_changes_the_password() {
-    let h = device();
+fn the_clock_is_needed_under_policy_now_and_its_hour_changes_the_password() {
+    let h = device().with_timestamp(TimestampPolicy::Now);
     assert_eq!(sign(&h, at(None)).unwrap_err(), ProviderError::TimeUnknown);
+    assert_eq!(
+        sign(&h, at(Some(1_700_000_000))).unwrap(),
+        sign(&device(), at(Some(1_700_000_000))).unwrap(),
+        "the default signs a known time exactly as Now"
+    );
     let a = sign(&h, at(Some(1_700_000_000))).unwrap();
     let same_hour = sign(&h, at(Some(1_700_000_000 + 60))).unwrap();
     let next_hour = sign(&h, at(Some(1_700_000_000 + 3600))).unwrap();
@@ -147,6 +152,35 @@ fn the_clock_is_needed_by_default_and_its_hour_changes_the_password() {
             .0
             .ends_with("_0_0_2023111422")
     );
+}
+
+#[test]
+fn by_default_an_unknown_time_signs_luatos_hour_unchecked() {
+    // The same bytes as LuatOS's vector (luatos-iotcloud.md §6, Huawei, "default, UTC+8"),
+    // whatever UTC offset is configured.
+    let expected = (
+        "6203cc94c7fb24029b110408_88888888_0_0_2999010100".to_string(),
+        ID.to_string(),
+        Some("5888ea6f4631ce76d621f452e8823507c36dd68a61f6e08518c8935e280c3c72".to_string()),
+    );
+    assert_eq!(sign(&device(), at(None)).unwrap(), expected);
+    let shifted = device().with_utc_offset(-5 * 3600).unwrap();
+    assert_eq!(sign(&shifted, at(None)).unwrap(), expected);
+    // A known time: the clock's hour in UTC, sign type 1, as before.
+    assert!(
+        sign(&device(), at(Some(1_700_000_000)))
+            .unwrap()
+            .0
+            .ends_with("_0_1_2023111422")
+    );
+    // Sign type 1 chosen explicitly cannot be signed without the time.
+    let checked = device().with_sign_type(SignType::Checked);
+    assert_eq!(
+        sign(&checked, at(None)).unwrap_err(),
+        ProviderError::TimeUnknown
+    );
+    let unchecked = device().with_sign_type(SignType::Unchecked);
+    assert_eq!(sign(&unchecked, at(None)).unwrap(), expected);
 }
 
 #[test]

@@ -283,8 +283,8 @@ enum Enrol<'a> {
 
 impl<'a> OneNet<'a> {
     /// A device that signs with its own key (`device_secret`, shown with the device in the
-    /// console, base64). Signs with HMAC-SHA256 and the clock's time, over TLS checked
-    /// against [`CA_PEM`].
+    /// console, base64). Signs with HMAC-SHA256 and the clock's time ([`LUATOS_EXPIRY`]
+    /// while the device does not know it), over TLS checked against [`CA_PEM`].
     pub fn with_secret(
         product_id: &'a str,
         device_name: &'a str,
@@ -456,8 +456,14 @@ impl<'a> OneNet<'a> {
         self
     }
 
-    /// The expiry (`et`) to sign with: `Now` is the clock's time plus the validity window,
-    /// `LuatosDefault` is [`LUATOS_EXPIRY`], `Fixed(et)` is that absolute expiry in seconds.
+    /// The expiry (`et`) to sign with: `Auto` (default) is the clock's time plus the
+    /// validity window while the device knows the time, and [`LUATOS_EXPIRY`] without a
+    /// clock: OneNET wants an `et` in the future, and this far-future value is the one
+    /// LuatOS has logged in with on every connect (the largest `et` the MQTT login accepts
+    /// is not documented, see the crate documentation). `Now` is the clock's time plus the
+    /// window and fails with [`ProviderError::TimeUnknown`] without it, `LuatosDefault` is
+    /// [`LUATOS_EXPIRY`], `Fixed(et)` is that absolute expiry in seconds. The registration
+    /// token has its own policy ([`with_register_expiry`](Self::with_register_expiry)).
     pub fn with_timestamp(mut self, policy: TimestampPolicy) -> Self {
         self.timestamp = policy;
         self
@@ -620,9 +626,10 @@ impl Provider for OneNet<'_> {
         ctx: &SignContext,
         scratch: &mut Scratch<'s>,
     ) -> Result<Credentials<'s>, ProviderError> {
-        let et =
-            self.timestamp
-                .resolve(ctx, TimeUnit::Seconds, self.validity_secs, LUATOS_EXPIRY)?;
+        let et = self
+            .timestamp
+            .resolve_or_clockless(ctx, TimeUnit::Seconds, self.validity_secs, LUATOS_EXPIRY)?
+            .unwrap_or(LUATOS_EXPIRY);
         let (key_name, key_text) = match self.auth {
             Auth::DeviceSecret(key) => (KeyMode::Device.config_key(), key.expose()),
             Auth::ProductSecret(key) => (KeyMode::Product.config_key(), key.expose()),

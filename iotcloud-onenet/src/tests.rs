@@ -129,15 +129,48 @@ fn product_key_mode_names_the_product_as_the_resource() {
 }
 
 #[test]
+fn by_default_an_unknown_time_signs_luatos_far_future_expiry() {
+    let o = OneNet::with_secret(PID, DN, KEY).unwrap();
+    // The sha256 row of luatos-iotcloud.md §6, OneNET (recomputed independently).
+    assert_eq!(
+        sign(&o, at(None)).unwrap(),
+        (
+            DN.to_string(),
+            PID.to_string(),
+            "version=2018-10-31&res=products%2FCk2AF9QD2K%2Fdevices%2Ftest&et=32472115200\
+             &method=sha256&sign=6Y4zbk3Sa89tRf9lMxCCE0jG74uEcEuu%2Fnly1pU9ADM%3D"
+                .to_string()
+        )
+    );
+    // A known time is still the clock plus the window.
+    assert!(
+        sign(&o, at(Some(1_700_000_000)))
+            .unwrap()
+            .2
+            .contains("&et=1700003600&")
+    );
+}
+
+#[test]
 fn by_default_the_expiry_is_the_clock_plus_one_hour_and_sha256_signs() {
     let o = OneNet::with_secret(PID, DN, KEY).unwrap();
     let expected = "version=2018-10-31&res=products%2FCk2AF9QD2K%2Fdevices%2Ftest&et=1700003600\
                     &method=sha256&sign=pYClBk%2FTqIDWwimlwa%2FVqOOGjZE1Q4ZB0LmnhZqBQmw%3D";
     assert_eq!(sign(&o, at(Some(1_700_000_000))).unwrap().2, expected);
     assert_eq!(
-        sign(&o, at(None)).unwrap_err(),
+        sign(&o.with_timestamp(TimestampPolicy::Now), at(None)).unwrap_err(),
         ProviderError::TimeUnknown,
-        "the default policy needs the time"
+        "the strict policy needs the time"
+    );
+    assert_eq!(
+        sign(
+            &o.with_timestamp(TimestampPolicy::Now),
+            at(Some(1_700_000_000))
+        )
+        .unwrap()
+        .2,
+        expected,
+        "the default signs a known time exactly as Now"
     );
     let fixed = o.with_timestamp(TimestampPolicy::Fixed(1_700_003_600));
     assert_eq!(sign(&fixed, at(None)).unwrap().2, expected);

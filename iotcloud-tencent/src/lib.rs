@@ -43,6 +43,19 @@ pub const DEFAULT_ROOTS: &[u8] = if cfg!(feature = "roots") { CA_PEM } else { &[
 /// never expire.
 pub const LUATOS_TIMESTAMP: u64 = 32_472_115_200;
 
+/// The expiry signed while the device does not know the time, under the default
+/// [`TimestampPolicy::Auto`]: `LONG_MAX` of a 64-bit (LP64) build, 2⁶³ − 1 seconds, so the
+/// credentials never expire.
+///
+/// Source: Tencent's own signing code falls back to `LONG_MAX` whenever it has no
+/// trustworthy clock or no validity window is configured (`MAX_ACCESS_EXPIRE_TIMEOUT` 0,
+/// the default): `cur_timesec = LONG_MAX` in the username code of the IoT Explorer C SDK
+/// (`mqtt_client_connect.c`) and in the signature tool `tencentyun/qcloud_iot_mqtt_sign`
+/// (`qcloud-mqtt-sign.c`), which prints it with `%ld`. The
+/// tool and the SDK on 64-bit Linux send this value; the SDK on a 32-bit microcontroller
+/// sends 2147483647 (2038-01-19), which would expire within a device's lifetime.
+pub const CLOCKLESS_EXPIRY: u64 = 9_223_372_036_854_775_807;
+
 /// The `sdkappid` Tencent's own device SDK and signature tool put in the user name (default).
 pub const SDK_APP_ID: &str = "21010406";
 
@@ -301,8 +314,9 @@ iotcloud_core::connection_settings!(Tencent, KEEP_ALIVE);
 
 impl<'a> Tencent<'a> {
     /// A device with key authentication: the base64 device secret (PSK) from the console.
-    /// Signs with the clock's time, in the China region, over plain TCP on port 1883 (see
-    /// the crate documentation for why not TLS).
+    /// Signs with the clock's time ([`CLOCKLESS_EXPIRY`] while the device does not know it),
+    /// in the China region, over plain TCP on port 1883 (see the crate documentation for
+    /// why not TLS).
     pub fn with_secret(
         product_id: &'a str,
         device_name: &'a str,
@@ -457,8 +471,12 @@ impl<'a> Tencent<'a> {
         Ok(self)
     }
 
-    /// The expiry to sign with. `Now` signs the clock's time plus the validity window
-    /// ([`Tencent::with_validity`]); `Fixed(t)` signs the expiry `t` itself.
+    /// The expiry to sign with. `Auto` (default) signs the clock's time plus the validity
+    /// window ([`Tencent::with_validity`]), and [`CLOCKLESS_EXPIRY`] while the device does
+    /// not know the time; `Now` signs the clock's time plus the window and fails with
+    /// [`ProviderError::TimeUnknown`] without it; `LuatosDefault` signs
+    /// [`LUATOS_TIMESTAMP`]; `Fixed(t)` signs the expiry `t` itself. Dynamic registration
+    /// needs the clock's time whatever the policy.
     pub fn with_timestamp(mut self, policy: TimestampPolicy) -> Self {
         self.timestamp = policy;
         self
@@ -591,8 +609,10 @@ impl<'a> Tencent<'a> {
     }
 
     fn resolve_expiry(&self, ctx: &SignContext) -> Result<u64, ProviderError> {
-        self.timestamp
-            .resolve(ctx, TimeUnit::Seconds, self.validity_secs, LUATOS_TIMESTAMP)
+        Ok(self
+            .timestamp
+            .resolve_or_clockless(ctx, TimeUnit::Seconds, self.validity_secs, LUATOS_TIMESTAMP)?
+            .unwrap_or(CLOCKLESS_EXPIRY))
     }
 }
 

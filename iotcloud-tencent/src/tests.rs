@@ -182,13 +182,48 @@ fn the_expiry_is_the_clock_time_plus_the_validity_window() {
 
 #[test]
 fn an_unknown_time_is_an_error_unless_the_policy_needs_none() {
-    let t = Tencent::with_secret(PID, DN, PSK).unwrap();
+    let t = Tencent::with_secret(PID, DN, PSK)
+        .unwrap()
+        .with_timestamp(TimestampPolicy::Now);
     assert_eq!(
         sign(&t, at(None, 0)).unwrap_err(),
         ProviderError::TimeUnknown
     );
     let far = t.with_timestamp(TimestampPolicy::LuatosDefault);
     assert!(sign(&far, at(None, 0)).unwrap().1.ends_with(";32472115200"));
+}
+
+#[test]
+fn by_default_an_unknown_time_signs_the_sdks_never_expiring_expiry() {
+    let t = Tencent::with_secret(PID, DN, PSK)
+        .unwrap()
+        .with_conn_id("abcde")
+        .unwrap();
+    assert_eq!(
+        sign(&t, at(None, 9)).unwrap(),
+        (
+            "LD8S5J1L07test".to_string(),
+            "LD8S5J1L07test;21010406;abcde;9223372036854775807".to_string(),
+            // Recomputed independently (Python hmac) from the inputs above.
+            Some(
+                "17fe0955546ab56d4837088ba72446176347d0c99cd9f6b3d26ef1bb7f4802a3;hmacsha256"
+                    .to_string()
+            )
+        )
+    );
+    assert_eq!(CLOCKLESS_EXPIRY, i64::MAX.unsigned_abs());
+    // A known time signs exactly as the strict policy does: the clock plus the window.
+    let strict = t.clone().with_timestamp(TimestampPolicy::Now);
+    assert_eq!(
+        sign(&t, at(Some(1_700_000_000), 9)).unwrap(),
+        sign(&strict, at(Some(1_700_000_000), 9)).unwrap()
+    );
+    assert!(
+        sign(&t, at(Some(1_700_000_000), 9))
+            .unwrap()
+            .1
+            .ends_with(";1700003600")
+    );
 }
 
 #[test]

@@ -228,7 +228,16 @@ impl<'a> Tuya<'a> {
         self
     }
 
-    /// The timestamp to sign with.
+    /// The timestamp to sign with, in seconds. `Auto` (default) signs the clock's time
+    /// while the device knows it, and [`LUATOS_TIMESTAMP`] (year 2200) without a clock;
+    /// `Now` signs the clock's time and fails with [`ProviderError::TimeUnknown`] without
+    /// it; `LuatosDefault` always signs [`LUATOS_TIMESTAMP`]; `Fixed(ts)` signs `ts`.
+    ///
+    /// What is known about the clockless form: Tuya documents neither a clock-skew window
+    /// nor whether far-future timestamps are accepted: that is UNCONFIRMED. LuatOS logs in with [`LUATOS_TIMESTAMP`] on every connect, and Tuya's own
+    /// embedded SDK (`tuyalink_core.c`) signs once at start-up and reconnects with the same
+    /// credentials for as long as it runs, so the cloud does not insist on a fresh
+    /// timestamp; that it accepts a future one rests on LuatOS's use alone.
     pub fn with_timestamp(mut self, policy: TimestampPolicy) -> Self {
         self.timestamp = policy;
         self
@@ -292,8 +301,11 @@ impl<'a> Tuya<'a> {
     }
 
     fn resolve_timestamp(&self, ctx: &SignContext) -> Result<u64, ProviderError> {
-        self.timestamp
-            .resolve(ctx, TimeUnit::Seconds, 0, LUATOS_TIMESTAMP)
+        // Without a clock, `Auto` signs LuatOS's constant (see `with_timestamp`).
+        Ok(self
+            .timestamp
+            .resolve_or_clockless(ctx, TimeUnit::Seconds, 0, LUATOS_TIMESTAMP)?
+            .unwrap_or(LUATOS_TIMESTAMP))
     }
 }
 

@@ -47,6 +47,21 @@ fn luatos_vector_with_the_far_future_timestamp() {
 }
 
 #[test]
+fn by_default_an_unknown_time_signs_luatos_far_future_timestamp() {
+    let t = Tuya::with_secret(ID, SECRET).unwrap();
+    // The same bytes as LuatOS's vector (luatos-iotcloud.md §6, Tuya).
+    assert_eq!(
+        sign(&t, at(None)).unwrap(),
+        (
+            "tuyalink_6c95875d0f5ba69607nzfl".to_string(),
+            "6c95875d0f5ba69607nzfl|signMethod=hmacSha256,timestamp=7258089600,secureMode=1,accessType=1"
+                .to_string(),
+            "d4e2d498e4195db3ed213b33d662e3b7bf434dc3d5a1f2e63b602ac9248ba72c".to_string()
+        )
+    );
+}
+
+#[test]
 fn current_time_is_signed_in_seconds_by_default() {
     let t = Tuya::with_secret(ID, SECRET).unwrap();
     let (_, username, password) = sign(&t, at(Some(1_700_000_000))).unwrap();
@@ -56,10 +71,16 @@ fn current_time_is_signed_in_seconds_by_default() {
         password,
         "1560ae9a5d22067b47f6e98347c6e408fd9e9b63cd6c1f354fedbe452b0375db"
     );
+    let strict = t.with_timestamp(TimestampPolicy::Now);
     assert_eq!(
-        sign(&t, at(None)).unwrap_err(),
+        sign(&strict, at(None)).unwrap_err(),
         ProviderError::TimeUnknown,
-        "the default policy needs the time"
+        "the strict policy needs the time"
+    );
+    assert_eq!(
+        sign(&strict, at(Some(1_700_000_000))).unwrap().2,
+        password,
+        "the default signs a known time exactly as Now"
     );
     let fixed = t.with_timestamp(TimestampPolicy::Fixed(1_700_000_000));
     assert_eq!(sign(&fixed, at(None)).unwrap().2, password);

@@ -63,7 +63,7 @@ pub enum Key {
     ClientKey,
     /// `keepalive`: MQTT keep-alive in seconds.
     Keepalive,
-    /// `timestamp`: `now` (default), `luatos`, or Unix seconds to sign with.
+    /// `timestamp`: `auto` (default), `now`, `luatos`, or Unix seconds to sign with.
     Timestamp,
     /// `conn_id`: Tencent's connection id (five letters; random by default).
     ConnId,
@@ -457,7 +457,10 @@ impl fmt::Debug for Config<'_> {
 /// Which timestamp to sign with (`timestamp=`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Timestamp {
-    /// `now`: the clock's time (default).
+    /// `auto`: the clock's time, and the cloud's clockless form while the device does not
+    /// know the time (default; [`TimestampPolicy::Auto`](iotcloud_core::sign::TimestampPolicy)).
+    Auto,
+    /// `now`: the clock's time; signing fails while the device does not know it.
     Now,
     /// `luatos`: LuatOS's constant far-future timestamp.
     Luatos,
@@ -468,6 +471,7 @@ pub enum Timestamp {
 impl Timestamp {
     pub(crate) fn parse(value: &str) -> Result<Self, ConfigError<'static>> {
         match value {
+            "auto" => Ok(Timestamp::Auto),
             "now" => Ok(Timestamp::Now),
             "luatos" => Ok(Timestamp::Luatos),
             _ if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) => value
@@ -479,7 +483,7 @@ impl Timestamp {
                 }),
             _ => Err(ConfigError::InvalidValue {
                 key: Key::Timestamp,
-                reason: "expected `now`, `luatos` or Unix seconds",
+                reason: "expected `auto`, `now`, `luatos` or Unix seconds",
             }),
         }
     }
@@ -622,6 +626,7 @@ mod tests {
 
     #[test]
     fn timestamps_and_tls_modes_parse_or_name_the_key() {
+        assert_eq!(Timestamp::parse("auto"), Ok(Timestamp::Auto));
         assert_eq!(Timestamp::parse("now"), Ok(Timestamp::Now));
         assert_eq!(Timestamp::parse("luatos"), Ok(Timestamp::Luatos));
         assert_eq!(

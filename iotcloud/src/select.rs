@@ -149,7 +149,8 @@ impl<'a> Common<'a> {
     ) -> Result<TimestampPolicy, ConfigError<'a>> {
         Ok(match self.timestamp {
             None if self.luatos => TimestampPolicy::LuatosDefault,
-            None | Some(Timestamp::Now) => TimestampPolicy::Now,
+            None | Some(Timestamp::Auto) => TimestampPolicy::Auto,
+            Some(Timestamp::Now) => TimestampPolicy::Now,
             Some(Timestamp::Luatos) => TimestampPolicy::LuatosDefault,
             Some(Timestamp::Unix(t)) if t == luatos_value => TimestampPolicy::LuatosDefault,
             Some(Timestamp::Unix(t)) if millis => {

@@ -205,12 +205,29 @@ fn defaults_follow_the_clouds_not_luatos() {
     let e = p.endpoint(&mut Scratch::new(&mut host)).unwrap();
     assert_eq!(e.port, 8883);
     assert!(matches!(e.tls.unwrap().server, ServerAuth::CaPem(ca) if ca == aliyun::CA_PEM));
-    // The clock's time by default: without it, signing is refused by name.
-    assert_eq!(sign(&p, None), Err(ProviderError::TimeUnknown));
+    // The clock's time by default, and Aliyun's clockless form (no timestamp) without it.
     let (id, _, _) = sign(&p, Some(1_700_000_000_123)).unwrap();
     assert_eq!(
         id,
         "123456789.abcdefg|securemode=2,signmethod=hmacsha256,timestamp=1700000000123|"
+    );
+    let (id, _, _) = sign(&p, None).unwrap();
+    assert_eq!(id, "123456789.abcdefg|securemode=2,signmethod=hmacsha256|");
+    // `timestamp=now` is strict: without the time, signing is refused by name.
+    let strict = provider(
+        "aliyun",
+        &[
+            ("product_id", "123456789"),
+            ("device_name", "abcdefg"),
+            ("device_secret", "Y877Bgo8X5owd3lcB5wWDjryNPoB"),
+            ("timestamp", "now"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(sign(&strict, None), Err(ProviderError::TimeUnknown));
+    assert_eq!(
+        sign(&strict, Some(1_700_000_000_123)),
+        sign(&p, Some(1_700_000_000_123))
     );
     // A number in seconds is written in Aliyun's milliseconds; LuatOS's constant stays as is.
     let p = provider(

@@ -284,10 +284,18 @@ fn huawei_clock() -> Outcome {
         "6203cc94c7fb24029b110408_88888888_0_1_2023111422"
     );
     ensure_eq!(c.password.map(str::len), Some(64));
-    // Without a clock the default policy cannot sign.
+    // Without a clock the default policy signs LuatOS's hour with sign type 0.
+    let mut buf = [0u8; 512];
+    let c = get!(h.sign(&at(None, 7), &mut Scratch::new(&mut buf)));
+    ensure_eq!(
+        c.client_id,
+        "6203cc94c7fb24029b110408_88888888_0_0_2999010100"
+    );
+    // The strict policy cannot sign without it.
+    let strict = h.with_timestamp(TimestampPolicy::Now);
     let mut buf = [0u8; 512];
     ensure_eq!(
-        h.sign(&at(None, 7), &mut Scratch::new(&mut buf)).err(),
+        strict.sign(&at(None, 7), &mut Scratch::new(&mut buf)).err(),
         Some(ProviderError::TimeUnknown)
     );
     Ok(())

@@ -49,6 +49,12 @@ pub const DEFAULT_ROOTS: &[u8] = if cfg!(feature = "roots") { CA_PEM } else { &[
 /// The expiry LuatOS writes into every token (2999-01-01 00:00 UTC+8), in seconds.
 pub const LUATOS_EXPIRY: u64 = 32_472_115_200;
 
+/// The expiry signed while the device does not know the time (2050-01-01 00:00 UTC+8): the
+/// fixed `et` OneNET's own device SDK logs in with (`tm_login` in `OneNET_AIO_c`), so the
+/// platform is known to accept it; a larger one, such as [`LUATOS_EXPIRY`], is not
+/// documented either way.
+pub const CLOCKLESS_EXPIRY: u64 = 2_524_579_200;
+
 /// Host for plain MQTT.
 pub const PLAIN_HOST: &str = "mqtts.heclouds.com";
 
@@ -283,7 +289,7 @@ enum Enrol<'a> {
 
 impl<'a> OneNet<'a> {
     /// A device that signs with its own key (`device_secret`, shown with the device in the
-    /// console, base64). Signs with HMAC-SHA256 and the clock's time ([`LUATOS_EXPIRY`]
+    /// console, base64). Signs with HMAC-SHA256 and the clock's time ([`CLOCKLESS_EXPIRY`]
     /// while the device does not know it), over TLS checked against [`CA_PEM`].
     pub fn with_secret(
         product_id: &'a str,
@@ -457,10 +463,10 @@ impl<'a> OneNet<'a> {
     }
 
     /// The expiry (`et`) to sign with: `Auto` (default) is the clock's time plus the
-    /// validity window while the device knows the time, and [`LUATOS_EXPIRY`] without a
-    /// clock: OneNET wants an `et` in the future, and this far-future value is the one
-    /// LuatOS has logged in with on every connect (the largest `et` the MQTT login accepts
-    /// is not documented, see the crate documentation). `Now` is the clock's time plus the
+    /// validity window while the device knows the time, and [`CLOCKLESS_EXPIRY`] without
+    /// a clock: OneNET wants an `et` in the future, and this one is what OneNET's own SDK
+    /// logs in with (the largest `et` the MQTT login accepts is not documented, see the
+    /// crate documentation). `Now` is the clock's time plus the
     /// window and fails with [`ProviderError::TimeUnknown`] without it, `LuatosDefault` is
     /// [`LUATOS_EXPIRY`], `Fixed(et)` is that absolute expiry in seconds. The registration
     /// token has its own policy ([`with_register_expiry`](Self::with_register_expiry)).
@@ -629,7 +635,7 @@ impl Provider for OneNet<'_> {
         let et = self
             .timestamp
             .resolve_or_clockless(ctx, TimeUnit::Seconds, self.validity_secs, LUATOS_EXPIRY)?
-            .unwrap_or(LUATOS_EXPIRY);
+            .unwrap_or(CLOCKLESS_EXPIRY);
         let (key_name, key_text) = match self.auth {
             Auth::DeviceSecret(key) => (KeyMode::Device.config_key(), key.expose()),
             Auth::ProductSecret(key) => (KeyMode::Product.config_key(), key.expose()),

@@ -129,16 +129,17 @@ fn product_key_mode_names_the_product_as_the_resource() {
 }
 
 #[test]
-fn by_default_an_unknown_time_signs_luatos_far_future_expiry() {
+fn by_default_an_unknown_time_signs_the_sdks_2050_expiry() {
     let o = OneNet::with_secret(PID, DN, KEY).unwrap();
-    // The sha256 row of luatos-iotcloud.md §6, OneNET (recomputed independently).
+    // HMAC-SHA256 of "2524579200\nsha256\nproducts/Ck2AF9QD2K/devices/test\n2018-10-31"
+    // under the decoded key, recomputed independently.
     assert_eq!(
         sign(&o, at(None)).unwrap(),
         (
             DN.to_string(),
             PID.to_string(),
-            "version=2018-10-31&res=products%2FCk2AF9QD2K%2Fdevices%2Ftest&et=32472115200\
-             &method=sha256&sign=6Y4zbk3Sa89tRf9lMxCCE0jG74uEcEuu%2Fnly1pU9ADM%3D"
+            "version=2018-10-31&res=products%2FCk2AF9QD2K%2Fdevices%2Ftest&et=2524579200\
+             &method=sha256&sign=CsjDdHiebZwjT89FHSNmi1MB8Dmo3NlM0nzw4UOQW38%3D"
                 .to_string()
         )
     );

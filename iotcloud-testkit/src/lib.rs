@@ -5,6 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+pub mod data;
 pub mod fault;
 
 use std::net::{TcpListener, TcpStream};

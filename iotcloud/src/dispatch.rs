@@ -1,12 +1,12 @@
 //! [`AnyProvider`] as a provider: every call goes to the provider of the cloud it holds, its
 //! registration and its OTA formats included.
 
+use iotcloud_core::data::{DataContext, DataError, DataFormat, DataParts, Down, Up};
 use iotcloud_core::mqtt::{SubscribeTopic, Will};
 #[cfg(not(feature = "ota"))]
 use iotcloud_core::ota::NoOta;
 #[cfg(feature = "ota")]
 use iotcloud_core::ota::{Notice, OtaContext, OtaFormat, OtaJob, OtaStatus};
-#[cfg(feature = "ota")]
 use iotcloud_core::provider::Publication;
 #[cfg(not(feature = "registration"))]
 use iotcloud_core::register::NoRegistration;
@@ -54,7 +54,7 @@ impl Provider for AnyProvider<'_> {
     type Ota = Self;
     #[cfg(not(feature = "ota"))]
     type Ota = NoOta;
-    type Data = iotcloud_core::data::NoData;
+    type Data = Self;
 
     fn cloud(&self) -> &'static str {
         each!(self, p => p.cloud())
@@ -100,6 +100,48 @@ impl Provider for AnyProvider<'_> {
     #[cfg(feature = "ota")]
     fn ota(&self) -> Result<&Self, &'static str> {
         each!(self, p => p.ota().map(|_| self))
+    }
+
+    fn data(&self) -> Result<&Self, &'static str> {
+        each!(self, p => Provider::data(p).map(|_| self))
+    }
+}
+
+/// Only reached through [`Provider::data`], which is `Ok` only when the cloud's provider has
+/// data formats.
+impl DataFormat for AnyProvider<'_> {
+    fn parts(&self) -> DataParts {
+        each!(self, p => Provider::data(p).map(|d| d.parts()).unwrap_or_default())
+    }
+
+    fn subscription<'s>(
+        &self,
+        index: usize,
+        scratch: &mut Scratch<'s>,
+    ) -> Result<Option<SubscribeTopic<'s>>, ProviderError> {
+        each!(self, p => match Provider::data(p) {
+            Ok(d) => DataFormat::subscription(d, index, scratch),
+            Err(_) => Ok(None),
+        })
+    }
+
+    fn write<'s>(
+        &self,
+        up: &Up<'_>,
+        ctx: &DataContext,
+        scratch: &mut Scratch<'s>,
+    ) -> Result<Publication<'s>, DataError> {
+        each!(self, p => match Provider::data(p) {
+            Ok(d) => d.write(up, ctx, scratch),
+            Err(why) => Err(DataError::Unsupported(why)),
+        })
+    }
+
+    fn read<'t>(&self, topic: &'t str, payload: &'t [u8]) -> Down<'t> {
+        each!(self, p => match Provider::data(p) {
+            Ok(d) => d.read(topic, payload),
+            Err(_) => Down::NotData,
+        })
     }
 }
 
@@ -160,7 +202,7 @@ impl OtaFormat for AnyProvider<'_> {
         scratch: &mut Scratch<'s>,
     ) -> Result<Option<SubscribeTopic<'s>>, ProviderError> {
         each!(self, p => match p.ota() {
-            Ok(ota) => ota.subscription(index, scratch),
+            Ok(ota) => OtaFormat::subscription(ota, index, scratch),
             Err(_) => Ok(None),
         })
     }

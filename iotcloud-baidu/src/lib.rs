@@ -447,6 +447,11 @@ impl<'a> Baidu<'a> {
 pub const OTA_UNSUPPORTED: &str = "Baidu IoT Core defines no device OTA topics or messages \
     (Baidu's firmware updates belonged to other products); deliver firmware by your own means";
 
+/// Why Baidu has no data model here ([`Provider::data`]).
+pub const DATA_UNSUPPORTED: &str = "Baidu IoT Core has no thing model on the device \
+    side (no property sets, commands or time service); its device shadow is reached with \
+    plain publish and subscribe on `$iot/{device}/shadow/…`";
+
 impl Provider for Baidu<'_> {
     type Registration = NoRegistration;
     type Ota = NoOta;
@@ -459,6 +464,11 @@ impl Provider for Baidu<'_> {
     /// Unsupported: see [`OTA_UNSUPPORTED`].
     fn ota(&self) -> Result<&NoOta, &'static str> {
         Err(OTA_UNSUPPORTED)
+    }
+
+    /// Unsupported: see [`DATA_UNSUPPORTED`].
+    fn data(&self) -> Result<&iotcloud_core::data::NoData, &'static str> {
+        Err(DATA_UNSUPPORTED)
     }
 
     /// `{core}.iot.{region}.baidubce.com`, port 1884 with TLS (default) or 1883 plain (key

@@ -469,6 +469,9 @@ fn ota_is_unsupported_and_says_why() {
     assert_eq!(b.ota().unwrap_err(), OTA_UNSUPPORTED);
     assert_eq!(b.ota_support(), OtaSupport::Unsupported(OTA_UNSUPPORTED));
     assert!(OTA_UNSUPPORTED.contains("no device OTA"));
+    // No data model either, said by name.
+    assert_eq!(Provider::data(&b).unwrap_err(), DATA_UNSUPPORTED);
+    assert!(DATA_UNSUPPORTED.contains("no thing model"));
     assert_eq!(ota_subscriptions(&b), []);
     assert!(b.registration().is_none());
 }

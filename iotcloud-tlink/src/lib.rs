@@ -120,6 +120,10 @@ impl<'a> Tlink<'a> {
 pub const OTA_UNSUPPORTED: &str = "Tlink publishes no device protocol, and no OTA over MQTT \
     is known for it; deliver firmware by your own means";
 
+/// Why Tlink has no data model here ([`Provider::data`]).
+pub const DATA_UNSUPPORTED: &str = "Tlink publishes no device protocol: no thing \
+    model (properties, commands, events) or time service is known for it over MQTT";
+
 impl Provider for Tlink<'_> {
     type Registration = NoRegistration;
     type Ota = NoOta;
@@ -132,6 +136,11 @@ impl Provider for Tlink<'_> {
     /// Unsupported: see [`OTA_UNSUPPORTED`].
     fn ota(&self) -> Result<&NoOta, &'static str> {
         Err(OTA_UNSUPPORTED)
+    }
+
+    /// Unsupported: see [`DATA_UNSUPPORTED`].
+    fn data(&self) -> Result<&iotcloud_core::data::NoData, &'static str> {
+        Err(DATA_UNSUPPORTED)
     }
 
     /// `mq.tlink.io:1883`, plain; TLS only when asked for with [`TlsChoice::On`].

@@ -208,6 +208,8 @@ fn ota_is_unsupported_and_says_why() {
         OtaSupport::Unsupported(OTA_UNSUPPORTED)
     );
     assert!(OTA_UNSUPPORTED.contains("no OTA over MQTT"));
+    assert_eq!(Provider::data(&device()).unwrap_err(), DATA_UNSUPPORTED);
+    assert!(DATA_UNSUPPORTED.contains("no thing"));
     assert!(device().registration().is_none());
     assert_eq!(ota_subscriptions(&device()), []);
 }

@@ -23,6 +23,7 @@ use iotcloud_core::sign::{
 };
 use iotcloud_core::transport::{ClientIdentity, Endpoint};
 
+mod data;
 mod ota;
 #[cfg(feature = "registration")]
 mod register;
@@ -625,7 +626,7 @@ impl Provider for Tencent<'_> {
     type Ota = Self;
     #[cfg(not(feature = "ota"))]
     type Ota = NoOta;
-    type Data = iotcloud_core::data::NoData;
+    type Data = Self;
 
     fn cloud(&self) -> &'static str {
         "tencent"
@@ -746,6 +747,10 @@ impl Provider for Tencent<'_> {
     #[cfg(not(feature = "ota"))]
     fn ota(&self) -> Result<&NoOta, &'static str> {
         Err("OTA (iotcloud-tencent built without its `ota` feature)")
+    }
+
+    fn data(&self) -> Result<&Self, &'static str> {
+        Ok(self)
     }
 }
 

@@ -19,6 +19,7 @@ use iotcloud_core::sign::{
 };
 use iotcloud_core::transport::Endpoint;
 
+mod data;
 mod ota;
 
 pub use ota::ota_error_code;
@@ -315,7 +316,7 @@ impl Provider for Tuya<'_> {
     type Ota = Self;
     #[cfg(not(feature = "ota"))]
     type Ota = NoOta;
-    type Data = iotcloud_core::data::NoData;
+    type Data = Self;
 
     fn cloud(&self) -> &'static str {
         "tuya"
@@ -398,6 +399,10 @@ impl Provider for Tuya<'_> {
 
     #[cfg(feature = "ota")]
     fn ota(&self) -> Result<&Self, &'static str> {
+        Ok(self)
+    }
+
+    fn data(&self) -> Result<&Self, &'static str> {
         Ok(self)
     }
 }

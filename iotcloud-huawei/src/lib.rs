@@ -5,6 +5,7 @@
 #[cfg(test)]
 extern crate std;
 
+mod data;
 mod hour_stamp;
 mod ota;
 #[cfg(feature = "registration")]
@@ -25,6 +26,7 @@ use iotcloud_core::scratch::Scratch;
 use iotcloud_core::sign::{Algorithm, Secret, TimeUnit, TimestampPolicy, check_identifier, hmac};
 use iotcloud_core::transport::{ClientIdentity, Endpoint};
 
+pub use data::{EVENTS_UNSUPPORTED, SUCCESS_CODE, TIME_SERVICE};
 pub use hour_stamp::HourStamp;
 pub use ota::{OTA_SERVICE, ota_result_code};
 #[cfg(feature = "registration")]
@@ -92,6 +94,9 @@ pub const KEEP_ALIVE: KeepAlive = KeepAlive {
     default: DEFAULT_KEEP_ALIVE_SECS,
     reason: "IoTDA accepts 30 to 1200 seconds",
 };
+
+/// Longest service id accepted ([`Huawei::with_service_id`]; IoTDA allows 64 characters).
+pub const MAX_SERVICE_ID_LEN: usize = 64;
 
 /// Longest device secret accepted from the cloud by registration, in bytes (IoTDA's are 8
 /// to 32).
@@ -181,6 +186,7 @@ pub struct Huawei<'a> {
     utc_offset_secs: i32,
     connection: Connection<'a>,
     sys_subscription: bool,
+    service_id: Option<&'a str>,
     #[cfg(feature = "registration")]
     enrol: Option<register::Enrol<'a>>,
 }
@@ -231,6 +237,7 @@ impl<'a> Huawei<'a> {
             utc_offset_secs: 0,
             connection: Connection::new(KEEP_ALIVE),
             sys_subscription: true,
+            service_id: None,
             #[cfg(feature = "registration")]
             enrol: None,
         }
@@ -340,6 +347,21 @@ impl<'a> Huawei<'a> {
     pub fn with_sys_subscription(mut self, on: bool) -> Self {
         self.sys_subscription = on;
         self
+    }
+
+    /// The service (of the product model) the data model's property reports go to, whose
+    /// values a property set or the shadow is read from (`service_id`, e.g. `Temperature`).
+    /// Without it a report is refused with `DataError::MissingKey("service_id")`, a set is
+    /// read from its first service and the desired values from the first shadow.
+    pub fn with_service_id(mut self, service_id: &'a str) -> Result<Self, ProviderError> {
+        check_identifier("service_id", service_id, MAX_SERVICE_ID_LEN)?;
+        self.service_id = Some(service_id);
+        Ok(self)
+    }
+
+    /// The service given to [`with_service_id`](Self::with_service_id).
+    pub fn service_id(&self) -> Option<&'a str> {
+        self.service_id
     }
 
     /// The device id.
@@ -472,7 +494,7 @@ impl Provider for Huawei<'_> {
     type Ota = Self;
     #[cfg(not(feature = "ota"))]
     type Ota = NoOta;
-    type Data = iotcloud_core::data::NoData;
+    type Data = Self;
 
     fn cloud(&self) -> &'static str {
         "huawei"
@@ -599,6 +621,12 @@ impl Provider for Huawei<'_> {
     #[cfg(not(feature = "ota"))]
     fn ota(&self) -> Result<&NoOta, &'static str> {
         Err("OTA (iotcloud-huawei built without its `ota` feature)")
+    }
+
+    /// IoTDA's services: properties, commands, the device shadow and time sync (see the
+    /// [`DataFormat`](iotcloud_core::data::DataFormat) implementation).
+    fn data(&self) -> Result<&Self, &'static str> {
+        Ok(self)
     }
 }
 

@@ -5,6 +5,7 @@
 #[cfg(test)]
 extern crate std;
 
+mod data;
 #[cfg(feature = "registration")]
 mod register;
 
@@ -33,6 +34,7 @@ use iotcloud_core::transport::Endpoint;
 #[cfg(feature = "registration")]
 use iotcloud_core::transport::ServerAuth;
 
+pub use data::{SUCCESS_CODE, TIME_UNSUPPORTED};
 #[cfg(feature = "registration")]
 pub use register::{API_VERSION, LUATOS_REGISTER_EXPIRY, REGISTER_URL, RegisterKey};
 
@@ -249,6 +251,7 @@ pub struct OneNet<'a> {
     validity_secs: u64,
     connection: Connection<'a>,
     thing_subscription: bool,
+    desired_names: &'a [&'a str],
     #[cfg(feature = "registration")]
     register_url: Url<'a>,
     #[cfg(feature = "registration")]
@@ -390,6 +393,7 @@ impl<'a> OneNet<'a> {
             validity_secs: DEFAULT_VALIDITY_SECS,
             connection: Connection::new(KEEP_ALIVE),
             thing_subscription: true,
+            desired_names: &[],
             #[cfg(feature = "registration")]
             register_url: register::DEFAULT_URL,
             #[cfg(feature = "registration")]
@@ -491,8 +495,19 @@ impl<'a> OneNet<'a> {
 
     /// Whether to subscribe to `$sys/{pid}/{dn}/thing/#` on connect (default: yes, as the
     /// cloud's SDK does, so thing-model downlinks and replies arrive). LuatOS does not.
+    /// With it off, a device with the data model enabled still subscribes that filter (at
+    /// QoS 1) for the data model.
     pub fn with_thing_subscription(mut self, on: bool) -> Self {
         self.thing_subscription = on;
+        self
+    }
+
+    /// The properties whose desired values the data model fetches (`Device::get_desired`
+    /// and on connect): OneNET's desired-value request names them in its `params` list.
+    /// By default the list is empty (`"params":[]`); OneNET does not document what an
+    /// empty list returns, so name the writable properties here to be sure to get them.
+    pub fn with_desired_properties(mut self, names: &'a [&'a str]) -> Self {
+        self.desired_names = names;
         self
     }
 
@@ -595,7 +610,7 @@ impl Provider for OneNet<'_> {
     #[cfg(not(feature = "registration"))]
     type Registration = NoRegistration;
     type Ota = NoOta;
-    type Data = iotcloud_core::data::NoData;
+    type Data = Self;
 
     fn cloud(&self) -> &'static str {
         "onenet"
@@ -712,6 +727,12 @@ impl Provider for OneNet<'_> {
     /// Unsupported: see [`OTA_UNSUPPORTED`].
     fn ota(&self) -> Result<&NoOta, &'static str> {
         Err(OTA_UNSUPPORTED)
+    }
+
+    /// OneJSON, the thing model of the new platform (see the
+    /// [`DataFormat`](iotcloud_core::data::DataFormat) implementation).
+    fn data(&self) -> Result<&Self, &'static str> {
+        Ok(self)
     }
 }
 

@@ -15,6 +15,7 @@ use crate::Cloud;
 use crate::acceptor::Acceptor;
 use crate::login::{self, Identity, Login, Refusal};
 use crate::server::Shared as CloudState;
+use crate::thing::{self, DataAnswer, DataRequest};
 use crate::topics::{self, OtaReport};
 use crate::wire::{self, Inbound, WireError};
 
@@ -108,7 +109,24 @@ pub(crate) struct Hub {
     pub reports: Vec<(Identity, OtaReport)>,
     pub refused: Vec<RefusedLogin>,
     pub violations: Vec<Violation>,
+    /// Property sets and commands sent, waiting for the device's answer.
+    pub waiting: Vec<DataRequest>,
+    /// The devices' answers to property sets and commands, as checked.
+    pub answers: Vec<DataAnswer>,
+    /// The desired values kept per device (cloud, device name).
+    pub desired: Vec<((Cloud, String), serde_json::Map<String, serde_json::Value>)>,
     next_conn: u64,
+}
+
+impl Hub {
+    /// The desired values kept for `who` (none set: empty).
+    pub fn desired_of(&self, who: &Identity) -> serde_json::Map<String, serde_json::Value> {
+        self.desired
+            .iter()
+            .find(|((c, d), _)| *c == who.cloud && *d == who.device)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    }
 }
 
 pub(crate) struct HubShared {
@@ -392,9 +410,27 @@ fn session_loop(
                     return violation(format!("publish to {topic}"));
                 }
                 let report = topics::ota_report(who, &topic, &payload);
-                let answer = topics::system_answer(who, &topic, &payload);
+                let mut answer = topics::system_answer(who, &topic, &payload);
                 {
                     let mut hub = shared.lock();
+                    if answer.is_none() {
+                        let desired = hub.desired_of(who);
+                        answer = thing::cloud_answer(who, &topic, &payload, &desired);
+                    }
+                    let checked = thing::check_answer(who, &topic, &payload, &mut hub.waiting);
+                    if let Some(a) = checked {
+                        shared.log(|| {
+                            format!(
+                                "{} {} answered {} with code {}{}",
+                                who.cloud,
+                                who.device,
+                                a.id,
+                                a.code,
+                                if a.answers.is_some() { "" } else { " (no such request)" }
+                            )
+                        });
+                        hub.answers.push(a);
+                    }
                     hub.published.push(Published {
                         from: who.clone(),
                         topic: topic.clone(),

@@ -18,6 +18,7 @@ use crate::broker::{
 use crate::encoding::hex;
 use crate::http::{ReadError, Recorded, Response, read_request};
 use crate::login::Identity;
+use crate::thing::{self, DataAnswer, DataRequest};
 use crate::topics::{self, OtaOffer, OtaReport};
 use crate::{Accounts, Cloud, Emulator, FirmwareServer};
 
@@ -179,6 +180,60 @@ impl CloudEmulator {
         self.inner.command(cloud, device, payload, topic)
     }
 
+    /// Sends the connected device `device` of `cloud` a property set of `values` (a JSON
+    /// object) in its cloud's thing-model format; the device's answer is checked against it
+    /// ([`CloudEmulator::data_answers`]).
+    ///
+    /// # Errors
+    /// The cloud has no thing model, `values` is not an object, or delivery failed.
+    pub fn set_properties(
+        &self,
+        cloud: Cloud,
+        device: &str,
+        values: &Value,
+    ) -> Result<DataRequest, DeliveryError> {
+        self.inner.data_request(cloud, device, |who, serial| {
+            thing::property_set(who, serial, values)
+        })
+    }
+
+    /// Sends the connected device a command `name` with `params` (a JSON object) in its
+    /// cloud's format (Aliyun service, Tencent action, OneNET service, Huawei command on
+    /// service [`HUAWEI_SERVICE`](crate::HUAWEI_SERVICE), TuyaLink action).
+    ///
+    /// # Errors
+    /// As [`CloudEmulator::set_properties`].
+    pub fn invoke(
+        &self,
+        cloud: Cloud,
+        device: &str,
+        name: &str,
+        params: &Value,
+    ) -> Result<DataRequest, DeliveryError> {
+        self.inner.data_request(cloud, device, |who, serial| {
+            thing::command(who, serial, name, params)
+        })
+    }
+
+    /// Keeps `values` (a JSON object of name → value) as the desired values of `device`,
+    /// which the cloud answers desired-value fetches with.
+    pub fn set_desired(&self, cloud: Cloud, device: &str, values: serde_json::Map<String, Value>) {
+        let mut hub = self.inner.hub.lock();
+        hub.desired.retain(|((c, d), _)| !(*c == cloud && d == device));
+        hub.desired.push(((cloud, device.to_owned()), values));
+    }
+
+    /// Every answer devices gave to property sets and commands, oldest first, each with
+    /// the request it answers (none: a wrong id or topic).
+    pub fn data_answers(&self) -> Vec<DataAnswer> {
+        self.inner.hub.lock().answers.clone()
+    }
+
+    /// Property sets and commands still waiting for their answer.
+    pub fn unanswered(&self) -> Vec<DataRequest> {
+        self.inner.hub.lock().waiting.clone()
+    }
+
     /// Serves `image` on the firmware server and sends the device an OTA job for it in its
     /// cloud's format.
     ///
@@ -249,6 +304,24 @@ impl Inner {
         let topic = topic.map_or_else(|| topics::command_topic(&who, serial), str::to_owned);
         self.hub.deliver(&who, &topic, payload)?;
         Ok(topic)
+    }
+
+    fn data_request(
+        &self,
+        cloud: Cloud,
+        device: &str,
+        build: impl FnOnce(&Identity, u64) -> Result<(String, String, DataRequest), &'static str>,
+    ) -> Result<DataRequest, DeliveryError> {
+        let who = self.connected(cloud, device)?;
+        let serial = self.serial.fetch_add(1, Ordering::SeqCst) + 1;
+        let (topic, body, request) = build(&who, serial).map_err(DeliveryError::Unsupported)?;
+        // Waiting before it goes out: the answer may come back at once.
+        self.hub.lock().waiting.push(request.clone());
+        if let Err(e) = self.hub.deliver(&who, &topic, body.as_bytes()) {
+            self.hub.lock().waiting.retain(|r| r != &request);
+            return Err(e);
+        }
+        Ok(request)
     }
 
     fn offer_ota(
@@ -419,7 +492,63 @@ fn route(inner: &Inner, req: &Recorded) -> Response {
                 }
             }
         }
-        (_, ["devices" | "published" | "ota" | "refused", ..]) => error(405, "method not allowed"),
+        ("GET", ["answers"]) => {
+            let list: Vec<Value> = inner
+                .hub
+                .lock()
+                .answers
+                .iter()
+                .map(|a| {
+                    let mut v = identity_json(&a.from);
+                    v["topic"] = json!(a.topic);
+                    v["id"] = json!(a.id);
+                    v["code"] = json!(a.code);
+                    v["success"] = json!(a.success);
+                    v["answers"] = json!(a.answers.as_ref().map(|r| r.topic.clone()));
+                    v["output"] = json!(a.output);
+                    v
+                })
+                .collect();
+            Response::json(200, &Value::Array(list))
+        }
+        ("POST", ["devices", cloud, device, action @ ("set" | "invoke" | "desired")]) => {
+            let Ok(cloud) = cloud.parse::<Cloud>() else {
+                return error(404, format!("unknown cloud `{cloud}`"));
+            };
+            let Ok(body) = serde_json::from_slice::<Value>(&req.body) else {
+                return error(400, "the body is not JSON");
+            };
+            let sent = match *action {
+                "set" => inner.data_request(cloud, device, |who, serial| {
+                    thing::property_set(who, serial, &body["values"])
+                }),
+                "invoke" => {
+                    let Some(name) = body["name"].as_str() else {
+                        return error(400, "`name` is missing");
+                    };
+                    let params = if body["params"].is_null() { json!({}) } else { body["params"].clone() };
+                    inner.data_request(cloud, device, |who, serial| {
+                        thing::command(who, serial, name, &params)
+                    })
+                }
+                _ => {
+                    let Some(values) = body["values"].as_object() else {
+                        return error(400, "`values` must be a JSON object");
+                    };
+                    let mut hub = inner.hub.lock();
+                    hub.desired.retain(|((c, d), _)| !(*c == cloud && d == device));
+                    hub.desired.push(((cloud, (*device).to_owned()), values.clone()));
+                    return Response::json(200, &json!({"desired": values}));
+                }
+            };
+            match sent {
+                Ok(r) => Response::json(200, &json!({"topic": r.topic, "id": r.id, "reply_topic": r.reply_topic})),
+                Err(e) => delivery_error(&e),
+            }
+        }
+        (_, ["devices" | "published" | "ota" | "refused" | "answers", ..]) => {
+            error(405, "method not allowed")
+        }
         _ => error(404, "no such control route"),
     }
 }

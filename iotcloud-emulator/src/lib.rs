@@ -20,6 +20,7 @@ mod server;
 pub mod sign;
 mod state;
 pub mod tencent;
+mod thing;
 mod topics;
 mod wire;
 
@@ -42,4 +43,5 @@ pub use login::Identity;
 pub use onenet::{OneNetDevice, OneNetProduct, OneNetUser};
 pub use server::Emulator;
 pub use tencent::{TencentAuthMode, TencentDevice, TencentProduct};
+pub use thing::{DataAnswer, DataRequest, DataRequestKind, HUAWEI_SERVICE};
 pub use topics::{OtaOffer, OtaReport};

@@ -12,8 +12,9 @@
 //! - ↑ `upgrade_progress_report`: `result_code`, `progress`, `version` (the version the
 //!   device runs) and `description`.
 //!
-//! Events of other services (`$time_sync`, `$sub_device_manager`, …) and `$ota` events
-//! this crate does not act on reach the application untouched.
+//! Events of other services (`$sub_device_manager`, …) and `$ota` events this crate does
+//! not act on reach the application untouched; `$time_sync` answers do too, unless the data
+//! model is enabled, which reads them (see `data.rs`).
 
 #[cfg(feature = "ota")]
 use core::fmt::{self, Write as _};

@@ -724,3 +724,179 @@ fn emulate_serves_external_devices_and_takes_commands_over_http_and_stdin() {
     let status = emu.wait().unwrap();
     assert!(status.success());
 }
+
+/// What a data-model device saw, as text: `desired level=3`, `set on=true`,
+/// `command reboot {"delay":1}`, `reply 7 ok`, `time`.
+async fn data_events(dev: &mut Dev, until: impl Fn(&[String]) -> bool) -> Vec<String> {
+    use iotcloud::iotcloud_core::data::{Outcome, PropertyOrigin};
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !until(&seen) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let ev = tokio::time::timeout(left, dev.next_event())
+            .await
+            .unwrap_or_else(|_| panic!("waiting, after {seen:?}"))
+            .unwrap();
+        let answer = match ev {
+            Event::Properties(p) => {
+                let origin = match p.origin() {
+                    PropertyOrigin::Set => "set",
+                    PropertyOrigin::Desired => "desired",
+                };
+                for (name, value) in p.iter() {
+                    let name = name.as_plain_str().unwrap_or("?");
+                    let value = String::from_utf8_lossy(value.raw());
+                    seen.push(format!("{origin} {name}={value}"));
+                }
+                (p.origin() == PropertyOrigin::Set).then(|| p.request())
+            }
+            Event::Command(c) => {
+                seen.push(format!(
+                    "command {} {}",
+                    c.name(),
+                    String::from_utf8_lossy(c.params().raw())
+                ));
+                Some(c.request())
+            }
+            Event::Reply(r) => {
+                seen.push(format!(
+                    "reply {} {}",
+                    r.id,
+                    if r.success { "ok" } else { "failed" }
+                ));
+                None
+            }
+            Event::TimeSynced(t) => {
+                assert!(t.offset_ms.is_none(), "the device had no wall clock");
+                seen.push("time".into());
+                None
+            }
+            Event::DataRejected(e) => panic!("refused data message: {e}"),
+            _ => None,
+        };
+        if let Some(request) = answer {
+            let output: &[iotcloud::iotcloud_core::data::Field<'_>] = &[("took_ms", &5u32)];
+            dev.answer(&request, Outcome::with_output(output))
+                .await
+                .unwrap();
+        }
+    }
+    seen
+}
+
+#[tokio::test]
+async fn the_data_model_runs_on_every_cloud_that_has_it_from_a_device_without_a_clock() {
+    use iotcloud::iotcloud_core::data::DataError;
+    use iotcloud::iotcloud_core::device::DataOptions;
+    let emu = emulator();
+    for cloud in Cloud::ALL {
+        emu.set_desired(cloud, A, serde_json::from_str(r#"{"level":3}"#).unwrap());
+        let platform = HostPlatform::new().with_clock(SystemClock::without_wall_time());
+        let memory = Memory {
+            rx: leak(vec![0u8; 8192].into_boxed_slice()),
+            tx: leak(vec![0u8; 2048].into_boxed_slice()),
+            session: leak(vec![0u8; 4096].into_boxed_slice()),
+            ..Memory::default()
+        };
+        let pairs = config(&emu, cloud, &[("service_id", "Meter")]);
+        let pairs = if cloud == Cloud::Huawei {
+            pairs
+        } else {
+            pairs
+                .into_iter()
+                .filter(|(k, _)| k != "service_id")
+                .collect()
+        };
+        let device =
+            Device::new(provider(cloud, pairs), platform, memory).with_data(DataOptions::default());
+        let Ok(parts) = device.data_parts() else {
+            // Baidu and Tlink: every data call is refused by name.
+            let mut dev = device.register().await.unwrap().connect().await.unwrap();
+            assert!(
+                matches!(
+                    dev.report(&[("x", &1)]).await,
+                    Err(Error::Data(DataError::Unsupported(_)))
+                ),
+                "{cloud}"
+            );
+            continue;
+        };
+        let mut dev = device.register().await.unwrap().connect().await.unwrap();
+        // On connect: the desired values, and the time (the device has no clock).
+        let seen = data_events(&mut dev, |s| {
+            s.contains(&"desired level=3".to_string()) == parts.desired
+                && s.contains(&"time".to_string()) == parts.time
+        })
+        .await;
+        assert!(
+            dev.unix_time_ms().is_some() == parts.time,
+            "{cloud}: {seen:?}"
+        );
+
+        // A property set and a command from the cloud, answered and checked by the cloud.
+        emu.set_properties(cloud, A, &serde_json::json!({"on": true}))
+            .unwrap();
+        emu.invoke(cloud, A, "reboot", &serde_json::json!({"delay": 1}))
+            .unwrap();
+        let seen = data_events(&mut dev, |s| s.len() == 2).await;
+        assert_eq!(
+            seen,
+            ["set on=true", r#"command reboot {"delay":1}"#],
+            "{cloud}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let answers = emu.data_answers();
+        let mine: Vec<_> = answers.iter().filter(|a| a.from.cloud == cloud).collect();
+        assert_eq!(mine.len(), 2, "{cloud}: {answers:?}");
+        assert!(
+            mine.iter().all(|a| a.success && a.answers.is_some()),
+            "{cloud}: {mine:?}"
+        );
+        assert!(
+            mine[1].output.contains("\"took_ms\":5"),
+            "{cloud}: {mine:?}"
+        );
+
+        // A report and an event, replied to where the cloud replies.
+        let report = dev.report(&[("level", &4), ("on", &true)]).await.unwrap();
+        let event = dev.event("overheat", &[("celsius", &81.5)]).await;
+        if parts.events {
+            let event = event.unwrap();
+            if parts.report_reply {
+                let want = [format!("reply {report} ok"), format!("reply {event} ok")];
+                let seen = data_events(&mut dev, |s| s.len() == 2).await;
+                assert_eq!(seen, want, "{cloud}");
+            }
+        } else {
+            assert!(
+                matches!(event, Err(Error::Data(DataError::Unsupported(_)))),
+                "{cloud}"
+            );
+        }
+
+        // Reconnected, the device signs with the time it learned: Aliyun's client id then
+        // carries a timestamp, Huawei's the checked sign type and the current hour.
+        let dev = dev.disconnect().await;
+        let _dev = dev.connect().await.unwrap();
+        let logins: Vec<String> = emu
+            .logins()
+            .into_iter()
+            .filter(|l| l.who.cloud == cloud)
+            .map(|l| l.client_id)
+            .collect();
+        let (first, second) = (&logins[logins.len() - 2], &logins[logins.len() - 1]);
+        match cloud {
+            Cloud::Aliyun => {
+                assert!(!first.contains("timestamp="), "{first}");
+                assert!(second.contains(",timestamp=1"), "{second}");
+            }
+            Cloud::Huawei => {
+                assert!(first.ends_with("_0_0_2999010100"), "{first}");
+                assert!(second.contains("_0_1_20"), "{second}");
+            }
+            _ => {}
+        }
+    }
+    assert!(emu.unanswered().is_empty(), "{:?}", emu.unanswered());
+    assert!(emu.refused().is_empty(), "{:?}", emu.refused());
+}

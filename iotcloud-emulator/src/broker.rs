@@ -50,6 +50,16 @@ pub struct RefusedLogin {
     pub refusal: Refusal,
 }
 
+/// A CONNECT the broker accepted: who logged in, with which client id (which carries the
+/// timestamp on Aliyun and the sign type and hour on Huawei).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AcceptedLogin {
+    /// The device.
+    pub who: Identity,
+    /// The client id sent.
+    pub client_id: String,
+}
+
 /// Something a device did that its cloud does not allow once connected.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Violation {
@@ -108,6 +118,7 @@ pub(crate) struct Hub {
     pub published: Vec<Published>,
     pub reports: Vec<(Identity, OtaReport)>,
     pub refused: Vec<RefusedLogin>,
+    pub logins: Vec<AcceptedLogin>,
     pub violations: Vec<Violation>,
     /// Property sets and commands sent, waiting for the device's answer.
     pub waiting: Vec<DataRequest>,
@@ -338,6 +349,10 @@ fn serve(cloud: Cloud, stream: TcpStream, shared: &HubShared) {
         }
         Ok(Login::Device(who)) => who,
     };
+    shared.lock().logins.push(AcceptedLogin {
+        who: who.clone(),
+        client_id: connect.client_id.clone(),
+    });
     if connect.keep_alive > 0 {
         // MQTT 3.1.1 §3.1.2.10: one and a half keep-alive periods without a packet.
         let limit = Duration::from_millis(u64::from(connect.keep_alive) * 1500);
@@ -426,7 +441,11 @@ fn session_loop(
                                 who.device,
                                 a.id,
                                 a.code,
-                                if a.answers.is_some() { "" } else { " (no such request)" }
+                                if a.answers.is_some() {
+                                    ""
+                                } else {
+                                    " (no such request)"
+                                }
                             )
                         });
                         hub.answers.push(a);

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use crate::acceptor::Acceptor;
 use crate::broker::{
-    DeliveryError, HubShared, Listener, LogFn, Published, RefusedLogin, Violation,
+    AcceptedLogin, DeliveryError, HubShared, Listener, LogFn, Published, RefusedLogin, Violation,
 };
 use crate::encoding::hex;
 use crate::http::{ReadError, Recorded, Response, read_request};
@@ -155,6 +155,11 @@ impl CloudEmulator {
         self.inner.hub.lock().reports.clone()
     }
 
+    /// Every accepted CONNECT, oldest first.
+    pub fn logins(&self) -> Vec<AcceptedLogin> {
+        self.inner.hub.lock().logins.clone()
+    }
+
     /// Every refused CONNECT, oldest first.
     pub fn refused(&self) -> Vec<RefusedLogin> {
         self.inner.hub.lock().refused.clone()
@@ -219,7 +224,8 @@ impl CloudEmulator {
     /// which the cloud answers desired-value fetches with.
     pub fn set_desired(&self, cloud: Cloud, device: &str, values: serde_json::Map<String, Value>) {
         let mut hub = self.inner.hub.lock();
-        hub.desired.retain(|((c, d), _)| !(*c == cloud && d == device));
+        hub.desired
+            .retain(|((c, d), _)| !(*c == cloud && d == device));
         hub.desired.push(((cloud, device.to_owned()), values));
     }
 
@@ -511,7 +517,15 @@ fn route(inner: &Inner, req: &Recorded) -> Response {
                 .collect();
             Response::json(200, &Value::Array(list))
         }
-        ("POST", ["devices", cloud, device, action @ ("set" | "invoke" | "desired")]) => {
+        (
+            "POST",
+            [
+                "devices",
+                cloud,
+                device,
+                action @ ("set" | "invoke" | "desired"),
+            ],
+        ) => {
             let Ok(cloud) = cloud.parse::<Cloud>() else {
                 return error(404, format!("unknown cloud `{cloud}`"));
             };
@@ -526,7 +540,11 @@ fn route(inner: &Inner, req: &Recorded) -> Response {
                     let Some(name) = body["name"].as_str() else {
                         return error(400, "`name` is missing");
                     };
-                    let params = if body["params"].is_null() { json!({}) } else { body["params"].clone() };
+                    let params = if body["params"].is_null() {
+                        json!({})
+                    } else {
+                        body["params"].clone()
+                    };
                     inner.data_request(cloud, device, |who, serial| {
                         thing::command(who, serial, name, &params)
                     })
@@ -536,13 +554,18 @@ fn route(inner: &Inner, req: &Recorded) -> Response {
                         return error(400, "`values` must be a JSON object");
                     };
                     let mut hub = inner.hub.lock();
-                    hub.desired.retain(|((c, d), _)| !(*c == cloud && d == device));
-                    hub.desired.push(((cloud, (*device).to_owned()), values.clone()));
+                    hub.desired
+                        .retain(|((c, d), _)| !(*c == cloud && d == device));
+                    hub.desired
+                        .push(((cloud, (*device).to_owned()), values.clone()));
                     return Response::json(200, &json!({"desired": values}));
                 }
             };
             match sent {
-                Ok(r) => Response::json(200, &json!({"topic": r.topic, "id": r.id, "reply_topic": r.reply_topic})),
+                Ok(r) => Response::json(
+                    200,
+                    &json!({"topic": r.topic, "id": r.id, "reply_topic": r.reply_topic}),
+                ),
                 Err(e) => delivery_error(&e),
             }
         }

@@ -30,7 +30,7 @@ mod tests;
 pub use acceptor::MAX_CONNECTIONS;
 pub use accounts::Accounts;
 pub use aliyun::{AliyunDevice, AliyunProduct};
-pub use broker::{DeliveryError, Published, RefusedLogin, Violation};
+pub use broker::{AcceptedLogin, DeliveryError, Published, RefusedLogin, Violation};
 pub use catalog::{CatalogError, DeviceSpec};
 pub use cloud::{Cloud, UnknownCloud};
 pub use cloud_emulator::{CloudEmulator, image};

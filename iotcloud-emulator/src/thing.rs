@@ -84,7 +84,12 @@ pub(crate) fn command(
     if name.is_empty() || name.contains(['/', '+', '#']) {
         return Err("a command name must be non-empty and hold no `/`, `+` or `#`");
     }
-    request(who, serial, DataRequestKind::Command(name.to_owned()), params)
+    request(
+        who,
+        serial,
+        DataRequestKind::Command(name.to_owned()),
+        params,
+    )
 }
 
 fn request(
@@ -204,7 +209,8 @@ pub(crate) fn device_answer(
             Some((text(&doc["id"])?, int(&doc["code"]), doc["data"].clone()))
         }
         Cloud::Tencent
-            if (topic == format!("$thing/up/property/{p}/{d}") && doc["method"] == "control_reply")
+            if (topic == format!("$thing/up/property/{p}/{d}")
+                && doc["method"] == "control_reply")
                 || (topic == format!("$thing/up/action/{p}/{d}")
                     && doc["method"] == "action_reply") =>
         {
@@ -226,7 +232,11 @@ pub(crate) fn device_answer(
             let id = rest
                 .strip_prefix("properties/set/response/request_id=")
                 .or_else(|| rest.strip_prefix("commands/response/request_id="))?;
-            Some((id.to_owned(), int(&doc["result_code"]), doc["paras"].clone()))
+            Some((
+                id.to_owned(),
+                int(&doc["result_code"]),
+                doc["paras"].clone(),
+            ))
         }
         Cloud::Tuya
             if topic == format!("tylink/{d}/thing/property/set_response")
@@ -284,7 +294,9 @@ pub(crate) fn check_answer(
 }
 
 /// `desired` (name → value) in the `{"name":{"value":…,"version":1}}` form Aliyun, OneNET
-/// and TuyaLink answer with; only the `names` asked for when a list is given.
+/// and TuyaLink answer with; only the `names` asked for when a list is given. An empty list
+/// is answered with every value: what the clouds do with one is not documented, and this is
+/// the emulator's assumption.
 fn versioned(desired: &Map<String, Value>, names: Option<&Vec<Value>>) -> Value {
     let wanted = |k: &String| names.is_none_or(|n| n.iter().any(|v| v.as_str() == Some(k)));
     Value::Object(
@@ -319,7 +331,7 @@ pub(crate) fn cloud_answer(
             } else if topic == format!("{sys}property/desired/get") {
                 (
                     format!("{topic}_reply"),
-                    json!({"id": doc["id"], "code": 200, "data": versioned(desired, doc["params"].as_array())}),
+                    json!({"id": doc["id"], "code": 200, "data": versioned(desired, doc["params"].as_array().filter(|n| !n.is_empty()))}),
                 )
             } else if topic.starts_with(&format!("{sys}event/")) && topic.ends_with("/post") {
                 // `"sys":{"ack":0}` asks for no reply.
@@ -371,7 +383,7 @@ pub(crate) fn cloud_answer(
             } else if topic == format!("{sys}property/desired/get") {
                 (
                     format!("{topic}/reply"),
-                    json!({"id": doc["id"], "code": 200, "msg": "success", "data": versioned(desired, doc["params"].as_array())}),
+                    json!({"id": doc["id"], "code": 200, "msg": "success", "data": versioned(desired, doc["params"].as_array().filter(|n| !n.is_empty()))}),
                 )
             } else {
                 return None;
@@ -484,7 +496,8 @@ mod tests {
         .unwrap();
         assert!(right.success && right.answers.is_some() && waiting.is_empty());
 
-        let (topic, body, req) = command(&who(Cloud::Huawei), 3, "reboot", &json!({"delay": 1})).unwrap();
+        let (topic, body, req) =
+            command(&who(Cloud::Huawei), 3, "reboot", &json!({"delay": 1})).unwrap();
         assert_eq!(topic, "$oc/devices/d1/sys/commands/request_id=rid-3");
         assert_eq!(
             body,
@@ -499,7 +512,10 @@ mod tests {
             &mut waiting,
         )
         .unwrap();
-        assert_eq!((a.code, a.success, a.output.as_str()), (0, true, r#"{"took":1}"#));
+        assert_eq!(
+            (a.code, a.success, a.output.as_str()),
+            (0, true, r#"{"took":1}"#)
+        );
         assert!(command(&who(Cloud::Baidu), 1, "x", &json!({})).is_err());
         assert!(command(&who(Cloud::Aliyun), 1, "a/b", &json!({})).is_err());
         assert!(property_set(&who(Cloud::Tuya), 1, &json!([1])).is_err());
@@ -532,22 +548,41 @@ mod tests {
         assert_eq!(topic, "/ext/ntp/P1/d1/response");
         let v: Value = serde_json::from_str(&body).unwrap();
         assert_eq!(v["deviceSendTime"], "123");
-        assert!(v["serverRecvTime"].as_str().unwrap().parse::<u64>().unwrap() > 1_700_000_000_000);
+        assert!(
+            v["serverRecvTime"]
+                .as_str()
+                .unwrap()
+                .parse::<u64>()
+                .unwrap()
+                > 1_700_000_000_000
+        );
         // Aliyun answers no post that asks for no reply; TuyaLink only posts that ask.
-        assert!(cloud_answer(
-            &who(Cloud::Aliyun),
-            "/sys/P1/d1/thing/event/property/post",
-            br#"{"id":"1","sys":{"ack":0},"params":{}}"#,
-            &desired
-        )
-        .is_none());
-        assert!(cloud_answer(&who(Cloud::Tuya), "tylink/d1/thing/property/report", br#"{"msgId":"1","time":1,"data":{}}"#, &desired).is_none());
-        assert!(cloud_answer(
-            &who(Cloud::Tuya),
-            "tylink/d1/thing/property/report",
-            br#"{"msgId":"1","time":1,"data":{},"sys":{"ack":1}}"#,
-            &desired
-        )
-        .is_some());
+        assert!(
+            cloud_answer(
+                &who(Cloud::Aliyun),
+                "/sys/P1/d1/thing/event/property/post",
+                br#"{"id":"1","sys":{"ack":0},"params":{}}"#,
+                &desired
+            )
+            .is_none()
+        );
+        assert!(
+            cloud_answer(
+                &who(Cloud::Tuya),
+                "tylink/d1/thing/property/report",
+                br#"{"msgId":"1","time":1,"data":{}}"#,
+                &desired
+            )
+            .is_none()
+        );
+        assert!(
+            cloud_answer(
+                &who(Cloud::Tuya),
+                "tylink/d1/thing/property/report",
+                br#"{"msgId":"1","time":1,"data":{},"sys":{"ack":1}}"#,
+                &desired
+            )
+            .is_some()
+        );
     }
 }

@@ -86,11 +86,13 @@ pub enum Key {
     Username,
     /// `password`: its password.
     Password,
+    /// `service_id`: Huawei's service that property reports go to (the data model).
+    ServiceId,
 }
 
 impl Key {
     /// Every key, in documentation order.
-    pub const ALL: [Key; 33] = [
+    pub const ALL: [Key; 34] = [
         Key::ProductId,
         Key::ProdutId,
         Key::DeviceName,
@@ -124,6 +126,7 @@ impl Key {
         Key::IamUrl,
         Key::Username,
         Key::Password,
+        Key::ServiceId,
     ];
 
     /// The key as users write it.
@@ -162,6 +165,7 @@ impl Key {
             Key::IamUrl => "iam_url",
             Key::Username => "username",
             Key::Password => "password",
+            Key::ServiceId => "service_id",
         }
     }
 

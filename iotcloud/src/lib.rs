@@ -64,7 +64,7 @@ macro_rules! clouds {
             /// Huawei Cloud IoTDA (`huawei`).
             Huawei "huawei" [] huawei iotcloud_huawei::Huawei
                 [ProductId ProdutId DeviceSecret Region Endpoint DeviceId ProjectId IamUsername
-                 IamPassword IamDomain IamUrl ClientCert ClientKey Timestamp RegisterUrl];
+                 IamPassword IamDomain IamUrl ClientCert ClientKey Timestamp RegisterUrl ServiceId];
             /// Tuya (`tuya`).
             Tuya "tuya" [] tuya iotcloud_tuya::Tuya
                 [DeviceSecret Method Region Timestamp];

@@ -447,6 +447,9 @@ fn huawei<'a>(
     if let Some(secs) = common.keep_alive {
         p = p.with_keep_alive(secs)?;
     }
+    if let Some(service) = config.get(Key::ServiceId) {
+        p = p.with_service_id(service)?;
+    }
     Ok(p.with_timestamp(common.timestamp(LUATOS_TIMESTAMP, false)?)
         .with_overrides(common.overrides(Some(DEFAULT_ROOTS), false)?))
 }

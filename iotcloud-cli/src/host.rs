@@ -1,7 +1,7 @@
 //! The host device every command runs: the configured cloud over hal-host, in memory the
 //! command owns.
 
-use hal_host::{FileStore, HostPlatform};
+use hal_host::{FileStore, HostPlatform, SystemClock};
 use iotcloud::iotcloud_core::ota::Firmware;
 use iotcloud::iotcloud_core::scratch::Scratch;
 use iotcloud::iotcloud_core::{Provider as _, ServerAuth};
@@ -39,6 +39,18 @@ pub(crate) fn device<'b>(
     mem: &'b mut Memory,
     firmware: Option<Firmware<'b>>,
 ) -> Device<'b, AnyProvider<'b>, HostPlatform<FileStore>> {
+    device_on(provider, store, mem, firmware, SystemClock::new())
+}
+
+/// [`device`] with the wall clock `clock` (one without wall time, to act out a module
+/// that never gets network time).
+pub(crate) fn device_on<'b>(
+    provider: AnyProvider<'b>,
+    store: FileStore,
+    mem: &'b mut Memory,
+    firmware: Option<Firmware<'b>>,
+    clock: SystemClock,
+) -> Device<'b, AnyProvider<'b>, HostPlatform<FileStore>> {
     let memory = iotcloud::Memory {
         rx: &mut mem.rx,
         tx: &mut mem.tx,
@@ -47,7 +59,8 @@ pub(crate) fn device<'b>(
         ota_job: &mut mem.job,
     };
     note_tls(&provider);
-    let device = Device::new(provider, HostPlatform::new().with_store(store), memory);
+    let platform = HostPlatform::new().with_clock(clock).with_store(store);
+    let device = Device::new(provider, platform, memory);
     match firmware {
         Some(firmware) => device.with_ota(firmware),
         None => device,

@@ -18,6 +18,10 @@ commands on standard input:
   published                             what devices published
   command CLOUD DEVICE PAYLOAD          send PAYLOAD on the cloud's command topic
   ota CLOUD DEVICE VERSION [SIZE]       offer an OTA job (an image of SIZE bytes, default 65536)
+  set CLOUD DEVICE {JSON}               send a property set in the cloud's format
+  invoke CLOUD DEVICE NAME [{JSON}]     send command NAME with parameters
+  desired CLOUD DEVICE {JSON}           keep desired values for the device's fetches
+  answers                               the devices' answers to sets and commands
   quit";
 
 struct Options {
@@ -296,6 +300,78 @@ fn control_line(emulator: &CloudEmulator, line: &str) -> String {
                     .command(c, device, payload.as_bytes(), None)
                     .map(|t| format!("command sent on {t}"))
                     .map_err(|e| e.to_string())
+            })
+        }
+        ["answers"] => Ok(emulator
+            .data_answers()
+            .iter()
+            .map(|a| {
+                format!(
+                    "answer: {} {} id {} code {} ({}{}) on {}{}",
+                    a.from.cloud,
+                    a.from.device,
+                    a.id,
+                    a.code,
+                    if a.success { "success" } else { "failure" },
+                    if a.answers.is_some() {
+                        ""
+                    } else {
+                        ", answers no request"
+                    },
+                    a.topic,
+                    if a.output.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" output {}", a.output)
+                    }
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")),
+        [verb @ ("set" | "desired"), c, device, ..] => {
+            let json = line
+                .splitn(4, char::is_whitespace)
+                .nth(3)
+                .unwrap_or("")
+                .trim();
+            let values = serde_json::from_str::<serde_json::Value>(json)
+                .map_err(|_| format!("{verb} takes CLOUD DEVICE {{JSON object}}"));
+            values.and_then(|values| {
+                cloud(c).and_then(|c| {
+                    if *verb == "desired" {
+                        let Some(map) = values.as_object() else {
+                            return Err("desired values must be a JSON object".to_string());
+                        };
+                        emulator.set_desired(c, device, map.clone());
+                        Ok(format!("desired values kept for {c} {device}"))
+                    } else {
+                        emulator
+                            .set_properties(c, device, &values)
+                            .map(|r| format!("property set {} sent on {}", r.id, r.topic))
+                            .map_err(|e| e.to_string())
+                    }
+                })
+            })
+        }
+        ["invoke", c, device, name, ..] => {
+            let json = line
+                .splitn(5, char::is_whitespace)
+                .nth(4)
+                .unwrap_or("")
+                .trim();
+            let params = if json.is_empty() {
+                Ok(serde_json::json!({}))
+            } else {
+                serde_json::from_str::<serde_json::Value>(json)
+                    .map_err(|_| "invoke takes CLOUD DEVICE NAME [{JSON object}]".to_string())
+            };
+            params.and_then(|params| {
+                cloud(c).and_then(|c| {
+                    emulator
+                        .invoke(c, device, name, &params)
+                        .map(|r| format!("command {} sent on {}", r.id, r.topic))
+                        .map_err(|e| e.to_string())
+                })
             })
         }
         ["ota", c, device, version, rest @ ..] => {

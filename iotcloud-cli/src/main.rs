@@ -31,6 +31,8 @@ const USAGE: &str = "\
 usage: iotcloud sign <cloud> key=value...
        iotcloud register <cloud> key=value...
        iotcloud run <cloud> key=value... [ota_dir=DIR] [version=V] [seconds=N]
+                [prop.NAME=VALUE]... [answer_code=N] [clock=none]
+       iotcloud time <cloud> key=value... [clock=none]
        iotcloud pub <cloud> key=value... topic=T [count=N] [qos=Q] [interval=MS]
                 [payload=TEXT] [seconds=N] [floor_ms=MS] [cap_ms=MS]
        iotcloud sub <cloud> key=value... topic=FILTER [count=N] [qos=Q] [seconds=N]
@@ -44,7 +46,13 @@ register: runs dynamic registration, stores the result (store=DIR, default
 $XDG_DATA_HOME/iotcloud or ~/.local/share/iotcloud) and prints it as JSON.
 run: connects and logs every event, one per line, until Ctrl-C (or seconds=N); reports
 firmware version V (default 0.0.0) and downloads OTA jobs into ota_dir, verified, with a
-progress bar, reporting progress and the result to the cloud.
+progress bar, reporting progress and the result to the cloud. Where the cloud has a data
+model it answers property sets and commands (with success, or with answer_code=N), reports
+the prop.NAME=VALUE properties after every connect (VALUE as JSON where it is JSON, else as
+a string), fetches desired values, and learns the time from the cloud when the clock is
+unknown (clock=none acts out a device without one).
+time: connects, asks the cloud for the time and prints it with this machine's offset from
+it and the round trip, as one JSON object.
 pub: publishes N messages (default 1) at QoS Q (default 1), one every MS milliseconds
 (default 0); `{seq}` in the payload (default `{seq}`) becomes the message's number. It
 starts publishing once connected, reconnects after every loss (backoff between floor_ms
@@ -144,7 +152,7 @@ fn check_arguments(args: &[String]) -> Result<(), String> {
 fn run(args: &[String]) -> Result<String, String> {
     if matches!(
         args.first().map(String::as_str),
-        Some("sign" | "register" | "run" | "pub" | "sub")
+        Some("sign" | "register" | "run" | "time" | "pub" | "sub")
     ) {
         check_arguments(args)?;
     }
@@ -160,6 +168,10 @@ fn run(args: &[String]) -> Result<String, String> {
         Some("run") => match args.get(1) {
             Some(cloud) => run_command(cloud, &args[2..]),
             None => Err(format!("`run` needs a cloud\n\n{USAGE}")),
+        },
+        Some("time") => match args.get(1) {
+            Some(cloud) => time_command(cloud, &args[2..]),
+            None => Err(format!("`time` needs a cloud\n\n{USAGE}")),
         },
         Some(cmd @ ("pub" | "sub")) => match args.get(1) {
             Some(cloud) => {
@@ -188,6 +200,9 @@ fn run_command(cloud: &str, args: &[String]) -> Result<String, String> {
         ota_dir: None,
         version: "0.0.0".into(),
         seconds: None,
+        props: Vec::new(),
+        answer_code: None,
+        no_clock: false,
     };
     let mut rest = Vec::new();
     for arg in args {
@@ -197,10 +212,36 @@ fn run_command(cloud: &str, args: &[String]) -> Result<String, String> {
             Some(("seconds", v)) => {
                 opts.seconds = Some(v.parse().map_err(|_| "`seconds` is not a number")?);
             }
+            Some(("answer_code", v)) => {
+                opts.answer_code = Some(v.parse().map_err(|_| "`answer_code` is not a number")?);
+            }
+            Some(("clock", "none")) => opts.no_clock = true,
+            Some(("clock", _)) => return Err("`clock` takes only `none`".into()),
+            Some((key, v)) if key.starts_with("prop.") => {
+                let name = &key["prop.".len()..];
+                if name.is_empty() {
+                    return Err("`prop.` needs a property name: prop.NAME=VALUE".into());
+                }
+                opts.props.push((name.to_string(), v.to_string()));
+            }
             _ => rest.push(arg.clone()),
         }
     }
     run::run(cloud, pairs(&rest)?, opts)
+}
+
+/// `time`: `clock=none`, then the configuration.
+fn time_command(cloud: &str, args: &[String]) -> Result<String, String> {
+    let mut no_clock = false;
+    let mut rest = Vec::new();
+    for arg in args {
+        match arg.split_once('=') {
+            Some(("clock", "none")) => no_clock = true,
+            Some(("clock", _)) => return Err("`clock` takes only `none`".into()),
+            _ => rest.push(arg.clone()),
+        }
+    }
+    run::time(cloud, pairs(&rest)?, no_clock)
 }
 
 /// The configuration pairs and the store directory.

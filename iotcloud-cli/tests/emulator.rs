@@ -683,14 +683,14 @@ fn emulate_serves_external_devices_and_takes_commands_over_http_and_stdin() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    // Online comes with CONNACK; the device subscribes to its command topic just after,
-    // and until then the emulator refuses a command (409).
+    // Online comes with CONNACK; the device subscribes to its downlinks just after, and
+    // until then the emulator refuses a property set (409).
     let (status, v) = loop {
         let (status, v) = http(
             &control,
             "POST",
-            "/devices/tuya/extdev01/command",
-            r#"{"payload":"over-http"}"#,
+            "/devices/tuya/extdev01/set",
+            r#"{"values":{"power":"over-http"}}"#,
         );
         let not_yet = status == 409
             && v["error"]
@@ -703,7 +703,7 @@ fn emulate_serves_external_devices_and_takes_commands_over_http_and_stdin() {
     };
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["topic"], "tylink/extdev01/thing/property/set");
-    writeln!(stdin, "command tuya extdev01 over-stdin").unwrap();
+    writeln!(stdin, r#"invoke tuya extdev01 beep {{"times":2}}"#).unwrap();
     let (status, v) = http(
         &control,
         "POST",
@@ -721,8 +721,22 @@ fn emulate_serves_external_devices_and_takes_commands_over_http_and_stdin() {
 
     let out = device.wait_with_output().unwrap();
     let log = String::from_utf8_lossy(&out.stdout);
-    assert!(log.contains("payload=over-http"), "{log}");
-    assert!(log.contains("payload=over-stdin"), "{log}");
+    assert!(log.contains(r#"properties set id="#), "{log}");
+    assert!(log.contains(r#""power"="over-http""#), "{log}");
+    assert!(
+        log.contains(r#"command id="#) && log.contains(r#"name=beep params={"times":2}"#),
+        "{log}"
+    );
+    // `run` answered both with success, and the emulator matched the answers.
+    let (_, answers) = http(&control, "GET", "/answers", "");
+    let answers = answers.as_array().unwrap();
+    assert_eq!(answers.len(), 2, "{answers:?}");
+    assert!(
+        answers
+            .iter()
+            .all(|a| a["success"] == true && a["answers"].is_string()),
+        "{answers:?}"
+    );
     // The device's version report went through the broker and is listed.
     let (_, published) = http(&control, "GET", "/published", "");
     let published = published.as_array().unwrap();
@@ -911,4 +925,117 @@ async fn the_data_model_runs_on_every_cloud_that_has_it_from_a_device_without_a_
     }
     assert!(emu.unanswered().is_empty(), "{:?}", emu.unanswered());
     assert!(emu.refused().is_empty(), "{:?}", emu.refused());
+}
+
+/// `key=value` arguments of device `A` on `cloud`.
+fn args_of(emu: &CloudEmulator, cloud: Cloud) -> Vec<String> {
+    config(emu, cloud, &[])
+        .into_iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect()
+}
+
+#[test]
+fn run_reports_answers_and_learns_the_time_and_time_prints_the_clouds_clock() {
+    let emu = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("store={}", dir.path().display());
+
+    // `time`: the cloud's clock, this machine's offset from it, the round trip.
+    let out = iotcloud()
+        .args(["time", "aliyun"])
+        .args(args_of(&emu, Cloud::Aliyun))
+        .arg(&store)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let cloud_ms = v["cloud_time_ms"].as_i64().unwrap();
+    assert!((cloud_ms - now).abs() < 5_000, "{v}");
+    assert!(v["offset_ms"].as_i64().unwrap().abs() < 5_000, "{v}");
+    assert!(v["round_trip_ms"].as_i64().unwrap() < 5_000, "{v}");
+    // Without a clock there is no offset to tell; without a time service, a named error.
+    let out = iotcloud()
+        .args(["time", "tuya", "clock=none"])
+        .args(args_of(&emu, Cloud::Tuya))
+        .arg(&store)
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        v["offset_ms"].is_null() && v["cloud_time_ms"].as_i64().unwrap() > 0,
+        "{v}"
+    );
+    let out = iotcloud()
+        .args(["time", "onenet"])
+        .args(args_of(&emu, Cloud::OneNet))
+        .arg(&store)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no time service"));
+
+    // `run` without a clock: learns the time, reports the command line's properties, and
+    // answers with the code it is given.
+    let device = iotcloud()
+        .args(["run", "tencent"])
+        .args(args_of(&emu, Cloud::Tencent))
+        .args([
+            &store,
+            "clock=none",
+            "prop.temp=21.5",
+            "prop.mode=eco",
+            "answer_code=7",
+            "seconds=3",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !emu.online().iter().any(|w| w.cloud == Cloud::Tencent) {
+        assert!(Instant::now() < deadline, "the device never came online");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Sent until the device has subscribed to its downlinks.
+    while emu
+        .set_properties(Cloud::Tencent, A, &serde_json::json!({"on": true}))
+        .is_err()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the property set was never delivered"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = device.wait_with_output().unwrap();
+    let log = String::from_utf8_lossy(&out.stdout);
+    assert!(log.contains("time synced unix_ms="), "{log}");
+    assert!(log.contains("offset_ms=unknown (no clock)"), "{log}");
+    assert!(log.contains("reported id="), "{log}");
+    assert!(log.contains("answered id=clientToken-"), "{log}");
+    let report = emu
+        .published()
+        .into_iter()
+        .find(|p| p.from.cloud == Cloud::Tencent && p.payload.starts_with(br#"{"method":"report""#))
+        .unwrap();
+    let report = String::from_utf8(report.payload).unwrap();
+    assert!(
+        report.ends_with(r#","params":{"temp":21.5,"mode":"eco"}}"#),
+        "{report}"
+    );
+    let answer = emu
+        .data_answers()
+        .into_iter()
+        .find(|a| a.from.cloud == Cloud::Tencent)
+        .unwrap();
+    assert_eq!((answer.code, answer.success), (7, false));
+    assert!(answer.answers.is_some());
 }

@@ -4,22 +4,16 @@
 //! with a clock and one without.
 //!
 //! IoTDA does not reply to property reports (`report_reply: None`), and has no custom
-//! device events: the device refuses to post one, and sends nothing. The testkit's
-//! `data_round` unwraps its event post, so the round here runs the same steps with the
-//! event post checked for that refusal instead.
+//! device events: the device refuses to post one, by name, and sends nothing.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
-use hal_host::{HostPlatform, SystemClock};
-use iotcloud_core::data::{DataError, Field, Outcome, PropertyOrigin, Request};
-use iotcloud_core::device::{DataOptions, TimeSync};
-use iotcloud_core::json::Value;
-use iotcloud_core::{Connected, Device, Error, Event, Provider, QoS};
+use iotcloud_core::data::{DataError, PropertyOrigin};
 use iotcloud_huawei::{DeviceId, EVENTS_UNSUPPORTED, Huawei};
-use iotcloud_testkit::data::{DataCloud, DataEv, DataRound, number_in, on};
-use iotcloud_testkit::{Broker, Ev, HostDevice, connect, leak, local, memory, next, subscribe};
+use iotcloud_testkit::data::{DataCloud, DataEv, DataRound, data_round, number_in, on};
+use iotcloud_testkit::{Broker, local};
 
 const ID: &str = "6203cc94c7fb24029b110408_lamp-1";
 const SYS: &str = "$oc/devices/6203cc94c7fb24029b110408_lamp-1/sys";
@@ -76,167 +70,6 @@ fn cloud() -> DataCloud {
     }
 }
 
-fn text(v: Value<'_>) -> String {
-    String::from_utf8_lossy(v.raw()).into_owned()
-}
-
-/// Runs the device until it has been quiet for 300 ms, answering sets with success and
-/// commands with `{"result":"done"}`.
-async fn pump<P: Provider>(dev: &mut HostDevice<P, Connected>, events: &mut Vec<DataEv>) {
-    while let Ok(event) = tokio::time::timeout(Duration::from_millis(300), dev.next_event()).await {
-        let mut answer: Option<(Request, bool)> = None;
-        match event.expect("device event") {
-            Event::Properties(p) => {
-                let values = p.iter().map(|(n, v)| (text(n), text(v))).collect();
-                events.push(DataEv::Properties(p.origin(), p.id().into(), values));
-                if p.origin() == PropertyOrigin::Set {
-                    answer = Some((p.request(), false));
-                }
-            }
-            Event::Command(c) => {
-                events.push(DataEv::Command(
-                    c.id().into(),
-                    c.name().into(),
-                    c.service().map(Into::into),
-                    text(c.params()),
-                ));
-                answer = Some((c.request(), true));
-            }
-            Event::Reply(r) => events.push(DataEv::Reply(r.id, r.code, r.success)),
-            Event::TimeSynced(t) => events.push(DataEv::TimeSynced {
-                offset_known: t.offset_ms.is_some(),
-            }),
-            Event::DataRejected(e) => events.push(DataEv::Rejected(format!("{e:?}"))),
-            Event::Message(m) => events.push(DataEv::Plain(m.topic().into())),
-            Event::Disconnected(r) => panic!("disconnected: {r}"),
-            _ => {}
-        }
-        if let Some((request, command)) = answer {
-            let output: &[Field<'_>] = &[("result", &"done")];
-            let outcome = if command {
-                Outcome::with_output(output)
-            } else {
-                Outcome::success()
-            };
-            dev.answer(&request, outcome).await.unwrap();
-        }
-    }
-}
-
-/// What the cloud receives until 300 ms pass without a message.
-async fn receive<P: Provider>(cloud: &mut HostDevice<P, Connected>) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    while let Some(ev) = next(cloud, 300).await {
-        if let Ev::Message { topic, payload, .. } = ev {
-            out.push((topic, String::from_utf8_lossy(&payload).into_owned()));
-        }
-    }
-    out
-}
-
-/// The cloud's answers to `received`, published and remembered in `sent`.
-async fn answer<P: Provider>(
-    cloud_dev: &mut HostDevice<P, Connected>,
-    answers: &[&Option<iotcloud_testkit::data::Answer>],
-    received: &[(String, String)],
-    sent: &mut Vec<(String, String)>,
-) {
-    for (topic, payload) in received {
-        for answer in answers.iter().copied().flatten() {
-            let (t, p) = answer(topic, payload);
-            if !t.is_empty() {
-                cloud_dev
-                    .publish(&t, p.as_bytes(), QoS::AtLeastOnce)
-                    .await
-                    .unwrap();
-                sent.push((t, p));
-            }
-        }
-    }
-}
-
-/// The steps of the testkit's `data_round`, with the event post expected to be refused
-/// (its error returned) instead of unwrapped.
-async fn round_without_events<P: Provider>(
-    broker: &Broker,
-    provider: P,
-    cloud: DataCloud,
-    clockless: bool,
-) -> (DataRound, String) {
-    let cloud_id = leak(format!("data-cloud-{}", broker.port));
-    let mut cloud_dev = connect(
-        iotcloud_testkit::provider(broker.port, cloud_id),
-        memory(4096, 1024, 4096),
-    )
-    .await;
-    for filter in &cloud.watch {
-        subscribe(&mut cloud_dev, filter, QoS::AtLeastOnce).await;
-    }
-    let clock = if clockless {
-        SystemClock::without_wall_time()
-    } else {
-        SystemClock::new()
-    };
-    let options = DataOptions {
-        desired_on_connect: true,
-        time_sync: TimeSync::EveryConnect,
-    };
-    let dev = Device::new(
-        provider,
-        HostPlatform::new().with_clock(clock),
-        memory(4096, 2048, 8192),
-    )
-    .with_data(options)
-    .register()
-    .await
-    .unwrap();
-    let mut dev = dev.connect().await.unwrap();
-    let mut round = DataRound::default();
-    let mut sent = Vec::new();
-
-    pump(&mut dev, &mut round.events).await;
-    let first = receive(&mut cloud_dev).await;
-    answer(
-        &mut cloud_dev,
-        &[&cloud.desired, &cloud.time],
-        &first,
-        &mut sent,
-    )
-    .await;
-    round.published.extend(first);
-    pump(&mut dev, &mut round.events).await;
-
-    for (topic, payload) in [&cloud.set, &cloud.command].into_iter().flatten() {
-        cloud_dev
-            .publish(topic, payload.as_bytes(), QoS::AtLeastOnce)
-            .await
-            .unwrap();
-        sent.push((topic.clone(), payload.clone()));
-    }
-    pump(&mut dev, &mut round.events).await;
-    round.published.extend(receive(&mut cloud_dev).await);
-
-    dev.report(&[("temp", &21.5), ("on", &true)]).await.unwrap();
-    let refused = dev.event("alarm", &[("level", &2u8)]).await.unwrap_err();
-    let refused = match refused {
-        Error::Data(e) => format!("{e:?}"),
-        other => panic!("not a data error: {other:?}"),
-    };
-    let last = receive(&mut cloud_dev).await;
-    answer(
-        &mut cloud_dev,
-        &[&cloud.report_reply, &cloud.event_reply],
-        &last,
-        &mut sent,
-    )
-    .await;
-    round.published.extend(last);
-    pump(&mut dev, &mut round.events).await;
-    round.published.extend(receive(&mut cloud_dev).await);
-    round.published.retain(|m| !sent.contains(m));
-    (round, refused)
-}
-
 async fn round(clockless: bool) -> (DataRound, String) {
     let broker = Broker::start();
     let huawei = Huawei::with_secret(DeviceId::new(ID).unwrap(), "123456789")
@@ -244,7 +77,9 @@ async fn round(clockless: bool) -> (DataRound, String) {
         .with_service_id("Meter")
         .unwrap()
         .with_overrides(local(broker.port));
-    round_without_events(&broker, huawei, cloud(), clockless).await
+    let round = data_round(&broker, huawei, cloud(), clockless).await;
+    let refused = round.event_refused.clone().expect("the event post refused");
+    (round, refused)
 }
 
 fn unix_ms() -> u64 {

@@ -174,8 +174,8 @@ fn outcome<'o>(
 /// - `time` is the device's Unix time in milliseconds. Tuya documents it as required, but
 ///   a device that does not know the time yet leaves it out (as the OTA messages do) rather
 ///   than send a made-up one; the data model asks for the time on connect, so this only
-///   concerns the first messages. The time request itself carries the clock reading it
-///   sends as `dst` (Tuya's SDK sends whatever its clock says).
+///   concerns the first messages. The time request's `dst` is whatever clock the device
+///   has (the answer echoes it); its `time`, like every message's, only the wall clock.
 /// - Each reported value is `{"value":…,"time":…}`, as Tuya documents (without `time`
 ///   when the device does not know it); events carry `eventTime` alike.
 /// - Reports, events and the desired-values fetch carry `"sys":{"ack":1}`, without which
@@ -300,7 +300,9 @@ impl DataFormat for Tuya<'_> {
                 self.topic("ext/time/request"),
                 QoS::AtMostOnce,
                 |o| {
-                    head(o, &id, Some(device_ms))?;
+                    // `time` is the wall clock, like every message's; `dst` is whatever
+                    // clock the device has, which the answer echoes.
+                    head(o, &id, ctx.unix_time_ms)?;
                     o.fmt(format_args!(
                         ",\"data\":{{\"bizType\":\"NTP\",\"dst\":{device_ms}}}}}"
                     ))

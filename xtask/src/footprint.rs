@@ -39,6 +39,10 @@ const CLOUDS: &[&str] = &[
 /// loop over the session engine.
 const SESSION_LOOP: &str = "session-loop";
 
+/// The `fw-device` feature that adds the data model: a property reported with
+/// `Device::report` after the echo.
+const DATA: &str = "data";
+
 /// The firmware with the device's board support and no SDK.
 const BASELINE: &str = "fw-baseline";
 
@@ -192,6 +196,8 @@ pub fn report() -> Result<(), String> {
         &["aliyun", SESSION_LOOP],
         "aliyun-session-loop",
     )?;
+    eprintln!("footprint: aliyun, data model");
+    let data_model = measure("fw-device", &["aliyun", DATA], "aliyun-data")?;
     eprintln!("footprint: minimq (anchor)");
     let anchor = measure(ANCHOR, &[], "minimq")?;
     if anchor.sizes.buffers == 0 {
@@ -229,6 +235,7 @@ pub fn report() -> Result<(), String> {
     let others = [
         (ANCHOR_ROW, &anchor),
         ("aliyun, session loop", &session_loop),
+        ("aliyun + data model (one property report)", &data_model),
     ];
     for (name, measured) in device_rows.chain(others) {
         let s = measured.sizes;

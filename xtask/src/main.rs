@@ -144,15 +144,16 @@ fn qemu() -> Result<(), String> {
         firmware::cargo(&["clippy", "--workspace", "--release", "--", "-D", "warnings"]),
     )?;
     run_step(
-        "firmware lints, session loop",
-        "cargo clippy -p fw-device --release --features session-loop -- -D warnings (firmware/)",
+        "firmware lints, session loop and data model",
+        "cargo clippy -p fw-device --release --features session-loop,data -- -D warnings \
+         (firmware/)",
         firmware::cargo(&[
             "clippy",
             "-p",
             "fw-device",
             "--release",
             "--features",
-            "session-loop",
+            "session-loop,data",
             "--",
             "-D",
             "warnings",

@@ -154,6 +154,12 @@ async fn exchange(
 ) -> Result<(), Failure> {
     let memory = MESSAGE_MEMORY.take().memory();
     let device = Device::new(cloud, Composed::new(transport, clock), memory);
+    // The data model, without fetches on connect: the report below is what it measures.
+    #[cfg(feature = "data")]
+    let device = device.with_data(iotcloud_core::device::DataOptions {
+        desired_on_connect: false,
+        time_sync: iotcloud_core::device::TimeSync::OnRequest,
+    });
     let device = device.register().await?;
     let mut device = device.connect().await?;
     println!("connected to {}", device.provider().cloud());
@@ -187,6 +193,22 @@ async fn exchange(
         "subscribed, published (acknowledged) and received on {}",
         topic
     );
+    #[cfg(feature = "data")]
+    {
+        // A property report in the cloud's envelope, acknowledged by the broker.
+        let report = device.report(&[("temp", &21i32)]).await?;
+        println!("reported id {}", report);
+        loop {
+            let event = with_deadline(&clock, deadline, device.next_event())
+                .await
+                .ok_or(Failure::Timeout("the report's PUBACK"))??;
+            match event {
+                Event::Published { .. } => break,
+                Event::Disconnected(_) => return Err(Failure::Unexpected("connection lost")),
+                _ => {}
+            }
+        }
+    }
     let _registered = device.disconnect().await;
     Ok(())
 }

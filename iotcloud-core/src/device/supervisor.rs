@@ -212,7 +212,7 @@ impl<'b, P: Provider, Pf: Platform> Supervisor<'b, P, Pf> {
         &self.core
     }
 
-    #[cfg(feature = "ota")]
+    #[cfg(any(feature = "ota", feature = "data"))]
     pub(super) fn core_mut(&mut self) -> &mut Core<'b, P, Pf> {
         &mut self.core
     }

@@ -116,7 +116,7 @@ fn reports_and_events_carry_the_time_and_ask_for_a_reply() {
 }
 
 #[test]
-fn without_the_time_it_is_left_out_but_the_time_request_sends_its_clock() {
+fn without_the_time_it_is_left_out_and_the_time_request_carries_the_clock_in_dst_only() {
     let report: &[Field<'_>] = &[("power", &1234)];
     let payload = |up| write_at(up, CLOCKLESS).unwrap().1;
     assert_eq!(
@@ -132,7 +132,7 @@ fn without_the_time_it_is_left_out_but_the_time_request_sends_its_clock() {
     );
     assert_eq!(
         payload(Up::TimeRequest { device_ms: 5_000 }),
-        r#"{"msgId":"45","time":5000,"data":{"bizType":"NTP","dst":5000}}"#
+        r#"{"msgId":"45","data":{"bizType":"NTP","dst":5000}}"#
     );
 }
 

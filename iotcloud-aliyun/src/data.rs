@@ -13,6 +13,7 @@ use iotcloud_core::json::Value;
 use iotcloud_core::mqtt::{QoS, SubscribeTopic};
 use iotcloud_core::provider::{ProviderError, Publication, TopicPath, subscription};
 use iotcloud_core::scratch::Scratch;
+use iotcloud_core::sign::Decimal;
 
 use crate::Aliyun;
 
@@ -141,7 +142,7 @@ impl DataFormat for Aliyun<'_> {
                     o.raw("{\"value\":")?;
                     o.object(params)?;
                     if let Some(ms) = ctx.unix_time_ms {
-                        o.fmt(format_args!(",\"time\":{ms}"))?;
+                        o.fmt(format_args!(",\"time\":{}", Decimal::new(ms)))?;
                     }
                     o.raw("}")
                 },
@@ -152,7 +153,7 @@ impl DataFormat for Aliyun<'_> {
                 out.string(request.id())?;
                 match outcome {
                     Outcome::Success { output } => {
-                        out.fmt(format_args!(",\"code\":{OK},\"data\":"))?;
+                        out.raw(",\"code\":200,\"data\":")?;
                         out.object(output)?;
                     }
                     Outcome::Failure { code, message } => {
@@ -168,9 +169,10 @@ impl DataFormat for Aliyun<'_> {
                 |o| self.desired.write_json(o),
                 &["thing.property.desired.get"],
             ),
-            Up::TimeRequest { device_ms } => {
-                out.fmt(format_args!("{{\"deviceSendTime\":\"{device_ms}\"}}"))
-            }
+            Up::TimeRequest { device_ms } => out.fmt(format_args!(
+                "{{\"deviceSendTime\":\"{}\"}}",
+                Decimal::new(device_ms)
+            )),
         })?;
         Ok(Publication {
             topic,

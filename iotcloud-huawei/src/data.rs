@@ -25,6 +25,7 @@ use iotcloud_core::json::{Kind, Value};
 use iotcloud_core::mqtt::{QoS, SubscribeTopic};
 use iotcloud_core::provider::{ProviderError, Publication};
 use iotcloud_core::scratch::Scratch;
+use iotcloud_core::sign::Decimal;
 
 use crate::{Huawei, TOPIC_PREFIX, request_id};
 
@@ -234,7 +235,8 @@ impl DataFormat for Huawei<'_> {
                         o.fmt(format_args!(
                             "{{\"services\":[{{\"service_id\":\"{TIME_SERVICE}\",\
                              \"event_type\":\"time_sync_request\",\
-                             \"paras\":{{\"device_send_time\":{device_ms}}}}}]}}"
+                             \"paras\":{{\"device_send_time\":{}}}}}]}}",
+                            Decimal::new(device_ms)
                         ))
                     })?,
                 )

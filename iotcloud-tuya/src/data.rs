@@ -11,6 +11,7 @@ use iotcloud_core::json::{JsonStr, Kind, Value};
 use iotcloud_core::mqtt::{QoS, SubscribeTopic};
 use iotcloud_core::provider::{ProviderError, Publication, TopicPath, subscription};
 use iotcloud_core::scratch::Scratch;
+use iotcloud_core::sign::Decimal;
 
 use crate::Tuya;
 
@@ -51,7 +52,7 @@ fn message<'s>(
 fn head(o: &mut JsonOut<'_>, id: &dyn fmt::Display, time: Option<u64>) -> Result<(), DataError> {
     o.fmt(format_args!("{{\"msgId\":{id}"))?;
     match time {
-        Some(ms) => o.fmt(format_args!(",\"time\":{ms}")),
+        Some(ms) => o.fmt(format_args!(",\"time\":{}", Decimal::new(ms))),
         None => Ok(()),
     }
 }
@@ -238,7 +239,7 @@ impl DataFormat for Tuya<'_> {
                     o.raw(":{\"value\":")?;
                     value.write_json(o)?;
                     if let Some(ms) = time {
-                        o.fmt(format_args!(",\"time\":{ms}"))?;
+                        o.fmt(format_args!(",\"time\":{}", Decimal::new(ms)))?;
                     }
                     o.raw("}")?;
                 }
@@ -254,7 +255,7 @@ impl DataFormat for Tuya<'_> {
                     o.raw(",\"data\":{\"eventCode\":")?;
                     o.string(name)?;
                     if let Some(ms) = time {
-                        o.fmt(format_args!(",\"eventTime\":{ms}"))?;
+                        o.fmt(format_args!(",\"eventTime\":{}", Decimal::new(ms)))?;
                     }
                     o.raw(",\"outputParams\":")?;
                     o.object(params)?;
@@ -304,7 +305,8 @@ impl DataFormat for Tuya<'_> {
                     // clock the device has, which the answer echoes.
                     head(o, &id, ctx.unix_time_ms)?;
                     o.fmt(format_args!(
-                        ",\"data\":{{\"bizType\":\"NTP\",\"dst\":{device_ms}}}}}"
+                        ",\"data\":{{\"bizType\":\"NTP\",\"dst\":{}}}}}",
+                        Decimal::new(device_ms)
                     ))
                 },
             ),

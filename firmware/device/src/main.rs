@@ -29,8 +29,9 @@ use static_cell::ConstStaticCell;
 const RX: usize = 1024;
 /// Transmit buffer: one outgoing packet (CONNECT is the largest here).
 const TX: usize = 512;
-/// Session memory: QoS 1 messages until acknowledged, and the subscriptions.
-const SESSION: usize = 512;
+/// Session memory: QoS 1 messages until acknowledged, and the subscriptions (with the data
+/// model, also its five subscriptions).
+const SESSION: usize = if cfg!(feature = "data") { 1024 } else { 512 };
 
 /// The caller's message buffers. The footprint report finds this symbol by name and
 /// counts it separately from the SDK's own RAM.

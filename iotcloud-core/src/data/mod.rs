@@ -179,7 +179,25 @@ macro_rules! integer_json {
     )*};
 }
 
-integer_json!(i8 i16 i32 i64 u8 u16 u32 u64 isize usize);
+integer_json!(i8 i16 i32 u8 u16 u32 isize usize);
+
+/// Written without 64-bit division, which a Cortex-M3 does with a library routine of about
+/// 900 bytes ([`Decimal`](crate::sign::Decimal)).
+impl ToJson for u64 {
+    fn write_json(&self, out: &mut JsonOut<'_>) -> Result<(), DataError> {
+        out.raw(crate::sign::Decimal::new(*self).as_str())
+    }
+}
+
+/// As `u64`.
+impl ToJson for i64 {
+    fn write_json(&self, out: &mut JsonOut<'_>) -> Result<(), DataError> {
+        if *self < 0 {
+            out.raw("-")?;
+        }
+        self.unsigned_abs().write_json(out)
+    }
+}
 
 macro_rules! float_json {
     ($($t:ty)*) => {$(
@@ -854,23 +872,28 @@ pub mod read {
         }
     }
 
+    /// A number, or a string holding one (`"200"`), as the number's [`Value`].
+    fn number<'a>(v: &Value<'a>, key: &'static str) -> Result<Value<'a>, DataError> {
+        let value = v.get(key).ok_or(DataError::Malformed(key))?;
+        let number = match value.as_plain_str() {
+            // The JSON reader reads the digits: no second number parser is linked.
+            Some(text) => Value::parse(text.as_bytes()).ok(),
+            None => Some(value),
+        };
+        number
+            .filter(|n| n.kind() == Kind::Number)
+            .ok_or(DataError::Malformed(key))
+    }
+
     /// The member `key` of `v` as an integer (a number or a string of digits).
     pub fn int(v: &Value<'_>, key: &'static str) -> Result<i64, DataError> {
-        let value = v.get(key).ok_or(DataError::Malformed(key))?;
-        value
-            .as_i64()
-            .or_else(|| value.as_plain_str().and_then(|s| s.parse().ok()))
-            .ok_or(DataError::Malformed(key))
+        number(v, key)?.as_i64().ok_or(DataError::Malformed(key))
     }
 
     /// The member `key` of `v` as a non-negative integer (a number or a string of
     /// digits): timestamps.
     pub fn uint(v: &Value<'_>, key: &'static str) -> Result<u64, DataError> {
-        let value = v.get(key).ok_or(DataError::Malformed(key))?;
-        value
-            .as_u64()
-            .or_else(|| value.as_plain_str().and_then(|s| s.parse().ok()))
-            .ok_or(DataError::Malformed(key))
+        number(v, key)?.as_u64().ok_or(DataError::Malformed(key))
     }
 
     /// The object member `key` of `v`; an absent one reads as `{}`.
@@ -884,7 +907,10 @@ pub mod read {
 
     /// The device's own message id in a reply (`"17"` or `17`), or malformed.
     pub fn own_id(v: &Value<'_>, key: &'static str) -> Result<u32, DataError> {
-        id(v, key)?.parse().map_err(|_| DataError::Malformed(key))
+        uint(v, key)
+            .ok()
+            .and_then(|n| u32::try_from(n).ok())
+            .ok_or(DataError::Malformed(key))
     }
 
     /// `result` as a [`Down`]: an error becomes [`Down::Invalid`].

@@ -79,8 +79,8 @@ keys:   product_id (or produt_id), device_name, device_secret, product_secret, k
         tls (true|false|insecure), server_cert, client_cert, client_key (PEM file paths),
         keepalive, timestamp (auto|now|luatos|Unix seconds), conn_id, app_id, luatos (true|false),
         register_url, register_flow (aliyun: https|register|regnwl), userid, userkey,
-        project_id, iam_username, iam_password, iam_domain, username, password (mqtt),
-        store (a directory)
+        project_id, iam_username, iam_password, iam_domain, service_id (huawei data
+        model), username, password (mqtt), store (a directory)
 ";
 
 /// The keys whose values are PEM files on the command line.

@@ -62,15 +62,7 @@ fn request(
 
 impl DataFormat for Aliyun<'_> {
     fn parts(&self) -> DataParts {
-        DataParts {
-            report: true,
-            report_reply: true,
-            property_set: true,
-            desired: true,
-            commands: true,
-            events: true,
-            time: true,
-        }
+        DataParts::ALL
     }
 
     /// Property sets, services, replies to posts, desired values and time answers: Aliyun

@@ -901,26 +901,55 @@ async fn the_data_model_runs_on_every_cloud_that_has_it_from_a_device_without_a_
         }
 
         // Reconnected, the device signs with the time it learned: Aliyun's client id then
-        // carries a timestamp, Huawei's the checked sign type and the current hour.
+        // carries a timestamp, Huawei's the checked sign type and the current hour,
+        // Tencent's user name an expiry an hour ahead instead of LONG_MAX, Tuya's user
+        // name the time instead of LuatOS's far-future one. (OneNET has no time service:
+        // it signs its clockless expiry again.)
         let dev = dev.disconnect().await;
         let _dev = dev.connect().await.unwrap();
-        let logins: Vec<String> = emu
+        let logins: Vec<(String, String)> = emu
             .logins()
             .into_iter()
             .filter(|l| l.who.cloud == cloud)
-            .map(|l| l.client_id)
+            .map(|l| (l.client_id, l.username.unwrap_or_default()))
             .collect();
         let (first, second) = (&logins[logins.len() - 2], &logins[logins.len() - 1]);
+        let now_s = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let after = |text: &str, key: &str| -> u64 {
+            let rest = &text[text.find(key).unwrap() + key.len()..];
+            rest.chars()
+                .take_while(char::is_ascii_digit)
+                .collect::<String>()
+                .parse()
+                .unwrap()
+        };
         match cloud {
             Cloud::Aliyun => {
-                assert!(!first.contains("timestamp="), "{first}");
-                assert!(second.contains(",timestamp=1"), "{second}");
+                assert!(!first.0.contains("timestamp="), "{first:?}");
+                let ms = after(&second.0, "timestamp=");
+                assert!(
+                    ms / 1000 >= now_s - 60 && ms / 1000 <= now_s + 60,
+                    "{second:?}"
+                );
             }
             Cloud::Huawei => {
-                assert!(first.ends_with("_0_0_2999010100"), "{first}");
-                assert!(second.contains("_0_1_20"), "{second}");
+                assert!(first.0.ends_with("_0_0_2999010100"), "{first:?}");
+                assert!(second.0.contains("_0_1_20"), "{second:?}");
             }
-            _ => {}
+            Cloud::Tencent => {
+                assert!(first.1.ends_with(";9223372036854775807"), "{first:?}");
+                let expiry = second.1.rsplit(';').next().unwrap().parse::<u64>().unwrap();
+                assert!(expiry > now_s && expiry <= now_s + 3_700, "{second:?}");
+            }
+            Cloud::Tuya => {
+                assert!(first.1.contains("timestamp=7258089600"), "{first:?}");
+                let t = after(&second.1, "timestamp=");
+                assert!(t >= now_s - 60 && t <= now_s + 60, "{second:?}");
+            }
+            _ => assert_eq!(first, second, "{cloud} has no time service: the same login"),
         }
     }
     assert!(emu.unanswered().is_empty(), "{:?}", emu.unanswered());

@@ -50,14 +50,17 @@ pub struct RefusedLogin {
     pub refusal: Refusal,
 }
 
-/// A CONNECT the broker accepted: who logged in, with which client id (which carries the
-/// timestamp on Aliyun and the sign type and hour on Huawei).
+/// A CONNECT the broker accepted: who logged in, with which client id and user name (which
+/// carry the time signed with: Aliyun's and Huawei's client id, Tencent's and Tuya's user
+/// name). The password is not kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AcceptedLogin {
     /// The device.
     pub who: Identity,
     /// The client id sent.
     pub client_id: String,
+    /// The user name sent, if any.
+    pub username: Option<String>,
 }
 
 /// Something a device did that its cloud does not allow once connected.
@@ -352,6 +355,7 @@ fn serve(cloud: Cloud, stream: TcpStream, shared: &HubShared) {
     shared.lock().logins.push(AcceptedLogin {
         who: who.clone(),
         client_id: connect.client_id.clone(),
+        username: connect.username.clone(),
     });
     if connect.keep_alive > 0 {
         // MQTT 3.1.1 §3.1.2.10: one and a half keep-alive periods without a packet.

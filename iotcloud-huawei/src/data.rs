@@ -139,13 +139,9 @@ fn time_answer(payload: &[u8]) -> Down<'_> {
 impl DataFormat for Huawei<'_> {
     fn parts(&self) -> DataParts {
         DataParts {
-            report: true,
             report_reply: false,
-            property_set: true,
-            desired: true,
-            commands: true,
             events: false,
-            time: true,
+            ..DataParts::ALL
         }
     }
 

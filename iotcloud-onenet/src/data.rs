@@ -111,13 +111,8 @@ fn reply<'a>(v: &Value<'a>) -> Result<Reply<'a>, DataError> {
 impl DataFormat for OneNet<'_> {
     fn parts(&self) -> DataParts {
         DataParts {
-            report: true,
-            report_reply: true,
-            property_set: true,
-            desired: true,
-            commands: true,
-            events: true,
             time: false,
+            ..DataParts::ALL
         }
     }
 

@@ -152,15 +152,7 @@ fn time_answer<'a>(v: &Value<'a>) -> Result<Down<'a>, DataError> {
 impl DataFormat for Tencent<'_> {
     /// Every part; the cloud replies to every report and event.
     fn parts(&self) -> DataParts {
-        DataParts {
-            report: true,
-            report_reply: true,
-            property_set: true,
-            desired: true,
-            commands: true,
-            events: true,
-            time: true,
-        }
+        DataParts::ALL
     }
 
     /// `$thing/down/property`, `$thing/down/action`, `$thing/down/event` and

@@ -190,15 +190,7 @@ fn outcome<'o>(
 impl DataFormat for Tuya<'_> {
     /// Every part; replies to reports and events because they ask for them.
     fn parts(&self) -> DataParts {
-        DataParts {
-            report: true,
-            report_reply: true,
-            property_set: true,
-            desired: true,
-            commands: true,
-            events: true,
-            time: true,
-        }
+        DataParts::ALL
     }
 
     /// None with the auto-subscribe channel, which routes every downlink (the default);

@@ -780,6 +780,19 @@ pub struct DataParts {
     pub time: bool,
 }
 
+impl DataParts {
+    /// Every part.
+    pub const ALL: DataParts = DataParts {
+        report: true,
+        report_reply: true,
+        property_set: true,
+        desired: true,
+        commands: true,
+        events: true,
+        time: true,
+    };
+}
+
 /// A cloud's data-model message formats, offered by a provider
 /// ([`Provider::data`](crate::Provider::data)). Pure: the device sends and receives.
 pub trait DataFormat {

@@ -56,15 +56,7 @@ impl Provider for Toy {
 
 impl DataFormat for Toy {
     fn parts(&self) -> DataParts {
-        DataParts {
-            report: true,
-            report_reply: true,
-            property_set: true,
-            desired: true,
-            commands: true,
-            events: true,
-            time: true,
-        }
+        DataParts::ALL
     }
 
     fn subscription<'s>(

@@ -243,6 +243,9 @@ pub struct Aliyun<'a> {
     device_name: &'a str,
     auth: Auth<'a>,
     instance: Instance<'a>,
+    /// The region: the old public instance's, or the one an instance lives in (it names the
+    /// HTTPS registration host).
+    region: &'a str,
     client_id: Option<&'a str>,
     method: SignMethod,
     timestamp: Option<TimestampPolicy>,
@@ -330,6 +333,7 @@ impl<'a> Aliyun<'a> {
             device_name,
             auth,
             instance,
+            region: DEFAULT_REGION,
             client_id: None,
             method: SignMethod::default(),
             timestamp: Some(TimestampPolicy::default()),
@@ -388,10 +392,17 @@ impl<'a> Aliyun<'a> {
         Ok(self)
     }
 
-    /// The old public instance of `region` (e.g. `ap-southeast-1`).
-    pub fn with_region(self, region: &'a str) -> Result<Self, ProviderError> {
+    /// The region (e.g. `ap-southeast-1`): of the old public instance, whose MQTT host it
+    /// names; for an instance given by id ([`Aliyun::with_instance_id`], before or after
+    /// this), the region the instance lives in, which names the HTTPS registration host
+    /// `iot-auth.{region}.aliyuncs.com` (default `cn-shanghai`).
+    pub fn with_region(mut self, region: &'a str) -> Result<Self, ProviderError> {
         check_label("region", region)?;
-        self.with_instance(Instance::Public { region })
+        self.region = region;
+        match self.instance {
+            Instance::Public { .. } => self.with_instance(Instance::Public { region }),
+            Instance::Id(_) => Ok(self),
+        }
     }
 
     /// A new public or Enterprise instance, by its id (e.g. `iot-06z00ax1o4cfwo7`). The

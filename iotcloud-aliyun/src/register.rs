@@ -125,10 +125,7 @@ impl Aliyun<'_> {
         let url = match self.register_url {
             Some(url) => url,
             None => {
-                let region = match self.instance {
-                    Instance::Public { region } => region,
-                    Instance::Id(_) => crate::DEFAULT_REGION,
-                };
+                let region = self.region;
                 scratch
                     .concat(&[
                         "https://iot-auth.",

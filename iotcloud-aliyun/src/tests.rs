@@ -551,3 +551,46 @@ fn the_bundled_roots_are_the_two_certificates_unchanged() {
     let globalsign: &[u8] = include_bytes!("../certs/globalsign-root-ca-r1.pem");
     assert_eq!(CA_PEM, [aliyun, globalsign].concat());
 }
+
+/// The HTTPS registration's host: the region of the public instance, or the region an
+/// instance given by id lives in (`iot-auth.{region}` serves both), in either order.
+#[cfg(feature = "registration")]
+#[test]
+fn https_registration_goes_to_the_region_of_the_instance() {
+    use iotcloud_core::register::{RegisterContext, RegisterRequest, Registration as _};
+    let host = |a: Aliyun<'_>| {
+        let mut buf = [0u8; 1024];
+        let ctx = RegisterContext {
+            unix_time_ms: Some(1_700_000_000_000),
+            random: 7,
+        };
+        let request = a
+            .request(0, &[], &ctx, &mut Scratch::new(&mut buf))
+            .unwrap();
+        match request {
+            RegisterRequest::Http(r) => r.url.host.to_string(),
+            RegisterRequest::Mqtt(_) => panic!("an HTTPS flow"),
+        }
+    };
+    let a = || Aliyun::registering(PK, DN, "product-secret", DynamicFlow::Https).unwrap();
+    assert_eq!(host(a()), "iot-auth.cn-shanghai.aliyuncs.com");
+    assert_eq!(
+        host(a().with_region("ap-southeast-1").unwrap()),
+        "iot-auth.ap-southeast-1.aliyuncs.com"
+    );
+    let instance = "iot-06z00ax1o4cfwo7";
+    let first = a()
+        .with_instance_id(instance)
+        .unwrap()
+        .with_region("cn-beijing")
+        .unwrap();
+    let then = a()
+        .with_region("cn-beijing")
+        .unwrap()
+        .with_instance_id(instance)
+        .unwrap();
+    for p in [first, then] {
+        assert_eq!(p.instance(), Instance::Id(instance));
+        assert_eq!(host(p), "iot-auth.cn-beijing.aliyuncs.com");
+    }
+}

@@ -85,11 +85,11 @@ pub const CONN_ID_LEN: usize = 5;
 /// Longest keep-alive Tencent accepts, in seconds (0 turns keep-alive off).
 pub const MAX_KEEP_ALIVE_SECS: u16 = 900;
 
-/// Default keep-alive, in seconds (what LuatOS and Tencent's SDK use).
+/// Default keep-alive, in seconds (what LuatOS uses; Tencent's C SDK uses 120).
 pub const DEFAULT_KEEP_ALIVE_SECS: u16 = 240;
 
 /// The keep-alive intervals Tencent accepts (0, which turns keep-alive off, to 900 s), and
-/// 240 s, what LuatOS and Tencent's SDK use, by default.
+/// 240 s, what LuatOS uses, by default (Tencent's C SDK uses 120).
 pub const KEEP_ALIVE: KeepAlive = KeepAlive {
     min: 0,
     max: MAX_KEEP_ALIVE_SECS,
@@ -776,16 +776,22 @@ pub fn check_topic(topic: &str) -> Result<(), ProviderError> {
     Ok(())
 }
 
-/// Five lower-case letters from a random value: its base-26 digits.
+/// The characters of a connection id, as Tencent's SDK draws them: `[A-Za-z0-9]`.
+const CONN_ID_CHARS: &[u8; 62] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+
+/// Five characters of [`CONN_ID_CHARS`] from a random value: the base-62 digits of its two
+/// halves folded together (32-bit arithmetic: 62^5 < 2^32, and a Cortex-M3 divides 64-bit
+/// numbers only with a library routine).
 struct RandomConnId(u64);
 
 impl fmt::Display for RandomConnId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut rest = self.0;
+        // The high half folded into the low one; the cast keeps the low 32 bits.
+        let mut rest = (self.0 ^ (self.0 >> 32)) as u32;
         for _ in 0..CONN_ID_LEN {
-            let digit = u8::try_from(rest % 26).map_err(|_| fmt::Error)?;
-            f.write_char(char::from(b'a' + digit))?;
-            rest /= 26;
+            let digit = CONN_ID_CHARS[(rest % 62) as usize];
+            f.write_char(char::from(digit))?;
+            rest /= 62;
         }
         Ok(())
     }

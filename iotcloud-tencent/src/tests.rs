@@ -16,7 +16,7 @@ const CERT: &[u8] = b"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE---
 const KEY: &[u8] = b"-----BEGIN PRIVATE KEY-----\nSECRETKEYBYTES\n-----END PRIVATE KEY-----\n";
 
 /// The random value whose base-26 digits, least significant first, spell `abcde`.
-const RANDOM_ABCDE: u64 = 26 + 2 * 26 * 26 + 3 * 26 * 26 * 26 + 4 * 26 * 26 * 26 * 26;
+const RANDOM_ABCDE: u64 = 62 + 2 * 62 * 62 + 3 * 62 * 62 * 62 + 4 * 62 * 62 * 62 * 62;
 
 fn at(unix_secs: Option<u64>, random: u64) -> SignContext<'static> {
     SignContext {
@@ -57,7 +57,7 @@ fn identity() -> ClientIdentity<'static> {
 }
 
 fn is_conn_id(s: &str) -> bool {
-    s.len() == CONN_ID_LEN && s.bytes().all(|b| b.is_ascii_lowercase())
+    s.len() == CONN_ID_LEN && s.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
 #[test]
@@ -98,7 +98,7 @@ fn the_random_connection_id_reproduces_the_vector_too() {
 }
 
 #[test]
-fn random_values_always_map_to_five_lower_case_letters() {
+fn random_values_always_map_to_five_letters_or_digits() {
     let mut seen = std::collections::BTreeSet::new();
     let samples = [
         0,
@@ -119,6 +119,14 @@ fn random_values_always_map_to_five_lower_case_letters() {
     }
     assert_eq!(RandomConnId(0).to_string(), "aaaaa");
     assert_eq!(RandomConnId(25).to_string(), "zaaaa");
+    // Upper case and digits too, as Tencent's SDK draws them.
+    assert_eq!(RandomConnId(26).to_string(), "Aaaaa");
+    assert_eq!(RandomConnId(61 + 62 * 26).to_string(), "9Aaaa");
+    assert!(
+        seen.iter()
+            .any(|id| id.bytes().any(|b| b.is_ascii_uppercase()))
+    );
+    assert!(seen.iter().any(|id| id.bytes().any(|b| b.is_ascii_digit())));
     assert!(seen.len() > 1990, "ids collide too often: {}", seen.len());
 }
 

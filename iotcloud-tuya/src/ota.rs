@@ -185,16 +185,14 @@ impl OtaFormat for Tuya<'_> {
         )
     }
 
-    /// `ota/get` for the firmware's channel.
+    /// `ota/get` with an empty `data`: Tuya's SDK call for it (`tuyalink_ota_get(context,
+    /// device_id)` in tuya-iot-core-sdk) takes no data, so the request names no channel.
     fn job_request<'s>(
         &self,
         ctx: &OtaContext<'_>,
         scratch: &mut Scratch<'s>,
     ) -> Result<Option<Publication<'s>>, ProviderError> {
-        let ch = channel(ctx.firmware.module)?;
-        message(self.ota_get(), ctx, QoS::AtMostOnce, scratch, |w| {
-            write!(w, "\"channel\":{ch}")
-        })
+        message(self.ota_get(), ctx, QoS::AtMostOnce, scratch, |_| Ok(()))
     }
 
     /// A notice on `ota/issue`, or an answer on `ota/get_response` that carries one, is a
@@ -400,7 +398,7 @@ mod tests {
             text(&r),
             (
                 std::format!("tylink/{ID}/ota/get"),
-                r#"{"msgId":"45","data":{"channel":0}}"#.into()
+                r#"{"msgId":"45","data":{}}"#.into()
             )
         );
         assert_eq!(r.qos, QoS::AtMostOnce);

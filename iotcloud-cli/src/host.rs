@@ -72,7 +72,19 @@ pub(crate) fn configure<'a>(cloud: &str, args: &'a Args) -> Result<(Cloud, Confi
     let cloud = Cloud::from_name(cloud).map_err(|e| e.to_string())?;
     let config = Config::from_pairs(args.pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .map_err(|e| e.to_string())?;
+    if let Some(warning) = experimental(cloud, &config) {
+        eprintln!("warning: {warning}");
+    }
     Ok((cloud, config))
+}
+
+/// What is experimental about `config` on `cloud`, said once per command.
+pub(crate) fn experimental(cloud: Cloud, config: &Config<'_>) -> Option<&'static str> {
+    let onenet = Cloud::from_name("onenet").ok()?;
+    (cloud == onenet && config.get(iotcloud::Key::ProductSecret).is_some()).then_some(
+        "onenet with product_secret is experimental: OneNET documents the product-level key \
+         for its API, not for device login or device creation; prefer device_secret",
+    )
 }
 
 /// The store directory of `args`, opened.

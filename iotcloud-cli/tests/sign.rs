@@ -278,13 +278,37 @@ fn onenet_device_and_product_key_modes() {
         (&json!("mqttstls.heclouds.com"), &json!(8883))
     );
     let product = format!("product_secret={ONENET_KEY}");
-    let out = sign(&[
+    let args = [
+        "sign",
         "onenet",
         "product_id=Ck2AF9QD2K",
         "device_name=869329069169988",
         &product,
         "luatos=true",
-    ]);
+    ];
+    // The product-key mode works, and says once that it is experimental.
+    let run = iotcloud(&args);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        run.stderr
+            .matches("onenet with product_secret is experimental")
+            .count(),
+        1,
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !iotcloud(&[
+            "sign",
+            "onenet",
+            "product_id=Ck2AF9QD2K",
+            "device_name=test",
+            &secret
+        ])
+        .stderr
+        .contains("experimental")
+    );
+    let out: Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(
         out["password"],
         "version=2018-10-31&res=products%2FCk2AF9QD2K&et=32472115200&method=md5&sign=j%2BnMqNQKAZL5WurfUBqw2g%3D%3D"

@@ -310,6 +310,10 @@ impl<'a> OneNet<'a> {
 
     /// A device that signs with its product's key (`product_secret`, base64); the product
     /// must allow devices to log in with it.
+    ///
+    /// **Experimental**: OneNET's token document gives the product-level resource
+    /// (`res=products/{pid}`) for API access; that the MQTT login accepts it is seen in
+    /// third-party use only, not stated by OneNET. Prefer [`OneNet::with_secret`].
     pub fn with_product_secret(
         product_id: &'a str,
         device_name: &'a str,
@@ -329,8 +333,8 @@ impl<'a> OneNet<'a> {
     /// `POST https://iot-api.heclouds.com/device/create`, and then logs in with the `sec_key`
     /// the cloud returned, exactly as [`OneNet::with_secret`] would.
     ///
-    /// OneNET documents product-level tokens for its OpenAPI, but whether `/device/create`
-    /// accepts one is **unconfirmed** (seen in third-party use only). A refusal comes back
+    /// **Experimental**: OneNET documents product-level tokens for its OpenAPI, but whether
+    /// `/device/create` accepts one is unconfirmed (seen in third-party use only). A refusal comes back
     /// as a [`RegisterError::Rejected`](iotcloud_core::register::RegisterError::Rejected)
     /// with OneNET's code. The registration token expires
     /// [`with_validity`](Self::with_validity) after the clock's time, so registering needs

@@ -3,6 +3,7 @@
 //! properties given on the command line after every connect, and learns the time from the
 //! cloud when it has no clock.
 
+use std::io::IsTerminal as _;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -200,12 +201,16 @@ pub(crate) fn run(cloud: &str, args: Args, opts: RunOptions) -> Result<String, S
                     let mut http = TcpTransport::new();
                     let mut work = vec![0u8; 4096 + 16 * 1024];
                     let settings = DownloadSettings::default();
+                    let tty = std::io::stderr().is_terminal();
+                    let mut shown = 0u8;
                     let download = device
                         .download_ota(&mut http, &mut sink, &mut work, &settings, |e| match e {
-                            OtaEvent::Progress(p) => bar(&p),
+                            OtaEvent::Progress(p) => progress(&p, tty, &mut shown),
                             OtaEvent::Retrying { progress, delay_ms } => {
                                 // Below the progress bar.
-                                eprintln!();
+                                if tty {
+                                    eprintln!();
+                                }
                                 log(&format!(
                                     "ota: connection lost at {} bytes; retrying in {delay_ms} ms",
                                     progress.received
@@ -221,13 +226,17 @@ pub(crate) fn run(cloud: &str, args: Args, opts: RunOptions) -> Result<String, S
                     // next run resume it.
                     let result = tokio::select! {
                         _ = &mut stop => {
-                            eprintln!();
+                            if tty {
+                                eprintln!();
+                            }
                             log("ota: download stopped; it resumes on the next run");
                             break;
                         }
                         result = download => result,
                     };
-                    eprintln!();
+                    if tty {
+                        eprintln!();
+                    }
                     match result {
                         Ok(len) => log(&format!(
                             "ota: {len} bytes verified and saved to {}",
@@ -330,9 +339,17 @@ fn show_job(job: &OtaJob<'_>) -> String {
     )
 }
 
-/// A progress bar on stderr, redrawn in place.
-fn bar(p: &Progress) {
+/// Download progress: on a terminal a bar on stderr, redrawn in place; elsewhere (a log
+/// file, a pipe) a log line at every quarter, without carriage returns.
+fn progress(p: &Progress, tty: bool, shown: &mut u8) {
     let percent = p.percent.unwrap_or(0);
+    if !tty {
+        if percent >= shown.saturating_add(25) || (percent == 100 && *shown < 100) {
+            *shown = percent;
+            log(&format!("ota: {percent}% ({} bytes)", p.received));
+        }
+        return;
+    }
     let filled = usize::from(percent) / 4;
     eprint!(
         "\rota: [{}{}] {percent:>3}% {} / {} bytes",

@@ -47,6 +47,8 @@ const NO_STD_MINIMAL: &[(&str, &str)] = &[
     ("iotcloud-core", "sha256"),
     ("iotcloud-core", "registration"),
     ("iotcloud-core", "ota"),
+    ("iotcloud-core", "data"),
+    ("iotcloud-core", "data,ota,defmt"),
     ("iotcloud-aliyun", "sha256"),
     ("iotcloud-tencent", "sha256"),
     ("iotcloud-onenet", "sha256"),

@@ -144,3 +144,35 @@ async fn a_device_without_a_clock_learns_the_time_and_posts_events_without_one_u
     let time = number_in(alarm, "time").unwrap();
     assert!(time >= 1_700_000_000_000, "{alarm}");
 }
+
+#[test]
+fn ota_and_the_data_model_keep_room_for_their_subscriptions_in_either_order() {
+    use iotcloud_core::data::DataFormat as _;
+    use iotcloud_core::device::DataOptions;
+    use iotcloud_core::ota::Firmware;
+    use iotcloud_core::scratch::Scratch;
+    use iotcloud_core::session::Session;
+    use iotcloud_testkit::{device, memory, ota_subscriptions};
+
+    let aliyun = Aliyun::with_secret("a1Data", "lamp-1", "secret").unwrap();
+    let mut expected: usize = ota_subscriptions(&aliyun)
+        .iter()
+        .map(|(filter, _)| Session::subscription_len(filter))
+        .sum();
+    for i in 0.. {
+        let mut buf = [0u8; 256];
+        match aliyun.subscription(i, &mut Scratch::new(&mut buf)).unwrap() {
+            Some(t) => expected += Session::subscription_len(t.filter.as_str()),
+            None => break,
+        }
+    }
+    assert!(expected > 0);
+    let data_first = device(aliyun.clone(), memory(1024, 512, 4096))
+        .with_data(DataOptions::default())
+        .with_ota(Firmware::new("1.0.0"));
+    let ota_first = device(aliyun, memory(1024, 512, 4096))
+        .with_ota(Firmware::new("1.0.0"))
+        .with_data(DataOptions::default());
+    assert_eq!(data_first.session().reserve(), expected);
+    assert_eq!(ota_first.session().reserve(), expected);
+}

@@ -76,6 +76,10 @@ impl DataState {
         }
     }
 
+    pub fn enabled(&self) -> bool {
+        self.options.is_some()
+    }
+
     fn next_id(&mut self) -> u32 {
         let id = self.message_id;
         self.message_id = self.message_id.wrapping_add(1).max(1);
@@ -261,11 +265,8 @@ impl<'b, P: Provider, Pf: Platform> Device<'b, P, Pf, Unregistered> {
     /// with [`DataError::Unsupported`] saying why.
     pub fn with_data(mut self, options: DataOptions) -> Self {
         self.core.data.options = Some(options);
-        let reserve =
-            self.core.session_needs(Topics::System) + self.core.session_needs(Topics::Data);
-        #[cfg(feature = "ota")]
-        let reserve = reserve + self.core.session_needs(Topics::Ota);
-        self.core.session.set_reserve(reserve);
+        // The data model's subscriptions join the others in the session memory's reserve.
+        self.core.reserve_subscriptions();
         self
     }
 }

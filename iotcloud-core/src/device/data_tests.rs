@@ -510,3 +510,18 @@ fn without_with_data_or_without_a_data_model_the_calls_are_refused_by_name() {
         Err(Error::Data(DataError::Unsupported(_)))
     ));
 }
+
+#[test]
+fn the_data_models_subscriptions_join_the_session_reserve() {
+    let t = MockTransport::with_responder(friendly_broker);
+    let clock = TestClock::default();
+    let mut rig = rig();
+    let dev = rig.device(Toy::default(), &t, &clock);
+    // The toy has no system subscription: nothing is kept until the data model comes.
+    assert_eq!(dev.session().reserve(), 0);
+    let dev = dev.with_data(DataOptions::default());
+    assert_eq!(
+        dev.session().reserve(),
+        crate::session::Session::subscription_len("toy/down/#")
+    );
+}

@@ -290,6 +290,23 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
         }
     }
 
+    /// Keeps in the session memory the room the subscriptions made on every connect need:
+    /// the provider's system topics, and those of OTA and the data model where enabled. A
+    /// full offline queue then never stops a connection from subscribing.
+    pub fn reserve_subscriptions(&mut self) {
+        #[allow(unused_mut)]
+        let mut reserve = self.session_needs(Topics::System);
+        #[cfg(feature = "ota")]
+        if self.ota.enabled() {
+            reserve += self.session_needs(Topics::Ota);
+        }
+        #[cfg(feature = "data")]
+        if self.data.enabled() {
+            reserve += self.session_needs(Topics::Data);
+        }
+        self.session.set_reserve(reserve);
+    }
+
     /// Session memory the subscriptions of `topics` take. A topic the provider cannot name
     /// ends the count: connecting reports that error.
     pub fn session_needs(&mut self, topics: Topics) -> usize {

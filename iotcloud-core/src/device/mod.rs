@@ -39,7 +39,7 @@ use crate::mqtt::{PacketId, QoS};
 use crate::platform::{Platform, TransportError};
 use crate::provider::Provider;
 use crate::session::{Session, WhenFull};
-use driver::{Core, Topics};
+use driver::Core;
 
 /// Timing and queueing settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -279,9 +279,7 @@ impl<'b, P: Provider, Pf: Platform> Device<'b, P, Pf, Unregistered> {
         options: DeviceOptions,
     ) -> Self {
         let mut core = Core::new(provider, platform, memory, options);
-        // Room for the system subscriptions that a full offline queue cannot take.
-        let reserve = core.session_needs(Topics::System);
-        core.session.set_reserve(reserve);
+        core.reserve_subscriptions();
         Device {
             core,
             _state: PhantomData,

@@ -84,6 +84,11 @@ impl<'b> OtaState<'b> {
         }
     }
 
+    /// Whether OTA is enabled.
+    pub fn enabled(&self) -> bool {
+        self.firmware.is_some()
+    }
+
     /// Enables OTA for `firmware`.
     pub fn enable(&mut self, firmware: Firmware<'b>) {
         self.firmware = Some(firmware);
@@ -302,10 +307,8 @@ impl<'b, P: Provider, Pf: Platform> Device<'b, P, Pf, Unregistered> {
     /// [`OtaNoticeError::TooLarge`], never cut.
     pub fn with_ota(mut self, firmware: Firmware<'b>) -> Self {
         self.core.ota.enable(firmware);
-        // The OTA subscriptions join the system ones in the session memory's reserve.
-        let reserve =
-            self.core.session_needs(Topics::System) + self.core.session_needs(Topics::Ota);
-        self.core.session.set_reserve(reserve);
+        // The OTA subscriptions join the others in the session memory's reserve.
+        self.core.reserve_subscriptions();
         self
     }
 }

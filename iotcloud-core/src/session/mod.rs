@@ -255,6 +255,11 @@ impl<'s> Session<'s> {
         self.reserve = bytes;
     }
 
+    /// The bytes kept for subscriptions ([`Session::set_reserve`]).
+    pub fn reserve(&self) -> usize {
+        self.reserve
+    }
+
     /// How long to wait for PINGRESP before declaring the connection dead; by default one
     /// keep-alive interval.
     pub fn set_ping_timeout_ms(&mut self, timeout: Option<u64>) {

@@ -83,8 +83,12 @@ async fn a_wrong_key_is_refused_in_the_handshake() {
         .register()
         .await
         .unwrap();
-    let err = dev.connect().await.err().expect("wrong key accepted");
-    match err.into_error() {
+    let (err, _) = dev
+        .connect()
+        .await
+        .expect_err("wrong key accepted")
+        .into_parts();
+    match err {
         Error::Transport(HostError::TlsHandshake { source, .. }) => {
             let text = source.to_string();
             assert!(text.starts_with("TLS-PSK"), "{text}");

@@ -764,7 +764,7 @@ mod tests {
         );
         // Through a reference too.
         assert_eq!(
-            (&p).endpoint_for(&mut Scratch::new(&mut a), TransportCaps::PSK),
+            Provider::endpoint_for(&&p, &mut Scratch::new(&mut a), TransportCaps::PSK),
             p.endpoint(&mut Scratch::new(&mut b))
         );
     }

@@ -291,6 +291,8 @@ impl Fingerprint {
                     }
                     ServerAuth::NoVerification => fp.byte(1),
                     ServerAuth::DefaultRoots => fp.byte(2),
+                    // Not reached: a PSK endpoint comes with its key (the first arms).
+                    ServerAuth::Psk(_) => fp.byte(3),
                 }
                 if let Some(ClientIdentity { cert_pem, key_pem }) = tls.client {
                     fp.byte(1);
@@ -393,6 +395,11 @@ impl AdapterTransport {
     /// instead of certificates: Tencent IoT Explorer's key-authenticated devices on port 8883
     /// use the client id as `identity` and the decoded device secret as `key`.
     ///
+    /// A device does not need this: an endpoint with [`ServerAuth::Psk`] (what the Tencent
+    /// provider gives a key device, since this transport
+    /// [supports](Transport::supports_psk) TLS-PSK) brings its own key, which is used instead
+    /// of this one. This key is for TLS endpoints that name none.
+    ///
     /// With a key set, every TLS connect offers only pre-shared-key cipher suites (ECDHE-PSK,
     /// then PSK, with AES): no certificate is exchanged, and the server proves itself by
     /// knowing the key. The endpoint's [`ServerAuth`] and client certificate are then not
@@ -440,7 +447,13 @@ impl AdapterTransport {
     /// Makes sure the transport holds a control block configured for `tls`: the one it has if
     /// that was configured the same way, else a new one.
     fn ensure_ctrl(&mut self, tls: Option<&Tls<'_>>) -> Result<(), NetError> {
-        let wanted = Fingerprint::of(tls, self.psk.as_ref());
+        // The endpoint's pre-shared key, copied (and wiped when this returns), else the
+        // transport's own.
+        let endpoint_psk = match tls.map(|t| t.server) {
+            Some(ServerAuth::Psk(psk)) => Some(Psk::new(psk.identity.as_bytes(), psk.key)?),
+            _ => None,
+        };
+        let wanted = Fingerprint::of(tls, endpoint_psk.as_ref().or(self.psk.as_ref()));
         if !self.ctrl.is_null() && self.config == Some(wanted) {
             return Ok(());
         }
@@ -461,7 +474,8 @@ impl AdapterTransport {
             sys::network_init_ctrl(ctrl, ptr::null_mut(), Some(on_socket_event), param);
             sys::network_set_base_mode(ctrl, 1, 15_000, 1, 300, 5, 9);
         }
-        if let Some(Err(e)) = tls.map(|tls| self.configure_tls(tls)) {
+        let psk = endpoint_psk.as_ref().or(self.psk.as_ref());
+        if let Some(Err(e)) = tls.map(|tls| Self::configure_tls(ctrl, tls, psk)) {
             self.release();
             return Err(e);
         }
@@ -469,11 +483,14 @@ impl AdapterTransport {
         Ok(())
     }
 
-    /// Turns the fresh control block into a TLS one: the transport's pre-shared key, or the
-    /// endpoint's CA and client certificate.
-    fn configure_tls(&mut self, tls: &Tls<'_>) -> Result<(), NetError> {
-        let ctrl = self.ctrl;
-        if let Some(psk) = &self.psk {
+    /// Turns the fresh control block `ctrl` into a TLS one: the pre-shared key `psk` (the
+    /// endpoint's or the transport's), or the endpoint's CA and client certificate.
+    fn configure_tls(
+        ctrl: *mut sys::network_ctrl_t,
+        tls: &Tls<'_>,
+        psk: Option<&Psk>,
+    ) -> Result<(), NetError> {
+        if let Some(psk) = psk {
             // SAFETY: `ctrl` is ours and configured for TCP. No certificate is exchanged in a
             // PSK suite, so there is nothing to verify.
             let code = unsafe { sys::network_init_tls(ctrl, sys::MBEDTLS_SSL_VERIFY_NONE) };
@@ -502,6 +519,8 @@ impl AdapterTransport {
             ServerAuth::CaPem(_) => sys::MBEDTLS_SSL_VERIFY_REQUIRED,
             ServerAuth::NoVerification => sys::MBEDTLS_SSL_VERIFY_NONE,
             ServerAuth::DefaultRoots => return Err(NetError::NoDefaultRoots),
+            // Not reached: a PSK endpoint comes with its key (handled above).
+            ServerAuth::Psk(_) => return Err(NetError::InvalidPsk),
         };
         // SAFETY: `ctrl` is ours and configured for TCP.
         let code = unsafe { sys::network_init_tls(ctrl, verify) };
@@ -782,6 +801,12 @@ impl embedded_io_async::Write for AdapterTransport {
 }
 
 impl Transport for AdapterTransport {
+    /// True: the SDK's mbedTLS has the pre-shared-key suites, and an endpoint's
+    /// [`ServerAuth::Psk`] is set on the control block with `network_set_psk_info`.
+    fn supports_psk(&self) -> bool {
+        true
+    }
+
     async fn connect(&mut self, endpoint: &Endpoint<'_>) -> Result<(), NetError> {
         // The adapter refuses to connect a ctrl that still has a socket (also one left by a
         // failed connect), so drop it first, and again after a failure.

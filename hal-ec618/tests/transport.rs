@@ -586,3 +586,80 @@ fn psk_limits_and_rejection_are_named_and_never_show_the_key() {
     assert!(!shown.contains("TOPSECRET"), "{shown}");
     assert!(shown.contains("redacted"), "{shown}");
 }
+
+/// A Tencent key-authenticated device on this transport: the provider sees that the
+/// transport does TLS-PSK and gives an endpoint on 8883 with Tencent's identity and the
+/// decoded device secret, which go to `network_set_psk_info`.
+#[test]
+fn a_tencent_key_device_connects_with_the_endpoints_psk() {
+    use iotcloud_core::Provider;
+    use iotcloud_core::scratch::Scratch;
+    use iotcloud_core::transport::TransportCaps;
+    let _g = fake::lock();
+    let mut t = AdapterTransport::new().unwrap();
+    assert!(t.supports_psk());
+    let tencent =
+        iotcloud_tencent::Tencent::with_secret("LD8S5J1L07", "test", "acyv3QDJrRa0fW5UE58KnQ==")
+            .unwrap();
+    let mut buf = [0u8; 256];
+    let ep = tencent
+        .endpoint_for(&mut Scratch::new(&mut buf), TransportCaps::of(&t))
+        .unwrap();
+    run(async {
+        for _ in 0..2 {
+            t.connect(&ep).await.unwrap();
+            t.close().await;
+        }
+    });
+    let key = [
+        0x69, 0xcc, 0xaf, 0xdd, 0x00, 0xc9, 0xad, 0x16, 0xb4, 0x7d, 0x6e, 0x54, 0x13, 0x9f, 0x0a,
+        0x9d,
+    ];
+    fake::with(|s| {
+        // Set once: the control block is kept across reconnects with the same key.
+        assert_eq!(s.psk_seen, vec![(PSK_ID.to_vec(), key.to_vec())]);
+        assert!(s.psk_ctrls_offer_only_psk(), "certificate suites offered");
+        assert!(s.calls.contains(&"network_init_tls(none)"));
+        assert!(!s.calls.contains(&"network_set_server_cert"));
+        let c = &s.connects[0];
+        assert_eq!(
+            (c.domain.as_str(), c.port),
+            ("LD8S5J1L07.iotcloud.tencentdevices.com", 8883)
+        );
+    });
+}
+
+#[test]
+fn the_endpoints_psk_is_used_instead_of_the_transports_own() {
+    use iotcloud_core::transport::Psk;
+    let _g = fake::lock();
+    let mut t = AdapterTransport::new()
+        .unwrap()
+        .with_psk(b"transport-id", b"TRANSPORTKEY")
+        .unwrap();
+    let from_endpoint = Psk {
+        identity: "LD8S5J1L07test",
+        key: PSK_KEY,
+    };
+    run(t.connect(&Endpoint::tls("h", 8883, ServerAuth::Psk(from_endpoint)))).unwrap();
+    run(t.close());
+    // A TLS endpoint without a key of its own gets the transport's: a new control block.
+    run(t.connect(&Endpoint::tls("h", 8883, ServerAuth::NoVerification))).unwrap();
+    fake::with(|s| {
+        assert_eq!(
+            s.psk_seen,
+            vec![
+                (PSK_ID.to_vec(), PSK_KEY.to_vec()),
+                (b"transport-id".to_vec(), b"TRANSPORTKEY".to_vec())
+            ]
+        );
+    });
+    // An endpoint key too long for the SDK's mbedTLS is refused by name.
+    let long = [b'k'; 33];
+    let too_long = Psk {
+        identity: "LD8S5J1L07test",
+        key: &long,
+    };
+    let err = run(t.connect(&Endpoint::tls("h", 8883, ServerAuth::Psk(too_long)))).unwrap_err();
+    assert_eq!(err, NetError::InvalidPsk);
+}

@@ -3,6 +3,8 @@
 pub mod clock;
 pub mod firmware;
 pub mod platform;
+#[cfg(feature = "psk")]
+mod psk;
 pub mod store;
 pub mod transport;
 

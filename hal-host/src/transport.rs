@@ -1,9 +1,10 @@
-//! [`Transport`] over tokio TCP, with TLS by rustls (ring).
+//! [`Transport`] over tokio TCP, with TLS by rustls (ring), and TLS-PSK by OpenSSL with the
+//! `psk` feature.
 
 use std::io;
 use std::sync::Arc;
 
-use iotcloud_core::transport::{ClientIdentity, Endpoint, ServerAuth, Transport};
+use iotcloud_core::transport::{ClientIdentity, Endpoint, ServerAuth, Tls, Transport};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
@@ -54,6 +55,11 @@ pub enum HostError {
     /// Read or write without a connection.
     #[error("not connected")]
     NotConnected,
+    /// The endpoint asks for TLS with a pre-shared key
+    /// ([`ServerAuth::Psk`]) and this build has no TLS-PSK: build hal-host with its `psk`
+    /// feature, or choose another security (plain TCP where the cloud offers it).
+    #[error("TLS with a pre-shared key needs hal-host's `psk` feature")]
+    PskUnsupported,
 }
 
 impl embedded_io::Error for HostError {
@@ -65,6 +71,7 @@ impl embedded_io::Error for HostError {
             | HostError::TlsMaterial(_)
             | HostError::ServerName(_) => embedded_io::ErrorKind::InvalidData,
             HostError::NotConnected => embedded_io::ErrorKind::NotConnected,
+            HostError::PskUnsupported => embedded_io::ErrorKind::Unsupported,
         }
     }
 }
@@ -72,9 +79,12 @@ impl embedded_io::Error for HostError {
 enum Stream {
     Plain(TcpStream),
     Tls(Box<TlsStream<TcpStream>>),
+    #[cfg(feature = "psk")]
+    Psk(Box<tokio_openssl::SslStream<TcpStream>>),
 }
 
-/// A TCP or TLS connection made by tokio and rustls. Must be used inside a tokio runtime.
+/// A TCP or TLS connection made by tokio and rustls (and, with the `psk` feature, TLS-PSK
+/// made by OpenSSL). Must be used inside a tokio runtime.
 ///
 /// Writes are buffered until `flush`, so that what the device writes in pieces (a header
 /// and its payload, a transmit buffer and a frame from session memory) leaves together.
@@ -143,6 +153,8 @@ impl TcpTransport {
             let n = match stream {
                 Stream::Plain(s) => s.write(rest).await,
                 Stream::Tls(s) => s.write(rest).await,
+                #[cfg(feature = "psk")]
+                Stream::Psk(s) => s.write(rest).await,
             }
             .map_err(HostError::Io)?;
             if n == 0 {
@@ -150,8 +162,11 @@ impl TcpTransport {
             }
             self.sent += n;
         }
-        if let Stream::Tls(s) = stream {
-            s.flush().await.map_err(HostError::Io)?;
+        match stream {
+            Stream::Plain(_) => {}
+            Stream::Tls(s) => s.flush().await.map_err(HostError::Io)?,
+            #[cfg(feature = "psk")]
+            Stream::Psk(s) => s.flush().await.map_err(HostError::Io)?,
         }
         self.out.clear();
         self.sent = 0;
@@ -163,7 +178,9 @@ fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-/// Builds the rustls client configuration for `tls`.
+/// Builds the rustls client configuration for `tls`. [`ServerAuth::Psk`] is refused with
+/// [`HostError::PskUnsupported`]: rustls has no TLS-PSK (the `psk` feature does it with
+/// OpenSSL instead).
 pub fn client_config(
     server: ServerAuth<'_>,
     client: Option<ClientIdentity<'_>>,
@@ -197,6 +214,7 @@ pub fn client_config(
         ServerAuth::NoVerification => builder
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(NoServerVerification(provider()))),
+        ServerAuth::Psk(_) => return Err(HostError::PskUnsupported),
     };
     match client {
         None => Ok(builder.with_no_client_auth()),
@@ -279,6 +297,8 @@ impl embedded_io_async::Read for TcpTransport {
         let result = match self.stream.as_mut().ok_or(HostError::NotConnected)? {
             Stream::Plain(s) => s.read(buf).await,
             Stream::Tls(s) => s.read(buf).await,
+            #[cfg(feature = "psk")]
+            Stream::Psk(s) => s.read(buf).await,
         };
         result.map_err(HostError::Io)
     }
@@ -309,7 +329,15 @@ impl Transport for TcpTransport {
         self.stream = None;
         self.out.clear();
         self.sent = 0;
-        self.sent = 0;
+        if let Some(Tls {
+            server: ServerAuth::Psk(_),
+            ..
+        }) = endpoint.tls
+            && !self.supports_psk()
+        {
+            // Refused before any connection is made: never plain TCP instead.
+            return Err(HostError::PskUnsupported);
+        }
         let host = endpoint.host;
         let mut addrs = tokio::net::lookup_host((host, endpoint.port))
             .await
@@ -336,6 +364,15 @@ impl Transport for TcpTransport {
         tcp.set_nodelay(self.nodelay)?;
         self.stream = Some(match endpoint.tls {
             None => Stream::Plain(tcp),
+            #[cfg(feature = "psk")]
+            Some(Tls {
+                server: ServerAuth::Psk(psk),
+                server_name,
+                ..
+            }) => {
+                let name = server_name.unwrap_or(host);
+                Stream::Psk(Box::new(crate::psk::connect(tcp, host, name, psk).await?))
+            }
             Some(tls) => {
                 let config = client_config(tls.server, tls.client)?;
                 let name = tls.server_name.unwrap_or(host);
@@ -354,6 +391,11 @@ impl Transport for TcpTransport {
         Ok(())
     }
 
+    /// True with the `psk` feature (TLS-PSK through OpenSSL), false without it.
+    fn supports_psk(&self) -> bool {
+        cfg!(feature = "psk")
+    }
+
     async fn close(&mut self) {
         if let Some(stream) = self.stream.take() {
             match stream {
@@ -361,6 +403,10 @@ impl Transport for TcpTransport {
                     let _ = s.shutdown().await;
                 }
                 Stream::Tls(mut s) => {
+                    let _ = s.shutdown().await;
+                }
+                #[cfg(feature = "psk")]
+                Stream::Psk(mut s) => {
                     let _ = s.shutdown().await;
                 }
             }

@@ -175,3 +175,26 @@ fn bad_tls_material_is_a_named_error() {
     assert!(matches!(e, HostError::TlsMaterial(_)), "{e:?}");
     assert!(!e.to_string().contains("AAAA"));
 }
+
+/// Without the `psk` feature, a TLS-PSK endpoint is refused by name before any connection
+/// is made: never plain TCP instead.
+#[cfg(not(feature = "psk"))]
+#[tokio::test]
+async fn a_psk_endpoint_is_refused_without_the_psk_feature() {
+    use iotcloud_core::transport::{Psk, Transport};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let mut transport = hal_host::TcpTransport::new();
+    assert!(!transport.supports_psk());
+    let psk = Psk {
+        identity: "LD8S5J1L07test",
+        key: b"0123456789abcdef",
+    };
+    let endpoint = iotcloud_core::Endpoint::tls("127.0.0.1", port, ServerAuth::Psk(psk));
+    let err = transport.connect(&endpoint).await.unwrap_err();
+    assert!(matches!(err, HostError::PskUnsupported), "{err:?}");
+    assert!(err.to_string().contains("`psk` feature"), "{err}");
+    assert!(listener.accept().is_err(), "a connection was made");
+    assert!(!transport.is_connected());
+}

@@ -97,6 +97,9 @@ impl<T: Transport> Transport for CountingTransport<T> {
     async fn close(&mut self) {
         self.inner.close().await
     }
+    fn supports_psk(&self) -> bool {
+        self.inner.supports_psk()
+    }
 }
 
 /// One provider's connection cost.

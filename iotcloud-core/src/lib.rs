@@ -84,4 +84,4 @@ pub use provider::{
     CloudEndpoint, Connection, Credentials, EndpointOverrides, KeepAlive, Limits, MqttOptions,
     Provider, ProviderError, SignContext, TlsChoice, TopicPath,
 };
-pub use transport::{ClientIdentity, Endpoint, ServerAuth, Tls, Transport};
+pub use transport::{ClientIdentity, Endpoint, Psk, ServerAuth, Tls, Transport, TransportCaps};

@@ -10,7 +10,7 @@ use crate::mqtt::{QoS, SubscribeTopic, TopicFilter, Will};
 use crate::ota::{OtaFormat, OtaSupport};
 use crate::register::Registration;
 use crate::scratch::{Scratch, ScratchFull, TextWriter};
-use crate::transport::{ClientIdentity, Endpoint, ServerAuth, Tls};
+use crate::transport::{ClientIdentity, Endpoint, ServerAuth, Tls, TransportCaps};
 
 /// Longest host name a provider builds (RFC 1035 allows 253).
 pub const MAX_HOST_LEN: usize = 253;
@@ -547,6 +547,22 @@ pub trait Provider {
     /// choice the cloud has no port for), or when `scratch` is too small for the host name.
     fn endpoint<'a>(&'a self, scratch: &mut Scratch<'a>) -> Result<Endpoint<'a>, ProviderError>;
 
+    /// Where the MQTT broker is, for a transport that can do what `caps` says: what the
+    /// device calls, with [`TransportCaps::of`] its transport. The default is
+    /// [`Provider::endpoint`], whatever the transport can do; a cloud whose default security
+    /// depends on it overrides this (Tencent's key authentication: TLS-PSK on port 8883 with
+    /// a transport that has it, plain TCP on port 1883 otherwise), and then `endpoint` is this
+    /// with [`TransportCaps::NONE`]. An explicit TLS choice in the overrides always wins over
+    /// `caps`.
+    fn endpoint_for<'a>(
+        &'a self,
+        scratch: &mut Scratch<'a>,
+        caps: TransportCaps,
+    ) -> Result<Endpoint<'a>, ProviderError> {
+        let _ = caps;
+        self.endpoint(scratch)
+    }
+
     /// Keep-alive and clean-session settings.
     fn mqtt_options(&self) -> MqttOptions {
         MqttOptions::default()
@@ -618,6 +634,13 @@ impl<P: Provider + ?Sized> Provider for &P {
     }
     fn endpoint<'a>(&'a self, scratch: &mut Scratch<'a>) -> Result<Endpoint<'a>, ProviderError> {
         (**self).endpoint(scratch)
+    }
+    fn endpoint_for<'a>(
+        &'a self,
+        scratch: &mut Scratch<'a>,
+        caps: TransportCaps,
+    ) -> Result<Endpoint<'a>, ProviderError> {
+        (**self).endpoint_for(scratch, caps)
     }
     fn mqtt_options(&self) -> MqttOptions {
         (**self).mqtt_options()
@@ -727,6 +750,43 @@ mod tests {
                 key: "tls",
                 reason: "this cloud has no port for the chosen security; give `port`"
             }
+        );
+    }
+
+    #[test]
+    fn endpoint_for_is_endpoint_unless_the_provider_says_otherwise() {
+        let p = crate::plain::PlainMqtt::new("broker.example", 1883, "dev").unwrap();
+        let mut a = [0u8; 64];
+        let mut b = [0u8; 64];
+        assert_eq!(
+            p.endpoint_for(&mut Scratch::new(&mut a), TransportCaps::PSK),
+            p.endpoint(&mut Scratch::new(&mut b))
+        );
+        // Through a reference too.
+        assert_eq!(
+            Provider::endpoint_for(&&p, &mut Scratch::new(&mut a), TransportCaps::PSK),
+            p.endpoint(&mut Scratch::new(&mut b))
+        );
+    }
+
+    #[test]
+    fn transports_have_no_psk_unless_they_say_so_and_debug_hides_a_psk() {
+        let t = crate::test_support::MockTransport::default();
+        assert_eq!(TransportCaps::of(&t), TransportCaps::NONE);
+        assert!(TransportCaps::PSK.psk && !TransportCaps::default().psk);
+        let psk = crate::transport::Psk {
+            identity: "pid-dev",
+            key: b"TOPSECRET",
+        };
+        let e = Endpoint::tls("h", 8883, ServerAuth::Psk(psk));
+        let shown = std::format!("{e:?} {psk:#?}");
+        assert!(
+            shown.contains("pid-dev") && shown.contains("<redacted>"),
+            "{shown}"
+        );
+        assert!(
+            !shown.contains("TOPSECRET") && !shown.contains("84, 79"),
+            "{shown}"
         );
     }
 

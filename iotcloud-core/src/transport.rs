@@ -23,6 +23,44 @@ pub trait Transport: embedded_io_async::Read + embedded_io_async::Write {
 
     /// Closes the connection, if any. Never fails: there is nothing a caller could do.
     async fn close(&mut self);
+
+    /// Whether [`Transport::connect`] can do TLS with a pre-shared key
+    /// ([`ServerAuth::Psk`]). Default: no.
+    ///
+    /// A provider consults this (through [`TransportCaps`]) to choose a cloud's default
+    /// security: Tencent's key-authenticated devices use TLS-PSK on port 8883 where the
+    /// transport has it, and plain TCP on port 1883 where it does not. A transport that says
+    /// no must still refuse a [`ServerAuth::Psk`] endpoint with an error of its own, never
+    /// fall back to plain TCP or to certificate-checked TLS.
+    fn supports_psk(&self) -> bool {
+        false
+    }
+}
+
+/// What a transport can do beyond plain TCP and certificate-checked TLS: the input a
+/// provider's [`endpoint_for`](crate::Provider::endpoint_for) chooses a cloud's default
+/// security from. The device builds it from its transport with [`TransportCaps::of`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct TransportCaps {
+    /// TLS with a pre-shared key ([`ServerAuth::Psk`]).
+    pub psk: bool,
+}
+
+impl TransportCaps {
+    /// Nothing beyond plain TCP and certificate-checked TLS: what
+    /// [`Provider::endpoint`](crate::Provider::endpoint) assumes.
+    pub const NONE: TransportCaps = TransportCaps { psk: false };
+
+    /// TLS-PSK as well.
+    pub const PSK: TransportCaps = TransportCaps { psk: true };
+
+    /// What `transport` says it can do.
+    pub fn of<T: Transport + ?Sized>(transport: &T) -> Self {
+        TransportCaps {
+            psk: transport.supports_psk(),
+        }
+    }
 }
 
 /// Where to connect: host, port and TLS settings.
@@ -81,6 +119,30 @@ pub enum ServerAuth<'a> {
     /// Encrypt without checking who the server is. This is what LuatOS does with `tls = true`;
     /// it does not protect against an impostor and exists only for compatibility.
     NoVerification,
+    /// TLS with a pre-shared key (RFC 4279): only pre-shared-key cipher suites, no
+    /// certificate either way; each side proves itself by knowing the key. What Tencent IoT
+    /// Explorer's key-authenticated devices use on port 8883. A transport that cannot do it
+    /// ([`Transport::supports_psk`] is false) fails the connect with an error that says so.
+    /// The endpoint's client certificate, if any, is not used.
+    Psk(Psk<'a>),
+}
+
+/// A TLS pre-shared key and the identity sent with it. `Debug` never shows the key.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Psk<'a> {
+    /// The PSK identity the client sends in its key exchange (RFC 4279 §5.1: UTF-8 text).
+    pub identity: &'a str,
+    /// The key itself, raw bytes.
+    pub key: &'a [u8],
+}
+
+impl fmt::Debug for Psk<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Psk")
+            .field("identity", &self.identity)
+            .field("key", &"<redacted>")
+            .finish()
+    }
 }
 
 /// A client certificate with its private key, both PEM. `Debug` never shows the key.

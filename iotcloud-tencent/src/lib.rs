@@ -21,7 +21,7 @@ use iotcloud_core::scratch::Scratch;
 use iotcloud_core::sign::{
     Algorithm, Secret, TimeUnit, TimestampPolicy, base64_decode, check_identifier, hmac,
 };
-use iotcloud_core::transport::{ClientIdentity, Endpoint};
+use iotcloud_core::transport::{ClientIdentity, Endpoint, Psk, ServerAuth, Tls, TransportCaps};
 
 mod data;
 mod ota;
@@ -66,7 +66,7 @@ pub const LUATOS_APP_ID: &str = "12010126";
 /// Port for key authentication over plain TCP.
 pub const PLAIN_PORT: u16 = 1883;
 
-/// Port for TLS (certificate authentication; key authentication there is TLS-PSK).
+/// Port for TLS: certificate authentication, and key authentication over TLS-PSK.
 pub const TLS_PORT: u16 = 8883;
 
 /// Longest product id (Tencent's product ids are 10 characters).
@@ -316,8 +316,9 @@ iotcloud_core::connection_settings!(Tencent, KEEP_ALIVE);
 impl<'a> Tencent<'a> {
     /// A device with key authentication: the base64 device secret (PSK) from the console.
     /// Signs with the clock's time ([`CLOCKLESS_EXPIRY`] while the device does not know it),
-    /// in the China region, over plain TCP on port 1883 (see the crate documentation for
-    /// why not TLS).
+    /// in the China region. Connects over TLS-PSK on port 8883 where the transport can
+    /// ([`Transport::supports_psk`](iotcloud_core::Transport::supports_psk)), over plain
+    /// TCP on port 1883 where it cannot (see the crate documentation).
     pub fn with_secret(
         product_id: &'a str,
         device_name: &'a str,
@@ -609,6 +610,40 @@ impl<'a> Tencent<'a> {
         self.system("$shadow/operation/result/")
     }
 
+    /// The TLS pre-shared key of a device with key authentication, written into `scratch`:
+    /// identity `{ProductId}{DeviceName}` (the client id), key the base64-decoded device
+    /// secret. This is what Tencent's own device SDK sends: `qcloud_iot_mqtt_init` in
+    /// `sdk_src/protocol/mqtt/mqtt_client.c` of TencentCloud/tencentcloud-iot-explorer-sdk-embedded-c
+    /// sets `psk` to `base64decode(device_secret)` and `psk_id` to `"%s%s"` of product id and
+    /// device name, which `platform/tls/mbedtls/HAL_TLS_mbedtls.c` hands to
+    /// `mbedtls_ssl_conf_psk`, offering only `TLS_PSK_WITH_AES_128_CBC_SHA` and
+    /// `TLS_PSK_WITH_AES_256_CBC_SHA`, and no CA.
+    ///
+    /// [`ProviderError::Unsupported`] for a certificate device or a registering one (whose
+    /// key is in its registration record). `Debug` of the result never shows the key.
+    pub fn psk<'s>(&self, scratch: &mut Scratch<'s>) -> Result<Psk<'s>, ProviderError> {
+        let Auth::Key(secret) = self.auth else {
+            return Err(ProviderError::Unsupported(
+                "TLS-PSK without a device secret in the configuration (certificate or \
+                 registering device)",
+            ));
+        };
+        let identity = scratch.concat(&[self.product_id, self.device_name])?;
+        let mut decoded = [0u8; MAX_PSK_LEN];
+        let Some(len) = base64_decode(secret.expose(), &mut decoded) else {
+            return Err(ProviderError::InvalidBase64("device_secret"));
+        };
+        let key = scratch.bytes(len, |dst| {
+            dst.copy_from_slice(&decoded[..len]);
+            Ok(len)
+        });
+        decoded.fill(0);
+        Ok(Psk {
+            identity,
+            key: key?,
+        })
+    }
+
     fn resolve_expiry(&self, ctx: &SignContext) -> Result<u64, ProviderError> {
         Ok(self
             .timestamp
@@ -632,11 +667,25 @@ impl Provider for Tencent<'_> {
         "tencent"
     }
 
-    /// Key authentication: plain TCP on 1883 (a TLS choice needs an explicit port, see the
-    /// crate documentation). Certificate authentication: TLS on 8883, presenting the
-    /// device's certificate whatever the overrides' `client` says; a registering
-    /// certificate device presents the one in its record.
+    /// What [`Provider::endpoint_for`] gives a transport without TLS-PSK.
     fn endpoint<'a>(&'a self, scratch: &mut Scratch<'a>) -> Result<Endpoint<'a>, ProviderError> {
+        self.endpoint_for(scratch, TransportCaps::NONE)
+    }
+
+    /// Key authentication, with the TLS choice left at [`TlsChoice::CloudDefault`]: TLS-PSK on
+    /// 8883 when `caps` has it (identity `{pid}{dn}`, key the decoded device secret, see
+    /// [`Tencent::psk`]), plain TCP on 1883 otherwise. `TlsChoice::Off` is plain TCP on 1883;
+    /// `TlsChoice::On(ServerAuth::Psk(_))` is that pre-shared key on 8883; any other TLS
+    /// choice needs an explicit port (see the crate documentation). A registering key device
+    /// uses plain TCP: its key is in the registration record. Certificate authentication:
+    /// TLS on 8883, presenting the device's certificate whatever the overrides' `client`
+    /// says; a registering certificate device presents the one in its record. A port
+    /// override keeps the security chosen.
+    fn endpoint_for<'a>(
+        &'a self,
+        scratch: &mut Scratch<'a>,
+        caps: TransportCaps,
+    ) -> Result<Endpoint<'a>, ProviderError> {
         let overrides = self.connection.overrides;
         let host = match overrides.host {
             Some(host) => host,
@@ -644,19 +693,32 @@ impl Provider for Tencent<'_> {
         };
         match self.auth_mode() {
             AuthMode::Key => {
-                // Tencent's TLS for key authentication is TLS-PSK, which the transports do
-                // not offer: TLS here means server-checked TLS, which only a port override
-                // can point somewhere.
-                if matches!(overrides.tls, TlsChoice::On(_)) && overrides.port.is_none() {
+                if let (TlsChoice::CloudDefault, true, Auth::Key(_)) =
+                    (overrides.tls, caps.psk, self.auth)
+                {
+                    return Ok(Endpoint {
+                        host,
+                        port: overrides.port.unwrap_or(TLS_PORT),
+                        tls: Some(Tls {
+                            server: ServerAuth::Psk(self.psk(scratch)?),
+                            server_name: None,
+                            client: None,
+                        }),
+                    });
+                }
+                let psk = matches!(overrides.tls, TlsChoice::On(ServerAuth::Psk(_)));
+                // Tencent's TLS for key authentication is TLS-PSK: TLS checked by certificate
+                // is not documented there, so only a port override can point it somewhere.
+                if matches!(overrides.tls, TlsChoice::On(_)) && !psk && overrides.port.is_none() {
                     return Err(ProviderError::InvalidValue {
                         key: "tls",
-                        reason: "Tencent's key authentication over TLS is TLS-PSK, which the \
-                                 transports do not offer; give `port` to try anyway",
+                        reason: "Tencent's key authentication over TLS is TLS-PSK, not \
+                                 certificate-checked TLS; give `port` to try anyway",
                     });
                 }
                 self.connection.resolve(CloudEndpoint {
                     host,
-                    tls_port: None,
+                    tls_port: psk.then_some(TLS_PORT),
                     plain_port: Some(PLAIN_PORT),
                     ca_pem: DEFAULT_ROOTS,
                 })

@@ -3,7 +3,7 @@ use std::string::{String, ToString};
 
 use iotcloud_core::provider::TlsChoice;
 use iotcloud_core::sign::Base64;
-use iotcloud_core::transport::ServerAuth;
+use iotcloud_core::transport::{Psk, ServerAuth, TransportCaps};
 use iotcloud_testkit::{ota_subscriptions, system_subscriptions};
 
 use super::*;
@@ -445,6 +445,132 @@ fn key_authentication_connects_in_plain_tcp_on_1883() {
     let e = tls.endpoint(&mut Scratch::new(&mut host)).unwrap();
     assert_eq!(e.port, 8883);
     assert_eq!(e.tls.unwrap().server, ServerAuth::CaPem(CA_PEM));
+}
+
+/// `acyv3QDJrRa0fW5UE58KnQ==`, decoded.
+const PSK_BYTES: [u8; 16] = [
+    0x69, 0xcc, 0xaf, 0xdd, 0x00, 0xc9, 0xad, 0x16, 0xb4, 0x7d, 0x6e, 0x54, 0x13, 0x9f, 0x0a, 0x9d,
+];
+
+fn endpoint_for(t: &Tencent<'_>, caps: TransportCaps) -> Result<String, ProviderError> {
+    let mut buf = [0u8; 256];
+    let e = t.endpoint_for(&mut Scratch::new(&mut buf), caps)?;
+    Ok(format!(
+        "{}:{} {:?}",
+        e.host,
+        e.port,
+        e.tls.map(|t| t.server)
+    ))
+}
+
+#[test]
+fn key_authentication_is_tls_psk_on_8883_only_where_the_transport_has_it() {
+    let t = Tencent::with_secret(PID, DN, PSK).unwrap();
+    let mut buf = [0u8; 256];
+    let e = t
+        .endpoint_for(&mut Scratch::new(&mut buf), TransportCaps::PSK)
+        .unwrap();
+    assert_eq!(
+        (e.host, e.port),
+        ("LD8S5J1L07.iotcloud.tencentdevices.com", 8883)
+    );
+    let tls = e.tls.unwrap();
+    // What Tencent's SDK sends: identity `{pid}{dn}`, key the decoded device secret.
+    let ServerAuth::Psk(psk) = tls.server else {
+        panic!("not TLS-PSK: {tls:?}");
+    };
+    assert_eq!((psk.identity, psk.key), ("LD8S5J1L07test", &PSK_BYTES[..]));
+    assert_eq!((tls.server_name, tls.client), (None, None));
+    // The same key, made on its own.
+    let mut buf = [0u8; 64];
+    assert_eq!(t.psk(&mut Scratch::new(&mut buf)).unwrap(), psk);
+
+    // A transport without TLS-PSK: plain TCP on 1883, as `endpoint` says.
+    let plain = "LD8S5J1L07.iotcloud.tencentdevices.com:1883 None";
+    assert_eq!(endpoint_for(&t, TransportCaps::NONE).unwrap(), plain);
+    let mut buf = [0u8; 256];
+    assert_eq!(t.endpoint(&mut Scratch::new(&mut buf)).unwrap().tls, None);
+    // A port override keeps TLS-PSK; a host override too.
+    let local = t.clone().with_host("127.0.0.1").with_port(18883);
+    let e = endpoint_for(&local, TransportCaps::PSK).unwrap();
+    assert!(e.starts_with("127.0.0.1:18883 Some(Psk(Psk {"), "{e}");
+    // A scratch too small for the host, identity and key is an error, not a truncation.
+    assert!(matches!(
+        t.endpoint_for(&mut Scratch::new(&mut [0u8; 60]), TransportCaps::PSK),
+        Err(ProviderError::ScratchFull(_))
+    ));
+}
+
+#[test]
+fn an_explicit_tls_choice_wins_over_the_transports_psk() {
+    let t = Tencent::with_secret(PID, DN, PSK).unwrap();
+    // `tls=false`: plain TCP on 1883.
+    let off = t.clone().with_tls(TlsChoice::Off);
+    assert_eq!(
+        endpoint_for(&off, TransportCaps::PSK).unwrap(),
+        "LD8S5J1L07.iotcloud.tencentdevices.com:1883 None"
+    );
+    // A CA: certificate-checked TLS, which still needs a port for a key device.
+    let ca = t.clone().with_tls(TlsChoice::On(ServerAuth::CaPem(CA_PEM)));
+    assert!(matches!(
+        endpoint_for(&ca, TransportCaps::PSK),
+        Err(ProviderError::InvalidValue { key: "tls", .. })
+    ));
+    let ca = ca.with_port(8883);
+    let mut buf = [0u8; 256];
+    let e = ca
+        .endpoint_for(&mut Scratch::new(&mut buf), TransportCaps::PSK)
+        .unwrap();
+    assert_eq!(
+        (e.port, e.tls.unwrap().server),
+        (8883, ServerAuth::CaPem(CA_PEM))
+    );
+    // A key of the user's own: TLS-PSK on 8883 whatever the transport says (a transport
+    // without it then refuses the connect).
+    let own = Psk {
+        identity: "someone",
+        key: b"K",
+    };
+    let chosen = t.clone().with_tls(TlsChoice::On(ServerAuth::Psk(own)));
+    let mut buf = [0u8; 256];
+    let e = chosen
+        .endpoint_for(&mut Scratch::new(&mut buf), TransportCaps::NONE)
+        .unwrap();
+    assert_eq!(
+        (e.port, e.tls.unwrap().server),
+        (8883, ServerAuth::Psk(own))
+    );
+}
+
+#[test]
+fn certificate_devices_do_not_change_with_the_transports_psk() {
+    let t = Tencent::with_certificate(PID, DN, identity()).unwrap();
+    assert_eq!(
+        endpoint_for(&t, TransportCaps::PSK).unwrap(),
+        endpoint_for(&t, TransportCaps::NONE).unwrap()
+    );
+    let mut buf = [0u8; 64];
+    assert!(matches!(
+        t.psk(&mut Scratch::new(&mut buf)),
+        Err(ProviderError::Unsupported(_))
+    ));
+}
+
+#[test]
+fn debug_of_a_psk_endpoint_never_shows_the_key() {
+    let t = Tencent::with_secret(PID, DN, PSK).unwrap();
+    let mut buf = [0u8; 256];
+    let e = t
+        .endpoint_for(&mut Scratch::new(&mut buf), TransportCaps::PSK)
+        .unwrap();
+    let shown = format!("{e:?} {:#?}", e.tls);
+    assert!(shown.contains("LD8S5J1L07test"), "{shown}");
+    assert!(shown.contains("<redacted>"), "{shown}");
+    // Neither the base64 secret nor the key's bytes, in decimal or hex.
+    assert!(!shown.contains("acyv3QDJ"), "{shown}");
+    assert!(!shown.contains("105, 204"), "{shown}");
+    assert!(!shown.contains("0x69"), "{shown}");
+    assert!(!shown.to_lowercase().contains("69ccaf"), "{shown}");
 }
 
 #[test]

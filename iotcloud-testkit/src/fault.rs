@@ -228,4 +228,7 @@ impl<T: Transport> Transport for FaultTransport<T> {
     async fn close(&mut self) {
         self.inner.close().await;
     }
+    fn supports_psk(&self) -> bool {
+        self.inner.supports_psk()
+    }
 }

@@ -78,6 +78,31 @@ impl Broker {
     }
 
     pub fn start_with(extra: ListenerExtra) -> Broker {
+        Self::start_in(tempfile::tempdir().unwrap(), extra)
+    }
+
+    /// A broker whose only listener is TLS-PSK (TLS 1.2, pre-shared-key cipher suites, no
+    /// certificate) and knows one client: `identity` with `key`. Mosquitto's `psk_hint` and
+    /// `psk_file`; the key is written to the file as hex, as mosquitto reads it. The cipher
+    /// suites are the two Tencent's device SDK offers. The broker takes each client's user
+    /// name from its PSK identity (`use_identity_as_username`), so its log names the
+    /// identity it authenticated.
+    pub fn start_psk(identity: &str, key: &[u8]) -> Broker {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("psk");
+        let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
+        std::fs::write(&file, format!("{identity}:{hex}\n")).unwrap();
+        let extra = ListenerExtra(vec![
+            "psk_hint iotcloud-test".into(),
+            format!("psk_file {}", file.display()),
+            "tls_version tlsv1.2".into(),
+            "ciphers PSK-AES128-CBC-SHA:PSK-AES256-CBC-SHA".into(),
+            "use_identity_as_username true".into(),
+        ]);
+        Self::start_in(dir, extra)
+    }
+
+    fn start_in(dir: tempfile::TempDir, extra: ListenerExtra) -> Broker {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -86,7 +111,7 @@ impl Broker {
         let mut b = Broker {
             child: None,
             port,
-            dir: tempfile::tempdir().unwrap(),
+            dir,
             extra,
         };
         b.launch();

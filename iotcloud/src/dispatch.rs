@@ -18,6 +18,7 @@ use iotcloud_core::register::{
 use iotcloud_core::scratch::Scratch;
 #[cfg(feature = "registration")]
 use iotcloud_core::transport::ClientIdentity;
+use iotcloud_core::transport::TransportCaps;
 
 use crate::{
     AnyProvider, Credentials, Endpoint, Limits, MqttOptions, Provider, ProviderError, SignContext,
@@ -62,6 +63,14 @@ impl Provider for AnyProvider<'_> {
 
     fn endpoint<'a>(&'a self, scratch: &mut Scratch<'a>) -> Result<Endpoint<'a>, ProviderError> {
         each!(self, p => p.endpoint(scratch))
+    }
+
+    fn endpoint_for<'a>(
+        &'a self,
+        scratch: &mut Scratch<'a>,
+        caps: TransportCaps,
+    ) -> Result<Endpoint<'a>, ProviderError> {
+        each!(self, p => p.endpoint_for(scratch, caps))
     }
 
     fn mqtt_options(&self) -> MqttOptions {

@@ -1,11 +1,12 @@
 //! `cargo xtask <task>`: the project's own tasks.
 //!
 //! - `test`: everything CI checks — formatting, lints, the whole test suite (including
-//!   the mosquitto integration tests), the `no_std` crates built for the Air780E's
+//!   the mosquitto integration tests, and hal-host's TLS-PSK tests with its `psk` feature),
+//!   the `no_std` crates built for the Air780E's
 //!   Cortex-M3 (`thumbv7m-none-eabi`), hal-ec618 against the vendor's C headers, and the
 //!   firmware run on an emulated Cortex-M3. It first installs what the machine lacks
 //!   (`setup.rs`: the rustup target and components, mosquitto, qemu-system-arm, the
-//!   arm-none-eabi C toolchain).
+//!   arm-none-eabi C toolchain, pkg-config and libssl-dev).
 //! - `ec618-check`: only hal-ec618's binding and symbol checks against the vendor's headers.
 //! - `qemu`: only the emulated Cortex-M3 part: the SDK's checks on the target, and the
 //!   device firmware exchanging MQTT with a local mosquitto through the board's UART.
@@ -212,6 +213,28 @@ fn test() -> Result<(), String> {
         ],
     )?;
     step("tests", "cargo", &["test", "--workspace"])?;
+    // TLS-PSK is behind a feature (it links the system's OpenSSL): its lints and its tests
+    // against mosquitto's PSK listener run on their own.
+    step(
+        "hal-host with TLS-PSK: lints",
+        "cargo",
+        &[
+            "clippy",
+            "-p",
+            "hal-host",
+            "--features",
+            "psk",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    )?;
+    step(
+        "hal-host with TLS-PSK: tests",
+        "cargo",
+        &["test", "-p", "hal-host", "--features", "psk"],
+    )?;
     // Every public item is documented; the docs' links must resolve too.
     let mut doc = Command::new("cargo");
     doc.args(["doc", "--workspace", "--no-deps"])

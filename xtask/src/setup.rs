@@ -1,7 +1,7 @@
 //! What the tests need that a fresh machine may lack, installed before they run: the Rust
 //! target and components of `rust-toolchain.toml` through rustup, and mosquitto,
-//! qemu-system-arm and the arm-none-eabi C toolchain through apt-get (with sudo when not
-//! root). On a system without apt-get, one line says what to install.
+//! qemu-system-arm, the arm-none-eabi C toolchain, and pkg-config with the OpenSSL headers
+//! (for hal-host's `psk` feature) through apt-get (with sudo when not root). On a system without apt-get, one line says what to install.
 
 use std::path::Path;
 use std::process::Command;
@@ -30,6 +30,14 @@ fn mosquitto_present() -> bool {
     runs("mosquitto", "-h") || Path::new("/usr/sbin/mosquitto").exists()
 }
 
+/// pkg-config and the OpenSSL headers it finds, which the `openssl` crate builds against.
+fn openssl_dev_present() -> bool {
+    Command::new("pkg-config")
+        .args(["--exists", "openssl"])
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
 fn qemu_present() -> bool {
     runs("qemu-system-arm", "--version")
 }
@@ -51,6 +59,11 @@ const TOOLS: &[Tool] = &[
         purpose: "the MQTT broker of the integration tests",
         present: mosquitto_present,
         packages: &["mosquitto"],
+    },
+    Tool {
+        purpose: "hal-host's `psk` feature (TLS-PSK through OpenSSL) and its tests",
+        present: openssl_dev_present,
+        packages: &["pkg-config", "libssl-dev"],
     },
     Tool {
         purpose: "the emulated Cortex-M3 board of the firmware checks",

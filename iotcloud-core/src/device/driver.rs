@@ -22,7 +22,7 @@ use crate::provider::{Provider, ProviderError, SignContext};
 use crate::register::Registration as _;
 use crate::scratch::Scratch;
 use crate::session::{Outgoing, Poll, Replay, Session, SessionError, SessionEvent};
-use crate::transport::Transport;
+use crate::transport::{Transport, TransportCaps};
 
 /// Most topic filters one `subscribe` or `unsubscribe` call takes.
 pub const MAX_FILTERS_PER_CALL: usize = 16;
@@ -202,7 +202,8 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
         // The host name, if the provider builds one, goes into the receive buffer, which
         // holds nothing until CONNACK.
         let mut host_scratch = Scratch::new(self.inbox.all());
-        let mut endpoint = self.provider.endpoint(&mut host_scratch)?;
+        let caps = TransportCaps::of(&*transport);
+        let mut endpoint = self.provider.endpoint_for(&mut host_scratch, caps)?;
         if let (Some(tls), Some(record)) = (endpoint.tls.as_mut(), registered)
             && tls.client.is_none()
         {

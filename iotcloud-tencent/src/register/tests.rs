@@ -964,3 +964,16 @@ async fn registering_needs_the_time() {
     assert!(matches!(result, Ok(None)), "{result:?}");
     assert!(transport.written.is_empty());
 }
+
+/// A registering key device's key is in its record, which the endpoint does not see: it
+/// stays on plain TCP on 1883 even where the transport has TLS-PSK.
+#[test]
+fn a_registering_key_device_stays_on_plain_tcp_with_a_psk_transport() {
+    use iotcloud_core::transport::TransportCaps;
+    let t = dynamic();
+    let mut buf = [0u8; 256];
+    let e = t
+        .endpoint_for(&mut Scratch::new(&mut buf), TransportCaps::PSK)
+        .unwrap();
+    assert_eq!((e.port, e.tls), (1883, None));
+}

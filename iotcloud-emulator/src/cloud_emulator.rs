@@ -267,10 +267,10 @@ impl CloudEmulator {
     }
 
     /// Serves `image` on the firmware server and sends the device an OTA job for it in its
-    /// cloud's format.
+    /// cloud's format. OneNET's is a task of its HTTP OTA API, announced on `ota/inform`.
     ///
     /// # Errors
-    /// The cloud has no OTA over MQTT, or the notice could not be delivered.
+    /// The cloud has no OTA (Baidu, Tlink), or the notice could not be delivered.
     pub fn offer_ota(
         &self,
         cloud: Cloud,

@@ -10,10 +10,12 @@ use std::io::IsTerminal as _;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use hal_host::{FileSink, FileStore, TcpTransport};
+use hal_host::{FileSink, FileStore, SystemClock, TcpTransport};
+use iotcloud::iotcloud_core::Clock as _;
 use iotcloud::iotcloud_core::device::OtaEvent;
 use iotcloud::iotcloud_core::mqtt::SubackCode;
 use iotcloud::iotcloud_core::ota::{DownloadSettings, Firmware, OtaStatus, Progress};
+use iotcloud::iotcloud_core::provider::SignContext;
 use iotcloud::{AnyProvider, Config, Error, Event, Provider as _, QoS, TransitionError};
 use iotcloud_emulator::catalog::demo as names;
 use iotcloud_emulator::{Cloud, CloudEmulator, OtaReport, image};
@@ -455,12 +457,20 @@ async fn life(emulator: &CloudEmulator, tl: &Timeline) -> Result<(), String> {
     let name = device_name(cloud);
     let ota_cloud = matches!(
         cloud,
-        Cloud::Aliyun | Cloud::Tencent | Cloud::Huawei | Cloud::Tuya
+        Cloud::Aliyun | Cloud::Tencent | Cloud::Huawei | Cloud::Tuya | Cloud::OneNet
     );
     let settings = demo_config(emulator, cloud);
     let config = Config::from_pairs(settings.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .map_err(|e| e.to_string())?;
     let provider = AnyProvider::new(sdk_cloud(cloud)?, &config, None).map_err(|e| e.to_string())?;
+    // OneNET's HTTP OTA API is served beside the emulator's firmware images.
+    let ota_api = format!("http://{}/fuse-ota", emulator.firmware().addr());
+    let provider = match provider {
+        AnyProvider::OneNet(o) => {
+            AnyProvider::OneNet(o.with_ota_url(&ota_api).map_err(|e| e.to_string())?)
+        }
+        other => other,
+    };
     let registers = provider.registration().is_some();
     let dir = ScratchDir::new(cloud);
     let open = || FileStore::open(&dir.0).map_err(|e| format!("store: {e}"));
@@ -579,7 +589,6 @@ async fn life(emulator: &CloudEmulator, tl: &Timeline) -> Result<(), String> {
 
     if !ota_cloud {
         let why = match cloud {
-            Cloud::OneNet => "OneNET runs OTA over its HTTP API, which this SDK does not implement",
             Cloud::Baidu => "Baidu IoT Core has no device OTA",
             _ => "Tlink has no OTA protocol",
         };
@@ -590,12 +599,23 @@ async fn life(emulator: &CloudEmulator, tl: &Timeline) -> Result<(), String> {
 
     // OTA: the job, the download, then a reboot into the new firmware, whose version
     // report is how the clouds confirm an upgrade.
-    ota(emulator, tl, &name, &mut device).await?;
+    ota(emulator, tl, &name, &provider, &mut device).await?;
     let before = emulator.ota_reports().len();
     device
         .report_ota(OtaStatus::Done)
         .await
         .map_err(|e| format!("reporting the result: {e}"))?;
+    if let AnyProvider::OneNet(o) = &provider {
+        // OneNET takes the result over its HTTP API (step 201).
+        let record = device.registration_record().map(<[u8]>::to_vec);
+        onenet_call(
+            o,
+            record.as_deref(),
+            OneNetCall::Status(OtaStatus::Done),
+            &mut device,
+        )
+        .await?;
+    }
     let _ = device.disconnect().await;
     until("the device leave", || !is_online(emulator, cloud, &name)).await?;
     let rebooted = host::device(
@@ -616,6 +636,17 @@ async fn life(emulator: &CloudEmulator, tl: &Timeline) -> Result<(), String> {
         matches!(ev, Event::Connected { .. }).then_some(())
     })
     .await?;
+    if let AnyProvider::OneNet(o) = &provider {
+        // OneNET learns the new version over its HTTP API, not on connect.
+        let record = rebooted.registration_record().map(<[u8]>::to_vec);
+        onenet_call(
+            o,
+            record.as_deref(),
+            OneNetCall::Version(NEW_VERSION),
+            &mut rebooted,
+        )
+        .await?;
+    }
     let mine =
         |r: &(iotcloud_emulator::Identity, OtaReport)| r.0.cloud == cloud && r.0.device == name;
     let confirmed = |r: &(iotcloud_emulator::Identity, OtaReport)| {
@@ -670,10 +701,65 @@ async fn finish(
     impostor(emulator, tl).await
 }
 
+/// A OneNET OTA API call the demo makes.
+enum OneNetCall<'a> {
+    /// Reports the running version.
+    Version(&'a str),
+    /// Reports the status of the current job.
+    Status(OtaStatus),
+    /// Reports the running version, checks for the task and hands it to the device.
+    Check(&'a str),
+}
+
+/// Runs `call` against OneNET's HTTP OTA API, signed with the device token (`record`:
+/// the device's registration record, which holds its key).
+async fn onenet_call(
+    o: &iotcloud::onenet::OneNet<'_>,
+    record: Option<&[u8]>,
+    call: OneNetCall<'_>,
+    device: &mut Connected<'_>,
+) -> Result<(), String> {
+    let clock = SystemClock::new();
+    let ctx = SignContext {
+        unix_time_ms: clock.unix_time_ms(),
+        random: 0,
+        registered: record,
+    };
+    let mut http = TcpTransport::new();
+    let mut work = vec![0u8; 4096];
+    match call {
+        OneNetCall::Version(v) => o
+            .ota_report_version(&mut http, &clock, &ctx, v, &mut work)
+            .await
+            .map_err(|e| format!("OneNET version report: {e}")),
+        OneNetCall::Status(status) => {
+            let job = device.ota_job().ok_or("no OneNET job to report on")?;
+            o.ota_report(&mut http, &clock, &ctx, &job, status, &mut work)
+                .await
+                .map_err(|e| format!("OneNET status report: {e}"))
+        }
+        OneNetCall::Check(v) => {
+            o.ota_report_version(&mut http, &clock, &ctx, v, &mut work)
+                .await
+                .map_err(|e| format!("OneNET version report: {e}"))?;
+            let mut job = vec![0u8; 1024];
+            let found = o
+                .ota_check(&mut http, &clock, &ctx, v, &mut work, &mut job)
+                .await
+                .map_err(|e| format!("OneNET task check: {e}"))?
+                .ok_or("OneNET has no task for the device")?;
+            device
+                .set_ota_job(&found)
+                .map_err(|e| format!("OneNET task: {e}"))
+        }
+    }
+}
+
 async fn ota(
     emulator: &CloudEmulator,
     tl: &Timeline,
     name: &str,
+    provider: &AnyProvider<'_>,
     device: &mut Connected<'_>,
 ) -> Result<(), String> {
     let cloud = tl.cloud;
@@ -681,6 +767,31 @@ async fn ota(
     let offer = emulator
         .offer_ota(cloud, name, NEW_VERSION, bytes.clone())
         .map_err(|e| format!("OTA job: {e}"))?;
+    if let AnyProvider::OneNet(o) = provider {
+        // OneNET announces the task on ota/inform and runs it over HTTP.
+        let inform = o.ota_inform().0.concat();
+        wait_for(device, "the OTA announcement", |ev| match ev {
+            Event::Message(m) if m.topic == inform => Some(()),
+            _ => None,
+        })
+        .await?;
+        let record = device.registration_record().map(<[u8]>::to_vec);
+        onenet_call(o, record.as_deref(), OneNetCall::Check(OLD_VERSION), device).await?;
+        let job = device
+            .ota_job()
+            .ok_or("the OneNET task did not become a job")?;
+        tl.ok(
+            "ota job",
+            &format!(
+                "announced on {inform}; task {} version {} ({} bytes) from {}",
+                job.task_id().unwrap_or("?"),
+                job.version(),
+                job.size().unwrap_or(0),
+                offer.url
+            ),
+        );
+        return download(tl, cloud, provider, device, &bytes).await;
+    }
     let job = wait_for(device, "the OTA job", |ev| match ev {
         Event::Ota(job) => Some(format!(
             "version {} ({} bytes)",
@@ -695,7 +806,17 @@ async fn ota(
         return Err(format!("the SDK refused the OTA notice: {job}"));
     }
     tl.ok("ota job", &format!("{job} from {}", offer.url));
+    download(tl, cloud, provider, device, &bytes).await
+}
 
+/// Downloads the device's current job and checks it against `bytes`.
+async fn download(
+    tl: &Timeline,
+    cloud: Cloud,
+    provider: &AnyProvider<'_>,
+    device: &mut Connected<'_>,
+    bytes: &[u8],
+) -> Result<(), String> {
     let dir = ScratchDir::new(cloud);
     std::fs::create_dir_all(&dir.0).map_err(|e| format!("scratch directory: {e}"))?;
     let path = dir.0.join("firmware.bin");
@@ -723,7 +844,17 @@ async fn ota(
         return Err("the downloaded image differs from the one served".into());
     }
     tl.ok("download", &format!("{len} bytes, digest verified"));
-
+    if let AnyProvider::OneNet(o) = provider {
+        // Downloaded and verified: OneNET's step 101.
+        let record = device.registration_record().map(<[u8]>::to_vec);
+        onenet_call(
+            o,
+            record.as_deref(),
+            OneNetCall::Status(OtaStatus::Installing),
+            device,
+        )
+        .await?;
+    }
     Ok(())
 }
 

@@ -553,8 +553,18 @@ fn the_demo_takes_every_cloud_through_the_whole_life_in_seconds() {
         );
         let ota = matches!(
             cloud,
-            Cloud::Aliyun | Cloud::Tencent | Cloud::Huawei | Cloud::Tuya
+            Cloud::Aliyun | Cloud::Tencent | Cloud::Huawei | Cloud::Tuya | Cloud::OneNet
         );
+        if cloud == Cloud::OneNet {
+            // Announced over MQTT, run over the HTTP OTA API: installing (step 101) and
+            // done (201) come from its status reports.
+            assert!(
+                lines
+                    .iter()
+                    .any(|l| l.contains("installing, done, version 2.0.0")),
+                "{cloud}:\n{stdout}"
+            );
+        }
         if ota {
             for step in ["ota job", "download", "report"] {
                 assert!(has(step, "ok"), "{cloud} {step}:\n{stdout}");

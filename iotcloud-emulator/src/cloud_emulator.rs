@@ -4,8 +4,8 @@
 
 use std::io;
 use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use md5::Digest as _;
@@ -18,6 +18,7 @@ use crate::broker::{
 use crate::encoding::hex;
 use crate::http::{ReadError, Recorded, Response, read_request};
 use crate::login::Identity;
+use crate::onenet::{OtaApiEvent, OtaTask};
 use crate::thing::{self, DataAnswer, DataRequest};
 use crate::topics::{self, OtaOffer, OtaReport};
 use crate::{Accounts, Cloud, Emulator, FirmwareServer};
@@ -25,6 +26,8 @@ use crate::{Accounts, Cloud, Emulator, FirmwareServer};
 /// Everything the control operations need, shared with the control server's threads.
 struct Inner {
     hub: Arc<HubShared>,
+    /// OneNET's OTA tasks, served by its HTTP OTA API on the firmware server.
+    onenet_tasks: Arc<Mutex<Vec<OtaTask>>>,
     firmware: FirmwareServer,
     ports: Vec<(Cloud, u16)>,
     registration_url: String,
@@ -89,10 +92,33 @@ impl CloudEmulator {
             ports.push((cloud, l.port()));
             listeners.push(l);
         }
+        let firmware = FirmwareServer::start()?;
+        let onenet_tasks = Arc::new(Mutex::new(Vec::new()));
+        firmware.set_api({
+            let (hub, tasks) = (Arc::clone(&hub), Arc::clone(&onenet_tasks));
+            Arc::new(move |req| {
+                crate::onenet::ota_api(req, &hub.cloud, &tasks, |pid, dn, event| {
+                    let report = match event {
+                        OtaApiEvent::Version(v) => OtaReport::Version(v),
+                        OtaApiEvent::Step(s @ 0..=100) => OtaReport::Progress(s as u8),
+                        OtaApiEvent::Step(101) => OtaReport::Installing,
+                        OtaApiEvent::Step(201) => OtaReport::Done,
+                        OtaApiEvent::Step(s) => OtaReport::Failed(format!("step {s}")),
+                    };
+                    let who = Identity {
+                        cloud: Cloud::OneNet,
+                        product: pid.to_owned(),
+                        device: dn.to_owned(),
+                    };
+                    hub.lock().reports.push((who, report));
+                })
+            })
+        });
         Ok(CloudEmulator {
             inner: Arc::new(Inner {
                 hub,
-                firmware: FirmwareServer::start()?,
+                onenet_tasks,
+                firmware,
                 ports,
                 registration_url: registration.url(),
                 serial: AtomicU64::new(0),
@@ -241,10 +267,10 @@ impl CloudEmulator {
     }
 
     /// Serves `image` on the firmware server and sends the device an OTA job for it in its
-    /// cloud's format.
+    /// cloud's format. OneNET's is a task of its HTTP OTA API, announced on `ota/inform`.
     ///
     /// # Errors
-    /// The cloud has no OTA over MQTT, or the notice could not be delivered.
+    /// The cloud has no OTA (Baidu, Tlink), or the notice could not be delivered.
     pub fn offer_ota(
         &self,
         cloud: Cloud,
@@ -357,6 +383,9 @@ impl Inner {
             task_id: format!("task-{serial}"),
         };
         let now = self.hub.cloud.lock().now();
+        if cloud == Cloud::OneNet {
+            return self.offer_onenet_ota(&who, serial, offer, &path, image);
+        }
         // Only Huawei's notice carries the token, so only Huawei downloads need it.
         offer.url = if cloud == Cloud::Huawei {
             self.firmware.add_with_token(&path, image, &token)
@@ -366,6 +395,48 @@ impl Inner {
         let (topic, notice) =
             topics::ota_notice(&who, &offer, now).map_err(DeliveryError::Unsupported)?;
         self.hub.deliver(&who, &topic, notice.as_bytes())?;
+        Ok(offer)
+    }
+}
+
+impl Inner {
+    /// OneNET: a task its HTTP OTA API serves (check, download, status), announced on
+    /// `$sys/{pid}/{dn}/ota/inform`. The announcement's `params` are not documented; the
+    /// emulator sends the target version and the task id.
+    fn offer_onenet_ota(
+        &self,
+        who: &Identity,
+        serial: u64,
+        mut offer: OtaOffer,
+        path: &str,
+        image: Vec<u8>,
+    ) -> Result<OtaOffer, DeliveryError> {
+        let (pid, dn) = (&who.product, &who.device);
+        self.firmware.add(path, image);
+        offer.url = format!(
+            "http://{}/fuse-ota/{pid}/{dn}/{serial}/download",
+            self.firmware.addr()
+        );
+        offer.task_id = serial.to_string();
+        offer.token = String::new();
+        self.onenet_tasks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(OtaTask {
+                product_id: pid.clone(),
+                device: dn.clone(),
+                tid: serial,
+                target: offer.version.clone(),
+                size: offer.size,
+                md5: offer.md5.clone(),
+                image_path: path.to_owned(),
+                ended: false,
+            });
+        let notice = json!({"id": serial.to_string(), "version": "1.0",
+            "params": {"target": offer.version, "tid": serial}});
+        let topic = format!("$sys/{pid}/{dn}/ota/inform");
+        self.hub
+            .deliver(who, &topic, notice.to_string().as_bytes())?;
         Ok(offer)
     }
 }

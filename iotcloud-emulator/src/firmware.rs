@@ -8,7 +8,18 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use crate::acceptor::Acceptor;
-use crate::http::{ReadError, Recorded, read_request};
+use crate::http::{ReadError, Recorded, Response, read_request};
+
+/// What a cloud's HTTP OTA API, served beside the images, made of a request.
+pub(crate) enum ApiAnswer {
+    /// Its answer.
+    Reply(Response),
+    /// Serve the image at this path (with `Range` and the queued faults).
+    Image(String),
+}
+
+/// A cloud's HTTP OTA API: `None` for requests that are not its own.
+pub(crate) type ApiHook = Arc<dyn Fn(&Recorded) -> Option<ApiAnswer> + Send + Sync>;
 
 /// How one download request is mishandled (faults are used up one request each, in order).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,6 +52,7 @@ struct Image {
 
 #[derive(Default)]
 struct State {
+    api: Option<ApiHook>,
     images: HashMap<String, Image>,
     faults: VecDeque<DownloadFault>,
     requests: Vec<Recorded>,
@@ -113,6 +125,11 @@ impl FirmwareServer {
         format!("http://{}{path}", self.acceptor.addr())
     }
 
+    /// Serves a cloud's HTTP OTA API beside the images (OneNET's `fuse-ota`).
+    pub(crate) fn set_api(&self, api: ApiHook) {
+        self.shared.lock().api = Some(api);
+    }
+
     /// The listening address.
     pub fn addr(&self) -> SocketAddr {
         self.acceptor.addr()
@@ -134,9 +151,11 @@ impl FirmwareServer {
     }
 }
 
-/// `bytes=N-` or `bytes=N-M`: the first offset (the end is ignored; the rest is sent).
+/// `bytes=N-` or `bytes=N-M` (or OneNET's `N-`): the first offset (the end is ignored;
+/// the rest is sent).
 fn range_start(req: &Recorded) -> Option<usize> {
-    let spec = req.header("range")?.trim().strip_prefix("bytes=")?;
+    let spec = req.header("range")?.trim();
+    let spec = spec.strip_prefix("bytes=").unwrap_or(spec);
     let (first, _) = spec.split_once('-')?;
     first.trim().parse().ok()
 }
@@ -161,13 +180,24 @@ fn serve(mut stream: TcpStream, shared: &Shared) {
             return;
         }
     };
+    let api = shared.lock().api.clone();
+    let path = match api.and_then(|api| api(&req)) {
+        Some(ApiAnswer::Reply(answer)) => {
+            shared.lock().requests.push(req);
+            let _ = answer.write_to(&mut stream);
+            let _ = stream.shutdown(Shutdown::Write);
+            return;
+        }
+        Some(ApiAnswer::Image(path)) => path,
+        None => req.path_only().to_owned(),
+    };
     let (fault, image) = {
         let mut state = shared.lock();
         state.requests.push(req.clone());
         let fault = state.faults.pop_front();
         let image = state
             .images
-            .get(req.path_only())
+            .get(&path)
             .map(|i| (i.bytes.clone(), i.token.clone()));
         (fault, image)
     };

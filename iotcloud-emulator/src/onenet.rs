@@ -264,3 +264,182 @@ impl core::fmt::Debug for OneNetDevice {
             .finish_non_exhaustive()
     }
 }
+
+/// A OneNET OTA task (clouds-official §3.4): what `check` answers and `download` serves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct OtaTask {
+    pub product_id: String,
+    pub device: String,
+    pub tid: u64,
+    pub target: String,
+    pub size: usize,
+    pub md5: String,
+    /// Where the firmware server keeps the image.
+    pub image_path: String,
+    /// Upgraded (step 201) or failed: no longer offered.
+    pub ended: bool,
+}
+
+/// The codes of OneNET's OTA API (clouds-official §3.4).
+mod ota_code {
+    pub const DEVICE_NOT_FOUND: i64 = 1;
+    pub const BAD_PARAMETER: i64 = 2;
+    pub const TOKEN_MISMATCH: i64 = 4;
+    pub const NO_TASK: i64 = 11;
+    pub const TOKEN_EXPIRED: i64 = 12;
+    pub const TASK_ENDED: i64 = 20;
+}
+
+/// What a call of the OTA API did, for the emulator to record.
+pub(crate) enum OtaApiEvent {
+    Version(String),
+    Step(u16),
+}
+
+/// Serves OneNET's HTTP OTA API under `/fuse-ota`: the version report, the task check,
+/// the download (handed to the firmware server as the task's image, `Range` included)
+/// and the status report. Every call needs the device token (the MQTT password) as
+/// `Authorization`. Returns `None` for paths that are not the API's; `record` gets what a
+/// device reported.
+pub(crate) fn ota_api(
+    req: &Recorded,
+    state: &crate::server::Shared,
+    tasks: &std::sync::Mutex<Vec<OtaTask>>,
+    record: impl FnOnce(&str, &str, OtaApiEvent),
+) -> Option<crate::firmware::ApiAnswer> {
+    use crate::firmware::ApiAnswer;
+    let path = req.path_only().strip_prefix("/fuse-ota/")?;
+    let parts: Vec<&str> = path.split('/').collect();
+    let answer = |code: i64, msg: &str, data: Option<Value>| {
+        let mut body = json!({"code": code, "msg": msg, "request_id": "emulator"});
+        if let Some(d) = data {
+            body["data"] = d;
+        }
+        Some(ApiAnswer::Reply(Response::json(200, &body)))
+    };
+    let (pid, dn) = (*parts.first()?, *parts.get(1)?);
+    {
+        let mut state = state.lock();
+        if let Err((code, msg)) =
+            check_device_token(&mut state, pid, dn, req.header("authorization"))
+        {
+            return answer(code, msg, None);
+        }
+    }
+    let mut tasks = tasks
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let task_of = |tid: &str, tasks: &[OtaTask]| {
+        tasks
+            .iter()
+            .position(|t| t.product_id == pid && t.device == dn && t.tid.to_string() == tid)
+    };
+    match (req.method.as_str(), &parts[2..]) {
+        ("POST", ["version"]) => {
+            let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
+            let version = body["f_version"].as_str().or(body["s_version"].as_str());
+            let Some(version) = version else {
+                return answer(
+                    ota_code::BAD_PARAMETER,
+                    "f_version or s_version missing",
+                    None,
+                );
+            };
+            record(pid, dn, OtaApiEvent::Version(version.to_owned()));
+            answer(0, "succ", None)
+        }
+        ("GET", ["check"]) => {
+            let query = req.path.split_once('?').map_or("", |(_, q)| q);
+            let pairs = parse_pairs(query, false).unwrap_or_default();
+            let (Some(kind), Some(current)) = (pair(&pairs, "type"), pair(&pairs, "version"))
+            else {
+                return answer(ota_code::BAD_PARAMETER, "type or version missing", None);
+            };
+            if kind != "1" && kind != "2" {
+                return answer(ota_code::BAD_PARAMETER, "type is not 1 or 2", None);
+            }
+            match tasks
+                .iter()
+                .find(|t| t.product_id == pid && t.device == dn && !t.ended && t.target != current)
+            {
+                Some(t) => answer(
+                    0,
+                    "succ",
+                    Some(json!({"target": t.target, "tid": t.tid, "size": t.size,
+                        "md5": t.md5, "status": 1, "type": 1})),
+                ),
+                None => answer(ota_code::NO_TASK, "not exist", None),
+            }
+        }
+        ("GET", [tid, "download"]) => match task_of(tid, &tasks) {
+            Some(i) => Some(ApiAnswer::Image(tasks[i].image_path.clone())),
+            None => answer(ota_code::NO_TASK, "not exist", None),
+        },
+        ("POST", [tid, "status"]) => {
+            let Some(i) = task_of(tid, &tasks) else {
+                return answer(ota_code::NO_TASK, "not exist", None);
+            };
+            if tasks[i].ended {
+                return answer(ota_code::TASK_ENDED, "task finish", None);
+            }
+            let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
+            let step = body["step"].as_u64().and_then(|s| u16::try_from(s).ok());
+            match step {
+                Some(s @ (0..=101 | 102..=107 | 201..=208)) => {
+                    if s > 101 {
+                        tasks[i].ended = true;
+                    }
+                    record(pid, dn, OtaApiEvent::Step(s));
+                    answer(0, "succ", None)
+                }
+                _ => answer(ota_code::BAD_PARAMETER, "step is not a known step", None),
+            }
+        }
+        _ => Some(ApiAnswer::Reply(Response::text(404, "no such OTA call"))),
+    }
+}
+
+/// Checks a device token (`version=2018-10-31`, device or product resource) for `pid`/`dn`.
+fn check_device_token(
+    state: &mut State,
+    pid: &str,
+    dn: &str,
+    token: Option<&str>,
+) -> Result<(), Failure> {
+    let mismatch = (ota_code::TOKEN_MISMATCH, "token not match");
+    let fields = token.and_then(|t| parse_pairs(t, false)).ok_or(mismatch)?;
+    let get = |name| pair(&fields, name);
+    let (Some(version), Some(res), Some(et), Some(method), Some(sign)) = (
+        get("version"),
+        get("res"),
+        get("et"),
+        get("method"),
+        get("sign"),
+    ) else {
+        return Err(mismatch);
+    };
+    let now = state.now();
+    let product = state
+        .accounts
+        .onenet
+        .iter_mut()
+        .find_map(|u| u.product(pid))
+        .ok_or((ota_code::DEVICE_NOT_FOUND, "device not exist"))?;
+    let device = product
+        .device(dn)
+        .ok_or((ota_code::DEVICE_NOT_FOUND, "device not exist"))?;
+    let key = if res == format!("products/{pid}/devices/{dn}") {
+        device.sec_key.clone()
+    } else if res == format!("products/{pid}") {
+        product.access_key.clone().ok_or(mismatch)?
+    } else {
+        return Err(mismatch);
+    };
+    if onenet_sign(&key, version, res, et, method).as_deref() != Some(sign) {
+        return Err(mismatch);
+    }
+    match et.parse::<u64>() {
+        Ok(et) if et > now => Ok(()),
+        _ => Err((ota_code::TOKEN_EXPIRED, "token expired")),
+    }
+}

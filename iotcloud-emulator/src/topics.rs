@@ -55,9 +55,10 @@ pub struct OtaOffer {
     pub md5: String,
     /// Lower-case hex SHA-256 of the image.
     pub sha256: String,
-    /// Huawei's download token (sent as `Authorization: Bearer`).
+    /// Huawei's download token (sent as `Authorization: Bearer`); empty for OneNET, whose
+    /// download takes the device token.
     pub token: String,
-    /// The job's id.
+    /// The job's id (OneNET: the numeric `tid`).
     pub task_id: String,
 }
 
@@ -102,6 +103,7 @@ pub(crate) fn ota_notice(
                 "version": v, "url": offer.url, "size": offer.size, "md5": offer.md5}})
             .to_string(),
         ),
+        // Announced by `CloudEmulator::offer_ota`, which keeps the task for the HTTP API.
         Cloud::OneNet => {
             return Err("OneNET announces jobs over MQTT but runs them over its HTTP OTA API");
         }

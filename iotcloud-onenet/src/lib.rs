@@ -6,6 +6,7 @@
 extern crate std;
 
 mod data;
+mod ota;
 #[cfg(feature = "registration")]
 mod register;
 
@@ -15,10 +16,8 @@ use base64::DecodeSliceError;
 use base64::Engine as _;
 use base64::alphabet;
 use base64::engine::{GeneralPurpose, GeneralPurposeConfig};
-#[cfg(feature = "registration")]
 use iotcloud_core::http::Url;
 use iotcloud_core::mqtt::{QoS, SubscribeTopic};
-use iotcloud_core::ota::NoOta;
 use iotcloud_core::provider::{
     CloudEndpoint, Connection, Credentials, KeepAlive, Limits, MqttOptions, Provider,
     ProviderError, SignContext, TlsChoice, TopicPath, subscription,
@@ -31,10 +30,13 @@ use iotcloud_core::sign::{
     check_identifier, hmac,
 };
 use iotcloud_core::transport::Endpoint;
-#[cfg(feature = "registration")]
 use iotcloud_core::transport::ServerAuth;
 
 pub use data::{SUCCESS_CODE, TIME_UNSUPPORTED};
+pub use ota::{
+    MIN_OTA_WORK, OTA_REQUEST_ROOM, OTA_URL, OtaAnswerError, OtaApiError, OtaCall, OtaKind,
+    OtaRefusal, read_answer, step,
+};
 #[cfg(feature = "registration")]
 pub use register::{API_VERSION, LUATOS_REGISTER_EXPIRY, REGISTER_URL, RegisterKey};
 
@@ -252,6 +254,9 @@ pub struct OneNet<'a> {
     connection: Connection<'a>,
     thing_subscription: bool,
     desired_names: &'a [&'a str],
+    ota_url: Url<'a>,
+    ota_server: ServerAuth<'a>,
+    ota_kind: OtaKind,
     #[cfg(feature = "registration")]
     register_url: Url<'a>,
     #[cfg(feature = "registration")]
@@ -398,6 +403,9 @@ impl<'a> OneNet<'a> {
             connection: Connection::new(KEEP_ALIVE),
             thing_subscription: true,
             desired_names: &[],
+            ota_url: ota::DEFAULT_OTA_URL,
+            ota_server: ServerAuth::DefaultRoots,
+            ota_kind: OtaKind::Firmware,
             #[cfg(feature = "registration")]
             register_url: register::DEFAULT_URL,
             #[cfg(feature = "registration")]
@@ -602,18 +610,12 @@ impl fmt::Display for Resource<'_> {
     }
 }
 
-/// Why OneNET has no OTA here ([`Provider::ota`]).
-pub const OTA_UNSUPPORTED: &str = "OneNET sends only an upgrade notice over MQTT \
-    ($sys/{pid}/{dn}/ota/inform, without a download URL); the version report, task check, \
-    download and status reports are its HTTP OTA API (fuse-ota), which this crate does not \
-    implement. The notice reaches the application as an ordinary message";
-
 impl Provider for OneNet<'_> {
     #[cfg(feature = "registration")]
     type Registration = Self;
     #[cfg(not(feature = "registration"))]
     type Registration = NoRegistration;
-    type Ota = NoOta;
+    type Ota = Self;
     type Data = Self;
 
     fn cloud(&self) -> &'static str {
@@ -728,9 +730,11 @@ impl Provider for OneNet<'_> {
         matches!(self.auth, Auth::Registering(_)).then_some(self)
     }
 
-    /// Unsupported: see [`OTA_UNSUPPORTED`].
-    fn ota(&self) -> Result<&NoOta, &'static str> {
-        Err(OTA_UNSUPPORTED)
+    /// OneNET's announcement topic; the rest of its OTA is the HTTP API (see the
+    /// [`OtaFormat`](iotcloud_core::ota::OtaFormat) implementation and
+    /// [`OneNet::ota_check`]).
+    fn ota(&self) -> Result<&Self, &'static str> {
+        Ok(self)
     }
 
     /// OneJSON, the thing model of the new platform (see the

@@ -1,10 +1,9 @@
 use std::format;
 use std::string::{String, ToString};
 
-use iotcloud_core::ota::OtaSupport;
 use iotcloud_core::provider::{EndpointOverrides, TlsChoice};
 use iotcloud_core::transport::ServerAuth;
-use iotcloud_testkit::{ota_subscriptions, system_subscriptions};
+use iotcloud_testkit::system_subscriptions;
 
 use super::*;
 
@@ -380,15 +379,8 @@ fn the_bundled_root_is_the_onenet_mqtts_ca() {
     assert!(text.trim_end().ends_with("-----END CERTIFICATE-----"));
 }
 
-#[test]
-fn ota_is_unsupported_and_says_why() {
-    let o = OneNet::with_secret(PID, DN, KEY).unwrap();
-    assert_eq!(o.ota_support(), OtaSupport::Unsupported(OTA_UNSUPPORTED));
-    assert!(OTA_UNSUPPORTED.contains("HTTP OTA API"));
-    assert!(OTA_UNSUPPORTED.contains("$sys/{pid}/{dn}/ota/inform"));
-    assert_eq!(o.ota().err(), Some(OTA_UNSUPPORTED));
-    assert_eq!(ota_subscriptions(&o), []);
-}
+// OTA: the announcement topic and the HTTP OTA API.
+mod ota;
 
 // Dynamic registration.
 #[cfg(feature = "registration")]

@@ -100,6 +100,19 @@ impl<'b> OtaState<'b> {
         OtaJob::decode(&self.job[..self.job_len])
     }
 
+    /// Makes `job` the current job (copied into the job memory), unless a download runs.
+    pub fn set_job(&mut self, job: &OtaJob<'_>) -> Result<(), OtaNoticeError> {
+        if self.busy {
+            return Err(OtaNoticeError::Busy);
+        }
+        let kept = job.copy_into(self.job);
+        self.job_len = match kept {
+            Ok(kept) => kept.encoded().len(),
+            Err(_) => 0,
+        };
+        kept.map(|_| ())
+    }
+
     /// The OTA event for the frame being handed out, if it is one.
     pub fn take_event(&mut self) -> Option<Event<'_>> {
         match self.found.take()? {
@@ -323,6 +336,16 @@ impl<'b, P: Provider, Pf: Platform, St: State> Device<'b, P, Pf, St> {
     pub fn ota_job(&self) -> Option<OtaJob<'_>> {
         self.core.ota.job()
     }
+
+    /// Makes `job` the current job, as if the cloud had announced it over MQTT: for clouds
+    /// whose jobs come some other way (OneNET's HTTP task check), so that
+    /// [`Device::download_ota`] runs them. Copied into
+    /// [`Memory::ota_job`](super::Memory::ota_job); refused while a download runs
+    /// ([`OtaNoticeError::Busy`]) or when it does not fit ([`OtaNoticeError::TooLarge`],
+    /// which also clears the previous job).
+    pub fn set_ota_job(&mut self, job: &OtaJob<'_>) -> Result<(), OtaNoticeError> {
+        self.core.ota.set_job(job)
+    }
 }
 
 impl<'b, P: Provider, Pf: Platform> Device<'b, P, Pf, Connected> {
@@ -374,6 +397,11 @@ impl<'b, P: Provider, Pf: Platform> Supervisor<'b, P, Pf> {
     /// The last upgrade job the cloud announced, if any.
     pub fn ota_job(&self) -> Option<OtaJob<'_>> {
         self.core().ota.job()
+    }
+
+    /// Makes `job` the current job; see [`Device::set_ota_job`].
+    pub fn set_ota_job(&mut self, job: &OtaJob<'_>) -> Result<(), OtaNoticeError> {
+        self.core_mut().ota.set_job(job)
     }
 
     /// Downloads the current job; see [`Device::download_ota`].

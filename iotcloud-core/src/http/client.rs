@@ -182,7 +182,6 @@ impl<'t, 'b, T: Transport, C: Clock> Exchange<'t, 'b, T, C> {
     }
 
     /// The length of the response head at the start of the buffer.
-    #[cfg(feature = "registration")]
     pub(crate) fn head_len(&self) -> usize {
         self.head_len
     }

@@ -419,7 +419,7 @@ where
     // Split the work memory: the response head and read-ahead, then the piece handed on.
     let (ex_buf, piece) = buf.split_at_mut(buf.len() / 2);
     let mut range = heapless::String::<32>::new();
-    let bearer = BearerHeader::new(job.bearer_token());
+    let bearer = BearerHeader::new(job);
 
     loop {
         range.clear();
@@ -689,7 +689,8 @@ fn parse_content_range(v: &str) -> Option<(u64, Option<u64>)> {
     Some((first, total))
 }
 
-/// `Bearer {token}`, built on the stack when the job carries a token.
+/// `Bearer {token}`, built on the stack when the job carries a token, or the job's own
+/// `Authorization` value when it carries that instead.
 struct BearerHeader {
     text: heapless::String<{ Self::CAPACITY }>,
     ok: bool,
@@ -698,11 +699,12 @@ struct BearerHeader {
 impl BearerHeader {
     const CAPACITY: usize = 1024;
 
-    fn new(token: Option<&str>) -> Self {
+    fn new(job: &OtaJob<'_>) -> Self {
         let mut text = heapless::String::new();
-        let ok = match token {
-            Some(t) => write!(text, "Bearer {t}").is_ok(),
-            None => false,
+        let ok = match (job.bearer_token(), job.authorization()) {
+            (Some(t), _) => write!(text, "Bearer {t}").is_ok(),
+            (None, Some(a)) => text.push_str(a).is_ok(),
+            (None, None) => false,
         };
         BearerHeader { text, ok }
     }

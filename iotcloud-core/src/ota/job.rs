@@ -154,6 +154,7 @@ const SIZE: &str = "size";
 const MODULE: &str = "module";
 const TASK: &str = "task";
 const TOKEN: &str = "token";
+const AUTHORIZATION: &str = "authorization";
 
 /// One upgrade: what to fetch, how big it is and what its digest must be. A view of an
 /// encoded job ([`OtaJob::decode`] checks it); each accessor reads its field from there, so
@@ -179,6 +180,7 @@ impl fmt::Debug for OtaJob<'_> {
             .field("module", &self.module())
             .field("task_id", &self.task_id())
             .field("token", &self.bearer_token().map(|_| "<redacted>"))
+            .field("authorization", &self.authorization().map(|_| "<redacted>"))
             .finish()
     }
 }
@@ -196,7 +198,7 @@ impl<'a> OtaJob<'a> {
                 SIZE => {
                     value.parse::<u64>().ok()?;
                 }
-                MODULE | TASK | TOKEN => {}
+                MODULE | TASK | TOKEN | AUTHORIZATION => {}
                 other => {
                     if let Some(alg) = DigestAlgorithm::from_name(other) {
                         ExpectedDigest::from_hex(alg, value)?;
@@ -261,6 +263,12 @@ impl<'a> OtaJob<'a> {
     /// cloud gives one. A secret: never log it.
     pub fn bearer_token(&self) -> Option<&'a str> {
         self.field(TOKEN)
+    }
+
+    /// The whole `Authorization` header value the download must present, when the cloud
+    /// wants one that is not a bearer token (OneNET's device token). A secret: never log it.
+    pub fn authorization(&self) -> Option<&'a str> {
+        self.field(AUTHORIZATION)
     }
 
     /// Copies the job into `buf` and reads it from there.
@@ -478,6 +486,81 @@ impl Encoder<'_> {
     }
 }
 
+/// A job whose parts a provider has as plain text rather than as one JSON notice (OneNET
+/// reads them from an HTTP answer and builds the download URL itself).
+#[derive(Clone, Copy)]
+pub struct JobText<'a> {
+    /// Target version (not empty).
+    pub version: &'a str,
+    /// Download URL (http or https).
+    pub url: &'a str,
+    /// Size in bytes, when known.
+    pub size: Option<u64>,
+    /// The digest the image must have.
+    pub digest: ExpectedDigest,
+    /// The cloud's task id, when it has one.
+    pub task_id: Option<&'a str>,
+    /// The `Authorization` header value the download presents (a secret).
+    pub authorization: Option<&'a str>,
+}
+
+impl fmt::Debug for JobText<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JobText")
+            .field("version", &self.version)
+            .field("size", &self.size)
+            .field("digest", &self.digest)
+            .field("task_id", &self.task_id)
+            .field("authorization", &self.authorization.map(|_| "<redacted>"))
+            .finish_non_exhaustive()
+    }
+}
+
+impl JobText<'_> {
+    /// Checks the parts and writes the encoded job into `buf`, returning its length: the
+    /// version must not be empty, the URL must be http or https, and the job must fit.
+    pub fn write(&self, buf: &mut [u8]) -> Result<usize, OtaNoticeError> {
+        if self.version.is_empty() {
+            return Err(OtaNoticeError::InvalidField(VERSION));
+        }
+        let scheme_ok = ["https://", "http://"].iter().any(|prefix| {
+            self.url
+                .as_bytes()
+                .get(..prefix.len())
+                .is_some_and(|head| head.eq_ignore_ascii_case(prefix.as_bytes()))
+        });
+        if !scheme_ok {
+            return Err(OtaNoticeError::InvalidField(URL));
+        }
+        let mut hex = heapless::String::<72>::new();
+        write!(hex, "{}", self.digest).map_err(|_| OtaNoticeError::InvalidField("digest"))?;
+        let hex = hex.split_once(':').map_or("", |(_, h)| h);
+        let size_text = self.size.map(crate::sign::Decimal::new);
+        let mut fields: heapless::Vec<&[u8], 12> = heapless::Vec::new();
+        let optional = [
+            (SIZE, size_text.as_ref().map(|s| s.as_str())),
+            (TASK, self.task_id.filter(|t| !t.is_empty())),
+            (AUTHORIZATION, self.authorization.filter(|a| !a.is_empty())),
+        ];
+        let required = [
+            (VERSION, Some(self.version)),
+            (URL, Some(self.url)),
+            (self.digest.algorithm().name(), Some(hex)),
+        ];
+        for (name, value) in required.into_iter().chain(optional) {
+            if let Some(value) = value {
+                // Twelve slots hold the six fields at most.
+                let _ = fields.push(name.as_bytes());
+                let _ = fields.push(value.as_bytes());
+            }
+        }
+        Fields::write(buf, &fields).ok_or(OtaNoticeError::TooLarge {
+            needed: Fields::len_of(&fields),
+            capacity: buf.len(),
+        })
+    }
+}
+
 /// Builds [`JobFields`]-free jobs for tests and tools: writes an encoded job from plain
 /// strings.
 pub fn encode_job(
@@ -559,6 +642,55 @@ mod tests {
             Err(OtaNoticeError::TooLarge {
                 needed: n,
                 capacity: 8
+            })
+        );
+    }
+
+    #[test]
+    fn a_job_from_text_keeps_its_authorization_secret_and_refuses_bad_parts() {
+        let digest = ExpectedDigest::from_hex(DigestAlgorithm::Md5, MD5).unwrap();
+        let text = JobText {
+            version: "2.0",
+            url: "https://h/fuse-ota/p/d/7/download",
+            size: Some(8260),
+            digest,
+            task_id: Some("7"),
+            authorization: Some("version=2018-10-31&sign=s3cret"),
+        };
+        let mut buf = [0u8; 256];
+        let n = text.write(&mut buf).unwrap();
+        let job = OtaJob::decode(&buf[..n]).unwrap();
+        assert_eq!(job.version(), "2.0");
+        assert_eq!(job.url(), "https://h/fuse-ota/p/d/7/download");
+        assert_eq!(job.size(), Some(8260));
+        assert_eq!(job.task_id(), Some("7"));
+        assert_eq!(job.authorization(), Some("version=2018-10-31&sign=s3cret"));
+        assert_eq!(job.bearer_token(), None);
+        assert_eq!(job.digest(), digest);
+        for shown in [format!("{job:?}"), format!("{text:?}")] {
+            assert!(!shown.contains("s3cret"), "{shown}");
+        }
+        let bad_url = JobText {
+            url: "ftp://h/x",
+            ..text
+        };
+        assert_eq!(
+            bad_url.write(&mut buf),
+            Err(OtaNoticeError::InvalidField("url"))
+        );
+        let no_version = JobText {
+            version: "",
+            ..text
+        };
+        assert_eq!(
+            no_version.write(&mut buf),
+            Err(OtaNoticeError::InvalidField("version"))
+        );
+        assert_eq!(
+            text.write(&mut [0u8; 16]),
+            Err(OtaNoticeError::TooLarge {
+                needed: n,
+                capacity: 16
             })
         );
     }

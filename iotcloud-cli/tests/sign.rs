@@ -204,7 +204,7 @@ fn tencent_key_mode_by_default_expires_in_an_hour_with_a_random_conn_id() {
     let user = a["username"].as_str().unwrap();
     let parts: Vec<&str> = user.split(';').collect();
     assert_eq!(parts[..2], ["LD8S5J1L07test", "21010406"]);
-    assert!(parts[2].len() == 5 && parts[2].bytes().all(|c| c.is_ascii_lowercase()));
+    assert!(parts[2].len() == 5 && parts[2].bytes().all(|c| c.is_ascii_alphanumeric()));
     let expiry: u64 = parts[3].parse().unwrap();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -191,8 +191,8 @@ fn tencent_luatos() -> Outcome {
 
 fn tencent_random_conn_id() -> Outcome {
     use iotcloud_tencent::{LUATOS_APP_ID, Tencent};
-    // Base-26 digits of the random value, least significant first, spell `abcde`.
-    let abcde: u64 = 26 + 2 * 26 * 26 + 3 * 26 * 26 * 26 + 4 * 26 * 26 * 26 * 26;
+    // Base-62 digits of the random value, least significant first, spell `abcde`.
+    let abcde: u64 = 62 + 2 * 62 * 62 + 3 * 62 * 62 * 62 + 4 * 62 * 62 * 62 * 62;
     let t = get!(
         get!(Tencent::with_secret(
             "LD8S5J1L07",

@@ -450,7 +450,7 @@ impl AdapterTransport {
         // The endpoint's pre-shared key, copied (and wiped when this returns), else the
         // transport's own.
         let endpoint_psk = match tls.map(|t| t.server) {
-            Some(ServerAuth::Psk(psk)) => Some(Psk::new(psk.identity.as_bytes(), psk.key)?),
+            Some(ServerAuth::Psk(psk)) => Some(Psk::new(psk.identity().as_bytes(), psk.key())?),
             _ => None,
         };
         let wanted = Fingerprint::of(tls, endpoint_psk.as_ref().or(self.psk.as_ref()));

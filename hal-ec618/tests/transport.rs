@@ -637,10 +637,8 @@ fn the_endpoints_psk_is_used_instead_of_the_transports_own() {
         .unwrap()
         .with_psk(b"transport-id", b"TRANSPORTKEY")
         .unwrap();
-    let from_endpoint = Psk {
-        identity: "LD8S5J1L07test",
-        key: PSK_KEY,
-    };
+    let mut from_endpoint_buf = [0u8; 128];
+    let from_endpoint = Psk::write(&mut from_endpoint_buf, "LD8S5J1L07test", PSK_KEY).unwrap();
     run(t.connect(&Endpoint::tls("h", 8883, ServerAuth::Psk(from_endpoint)))).unwrap();
     run(t.close());
     // A TLS endpoint without a key of its own gets the transport's: a new control block.
@@ -656,10 +654,8 @@ fn the_endpoints_psk_is_used_instead_of_the_transports_own() {
     });
     // An endpoint key too long for the SDK's mbedTLS is refused by name.
     let long = [b'k'; 33];
-    let too_long = Psk {
-        identity: "LD8S5J1L07test",
-        key: &long,
-    };
+    let mut too_long_buf = [0u8; 128];
+    let too_long = Psk::write(&mut too_long_buf, "LD8S5J1L07test", &long).unwrap();
     let err = run(t.connect(&Endpoint::tls("h", 8883, ServerAuth::Psk(too_long)))).unwrap_err();
     assert_eq!(err, NetError::InvalidPsk);
 }

@@ -47,17 +47,17 @@ pub async fn connect(
     psk: Psk<'_>,
 ) -> Result<SslStream<TcpStream>, HostError> {
     let setup = |what: &'static str| move |_| HostError::TlsMaterial(what);
-    if psk.key.is_empty() || psk.key.len() > MAX_KEY_LEN {
+    if psk.key().is_empty() || psk.key().len() > MAX_KEY_LEN {
         return Err(HostError::TlsMaterial("pre-shared key empty or too long"));
     }
-    if psk.identity.is_empty() || psk.identity.len() > MAX_IDENTITY_LEN {
+    if psk.identity().is_empty() || psk.identity().len() > MAX_IDENTITY_LEN {
         return Err(HostError::TlsMaterial(
             "pre-shared key identity empty or longer than 128 bytes",
         ));
     }
-    let identity = CString::new(psk.identity)
+    let identity = CString::new(psk.identity())
         .map_err(|_| HostError::TlsMaterial("pre-shared key identity contains a NUL byte"))?;
-    let key = KeyCopy(psk.key.to_vec());
+    let key = KeyCopy(psk.key().to_vec());
     let mut ctx = SslContext::builder(SslMethod::tls_client()).map_err(setup("OpenSSL setup"))?;
     ctx.set_min_proto_version(Some(SslVersion::TLS1_2))
         .and_then(|()| ctx.set_max_proto_version(Some(SslVersion::TLS1_2)))

@@ -50,7 +50,7 @@ fn the_host_transport_reports_psk_and_the_device_resolves_to_it() {
     let ServerAuth::Psk(psk) = e.tls.unwrap().server else {
         panic!("not TLS-PSK: {e:?}");
     };
-    assert_eq!((psk.identity, psk.key), ("LD8S5J1L07test", &KEY[..]));
+    assert_eq!((psk.identity(), psk.key()), ("LD8S5J1L07test", &KEY[..]));
 }
 
 #[tokio::test]
@@ -120,19 +120,15 @@ async fn plain_tcp_is_refused_by_the_psk_listener_and_chosen_only_when_asked() {
 async fn an_identity_the_broker_does_not_know_is_refused() {
     let broker = tencent_psk_broker();
     let mut transport = TcpTransport::new();
-    let psk = Psk {
-        identity: "LD8S5J1L07other",
-        key: &KEY,
-    };
+    let mut psk_buf = [0u8; 128];
+    let psk = Psk::write(&mut psk_buf, "LD8S5J1L07other", &KEY).unwrap();
     let endpoint = iotcloud_core::Endpoint::tls("127.0.0.1", broker.port, ServerAuth::Psk(psk));
     assert!(matches!(
         transport.connect(&endpoint).await,
         Err(HostError::TlsHandshake { .. })
     ));
-    let right = Psk {
-        identity: "LD8S5J1L07test",
-        key: &KEY,
-    };
+    let mut right_buf = [0u8; 128];
+    let right = Psk::write(&mut right_buf, "LD8S5J1L07test", &KEY).unwrap();
     let endpoint = iotcloud_core::Endpoint::tls("127.0.0.1", broker.port, ServerAuth::Psk(right));
     transport.connect(&endpoint).await.unwrap();
     transport.close().await;

@@ -187,10 +187,8 @@ async fn a_psk_endpoint_is_refused_without_the_psk_feature() {
     let port = listener.local_addr().unwrap().port();
     let mut transport = hal_host::TcpTransport::new();
     assert!(!transport.supports_psk());
-    let psk = Psk {
-        identity: "LD8S5J1L07test",
-        key: b"0123456789abcdef",
-    };
+    let mut psk_buf = [0u8; 128];
+    let psk = Psk::write(&mut psk_buf, "LD8S5J1L07test", b"0123456789abcdef").unwrap();
     let endpoint = iotcloud_core::Endpoint::tls("127.0.0.1", port, ServerAuth::Psk(psk));
     let err = transport.connect(&endpoint).await.unwrap_err();
     assert!(matches!(err, HostError::PskUnsupported), "{err:?}");

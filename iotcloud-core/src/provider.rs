@@ -774,10 +774,8 @@ mod tests {
         let t = crate::test_support::MockTransport::default();
         assert_eq!(TransportCaps::of(&t), TransportCaps::NONE);
         assert!(TransportCaps::PSK.psk && !TransportCaps::default().psk);
-        let psk = crate::transport::Psk {
-            identity: "pid-dev",
-            key: b"TOPSECRET",
-        };
+        let mut psk_buf = [0u8; 128];
+        let psk = crate::transport::Psk::write(&mut psk_buf, "pid-dev", b"TOPSECRET").unwrap();
         let e = Endpoint::tls("h", 8883, ServerAuth::Psk(psk));
         let shown = std::format!("{e:?} {psk:#?}");
         assert!(

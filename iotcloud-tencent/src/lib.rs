@@ -79,6 +79,9 @@ pub const MAX_DEVICE_NAME_LEN: usize = 48;
 /// characters). LuatOS silently truncates longer keys; this crate refuses them.
 pub const MAX_PSK_LEN: usize = 48;
 
+/// Longest TLS-PSK identity: `{ProductId}{DeviceName}`.
+const MAX_PSK_IDENTITY_LEN: usize = MAX_PRODUCT_ID_LEN + MAX_DEVICE_NAME_LEN;
+
 /// Length of the connection id in the user name.
 pub const CONN_ID_LEN: usize = 5;
 
@@ -628,19 +631,25 @@ impl<'a> Tencent<'a> {
                  registering device)",
             ));
         };
-        let identity = scratch.concat(&[self.product_id, self.device_name])?;
+        let mut identity = [0u8; MAX_PSK_IDENTITY_LEN];
+        let identity = Scratch::new(&mut identity)
+            .concat(&[self.product_id, self.device_name])
+            .map_err(|_| ProviderError::InvalidValue {
+                key: "device_name",
+                reason: "makes a PSK identity longer than the cloud's ids allow",
+            })?;
         let mut decoded = [0u8; MAX_PSK_LEN];
         let Some(len) = base64_decode(secret.expose(), &mut decoded) else {
             return Err(ProviderError::InvalidBase64("device_secret"));
         };
-        let key = scratch.bytes(len, |dst| {
-            dst.copy_from_slice(&decoded[..len]);
-            Ok(len)
+        let key = &decoded[..len];
+        let encoded = scratch.bytes(Psk::encoded_len(identity, key), |dst| {
+            Psk::write(dst, identity, key).map(|p| Psk::encoded_len(p.identity(), p.key()))
         });
         decoded.fill(0);
-        Ok(Psk {
-            identity,
-            key: key?,
+        Psk::from_encoded(encoded?).ok_or(ProviderError::InvalidValue {
+            key: "device_name",
+            reason: "does not make a PSK identity",
         })
     }
 

@@ -479,7 +479,10 @@ fn key_authentication_is_tls_psk_on_8883_only_where_the_transport_has_it() {
     let ServerAuth::Psk(psk) = tls.server else {
         panic!("not TLS-PSK: {tls:?}");
     };
-    assert_eq!((psk.identity, psk.key), ("LD8S5J1L07test", &PSK_BYTES[..]));
+    assert_eq!(
+        (psk.identity(), psk.key()),
+        ("LD8S5J1L07test", &PSK_BYTES[..])
+    );
     assert_eq!((tls.server_name, tls.client), (None, None));
     // The same key, made on its own.
     let mut buf = [0u8; 64];
@@ -527,10 +530,8 @@ fn an_explicit_tls_choice_wins_over_the_transports_psk() {
     );
     // A key of the user's own: TLS-PSK on 8883 whatever the transport says (a transport
     // without it then refuses the connect).
-    let own = Psk {
-        identity: "someone",
-        key: b"K",
-    };
+    let mut own = [0u8; 16];
+    let own = Psk::write(&mut own, "someone", b"K").unwrap();
     let chosen = t.clone().with_tls(TlsChoice::On(ServerAuth::Psk(own)));
     let mut buf = [0u8; 256];
     let e = chosen

@@ -161,7 +161,8 @@ async fn connect_once<P: Provider>(provider: P) -> Result<Attempt> {
             .ctx("no answer from the broker within 5 s")?;
         match event.ctx("waiting until ready")? {
             Event::Connected { .. } => connected = true,
-            Event::Subscribed { .. } => subacks += 1,
+            // One SUBACK may answer several filters (one SUBSCRIBE carries them all).
+            Event::Subscribed { codes, .. } => subacks += codes.iter().count(),
             Event::Disconnected(reason) => return fail(format!("connection lost: {reason}")),
             _ => {}
         }

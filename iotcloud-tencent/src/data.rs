@@ -2,12 +2,12 @@
 //! [`DataFormat`] implementation on [`Tencent`].
 
 use iotcloud_core::data::{
-    self, Command, DataContext, DataError, DataFormat, DataParts, Down, JsonOut, Outcome,
-    Properties, PropertyOrigin, Reply, RequestKind, ServerTime, TimeAnswer, Up, read,
+    self, Command, DataContext, DataError, DataFormat, DataParts, Down, Outcome, Properties,
+    PropertyOrigin, Reply, RequestKind, ServerTime, TimeAnswer, Up, read,
 };
 use iotcloud_core::json::Value;
 use iotcloud_core::mqtt::{QoS, SubscribeTopic};
-use iotcloud_core::provider::{ProviderError, Publication, TopicPath, subscription};
+use iotcloud_core::provider::{ProviderError, Publication, subscription};
 use iotcloud_core::scratch::Scratch;
 
 use crate::Tencent;
@@ -25,22 +25,6 @@ enum Downlink {
     Action,
     Event,
     Operation,
-}
-
-/// A publication on `topic` at `qos`, its payload written by `body`.
-fn message<'s>(
-    scratch: &mut Scratch<'s>,
-    topic: TopicPath<'_>,
-    qos: QoS,
-    body: impl FnOnce(&mut JsonOut<'_>) -> Result<(), DataError>,
-) -> Result<Publication<'s>, DataError> {
-    let topic = scratch.concat(&topic.0)?;
-    let payload = data::build(scratch, body)?;
-    Ok(Publication {
-        topic,
-        payload: payload.as_bytes(),
-        qos,
-    })
 }
 
 /// The cloud's reply to one of the device's messages, `clientToken` its id.
@@ -182,7 +166,7 @@ impl DataFormat for Tencent<'_> {
         let id = ctx.message_id;
         let qos = QoS::AtLeastOnce;
         match *up {
-            Up::Report(fields) => message(scratch, self.property_up(), qos, |o| {
+            Up::Report(fields) => data::message(scratch, self.property_up(), qos, |o| {
                 o.fmt(format_args!(
                     "{{\"method\":\"report\",\"clientToken\":\"{id}\",\"params\":"
                 ))?;
@@ -193,7 +177,7 @@ impl DataFormat for Tencent<'_> {
                 if name.is_empty() {
                     return Err(DataError::InvalidName);
                 }
-                message(scratch, self.event_up(), qos, |o| {
+                data::message(scratch, self.event_up(), qos, |o| {
                     o.fmt(format_args!(
                         "{{\"method\":\"event_post\",\"clientToken\":\"{id}\",\"eventId\":"
                     ))?;
@@ -210,7 +194,7 @@ impl DataFormat for Tencent<'_> {
                 } else {
                     (self.property_up(), "control_reply")
                 };
-                message(scratch, topic, qos, |o| {
+                data::message(scratch, topic, qos, |o| {
                     o.fmt(format_args!("{{\"method\":\"{method}\",\"clientToken\":"))?;
                     o.string(request.id())?;
                     let output = match outcome {
@@ -233,13 +217,13 @@ impl DataFormat for Tencent<'_> {
                     o.raw("}")
                 })
             }
-            Up::GetDesired => message(scratch, self.property_up(), qos, |o| {
+            Up::GetDesired => data::message(scratch, self.property_up(), qos, |o| {
                 o.fmt(format_args!(
                     "{{\"method\":\"get_status\",\"clientToken\":\"{id}\"}}"
                 ))
             }),
             Up::TimeRequest { .. } => {
-                message(scratch, self.sys_operation(), QoS::AtMostOnce, |o| {
+                data::message(scratch, self.sys_operation(), QoS::AtMostOnce, |o| {
                     o.raw("{\"type\":\"get\",\"resource\":[\"time\"]}")
                 })
             }

@@ -184,18 +184,13 @@ pub async fn data_round<P: Provider>(
     // On connect: the desired-values fetch and the time request, answered.
     pump(&mut dev, &mut round.events, 300).await;
     let first = receive(&mut cloud_dev, 300).await;
-    for (topic, payload) in &first {
-        for answer in [&cloud.desired, &cloud.time].into_iter().flatten() {
-            let (t, p) = answer(topic, payload);
-            if !t.is_empty() {
-                cloud_dev
-                    .publish(&t, p.as_bytes(), QoS::AtLeastOnce)
-                    .await
-                    .unwrap();
-                sent.push((t, p));
-            }
-        }
-    }
+    answer_all(
+        &mut cloud_dev,
+        &[&cloud.desired, &cloud.time],
+        &first,
+        &mut sent,
+    )
+    .await;
     round.published.extend(first);
     pump(&mut dev, &mut round.events, 300).await;
 
@@ -221,14 +216,27 @@ pub async fn data_round<P: Provider>(
         other => panic!("the event post: {other:?}"),
     }
     let last = receive(&mut cloud_dev, 300).await;
-    for (topic, payload) in &last {
-        for answer in [&cloud.report_reply, &cloud.event_reply]
-            .into_iter()
-            .flatten()
-        {
+    let replies = [&cloud.report_reply, &cloud.event_reply];
+    answer_all(&mut cloud_dev, &replies, &last, &mut sent).await;
+    round.published.extend(last);
+    pump(&mut dev, &mut round.events, 300).await;
+    round.published.extend(receive(&mut cloud_dev, 300).await);
+    round.published.retain(|m| !sent.contains(m));
+    round
+}
+
+/// Publishes what each of `answers` says to each message of `received`, noting it in `sent`.
+async fn answer_all<P: Provider>(
+    cloud: &mut HostDevice<P, Connected>,
+    answers: &[&Option<Answer>],
+    received: &[(String, String)],
+    sent: &mut Vec<(String, String)>,
+) {
+    for (topic, payload) in received {
+        for answer in answers.iter().copied().flatten() {
             let (t, p) = answer(topic, payload);
             if !t.is_empty() {
-                cloud_dev
+                cloud
                     .publish(&t, p.as_bytes(), QoS::AtLeastOnce)
                     .await
                     .unwrap();
@@ -236,11 +244,6 @@ pub async fn data_round<P: Provider>(
             }
         }
     }
-    round.published.extend(last);
-    pump(&mut dev, &mut round.events, 300).await;
-    round.published.extend(receive(&mut cloud_dev, 300).await);
-    round.published.retain(|m| !sent.contains(m));
-    round
 }
 
 /// The member `key` of the JSON object `payload` (found at any depth, first match), as a

@@ -9,7 +9,7 @@ use iotcloud_core::data::{
 };
 use iotcloud_core::json::{JsonStr, Kind, Value};
 use iotcloud_core::mqtt::{QoS, SubscribeTopic};
-use iotcloud_core::provider::{ProviderError, Publication, TopicPath, subscription};
+use iotcloud_core::provider::{ProviderError, Publication, subscription};
 use iotcloud_core::scratch::Scratch;
 use iotcloud_core::sign::Decimal;
 
@@ -30,22 +30,6 @@ const DOWNLINKS: [&str; 6] = [
     "thing/event/trigger_response",
     "ext/time/response",
 ];
-
-/// A publication on `topic` at `qos`, its payload written by `body`.
-fn message<'s>(
-    scratch: &mut Scratch<'s>,
-    topic: TopicPath<'_>,
-    qos: QoS,
-    body: impl FnOnce(&mut JsonOut<'_>) -> Result<(), DataError>,
-) -> Result<Publication<'s>, DataError> {
-    let topic = scratch.concat(&topic.0)?;
-    let payload = data::build(scratch, body)?;
-    Ok(Publication {
-        topic,
-        payload: payload.as_bytes(),
-        qos,
-    })
-}
 
 /// `{"msgId":<id>` and, when known, `,"time":<ms>`: the opening of every message. `id` is
 /// written as it formats (a quoted JSON string).
@@ -219,7 +203,7 @@ impl DataFormat for Tuya<'_> {
         let time = ctx.unix_time_ms;
         let qos = QoS::AtLeastOnce;
         match *up {
-            Up::Report(fields) => message(scratch, self.property_report(), qos, |o| {
+            Up::Report(fields) => data::message(scratch, self.property_report(), qos, |o| {
                 head(o, &id, time)?;
                 o.raw(",\"data\":{")?;
                 for (i, (name, value)) in fields.iter().enumerate() {
@@ -242,7 +226,7 @@ impl DataFormat for Tuya<'_> {
                 if name.is_empty() {
                     return Err(DataError::InvalidName);
                 }
-                message(scratch, self.event_trigger(), qos, |o| {
+                data::message(scratch, self.event_trigger(), qos, |o| {
                     head(o, &id, time)?;
                     o.raw(",\"data\":{\"eventCode\":")?;
                     o.string(name)?;
@@ -265,7 +249,7 @@ impl DataFormat for Tuya<'_> {
                 } else {
                     self.topic("thing/property/set_response")
                 };
-                message(scratch, topic, qos, |o| {
+                data::message(scratch, topic, qos, |o| {
                     head(o, &JsonStr(request.id()), time)?;
                     let output = outcome(o, result)?;
                     if command {
@@ -278,7 +262,7 @@ impl DataFormat for Tuya<'_> {
                     o.raw("}")
                 })
             }
-            Up::GetDesired => message(
+            Up::GetDesired => data::message(
                 scratch,
                 self.topic("thing/property/desired/get"),
                 qos,
@@ -288,7 +272,7 @@ impl DataFormat for Tuya<'_> {
                     o.raw(ACK)
                 },
             ),
-            Up::TimeRequest { device_ms } => message(
+            Up::TimeRequest { device_ms } => data::message(
                 scratch,
                 self.topic("ext/time/request"),
                 QoS::AtMostOnce,

@@ -319,6 +319,23 @@ pub fn build<'s>(
     }
 }
 
+/// A publication on `topic` at `qos` whose JSON payload `body` writes, both built in
+/// `scratch`: what a provider's [`DataFormat::write`] returns.
+pub fn message<'s>(
+    scratch: &mut Scratch<'s>,
+    topic: crate::provider::TopicPath<'_>,
+    qos: crate::mqtt::QoS,
+    body: impl FnOnce(&mut JsonOut<'_>) -> Result<(), DataError>,
+) -> Result<Publication<'s>, DataError> {
+    let topic = scratch.concat(&topic.0)?;
+    let payload = build(scratch, body)?;
+    Ok(Publication {
+        topic,
+        payload: payload.as_bytes(),
+        qos,
+    })
+}
+
 /// Checks a name that goes into a topic and, unquoted, into a JSON string (an Aliyun event
 /// or service identifier): not empty, no `/`, `+`, `#`, `"`, `\` or control characters.
 pub fn check_topic_name(name: &str) -> Result<(), DataError> {

@@ -14,6 +14,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use std::path::{Path, PathBuf};
 
+mod config;
 mod demo;
 mod emulate;
 mod host;
@@ -73,6 +74,10 @@ and OTA jobs go through standard input or the HTTP control port.
 
 clouds: aliyun, tencent (or qcloud), onenet, huawei, tuya, baidu, tlink, and mqtt for a
         standard broker (host=, client_id=, username=, password=, tls=)
+
+keys come from the command line, then the environment (IOTCLOUD_ and the key in capitals:
+IOTCLOUD_DEVICE_SECRET=…), then a TOML file of key = \"value\" lines given as config=FILE,
+so that secrets need not be in the process list (the file should be readable by you only).
 
 keys:   product_id (or produt_id), device_name, device_secret, product_secret, key,
         method, instance_id, region, endpoint, device_id, host, port (or ip),
@@ -251,10 +256,13 @@ pub(crate) struct Args {
 }
 
 /// Splits `key=value` arguments, reading PEM files for the keys that take them and taking
-/// `store=` for the tool itself.
+/// `store=` and `config=` for the tool itself. Keys not on the command line come from the
+/// environment (`IOTCLOUD_DEVICE_SECRET`, …) and then from the `config=` file: secrets need
+/// not appear in the process list.
 fn pairs(args: &[String]) -> Result<Args, String> {
     let mut out = Vec::with_capacity(args.len());
     let mut store = None;
+    let mut config_file = None;
     for arg in args {
         // `check_arguments` has named any argument that is not key=value by its position
         // in the command line (which `pairs`, given what is left after the tool's own
@@ -268,18 +276,52 @@ fn pairs(args: &[String]) -> Result<Args, String> {
             }
             continue;
         }
-        let value = match Key::from_name(key) {
-            Some(k) if PEM_FILE_KEYS.contains(&k) => std::fs::read_to_string(value)
-                .map_err(|e| format!("cannot read the `{key}` file {value}: {e}"))?,
-            _ => value.to_string(),
-        };
-        out.push((key.to_string(), value));
+        if key == "config" {
+            config_file = Some(PathBuf::from(value));
+            continue;
+        }
+        out.push((key.to_string(), pem_or_value(key, value)?));
+    }
+    let given = |out: &[(String, String)], key: Key| out.iter().any(|(k, _)| k == key.name());
+    for key in Key::ALL {
+        if given(&out, key) {
+            continue;
+        }
+        let var = env_name(key);
+        match std::env::var(&var) {
+            Ok(value) => out.push((key.name().to_string(), pem_or_value(key.name(), &value)?)),
+            Err(std::env::VarError::NotUnicode(_)) => {
+                return Err(format!("the value of {var} is not valid UTF-8"));
+            }
+            Err(std::env::VarError::NotPresent) => {}
+        }
+    }
+    if let Some(path) = config_file {
+        for (key, value) in config::read(&path)? {
+            if !given(&out, key) {
+                out.push((key.name().to_string(), pem_or_value(key.name(), &value)?));
+            }
+        }
     }
     let store = match store {
         Some(dir) => dir,
         None => default_store()?,
     };
     Ok(Args { pairs: out, store })
+}
+
+/// The value of `key`: for the keys that take PEM files, the file at the path `value`.
+fn pem_or_value(key: &str, value: &str) -> Result<String, String> {
+    match Key::from_name(key) {
+        Some(k) if PEM_FILE_KEYS.contains(&k) => std::fs::read_to_string(value)
+            .map_err(|e| format!("cannot read the `{key}` file {value}: {e}")),
+        _ => Ok(value.to_string()),
+    }
+}
+
+/// The environment variable of `key`: `IOTCLOUD_` and its name in capitals.
+fn env_name(key: Key) -> String {
+    format!("IOTCLOUD_{}", key.name().to_ascii_uppercase())
 }
 
 /// `$XDG_DATA_HOME/iotcloud`, else `~/.local/share/iotcloud`.

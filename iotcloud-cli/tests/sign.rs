@@ -736,3 +736,111 @@ fn arguments_are_named_when_wrong() {
     );
     assert!(!e.contains("nnnn"), "{e}");
 }
+
+/// Runs the tool with `args` and the environment variables `env`.
+fn iotcloud_env(args: &[&str], env: &[(&str, &str)]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_iotcloud"))
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    Run {
+        code: out.status.code().unwrap(),
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    }
+}
+
+#[test]
+fn keys_come_from_the_environment_and_a_config_file_the_command_line_winning() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let secret = "Y877Bgo8X5owd3lcB5wWDjryNPoB";
+    let expected = sign(
+        &[
+            &ALIYUN[..],
+            &["timestamp=32472115200", "tls=false", "method=hmacmd5"],
+        ]
+        .concat(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("device.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "produt_id = \"123456789\"\ndevice_name = \"abcdefg\"\ndevice_secret = \"{secret}\"\n\
+             timestamp = 32472115200\ntls = false\n"
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let config = format!("config={}", file.display());
+    let parse = |run: &Run| -> Value {
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        serde_json::from_str(&run.stdout).unwrap()
+    };
+
+    // Everything from the file but the method.
+    let run = iotcloud_env(&["sign", "aliyun", &config, "method=hmacmd5"], &[]);
+    assert_eq!(parse(&run), expected);
+    assert!(!run.stderr.contains("warning"), "{}", run.stderr);
+    // The secret from the environment, nothing secret on the command line.
+    let run = iotcloud_env(
+        &[
+            "sign",
+            "aliyun",
+            "produt_id=123456789",
+            "device_name=abcdefg",
+            "timestamp=32472115200",
+            "tls=false",
+            "method=hmacmd5",
+        ],
+        &[("IOTCLOUD_DEVICE_SECRET", secret)],
+    );
+    assert_eq!(parse(&run), expected);
+    // The command line wins over the environment, which wins over the file.
+    let wrong = "WrongSecretWrongSecretWrong1";
+    let run = iotcloud_env(
+        &[
+            "sign",
+            "aliyun",
+            &config,
+            "method=hmacmd5",
+            &format!("device_secret={secret}"),
+        ],
+        &[("IOTCLOUD_DEVICE_SECRET", wrong)],
+    );
+    assert_eq!(parse(&run), expected);
+    let run = iotcloud_env(
+        &["sign", "aliyun", &config, "method=hmacmd5"],
+        &[("IOTCLOUD_DEVICE_SECRET", wrong)],
+    );
+    assert_ne!(parse(&run)["password"], expected["password"]);
+
+    // A file others may read still works, with a warning; unknown keys and broken lines are
+    // named, and no value is shown.
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let run = iotcloud_env(&["sign", "aliyun", &config, "method=hmacmd5"], &[]);
+    assert_eq!(parse(&run), expected);
+    assert!(run.stderr.contains("chmod 600"), "{}", run.stderr);
+    std::fs::write(
+        &file,
+        format!("device_secret = \"{secret}\"\ndevce_name = \"x\"\n"),
+    )
+    .unwrap();
+    let run = iotcloud_env(&["sign", "aliyun", &config], &[]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("unknown key `devce_name`"),
+        "{}",
+        run.stderr
+    );
+    std::fs::write(
+        &file,
+        format!("device_secret = \"{secret}\nproduct_id = 1\n"),
+    )
+    .unwrap();
+    let run = iotcloud_env(&["sign", "aliyun", &config], &[]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("line 1"), "{}", run.stderr);
+    assert!(!run.stderr.contains(secret), "{}", run.stderr);
+}

@@ -71,7 +71,13 @@ pub(crate) fn device_on<'b>(
 pub(crate) fn configure<'a>(cloud: &str, args: &'a Args) -> Result<(Cloud, Config<'a>), String> {
     let cloud = Cloud::from_name(cloud).map_err(|e| e.to_string())?;
     let config = Config::from_pairs(args.pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| match e {
+            iotcloud::ConfigError::UnknownKey(typed) => {
+                let names = iotcloud::Key::ALL.map(iotcloud::Key::name);
+                format!("{e}{}", crate::suggest::hint(typed, names))
+            }
+            e => e.to_string(),
+        })?;
     if let Some(warning) = experimental(cloud, &config) {
         eprintln!("warning: {warning}");
     }

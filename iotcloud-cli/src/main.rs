@@ -21,6 +21,7 @@ mod host;
 mod output;
 mod pubsub;
 mod run;
+mod suggest;
 
 use hal_host::FileStore;
 use iotcloud::iotcloud_core::ServerAuth;
@@ -87,6 +88,11 @@ keys:   product_id (or produt_id), device_name, device_secret, product_secret, k
         project_id, iam_username, iam_password, iam_domain, service_id (huawei data
         model), username, password (mqtt), store (a directory)
 ";
+
+/// The commands, for suggestions.
+const COMMANDS: [&str; 9] = [
+    "sign", "register", "run", "time", "pub", "sub", "demo", "emulate", "help",
+];
 
 /// The keys whose values are PEM files on the command line.
 const PEM_FILE_KEYS: [Key; 3] = [Key::ServerCert, Key::ClientCert, Key::ClientKey];
@@ -194,7 +200,11 @@ fn run(args: &[String]) -> Result<String, String> {
         Some("emulate") => emulate::emulate(&args[1..]),
         Some("-h" | "--help" | "help") => Ok(USAGE.trim_end().to_string()),
         Some("-V" | "--version") => Ok(format!("iotcloud {}", env!("CARGO_PKG_VERSION"))),
-        Some(other) => Err(format!("unknown command `{other}`\n\n{USAGE}")),
+        Some(other) => Err(format!(
+            "unknown command `{}`{}\n\n{USAGE}",
+            output::escaped_lines(other),
+            suggest::hint(other, COMMANDS)
+        )),
         None => Err(USAGE.trim_end().to_string()),
     }
 }

@@ -844,3 +844,22 @@ fn keys_come_from_the_environment_and_a_config_file_the_command_line_winning() {
     assert!(run.stderr.contains("line 1"), "{}", run.stderr);
     assert!(!run.stderr.contains(secret), "{}", run.stderr);
 }
+
+#[test]
+fn a_mistyped_key_or_command_gets_the_right_name_suggested() {
+    let message = refuse(&["aliyun", "devce_name=abcdefg", "device_secret=s"]);
+    assert!(
+        message.contains("unknown key `devce_name`; did you mean `device_name`?"),
+        "{message}"
+    );
+    let run = iotcloud(&["signn", "aliyun"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr
+            .contains("unknown command `signn`; did you mean `sign`?"),
+        "{}",
+        run.stderr
+    );
+    // Nothing close: no guess.
+    assert!(!refuse(&["aliyun", "zzzzzz=1"]).contains("did you mean"));
+}

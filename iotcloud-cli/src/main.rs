@@ -38,6 +38,7 @@ usage: iotcloud sign <cloud> key=value...
        iotcloud pub <cloud> key=value... topic=T [count=N] [qos=Q] [interval=MS]
                 [payload=TEXT] [seconds=N] [floor_ms=MS] [cap_ms=MS]
        iotcloud sub <cloud> key=value... topic=FILTER [count=N] [qos=Q] [seconds=N]
+                [format=json]
        iotcloud demo [--cloud NAME|all]
        iotcloud emulate [CLOUD...] [--devices FILE.toml] [--device SPEC]...
                         [--control-port N] [--seconds N]
@@ -61,7 +62,8 @@ starts publishing once connected, reconnects after every loss (backoff between f
 and cap_ms), queues what is published meanwhile, and exits 0 only once every message is
 acknowledged (QoS 0: sent and the broker closed after DISCONNECT),
 printing a JSON summary; seconds=N gives up after N seconds.
-sub: subscribes to FILTER and prints each message as `topic payload`, one per line,
+sub: subscribes to FILTER and prints each message as `topic payload` (format=json: one
+JSON object with topic, payload or payload_hex, qos, retain), one per line,
 until N messages (count=N), N seconds (seconds=N) or Ctrl-C; it reconnects after every
 loss. Connection events go to stderr.
 demo: starts the cloud emulator in this process and takes one device per chosen cloud

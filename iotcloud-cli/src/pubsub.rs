@@ -28,6 +28,8 @@ pub(crate) struct PubSubOptions {
     pub seconds: Option<u64>,
     /// `floor_ms=` and `cap_ms=`: the reconnect backoff.
     pub policy: ReconnectPolicy,
+    /// `format=json`: `sub` prints one JSON object per message instead of `topic payload`.
+    pub json: bool,
 }
 
 impl PubSubOptions {
@@ -41,6 +43,7 @@ impl PubSubOptions {
             payload: "{seq}".into(),
             seconds: None,
             policy: ReconnectPolicy::default(),
+            json: false,
         };
         let mut rest = Vec::new();
         let number = |key: &str, v: &str| -> Result<u64, String> {
@@ -62,6 +65,9 @@ impl PubSubOptions {
                 Some(("interval", v)) => o.interval_ms = number("interval", v)?,
                 Some(("payload", v)) => o.payload = v.to_string(),
                 Some(("seconds", v)) => o.seconds = Some(number("seconds", v)?),
+                Some(("format", "json")) => o.json = true,
+                Some(("format", "text")) => o.json = false,
+                Some(("format", _)) => return Err("`format` is text or json".into()),
                 Some(("floor_ms", v)) => {
                     o.policy.floor_ms = u32::try_from(number("floor_ms", v)?)
                         .map_err(|_| "`floor_ms` is too large")?;
@@ -224,6 +230,27 @@ async fn service(sup: &mut Sup<'_>, wait: Duration) -> Result<bool, String> {
     }
 }
 
+/// A message as one line of JSON: `topic`, `payload` (its text, or `payload_hex` when it is
+/// not UTF-8), `qos`, `retain`. Every control character is escaped, C1 and DEL included, so
+/// the line is safe on a terminal.
+fn message_json(m: &iotcloud::Message<'_>) -> String {
+    let mut v = serde_json::json!({"topic": m.topic, "qos": m.qos as u8, "retain": m.retain});
+    match std::str::from_utf8(m.payload) {
+        Ok(text) => v["payload"] = text.into(),
+        Err(_) => {
+            let hex: String = m.payload.iter().map(|b| format!("{b:02x}")).collect();
+            v["payload_hex"] = hex.into();
+        }
+    }
+    v.to_string()
+        .chars()
+        .map(|c| match u32::from(c) {
+            n @ (0x7f..=0x9f) => format!("\\u{n:04x}"),
+            _ => c.to_string(),
+        })
+        .collect()
+}
+
 /// `iotcloud sub`: subscribes and prints each message as `topic payload`, one per line.
 pub(crate) fn subscribe(cloud: &str, args: Args, o: PubSubOptions) -> Result<String, String> {
     let filter = o.topic.clone().ok_or("`sub` needs topic=")?;
@@ -252,11 +279,15 @@ pub(crate) fn subscribe(cloud: &str, args: Args, o: PubSubOptions) -> Result<Str
                 ev = sup.next_event() => {
                     let ev = ev.map_err(|e| e.to_string())?;
                     if let Supervised::Event(Event::Message(m)) = &ev {
-                        crate::output::line(&format!(
-                            "{} {}",
-                            Printable(m.topic),
-                            Printable(&String::from_utf8_lossy(m.payload))
-                        ));
+                        if o.json {
+                            crate::output::line(&message_json(m));
+                        } else {
+                            crate::output::line(&format!(
+                                "{} {}",
+                                Printable(m.topic),
+                                Printable(&String::from_utf8_lossy(m.payload))
+                            ));
+                        }
                         received += 1;
                     } else {
                         log_event(&ev);

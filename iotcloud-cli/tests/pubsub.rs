@@ -318,3 +318,47 @@ fn pub_and_sub_work_against_a_plain_broker() {
     );
     assert!(broker.log().contains("u'alice'"), "{}", broker.log());
 }
+
+#[test]
+fn sub_prints_one_json_object_per_message_with_every_control_character_escaped() {
+    let broker = Broker::start();
+    let port = broker.port.to_string();
+    let (child, _stderr) = spawn_connected(&[
+        "sub",
+        "tlink",
+        "product_id=user",
+        "product_secret=pw",
+        "device_name=json-sub",
+        "host=127.0.0.1",
+        &format!("port={port}"),
+        "tls=false",
+        "topic=json-sub/#",
+        "count=2",
+        "seconds=10",
+        "format=json",
+    ]);
+    send(
+        broker.port,
+        &[
+            ("json-sub/a", "hi \u{1b}[2J\u{7f}\u{85}".as_bytes()),
+            ("json-sub/b", &[0xff, 0x00, 0x41]),
+        ],
+    );
+    let out = child.wait_with_output().unwrap();
+    let stdout = out.stdout.clone();
+    assert!(
+        !stdout.iter().any(|&b| b == 0x1b || b == 0x7f),
+        "{stdout:?}"
+    );
+    let lines: Vec<serde_json::Value> = String::from_utf8(stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert_eq!(lines[0]["topic"], "json-sub/a");
+    assert_eq!(lines[0]["payload"], "hi \u{1b}[2J\u{7f}\u{85}");
+    assert_eq!(lines[0]["qos"], 0);
+    assert_eq!(lines[1]["payload_hex"], "ff0041");
+    assert!(lines[1].get("payload").is_none());
+}

@@ -57,12 +57,18 @@ async fn a_onenet_task_is_checked_downloaded_resumed_verified_and_reported() {
     };
     let device = Device::new(onenet, HostPlatform::new(), memory).with_ota(Firmware::new("1.0"));
     let mut device = device.register().await.unwrap().connect().await.unwrap();
-    // The cloud delivers the announcement only once the subscription is in: its SUBACK.
+    // The cloud delivers the announcement only once the subscriptions are in: their SUBACKs
+    // (the system topic's and the OTA notice's).
     tokio::time::timeout(Duration::from_secs(10), async {
-        while !matches!(device.next_event().await.unwrap(), Event::Subscribed { .. }) {}
+        let mut acknowledged = 0;
+        while acknowledged < 2 {
+            if let Event::Subscribed { codes, .. } = device.next_event().await.unwrap() {
+                acknowledged += codes.iter().count();
+            }
+        }
     })
     .await
-    .expect("the SUBACK");
+    .expect("the SUBACKs");
 
     let bytes = image(20_000, "2.0");
     let offer = emulator

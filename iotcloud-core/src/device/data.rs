@@ -2,7 +2,7 @@
 //! the cloud's time, worded by the provider's [`DataFormat`], and the cloud's data messages
 //! turned into events.
 
-use super::driver::{Core, DeviceError, Wire};
+use super::driver::{Core, DeviceError, Topics, Wire};
 use super::event::Event;
 use super::{Connected, Device, State, Supervisor, Unregistered};
 use crate::clock::Clock;
@@ -114,6 +114,7 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
         };
         let parts = format.parts();
         self.data.time_request = None;
+        self.subscribe_all(Topics::Data).await?;
         if options.desired_on_connect && parts.desired {
             self.send_data(&Up::GetDesired).await?;
         }

@@ -87,47 +87,6 @@ pub(super) enum Topics {
     Data,
 }
 
-/// Queues one SUBSCRIBE for `topics` behind what waits in `outbox`, writing that out first
-/// if there is no room; a SUBSCRIBE larger than the whole buffer goes one filter at a time.
-async fn queue_subscribe<T: Transport>(
-    session: &mut Session<'_>,
-    outbox: &mut Outbox<'_>,
-    transport: &mut T,
-    topics: &[SubscribeTopic<'_>],
-) -> Result<(), Error<T::Error>> {
-    match queue_one_subscribe(session, outbox, transport, topics).await {
-        Err(Error::Encode(EncodeError::BufferTooSmall { .. })) if topics.len() > 1 => {
-            for topic in topics {
-                let one = core::slice::from_ref(topic);
-                queue_one_subscribe(session, outbox, transport, one).await?;
-            }
-            Ok(())
-        }
-        other => other,
-    }
-}
-
-/// Queues a SUBSCRIBE for `topics`, writing out what waits first if there is no room.
-async fn queue_one_subscribe<T: Transport>(
-    session: &mut Session<'_>,
-    outbox: &mut Outbox<'_>,
-    transport: &mut T,
-    topics: &[SubscribeTopic<'_>],
-) -> Result<(), Error<T::Error>> {
-    let (_, n) = match session.subscribe(topics, outbox.free()) {
-        Err(SessionError::Encode(EncodeError::BufferTooSmall { .. })) if outbox.queued() > 0 => {
-            outbox
-                .write_out(transport, &[])
-                .await
-                .map_err(WriteFailed::into_error)?;
-            session.subscribe(topics, outbox.free())?
-        }
-        other => other?,
-    };
-    outbox.commit(n);
-    Ok(())
-}
-
 /// The error of a device on platform `Pf`.
 pub(super) type DeviceError<Pf> = Error<TransportError<Pf>>;
 
@@ -293,7 +252,7 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
     /// together.
     async fn restore(&mut self, session_present: bool) -> Result<(), DeviceError<Pf>> {
         while self.replay_one().await?.is_some() {}
-        self.subscribe_on_connect().await?;
+        self.subscribe_all(Topics::System).await?;
         #[cfg(feature = "ota")]
         self.ota_on_connect().await?;
         #[cfg(feature = "data")]
@@ -363,52 +322,35 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
         total
     }
 
-    /// Queues the subscriptions made on every connect that the session does not have yet:
-    /// the provider's system topics, and those of OTA and the data model where enabled, in
-    /// one SUBSCRIBE (of at most [`MAX_FILTERS_PER_CALL`] filters each). One SUBSCRIBE is
-    /// one SUBACK: a broker that holds small packets back (mosquitto with Nagle's algorithm
-    /// on, its default) would hold a second SUBACK until the device acknowledged the first,
-    /// which Linux delays by 40 ms.
-    pub async fn subscribe_on_connect(&mut self) -> Result<(), DeviceError<Pf>> {
-        let kinds = [
-            Some(Topics::System),
-            #[cfg(feature = "ota")]
-            self.ota.enabled().then_some(Topics::Ota),
-            #[cfg(feature = "data")]
-            self.data.enabled().then_some(Topics::Data),
-        ];
-        let Core {
-            provider,
-            platform,
-            session,
-            inbox,
-            outbox,
-            ..
-        } = self;
-        let transport = platform.parts().transport;
-        let mut scratch = Scratch::new(inbox.free());
-        let mut list = heapless::Vec::<SubscribeTopic<'_>, MAX_FILTERS_PER_CALL>::new();
-        for kind in kinds.into_iter().flatten() {
-            for index in 0.. {
-                let Some(topic) = Self::nth_topic(provider, kind, index, &mut scratch)? else {
-                    break;
-                };
-                let held = session
-                    .subscriptions()
-                    .any(|(f, _, _)| f == topic.filter.as_str());
-                if held || list.iter().any(|t| t.filter == topic.filter) {
-                    continue;
-                }
-                if list.push(topic).is_err() {
-                    queue_subscribe(session, outbox, transport, &list).await?;
-                    list.clear();
-                    // Cannot fail: the list was just emptied.
-                    let _ = list.push(topic);
-                }
+    /// Queues a SUBSCRIBE for each topic of `topics` the session does not have yet.
+    pub async fn subscribe_all(&mut self, topics: Topics) -> Result<(), DeviceError<Pf>> {
+        for index in 0.. {
+            let mut scratch = Scratch::new(self.inbox.free());
+            let topic = Self::nth_topic(&self.provider, topics, index, &mut scratch)?;
+            let Some(topic) = topic else {
+                break;
+            };
+            if self
+                .session
+                .subscriptions()
+                .any(|(filter, _, _)| filter == topic.filter.as_str())
+            {
+                continue;
             }
-        }
-        if !list.is_empty() {
-            queue_subscribe(session, outbox, transport, &list).await?;
+            let transport = self.platform.parts().transport;
+            let (_, n) = match self.session.subscribe(&[topic], self.outbox.free()) {
+                Err(SessionError::Encode(EncodeError::BufferTooSmall { .. }))
+                    if self.outbox.queued() > 0 =>
+                {
+                    self.outbox
+                        .write_out(transport, &[])
+                        .await
+                        .map_err(WriteFailed::into_error)?;
+                    self.session.subscribe(&[topic], self.outbox.free())?
+                }
+                other => other?,
+            };
+            self.outbox.commit(n);
         }
         Ok(())
     }

@@ -4,7 +4,7 @@
 
 use embassy_futures::select::{Either, select};
 
-use super::driver::{Core, DeviceError, Wire};
+use super::driver::{Core, DeviceError, Topics, Wire};
 use super::event::Event;
 use super::{Connected, Device, State, Supervisor, Unregistered};
 use crate::clock::Clock;
@@ -126,6 +126,7 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
     /// After CONNACK: the version report and the job request, where the cloud has them.
     pub async fn ota_on_connect(&mut self) -> Result<(), DeviceError<Pf>> {
         if self.ota.firmware.is_some() && self.provider.ota().is_ok() {
+            self.subscribe_all(Topics::Ota).await?;
             self.send_system(SystemMessage::VersionReport, None).await?;
             self.send_system(SystemMessage::JobRequest, None).await?;
         }

@@ -11,7 +11,7 @@ use crate::data::{
     Up,
 };
 use crate::error::Error;
-use crate::mqtt::{Packet, TopicName};
+use crate::mqtt::TopicName;
 use crate::platform::{Platform, TransportError};
 use crate::provider::{Provider, Publication};
 use crate::scratch::Scratch;
@@ -190,12 +190,10 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
         Ok(ctx.message_id)
     }
 
-    /// Sends a data message now: queued, then written out with what waits.
+    /// Sends a data message now: queued, then written out with what waits. (A time request
+    /// needs the link and its send time recorded: `sync_time`.)
     async fn data_now(&mut self, up: &Up<'_>) -> Result<u32, DeviceError<Pf>> {
         self.check_interrupted().await;
-        if !self.session.is_connected() && matches!(up, Up::TimeRequest { .. }) {
-            return Err(Error::NotConnected);
-        }
         let id = self.send_data(up).await?;
         if self.session.is_connected() {
             let _ = self.write_out(&[]).await;
@@ -204,20 +202,18 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
     }
 }
 
-/// The data-model event for the complete packet `frame`, if it is one. A time answer also
+/// The data-model event for the message on `topic`, if it is one. A time answer also
 /// sets the learned wall clock and tells the clock.
 pub(super) fn data_event<'f, P: Provider, C: Clock>(
     data: &mut DataState,
     provider: &P,
     clock: &C,
-    frame: &'f [u8],
+    topic: &'f str,
+    payload: &'f [u8],
 ) -> Option<Event<'f>> {
     data.options?;
     let format = provider.data().ok()?;
-    let Ok(Some((Packet::Publish(p), _))) = Packet::decode_from_broker(frame) else {
-        return None;
-    };
-    Some(match format.read(p.topic.as_str(), p.payload) {
+    Some(match format.read(topic, payload) {
         Down::NotData => return None,
         Down::Properties(props) => Event::Properties(props),
         Down::Command(command) => Event::Command(command),

@@ -755,23 +755,26 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
         if let Some(event) = self.ota.take_event() {
             return Ok(event);
         }
-        #[cfg(feature = "data")]
-        if let Some(event) = super::data::data_event(
-            &mut self.data,
-            &self.provider,
-            self.platform.clock(),
-            &self.inbox.received()[..len],
-        ) {
-            return Ok(event);
-        }
         match Packet::decode_from_broker(&self.inbox.received()[..len])? {
-            Some((Packet::Publish(p), _)) => Ok(Event::Message(Message {
-                topic: p.topic.as_str(),
-                payload: p.payload,
-                qos: p.qos.qos(),
-                retain: p.retain,
-                dup: p.dup,
-            })),
+            Some((Packet::Publish(p), _)) => {
+                #[cfg(feature = "data")]
+                if let Some(event) = super::data::data_event(
+                    &mut self.data,
+                    &self.provider,
+                    self.platform.clock(),
+                    p.topic.as_str(),
+                    p.payload,
+                ) {
+                    return Ok(event);
+                }
+                Ok(Event::Message(Message {
+                    topic: p.topic.as_str(),
+                    payload: p.payload,
+                    qos: p.qos.qos(),
+                    retain: p.retain,
+                    dup: p.dup,
+                }))
+            }
             Some((Packet::Suback(s), _)) => Ok(Event::Subscribed {
                 packet_id: s.packet_id,
                 codes: s.codes,

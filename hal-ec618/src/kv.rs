@@ -55,7 +55,7 @@ fn init_once() -> Result<(), StoreError> {
 }
 
 /// Forgets the first initialisation's outcome: the fake SDK's reset stands for a reboot.
-#[cfg(all(feature = "fake", not(target_os = "none")))]
+#[cfg(not(target_os = "none"))]
 pub(crate) fn forget_init() {
     INIT.store(UNTRIED, Ordering::Release);
 }

@@ -14,7 +14,7 @@ pub mod identity;
 pub mod kv;
 pub mod network;
 pub mod platform;
-#[cfg(feature = "sntp")]
+#[cfg(any(feature = "sntp", not(target_os = "none")))]
 pub mod sntp;
 pub(crate) mod sys;
 pub mod time;
@@ -25,7 +25,7 @@ mod waker;
 #[cfg(all(feature = "panic-handler", target_os = "none", not(test)))]
 mod panic;
 
-#[cfg(all(feature = "fake", not(target_os = "none")))]
+#[cfg(not(target_os = "none"))]
 #[doc(hidden)]
 pub mod fake;
 

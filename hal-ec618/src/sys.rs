@@ -315,7 +315,7 @@ unsafe extern "C" {
     pub fn luat_fota_done(context: luat_fota_img_proc_ctx_ptr) -> c_int;
 }
 
-#[cfg(feature = "sntp")]
+#[cfg(any(feature = "sntp", not(target_os = "none")))]
 unsafe extern "C" {
     /// `thirdparty/sntp/sntp.h`. Copies `serverAddr` (at most `DNS_MAX_NAME_LENGTH - 1`
     /// bytes are safe) and starts one exchange in its own task; FALSE while one is running.

@@ -207,6 +207,8 @@ fn firmware_library() -> Result<PathBuf, String> {
         "hal-ec618",
         "--example",
         "firmware",
+        "--features",
+        "sntp",
         "--target",
         TARGET,
         "--release",

@@ -16,9 +16,3 @@ pub use transport::{HostError, TcpTransport};
 
 /// The error of a device on this platform.
 pub type Error = iotcloud_core::Error<HostError>;
-
-/// The repository README's examples, compiled (not run: they need a broker) as this
-/// crate's doc tests, since they use it.
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-struct ReadmeExamples;

@@ -57,7 +57,10 @@ pub enum DataEv {
     /// A reply: the device's id, the cloud's code, success.
     Reply(u32, i64, bool),
     /// The time was learned (and how far the host's clock was off, ms; absent without one).
-    TimeSynced { offset_known: bool },
+    TimeSynced {
+        /// Whether the host's clock knew the time, so an offset could be computed.
+        offset_known: bool,
+    },
     /// A data message refused, as the error's `Debug` text.
     Rejected(String),
     /// A plain message (not data) on this topic: on a plain broker, the device's own

@@ -1,9 +1,13 @@
-//! Test support shared by the workspace's integration tests: a mosquitto broker per test
-//! on its own loopback port, and helpers that drive a host device against it.
+//! Test support for iotcloud devices on a host: a real mosquitto broker per test on its own
+//! loopback port (plain, TLS or TLS-PSK listeners, stopped and restarted at will), fault
+//! injection between a device and its broker, and helpers that drive a `hal-host` device
+//! against them and collect its events as owned values. The SDK's own integration tests use
+//! it; applications can use it to test their devices the same way.
 //!
-//! Panics are how these helpers report failure: they only run inside tests.
+//! mosquitto must be installed (`$MOSQUITTO`, `/usr/sbin/mosquitto`, or on `$PATH`).
+//! Panics are how these helpers report failure: they are meant to run inside tests only.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod data;
 pub mod fault;
@@ -67,16 +71,20 @@ pub struct ListenerExtra(pub Vec<String>);
 /// A mosquitto process on a loopback port, with persistence in a temporary directory.
 pub struct Broker {
     child: Option<Child>,
+    /// The loopback port it listens on.
     pub port: u16,
+    /// Its configuration, log and persistence directory (removed on drop).
     pub dir: tempfile::TempDir,
     extra: ListenerExtra,
 }
 
 impl Broker {
+    /// Starts a plain-TCP broker on a free loopback port.
     pub fn start() -> Broker {
         Self::start_with(ListenerExtra::default())
     }
 
+    /// Starts a broker whose listener also has the `extra` configuration lines.
     pub fn start_with(extra: ListenerExtra) -> Broker {
         Self::start_in(tempfile::tempdir().unwrap(), extra)
     }
@@ -194,11 +202,13 @@ impl Broker {
         self.launch();
     }
 
+    /// Stops the broker and starts it again on the same port and persistence directory.
     pub fn restart(&mut self) {
         self.stop();
         self.launch();
     }
 
+    /// What the broker has logged so far (empty if nothing yet).
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("mosquitto.log")).unwrap_or_default()
     }
@@ -300,20 +310,32 @@ pub async fn connect<P: Provider>(
 /// An owned copy of an event, so tests can keep it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Ev {
+    /// Connected; whether the broker kept the session.
     Connected(bool),
+    /// A message received.
     Message {
+        /// Its topic.
         topic: String,
+        /// Its payload.
         payload: Vec<u8>,
+        /// The QoS it was delivered with.
         qos: QoS,
+        /// Whether the broker marked it as a redelivery.
         dup: bool,
     },
+    /// A QoS 1 or 2 publish acknowledged: its packet id.
     Published(u16),
+    /// A SUBACK: its packet id and the codes per filter.
     Subscribed(u16, Vec<iotcloud_core::mqtt::SubackCode>),
+    /// An UNSUBACK: its packet id.
     Unsubscribed(u16),
+    /// The connection was lost, with the reason as text.
     Disconnected(String),
     /// An upgrade job, as its `Debug` text.
     Ota(String),
+    /// An upgrade notice the device refused, and why.
     OtaRejected(iotcloud_core::ota::OtaNoticeError),
+    /// Any other event, or an error, as `Debug` text.
     Error(String),
 }
 

@@ -7,6 +7,9 @@
 //!   firmware run on an emulated Cortex-M3. It first installs what the machine lacks
 //!   (`setup.rs`: the rustup target and components, mosquitto, qemu-system-arm, the
 //!   arm-none-eabi C toolchain, pkg-config and libssl-dev).
+//!   Last, the crates as published: `cargo package --workspace`, and the tests of every
+//!   published package unpacked outside the repository (`package.rs`).
+//! - `packages`: only that last part.
 //! - `ec618-check`: only hal-ec618's binding and symbol checks against the vendor's headers.
 //! - `qemu`: only the emulated Cortex-M3 part: the SDK's checks on the target, and the
 //!   device firmware exchanging MQTT with a local mosquitto through the board's UART.
@@ -21,6 +24,7 @@ mod ec618;
 mod firmware;
 mod footprint;
 mod fuzz;
+mod package;
 mod setup;
 
 use std::process::{Command, ExitCode};
@@ -69,12 +73,13 @@ fn main() -> ExitCode {
         "test" => test(),
         "qemu" => setup::ensure().and_then(|()| qemu()),
         "ec618-check" => ec618_check(),
+        "packages" => packages(),
         "footprint" => setup::ensure().and_then(|()| timed("footprint", footprint::report)),
         "bench" => bench(),
         "fuzz" => fuzz::run(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask test | qemu | ec618-check | footprint | bench [--quick] | fuzz [--seconds N]"
+                "usage: cargo xtask test | qemu | ec618-check | packages | footprint | bench [--quick] | fuzz [--seconds N]"
             );
             return ExitCode::from(2);
         }
@@ -124,6 +129,28 @@ fn timed(name: &str, work: fn() -> Result<(), String>) -> Result<(), String> {
         start.elapsed().as_secs_f64()
     );
     result.map_err(|why| format!("{name}: {why}"))
+}
+
+/// The crates as published: `cargo package --workspace` builds each from its package alone;
+/// then the published packages, unpacked outside the repository, run their tests.
+fn packages() -> Result<(), String> {
+    // `--allow-dirty`: this checks what would be published from the working tree, which
+    // need not be committed yet.
+    step(
+        "packages",
+        "cargo",
+        &["package", "--workspace", "--allow-dirty"],
+    )?;
+    let dir = package::unpack().map_err(|why| format!("unpacking the packages: {why}"))?;
+    let mut cmd = Command::new("cargo");
+    cmd.args(["test", "--workspace"])
+        .current_dir(&dir)
+        .env("CARGO_TARGET_DIR", firmware::workspace_target_dir());
+    run_step(
+        "tests of the unpacked packages",
+        &format!("cargo test --workspace (in {})", dir.display()),
+        cmd,
+    )
 }
 
 /// `hal-ec618` against the vendor's C headers: the binding check and the firmware library's
@@ -286,6 +313,7 @@ fn test() -> Result<(), String> {
     )?;
     ec618_check()?;
     qemu()?;
+    packages()?;
     println!(
         "\nxtask: all checks passed in {:.0}s",
         start.elapsed().as_secs_f64()

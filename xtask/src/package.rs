@@ -1,0 +1,98 @@
+//! The crates as they would be published: `cargo package --workspace` (which builds each
+//! package from its own files), then every published package unpacked into a workspace of
+//! its own, outside this one, and its tests run there. A test that reads a file the package
+//! does not carry, or a dependency that only exists in the repository, fails here.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::firmware::{root, workspace_target_dir};
+
+/// The names of the workspace's packages that are published (no `publish = false`).
+fn published() -> Result<Vec<String>, String> {
+    let mut names = Vec::new();
+    let entries = fs::read_dir(root()).map_err(|e| format!("reading the repository: {e}"))?;
+    for entry in entries.flatten() {
+        let manifest = entry.path().join("Cargo.toml");
+        let Ok(text) = fs::read_to_string(&manifest) else {
+            continue;
+        };
+        if !text.contains("[package]") || text.contains("publish = false") {
+            continue;
+        }
+        let name = text
+            .lines()
+            .find_map(|l| l.strip_prefix("name = \""))
+            .and_then(|rest| rest.strip_suffix('"'))
+            .ok_or_else(|| format!("{}: no package name", manifest.display()))?;
+        names.push(name.to_string());
+    }
+    names.sort();
+    Ok(names)
+}
+
+/// The `.crate` file `cargo package` wrote for `name` (the only version in the workspace).
+fn crate_file(packages: &Path, name: &str) -> Result<PathBuf, String> {
+    let prefix = format!("{name}-");
+    let mut found: Vec<PathBuf> = fs::read_dir(packages)
+        .map_err(|e| format!("reading {}: {e}", packages.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.extension().is_some_and(|x| x == "crate")
+                && p.file_name()
+                    .and_then(|f| f.to_str())
+                    .and_then(|f| f.strip_prefix(&prefix))
+                    .is_some_and(|v| v.starts_with(|c: char| c.is_ascii_digit()))
+        })
+        .collect();
+    found.sort_by_key(|p| fs::metadata(p).and_then(|m| m.modified()).ok());
+    found
+        .pop()
+        .ok_or_else(|| format!("cargo package wrote no {name}-*.crate"))
+}
+
+/// Unpacks every published package into `target/package-test/` as one workspace whose
+/// crates find each other through `[patch.crates-io]`, as they would on crates.io.
+pub fn unpack() -> Result<PathBuf, String> {
+    let target = workspace_target_dir();
+    let packages = target.join("package");
+    let dir = target.join("package-test");
+    if dir.exists() {
+        fs::remove_dir_all(&dir).map_err(|e| format!("clearing {}: {e}", dir.display()))?;
+    }
+    fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+    let mut members = String::new();
+    let mut patches = String::new();
+    for name in published()? {
+        let file = crate_file(&packages, &name)?;
+        let status = Command::new("tar")
+            .arg("-xzf")
+            .arg(&file)
+            .arg("-C")
+            .arg(&dir)
+            .status()
+            .map_err(|e| format!("could not run tar: {e}"))?;
+        if !status.success() {
+            return Err(format!("tar could not unpack {}", file.display()));
+        }
+        let unpacked = file
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .ok_or("a package file without a name")?
+            .to_string();
+        members.push_str(&format!("    \"{unpacked}\",\n"));
+        patches.push_str(&format!("{name} = {{ path = \"{unpacked}\" }}\n"));
+    }
+    let manifest = format!(
+        "# Written by `cargo xtask test`: the published packages, unpacked.\n\
+         [workspace]\nresolver = \"3\"\nmembers = [\n{members}]\n\n[patch.crates-io]\n{patches}"
+    );
+    fs::write(dir.join("Cargo.toml"), manifest).map_err(|e| format!("writing manifest: {e}"))?;
+    // The repository's lock file, so the packages are tested with the dependency versions
+    // the repository is; cargo drops what does not apply.
+    fs::copy(root().join("Cargo.lock"), dir.join("Cargo.lock"))
+        .map_err(|e| format!("copying Cargo.lock: {e}"))?;
+    Ok(dir)
+}

@@ -3,13 +3,14 @@
 //! - `test`: everything CI checks — formatting, lints, the whole test suite (including
 //!   the mosquitto integration tests, and hal-host's TLS-PSK tests with its `psk` feature),
 //!   the `no_std` crates built for the Air780E's
-//!   Cortex-M3 (`thumbv7m-none-eabi`), hal-ec618 against the vendor's C headers, and the
+//!   Cortex-M3 (`thumbv7m-none-eabi`), and again with the oldest Rust they declare (1.88), hal-ec618 against the vendor's C headers, and the
 //!   firmware run on an emulated Cortex-M3. It first installs what the machine lacks
 //!   (`setup.rs`: the rustup target and components, mosquitto, qemu-system-arm, the
 //!   arm-none-eabi C toolchain, pkg-config and libssl-dev).
 //!   Last, the crates as published: `cargo package --workspace`, and the tests of every
 //!   published package unpacked outside the repository (`package.rs`).
 //! - `packages`: only that last part.
+//! - `msrv`: only the check of the `no_std` crates with the oldest Rust they declare.
 //! - `ec618-check`: only hal-ec618's binding and symbol checks against the vendor's headers.
 //! - `qemu`: only the emulated Cortex-M3 part: the SDK's checks on the target, and the
 //!   device firmware exchanging MQTT with a local mosquitto through the board's UART.
@@ -74,12 +75,13 @@ fn main() -> ExitCode {
         "qemu" => setup::ensure().and_then(|()| qemu()),
         "ec618-check" => ec618_check(),
         "packages" => packages(),
+        "msrv" => setup::ensure().and_then(|()| msrv()),
         "footprint" => setup::ensure().and_then(|()| timed("footprint", footprint::report)),
         "bench" => bench(),
         "fuzz" => fuzz::run(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask test | qemu | ec618-check | packages | footprint | bench [--quick] | fuzz [--seconds N]"
+                "usage: cargo xtask test | qemu | ec618-check | packages | msrv | footprint | bench [--quick] | fuzz [--seconds N]"
             );
             return ExitCode::from(2);
         }
@@ -150,6 +152,38 @@ fn packages() -> Result<(), String> {
         "tests of the unpacked packages",
         &format!("cargo test --workspace (in {})", dir.display()),
         cmd,
+    )
+}
+
+/// The `no_std` crates built with the oldest Rust they declare (`rust-version`; embedded
+/// users pin older toolchains), as a user on that Rust gets them: a crate depending on all
+/// of them, its dependencies resolved afresh for that Rust, checked for the device.
+fn msrv() -> Result<(), String> {
+    let (toolchain, version) = setup::msrv_toolchain()?;
+    let crates: Vec<&str> = NO_STD_CRATES.iter().copied().chain(["hal-ec618"]).collect();
+    let dir = package::msrv_user(&version, &crates)?;
+    let plus = format!("+{toolchain}");
+    let target = firmware::workspace_target_dir().join("msrv");
+    let mut lock = Command::new("cargo");
+    lock.args([plus.as_str(), "generate-lockfile"])
+        .current_dir(&dir);
+    run_step(
+        &format!("dependencies for Rust {version}"),
+        &format!("cargo {plus} generate-lockfile (in {})", dir.display()),
+        lock,
+    )?;
+    let mut check = Command::new("cargo");
+    check
+        .args([plus.as_str(), "check", "--target", DEVICE_TARGET])
+        .current_dir(&dir)
+        .env("CARGO_TARGET_DIR", &target);
+    run_step(
+        &format!("the no_std crates with Rust {version}, their minimum"),
+        &format!(
+            "cargo {plus} check --target {DEVICE_TARGET} (in {})",
+            dir.display()
+        ),
+        check,
     )
 }
 
@@ -299,6 +333,7 @@ fn test() -> Result<(), String> {
             &args,
         )?;
     }
+    msrv()?;
     step(
         "hal-ec618 static library for the Air780E",
         "cargo",

@@ -96,3 +96,31 @@ pub fn unpack() -> Result<PathBuf, String> {
         .map_err(|e| format!("copying Cargo.lock: {e}"))?;
     Ok(dir)
 }
+
+/// A crate of a user who pins the oldest Rust the `no_std` crates declare: it depends on
+/// each of `crates` (by path, default features) and states that Rust as its own
+/// `rust-version`, so that cargo resolves the dependencies a user of that Rust would get
+/// (newer releases that need a newer Rust are passed over). Returns its directory, under
+/// `target/msrv-check/`, with a fresh lock file yet to be made.
+pub fn msrv_user(rust_version: &str, crates: &[&str]) -> Result<PathBuf, String> {
+    let dir = workspace_target_dir().join("msrv-check");
+    fs::create_dir_all(dir.join("src")).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+    let mut deps = String::new();
+    for krate in crates {
+        let path = root().join(krate);
+        deps.push_str(&format!("{krate} = {{ path = \"{}\" }}\n", path.display()));
+    }
+    let manifest = format!(
+        "# Written by `cargo xtask test`: a user of the no_std crates on their oldest Rust.\n\
+         [package]\nname = \"msrv-user\"\nversion = \"0.0.0\"\nedition = \"2024\"\n\
+         rust-version = \"{rust_version}\"\npublish = false\n\n[workspace]\n\n\
+         [dependencies]\n{deps}"
+    );
+    fs::write(dir.join("Cargo.toml"), manifest).map_err(|e| format!("writing manifest: {e}"))?;
+    fs::write(dir.join("src/lib.rs"), "#![no_std]\n").map_err(|e| format!("writing lib: {e}"))?;
+    let lock = dir.join("Cargo.lock");
+    if lock.exists() {
+        fs::remove_file(&lock).map_err(|e| format!("removing {}: {e}", lock.display()))?;
+    }
+    Ok(dir)
+}

@@ -1,5 +1,6 @@
 //! What the tests need that a fresh machine may lack, installed before they run: the Rust
-//! target and components of `rust-toolchain.toml` through rustup, and mosquitto,
+//! target and components of `rust-toolchain.toml` and the `no_std` crates' minimum Rust
+//! (with the device target) through rustup, and mosquitto,
 //! qemu-system-arm, the arm-none-eabi C toolchain, and pkg-config with the OpenSSL headers
 //! (for hal-host's `psk` feature) through apt-get (with sudo when not root). On a system without apt-get, one line says what to install.
 
@@ -119,6 +120,34 @@ fn rust() -> Result<(), String> {
     if !installed.lines().any(|l| l.trim() == TARGET) {
         rustup(&["target", "add", TARGET])?;
     }
+    // The oldest Rust the `no_std` crates promise, with the device target, for their check.
+    let (msrv, _) = msrv_toolchain()?;
+    let msrv_ready = Command::new("rustup")
+        .args([
+            "run",
+            &msrv,
+            "rustc",
+            "--print",
+            "target-libdir",
+            "--target",
+            TARGET,
+        ])
+        .output()
+        .ok()
+        .and_then(|o| o.status.success().then_some(o.stdout))
+        .and_then(|dir| String::from_utf8(dir).ok())
+        .is_some_and(|dir| has_core(dir.trim()));
+    if !msrv_ready {
+        rustup(&[
+            "toolchain",
+            "install",
+            &msrv,
+            "--profile",
+            "minimal",
+            "--target",
+            TARGET,
+        ])?;
+    }
     for (component, probe) in [("rustfmt", "fmt"), ("clippy", "clippy")] {
         let present = Command::new("cargo")
             .args([probe, "--version"])
@@ -129,6 +158,35 @@ fn rust() -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Whether a target library directory holds `core` (its file names carry a hash).
+fn has_core(dir: &str) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|entries| {
+        entries.flatten().any(|e| {
+            e.file_name()
+                .to_str()
+                .is_some_and(|n| n.starts_with("libcore-") && n.ends_with(".rlib"))
+        })
+    })
+}
+
+/// The `no_std` crates' minimum Rust version (`iotcloud-core`'s `rust-version`) as a
+/// toolchain name and as written (`1.88.0` and `1.88`).
+pub fn msrv_toolchain() -> Result<(String, String), String> {
+    let manifest = crate::firmware::root().join("iotcloud-core/Cargo.toml");
+    let text = std::fs::read_to_string(&manifest)
+        .map_err(|e| format!("reading {}: {e}", manifest.display()))?;
+    let version = text
+        .lines()
+        .find_map(|l| l.strip_prefix("rust-version = \""))
+        .and_then(|rest| rest.strip_suffix('"'))
+        .ok_or_else(|| format!("{}: no rust-version", manifest.display()))?;
+    let toolchain = match version.split('.').count() {
+        2 => format!("{version}.0"),
+        _ => version.to_string(),
+    };
+    Ok((toolchain, version.to_string()))
 }
 
 fn rustup(args: &[&str]) -> Result<(), String> {

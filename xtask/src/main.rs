@@ -2,9 +2,9 @@
 //!
 //! - `test`: everything CI checks — formatting, lints, the whole test suite (including
 //!   the mosquitto integration tests, and hal-host's TLS-PSK tests with its `psk` feature),
-//!   the `no_std` crates built for the Air780E's
-//!   Cortex-M3 (`thumbv7m-none-eabi`), and again with the oldest Rust they declare (1.88), hal-ec618 against the vendor's C headers, and the
-//!   firmware run on an emulated Cortex-M3. It first installs what the machine lacks
+//!   the `no_std` crates built for the Air780E's Cortex-M3 (`thumbv7m-none-eabi`), and
+//!   again with the oldest Rust they declare (`rust-version`), hal-ec618 against the
+//!   vendor's C headers, and the firmware run on an emulated Cortex-M3. It first installs what the machine lacks
 //!   (`setup.rs`: the rustup target and components, mosquitto, qemu-system-arm, the
 //!   arm-none-eabi C toolchain, pkg-config and libssl-dev).
 //!   Last, the crates as published: `cargo package --workspace`, and the tests of every

@@ -4,6 +4,20 @@
 //! against them and collect its events as owned values. The SDK's own integration tests use
 //! it; applications can use it to test their devices the same way.
 //!
+//! ```no_run
+//! use iotcloud_core::QoS;
+//! use iotcloud_testkit::{Broker, connect, memory, provider, round_trip};
+//!
+//! #[tokio::test]
+//! async fn my_device_round_trips_a_message() {
+//!     let mut broker = Broker::start(); // stopped when dropped
+//!     let mut device = connect(provider(broker.port, "dev-1"), memory(2048, 1024, 4096)).await;
+//!     // Subscribes, publishes, and asserts the message comes back intact.
+//!     round_trip(&mut device, "dev-1/echo", b"hello", QoS::AtLeastOnce).await;
+//!     broker.restart(); // the device sees the loss and can reconnect
+//! }
+//! ```
+//!
 //! mosquitto must be installed (`$MOSQUITTO`, `/usr/sbin/mosquitto`, or on `$PATH`).
 //! Panics are how these helpers report failure: they are meant to run inside tests only.
 

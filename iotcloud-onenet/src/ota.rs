@@ -109,6 +109,7 @@ pub fn step(status: OtaStatus) -> u16 {
 
 /// What a OneNET refusal's `code` means (the API's documented error codes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub enum OtaRefusal {
     /// 1: no such device.
@@ -166,6 +167,7 @@ impl OtaRefusal {
 /// Why an answer of the OTA API is not what the call wanted. Texts name fields, never
 /// values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub enum OtaAnswerError {
     /// An HTTP status other than 200 without OneNET's JSON answer.
@@ -190,6 +192,7 @@ pub enum OtaAnswerError {
 
 /// Why an OTA call failed.
 #[derive(Debug, thiserror::Error)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub enum OtaApiError<E> {
     /// The request could not be written (no key, no time for the token, too little

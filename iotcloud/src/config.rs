@@ -9,6 +9,7 @@ use crate::Cloud;
 
 /// A configuration key. [`Key::name`] is the text users write (`product_id`, `tls`, …).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub enum Key {
     /// `product_id`: the product. Aliyun ProductKey, Baidu IoT Core id, Tlink account name.
@@ -230,6 +231,7 @@ pub const MAX_VALUE_LEN: usize = 512;
 /// Why a configuration cannot make a provider. `Display` names the key at fault and never
 /// shows a value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub enum ConfigError<'a> {
     /// The cloud name is not one of the seven (nor the alias `qcloud`).

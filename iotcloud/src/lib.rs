@@ -97,6 +97,7 @@ macro_rules! declare {
 
         /// One of the clouds: the seven IoT clouds and a standard MQTT broker.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[cfg_attr(feature = "defmt", derive(defmt::Format))]
         pub enum Cloud {
             $( $(#[$doc])* $variant, )*
         }

@@ -22,6 +22,7 @@
 //!   toolchain; skipped, saying why, where nightly or cargo-fuzz is missing.
 
 mod ec618;
+mod features;
 mod firmware;
 mod footprint;
 mod fuzz;
@@ -75,6 +76,13 @@ fn main() -> ExitCode {
         "qemu" => setup::ensure().and_then(|()| qemu()),
         "ec618-check" => ec618_check(),
         "packages" => packages(),
+        "features" => features::check(
+            &package::published()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(d, _)| d)
+                .collect::<Vec<_>>(),
+        ),
         "msrv" => setup::ensure().and_then(|()| msrv()),
         "footprint" => setup::ensure().and_then(|()| timed("footprint", footprint::report)),
         "bench" => bench(),
@@ -274,6 +282,17 @@ fn test() -> Result<(), String> {
         ],
     )?;
     step("tests", "cargo", &["test", "--workspace"])?;
+    timed("documented features match the manifests", || {
+        let dirs: Vec<String> = package::published()?.into_iter().map(|(d, _)| d).collect();
+        features::check(&dirs)
+    })?;
+    // Every feature at once (each crate's own and those it forwards), so that none is left
+    // unbuilt; the smallest combinations are built for the device below.
+    step(
+        "every feature",
+        "cargo",
+        &["check", "--workspace", "--all-features"],
+    )?;
     // TLS-PSK is behind a feature (it links the system's OpenSSL): its lints and its tests
     // against mosquitto's PSK listener run on their own.
     step(
@@ -312,6 +331,19 @@ fn test() -> Result<(), String> {
             &["build", "-p", krate, "--target", DEVICE_TARGET],
         )?;
     }
+    step(
+        &format!("iotcloud with defmt (forwarded to the core and every cloud) for {DEVICE_TARGET}"),
+        "cargo",
+        &[
+            "build",
+            "-p",
+            "iotcloud",
+            "--features",
+            "defmt",
+            "--target",
+            DEVICE_TARGET,
+        ],
+    )?;
     for (krate, features) in NO_STD_MINIMAL {
         let mut args = vec![
             "rustc",

@@ -9,8 +9,9 @@ use std::process::Command;
 
 use crate::firmware::{root, workspace_target_dir};
 
-/// The names of the workspace's packages that are published (no `publish = false`).
-fn published() -> Result<Vec<String>, String> {
+/// The workspace's packages that are published (no `publish = false`): directory and
+/// package name.
+pub fn published() -> Result<Vec<(String, String)>, String> {
     let mut names = Vec::new();
     let entries = fs::read_dir(root()).map_err(|e| format!("reading the repository: {e}"))?;
     for entry in entries.flatten() {
@@ -26,7 +27,8 @@ fn published() -> Result<Vec<String>, String> {
             .find_map(|l| l.strip_prefix("name = \""))
             .and_then(|rest| rest.strip_suffix('"'))
             .ok_or_else(|| format!("{}: no package name", manifest.display()))?;
-        names.push(name.to_string());
+        let dir = entry.file_name().to_string_lossy().into_owned();
+        names.push((dir, name.to_string()));
     }
     names.sort();
     Ok(names)
@@ -65,7 +67,7 @@ pub fn unpack() -> Result<PathBuf, String> {
     fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
     let mut members = String::new();
     let mut patches = String::new();
-    for name in published()? {
+    for (_, name) in published()? {
         let file = crate_file(&packages, &name)?;
         let status = Command::new("tar")
             .arg("-xzf")

@@ -231,24 +231,11 @@ async fn service(sup: &mut Sup<'_>, wait: Duration) -> Result<bool, String> {
 }
 
 /// A message as one line of JSON: `topic`, `payload` (its text, or `payload_hex` when it is
-/// not UTF-8), `qos`, `retain`. Every control character is escaped, C1 and DEL included, so
-/// the line is safe on a terminal.
+/// not UTF-8), `qos`, `retain`, safe on a terminal ([`crate::output::json_line`]).
 fn message_json(m: &iotcloud::Message<'_>) -> String {
     let mut v = serde_json::json!({"topic": m.topic, "qos": m.qos as u8, "retain": m.retain});
-    match std::str::from_utf8(m.payload) {
-        Ok(text) => v["payload"] = text.into(),
-        Err(_) => {
-            let hex: String = m.payload.iter().map(|b| format!("{b:02x}")).collect();
-            v["payload_hex"] = hex.into();
-        }
-    }
-    v.to_string()
-        .chars()
-        .map(|c| match u32::from(c) {
-            n @ (0x7f..=0x9f) => format!("\\u{n:04x}"),
-            _ => c.to_string(),
-        })
-        .collect()
+    crate::output::put_payload(&mut v, m.payload);
+    crate::output::json_line(&v)
 }
 
 /// `iotcloud sub`: subscribes and prints each message as `topic payload`, one per line.

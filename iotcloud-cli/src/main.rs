@@ -304,6 +304,24 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, String> {
         .map_err(|e| format!("runtime: {e}"))
 }
 
+/// Ends at Ctrl-C (SIGINT) or, with `seconds`, after that long, whichever comes first: a
+/// command given `seconds=` still disconnects politely when interrupted.
+pub(crate) async fn until_stopped(seconds: Option<u64>) {
+    let ctrl_c = async {
+        // Where no handler can be installed there is no Ctrl-C to wait for.
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    match seconds {
+        Some(s) => tokio::select! {
+            () = tokio::time::sleep(std::time::Duration::from_secs(s)) => {}
+            () = ctrl_c => {}
+        },
+        None => ctrl_c.await,
+    }
+}
+
 fn block_on<F: std::future::Future>(f: F) -> F::Output {
     match runtime() {
         Ok(rt) => rt.block_on(f),

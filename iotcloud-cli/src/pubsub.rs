@@ -260,14 +260,7 @@ pub(crate) fn subscribe(cloud: &str, args: Args, o: PubSubOptions) -> Result<Str
     rt.block_on(async {
         let device = device.register().await.map_err(|e| e.to_string())?;
         let mut sup = device.supervise(o.policy);
-        let stop = async {
-            match o.seconds {
-                Some(s) => tokio::time::sleep(Duration::from_secs(s)).await,
-                None => {
-                    let _ = tokio::signal::ctrl_c().await;
-                }
-            }
-        };
+        let stop = crate::until_stopped(o.seconds);
         tokio::pin!(stop);
         let mut received = 0u64;
         let mut subscribed = false;

@@ -153,14 +153,7 @@ pub(crate) fn run(cloud: &str, args: Args, opts: RunOptions) -> Result<String, S
         .collect();
     let rt = runtime()?;
     rt.block_on(async {
-        let stop = async {
-            match opts.seconds {
-                Some(s) => tokio::time::sleep(Duration::from_secs(s)).await,
-                None => {
-                    let _ = tokio::signal::ctrl_c().await;
-                }
-            }
-        };
+        let stop = crate::until_stopped(opts.seconds);
         tokio::pin!(stop);
         let device = device.register().await.map_err(|e| e.to_string())?;
         // The supervisor connects, and reconnects after every loss with backoff.

@@ -348,16 +348,18 @@ fn until<T, E: std::fmt::Debug>(what: &str, mut f: impl FnMut() -> Result<T, E>)
     }
 }
 
-/// `run` against the emulator for `seconds`, while the cloud sends a property set (with
-/// an escape sequence in it), a command and an OTA job.
+/// `run` against the emulator while the cloud sends a property set (with an escape
+/// sequence in it), a command and an OTA job; stopped with Ctrl-C (SIGINT) once the image
+/// is saved, so that a slow machine only takes longer: `seconds=` is only a bound.
 fn run_with_traffic(extra: &[&str]) -> Output {
+    use std::io::{BufRead as _, BufReader, Read as _};
     let emu = emulator();
     let store = tempfile::tempdir().unwrap();
     let ota_dir = tempfile::tempdir().unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_iotcloud"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_iotcloud"))
         .args(device_args(&emu, store.path()))
         .args([
-            "seconds=4",
+            "seconds=60",
             "version=1.0.0",
             "prop.temp=21.5",
             &format!("ota_dir={}", ota_dir.path().display()),
@@ -367,6 +369,20 @@ fn run_with_traffic(extra: &[&str]) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    let (lines_tx, lines) = std::sync::mpsc::channel::<Vec<u8>>();
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let reader = std::thread::spawn(move || {
+        for line in stdout.split(b'\n') {
+            let _ = lines_tx.send(line.unwrap());
+        }
+    });
+    let mut stderr = child.stderr.take().unwrap();
+    let stderr = std::thread::spawn(move || {
+        let mut all = Vec::new();
+        stderr.read_to_end(&mut all).unwrap();
+        all
+    });
+
     let values = json!({"on": true, "label": "a\u{1b}[2Jb"});
     until("property set", || {
         emu.set_properties(Cloud::Tencent, "jsondev1", &values)
@@ -378,7 +394,44 @@ fn run_with_traffic(extra: &[&str]) -> Output {
     until("ota", || {
         emu.offer_ota(Cloud::Tencent, "jsondev1", "2.0.0", image.clone())
     });
-    child.wait_with_output().unwrap()
+
+    let mut out = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let Ok(line) = lines.recv_timeout(left) else {
+            let _ = child.kill();
+            panic!(
+                "the image was never saved:\n{}",
+                String::from_utf8_lossy(&out)
+            );
+        };
+        out.extend_from_slice(&line);
+        out.push(b'\n');
+        let text = String::from_utf8_lossy(&line);
+        if text.contains(r#""event":"ota_done""#) || text.contains("verified and saved") {
+            break;
+        }
+    }
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = child.wait().unwrap();
+    reader.join().unwrap();
+    for line in lines.try_iter() {
+        out.extend_from_slice(&line);
+        out.push(b'\n');
+    }
+    Output {
+        status,
+        stdout: out,
+        stderr: stderr.join().unwrap(),
+    }
 }
 
 /// The JSON objects of `run --json`'s output, each line checked to be one.

@@ -27,8 +27,9 @@ pub(crate) fn read(path: &Path) -> Result<Vec<(Key, String)>, String> {
     for (name, value) in &table {
         let key = Key::from_name(name).ok_or_else(|| {
             format!(
-                "config {shown}: unknown key `{}`",
-                crate::output::escaped_lines(name)
+                "config {shown}: unknown key `{}`{}",
+                crate::output::escaped_lines(name),
+                crate::suggest::hint(name, Key::ALL.map(Key::name))
             )
         })?;
         let value = match value {

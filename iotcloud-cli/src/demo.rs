@@ -32,19 +32,11 @@ const OLD_VERSION: &str = "1.0.0";
 const NEW_VERSION: &str = "2.0.0";
 const IMAGE_LEN: usize = 96 * 1024;
 
-/// The clouds `--cloud` chose.
-pub(crate) fn parse_clouds(args: &[String]) -> Result<Vec<Cloud>, String> {
+/// The clouds the `--cloud` values chose: names, `all`, or comma-separated lists of them;
+/// none given, all.
+pub(crate) fn parse_clouds(values: &[String]) -> Result<Vec<Cloud>, String> {
     let mut chosen: Option<Vec<Cloud>> = None;
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        let value = match arg.strip_prefix("--cloud=") {
-            Some(v) => v.to_owned(),
-            None if arg == "--cloud" => it
-                .next()
-                .cloned()
-                .ok_or("`--cloud` needs a name or `all`")?,
-            None => return Err(format!("unknown demo argument `{arg}`")),
-        };
+    for value in values {
         let list = chosen.get_or_insert_with(Vec::new);
         for name in value.split(',') {
             if name == "all" {
@@ -117,9 +109,9 @@ impl Timeline {
     }
 }
 
-/// `iotcloud demo [--cloud NAME|all]`.
-pub(crate) fn demo(args: &[String]) -> Result<String, String> {
-    let clouds = parse_clouds(args)?;
+/// `iotcloud demo [--cloud NAME|all]`, given the `--cloud` values.
+pub(crate) fn demo(cloud_values: &[String]) -> Result<String, String> {
+    let clouds = parse_clouds(cloud_values)?;
     let emulator = CloudEmulator::start(names::accounts(), &clouds)
         .map_err(|e| format!("starting the emulator: {e}"))?;
     let start = Instant::now();

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use iotcloud_emulator::catalog::{self, DeviceSpec};
 use iotcloud_emulator::{Accounts, Cloud, CloudEmulator, image};
 
+use crate::cli::EmulateArgs;
 use crate::demo::demo_config;
 
 const STDIN_HELP: &str = "\
@@ -31,47 +32,30 @@ struct Options {
     seconds: Option<u64>,
 }
 
-fn parse(args: &[String]) -> Result<Options, String> {
+/// Reads what the command line gave: the device files and specs, the clouds.
+fn options(args: EmulateArgs) -> Result<Options, String> {
     let mut o = Options {
         clouds: Vec::new(),
         specs: Vec::new(),
-        control_port: 0,
-        seconds: None,
+        control_port: args.control_port,
+        seconds: args.seconds,
     };
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        let mut value = |name: &str| {
-            it.next()
-                .cloned()
-                .ok_or_else(|| format!("`{name}` needs a value"))
-        };
-        match arg.as_str() {
-            "--devices" => {
-                let path = value("--devices")?;
-                let text = std::fs::read_to_string(&path)
-                    .map_err(|e| format!("cannot read the device file {path}: {e}"))?;
-                o.specs
-                    .extend(catalog::parse_toml(&text).map_err(|e| format!("{path}: {e}"))?);
-            }
-            "--device" => o.specs.push(
-                catalog::parse_spec(&value("--device")?).map_err(|e| format!("--device: {e}"))?,
-            ),
-            "--control-port" => {
-                o.control_port = value("--control-port")?
-                    .parse()
-                    .map_err(|_| "`--control-port` is not a port number")?;
-            }
-            "--seconds" => {
-                o.seconds = Some(
-                    value("--seconds")?
-                        .parse()
-                        .map_err(|_| "`--seconds` is not a number")?,
-                );
-            }
-            "all" => o.clouds.extend(Cloud::ALL),
-            name => o
-                .clouds
-                .push(name.parse::<Cloud>().map_err(|e| e.to_string())?),
+    for path in &args.device_files {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read the device file {path}: {e}"))?;
+        o.specs
+            .extend(catalog::parse_toml(&text).map_err(|e| format!("{path}: {e}"))?);
+    }
+    for spec in &args.devices {
+        o.specs
+            .push(catalog::parse_spec(spec).map_err(|e| format!("--device: {e}"))?);
+    }
+    for name in &args.clouds {
+        if name == "all" {
+            o.clouds.extend(Cloud::ALL);
+        } else {
+            o.clouds
+                .push(name.parse::<Cloud>().map_err(|e| e.to_string())?);
         }
     }
     if o.clouds.is_empty() {
@@ -98,8 +82,8 @@ fn shell_line(cloud: Cloud, pairs: &[(String, String)]) -> String {
 }
 
 /// `iotcloud emulate`.
-pub(crate) fn emulate(args: &[String]) -> Result<String, String> {
-    let opts = parse(args)?;
+pub(crate) fn emulate(args: EmulateArgs) -> Result<String, String> {
+    let opts = options(args)?;
     let demo_set = opts.specs.is_empty();
     let accounts = if demo_set {
         catalog::demo::accounts()

@@ -1,11 +1,20 @@
 //! `iotcloud`: the SDK's command-line tool.
 //!
-//! `iotcloud sign <cloud> key=value…` prints the MQTT credentials and endpoint a device of
-//! that cloud would connect with, as one JSON object, for pasting into an MQTT desktop
-//! client. `iotcloud register <cloud> key=value…` runs dynamic registration, stores what
-//! was obtained and prints it; `sign` then uses it. The keys are those of the `iotcloud`
-//! crate's `Config` (LuatOS's names), plus `store=DIR`; the values of `server_cert`,
-//! `client_cert` and `client_key` are paths of PEM files.
+//! Every command is a subcommand (`cli.rs`, with clap) whose `<cloud>` and trailing
+//! `key=value` arguments are kept as written: `iotcloud sign <cloud> key=value…` prints the
+//! MQTT credentials and endpoint a device of that cloud would connect with, as one JSON
+//! object; `register` runs dynamic registration and stores what was obtained, which `sign`,
+//! `run`, `pub` and `sub` then use; `run` stays connected and logs every event (`--json`:
+//! one JSON object per event); `time` prints the cloud's clock; `pub` and `sub` publish and
+//! print messages through disconnects (`--quiet`: no connection events); `demo` and
+//! `emulate` run the cloud emulator. `iotcloud help <command>` prints a command's keys, for
+//! each cloud, and examples (`help.rs`).
+//!
+//! The keys are those of the `iotcloud` crate's `Config` (LuatOS's names), plus `store=DIR`
+//! and `config=FILE`; the values of `server_cert`, `client_cert` and `client_key` are paths
+//! of PEM files. A key not on the command line comes from the environment
+//! (`IOTCLOUD_DEVICE_SECRET`, …), then from the `config=` file. Usage errors exit with
+//! status 2 and never show a value.
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
@@ -14,9 +23,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use std::path::{Path, PathBuf};
 
+mod cli;
 mod config;
 mod demo;
 mod emulate;
+mod help;
 mod host;
 mod output;
 mod pubsub;
@@ -29,72 +40,8 @@ use iotcloud::iotcloud_core::register::{self, Registration as _};
 use iotcloud::iotcloud_core::scratch::Scratch;
 use iotcloud::{AnyProvider, Error, Key, KvStore, Provider, SignContext};
 
-const USAGE: &str = "\
-usage: iotcloud sign <cloud> key=value...
-       iotcloud register <cloud> key=value...
-       iotcloud run <cloud> key=value... [ota_dir=DIR] [version=V] [seconds=N]
-                [prop.NAME=VALUE]... [answer_code=N] [clock=none]
-       iotcloud time <cloud> key=value... [clock=none]
-       iotcloud pub <cloud> key=value... topic=T [count=N] [qos=Q] [interval=MS]
-                [payload=TEXT] [seconds=N] [floor_ms=MS] [cap_ms=MS]
-       iotcloud sub <cloud> key=value... topic=FILTER [count=N] [qos=Q] [seconds=N]
-                [format=json]
-       iotcloud demo [--cloud NAME|all]
-       iotcloud emulate [CLOUD...] [--devices FILE.toml] [--device SPEC]...
-                        [--control-port N] [--seconds N]
-
-sign: prints the MQTT client id, user name, password, host, port and TLS flag a device
-would connect with, as one JSON object (using stored registration results if any).
-register: runs dynamic registration, stores the result (store=DIR, default
-$XDG_DATA_HOME/iotcloud or ~/.local/share/iotcloud) and prints it as JSON.
-run: connects and logs every event, one per line, until Ctrl-C (or seconds=N); reports
-firmware version V (default 0.0.0) and downloads OTA jobs into ota_dir, verified, with a
-progress bar, reporting progress and the result to the cloud. Where the cloud has a data
-model it answers property sets and commands (with success, or with answer_code=N), reports
-the prop.NAME=VALUE properties after every connect (VALUE as JSON where it is JSON, else as
-a string), fetches desired values, and learns the time from the cloud when the clock is
-unknown (clock=none acts out a device without one).
-time: connects, asks the cloud for the time and prints it with this machine's offset from
-it and the round trip, as one JSON object.
-pub: publishes N messages (default 1) at QoS Q (default 1), one every MS milliseconds
-(default 0); `{seq}` in the payload (default `{seq}`) becomes the message's number. It
-starts publishing once connected, reconnects after every loss (backoff between floor_ms
-and cap_ms), queues what is published meanwhile, and exits 0 only once every message is
-acknowledged (QoS 0: sent and the broker closed after DISCONNECT),
-printing a JSON summary; seconds=N gives up after N seconds.
-sub: subscribes to FILTER and prints each message as `topic payload` (format=json: one
-JSON object with topic, payload or payload_hex, qos, retain), one per line,
-until N messages (count=N), N seconds (seconds=N) or Ctrl-C; it reconnects after every
-loss. Connection events go to stderr.
-demo: starts the cloud emulator in this process and takes one device per chosen cloud
-(default all) through registration, connection, telemetry, a command, an OTA job and its
-download, the result report and disconnection, printing a timeline; exits 0 only if every
-step succeeded.
-emulate: runs the cloud emulator in the foreground for devices elsewhere, printing the
-settings each device should use; devices come from a TOML file of [[device]] tables, from
---device cloud=…,product=…,name=…,secret=… (tlink: username=…), or the demo set; commands
-and OTA jobs go through standard input or the HTTP control port.
-
-clouds: aliyun, tencent (or qcloud), onenet, huawei, tuya, baidu, tlink, and mqtt for a
-        standard broker (host=, client_id=, username=, password=, tls=)
-
-keys come from the command line, then the environment (IOTCLOUD_ and the key in capitals:
-IOTCLOUD_DEVICE_SECRET=…), then a TOML file of key = \"value\" lines given as config=FILE,
-so that secrets need not be in the process list (the file should be readable by you only).
-
-keys:   product_id (or produt_id), device_name, device_secret, product_secret, key,
-        method, instance_id, region, endpoint, device_id, host, port (or ip),
-        tls (true|false|insecure), server_cert, client_cert, client_key (PEM file paths),
-        keepalive, timestamp (auto|now|luatos|Unix seconds), conn_id, app_id, luatos (true|false),
-        register_url, register_flow (aliyun: https|register|regnwl), userid, userkey,
-        project_id, iam_username, iam_password, iam_domain, service_id (huawei data
-        model), username, password (mqtt), store (a directory)
-";
-
-/// The commands, for suggestions.
-const COMMANDS: [&str; 9] = [
-    "sign", "register", "run", "time", "pub", "sub", "demo", "emulate", "help",
-];
+use crate::cli::{DeviceArgs, Invocation};
+use crate::help::DeviceCommand;
 
 /// The keys whose values are PEM files on the command line.
 const PEM_FILE_KEYS: [Key; 3] = [Key::ServerCert, Key::ClientCert, Key::ClientKey];
@@ -146,74 +93,47 @@ fn utf8_args(args: impl Iterator<Item = std::ffi::OsString>) -> Result<Vec<Strin
         .collect()
 }
 
-/// Every argument after the command and the cloud is `key=value`, each key once (the
-/// tool's own keys and the configuration's alike). Arguments are counted from the command
-/// (1); none is shown, as any may hold a secret.
-fn check_arguments(args: &[String]) -> Result<(), String> {
-    let mut seen = std::collections::HashSet::new();
-    for (i, arg) in args.iter().enumerate().skip(2) {
-        let Some((key, _)) = arg.split_once('=') else {
-            return Err(format!("argument {} is not key=value", i + 1));
-        };
-        if !seen.insert(key) {
-            return Err(format!("`{}` given twice", output::escaped_lines(key)));
-        }
-    }
-    Ok(())
-}
-
 fn run(args: &[String]) -> Result<String, String> {
-    if matches!(
-        args.first().map(String::as_str),
-        Some("sign" | "register" | "run" | "time" | "pub" | "sub")
-    ) {
-        check_arguments(args)?;
-    }
-    match args.first().map(String::as_str) {
-        Some("sign") => match args.get(1) {
-            Some(cloud) => sign(cloud, &args[2..]),
-            None => Err(format!("`sign` needs a cloud\n\n{USAGE}")),
-        },
-        Some("register") => match args.get(1) {
-            Some(cloud) => register(cloud, &args[2..]),
-            None => Err(format!("`register` needs a cloud\n\n{USAGE}")),
-        },
-        Some("run") => match args.get(1) {
-            Some(cloud) => run_command(cloud, &args[2..]),
-            None => Err(format!("`run` needs a cloud\n\n{USAGE}")),
-        },
-        Some("time") => match args.get(1) {
-            Some(cloud) => time_command(cloud, &args[2..]),
-            None => Err(format!("`time` needs a cloud\n\n{USAGE}")),
-        },
-        Some(cmd @ ("pub" | "sub")) => match args.get(1) {
-            Some(cloud) => {
-                let (opts, rest) = pubsub::PubSubOptions::take(&args[2..])?;
-                let args = pairs(&rest)?;
-                if cmd == "pub" {
-                    pubsub::publish(cloud, args, opts)
-                } else {
-                    pubsub::subscribe(cloud, args, opts)
+    let (command, device) = match cli::parse(args)? {
+        Invocation::Print(text) => return Ok(text),
+        Invocation::Demo { clouds } => return demo::demo(&clouds),
+        Invocation::Emulate(opts) => return emulate::emulate(opts),
+        Invocation::Device(command, device) => (command, device),
+    };
+    let DeviceArgs {
+        cloud,
+        keys,
+        json,
+        quiet,
+    } = device;
+    match command {
+        DeviceCommand::Sign => sign(&cloud, &keys),
+        DeviceCommand::Register => register(&cloud, &keys),
+        DeviceCommand::Run => run_command(&cloud, &keys, run::Report { json, quiet }),
+        DeviceCommand::Time => time_command(&cloud, &keys),
+        DeviceCommand::Pub | DeviceCommand::Sub => {
+            let (mut opts, rest) = pubsub::PubSubOptions::take(&keys)?;
+            opts.quiet = quiet;
+            if json {
+                if opts.format == Some(false) {
+                    return Err("`--json` and `format=text` disagree".into());
                 }
+                opts.format = Some(true);
             }
-            None => Err(format!("`{cmd}` needs a cloud\n\n{USAGE}")),
-        },
-        Some("demo") => demo::demo(&args[1..]),
-        Some("emulate") => emulate::emulate(&args[1..]),
-        Some("-h" | "--help" | "help") => Ok(USAGE.trim_end().to_string()),
-        Some("-V" | "--version") => Ok(format!("iotcloud {}", env!("CARGO_PKG_VERSION"))),
-        Some(other) => Err(format!(
-            "unknown command `{}`{}\n\n{USAGE}",
-            output::escaped_lines(other),
-            suggest::hint(other, COMMANDS)
-        )),
-        None => Err(USAGE.trim_end().to_string()),
+            let args = pairs(&rest)?;
+            if command == DeviceCommand::Pub {
+                pubsub::publish(&cloud, args, opts)
+            } else {
+                pubsub::subscribe(&cloud, args, opts)
+            }
+        }
     }
 }
 
 /// `run`: the tool's own keys, then the configuration.
-fn run_command(cloud: &str, args: &[String]) -> Result<String, String> {
+fn run_command(cloud: &str, args: &[String], report: run::Report) -> Result<String, String> {
     let mut opts = run::RunOptions {
+        report,
         ota_dir: None,
         version: "0.0.0".into(),
         seconds: None,
@@ -276,7 +196,7 @@ fn pairs(args: &[String]) -> Result<Args, String> {
     let mut store = None;
     let mut config_file = None;
     for arg in args {
-        // `check_arguments` has named any argument that is not key=value by its position
+        // `cli::check_keys` has named any argument that is not key=value by its position
         // in the command line (which `pairs`, given what is left after the tool's own
         // keys, cannot know); the argument itself is never shown: it may hold a secret.
         let (key, value) = arg
@@ -382,6 +302,24 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, String> {
         .enable_all()
         .build()
         .map_err(|e| format!("runtime: {e}"))
+}
+
+/// Ends at Ctrl-C (SIGINT) or, with `seconds`, after that long, whichever comes first: a
+/// command given `seconds=` still disconnects politely when interrupted.
+pub(crate) async fn until_stopped(seconds: Option<u64>) {
+    let ctrl_c = async {
+        // Where no handler can be installed there is no Ctrl-C to wait for.
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    match seconds {
+        Some(s) => tokio::select! {
+            () = tokio::time::sleep(std::time::Duration::from_secs(s)) => {}
+            () = ctrl_c => {}
+        },
+        None => ctrl_c.await,
+    }
 }
 
 fn block_on<F: std::future::Future>(f: F) -> F::Output {
@@ -524,7 +462,7 @@ mod tests {
         ) {
             let mut argv = vec![OsString::from("pub"), OsString::from("tlink")];
             argv.extend(args.into_iter().map(OsString::from_vec));
-            let checked = utf8_args(argv.into_iter()).and_then(|args| check_arguments(&args));
+            let checked = utf8_args(argv.into_iter()).and_then(|args| cli::check_keys(&args));
             if let Err(message) = checked {
                 proptest::prop_assert!(!message.contains("SECRET"), "{}", message);
             }

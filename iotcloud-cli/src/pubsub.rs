@@ -28,8 +28,11 @@ pub(crate) struct PubSubOptions {
     pub seconds: Option<u64>,
     /// `floor_ms=` and `cap_ms=`: the reconnect backoff.
     pub policy: ReconnectPolicy,
-    /// `format=json`: `sub` prints one JSON object per message instead of `topic payload`.
-    pub json: bool,
+    /// `format=json` (`Some(true)`) or `format=text` (`Some(false)`): whether `sub` prints
+    /// one JSON object per message instead of `topic payload` (default text).
+    pub format: Option<bool>,
+    /// `--quiet`: no connection events on stderr, only data and errors.
+    pub quiet: bool,
 }
 
 impl PubSubOptions {
@@ -43,7 +46,8 @@ impl PubSubOptions {
             payload: "{seq}".into(),
             seconds: None,
             policy: ReconnectPolicy::default(),
-            json: false,
+            format: None,
+            quiet: false,
         };
         let mut rest = Vec::new();
         let number = |key: &str, v: &str| -> Result<u64, String> {
@@ -65,8 +69,8 @@ impl PubSubOptions {
                 Some(("interval", v)) => o.interval_ms = number("interval", v)?,
                 Some(("payload", v)) => o.payload = v.to_string(),
                 Some(("seconds", v)) => o.seconds = Some(number("seconds", v)?),
-                Some(("format", "json")) => o.json = true,
-                Some(("format", "text")) => o.json = false,
+                Some(("format", "json")) => o.format = Some(true),
+                Some(("format", "text")) => o.format = Some(false),
                 Some(("format", _)) => return Err("`format` is text or json".into()),
                 Some(("floor_ms", v)) => {
                     o.policy.floor_ms = u32::try_from(number("floor_ms", v)?)
@@ -98,13 +102,20 @@ fn err_line(line: &str) {
     eprintln!("{}", Printable(line));
 }
 
-/// Logs a supervisor event that is not a message to stderr; returns whether it was an
+/// Logs a supervisor event that is not a message to stderr (with `quiet`, only what went
+/// wrong: failed attempts, skipped and dropped messages); returns whether it was an
 /// acknowledgement.
-fn log_event(ev: &Supervised<'_, HostError>) -> bool {
+fn log_event(ev: &Supervised<'_, HostError>, quiet: bool) -> bool {
+    let chatter = |line: String| {
+        if !quiet {
+            err_line(&line);
+        }
+    };
     match ev {
         Supervised::Connecting { attempt, cause } => {
+            // A connection that checks no certificate is worth a line even when quiet.
             host::warn_if_insecure();
-            err_line(&format!("connecting: attempt {attempt} ({cause})"));
+            chatter(format!("connecting: attempt {attempt} ({cause})"));
         }
         Supervised::ConnectFailed {
             attempt,
@@ -114,10 +125,10 @@ fn log_event(ev: &Supervised<'_, HostError>) -> bool {
             "connect attempt {attempt} failed: {error}; retrying in {retry_in_ms} ms"
         )),
         Supervised::Event(Event::Connected { session_present }) => {
-            err_line(&format!("connected session_present={session_present}"));
+            chatter(format!("connected session_present={session_present}"));
         }
         Supervised::Event(Event::Disconnected(reason)) => {
-            err_line(&format!("disconnected: {reason}"));
+            chatter(format!("disconnected: {reason}"));
         }
         Supervised::Skipped(error) => err_line(&format!("skipped: {error}")),
         Supervised::Event(Event::Published { .. }) => return true,
@@ -161,7 +172,7 @@ pub(crate) fn publish(cloud: &str, args: Args, o: PubSubOptions) -> Result<Strin
                     o.seconds.unwrap_or(0)
                 ));
             }
-            service(&mut sup, SERVICE_WAIT).await?;
+            service(&mut sup, SERVICE_WAIT, o.quiet).await?;
         }
         // Messages are enqueued: they leave together when the transmit buffer fills or
         // when the supervisor waits for the broker. The link is serviced only when there is
@@ -195,7 +206,7 @@ pub(crate) fn publish(cloud: &str, args: Args, o: PubSubOptions) -> Result<Strin
             } else {
                 SERVICE_WAIT
             };
-            if service(&mut sup, wait).await? {
+            if service(&mut sup, wait, o.quiet).await? {
                 acked += 1;
             }
         }
@@ -213,7 +224,7 @@ const SERVICE_WAIT: Duration = Duration::from_millis(100);
 
 /// Services the supervisor for at most `wait` (zero: only what is ready), or until the
 /// link is up again while it is down; `true` for an acknowledgement.
-async fn service(sup: &mut Sup<'_>, wait: Duration) -> Result<bool, String> {
+async fn service(sup: &mut Sup<'_>, wait: Duration, quiet: bool) -> Result<bool, String> {
     let event = if sup.is_connected() {
         // The supervisor's futures may be dropped at any await: a timeout is safe.
         match tokio::time::timeout(wait, sup.next_event()).await {
@@ -225,30 +236,17 @@ async fn service(sup: &mut Sup<'_>, wait: Duration) -> Result<bool, String> {
         sup.next_event().await
     };
     match event {
-        Ok(ev) => Ok(log_event(&ev)),
+        Ok(ev) => Ok(log_event(&ev, quiet)),
         Err(e) => Err(e.to_string()),
     }
 }
 
 /// A message as one line of JSON: `topic`, `payload` (its text, or `payload_hex` when it is
-/// not UTF-8), `qos`, `retain`. Every control character is escaped, C1 and DEL included, so
-/// the line is safe on a terminal.
+/// not UTF-8), `qos`, `retain`, safe on a terminal ([`crate::output::json_line`]).
 fn message_json(m: &iotcloud::Message<'_>) -> String {
     let mut v = serde_json::json!({"topic": m.topic, "qos": m.qos as u8, "retain": m.retain});
-    match std::str::from_utf8(m.payload) {
-        Ok(text) => v["payload"] = text.into(),
-        Err(_) => {
-            let hex: String = m.payload.iter().map(|b| format!("{b:02x}")).collect();
-            v["payload_hex"] = hex.into();
-        }
-    }
-    v.to_string()
-        .chars()
-        .map(|c| match u32::from(c) {
-            n @ (0x7f..=0x9f) => format!("\\u{n:04x}"),
-            _ => c.to_string(),
-        })
-        .collect()
+    crate::output::put_payload(&mut v, m.payload);
+    crate::output::json_line(&v)
 }
 
 /// `iotcloud sub`: subscribes and prints each message as `topic payload`, one per line.
@@ -262,14 +260,7 @@ pub(crate) fn subscribe(cloud: &str, args: Args, o: PubSubOptions) -> Result<Str
     rt.block_on(async {
         let device = device.register().await.map_err(|e| e.to_string())?;
         let mut sup = device.supervise(o.policy);
-        let stop = async {
-            match o.seconds {
-                Some(s) => tokio::time::sleep(Duration::from_secs(s)).await,
-                None => {
-                    let _ = tokio::signal::ctrl_c().await;
-                }
-            }
-        };
+        let stop = crate::until_stopped(o.seconds);
         tokio::pin!(stop);
         let mut received = 0u64;
         let mut subscribed = false;
@@ -279,7 +270,7 @@ pub(crate) fn subscribe(cloud: &str, args: Args, o: PubSubOptions) -> Result<Str
                 ev = sup.next_event() => {
                     let ev = ev.map_err(|e| e.to_string())?;
                     if let Supervised::Event(Event::Message(m)) = &ev {
-                        if o.json {
+                        if o.format == Some(true) {
                             crate::output::line(&message_json(m));
                         } else {
                             crate::output::line(&format!(
@@ -290,7 +281,7 @@ pub(crate) fn subscribe(cloud: &str, args: Args, o: PubSubOptions) -> Result<Str
                         }
                         received += 1;
                     } else {
-                        log_event(&ev);
+                        log_event(&ev, o.quiet);
                     }
                     matches!(ev, Supervised::Event(Event::Connected { .. }))
                 }
@@ -304,7 +295,9 @@ pub(crate) fn subscribe(cloud: &str, args: Args, o: PubSubOptions) -> Result<Str
             }
         }
         let _ = sup.into_device().await;
-        err_line(&format!("received {received}"));
+        if !o.quiet {
+            err_line(&format!("received {received}"));
+        }
         Ok(String::new())
     })
 }

@@ -13,6 +13,7 @@ use iotcloud::iotcloud_core::data::{Field, Outcome, PropertyOrigin, RawJson, Req
 use iotcloud::iotcloud_core::device::{DataOptions, OtaEvent, ReconnectPolicy, Supervised};
 use iotcloud::iotcloud_core::ota::{DownloadSettings, Firmware, OtaJob, Progress};
 use iotcloud::{AnyProvider, Event};
+use serde_json::{Value, json};
 
 use crate::host::{self, Memory, configure};
 use crate::{Args, runtime};
@@ -22,6 +23,8 @@ const RUN_SESSION_LEN: usize = 16 * 1024;
 
 /// What the `run` command is told besides the configuration.
 pub(crate) struct RunOptions {
+    /// How events are shown (`--json`, `--quiet`).
+    pub report: Report,
     /// Where downloaded images go; without it, jobs are logged and not downloaded.
     pub ota_dir: Option<PathBuf>,
     /// The firmware version reported to the cloud.
@@ -75,13 +78,43 @@ enum Next {
     Answer(Request, bool),
 }
 
-/// One log line; what came from the network in it (topics, payloads, versions, a server's
-/// words in an error) is escaped.
-fn log(line: &str) {
-    crate::output::line(&Printable(line).to_string());
+/// How `run` shows what happens: a line of text per event, or with `--json` a JSON object
+/// whose kind is in `"event"`; `--quiet` leaves out connection events, acknowledgements
+/// and progress. What came from the network (topics, payloads, versions, a server's words in
+/// an error) is escaped either way.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Report {
+    /// `--json`: JSON objects, one per line.
+    pub json: bool,
+    /// `--quiet`: only data and errors.
+    pub quiet: bool,
+}
+
+impl Report {
+    /// Data or an error: always shown.
+    fn data(self, text: &str, event: &Value) {
+        if self.json {
+            crate::output::line(&crate::output::json_line(event));
+        } else {
+            crate::output::line(&Printable(text).to_string());
+        }
+    }
+
+    /// A connection event, an acknowledgement or progress: left out by `--quiet`.
+    fn chatter(self, text: &str, event: &Value) {
+        if !self.quiet {
+            self.data(text, event);
+        }
+    }
+}
+
+/// An event of kind `kind` (`error`, `skipped`, …) that carries an error's words.
+fn error_event(kind: &str, error: &dyn std::fmt::Display) -> Value {
+    json!({"event": kind, "error": error.to_string()})
 }
 
 pub(crate) fn run(cloud: &str, args: Args, opts: RunOptions) -> Result<String, String> {
+    let report = opts.report;
     let (cloud, config) = configure(cloud, &args)?;
     let provider = AnyProvider::new(cloud, &config, None).map_err(|e| e.to_string())?;
     if let Some(dir) = &opts.ota_dir {
@@ -104,7 +137,10 @@ pub(crate) fn run(cloud: &str, args: Args, opts: RunOptions) -> Result<String, S
     let device = match device.data_parts() {
         Ok(_) => device.with_data(DataOptions::default()),
         Err(why) => {
-            log(&format!("data model: {why}"));
+            report.data(
+                &format!("data model: {why}"),
+                &json!({"event": "no_data_model", "reason": why.to_string()}),
+            );
             device
         }
     };
@@ -117,14 +153,7 @@ pub(crate) fn run(cloud: &str, args: Args, opts: RunOptions) -> Result<String, S
         .collect();
     let rt = runtime()?;
     rt.block_on(async {
-        let stop = async {
-            match opts.seconds {
-                Some(s) => tokio::time::sleep(Duration::from_secs(s)).await,
-                None => {
-                    let _ = tokio::signal::ctrl_c().await;
-                }
-            }
-        };
+        let stop = crate::until_stopped(opts.seconds);
         tokio::pin!(stop);
         let device = device.register().await.map_err(|e| e.to_string())?;
         // The supervisor connects, and reconnects after every loss with backoff.
@@ -134,7 +163,7 @@ pub(crate) fn run(cloud: &str, args: Args, opts: RunOptions) -> Result<String, S
                 _ = &mut stop => break,
                 ev = sup.next_event() => match ev {
                     Ok(Supervised::Event(ev)) => {
-                        let next = describe(&ev);
+                        let next = describe(&ev, report);
                         match next {
                             Next::Go if matches!(ev, Event::Connected { .. }) && !fields.is_empty() => {
                                 Next::Report
@@ -144,22 +173,33 @@ pub(crate) fn run(cloud: &str, args: Args, opts: RunOptions) -> Result<String, S
                     }
                     Ok(Supervised::Connecting { attempt, cause }) => {
                         host::warn_if_insecure();
-                        log(&format!("connecting: attempt {attempt} ({cause})"));
+                        report.chatter(
+                            &format!("connecting: attempt {attempt} ({cause})"),
+                            &json!({"event": "connecting", "attempt": attempt, "cause": cause.to_string()}),
+                        );
                         Next::Go
                     }
                     Ok(Supervised::ConnectFailed { attempt, error, retry_in_ms }) => {
-                        log(&format!(
-                            "connect attempt {attempt} failed: {error}; retrying in {retry_in_ms} ms"
-                        ));
+                        report.data(
+                            &format!(
+                                "connect attempt {attempt} failed: {error}; retrying in {retry_in_ms} ms"
+                            ),
+                            &json!({
+                                "event": "connect_failed",
+                                "attempt": attempt,
+                                "error": error.to_string(),
+                                "retry_in_ms": retry_in_ms,
+                            }),
+                        );
                         Next::Go
                     }
                     Ok(Supervised::Skipped(error)) => {
-                        log(&format!("skipped: {error}"));
+                        report.data(&format!("skipped: {error}"), &error_event("skipped", &error));
                         Next::Go
                     }
                     Ok(_) => Next::Go,
                     Err(e) => {
-                        log(&format!("error: {e}"));
+                        report.data(&format!("error: {e}"), &error_event("error", &e));
                         Next::Go
                     }
                 },
@@ -168,8 +208,11 @@ pub(crate) fn run(cloud: &str, args: Args, opts: RunOptions) -> Result<String, S
             match next {
                 Next::Go => {}
                 Next::Report => match device.report(&fields).await {
-                    Ok(id) => log(&format!("reported id={id} ({} properties)", fields.len())),
-                    Err(e) => log(&format!("report: {e}")),
+                    Ok(id) => report.chatter(
+                        &format!("reported id={id} ({} properties)", fields.len()),
+                        &json!({"event": "reported", "id": id.to_string(), "properties": fields.len()}),
+                    ),
+                    Err(e) => report.data(&format!("report: {e}"), &error_event("report_failed", &e)),
                 },
                 Next::Answer(request, command) => {
                     let output: &[Field<'_>] = &[];
@@ -179,17 +222,26 @@ pub(crate) fn run(cloud: &str, args: Args, opts: RunOptions) -> Result<String, S
                         None => Outcome::success(),
                     };
                     match device.answer(&request, outcome).await {
-                        Ok(()) => log(&format!(
-                            "answered id={} {}",
-                            request.id(),
-                            opts.answer_code.map_or("success".into(), |c| format!("code={c}"))
-                        )),
-                        Err(e) => log(&format!("answer id={}: {e}", request.id())),
+                        Ok(()) => report.chatter(
+                            &format!(
+                                "answered id={} {}",
+                                request.id(),
+                                opts.answer_code.map_or("success".into(), |c| format!("code={c}"))
+                            ),
+                            &json!({"event": "answered", "id": request.id(), "code": opts.answer_code}),
+                        ),
+                        Err(e) => report.data(
+                            &format!("answer id={}: {e}", request.id()),
+                            &json!({"event": "answer_failed", "id": request.id(), "error": e.to_string()}),
+                        ),
                     }
                 }
                 Next::Download(shown) => {
                     let Some(dir) = &opts.ota_dir else {
-                        log(&format!("ota: not downloading {shown}: no ota_dir given"));
+                        report.data(
+                            &format!("ota: not downloading {shown}: no ota_dir given"),
+                            &json!({"event": "ota_not_downloaded", "reason": "no ota_dir given"}),
+                        );
                         continue;
                     };
                     let version = device
@@ -201,85 +253,156 @@ pub(crate) fn run(cloud: &str, args: Args, opts: RunOptions) -> Result<String, S
                     let mut http = TcpTransport::new();
                     let mut work = vec![0u8; 4096 + 16 * 1024];
                     let settings = DownloadSettings::default();
-                    let tty = std::io::stderr().is_terminal();
+                    // The bar is for a person at a terminal, and `--quiet` has none.
+                    let bar = std::io::stderr().is_terminal() && !report.quiet;
                     let mut shown = 0u8;
                     let download = device
                         .download_ota(&mut http, &mut sink, &mut work, &settings, |e| match e {
-                            OtaEvent::Progress(p) => progress(&p, tty, &mut shown),
+                            OtaEvent::Progress(p) => progress(&p, bar, &mut shown, report),
                             OtaEvent::Retrying { progress, delay_ms } => {
                                 // Below the progress bar.
-                                if tty {
+                                if bar {
                                     eprintln!();
                                 }
-                                log(&format!(
-                                    "ota: connection lost at {} bytes; retrying in {delay_ms} ms",
-                                    progress.received
-                                ));
+                                report.data(
+                                    &format!(
+                                        "ota: connection lost at {} bytes; retrying in {delay_ms} ms",
+                                        progress.received
+                                    ),
+                                    &json!({
+                                        "event": "ota_retrying",
+                                        "received": progress.received,
+                                        "retry_in_ms": delay_ms,
+                                    }),
+                                );
                             }
                             OtaEvent::Event(ev) => {
-                                let _ = describe(&ev);
+                                let _ = describe(&ev, report);
                             }
-                            OtaEvent::Error(e) => log(&format!("error: {e}")),
+                            OtaEvent::Error(e) => {
+                                report.data(&format!("error: {e}"), &error_event("error", &e));
+                            }
                             _ => {}
                         });
                     // Ctrl-C and `seconds=` end a download too; its checkpoint lets the
                     // next run resume it.
                     let result = tokio::select! {
                         _ = &mut stop => {
-                            if tty {
+                            if bar {
                                 eprintln!();
                             }
-                            log("ota: download stopped; it resumes on the next run");
+                            report.data(
+                                "ota: download stopped; it resumes on the next run",
+                                &json!({"event": "ota_stopped"}),
+                            );
                             break;
                         }
                         result = download => result,
                     };
-                    if tty {
+                    if bar {
                         eprintln!();
                     }
                     match result {
-                        Ok(len) => log(&format!(
-                            "ota: {len} bytes verified and saved to {}",
-                            path.display()
-                        )),
-                        Err(e) => log(&format!("ota: failed: {e} ({})", e.failure())),
+                        Ok(len) => report.data(
+                            &format!("ota: {len} bytes verified and saved to {}", path.display()),
+                            &json!({
+                                "event": "ota_done",
+                                "version": version,
+                                "bytes": len,
+                                "path": path.display().to_string(),
+                            }),
+                        ),
+                        Err(e) => report.data(
+                            &format!("ota: failed: {e} ({})", e.failure()),
+                            &json!({
+                                "event": "ota_failed",
+                                "version": version,
+                                "error": e.to_string(),
+                                "failure": e.failure().to_string(),
+                            }),
+                        ),
                     }
                 }
             }
         }
         let _ = sup.into_device().await;
-        log("disconnected");
+        report.chatter("disconnected", &json!({"event": "stopped"}));
         Ok(String::new())
     })
 }
 
-/// Logs one event and says what to do next.
-fn describe(ev: &Event<'_>) -> Next {
+/// The text of a JSON value from the network: the value itself where it parses, else its
+/// bytes as a string.
+fn json_or_text(raw: &[u8]) -> Value {
+    serde_json::from_slice(raw).unwrap_or_else(|_| String::from_utf8_lossy(raw).into())
+}
+
+/// Shows one event and says what to do next.
+fn describe(ev: &Event<'_>, report: Report) -> Next {
     match ev {
-        Event::Connected { session_present } => {
-            log(&format!("connected session_present={session_present}"));
+        Event::Connected { session_present } => report.chatter(
+            &format!("connected session_present={session_present}"),
+            &json!({"event": "connected", "session_present": session_present}),
+        ),
+        Event::Message(m) => {
+            let mut event = json!({
+                "event": "message",
+                "topic": m.topic,
+                "qos": m.qos as u8,
+                "retain": m.retain,
+                "bytes": m.payload.len(),
+            });
+            crate::output::put_payload(&mut event, m.payload);
+            report.data(
+                &format!(
+                    "message topic={} qos={} bytes={} payload={}",
+                    m.topic,
+                    m.qos as u8,
+                    m.payload.len(),
+                    String::from_utf8_lossy(m.payload)
+                ),
+                &event,
+            );
         }
-        Event::Message(m) => log(&format!(
-            "message topic={} qos={} bytes={} payload={}",
-            m.topic,
-            m.qos as u8,
-            m.payload.len(),
-            String::from_utf8_lossy(m.payload)
-        )),
-        Event::Published { packet_id } => log(&format!("published id={}", packet_id.get())),
-        Event::Subscribed { packet_id, .. } => log(&format!("subscribed id={}", packet_id.get())),
-        Event::Unsubscribed { packet_id } => {
-            log(&format!("unsubscribed id={}", packet_id.get()));
-        }
+        Event::Published { packet_id } => report.chatter(
+            &format!("published id={}", packet_id.get()),
+            &json!({"event": "published", "id": packet_id.get()}),
+        ),
+        Event::Subscribed { packet_id, .. } => report.chatter(
+            &format!("subscribed id={}", packet_id.get()),
+            &json!({"event": "subscribed", "id": packet_id.get()}),
+        ),
+        Event::Unsubscribed { packet_id } => report.chatter(
+            &format!("unsubscribed id={}", packet_id.get()),
+            &json!({"event": "unsubscribed", "id": packet_id.get()}),
+        ),
         Event::Ota(job) => {
             let shown = show_job(job);
-            log(&format!("ota: job {shown}"));
+            report.data(
+                &format!("ota: job {shown}"),
+                &json!({
+                    "event": "ota_job",
+                    "version": job.version(),
+                    "size": job.size(),
+                    "digest": job.digest().to_string(),
+                }),
+            );
             return Next::Download(shown);
         }
-        Event::OtaRejected(e) => log(&format!("ota: notice refused: {e}")),
-        Event::Disconnected(reason) => log(&format!("disconnected: {reason}")),
+        Event::OtaRejected(e) => report.data(
+            &format!("ota: notice refused: {e}"),
+            &error_event("ota_rejected", e),
+        ),
+        Event::Disconnected(reason) => report.chatter(
+            &format!("disconnected: {reason}"),
+            &json!({"event": "disconnected", "cause": reason.to_string()}),
+        ),
         Event::Properties(p) => {
-            let values: Vec<String> = p
+            let origin = match p.origin() {
+                PropertyOrigin::Set => "set",
+                PropertyOrigin::Desired => "desired",
+            };
+            let text: Vec<String> = p
                 .iter()
                 .map(|(n, v)| {
                     format!(
@@ -289,43 +412,73 @@ fn describe(ev: &Event<'_>) -> Next {
                     )
                 })
                 .collect();
-            let origin = match p.origin() {
-                PropertyOrigin::Set => "set",
-                PropertyOrigin::Desired => "desired",
-            };
-            log(&format!(
-                "properties {origin} id={} {}",
-                p.id(),
-                values.join(" ")
-            ));
+            let values: serde_json::Map<String, Value> = p
+                .iter()
+                .map(|(n, v)| {
+                    let name = match json_or_text(n.raw()) {
+                        Value::String(name) => name,
+                        other => other.to_string(),
+                    };
+                    (name, json_or_text(v.raw()))
+                })
+                .collect();
+            report.data(
+                &format!("properties {origin} id={} {}", p.id(), text.join(" ")),
+                &json!({"event": "properties", "origin": origin, "id": p.id(), "values": values}),
+            );
             if p.origin() == PropertyOrigin::Set {
                 return Next::Answer(p.request(), false);
             }
         }
         Event::Command(c) => {
-            log(&format!(
-                "command id={} name={} params={}",
-                c.id(),
-                c.name(),
-                String::from_utf8_lossy(c.params().raw())
-            ));
+            report.data(
+                &format!(
+                    "command id={} name={} params={}",
+                    c.id(),
+                    c.name(),
+                    String::from_utf8_lossy(c.params().raw())
+                ),
+                &json!({
+                    "event": "command",
+                    "id": c.id(),
+                    "name": c.name(),
+                    "params": json_or_text(c.params().raw()),
+                }),
+            );
             return Next::Answer(c.request(), true);
         }
-        Event::Reply(r) => log(&format!(
-            "reply id={} code={} {}",
-            r.id,
-            r.code,
-            if r.success { "success" } else { "failure" }
-        )),
-        Event::TimeSynced(t) => log(&format!(
-            "time synced unix_ms={} offset_ms={} round_trip_ms={}",
-            t.unix_time_ms,
-            t.offset_ms
-                .map_or("unknown (no clock)".into(), |o| o.to_string()),
-            t.round_trip_ms
-        )),
-        Event::DataRejected(e) => log(&format!("data message refused: {e}")),
-        other => log(&format!("event {other:?}")),
+        Event::Reply(r) => report.data(
+            &format!(
+                "reply id={} code={} {}",
+                r.id,
+                r.code,
+                if r.success { "success" } else { "failure" }
+            ),
+            &json!({"event": "reply", "id": r.id.to_string(), "code": r.code, "success": r.success}),
+        ),
+        Event::TimeSynced(t) => report.data(
+            &format!(
+                "time synced unix_ms={} offset_ms={} round_trip_ms={}",
+                t.unix_time_ms,
+                t.offset_ms
+                    .map_or("unknown (no clock)".into(), |o| o.to_string()),
+                t.round_trip_ms
+            ),
+            &json!({
+                "event": "time_synced",
+                "unix_ms": t.unix_time_ms,
+                "offset_ms": t.offset_ms,
+                "round_trip_ms": t.round_trip_ms,
+            }),
+        ),
+        Event::DataRejected(e) => report.data(
+            &format!("data message refused: {e}"),
+            &error_event("data_rejected", e),
+        ),
+        other => report.chatter(
+            &format!("event {other:?}"),
+            &json!({"event": "other", "debug": format!("{other:?}")}),
+        ),
     }
     Next::Go
 }
@@ -339,15 +492,25 @@ fn show_job(job: &OtaJob<'_>) -> String {
     )
 }
 
-/// Download progress: on a terminal a bar on stderr, redrawn in place; elsewhere (a log
-/// file, a pipe) a log line at every quarter, without carriage returns.
-fn progress(p: &Progress, tty: bool, shown: &mut u8) {
+/// Download progress: with `bar`, a bar on stderr redrawn in place; as text elsewhere (a
+/// log file, a pipe) a line at every quarter, without carriage returns; as JSON, an object
+/// at every quarter whether or not there is a bar. `--quiet` shows none of it.
+fn progress(p: &Progress, bar: bool, shown: &mut u8, report: Report) {
     let percent = p.percent.unwrap_or(0);
-    if !tty {
-        if percent >= shown.saturating_add(25) || (percent == 100 && *shown < 100) {
-            *shown = percent;
-            log(&format!("ota: {percent}% ({} bytes)", p.received));
-        }
+    let quarter = percent >= shown.saturating_add(25) || (percent == 100 && *shown < 100);
+    if (!bar || report.json) && quarter {
+        *shown = percent;
+        report.chatter(
+            &format!("ota: {percent}% ({} bytes)", p.received),
+            &json!({
+                "event": "ota_progress",
+                "percent": percent,
+                "received": p.received,
+                "total": p.total,
+            }),
+        );
+    }
+    if !bar {
         return;
     }
     let filled = usize::from(percent) / 4;

@@ -4,9 +4,12 @@
 //!   the mosquitto integration tests, and hal-host's TLS-PSK tests with its `psk` feature),
 //!   the `no_std` crates built for the Air780E's
 //!   Cortex-M3 (`thumbv7m-none-eabi`), hal-ec618 against the vendor's C headers, and the
-//!   firmware run on an emulated Cortex-M3. It first installs what the machine lacks
-//!   (`setup.rs`: the rustup target and components, mosquitto, qemu-system-arm, the
-//!   arm-none-eabi C toolchain, pkg-config and libssl-dev).
+//!   firmware run on an emulated Cortex-M3, and hal-embassy for the device target with its
+//!   example firmware and its end-to-end test over a TAP interface. It first installs what
+//!   the machine lacks (`setup.rs`: the rustup target and components, mosquitto,
+//!   qemu-system-arm, the arm-none-eabi C toolchain, pkg-config and libssl-dev, iproute2).
+//! - `embassy`: only hal-embassy's steps of `test` (the device target, its features, the
+//!   end-to-end test).
 //! - `ec618-check`: only hal-ec618's binding and symbol checks against the vendor's headers.
 //! - `qemu`: only the emulated Cortex-M3 part: the SDK's checks on the target, and the
 //!   device firmware exchanging MQTT with a local mosquitto through the board's UART.
@@ -69,12 +72,13 @@ fn main() -> ExitCode {
         "test" => test(),
         "qemu" => setup::ensure().and_then(|()| qemu()),
         "ec618-check" => ec618_check(),
+        "embassy" => setup::ensure().and_then(|()| hal_embassy()),
         "footprint" => setup::ensure().and_then(|()| timed("footprint", footprint::report)),
         "bench" => bench(),
         "fuzz" => fuzz::run(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask test | qemu | ec618-check | footprint | bench [--quick] | fuzz [--seconds N]"
+                "usage: cargo xtask test | qemu | ec618-check | embassy | footprint | bench [--quick] | fuzz [--seconds N]"
             );
             return ExitCode::from(2);
         }
@@ -124,6 +128,50 @@ fn timed(name: &str, work: fn() -> Result<(), String>) -> Result<(), String> {
         start.elapsed().as_secs_f64()
     );
     result.map_err(|why| format!("{name}: {why}"))
+}
+
+/// `hal-embassy` for the device target: the library with its example firmware, each
+/// logging feature (and the IP medium) without warnings, then its end-to-end test: a
+/// device on embassy-net over a TAP interface against mosquitto, in a network namespace of
+/// its own (it needs root and `/dev/net/tun`, and says in one line when it cannot run).
+fn hal_embassy() -> Result<(), String> {
+    step(
+        &format!("hal-embassy for {DEVICE_TARGET}, with its example firmware"),
+        "cargo",
+        &[
+            "build",
+            "-p",
+            "hal-embassy",
+            "--target",
+            DEVICE_TARGET,
+            "--examples",
+        ],
+    )?;
+    // `defmt` and `log` exclude each other (as in embassy): each on its own.
+    for (features, default_features) in [("defmt", true), ("log", true), ("medium-ip", false)] {
+        let mut selection = vec!["-p", "hal-embassy"];
+        if !default_features {
+            selection.push("--no-default-features");
+        }
+        selection.extend(["--features", features]);
+        let mut build = vec!["rustc", "--target", DEVICE_TARGET];
+        build.extend(&selection);
+        build.extend(["--", "-D", "warnings"]);
+        step(
+            &format!("hal-embassy [{features}] for {DEVICE_TARGET}"),
+            "cargo",
+            &build,
+        )?;
+        let mut lints = vec!["clippy", "--all-targets"];
+        lints.extend(&selection);
+        lints.extend(["--", "-D", "warnings"]);
+        step(&format!("hal-embassy [{features}]: lints"), "cargo", &lints)?;
+    }
+    step(
+        "hal-embassy end to end: embassy-net on a TAP interface, mosquitto, a network namespace",
+        "cargo",
+        &["test", "-p", "hal-embassy", "--test", "tap"],
+    )
 }
 
 /// `hal-ec618` against the vendor's C headers: the binding check and the firmware library's
@@ -272,6 +320,7 @@ fn test() -> Result<(), String> {
             &args,
         )?;
     }
+    hal_embassy()?;
     step(
         "hal-ec618 static library for the Air780E",
         "cargo",

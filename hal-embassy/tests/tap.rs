@@ -10,7 +10,9 @@
 //! side), starts mosquitto listening on 192.168.69.1 inside it, and runs itself again inside
 //! the namespace (`ip netns exec`) as the *device*: embassy-net on `tap0` as 192.168.69.2, a
 //! DNS server of its own on 192.168.69.1:53 (a thread answering `broker.iotcloud.test`), and
-//! an iotcloud device connecting to `broker.iotcloud.test:1883`. The orchestrator kills
+//! an iotcloud device connecting to `broker.iotcloud.test:1883`. Before the device uses the
+//! transport, the transport alone must refuse TLS and TLS-PSK endpoints, refuse to read
+//! before connecting, and connect twice in a row on its one socket. The orchestrator kills
 //! mosquitto once the device has its first echo, starts it again once the device has been
 //! refused, and checks what both say. The namespace is deleted at the end, also on failure.
 //!
@@ -36,6 +38,7 @@ const TOPIC: &str = "hal-embassy/tap/echo";
 
 /// What the device prints, in order, for the orchestrator to follow and check.
 mod says {
+    pub const TRANSPORT: &str = "transport alone: ok";
     pub const ROUND_1: &str = "round 1: own message received";
     pub const LINK_LOST: &str = "link lost:";
     pub const REFUSED: &str = "reconnect refused";
@@ -300,6 +303,7 @@ fn check(said: &[String], logs: &[String]) -> Result<(), String> {
     // The device's steps, in this order.
     let mut at = 0;
     for step in [
+        says::TRANSPORT,
         says::ROUND_1,
         says::LINK_LOST,
         says::REFUSED,
@@ -380,12 +384,16 @@ mod device {
 
     use embassy_executor::Executor;
     use embassy_futures::select::{Either, select};
+    use embassy_net::tcp::State;
     use embassy_net::{Config, Ipv4Address, Ipv4Cidr, StackResources, StaticConfigV4};
     use embassy_net_tuntap::TunTapDevice;
     use embassy_time::{Duration, Timer, with_timeout};
+    use embedded_io_async::Read;
     use hal_embassy::{EmbassyClock, EmbassyPlatform, NetError, NetTransport, WallClock};
+    use iotcloud_core::Transport;
     use iotcloud_core::memory::{MemoryArrays, Rx, SessionBytes, Tx};
     use iotcloud_core::plain::PlainMqtt;
+    use iotcloud_core::transport::{Endpoint, Psk, ServerAuth};
     use iotcloud_core::{Connected, Device, Event, QoS};
     use static_cell::StaticCell;
 
@@ -441,8 +449,9 @@ mod device {
         let mut socket_tx = [0u8; 2048];
         let device = async {
             stack.wait_config_up().await;
+            let mut transport = NetTransport::new(stack, &mut socket_rx, &mut socket_tx);
+            transport_alone(&mut transport).await?;
             // A fixed seed: a test wants the same ids on every run.
-            let transport = NetTransport::new(stack, &mut socket_rx, &mut socket_tx);
             let platform = EmbassyPlatform::new(transport, EmbassyClock::new(&WALL), 7);
             exchange(platform).await
         };
@@ -450,6 +459,47 @@ mod device {
             Either::First(never) => never,
             Either::Second(result) => result,
         }
+    }
+
+    /// The transport on its own, before the device uses it: TLS refused before any packet,
+    /// nothing to read before a connection, and a second connect on a live connection
+    /// resets the first instead of failing.
+    async fn transport_alone(transport: &mut NetTransport<'_>) -> Result<(), Failure> {
+        let mut byte = [0u8; 1];
+        match transport.read(&mut byte).await {
+            Err(NetError::NotConnected) => {}
+            other => return Err(format!("read before connecting: {other:?}")),
+        }
+        let mut psk = [0u8; 32];
+        let psk = Psk::write(&mut psk, "id", b"key").map_err(|e| format!("{e:?}"))?;
+        for server in [ServerAuth::NoVerification, ServerAuth::Psk(psk)] {
+            let tls = Endpoint::tls(BROKER_NAME, BROKER_PORT, server);
+            match transport.connect(&tls).await {
+                Err(NetError::TlsUnsupported) => {}
+                other => return Err(format!("a TLS endpoint was not refused: {other:?}")),
+            }
+        }
+        if transport.supports_psk() || transport.state() != State::Closed {
+            return Err(
+                "the transport claims TLS-PSK, or a refused TLS connect left a socket".into(),
+            );
+        }
+        let plain = Endpoint::tcp(BROKER_NAME, BROKER_PORT);
+        for attempt in 1..=2 {
+            transport
+                .connect(&plain)
+                .await
+                .map_err(|e| format!("raw connect {attempt}: {e}"))?;
+            if transport.state() != State::Established {
+                return Err(format!("raw connect {attempt}: {:?}", transport.state()));
+            }
+        }
+        transport.close().await;
+        if transport.is_connected() || transport.state() != State::Closed {
+            return Err(format!("after close: {:?}", transport.state()));
+        }
+        println!("{}", says::TRANSPORT);
+        Ok(())
     }
 
     async fn exchange(platform: EmbassyPlatform<'_>) -> Result<(), Failure> {

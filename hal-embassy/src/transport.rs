@@ -89,8 +89,12 @@ impl<'a> NetTransport<'a> {
 
     /// The socket's timeout (default [`DEFAULT_TIMEOUT`], 30 s): a connection attempt that
     /// gets no answer, or a connection whose broker acknowledges nothing of what waits to
-    /// be sent, is reset after this long. `None`: no timeout (the device's own connect and
-    /// ping timeouts still apply).
+    /// be sent, is reset after this long. `None`: no timeout.
+    ///
+    /// This is a backstop. The core's `Endpoint` carries no timeout; the device bounds each
+    /// connect itself (`DeviceOptions::connect_timeout_ms`, 15 s by default) by dropping
+    /// the `connect` future, which the next `connect` or `close` cleans up, and it notices
+    /// a silent broker by its MQTT keep-alive.
     pub fn with_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.timeout = timeout;
         self
@@ -215,9 +219,9 @@ impl Transport for NetTransport<'_> {
     }
 
     /// Aborts the connection (a TCP reset) and waits briefly for the reset to leave, so the
-    /// next [`connect`](Transport::connect) starts from a closed socket. The device calls
-    /// it after its DISCONNECT has been acknowledged and the broker has closed, so nothing
-    /// the broker should have is lost.
+    /// next [`connect`](Transport::connect) starts from a closed socket. The device's
+    /// `disconnect` calls it after writing its DISCONNECT and reading until the broker
+    /// closed its side, so the reset loses nothing the broker should have had.
     async fn close(&mut self) {
         self.reset().await;
     }

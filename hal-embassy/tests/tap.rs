@@ -402,6 +402,8 @@ mod device {
     static ANSWERED: AtomicU32 = AtomicU32::new(0);
     static EXECUTOR: StaticCell<Executor> = StaticCell::new();
     static WALL: WallClock = WallClock::new();
+    /// The platform's seed: distinctive, so that a `Debug` showing it would be caught.
+    const SEED: u64 = 0x5eed_c0ff_ee15_b0a7;
 
     /// Longest wait for any one step of the device.
     const STEP: Duration = Duration::from_secs(20);
@@ -452,7 +454,11 @@ mod device {
             let mut transport = NetTransport::new(stack, &mut socket_rx, &mut socket_tx);
             transport_alone(&mut transport).await?;
             // A fixed seed: a test wants the same ids on every run.
-            let platform = EmbassyPlatform::new(transport, EmbassyClock::new(&WALL), 7);
+            let platform = EmbassyPlatform::new(transport, EmbassyClock::new(&WALL), SEED);
+            let shown = format!("{platform:?}");
+            if shown.contains(&SEED.to_string()) || shown.contains(&format!("{SEED:x}")) {
+                return Err(format!("the platform's Debug shows its seed: {shown}"));
+            }
             exchange(platform).await
         };
         match select(runner.run(), device).await {

@@ -48,8 +48,8 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// # Cancel safety
 ///
 /// `read` and `write` are embassy-net's, which are cancel-safe as the device needs: a
-/// dropped read loses no byte, a dropped write accepted none. `flush` waits until the
-/// broker has acknowledged every byte and can be called again after being dropped.
+/// dropped read loses no byte, a dropped write accepted none. `flush` does not wait (the
+/// socket sends what it holds by itself), so it has nothing to lose either.
 pub struct NetTransport<'a> {
     stack: Stack<'a>,
     socket: TcpSocket<'a>,
@@ -175,13 +175,15 @@ impl embedded_io_async::Write for NetTransport<'_> {
         Ok(self.socket.write(buf).await?)
     }
 
-    /// Waits until the broker has acknowledged everything written.
+    /// Does not wait: what `write` put in the socket leaves with the stack's next poll
+    /// (Nagle's algorithm is off unless asked for). Waiting for the broker's TCP
+    /// acknowledgement as well, as embassy-net's own `flush` does, would cost a round trip
+    /// on every publish, since the device flushes after each write-out. Fails if the
+    /// connection is gone.
     async fn flush(&mut self) -> Result<(), NetError> {
         if !self.open {
             return Err(NetError::NotConnected);
         }
-        self.socket.flush().await?;
-        // embassy-net's flush also completes when the connection was reset meanwhile.
         match self.socket.state() {
             State::Closed | State::TimeWait => Err(NetError::Reset),
             _ => Ok(()),

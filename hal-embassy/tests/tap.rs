@@ -122,6 +122,25 @@ fn ip(args: &[&str]) -> Result<(), String> {
     }
 }
 
+/// Deletes the namespaces of earlier runs whose process is gone: a run killed by a signal
+/// (a CI timeout) cannot clean up after itself, so the next one does.
+fn sweep_stale_namespaces() {
+    let Ok(out) = Command::new("ip").args(["netns", "list"]).output() else {
+        return;
+    };
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let Some(name) = line.split_whitespace().next() else {
+            continue;
+        };
+        let Some(pid) = name.strip_prefix("iotc-emb-") else {
+            continue;
+        };
+        if pid.parse::<u32>().is_ok() && !Path::new("/proc").join(pid).exists() {
+            let _ = ip(&["netns", "del", name]);
+        }
+    }
+}
+
 /// The namespace, its TAP interface, mosquitto and the device process; all removed on
 /// drop.
 struct World {
@@ -134,6 +153,7 @@ struct World {
 
 impl World {
     fn create() -> Result<World, String> {
+        sweep_stale_namespaces();
         let pid = std::process::id();
         let namespace = format!("iotc-emb-{pid}");
         let dir = std::env::temp_dir().join(format!("hal-embassy-tap-{pid}"));

@@ -4,13 +4,17 @@
 //!   the mosquitto integration tests, and hal-host's TLS-PSK tests with its `psk` feature),
 //!   the `no_std` crates built for the Air780E's Cortex-M3 (`thumbv7m-none-eabi`), and
 //!   again with the oldest Rust they declare (`rust-version`), hal-ec618 against the
-//!   vendor's C headers, and the firmware run on an emulated Cortex-M3. It first installs what the machine lacks
-//!   (`setup.rs`: the rustup target and components, mosquitto, qemu-system-arm, the
-//!   arm-none-eabi C toolchain, pkg-config and libssl-dev).
+//!   vendor's C headers, the firmware run on an emulated Cortex-M3, and hal-embassy for
+//!   the device target with its example firmware and its end-to-end test over a TAP
+//!   interface. It first installs what the machine lacks (`setup.rs`: the rustup target
+//!   and components, mosquitto, qemu-system-arm, the arm-none-eabi C toolchain, pkg-config
+//!   and libssl-dev, iproute2).
 //!   Last, the crates as published: `cargo package --workspace`, and the tests of every
 //!   published package unpacked outside the repository (`package.rs`).
 //! - `packages`: only that last part.
 //! - `msrv`: only the check of the `no_std` crates with the oldest Rust they declare.
+//! - `embassy`: only hal-embassy's steps of `test` (the device target, its features, the
+//!   end-to-end test).
 //! - `ec618-check`: only hal-ec618's binding and symbol checks against the vendor's headers.
 //! - `qemu`: only the emulated Cortex-M3 part: the SDK's checks on the target, and the
 //!   device firmware exchanging MQTT with a local mosquitto through the board's UART.
@@ -84,12 +88,13 @@ fn main() -> ExitCode {
                 .collect::<Vec<_>>(),
         ),
         "msrv" => setup::ensure().and_then(|()| msrv()),
+        "embassy" => setup::ensure().and_then(|()| hal_embassy()),
         "footprint" => setup::ensure().and_then(|()| timed("footprint", footprint::report)),
         "bench" => bench(),
         "fuzz" => fuzz::run(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask test | qemu | ec618-check | packages | msrv | footprint | bench [--quick] | fuzz [--seconds N]"
+                "usage: cargo xtask test | qemu | ec618-check | packages | msrv | embassy | footprint | bench [--quick] | fuzz [--seconds N]"
             );
             return ExitCode::from(2);
         }
@@ -195,6 +200,50 @@ fn msrv() -> Result<(), String> {
     )
 }
 
+/// `hal-embassy` for the device target: the library with its example firmware, each
+/// logging feature (and the IP medium) without warnings, then its end-to-end test: a
+/// device on embassy-net over a TAP interface against mosquitto, in a network namespace of
+/// its own (it needs root and `/dev/net/tun`, and says in one line when it cannot run).
+fn hal_embassy() -> Result<(), String> {
+    step(
+        &format!("hal-embassy for {DEVICE_TARGET}, with its example firmware"),
+        "cargo",
+        &[
+            "build",
+            "-p",
+            "hal-embassy",
+            "--target",
+            DEVICE_TARGET,
+            "--examples",
+        ],
+    )?;
+    // `defmt` and `log` exclude each other (as in embassy): each on its own.
+    for (features, default_features) in [("defmt", true), ("log", true), ("medium-ip", false)] {
+        let mut selection = vec!["-p", "hal-embassy"];
+        if !default_features {
+            selection.push("--no-default-features");
+        }
+        selection.extend(["--features", features]);
+        let mut build = vec!["rustc", "--target", DEVICE_TARGET];
+        build.extend(&selection);
+        build.extend(["--", "-D", "warnings"]);
+        step(
+            &format!("hal-embassy [{features}] for {DEVICE_TARGET}"),
+            "cargo",
+            &build,
+        )?;
+        let mut lints = vec!["clippy", "--all-targets"];
+        lints.extend(&selection);
+        lints.extend(["--", "-D", "warnings"]);
+        step(&format!("hal-embassy [{features}]: lints"), "cargo", &lints)?;
+    }
+    step(
+        "hal-embassy end to end: embassy-net on a TAP interface, mosquitto, a network namespace",
+        "cargo",
+        &["test", "-p", "hal-embassy", "--test", "tap"],
+    )
+}
+
 /// `hal-ec618` against the vendor's C headers: the binding check and the firmware library's
 /// undefined symbols (`xtask/src/ec618.rs`).
 fn ec618_check() -> Result<(), String> {
@@ -291,7 +340,15 @@ fn test() -> Result<(), String> {
     step(
         "every feature",
         "cargo",
-        &["check", "--workspace", "--all-features"],
+        // hal-embassy's `defmt` and `log` exclude each other, as embassy's own do: its
+        // features are built one by one in its steps.
+        &[
+            "check",
+            "--workspace",
+            "--all-features",
+            "--exclude",
+            "hal-embassy",
+        ],
     )?;
     // TLS-PSK is behind a feature (it links the system's OpenSSL): its lints and its tests
     // against mosquitto's PSK listener run on their own.
@@ -366,6 +423,7 @@ fn test() -> Result<(), String> {
         )?;
     }
     msrv()?;
+    hal_embassy()?;
     step(
         "hal-ec618 static library for the Air780E",
         "cargo",

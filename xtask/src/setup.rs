@@ -1,8 +1,9 @@
 //! What the tests need that a fresh machine may lack, installed before they run: the Rust
 //! target and components of `rust-toolchain.toml` and the `no_std` crates' minimum Rust
-//! (with the device target) through rustup, and mosquitto,
-//! qemu-system-arm, the arm-none-eabi C toolchain, and pkg-config with the OpenSSL headers
-//! (for hal-host's `psk` feature) through apt-get (with sudo when not root). On a system without apt-get, one line says what to install.
+//! (with the device target) through rustup; and mosquitto, qemu-system-arm, the
+//! arm-none-eabi C toolchain, pkg-config with the OpenSSL headers (for hal-host's `psk`
+//! feature), and iproute2 (hal-embassy's end-to-end test) through apt-get (with sudo when
+//! not root). On a system without apt-get, one line says what to install.
 
 use std::path::Path;
 use std::process::Command;
@@ -39,6 +40,12 @@ fn openssl_dev_present() -> bool {
         .is_ok_and(|s| s.success())
 }
 
+/// `ip`, which hal-embassy's end-to-end test creates its network namespace and TAP
+/// interface with.
+fn iproute2_present() -> bool {
+    runs("ip", "-V")
+}
+
 fn qemu_present() -> bool {
     runs("qemu-system-arm", "--version")
 }
@@ -65,6 +72,11 @@ const TOOLS: &[Tool] = &[
         purpose: "hal-host's `psk` feature (TLS-PSK through OpenSSL) and its tests",
         present: openssl_dev_present,
         packages: &["pkg-config", "libssl-dev"],
+    },
+    Tool {
+        purpose: "hal-embassy's end-to-end test (a network namespace with a TAP interface)",
+        present: iproute2_present,
+        packages: &["iproute2"],
     },
     Tool {
         purpose: "the emulated Cortex-M3 board of the firmware checks",

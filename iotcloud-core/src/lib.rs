@@ -5,6 +5,9 @@
 #[cfg(test)]
 extern crate std;
 
+#[macro_use]
+mod trace;
+
 mod bytes;
 pub mod clock;
 pub mod data;

@@ -147,7 +147,8 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
             Ok(session_present) => self.restore(session_present).await,
             Err(e) => Err(e),
         };
-        if result.is_err() {
+        if let Err(e) = &result {
+            info!("connect failed ({:?})", e.kind());
             self.session.link_down();
             self.outbox.reset();
             self.platform.parts().transport.close().await;
@@ -174,6 +175,10 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
         let options = self.provider.mqtt_options();
         let mut scratch = Scratch::new(self.inbox.all());
         let creds = self.provider.sign(&ctx, &mut scratch)?;
+        debug!(
+            "CONNECT as client {}, keep-alive {} s",
+            creds.client_id, options.keep_alive_secs
+        );
         self.rng.mix(fnv1a(creds.client_id));
         let connect = Connect {
             client_id: creds.client_id,
@@ -212,6 +217,12 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
                 .registration()
                 .and_then(|r| r.identity(record));
         }
+        info!(
+            "connecting to {}:{} ({})",
+            endpoint.host,
+            endpoint.port,
+            if endpoint.tls.is_some() { "TLS" } else { "TCP" }
+        );
         match with_deadline(clock, deadline, transport.connect(&endpoint)).await {
             None => return Err(Error::Timeout),
             Some(Err(e)) => return Err(Error::Transport(e)),
@@ -231,6 +242,10 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
                 let Packet::Connack(connack) = packet else {
                     return Err(ProtocolError::ExpectedConnack(packet.packet_type()).into());
                 };
+                info!(
+                    "CONNACK {:?}, session present: {}",
+                    connack.code, connack.session_present
+                );
                 self.session.on_connack(&connack, clock.now_ms())?;
                 self.inbox.drop_front(used);
                 return Ok(connack.session_present);
@@ -338,7 +353,7 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
                 continue;
             }
             let transport = self.platform.parts().transport;
-            let (_, n) = match self.session.subscribe(&[topic], self.outbox.free()) {
+            let (id, n) = match self.session.subscribe(&[topic], self.outbox.free()) {
                 Err(SessionError::Encode(EncodeError::BufferTooSmall { .. }))
                     if self.outbox.queued() > 0 =>
                 {
@@ -350,6 +365,12 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
                 }
                 other => other?,
             };
+            debug!(
+                "SUBSCRIBE {} (QoS {:?}) as packet {}",
+                topic.filter.as_str(),
+                topic.qos,
+                id.get()
+            );
             self.outbox.commit(n);
         }
         Ok(())
@@ -489,6 +510,14 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
                 other => break other?,
             }
         };
+        for topic in &list {
+            debug!(
+                "SUBSCRIBE {} (QoS {:?}) as packet {}",
+                topic.filter.as_str(),
+                topic.qos,
+                id.get()
+            );
+        }
         self.outbox.commit(n);
         self.write_out_quietly().await;
         Ok(id)
@@ -521,6 +550,7 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
                 other => break other?,
             }
         };
+        debug!("UNSUBSCRIBE {} filters as packet {}", list.len(), id.get());
         self.outbox.commit(n);
         self.write_out_quietly().await;
         Ok(id)
@@ -627,6 +657,7 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
                 match self.session.poll(now, self.outbox.free())? {
                     Poll::Idle => {}
                     Poll::Ping(n) => {
+                        debug!("PINGREQ");
                         self.outbox.commit(n);
                         self.write_out_quietly().await;
                     }
@@ -685,9 +716,11 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
                 self.inbox.drop_front(total);
                 match other {
                     SessionEvent::Published(id) => {
+                        debug!("packet {} acknowledged", id.get());
                         self.pending = self.pending.or(Some(Pending::Published(id)));
                     }
                     SessionEvent::Unsubscribed(id) => {
+                        debug!("UNSUBACK for packet {}", id.get());
                         self.pending = self.pending.or(Some(Pending::Unsubscribed(id)));
                     }
                     _ => {}
@@ -757,6 +790,12 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
         }
         match Packet::decode_from_broker(&self.inbox.received()[..len])? {
             Some((Packet::Publish(p), _)) => {
+                debug!(
+                    "PUBLISH received on {} (QoS {:?}, {} bytes)",
+                    p.topic.as_str(),
+                    p.qos.qos(),
+                    p.payload.len()
+                );
                 #[cfg(feature = "data")]
                 if let Some(event) = super::data::data_event(
                     &mut self.data,
@@ -775,10 +814,13 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
                     dup: p.dup,
                 }))
             }
-            Some((Packet::Suback(s), _)) => Ok(Event::Subscribed {
-                packet_id: s.packet_id,
-                codes: s.codes,
-            }),
+            Some((Packet::Suback(s), _)) => {
+                debug!("SUBACK for packet {}", s.packet_id.get());
+                Ok(Event::Subscribed {
+                    packet_id: s.packet_id,
+                    codes: s.codes,
+                })
+            }
             Some((other, _)) => Err(ProtocolError::UnexpectedPacket(other.packet_type()).into()),
             None => Err(Error::NotConnected),
         }
@@ -788,6 +830,7 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
     /// close, then close.
     pub async fn disconnect(&mut self) {
         if self.session.is_connected() && !self.outbox.is_dirty() {
+            info!("disconnecting");
             // `None`: no room behind what waits, which is written out first.
             match self.session.disconnect(self.outbox.free()).ok() {
                 Some(n) => self.outbox.commit(n),
@@ -836,6 +879,7 @@ pub(super) struct Wire<'a, 'b, T, C> {
 impl<T: Transport, C: Clock> Wire<'_, '_, T, C> {
     /// The connection is gone: close it, keep the session, report `reason` next.
     pub async fn link_lost(&mut self, reason: DisconnectReason) {
+        info!("connection lost: {:?}", reason);
         self.session.link_down();
         // Before the await, so the reason need not be kept in the future.
         *self.pending = Some(Pending::Disconnected(reason));
@@ -909,8 +953,32 @@ impl<T: Transport, C: Clock> Wire<'_, '_, T, C> {
                     Some(packet_id),
                     (!self.outbox.queue_copy(frame)).then_some(frame),
                 ),
-                Outgoing::Queued { packet_id } => return Ok(Some(packet_id)),
+                Outgoing::Queued { packet_id } => {
+                    debug!(
+                        "PUBLISH {} (QoS {:?}, {} bytes) queued as packet {}",
+                        topic.as_str(),
+                        qos,
+                        payload.len(),
+                        packet_id.get()
+                    );
+                    return Ok(Some(packet_id));
+                }
             };
+        match id {
+            Some(id) => debug!(
+                "PUBLISH {} (QoS {:?}, {} bytes) as packet {}",
+                topic.as_str(),
+                qos,
+                payload.len(),
+                id.get()
+            ),
+            None => debug!(
+                "PUBLISH {} (QoS {:?}, {} bytes)",
+                topic.as_str(),
+                qos,
+                payload.len()
+            ),
+        }
         let extra = match extra {
             Some(extra) => extra,
             None if now => &[],

@@ -220,11 +220,16 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
             Notice::Job(len) => {
                 ota.job_len = len;
                 ota.found = Some(Found::Job);
+                #[cfg(any(feature = "log", feature = "defmt"))]
+                if let Some(job) = OtaJob::decode(&ota.job[..len]) {
+                    info!("OTA job: version {}, {:?} bytes", job.version(), job.size());
+                }
             }
             Notice::Invalid(OtaNoticeError::TooLarge { .. }) if ota.busy => {
                 ota.found = Some(Found::Rejected(OtaNoticeError::Busy));
             }
             Notice::Invalid(e) => {
+                info!("OTA notice refused: {:?}", e);
                 // The provider may have written part of it over the previous job.
                 if !ota.busy {
                     ota.job_len = 0;
@@ -276,11 +281,13 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
             clock: &clock,
             buf: work,
         };
+        info!("OTA download of version {} begins", job.version());
         let result = ota::download(io, &job, sink, settings, &mut host).await;
         let status = match &result {
             Ok(_) => OtaStatus::Installing,
             Err(e) => OtaStatus::Failed(e.failure()),
         };
+        info!("OTA download ended: {:?}", status);
         host.report(status).await;
         result
     }
@@ -468,6 +475,7 @@ where
         if !core.session.is_connected() && matches!(status, OtaStatus::Downloading { .. }) {
             return;
         }
+        debug!("OTA status report: {:?}", status);
         if let Err(e) = core
             .send_system(SystemMessage::Report(status), Some(self.job))
             .await
@@ -500,6 +508,10 @@ where
     }
 
     async fn retrying(&mut self, progress: Progress, delay_ms: u64) {
+        info!(
+            "OTA download interrupted at {} bytes; resuming in {} ms",
+            progress.received, delay_ms
+        );
         (self.on_event)(OtaEvent::Retrying { progress, delay_ms });
     }
 

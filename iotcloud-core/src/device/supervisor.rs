@@ -325,6 +325,7 @@ impl<'b, P: Provider, Pf: Platform> Supervisor<'b, P, Pf> {
                 self.core.platform.clock().sleep_until(at).await;
                 self.phase = Phase::Attempt;
                 self.attempt = self.attempt.saturating_add(1);
+                info!("connection attempt {} ({:?})", self.attempt, cause);
                 Ok(Supervised::Connecting {
                     attempt: self.attempt,
                     cause,
@@ -368,6 +369,12 @@ impl<'b, P: Provider, Pf: Platform> Supervisor<'b, P, Pf> {
                 }
                 let at = self.next_attempt_at(now);
                 self.phase = Phase::Waiting { at, cause };
+                info!(
+                    "attempt {} failed ({:?}); the next in {} ms",
+                    self.attempt,
+                    kind,
+                    at.saturating_sub(now)
+                );
                 Ok(Supervised::ConnectFailed {
                     attempt: self.attempt,
                     error,

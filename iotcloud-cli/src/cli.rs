@@ -31,6 +31,8 @@ pub(crate) struct DeviceArgs {
     pub json: bool,
     /// `--quiet` (`run`, `pub`, `sub`).
     pub quiet: bool,
+    /// `--verbose` (the commands that connect): the device's trace on standard error.
+    pub verbose: bool,
 }
 
 /// What `emulate` was given.
@@ -115,6 +117,15 @@ fn device_command(spec: &help::DeviceSpec) -> Command {
                 .long("json")
                 .action(ArgAction::SetTrue)
                 .help(text),
+        );
+    }
+    if spec.connects() {
+        cmd = cmd.arg(
+            Arg::new("verbose")
+                .short('v')
+                .long("verbose")
+                .action(ArgAction::SetTrue)
+                .help("Trace the device's exchanges on stderr; never a secret"),
         );
     }
     if let Some(text) = spec.quiet {
@@ -239,6 +250,7 @@ pub(crate) fn parse(args: &[String]) -> Result<Invocation, String> {
                     keys: strings("keys"),
                     json: flag(sub, "json"),
                     quiet: flag(sub, "quiet"),
+                    verbose: flag(sub, "verbose"),
                 },
             ))
         }

@@ -47,6 +47,16 @@ pub(crate) struct DeviceSpec {
     pub examples: &'static [(&'static str, &'static str)],
 }
 
+impl DeviceSpec {
+    /// Whether the command connects a device (and so has a trace to show).
+    pub fn connects(&self) -> bool {
+        matches!(
+            self.command,
+            DeviceCommand::Run | DeviceCommand::Time | DeviceCommand::Pub | DeviceCommand::Sub
+        )
+    }
+}
+
 /// A command that is not a device (`demo`, `emulate`): its options are clap's.
 pub(crate) struct OtherSpec {
     /// What it does, in one line.
@@ -134,7 +144,7 @@ configuration that holds its own credentials has nothing to register.",
         name: "run",
         about: "Stay connected as a device: log every event, take OTA jobs, answer the data model",
         usage: "iotcloud run <cloud> key=value... [ota_dir=DIR] [version=V] [seconds=N]\n                    \
-                [prop.NAME=VALUE]... [answer_code=N] [clock=none] [--json] [--quiet]",
+                [prop.NAME=VALUE]... [answer_code=N] [clock=none] [--json] [--quiet] [-v]",
         description: "Connects and logs every event, one per line, reconnecting after every loss \
 with backoff, until Ctrl-C or seconds=N. It reports firmware version V and downloads OTA jobs \
 into ota_dir, verified, with a progress bar on a terminal, reporting progress and the result \
@@ -183,7 +193,7 @@ time from the cloud when the clock is unknown.",
         command: DeviceCommand::Time,
         name: "time",
         about: "Ask the cloud for the time and print this machine's offset from it, as JSON",
-        usage: "iotcloud time <cloud> key=value... [clock=none]",
+        usage: "iotcloud time <cloud> key=value... [clock=none] [-v]",
         description: "Connects, asks the cloud for the time over MQTT (the clouds with a time \
 service) and prints it with this machine's offset from it and the round trip, as one JSON \
 object.",
@@ -209,7 +219,7 @@ object.",
         name: "pub",
         about: "Publish numbered messages through disconnects until each is acknowledged",
         usage: "iotcloud pub <cloud> key=value... topic=T [count=N] [qos=Q] [interval=MS]\n                    \
-                [payload=TEXT] [seconds=N] [floor_ms=MS] [cap_ms=MS] [--quiet]",
+                [payload=TEXT] [seconds=N] [floor_ms=MS] [cap_ms=MS] [--quiet] [-v]",
         description: "Publishes N messages at QoS Q, one every MS milliseconds, `{seq}` in the \
 payload becoming the message's number. It starts once connected, reconnects after every loss, \
 queues what it publishes meanwhile, and exits 0 only once every message is acknowledged (QoS \
@@ -248,7 +258,7 @@ queues what it publishes meanwhile, and exits 0 only once every message is ackno
         name: "sub",
         about: "Subscribe and print each message, one per line, through disconnects",
         usage: "iotcloud sub <cloud> key=value... topic=FILTER [count=N] [qos=Q] [seconds=N]\n                    \
-                [format=json] [floor_ms=MS] [cap_ms=MS] [--json] [--quiet]",
+                [format=json] [floor_ms=MS] [cap_ms=MS] [--json] [--quiet] [-v]",
         description: "Subscribes to FILTER and prints each message as `topic payload` (control \
 characters escaped), one per line, until N messages, N seconds or Ctrl-C, reconnecting after \
 every loss. Connection events go to standard error.",

@@ -33,6 +33,7 @@ mod output;
 mod pubsub;
 mod run;
 mod suggest;
+mod trace;
 
 use hal_host::FileStore;
 use iotcloud::iotcloud_core::ServerAuth;
@@ -105,7 +106,11 @@ fn run(args: &[String]) -> Result<String, String> {
         keys,
         json,
         quiet,
+        verbose,
     } = device;
+    if verbose {
+        trace::to_stderr();
+    }
     match command {
         DeviceCommand::Sign => sign(&cloud, &keys),
         DeviceCommand::Register => register(&cloud, &keys),

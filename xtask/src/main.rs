@@ -60,6 +60,7 @@ const NO_STD_MINIMAL: &[(&str, &str)] = &[
     ("iotcloud-core", "ota"),
     ("iotcloud-core", "data"),
     ("iotcloud-core", "data,ota,defmt"),
+    ("iotcloud-core", "data,ota,log"),
     ("iotcloud-aliyun", "sha256"),
     ("iotcloud-tencent", "sha256"),
     ("iotcloud-onenet", "sha256"),

@@ -43,17 +43,34 @@ pub(crate) struct RegisterSettings<'a> {
     api: RegisterApi,
     url: Option<Url<'a>>,
     region: Option<Region>,
-    server: ServerAuth<'a>,
+    /// `None`: the API's own ([`RegisterApi::default_server`]).
+    server: Option<ServerAuth<'a>>,
 }
 
 impl RegisterSettings<'_> {
-    /// The current API at the product region's host, checked against [`DEFAULT_ROOTS`].
+    /// The current API at the product region's host, checked as that API's clients check
+    /// it.
     pub(crate) const DEFAULT: Self = RegisterSettings {
         api: RegisterApi::Current,
         url: None,
         region: None,
-        server: ServerAuth::CaPem(DEFAULT_ROOTS),
+        server: None,
     };
+}
+
+impl RegisterApi {
+    /// How the API's server is checked unless told otherwise. The current API
+    /// (`/device/register` on `ap-guangzhou.gateway.tencentdevices.com`) against the
+    /// platform's public roots (`ServerAuth::DefaultRoots`), as the clients Tencent publishes
+    /// for it do (its Java SDK uses the system's trust store); which public root serves the
+    /// host is UNCONFIRMED. The legacy API (`/register/dev` on `gateway.tencentdevices.com`)
+    /// against [`DEFAULT_ROOTS`], the "Tencent Iothub" root its C SDK pins.
+    pub fn default_server(self) -> ServerAuth<'static> {
+        match self {
+            RegisterApi::Current => ServerAuth::DefaultRoots,
+            RegisterApi::Legacy => ServerAuth::CaPem(DEFAULT_ROOTS),
+        }
+    }
 }
 
 /// What a registration record holds, read back from its [`Fields`].
@@ -176,12 +193,12 @@ impl<'a> Tencent<'a> {
         self
     }
 
-    /// How the registration server is checked over HTTPS. Default: against
-    /// [`CA_PEM`](crate::CA_PEM), as Tencent's Explorer C SDK checks its registration host
-    /// against its bundled "Tencent Iothub" root. If Tencent serves the host under another
-    /// root, give `ServerAuth::DefaultRoots` (or another `CaPem`).
+    /// How the registration server is checked over HTTPS. Default: the API's own
+    /// ([`RegisterApi::default_server`]): the platform's public roots for the current API
+    /// (on a device, a platform built with its public roots, e.g. hal-ec618's `public-roots`
+    /// feature), the "Tencent Iothub" root of [`CA_PEM`](crate::CA_PEM) for the legacy one.
     pub fn with_register_server(mut self, server: ServerAuth<'a>) -> Self {
-        self.register.server = server;
+        self.register.server = Some(server);
         self
     }
 
@@ -219,7 +236,10 @@ impl<'a> Tencent<'a> {
             product_secret,
             api: self.register.api,
             url: self.register_url(),
-            server: self.register.server,
+            server: self
+                .register
+                .server
+                .unwrap_or(self.register.api.default_server()),
             method: self.method,
             expect,
         })

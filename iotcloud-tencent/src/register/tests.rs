@@ -591,9 +591,15 @@ fn the_registration_url_follows_api_region_and_override() {
             ..
         })
     ));
-    assert_eq!(reg(&dynamic()).server, ServerAuth::CaPem(CA_PEM));
-    let t = dynamic().with_register_server(ServerAuth::DefaultRoots);
-    assert_eq!(reg(&t).server, ServerAuth::DefaultRoots);
+    // The current API is checked against public roots, as its published clients do; the
+    // legacy one against the private root its C SDK pins; an explicit choice wins either way.
+    assert_eq!(reg(&dynamic()).server, ServerAuth::DefaultRoots);
+    let legacy = dynamic().with_register_api(RegisterApi::Legacy);
+    assert_eq!(reg(&legacy).server, ServerAuth::CaPem(CA_PEM));
+    let pinned = dynamic().with_register_server(ServerAuth::CaPem(CA_PEM));
+    assert_eq!(reg(&pinned).server, ServerAuth::CaPem(CA_PEM));
+    let public = legacy.with_register_server(ServerAuth::DefaultRoots);
+    assert_eq!(reg(&public).server, ServerAuth::DefaultRoots);
     // Key devices keep plain TCP even with a TLS override, as `Tencent::with_secret` does.
     let o = iotcloud_core::EndpointOverrides {
         tls: TlsChoice::On(ServerAuth::DefaultRoots),
@@ -657,7 +663,7 @@ fn the_request_is_the_signed_post_with_the_x_tc_headers() {
             "/device/register"
         )
     );
-    assert_eq!(request.server, ServerAuth::CaPem(CA_PEM));
+    assert_eq!(request.server, ServerAuth::DefaultRoots);
     assert_eq!(
         request.headers.as_slice(),
         [

@@ -75,8 +75,9 @@ pub enum NetError {
         /// What `network_set_psk_info` returned.
         code: i32,
     },
-    /// [`iotcloud_core::ServerAuth::DefaultRoots`]: the SDK has no built-in root store. Give
-    /// the cloud's CA as PEM.
+    /// [`iotcloud_core::ServerAuth::DefaultRoots`] in a build without the `public-roots`
+    /// feature: the SDK has no built-in root store. Give the cloud's CA as PEM, or build with
+    /// the feature.
     #[error("no default root certificates on this platform; give a CA certificate")]
     NoDefaultRoots,
     /// A TLS server name different from the host is only possible when the host is an IPv4

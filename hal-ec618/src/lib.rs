@@ -36,3 +36,9 @@ pub use kv::LuatKv;
 pub use platform::Ec618Platform;
 pub use time::Ec618Clock;
 pub use transport::AdapterTransport;
+
+/// The public roots `ServerAuth::DefaultRoots` means with the `public-roots` feature, as PEM:
+/// DigiCert Global Root CA and G2, GlobalSign Root CA and R3, ISRG Root X1
+/// (`certs/README.md` has their fingerprints and source).
+#[cfg(feature = "public-roots")]
+pub const PUBLIC_ROOTS_PEM: &[u8] = include_bytes!("../certs/public-roots.pem");

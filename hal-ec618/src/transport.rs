@@ -20,6 +20,8 @@ use core::task::Poll;
 use embassy_futures::select::{Either, select};
 use iotcloud_core::transport::{ClientIdentity, Endpoint, ServerAuth, Tls, Transport};
 
+#[cfg(feature = "public-roots")]
+use crate::PUBLIC_ROOTS_PEM;
 use crate::error::NetError;
 use crate::waker::WakerSlot;
 use crate::{network, sys, time};
@@ -515,9 +517,13 @@ impl AdapterTransport {
             }
             return Ok(());
         }
-        let verify = match tls.server {
-            ServerAuth::CaPem(_) => sys::MBEDTLS_SSL_VERIFY_REQUIRED,
-            ServerAuth::NoVerification => sys::MBEDTLS_SSL_VERIFY_NONE,
+        // The CA the server is checked against, if any.
+        let (verify, ca) = match tls.server {
+            ServerAuth::CaPem(pem) => (sys::MBEDTLS_SSL_VERIFY_REQUIRED, Some(pem)),
+            ServerAuth::NoVerification => (sys::MBEDTLS_SSL_VERIFY_NONE, None),
+            #[cfg(feature = "public-roots")]
+            ServerAuth::DefaultRoots => (sys::MBEDTLS_SSL_VERIFY_REQUIRED, Some(PUBLIC_ROOTS_PEM)),
+            #[cfg(not(feature = "public-roots"))]
             ServerAuth::DefaultRoots => return Err(NetError::NoDefaultRoots),
             // Not reached: a PSK endpoint comes with its key (handled above).
             ServerAuth::Psk(_) => return Err(NetError::InvalidPsk),
@@ -527,7 +533,7 @@ impl AdapterTransport {
         if code < 0 {
             return Err(NetError::TlsSetup { code });
         }
-        if let ServerAuth::CaPem(pem) = tls.server {
+        if let Some(pem) = ca {
             let ca = CString::new(pem)?;
             // SAFETY: `ca` is NUL-terminated and its length counts the NUL; mbedTLS parses it
             // during the call and keeps no pointer to it.
@@ -591,7 +597,7 @@ impl AdapterTransport {
         let default_roots = endpoint
             .tls
             .is_some_and(|tls| tls.server == ServerAuth::DefaultRoots);
-        if default_roots && self.psk.is_none() {
+        if default_roots && self.psk.is_none() && !cfg!(feature = "public-roots") {
             return Err(NetError::NoDefaultRoots);
         }
         if !network::is_ready() {

@@ -221,6 +221,7 @@ fn tls_gets_the_ca_and_client_identity_nul_terminated_and_wipes_the_copies() {
     });
 }
 
+#[cfg(not(feature = "public-roots"))]
 #[test]
 fn no_verification_uses_verify_none_and_default_roots_are_refused() {
     let _g = fake::lock();
@@ -658,4 +659,21 @@ fn the_endpoints_psk_is_used_instead_of_the_transports_own() {
     let too_long = Psk::write(&mut too_long_buf, "LD8S5J1L07test", &long).unwrap();
     let err = run(t.connect(&Endpoint::tls("h", 8883, ServerAuth::Psk(too_long)))).unwrap_err();
     assert_eq!(err, NetError::InvalidPsk);
+}
+
+/// With `public-roots` (`cargo xtask test` runs this file with it), `DefaultRoots` is the
+/// bundled set: the server is verified, against exactly those roots.
+#[cfg(feature = "public-roots")]
+#[test]
+fn default_roots_are_the_bundled_public_roots() {
+    let _g = fake::lock();
+    let mut t = AdapterTransport::new().unwrap();
+    run(t.connect(&Endpoint::tls("h", 1, ServerAuth::DefaultRoots))).unwrap();
+    fake::with(|s| {
+        assert!(s.calls.contains(&"network_init_tls(required)"));
+        let bundle = hal_ec618::PUBLIC_ROOTS_PEM;
+        let text = std::str::from_utf8(bundle).unwrap();
+        assert_eq!(text.matches("-----BEGIN CERTIFICATE-----").count(), 5);
+        assert_eq!(s.ca_seen.last().map(Vec::as_slice), Some(bundle));
+    });
 }

@@ -437,6 +437,36 @@ fn test() -> Result<(), String> {
             "--release",
         ],
     )?;
+    step(
+        "hal-ec618 with its bundled public roots: transport tests",
+        "cargo",
+        &[
+            "test",
+            "-p",
+            "hal-ec618",
+            "--features",
+            "public-roots",
+            "--test",
+            "transport",
+        ],
+    )?;
+    step(
+        &format!("hal-ec618 [public-roots] for {DEVICE_TARGET}"),
+        "cargo",
+        &[
+            "rustc",
+            "-p",
+            "hal-ec618",
+            "--lib",
+            "--target",
+            DEVICE_TARGET,
+            "--features",
+            "public-roots",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    )?;
     ec618_check()?;
     qemu()?;
     packages()?;

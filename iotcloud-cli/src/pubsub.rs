@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use hal_host::{FileStore, HostError, HostPlatform};
 use iotcloud::iotcloud_core::Printable;
 use iotcloud::iotcloud_core::device::{ReconnectPolicy, Supervised, Supervisor};
-use iotcloud::iotcloud_core::mqtt::QoS;
+use iotcloud::iotcloud_core::mqtt::{QoS, SubackCode};
 use iotcloud::{AnyProvider, Error, Event};
 
 use crate::host::{self, Memory, configure};
@@ -264,6 +264,8 @@ pub(crate) fn subscribe(cloud: &str, args: Args, o: PubSubOptions) -> Result<Str
         tokio::pin!(stop);
         let mut received = 0u64;
         let mut subscribed = false;
+        // The SUBSCRIBE of the filter, until its SUBACK is reported.
+        let mut pending: Option<u16> = None;
         while o.count.is_none_or(|c| received < c) {
             let connected = tokio::select! {
                 _ = &mut stop => break,
@@ -280,6 +282,20 @@ pub(crate) fn subscribe(cloud: &str, args: Args, o: PubSubOptions) -> Result<Str
                             ));
                         }
                         received += 1;
+                    } else if let Supervised::Event(Event::Subscribed { packet_id, codes }) = &ev
+                        && pending == Some(packet_id.get())
+                    {
+                        pending = None;
+                        if codes.iter().any(|c| c == SubackCode::Failure) {
+                            return Err(format!(
+                                "the broker refused the subscription to {}",
+                                Printable(&filter)
+                            ));
+                        }
+                        // Messages sent from now on arrive: a script can wait for this line.
+                        if !o.quiet {
+                            err_line(&format!("subscribed {}", Printable(&filter)));
+                        }
                     } else {
                         log_event(&ev, o.quiet);
                     }
@@ -288,9 +304,11 @@ pub(crate) fn subscribe(cloud: &str, args: Args, o: PubSubOptions) -> Result<Str
             };
             // Subscribed once, the session restores it on every later connection.
             if connected && !subscribed {
-                sup.subscribe(&[(filter.as_str(), o.qos)])
+                let id = sup
+                    .subscribe(&[(filter.as_str(), o.qos)])
                     .await
                     .map_err(|e| format!("subscribe {filter}: {e}"))?;
+                pending = Some(id.get());
                 subscribed = true;
             }
         }

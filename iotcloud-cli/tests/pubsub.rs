@@ -177,7 +177,8 @@ fn spawn_sub(
     ])
 }
 
-/// `iotcloud` with `args`; returns once it says it is connected, with its stderr lines.
+/// `iotcloud sub` with `args`; returns once it says it is subscribed (so that what is sent
+/// from then on arrives), with its stderr lines.
 fn spawn_connected(args: &[&str]) -> (std::process::Child, mpsc::Receiver<String>) {
     let mut child = iotcloud(args)
         .stdout(Stdio::piped())
@@ -194,9 +195,8 @@ fn spawn_connected(args: &[&str]) -> (std::process::Child, mpsc::Receiver<String
     while !rx
         .recv_timeout(Duration::from_secs(10))
         .unwrap()
-        .starts_with("connected")
+        .starts_with("subscribed ")
     {}
-    std::thread::sleep(Duration::from_millis(200));
     (child, rx)
 }
 

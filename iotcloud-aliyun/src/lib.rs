@@ -152,8 +152,11 @@ pub enum DynamicFlow {
     /// MQTT with `authType=register` for a pre-registered device: obtains its DeviceSecret
     /// (what LuatOS does when `device_name` is given).
     Register,
-    /// MQTT with `authType=regnwl`, no pre-registration (cn-shanghai only, if the product
-    /// allows it): obtains a client id and device token (what LuatOS does otherwise).
+    /// MQTT with `authType=regnwl`, no pre-registration: obtains a client id and device
+    /// token (what LuatOS does otherwise). Aliyun documents it for Enterprise instances only
+    /// (cn-shanghai and cn-beijing, MQTT only, at most five physical devices per device
+    /// name), so on the old public instance it is refused before anything is sent unless
+    /// [`Aliyun::with_regnwl_on_public_instance`] asks for LuatOS's behaviour.
     Regnwl,
 }
 
@@ -253,6 +256,8 @@ pub struct Aliyun<'a> {
     register_url: Option<&'a str>,
     /// The properties whose desired values the device fetches.
     desired: &'a [&'a str],
+    /// `regnwl` on the old public instance, which Aliyun does not document (LuatOS does it).
+    regnwl_on_public: bool,
 }
 
 iotcloud_core::connection_settings!(Aliyun, KEEP_ALIVE);
@@ -340,6 +345,7 @@ impl<'a> Aliyun<'a> {
             connection: Connection::new(KEEP_ALIVE),
             register_url: None,
             desired: &[],
+            regnwl_on_public: false,
         })
     }
 
@@ -403,6 +409,16 @@ impl<'a> Aliyun<'a> {
             Instance::Public { .. } => self.with_instance(Instance::Public { region }),
             Instance::Id(_) => Ok(self),
         }
+    }
+
+    /// Registration without pre-registration ([`DynamicFlow::Regnwl`]) on the old public
+    /// instance, as LuatOS does. Aliyun documents that flow for Enterprise instances only
+    /// (help.aliyun.com "一型一密": 免预注册, 企业版实例, 华东2 and 华北2), so by default it is
+    /// refused there with `ProviderError::Unsupported` before anything is sent. Whether the
+    /// old public instance accepts it is UNCONFIRMED.
+    pub fn with_regnwl_on_public_instance(mut self) -> Self {
+        self.regnwl_on_public = true;
+        self
     }
 
     /// A new public or Enterprise instance, by its id (e.g. `iot-06z00ax1o4cfwo7`). The

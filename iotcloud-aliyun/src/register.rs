@@ -238,6 +238,19 @@ impl Registration for Aliyun<'_> {
                 "registration: this configuration holds its credentials",
             ));
         };
+        // Aliyun's own hosts of the old public instance: a host override is another server
+        // (a test broker, a proxy), which may serve the flow.
+        if flow == DynamicFlow::Regnwl
+            && matches!(self.instance, Instance::Public { .. })
+            && self.connection.overrides.host.is_none()
+            && !self.regnwl_on_public
+        {
+            return Err(ProviderError::Unsupported(
+                "regnwl (registration without pre-registration) on the old public instance: \
+                 Aliyun documents it for Enterprise instances only; give `instance_id`, or \
+                 pre-register the device and give `device_name`",
+            ));
+        }
         let random = scratch.copy(Decimal::new(ctx.random).as_str())?;
         let sign = self.registration_mac(product_secret.expose(), random, scratch)?;
         match flow {

@@ -594,3 +594,46 @@ fn https_registration_goes_to_the_region_of_the_instance() {
         assert_eq!(host(p), "iot-auth.cn-beijing.aliyuncs.com");
     }
 }
+
+/// `regnwl` is documented for Enterprise instances only: on the old public instance it is
+/// refused before anything is sent, unless a host override points elsewhere or LuatOS's
+/// behaviour is asked for; with an instance id it goes ahead.
+#[cfg(feature = "registration")]
+#[test]
+fn regnwl_is_refused_on_the_old_public_instance() {
+    use iotcloud_core::register::{RegisterContext, RegisterRequest, Registration as _};
+    let ctx = RegisterContext {
+        unix_time_ms: Some(1_700_000_000_000),
+        random: 7,
+    };
+    let outcome = |a: Aliyun<'_>| {
+        let mut buf = [0u8; 1024];
+        match a.request(0, &[], &ctx, &mut Scratch::new(&mut buf)) {
+            Ok(RegisterRequest::Mqtt(m)) => Ok(m.connect.client_id.to_string()),
+            Ok(RegisterRequest::Http(_)) => panic!("regnwl is over MQTT"),
+            Err(e) => Err(e),
+        }
+    };
+    let regnwl = || Aliyun::registering(PK, DN, "product-secret", DynamicFlow::Regnwl).unwrap();
+    assert!(matches!(
+        outcome(regnwl()),
+        Err(ProviderError::Unsupported(why)) if why.contains("Enterprise instances only")
+    ));
+    // The documented case: an Enterprise instance, named in the client id.
+    let enterprise = outcome(regnwl().with_instance_id("iot-06z00ax1o4cfwo7").unwrap()).unwrap();
+    assert!(enterprise.contains("authType=regnwl"), "{enterprise}");
+    assert!(
+        enterprise.contains("instanceId=iot-06z00ax1o4cfwo7"),
+        "{enterprise}"
+    );
+    // LuatOS's behaviour, asked for; and another server than Aliyun's.
+    assert!(outcome(regnwl().with_regnwl_on_public_instance()).is_ok());
+    let local = regnwl().with_overrides(iotcloud_core::EndpointOverrides {
+        host: Some("127.0.0.1"),
+        ..Default::default()
+    });
+    assert!(outcome(local).is_ok());
+    // Pre-registered devices are not concerned.
+    let register = Aliyun::registering(PK, DN, "product-secret", DynamicFlow::Register).unwrap();
+    assert!(outcome(register).is_ok());
+}

@@ -252,6 +252,9 @@ fn aliyun_registering<'a>(
             None => DynamicFlow::Regnwl,
         };
         let mut p = Aliyun::registering(pk, dn, secret, flow)?;
+        if config.flag(Key::Luatos)? == Some(true) {
+            p = p.with_regnwl_on_public_instance();
+        }
         if let Some(url) = config.get(Key::RegisterUrl) {
             p = p.with_register_url(url)?;
         }

@@ -26,7 +26,7 @@ use crate::provider::ProviderError;
 use crate::scratch::Scratch;
 #[cfg(feature = "registration")]
 use crate::transport::Transport;
-use crate::transport::{ClientIdentity, Endpoint, ServerAuth};
+use crate::transport::{ClientIdentity, Endpoint, ServerAuth, TransportCaps};
 #[cfg(feature = "registration")]
 use core::ops::Range;
 
@@ -235,6 +235,21 @@ pub trait Registration {
     fn identity<'r>(&self, record: &'r [u8]) -> Option<ClientIdentity<'r>> {
         let _ = record;
         None
+    }
+
+    /// Where a device whose registration gave `record` connects, when that differs from the
+    /// provider's own endpoint ([`Provider::endpoint_for`](crate::Provider::endpoint_for)),
+    /// for a transport that can do what `caps` says; `None` (default): the provider's.
+    /// Tencent's registered key devices: TLS-PSK on port 8883 with the key in the record,
+    /// where the transport has TLS-PSK.
+    fn registered_endpoint<'s>(
+        &'s self,
+        record: &'s [u8],
+        caps: TransportCaps,
+        scratch: &mut Scratch<'s>,
+    ) -> Result<Option<Endpoint<'s>>, ProviderError> {
+        let _ = (record, caps, scratch);
+        Ok(None)
     }
 }
 

@@ -631,6 +631,45 @@ impl<'a> Tencent<'a> {
                  registering device)",
             ));
         };
+        self.psk_with(secret, scratch)
+    }
+
+    /// The MQTT broker's host: the override, or the product's host in its region.
+    pub(crate) fn mqtt_host<'s>(
+        &'s self,
+        scratch: &mut Scratch<'s>,
+    ) -> Result<&'s str, ProviderError> {
+        match self.connection.overrides.host {
+            Some(host) => Ok(host),
+            None => build_host("product_id", &self.host_parts(self.region), scratch),
+        }
+    }
+
+    /// TLS-PSK to `host` on 8883 (or the port override), keyed with `secret`.
+    pub(crate) fn psk_endpoint<'s>(
+        &self,
+        host: &'s str,
+        secret: Secret<'_>,
+        scratch: &mut Scratch<'s>,
+    ) -> Result<Endpoint<'s>, ProviderError> {
+        Ok(Endpoint {
+            host,
+            port: self.connection.overrides.port.unwrap_or(TLS_PORT),
+            tls: Some(Tls {
+                server: ServerAuth::Psk(self.psk_with(secret, scratch)?),
+                server_name: None,
+                client: None,
+            }),
+        })
+    }
+
+    /// The pre-shared key of this device with `secret` (the configuration's, or the one its
+    /// registration obtained).
+    pub(crate) fn psk_with<'s>(
+        &self,
+        secret: Secret<'_>,
+        scratch: &mut Scratch<'s>,
+    ) -> Result<Psk<'s>, ProviderError> {
         let mut identity = [0u8; MAX_PSK_IDENTITY_LEN];
         let identity = Scratch::new(&mut identity)
             .concat(&[self.product_id, self.device_name])
@@ -686,7 +725,9 @@ impl Provider for Tencent<'_> {
     /// [`Tencent::psk`]), plain TCP on 1883 otherwise. `TlsChoice::Off` is plain TCP on 1883;
     /// `TlsChoice::On(ServerAuth::Psk(_))` is that pre-shared key on 8883; any other TLS
     /// choice needs an explicit port (see the crate documentation). A registering key device
-    /// uses plain TCP: its key is in the registration record. Certificate authentication:
+    /// resolves here to plain TCP, as this sees no key; with its record the device asks
+    /// `Registration::registered_endpoint`, which gives TLS-PSK the same way. Certificate
+    /// authentication:
     /// TLS on 8883, presenting the device's certificate whatever the overrides' `client`
     /// says; a registering certificate device presents the one in its record. A port
     /// override keeps the security chosen.
@@ -696,24 +737,13 @@ impl Provider for Tencent<'_> {
         caps: TransportCaps,
     ) -> Result<Endpoint<'a>, ProviderError> {
         let overrides = self.connection.overrides;
-        let host = match overrides.host {
-            Some(host) => host,
-            None => build_host("product_id", &self.host_parts(self.region), scratch)?,
-        };
+        let host = self.mqtt_host(scratch)?;
         match self.auth_mode() {
             AuthMode::Key => {
-                if let (TlsChoice::CloudDefault, true, Auth::Key(_)) =
+                if let (TlsChoice::CloudDefault, true, Auth::Key(secret)) =
                     (overrides.tls, caps.psk, self.auth)
                 {
-                    return Ok(Endpoint {
-                        host,
-                        port: overrides.port.unwrap_or(TLS_PORT),
-                        tls: Some(Tls {
-                            server: ServerAuth::Psk(self.psk(scratch)?),
-                            server_name: None,
-                            client: None,
-                        }),
-                    });
+                    return self.psk_endpoint(host, secret, scratch);
                 }
                 let psk = matches!(overrides.tls, TlsChoice::On(ServerAuth::Psk(_)));
                 // Tencent's TLS for key authentication is TLS-PSK: TLS checked by certificate

@@ -10,12 +10,14 @@ use cbc::cipher::block_padding::NoPadding;
 use cbc::cipher::{BlockModeDecrypt, KeyIvInit};
 use iotcloud_core::http::{Scheme, Url};
 use iotcloud_core::json::{Kind, Value};
+use iotcloud_core::provider::TlsChoice;
 use iotcloud_core::register::{
     AnswerError, Answered, Fields, HttpRequest, RegisterAnswer, RegisterContext, RegisterError,
     RegisterRequest, Registration, RegistrationId, Rejection,
 };
 use iotcloud_core::scratch::Scratch;
 use iotcloud_core::sign::{Algorithm, Base64, Decimal, Digest, Secret, base64_decode, hash, hmac};
+use iotcloud_core::transport::{Endpoint, TransportCaps};
 use iotcloud_core::{ClientIdentity, ProviderError, ServerAuth};
 
 use crate::{
@@ -328,6 +330,28 @@ impl Registration for Tencent<'_> {
             Registered::Certificate(identity) => Some(identity),
             Registered::Psk(_) => None,
         }
+    }
+
+    /// A registered key device connects as a key device does: TLS-PSK on 8883 keyed with the
+    /// secret it obtained, where the transport has TLS-PSK and the TLS choice is left to the
+    /// cloud; otherwise the provider's endpoint (plain TCP on 1883).
+    fn registered_endpoint<'s>(
+        &'s self,
+        record: &'s [u8],
+        caps: TransportCaps,
+        scratch: &mut Scratch<'s>,
+    ) -> Result<Option<Endpoint<'s>>, ProviderError> {
+        if !self.is_dynamic()
+            || !caps.psk
+            || !matches!(self.connection.overrides.tls, TlsChoice::CloudDefault)
+        {
+            return Ok(None);
+        }
+        let Some(Registered::Psk(secret)) = Registered::parse(record) else {
+            return Ok(None);
+        };
+        let host = self.mqtt_host(scratch)?;
+        self.psk_endpoint(host, secret, scratch).map(Some)
     }
 }
 

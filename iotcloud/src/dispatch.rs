@@ -194,6 +194,18 @@ impl Registration for AnyProvider<'_> {
     fn identity<'r>(&self, record: &'r [u8]) -> Option<ClientIdentity<'r>> {
         each!(self, p => p.registration().and_then(|r| r.identity(record)))
     }
+
+    fn registered_endpoint<'s>(
+        &'s self,
+        record: &'s [u8],
+        caps: TransportCaps,
+        scratch: &mut Scratch<'s>,
+    ) -> Result<Option<Endpoint<'s>>, ProviderError> {
+        each!(self, p => match p.registration() {
+            Some(r) => r.registered_endpoint(record, caps, scratch),
+            None => Ok(None),
+        })
+    }
 }
 
 /// What a configuration that holds its credentials says when asked to register.

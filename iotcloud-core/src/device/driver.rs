@@ -208,7 +208,18 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
         // holds nothing until CONNACK.
         let mut host_scratch = Scratch::new(self.inbox.all());
         let caps = TransportCaps::of(&*transport);
-        let mut endpoint = self.provider.endpoint_for(&mut host_scratch, caps)?;
+        // Registered credentials may call for another endpoint (Tencent's registered key
+        // devices: TLS-PSK where the transport has it).
+        let registered_endpoint = match (registered, self.provider.registration()) {
+            (Some(record), Some(registration)) => {
+                registration.registered_endpoint(record, caps, &mut host_scratch)?
+            }
+            _ => None,
+        };
+        let mut endpoint = match registered_endpoint {
+            Some(endpoint) => endpoint,
+            None => self.provider.endpoint_for(&mut host_scratch, caps)?,
+        };
         if let (Some(tls), Some(record)) = (endpoint.tls.as_mut(), registered)
             && tls.client.is_none()
         {

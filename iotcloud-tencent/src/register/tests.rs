@@ -425,12 +425,52 @@ fn a_dynamic_device_signs_with_its_record_as_a_key_device_would() {
     assert_eq!(with_record, as_key);
     assert!(with_record.password.unwrap().ends_with(";hmacsha256"));
     assert_eq!(t.identity(&record), None);
-    // Plain TCP on 1883, like a key device.
+    // Plain TCP on 1883, like a key device, where the transport has no TLS-PSK.
     let mut host = [0u8; 256];
     let e = t.endpoint(&mut Scratch::new(&mut host)).unwrap();
     assert_eq!(
         (e.host, e.port, e.tls),
         ("ZAJCHA24SH.iotcloud.tencentdevices.com", PLAIN_PORT, None)
+    );
+    let mut host = [0u8; 256];
+    let none = TransportCaps::NONE;
+    assert_eq!(
+        t.registered_endpoint(&record, none, &mut Scratch::new(&mut host)),
+        Ok(None)
+    );
+    // Where it has TLS-PSK: the key device's endpoint, keyed with the obtained secret.
+    let psk = TransportCaps::PSK;
+    let (mut a, mut b) = ([0u8; 256], [0u8; 256]);
+    let registered = t
+        .registered_endpoint(&record, psk, &mut Scratch::new(&mut a))
+        .unwrap()
+        .unwrap();
+    let as_key = key.endpoint_for(&mut Scratch::new(&mut b), psk).unwrap();
+    assert_eq!(registered, as_key);
+    assert_eq!(registered.port, TLS_PORT);
+    let Some(iotcloud_core::transport::Tls {
+        server: ServerAuth::Psk(p),
+        ..
+    }) = registered.tls
+    else {
+        panic!("not TLS-PSK: {registered:?}");
+    };
+    assert_eq!(p.identity(), format!("{PID}{DN}"));
+    // An explicit TLS choice is kept: no PSK behind the user's back.
+    let off = dynamic().with_overrides(iotcloud_core::EndpointOverrides {
+        tls: TlsChoice::Off,
+        ..Default::default()
+    });
+    let mut host = [0u8; 256];
+    assert_eq!(
+        off.registered_endpoint(&record, psk, &mut Scratch::new(&mut host)),
+        Ok(None)
+    );
+    // A key device in the configuration has no registered endpoint.
+    let mut host = [0u8; 256];
+    assert_eq!(
+        key.registered_endpoint(&record, psk, &mut Scratch::new(&mut host)),
+        Ok(None)
     );
 }
 

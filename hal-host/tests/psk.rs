@@ -133,3 +133,51 @@ async fn an_identity_the_broker_does_not_know_is_refused() {
     transport.connect(&endpoint).await.unwrap();
     transport.close().await;
 }
+
+/// A device that registers (one product, one secret) and obtains a key connects with it over
+/// TLS-PSK, as a key device would: registration at the emulator over HTTP, then the broker
+/// that speaks only TLS-PSK and knows the obtained key.
+#[tokio::test]
+async fn a_registered_tencent_key_device_connects_over_tls_psk() {
+    use hal_host::{FileStore, HostPlatform};
+    use iotcloud_core::{Device, Memory};
+    use iotcloud_emulator::{Accounts, Emulator, TencentDevice, TencentProduct};
+
+    const PRODUCT_SECRET: &str = "vGGwnSkyM4eD5ddbNrQoGJox";
+    let emu = Emulator::start(Accounts {
+        tencent: vec![
+            TencentProduct::new(PRODUCT_ID, PRODUCT_SECRET)
+                .with_device(TencentDevice::new(DEVICE_NAME, SECRET)),
+        ],
+        ..Accounts::default()
+    });
+    let broker = tencent_psk_broker();
+    let url: &'static str = Box::leak(emu.url().into_boxed_str());
+    let tencent = Tencent::registering(PRODUCT_ID, DEVICE_NAME, PRODUCT_SECRET)
+        .unwrap()
+        .with_register_url(url)
+        .unwrap()
+        .with_host("127.0.0.1")
+        .with_port(broker.port);
+    let store = tempfile::tempdir().unwrap();
+    let memory = Memory {
+        credentials: Box::leak(vec![0u8; 1024].into_boxed_slice()),
+        ..memory(2048, 1024, 2048)
+    };
+    let platform = HostPlatform::new().with_store(FileStore::open(store.path()).unwrap());
+    let dev = Device::new(&tencent, platform, memory);
+    let dev = dev.register().await.unwrap();
+    let mut dev = dev.connect().await.unwrap();
+    assert!(matches!(
+        iotcloud_testkit::next(&mut dev, 5_000).await,
+        Some(iotcloud_testkit::Ev::Connected(_))
+    ));
+    let topic = tencent.data().to_string();
+    subscribe(&mut dev, &topic, QoS::AtLeastOnce).await;
+    round_trip(&mut dev, &topic, b"{\"temp\":22}", QoS::AtLeastOnce).await;
+    assert!(
+        broker.log().contains("u'LD8S5J1L07test'"),
+        "not the TLS-PSK identity: {}",
+        broker.log()
+    );
+}

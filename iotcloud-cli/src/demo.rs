@@ -24,6 +24,7 @@ use crate::host::{self, Memory};
 use crate::runtime;
 
 mod data;
+mod psk;
 
 /// How long any one step may wait for the emulator or the device.
 const STEP_TIMEOUT: Duration = Duration::from_secs(10);
@@ -674,7 +675,11 @@ async fn life(emulator: &CloudEmulator, tl: &Timeline) -> Result<(), String> {
         ),
     );
     finish(emulator, tl, &name, rebooted).await?;
-    data::data_model(emulator, tl, &name, provider, open()?).await
+    data::data_model(emulator, tl, &name, provider, open()?).await?;
+    if cloud == Cloud::Tencent {
+        psk::tls_psk(tl).await?;
+    }
+    Ok(())
 }
 
 /// Disconnects, then shows a device with one credential field changed refused.

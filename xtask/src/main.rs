@@ -150,6 +150,7 @@ fn timed(name: &str, work: fn() -> Result<(), String>) -> Result<(), String> {
 /// The crates as published: `cargo package --workspace` builds each from its package alone;
 /// then the published packages, unpacked outside the repository, run their tests.
 fn packages() -> Result<(), String> {
+    package::clear_extracted().map_err(|why| format!("packages: {why}"))?;
     // `--allow-dirty`: this checks what would be published from the working tree, which
     // need not be committed yet.
     step(

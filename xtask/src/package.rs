@@ -55,6 +55,47 @@ fn crate_file(packages: &Path, name: &str) -> Result<PathBuf, String> {
         .ok_or_else(|| format!("cargo package wrote no {name}-*.crate"))
 }
 
+/// Removes what an earlier `cargo package --workspace` left extracted in cargo's registry
+/// sources. The packages reach each other through a local registry that cargo names by a
+/// hash (`$CARGO_HOME/registry/src/-<hash>/`), and cargo does not extract a package again
+/// when a directory of that name and version is already there: after a change, the packages
+/// would be built against the previous run's sources of each other.
+pub fn clear_extracted() -> Result<(), String> {
+    let home = match std::env::var_os("CARGO_HOME") {
+        Some(home) => PathBuf::from(home),
+        None => match std::env::var_os("HOME") {
+            Some(home) => PathBuf::from(home).join(".cargo"),
+            None => return Ok(()),
+        },
+    };
+    let names: Vec<String> = published()?.into_iter().map(|(_, name)| name).collect();
+    let Ok(sources) = fs::read_dir(home.join("registry/src")) else {
+        return Ok(());
+    };
+    for source in sources.flatten() {
+        // Only the unnamed local registries; crates.io's sources are never touched.
+        if !source.file_name().to_string_lossy().starts_with('-') {
+            continue;
+        }
+        let Ok(entries) = fs::read_dir(source.path()) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let file = entry.file_name().to_string_lossy().into_owned();
+            let ours = names.iter().any(|name| {
+                file.strip_prefix(name.as_str())
+                    .and_then(|rest| rest.strip_prefix('-'))
+                    .is_some_and(|v| v.starts_with(|c: char| c.is_ascii_digit()))
+            });
+            if ours {
+                fs::remove_dir_all(entry.path())
+                    .map_err(|e| format!("removing {}: {e}", entry.path().display()))?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Unpacks every published package into `target/package-test/` as one workspace whose
 /// crates find each other through `[patch.crates-io]`, as they would on crates.io.
 pub fn unpack() -> Result<PathBuf, String> {

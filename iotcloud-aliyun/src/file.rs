@@ -26,6 +26,10 @@ use crate::Aliyun;
 #[cfg(feature = "ota")]
 pub(crate) const HEADER_ROOM: usize = 256;
 
+/// A block request's body at most: its fixed text (125 bytes) and five numbers (90).
+#[cfg(feature = "ota")]
+pub(crate) const REQUEST_ROOM: usize = 256;
+
 /// The reply's framing around the header and the block: the header length and the CRC.
 #[cfg(feature = "ota")]
 const FRAMING: usize = 2 + 2;
@@ -97,9 +101,13 @@ impl Aliyun<'_> {
         }
     }
 
-    /// The reply's topic, header room and framing.
+    /// The reply's topic, header room and framing, and the request's topic and body.
     pub(crate) fn file_block_overhead(&self) -> usize {
-        self.file_download_reply().len() + HEADER_ROOM + FRAMING
+        self.file_download_reply().len()
+            + HEADER_ROOM
+            + FRAMING
+            + self.file_download().len()
+            + REQUEST_ROOM
     }
 }
 

@@ -196,7 +196,11 @@ fn malformed_replies_are_named() {
 #[test]
 fn the_block_size_leaves_room_for_topic_header_and_framing() {
     let p = aliyun();
-    assert_eq!(p.file_block_overhead(), REPLY.len() + HEADER_ROOM + 4);
+    let request_topic = "/sys/a1B2c3/dev01/thing/file/download";
+    assert_eq!(
+        p.file_block_overhead(),
+        REPLY.len() + HEADER_ROOM + 4 + request_topic.len() + REQUEST_ROOM
+    );
     // The documented example's header fits the room kept for it, with a long token too.
     assert!(header(16_777_215, 5120).len() + 140 < HEADER_ROOM);
 }

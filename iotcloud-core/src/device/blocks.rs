@@ -70,6 +70,8 @@ where
         len: usize,
     ) -> Result<(), BlockFailure> {
         let core = &mut *self.core.0;
+        // The last reply is done with; the request is built in the memory it held.
+        core.inbox.consume();
         core.check_interrupted().await;
         if !core.session.is_connected() {
             return Err(BlockFailure::LinkLost);

@@ -80,10 +80,11 @@ pub trait OtaFormat {
         BlockReply::NotBlock
     }
 
-    /// The bytes a block reply's PUBLISH carries besides the block itself and the MQTT
-    /// framing (fixed header, topic length, packet id): its topic and the payload's
-    /// header and trailer, at most. The device asks for blocks small enough that a reply
-    /// fits its receive memory.
+    /// The receive memory a block download needs besides the block itself and the MQTT
+    /// framing (fixed header, topic length, packet id): the reply's topic and the
+    /// payload's header and trailer at most, plus room for a block request, which is
+    /// built in the receive memory while a reply may be held there. The device asks for
+    /// blocks small enough that both fit; 0 (the default): no downloads in blocks.
     fn block_overhead(&self) -> usize {
         0
     }

@@ -16,6 +16,7 @@ use crate::broker::{
     AcceptedLogin, DeliveryError, HubShared, Listener, LogFn, Published, RefusedLogin, Violation,
 };
 use crate::encoding::hex;
+use crate::file_download::{BlockFault, BlockRequest, Stream};
 use crate::http::{ReadError, Recorded, Response, read_request};
 use crate::login::Identity;
 use crate::onenet::{OtaApiEvent, OtaTask};
@@ -281,6 +282,64 @@ impl CloudEmulator {
         self.inner.offer_ota(cloud, device, version, image)
     }
 
+    /// Sends the device an OTA job whose image is delivered over MQTT, in blocks it asks
+    /// for on its own connection (Aliyun's file download, for `"dProtocol":"mqtt"`), and
+    /// answers its block requests from `image` with binary replies.
+    ///
+    /// # Errors
+    /// The cloud has no such delivery (all but Aliyun), or the notice could not be
+    /// delivered.
+    pub fn offer_ota_over_mqtt(
+        &self,
+        cloud: Cloud,
+        device: &str,
+        version: &str,
+        image: Vec<u8>,
+    ) -> Result<OtaOffer, DeliveryError> {
+        if cloud != Cloud::Aliyun {
+            return Err(DeliveryError::Unsupported(
+                "only Aliyun delivers OTA images over MQTT",
+            ));
+        }
+        let who = self.inner.connected(cloud, device)?;
+        let serial = self.inner.serial.fetch_add(1, Ordering::SeqCst) + 1;
+        let offer = OtaOffer {
+            version: version.to_owned(),
+            url: String::new(),
+            size: image.len(),
+            md5: hex(&md5::Md5::digest(&image)),
+            sha256: hex(&sha2::Sha256::digest(&image)),
+            token: String::new(),
+            task_id: format!("task-{serial}"),
+            // Stream ids are large numbers on the cloud; the file is the package's first.
+            stream: Some((1_000_000 + serial, 1)),
+        };
+        let (stream_id, file_id) = offer.stream.unwrap_or_default();
+        self.inner.hub.lock().streams.push(Stream {
+            who: who.clone(),
+            stream_id,
+            file_id,
+            bytes: Arc::new(image),
+        });
+        let now = self.inner.hub.cloud.lock().now();
+        let (topic, notice) =
+            topics::ota_notice(&who, &offer, now).map_err(DeliveryError::Unsupported)?;
+        self.inner.hub.deliver(&who, &topic, notice.as_bytes())?;
+        Ok(offer)
+    }
+
+    /// Every request of Aliyun's MQTT file download, oldest first.
+    pub fn block_requests(&self) -> Vec<BlockRequest> {
+        self.inner.hub.lock().block_requests.clone()
+    }
+
+    /// Plays `fault` on the `nth` file download request from now (0: the next one).
+    pub fn fail_block_request(&self, nth: usize, fault: BlockFault) {
+        let mut hub = self.inner.hub.lock();
+        let index = hub.block_requests.len() + nth;
+        hub.block_faults.push((index, fault));
+    }
+
     /// Serves the control interface as HTTP/JSON on `127.0.0.1:port` (0: any free port)
     /// and returns its address. See the crate README for the routes.
     ///
@@ -381,6 +440,7 @@ impl Inner {
             sha256: hex(&sha2::Sha256::digest(&image)),
             token: token.clone(),
             task_id: format!("task-{serial}"),
+            stream: None,
         };
         let now = self.hub.cloud.lock().now();
         if cloud == Cloud::OneNet {

@@ -10,14 +10,12 @@ use core::fmt::Write as _;
 #[cfg(feature = "ota")]
 use iotcloud_core::json::{Kind, Value};
 #[cfg(feature = "ota")]
-use iotcloud_core::mqtt::QoS;
+use iotcloud_core::ota::{BlockError, BlockReply, OtaJob};
 #[cfg(feature = "ota")]
-use iotcloud_core::ota::{BlockError, BlockReply, OtaContext, OtaJob};
+use iotcloud_core::provider::ProviderError;
 use iotcloud_core::provider::TopicPath;
 #[cfg(feature = "ota")]
-use iotcloud_core::provider::{ProviderError, Publication, publication};
-#[cfg(feature = "ota")]
-use iotcloud_core::scratch::Scratch;
+use iotcloud_core::scratch::{Scratch, TextWriter};
 
 use crate::Aliyun;
 
@@ -48,9 +46,32 @@ impl<'a> Aliyun<'a> {
 
 /// The stream and file of a job delivered over MQTT, as [`stream_text`] wrote them.
 #[cfg(feature = "ota")]
-fn stream_ids(job: &OtaJob<'_>) -> Option<(u64, u64)> {
-    let (stream, file) = job.stream()?.split_once('/')?;
-    Some((stream.parse().ok()?, file.parse().ok()?))
+pub(crate) fn stream_ids(job: &OtaJob<'_>) -> Result<(u64, u64), ProviderError> {
+    job.stream()
+        .and_then(|text| text.split_once('/'))
+        .and_then(|(stream, file)| Some((stream.parse().ok()?, file.parse().ok()?)))
+        .ok_or(ProviderError::InvalidValue {
+            key: "streamId",
+            reason: "is not a stream and file id",
+        })
+}
+
+/// The body of request `id` for `len` bytes at `offset` of `file` in `stream`, with the
+/// fields in the order the Link SDK sends them (its `fileToken` is always `default`).
+#[cfg(feature = "ota")]
+pub(crate) fn write_request(
+    w: &mut TextWriter<'_>,
+    id: u32,
+    (stream, file): (u64, u64),
+    offset: u64,
+    len: usize,
+) -> core::fmt::Result {
+    write!(
+        w,
+        "{{\"id\":\"{id}\",\"version\":\"1.0\",\"params\":{{\"fileToken\":\"default\",\
+         \"fileInfo\":{{\"streamId\":{stream},\"fileId\":{file}}},\
+         \"fileBlock\":{{\"size\":{len},\"offset\":{offset}}}}}}}"
+    )
 }
 
 /// How a job names Aliyun's stream and file: `{streamId}/{streamFileId}`, written into
@@ -65,31 +86,6 @@ pub(crate) fn stream_text(stream: u64, file: u64, buf: &mut [u8; 48]) -> &str {
 
 #[cfg(feature = "ota")]
 impl Aliyun<'_> {
-    /// The request for `len` bytes at `offset` of `job`'s file.
-    pub(crate) fn file_block_request<'s>(
-        &self,
-        job: &OtaJob<'_>,
-        offset: u64,
-        len: usize,
-        ctx: &OtaContext<'_>,
-        scratch: &mut Scratch<'s>,
-    ) -> Result<Option<Publication<'s>>, ProviderError> {
-        let (stream, file) = stream_ids(job).ok_or(ProviderError::InvalidValue {
-            key: "streamId",
-            reason: "is not a stream and file id",
-        })?;
-        publication(scratch, self.file_download(), QoS::AtMostOnce, |w| {
-            write!(
-                w,
-                "{{\"id\":\"{}\",\"version\":\"1.0\",\"params\":{{\"fileToken\":\"default\",\
-                 \"fileInfo\":{{\"streamId\":{stream},\"fileId\":{file}}},\
-                 \"fileBlock\":{{\"size\":{len},\"offset\":{offset}}}}}}}",
-                ctx.message_id
-            )
-        })
-        .map(Some)
-    }
-
     /// Reads a reply on the download reply topic.
     pub(crate) fn file_block_reply(&self, topic: &str, payload: &[u8]) -> BlockReply {
         if !self.file_download_reply().is(topic) {

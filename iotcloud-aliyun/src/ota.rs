@@ -191,7 +191,12 @@ impl OtaFormat for Aliyun<'_> {
         ctx: &OtaContext<'_>,
         scratch: &mut Scratch<'s>,
     ) -> Result<Option<Publication<'s>>, ProviderError> {
-        self.file_block_request(job, offset, len, ctx, scratch)
+        let ids = crate::file::stream_ids(job)?;
+        // QoS 0, as the Link SDK sends it: a lost request is asked again after the timeout.
+        publication(scratch, self.file_download(), QoS::AtMostOnce, |w| {
+            crate::file::write_request(w, ctx.message_id, ids, offset, len)
+        })
+        .map(Some)
     }
 
     fn block_reply(&self, topic: &str, payload: &[u8]) -> BlockReply {

@@ -296,36 +296,8 @@ impl CloudEmulator {
         version: &str,
         image: Vec<u8>,
     ) -> Result<OtaOffer, DeliveryError> {
-        if cloud != Cloud::Aliyun {
-            return Err(DeliveryError::Unsupported(
-                "only Aliyun delivers OTA images over MQTT",
-            ));
-        }
-        let who = self.inner.connected(cloud, device)?;
-        let serial = self.inner.serial.fetch_add(1, Ordering::SeqCst) + 1;
-        let offer = OtaOffer {
-            version: version.to_owned(),
-            url: String::new(),
-            size: image.len(),
-            md5: hex(&md5::Md5::digest(&image)),
-            sha256: hex(&sha2::Sha256::digest(&image)),
-            token: String::new(),
-            task_id: format!("task-{serial}"),
-            // Stream ids are large numbers on the cloud; the file is the package's first.
-            stream: Some((1_000_000 + serial, 1)),
-        };
-        let (stream_id, file_id) = offer.stream.unwrap_or_default();
-        self.inner.hub.lock().streams.push(Stream {
-            who: who.clone(),
-            stream_id,
-            file_id,
-            bytes: Arc::new(image),
-        });
-        let now = self.inner.hub.cloud.lock().now();
-        let (topic, notice) =
-            topics::ota_notice(&who, &offer, now).map_err(DeliveryError::Unsupported)?;
-        self.inner.hub.deliver(&who, &topic, notice.as_bytes())?;
-        Ok(offer)
+        self.inner
+            .offer_ota_over_mqtt(cloud, device, version, image)
     }
 
     /// Every request of Aliyun's MQTT file download, oldest first.
@@ -368,6 +340,53 @@ impl Drop for CloudEmulator {
 }
 
 impl Inner {
+    /// A new offer of `image` at `version`, without a URL, token or stream yet, and its
+    /// serial number.
+    fn new_offer(&self, version: &str, image: &[u8]) -> (u64, OtaOffer) {
+        let serial = self.serial.fetch_add(1, Ordering::SeqCst) + 1;
+        let offer = OtaOffer {
+            version: version.to_owned(),
+            url: String::new(),
+            size: image.len(),
+            md5: hex(&md5::Md5::digest(image)),
+            sha256: hex(&sha2::Sha256::digest(image)),
+            token: String::new(),
+            task_id: format!("task-{serial}"),
+            stream: None,
+        };
+        (serial, offer)
+    }
+
+    fn offer_ota_over_mqtt(
+        &self,
+        cloud: Cloud,
+        device: &str,
+        version: &str,
+        image: Vec<u8>,
+    ) -> Result<OtaOffer, DeliveryError> {
+        if cloud != Cloud::Aliyun {
+            return Err(DeliveryError::Unsupported(
+                "only Aliyun delivers OTA images over MQTT",
+            ));
+        }
+        let who = self.connected(cloud, device)?;
+        let (serial, mut offer) = self.new_offer(version, &image);
+        // Stream ids are large numbers on the cloud; the file is the package's first.
+        let (stream_id, file_id) = (1_000_000 + serial, 1);
+        offer.stream = Some((stream_id, file_id));
+        self.hub.lock().streams.push(Stream {
+            who: who.clone(),
+            stream_id,
+            file_id,
+            bytes: Arc::new(image),
+        });
+        let now = self.hub.cloud.lock().now();
+        let (topic, notice) =
+            topics::ota_notice(&who, &offer, now).map_err(DeliveryError::Unsupported)?;
+        self.hub.deliver(&who, &topic, notice.as_bytes())?;
+        Ok(offer)
+    }
+
     fn port(&self, cloud: Cloud) -> Option<u16> {
         self.ports
             .iter()
@@ -423,25 +442,16 @@ impl Inner {
         image: Vec<u8>,
     ) -> Result<OtaOffer, DeliveryError> {
         let who = self.connected(cloud, device)?;
-        let serial = self.serial.fetch_add(1, Ordering::SeqCst) + 1;
+        let (serial, mut offer) = self.new_offer(version, &image);
         let token = hex(&sha2::Sha256::digest(format!(
             "{cloud}/{device}/{version}/{serial}"
         )))[..32]
             .to_owned();
+        offer.token.clone_from(&token);
         let path = format!(
             "/fw/{cloud}/{serial}/firmware-{}.bin",
             version.replace(|c: char| !c.is_ascii_alphanumeric() && c != '.', "_")
         );
-        let mut offer = OtaOffer {
-            version: version.to_owned(),
-            url: String::new(),
-            size: image.len(),
-            md5: hex(&md5::Md5::digest(&image)),
-            sha256: hex(&sha2::Sha256::digest(&image)),
-            token: token.clone(),
-            task_id: format!("task-{serial}"),
-            stream: None,
-        };
         let now = self.hub.cloud.lock().now();
         if cloud == Cloud::OneNet {
             return self.offer_onenet_ota(&who, serial, offer, &path, image);

@@ -3,7 +3,10 @@
 use std::string::String;
 use std::vec::Vec;
 
-use iotcloud_core::ota::{DigestAlgorithm, ExpectedDigest, Firmware, JobFields};
+use iotcloud_core::mqtt::QoS;
+use iotcloud_core::ota::{
+    DigestAlgorithm, ExpectedDigest, Firmware, JobFields, OtaContext, OtaFormat as _,
+};
 
 use super::*;
 
@@ -67,7 +70,7 @@ fn a_block_request_names_stream_file_size_and_offset_in_the_link_sdks_order() {
     let mut buf = [0u8; 512];
     let mut s = Scratch::new(&mut buf);
     let r = p
-        .file_block_request(&job, 2048, 1024, &ctx, &mut s)
+        .block_request(&job, 2048, 1024, &ctx, &mut s)
         .unwrap()
         .unwrap();
     assert_eq!(r.topic, "/sys/a1B2c3/dev01/thing/file/download");
@@ -85,7 +88,7 @@ fn a_block_request_names_stream_file_size_and_offset_in_the_link_sdks_order() {
     let http_job = OtaJob::decode(&job_buf[..n]).unwrap();
     let mut s = Scratch::new(&mut buf);
     assert!(matches!(
-        p.file_block_request(&http_job, 0, 1, &ctx, &mut s),
+        p.block_request(&http_job, 0, 1, &ctx, &mut s),
         Err(ProviderError::InvalidValue {
             key: "streamId",
             ..

@@ -94,17 +94,13 @@ where
     }
 
     async fn next_block(&mut self) -> Result<Block<'_>, BlockFailure> {
-        let core = &mut *self.core.0;
         let (offset, start, end, total) = loop {
-            core.inbox.consume();
-            core.check_interrupted().await;
-            if let Some(pending) = core.pending.take() {
-                (self.on_event)(OtaEvent::Event(pending.into_event()));
-                continue;
+            match self.before_read().await {
+                None => continue,
+                Some(false) => return Err(BlockFailure::LinkLost),
+                Some(true) => {}
             }
-            if !core.session.is_connected() {
-                return Err(BlockFailure::LinkLost);
-            }
+            let core = &mut *self.core.0;
             let len = match core.step().await {
                 Ok(Some(len)) => len,
                 Ok(None) => continue,
@@ -151,16 +147,13 @@ where
                     total,
                 } => break (offset, start, end, total),
                 Found::Invalid(e) => return Err(BlockFailure::Invalid(e)),
-                Found::Other => match core.expose(len) {
-                    Ok(event) => (self.on_event)(OtaEvent::Event(event)),
-                    Err(e) => (self.on_event)(OtaEvent::Error(e)),
-                },
+                Found::Other => self.hand_on(len),
             }
         };
         debug!("OTA block of {} bytes at {}", end - start, offset);
         Ok(Block {
             offset,
-            data: &core.inbox.received()[start..end],
+            data: &self.core.0.inbox.received()[start..end],
             total,
         })
     }

@@ -564,18 +564,14 @@ where
 
     /// Handles whatever the MQTT connection has ready, without waiting for more.
     async fn idle(&mut self) {
-        let core = &mut *self.core.0;
-        let clock = core.platform.clock().clone();
+        let clock = self.core.0.platform.clock().clone();
         loop {
-            core.inbox.consume();
-            core.check_interrupted().await;
-            if let Some(pending) = core.pending.take() {
-                (self.on_event)(OtaEvent::Event(pending.into_event()));
-                continue;
+            match self.before_read().await {
+                None => continue,
+                Some(false) => return,
+                Some(true) => {}
             }
-            if !core.session.is_connected() {
-                return;
-            }
+            let core = &mut *self.core.0;
             // Written out in full first, so that only the read below races the clock.
             if core.write_out(&[]).await.is_err() {
                 continue;
@@ -583,14 +579,41 @@ where
             // Whatever is ready now; a read that would wait loses the race to the clock.
             let now = clock.now_ms();
             match select(core.step(), clock.sleep_until(now)).await {
-                Either::First(Ok(Some(len))) => match core.expose(len) {
-                    Ok(event) => (self.on_event)(OtaEvent::Event(event)),
-                    Err(e) => (self.on_event)(OtaEvent::Error(e)),
-                },
+                Either::First(Ok(Some(len))) => self.hand_on(len),
                 Either::First(Ok(None)) => {}
                 Either::First(Err(e)) => (self.on_event)(OtaEvent::Error(e)),
                 Either::Second(()) => return,
             }
+        }
+    }
+}
+
+impl<P, Pf, F> Host<'_, '_, '_, P, Pf, F>
+where
+    P: Provider,
+    Pf: Platform,
+    F: FnMut(OtaEvent<'_, TransportError<Pf>>),
+{
+    /// Before reading on: drops the frame handed out last, notes a link that dropped, and
+    /// hands on an event the device held back (`None`: go round again). Whether the link
+    /// is up.
+    pub(super) async fn before_read(&mut self) -> Option<bool> {
+        let core = &mut *self.core.0;
+        core.inbox.consume();
+        core.check_interrupted().await;
+        if let Some(pending) = core.pending.take() {
+            (self.on_event)(OtaEvent::Event(pending.into_event()));
+            return None;
+        }
+        Some(core.session.is_connected())
+    }
+
+    /// Hands the frame of `len` bytes the connection delivered to the callback, as
+    /// `next_event` would have returned it.
+    pub(super) fn hand_on(&mut self, len: usize) {
+        match self.core.0.expose(len) {
+            Ok(event) => (self.on_event)(OtaEvent::Event(event)),
+            Err(e) => (self.on_event)(OtaEvent::Error(e)),
         }
     }
 }

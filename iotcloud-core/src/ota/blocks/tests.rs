@@ -187,6 +187,14 @@ fn sha256_hex(image: &[u8]) -> std::string::String {
         .collect()
 }
 
+/// An image of `len` bytes and its encoded job.
+fn fixture(len: usize) -> (Vec<u8>, Vec<u8>) {
+    let img = image(len);
+    let mut job = [0u8; 256];
+    let n = job_for(&img, &mut job);
+    (img, job[..n].to_vec())
+}
+
 /// The encoded job for `image` delivered over stream 7, file 1.
 fn job_for(image: &[u8], buf: &mut [u8]) -> usize {
     let sha = sha256_hex(image);
@@ -229,14 +237,12 @@ fn run(
 
 #[test]
 fn an_image_arrives_block_by_block_at_its_offsets_and_is_finished_once_verified() {
-    let img = image(1000);
-    let mut job = [0u8; 256];
-    let n = job_for(&img, &mut job);
+    let (img, job) = fixture(1000);
     let store = MemStore::default();
     let mut cloud = Cloud::new(&img, &store, &[]);
     let mut flash = Flash::default();
     assert_eq!(
-        run(&mut cloud, &job[..n], &mut flash, &settings()).unwrap(),
+        run(&mut cloud, &job, &mut flash, &settings()).unwrap(),
         1000
     );
     assert_eq!(
@@ -252,19 +258,14 @@ fn an_image_arrives_block_by_block_at_its_offsets_and_is_finished_once_verified(
 
 #[test]
 fn a_lost_reply_and_a_late_one_are_asked_for_again_at_the_same_offset() {
-    let img = image(600);
-    let mut job = [0u8; 256];
-    let n = job_for(&img, &mut job);
+    let (img, job) = fixture(600);
     let mut cloud = Cloud::new(
         &img,
         &MemStore::default(),
         &[Act::Answer, Act::Drop, Act::StrayFirst],
     );
     let mut flash = Flash::default();
-    assert_eq!(
-        run(&mut cloud, &job[..n], &mut flash, &settings()).unwrap(),
-        600
-    );
+    assert_eq!(run(&mut cloud, &job, &mut flash, &settings()).unwrap(), 600);
     assert_eq!(
         cloud.requests,
         [(0, 256), (256, 256), (256, 256), (512, 88)]
@@ -278,13 +279,11 @@ fn a_lost_reply_and_a_late_one_are_asked_for_again_at_the_same_offset() {
 
 #[test]
 fn a_lost_link_ends_the_download_and_the_next_one_resumes_at_the_checkpoint() {
-    let img = image(1000);
-    let mut job = [0u8; 256];
-    let n = job_for(&img, &mut job);
+    let (img, job) = fixture(1000);
     let store = MemStore::default();
     let mut flash = Flash::default();
     let mut cloud = Cloud::new(&img, &store, &[Act::Answer, Act::Answer, Act::LoseLink]);
-    let err = run(&mut cloud, &job[..n], &mut flash, &settings()).unwrap_err();
+    let err = run(&mut cloud, &job, &mut flash, &settings()).unwrap_err();
     assert!(matches!(err, OtaError::LinkLost), "{err:?}");
     assert_eq!(err.failure(), OtaFailure::Download);
     assert!(!flash.aborted, "what arrived is kept");
@@ -292,7 +291,7 @@ fn a_lost_link_ends_the_download_and_the_next_one_resumes_at_the_checkpoint() {
 
     let mut again = Cloud::new(&img, &store, &[]);
     assert_eq!(
-        run(&mut again, &job[..n], &mut flash, &settings()).unwrap(),
+        run(&mut again, &job, &mut flash, &settings()).unwrap(),
         1000
     );
     assert_eq!(
@@ -306,13 +305,11 @@ fn a_lost_link_ends_the_download_and_the_next_one_resumes_at_the_checkpoint() {
 
 #[test]
 fn broken_replies_are_asked_for_again_and_then_named() {
-    let img = image(600);
-    let mut job = [0u8; 256];
-    let n = job_for(&img, &mut job);
+    let (img, job) = fixture(600);
     let broken = Act::Broken(BlockError::Checksum);
     let mut cloud = Cloud::new(&img, &MemStore::default(), &[broken, broken, broken]);
     let mut flash = Flash::default();
-    let err = run(&mut cloud, &job[..n], &mut flash, &settings()).unwrap_err();
+    let err = run(&mut cloud, &job, &mut flash, &settings()).unwrap_err();
     assert!(
         matches!(err, OtaError::Block(BlockError::Checksum)),
         "{err:?}"
@@ -327,11 +324,9 @@ fn broken_replies_are_asked_for_again_and_then_named() {
 
 #[test]
 fn silence_is_a_timeout_and_only_stray_replies_name_the_offset() {
-    let img = image(600);
-    let mut job = [0u8; 256];
-    let n = job_for(&img, &mut job);
+    let (img, job) = fixture(600);
     let mut cloud = Cloud::new(&img, &MemStore::default(), &[Act::Drop; 3]);
-    let err = run(&mut cloud, &job[..n], &mut Flash::default(), &settings()).unwrap_err();
+    let err = run(&mut cloud, &job, &mut Flash::default(), &settings()).unwrap_err();
     assert!(matches!(err, OtaError::NoReply), "{err:?}");
     assert_eq!(err.failure(), OtaFailure::Timeout);
 
@@ -340,7 +335,7 @@ fn silence_is_a_timeout_and_only_stray_replies_name_the_offset() {
     cloud.script.extend([Act::StrayFirst; 3]);
     let mut flash = Flash::default();
     let settings = settings();
-    let job = OtaJob::decode(&job[..n]).unwrap();
+    let job = OtaJob::decode(&job).unwrap();
     let clock = TestClock::default();
     // A host whose replies to the second block all come for the first one.
     struct Stale(Cloud);
@@ -387,11 +382,9 @@ fn silence_is_a_timeout_and_only_stray_replies_name_the_offset() {
 
 #[test]
 fn a_block_larger_than_asked_or_another_image_size_is_refused_by_name() {
-    let img = image(600);
-    let mut job = [0u8; 256];
-    let n = job_for(&img, &mut job);
+    let (img, job) = fixture(600);
     let mut cloud = Cloud::new(&img, &MemStore::default(), &[Act::Oversize; 3]);
-    let err = run(&mut cloud, &job[..n], &mut Flash::default(), &settings()).unwrap_err();
+    let err = run(&mut cloud, &job, &mut Flash::default(), &settings()).unwrap_err();
     assert!(
         matches!(
             err,
@@ -406,7 +399,7 @@ fn a_block_larger_than_asked_or_another_image_size_is_refused_by_name() {
     let store = MemStore::default();
     let mut cloud = Cloud::new(&img, &store, &[Act::Answer, Act::OtherTotal]);
     let mut flash = Flash::default();
-    let err = run(&mut cloud, &job[..n], &mut flash, &settings()).unwrap_err();
+    let err = run(&mut cloud, &job, &mut flash, &settings()).unwrap_err();
     assert!(
         matches!(
             err,
@@ -426,15 +419,13 @@ fn a_block_larger_than_asked_or_another_image_size_is_refused_by_name() {
 
 #[test]
 fn the_wrong_image_aborts_the_sink_and_a_failed_write_is_a_storage_failure() {
-    let img = image(600);
-    let mut job = [0u8; 256];
-    let n = job_for(&img, &mut job);
+    let (img, job) = fixture(600);
     let mut other = img.clone();
     other[300] ^= 1;
     let store = MemStore::default();
     let mut cloud = Cloud::new(&other, &store, &[]);
     let mut flash = Flash::default();
-    let err = run(&mut cloud, &job[..n], &mut flash, &settings()).unwrap_err();
+    let err = run(&mut cloud, &job, &mut flash, &settings()).unwrap_err();
     assert!(matches!(err, OtaError::DigestMismatch), "{err:?}");
     assert!(flash.aborted && !flash.finished);
     assert!(store.map.borrow().is_empty());
@@ -444,7 +435,7 @@ fn the_wrong_image_aborts_the_sink_and_a_failed_write_is_a_storage_failure() {
         fail_writes: true,
         ..Flash::default()
     };
-    let err = run(&mut cloud, &job[..n], &mut flash, &settings()).unwrap_err();
+    let err = run(&mut cloud, &job, &mut flash, &settings()).unwrap_err();
     assert!(
         matches!(err, OtaError::Sink("flash write failed")),
         "{err:?}"

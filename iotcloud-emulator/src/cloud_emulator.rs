@@ -630,10 +630,16 @@ fn route(inner: &Inner, req: &Recorded) -> Response {
                     Some(n) if (1..=16 * 1024 * 1024).contains(&n) => n as usize,
                     Some(_) => return error(400, "`size` must be 1 byte to 16 MiB"),
                 };
-                match inner.offer_ota(cloud, device, version, image(size, version)) {
+                let image = image(size, version);
+                let offered = if body["over"] == "mqtt" {
+                    inner.offer_ota_over_mqtt(cloud, device, version, image)
+                } else {
+                    inner.offer_ota(cloud, device, version, image)
+                };
+                match offered {
                     Ok(o) => Response::json(
                         200,
-                        &json!({"version": o.version, "url": o.url, "size": o.size, "md5": o.md5, "sha256": o.sha256, "task_id": o.task_id}),
+                        &json!({"version": o.version, "url": o.url, "size": o.size, "md5": o.md5, "sha256": o.sha256, "task_id": o.task_id, "stream": o.stream}),
                     ),
                     Err(e) => delivery_error(&e),
                 }

@@ -35,11 +35,15 @@ fn emulator() -> CloudEmulator {
 }
 
 async fn device(emu: &CloudEmulator, dir: &std::path::Path) -> Dev<Registered> {
+    device_with_rx(emu, dir, RX).await
+}
+
+async fn device_with_rx(emu: &CloudEmulator, dir: &std::path::Path, rx: usize) -> Dev<Registered> {
     let aliyun = Aliyun::with_secret(PK, DN, DS)
         .unwrap()
         .with_overrides(local(emu.mqtt_port(Cloud::Aliyun).unwrap()));
     let memory = Memory {
-        rx: vec![0u8; RX].leak(),
+        rx: vec![0u8; rx].leak(),
         tx: vec![0u8; 2048].leak(),
         session: vec![0u8; 4096].leak(),
         credentials: &mut [],
@@ -256,5 +260,38 @@ async fn a_bad_block_is_asked_again_and_a_flash_that_cannot_write_is_reported_as
         failed,
         [OtaReport::Failed("step -4: firmware storage failed".into())]
     );
+    dev.disconnect().await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_receive_memory_too_small_for_a_block_reply_is_refused_by_name_before_a_request() {
+    let emu = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    // Enough for the notice, not for a 256-byte block with its reply and a request.
+    let mut dev = connect(device_with_rx(&emu, dir.path(), 700).await).await;
+    emu.offer_ota_over_mqtt(Cloud::Aliyun, DN, "2.0.0", image(5_000, "2.0.0"))
+        .unwrap();
+    next_job(&mut dev).await;
+    let mut unused_http = hal_host::TcpTransport::new();
+    let result = dev
+        .download_ota(
+            &mut unused_http,
+            &mut FileSink::new(dir.path().join("fw.bin")),
+            &mut vec![0u8; 512],
+            &settings(),
+            |_| {},
+        )
+        .await;
+    let reply_topic = format!("/sys/{PK}/{DN}/thing/file/download_reply").len();
+    let request_topic = format!("/sys/{PK}/{DN}/thing/file/download").len();
+    let needed = 9 + reply_topic + 256 + 4 + request_topic + 256 + 256;
+    assert!(
+        matches!(
+            result,
+            Err(OtaError::ReceiveMemoryTooSmall { capacity: 700, needed: n }) if n == needed
+        ),
+        "{result:?}"
+    );
+    assert!(emu.block_requests().is_empty());
     dev.disconnect().await;
 }

@@ -460,3 +460,31 @@ fn a_job_without_a_size_is_refused_before_any_request() {
     );
     assert!(cloud.requests.is_empty());
 }
+
+#[test]
+fn the_http_download_refuses_a_job_delivered_over_mqtt_before_connecting() {
+    let (_, job) = fixture(100);
+    let job = OtaJob::decode(&job).unwrap();
+    let store = MemStore::default();
+    let mut transport = crate::test_support::MockTransport::default();
+    let clock = TestClock::default();
+    let mut buf = [0u8; crate::ota::MIN_DOWNLOAD_BUFFER];
+    let io = crate::ota::DownloadIo {
+        transport: &mut transport,
+        clock: &clock,
+        buf: &mut buf,
+    };
+    let mut flash = Flash::default();
+    let mut store_host = crate::ota::Quiet(&mut store.clone());
+    let err = block_on(crate::ota::download(
+        io,
+        &job,
+        &mut flash,
+        &settings(),
+        &mut store_host,
+    ))
+    .unwrap_err();
+    assert!(matches!(err, OtaError::OverMqtt), "{err:?}");
+    assert!(transport.state.borrow().frames().is_empty(), "nothing sent");
+    assert!(flash.bytes.is_empty());
+}

@@ -88,7 +88,8 @@ pub struct Progress {
     pub percent: Option<u8>,
     /// Where this download started: non-zero when it resumed a checkpoint.
     pub resumed_from: u64,
-    /// Connections made so far (1 without drops).
+    /// Connections made so far (1 without drops); for a download in blocks over MQTT, the
+    /// block requests sent (one a block without losses).
     pub connections: u32,
 }
 

@@ -23,6 +23,7 @@ use iotcloud_core::sign::{
 use iotcloud_core::transport::Endpoint;
 
 mod data;
+mod file;
 mod ota;
 #[cfg(feature = "registration")]
 mod register;

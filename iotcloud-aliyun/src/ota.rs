@@ -1,6 +1,7 @@
 //! OTA over MQTT, as Aliyun documents it: the version report on `/ota/device/inform`, the
 //! upgrade notice on `/ota/device/upgrade`, progress on `/ota/device/progress`, and the
-//! pending-job request on `/sys/…/thing/ota/firmware/get`.
+//! pending-job request on `/sys/…/thing/ota/firmware/get`. An image the notice says is
+//! delivered over MQTT comes through the file download (`file.rs`).
 
 #[cfg(feature = "ota")]
 use core::fmt::Write as _;
@@ -11,7 +12,8 @@ use iotcloud_core::json::{JsonStr, Kind, Value};
 use iotcloud_core::mqtt::{QoS, SubscribeTopic};
 #[cfg(feature = "ota")]
 use iotcloud_core::ota::{
-    DigestAlgorithm, JobFields, Notice, OtaContext, OtaFailure, OtaFormat, OtaJob, OtaStatus,
+    BlockReply, DigestAlgorithm, JobFields, Notice, OtaContext, OtaFailure, OtaFormat, OtaJob,
+    OtaNoticeError, OtaStatus,
 };
 use iotcloud_core::provider::TopicPath;
 #[cfg(feature = "ota")]
@@ -59,18 +61,21 @@ fn module_member(w: &mut TextWriter<'_>, module: Option<&str>) -> core::fmt::Res
 
 #[cfg(feature = "ota")]
 impl OtaFormat for Aliyun<'_> {
-    /// The upgrade notice topic and the reply topic of pending-job requests.
+    /// The upgrade notice topic, the reply topic of pending-job requests, and the reply
+    /// topic of the MQTT file download (at QoS 0, as the Link SDK subscribes it: a lost
+    /// block is asked for again, so acknowledging each one would only add traffic).
     fn subscription<'s>(
         &self,
         index: usize,
         scratch: &mut Scratch<'s>,
     ) -> Result<Option<SubscribeTopic<'s>>, ProviderError> {
-        let filter = match index {
-            0 => self.ota_upgrade(),
-            1 => self.ota_firmware_get_reply(),
+        let (filter, qos) = match index {
+            0 => (self.ota_upgrade(), QoS::AtLeastOnce),
+            1 => (self.ota_firmware_get_reply(), QoS::AtLeastOnce),
+            2 => (self.file_download_reply(), QoS::AtMostOnce),
             _ => return Ok(None),
         };
-        subscription(scratch, "device_name", filter, QoS::AtLeastOnce).map(Some)
+        subscription(scratch, "device_name", filter, qos).map(Some)
     }
 
     fn version_report<'s>(
@@ -121,17 +126,17 @@ impl OtaFormat for Aliyun<'_> {
             Ok(doc) => doc,
             Err(e) => return Notice::Invalid(e.into()),
         };
+        let over_mqtt = |d: &Value<'_>| d.get("dProtocol").is_some_and(|v| v.eq_str("mqtt"));
         match doc.get("data") {
+            Some(data) if data.kind() == Kind::Object && over_mqtt(&data) => {
+                job_from(data, Delivery::Mqtt, job)
+            }
             Some(data) if data.kind() == Kind::Object && data.get("url").is_some() => {
-                job_from(data, job)
+                job_from(data, Delivery::Url, job)
             }
             // A reply without a job: nothing pending.
             _ if reply => Notice::Other,
-            Some(data) if data.get("dProtocol").is_some_and(|v| v.eq_str("mqtt")) => {
-                // Download over MQTT streams is not implemented; say so rather than ignore it.
-                Notice::Invalid(iotcloud_core::ota::OtaNoticeError::MissingField("url"))
-            }
-            _ => Notice::Invalid(iotcloud_core::ota::OtaNoticeError::MissingField("data.url")),
+            _ => Notice::Invalid(OtaNoticeError::MissingField("data.url")),
         }
     }
 
@@ -142,7 +147,8 @@ impl OtaFormat for Aliyun<'_> {
         ctx: &OtaContext<'_>,
         scratch: &mut Scratch<'s>,
     ) -> Result<Option<Publication<'s>>, ProviderError> {
-        // Steps: 1..100 percent; -1 upgrade failed, -2 download failed, -3 verification failed.
+        // Steps: 1..100 percent; -1 upgrade failed, -2 download failed, -3 verification
+        // failed, -4 writing the image failed.
         let (step, desc, qos): (i32, &str, QoS) = match status {
             OtaStatus::Downloading { percent } => (
                 i32::from(percent.clamp(1, 100)),
@@ -155,6 +161,8 @@ impl OtaFormat for Aliyun<'_> {
             OtaStatus::Failed(f) => {
                 let step = match f {
                     OtaFailure::DigestMismatch | OtaFailure::SizeMismatch => -3,
+                    // "烧写失败": the image could not be written to the firmware storage.
+                    OtaFailure::Storage => -4,
                     OtaFailure::Install | OtaFailure::Busy => -1,
                     _ => -2,
                 };
@@ -174,21 +182,51 @@ impl OtaFormat for Aliyun<'_> {
         })
         .map(Some)
     }
+
+    fn block_request<'s>(
+        &self,
+        job: &OtaJob<'_>,
+        offset: u64,
+        len: usize,
+        ctx: &OtaContext<'_>,
+        scratch: &mut Scratch<'s>,
+    ) -> Result<Option<Publication<'s>>, ProviderError> {
+        let ids = crate::file::stream_ids(job)?;
+        // QoS 0, as the Link SDK sends it: a lost request is asked again after the timeout.
+        publication(scratch, self.file_download(), QoS::AtMostOnce, |w| {
+            crate::file::write_request(w, ctx.message_id, ids, offset, len)
+        })
+        .map(Some)
+    }
+
+    fn block_reply(&self, topic: &str, payload: &[u8]) -> BlockReply {
+        self.file_block_reply(topic, payload)
+    }
+
+    fn block_overhead(&self) -> usize {
+        self.file_block_overhead()
+    }
+}
+
+/// How a notice says its image is delivered.
+#[cfg(feature = "ota")]
+#[derive(Clone, Copy)]
+enum Delivery {
+    /// From `url`, over HTTPS.
+    Url,
+    /// Through the MQTT file download, by `streamId` and `streamFileId`.
+    Mqtt,
 }
 
 /// Reads `data` of an upgrade notice or of a `firmware/get` reply.
 #[cfg(feature = "ota")]
-fn job_from(data: Value<'_>, job: &mut [u8]) -> Notice {
+fn job_from(data: Value<'_>, delivery: Delivery, job: &mut [u8]) -> Notice {
     // `sign` with `signMethod` is the current digest; `md5` the legacy one.
     let signed = match (data.get("sign"), data.get("signMethod")) {
         (Some(sign), Some(method)) => {
             match method.as_plain_str().and_then(DigestAlgorithm::from_name) {
                 Some(alg) => Some((alg, sign)),
-                None => {
-                    return Notice::Invalid(iotcloud_core::ota::OtaNoticeError::InvalidField(
-                        "signMethod",
-                    ));
-                }
+                None => return Notice::Invalid(OtaNoticeError::InvalidField("signMethod")),
             }
         }
         _ => None,
@@ -203,7 +241,25 @@ fn job_from(data: Value<'_>, job: &mut [u8]) -> Notice {
         task_id: None,
         token: None,
     };
-    fields.notice(job)
+    match delivery {
+        Delivery::Url => fields.notice(job),
+        Delivery::Mqtt => {
+            let id = |name| {
+                data.get(name)
+                    .ok_or(OtaNoticeError::MissingField(name))?
+                    .as_u64_lenient()
+                    .ok_or(OtaNoticeError::InvalidField(name))
+            };
+            match (id("streamId"), id("streamFileId")) {
+                (Ok(stream), Ok(file)) => {
+                    let mut text = [0u8; 48];
+                    let text = crate::file::stream_text(stream, file, &mut text);
+                    fields.streamed_notice(text, job)
+                }
+                (Err(e), _) | (_, Err(e)) => Notice::Invalid(e),
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -285,6 +341,69 @@ mod tests {
     }
 
     #[test]
+    fn a_notice_delivered_over_mqtt_becomes_a_job_naming_its_stream() {
+        let p = aliyun();
+        let sha = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+        let payload = std::format!(
+            r#"{{"code":"1000","data":{{"size":3604,"streamId":1234,"streamFileId":1,"sign":"{sha}","signMethod":"SHA256","dProtocol":"mqtt","version":"2.0.0","md5":"{MD5}"}},"id":1,"message":"success"}}"#
+        );
+        for topic in [
+            "/ota/device/upgrade/a1B2c3/dev01",
+            "/sys/a1B2c3/dev01/thing/ota/firmware/get_reply",
+        ] {
+            let mut job = [0u8; 512];
+            let Notice::Job(n) = p.notice(topic, payload.as_bytes(), &mut job) else {
+                panic!("not a job on {topic}");
+            };
+            let job = OtaJob::decode(&job[..n]).unwrap();
+            assert_eq!(job.stream(), Some("1234/1"));
+            assert_eq!(job.url(), "");
+            assert_eq!(job.size(), Some(3604));
+            assert_eq!(job.version(), "2.0.0");
+            assert_eq!(job.digest().algorithm(), DigestAlgorithm::Sha256);
+        }
+
+        let topic = "/ota/device/upgrade/a1B2c3/dev01";
+        let mut job = [0u8; 512];
+        let without = |field: &str| {
+            payload
+                .replace(&std::format!(r#""{field}":"#), r#""x":"#)
+                .into_bytes()
+        };
+        assert_eq!(
+            p.notice(topic, &without("streamId"), &mut job),
+            Notice::Invalid(OtaNoticeError::MissingField("streamId"))
+        );
+        assert_eq!(
+            p.notice(topic, &without("streamFileId"), &mut job),
+            Notice::Invalid(OtaNoticeError::MissingField("streamFileId"))
+        );
+        assert_eq!(
+            p.notice(topic, &without("size"), &mut job),
+            Notice::Invalid(OtaNoticeError::MissingField("size"))
+        );
+        let bad_id = payload.replace("1234", r#""many""#);
+        assert_eq!(
+            p.notice(topic, bad_id.as_bytes(), &mut job),
+            Notice::Invalid(OtaNoticeError::InvalidField("streamId"))
+        );
+    }
+
+    #[test]
+    fn a_device_with_ota_subscribes_the_file_download_reply_at_qos_0() {
+        let p = aliyun();
+        let mut buf = [0u8; 256];
+        let mut s = Scratch::new(&mut buf);
+        let third = p.subscription(2, &mut s).unwrap().unwrap();
+        assert_eq!(
+            third.filter.as_str(),
+            "/sys/a1B2c3/dev01/thing/file/download_reply"
+        );
+        assert_eq!(third.qos, QoS::AtMostOnce);
+        assert!(p.subscription(3, &mut s).unwrap().is_none());
+    }
+
+    #[test]
     fn notices_without_what_a_job_needs_are_refused_and_other_topics_pass() {
         let p = aliyun();
         let topic = "/ota/device/upgrade/a1B2c3/dev01";
@@ -359,6 +478,11 @@ mod tests {
             (
                 OtaStatus::Failed(OtaFailure::Install),
                 r#""step":"-1""#,
+                QoS::AtLeastOnce,
+            ),
+            (
+                OtaStatus::Failed(OtaFailure::Storage),
+                r#""step":"-4","desc":"firmware storage failed""#,
                 QoS::AtLeastOnce,
             ),
         ];

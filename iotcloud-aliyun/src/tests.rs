@@ -498,7 +498,7 @@ fn topics() {
     assert_eq!(t(a.ntp_response()), "/ext/ntp/123456789/abcdefg/response");
     assert_eq!(a.limits().max_qos, QoS::AtLeastOnce);
     // Nothing of its own; with OTA on, the OTA notice and the reply to pending-job requests,
-    // as LuatOS subscribes the first.
+    // as LuatOS subscribes the first, and the file download's reply.
     assert_eq!(system_subscriptions(&a), []);
     assert_eq!(
         ota_subscriptions(&a),
@@ -510,6 +510,10 @@ fn topics() {
             (
                 "/sys/123456789/abcdefg/thing/ota/firmware/get_reply".into(),
                 QoS::AtLeastOnce
+            ),
+            (
+                "/sys/123456789/abcdefg/thing/file/download_reply".into(),
+                QoS::AtMostOnce
             )
         ]
     );

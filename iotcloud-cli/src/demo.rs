@@ -803,7 +803,40 @@ async fn ota(
         return Err(format!("the SDK refused the OTA notice: {job}"));
     }
     tl.ok("ota job", &format!("{job} from {}", offer.url));
-    download(tl, cloud, provider, device, &bytes).await
+    download(tl, cloud, provider, device, &bytes).await?;
+    if cloud == Cloud::Aliyun {
+        over_mqtt(emulator, tl, name, provider, device, &bytes).await?;
+    }
+    Ok(())
+}
+
+/// Aliyun delivers small images over MQTT too: the same image again, as a job naming a
+/// stream, fetched in blocks over the device's own connection.
+async fn over_mqtt(
+    emulator: &CloudEmulator,
+    tl: &Timeline,
+    name: &str,
+    provider: &AnyProvider<'_>,
+    device: &mut Connected<'_>,
+    bytes: &[u8],
+) -> Result<(), String> {
+    let cloud = tl.cloud;
+    emulator
+        .offer_ota_over_mqtt(cloud, name, NEW_VERSION, bytes.to_vec())
+        .map_err(|e| format!("OTA job over MQTT: {e}"))?;
+    let job = wait_for(device, "the OTA job over MQTT", |ev| match ev {
+        Event::Ota(job) => Some(Ok(format!(
+            "version {} ({} bytes), stream {}",
+            job.version(),
+            job.size().unwrap_or(0),
+            job.stream().unwrap_or("none")
+        ))),
+        Event::OtaRejected(e) => Some(Err(format!("the SDK refused the OTA notice: {e}"))),
+        _ => None,
+    })
+    .await??;
+    tl.ok("ota mqtt", &job);
+    download(tl, cloud, provider, device, bytes).await
 }
 
 /// Downloads the device's current job and checks it against `bytes`.

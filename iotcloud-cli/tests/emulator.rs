@@ -569,6 +569,12 @@ fn the_demo_takes_every_cloud_through_the_whole_life_in_seconds() {
             for step in ["ota job", "download", "report"] {
                 assert!(has(step, "ok"), "{cloud} {step}:\n{stdout}");
             }
+            // Aliyun's image comes a second time over MQTT, in blocks.
+            assert_eq!(
+                has("ota mqtt", "ok"),
+                cloud == Cloud::Aliyun,
+                "{cloud}:\n{stdout}"
+            );
             assert!(
                 lines.iter().any(|l| l.contains("100%")),
                 "{cloud}: no progress bar"

@@ -5,11 +5,13 @@ use core::cell::{Cell, RefCell};
 use core::future::Future;
 use core::pin::pin;
 use core::task::{Context, Poll, Waker};
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
+use std::string::String;
 use std::vec::Vec;
 
 use crate::clock::Clock;
+use crate::kv::{KvStore, StoreError};
 use crate::mqtt::Packet;
 use crate::transport::{Endpoint, Transport};
 
@@ -321,5 +323,39 @@ impl Transport for MockTransport {
         s.open = false;
         // Whatever the peer had sent and the device had not read is gone with the socket.
         s.script.clear();
+    }
+}
+
+/// A store in memory, shared between "boots", that can be told to fail.
+#[derive(Clone, Default)]
+pub struct MemStore {
+    pub map: Rc<RefCell<BTreeMap<String, Vec<u8>>>>,
+    pub fail_set: Rc<Cell<bool>>,
+}
+
+impl KvStore for MemStore {
+    async fn get(&mut self, key: &str, buf: &mut [u8]) -> Result<Option<usize>, StoreError> {
+        match self.map.borrow().get(key) {
+            None => Ok(None),
+            Some(v) if v.len() > buf.len() => Err(StoreError::ValueTooLarge {
+                len: v.len(),
+                capacity: buf.len(),
+            }),
+            Some(v) => {
+                buf[..v.len()].copy_from_slice(v);
+                Ok(Some(v.len()))
+            }
+        }
+    }
+    async fn set(&mut self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        if self.fail_set.get() {
+            return Err(StoreError::Io);
+        }
+        self.map.borrow_mut().insert(key.into(), value.to_vec());
+        Ok(())
+    }
+    async fn remove(&mut self, key: &str) -> Result<(), StoreError> {
+        self.map.borrow_mut().remove(key);
+        Ok(())
     }
 }

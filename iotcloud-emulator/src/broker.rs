@@ -13,6 +13,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::Cloud;
 use crate::acceptor::Acceptor;
+use crate::file_download::{self, Answer, BlockFault, BlockRequest, Stream};
 use crate::login::{self, Identity, Login, Refusal};
 use crate::server::Shared as CloudState;
 use crate::thing::{self, DataAnswer, DataRequest};
@@ -129,6 +130,12 @@ pub(crate) struct Hub {
     pub answers: Vec<DataAnswer>,
     /// The desired values kept per device (cloud, device name).
     pub desired: Vec<((Cloud, String), serde_json::Map<String, serde_json::Value>)>,
+    /// Files streamed by Aliyun's MQTT file download.
+    pub streams: Vec<Stream>,
+    /// The file download's requests, oldest first.
+    pub block_requests: Vec<BlockRequest>,
+    /// Faults to play, each on the request whose index (in `block_requests`) it names.
+    pub block_faults: Vec<(usize, BlockFault)>,
     next_conn: u64,
 }
 
@@ -430,8 +437,25 @@ fn session_loop(
                 }
                 let report = topics::ota_report(who, &topic, &payload);
                 let mut answer = topics::system_answer(who, &topic, &payload);
+                let mut file = None;
                 {
                     let mut hub = shared.lock();
+                    if file_download::is_request(who, &topic) {
+                        let hub = &mut *hub;
+                        let index = hub.block_requests.len();
+                        let fault = hub
+                            .block_faults
+                            .iter()
+                            .position(|(i, _)| *i == index)
+                            .map(|at| hub.block_faults.remove(at).1);
+                        file = Some(file_download::answer(
+                            who,
+                            &payload,
+                            &hub.streams,
+                            fault,
+                            &mut hub.block_requests,
+                        ));
+                    }
                     if answer.is_none() {
                         let desired = hub.desired_of(who);
                         answer = thing::cloud_answer(who, &topic, &payload, &desired);
@@ -480,6 +504,13 @@ fn session_loop(
                 shared.route(&topic, &payload);
                 if let Some((topic, body)) = answer {
                     let _ = shared.deliver(who, &topic, body.as_bytes());
+                }
+                match file {
+                    Some(Answer::Reply(topic, body)) => {
+                        let _ = shared.deliver(who, &topic, &body);
+                    }
+                    Some(Answer::Close) => return "closed instead of a block reply".into(),
+                    Some(Answer::Nothing) | None => {}
                 }
                 acked
             }

@@ -16,6 +16,7 @@ use crate::broker::{
     AcceptedLogin, DeliveryError, HubShared, Listener, LogFn, Published, RefusedLogin, Violation,
 };
 use crate::encoding::hex;
+use crate::file_download::{BlockFault, BlockRequest, Stream};
 use crate::http::{ReadError, Recorded, Response, read_request};
 use crate::login::Identity;
 use crate::onenet::{OtaApiEvent, OtaTask};
@@ -281,6 +282,36 @@ impl CloudEmulator {
         self.inner.offer_ota(cloud, device, version, image)
     }
 
+    /// Sends the device an OTA job whose image is delivered over MQTT, in blocks it asks
+    /// for on its own connection (Aliyun's file download, for `"dProtocol":"mqtt"`), and
+    /// answers its block requests from `image` with binary replies.
+    ///
+    /// # Errors
+    /// The cloud has no such delivery (all but Aliyun), or the notice could not be
+    /// delivered.
+    pub fn offer_ota_over_mqtt(
+        &self,
+        cloud: Cloud,
+        device: &str,
+        version: &str,
+        image: Vec<u8>,
+    ) -> Result<OtaOffer, DeliveryError> {
+        self.inner
+            .offer_ota_over_mqtt(cloud, device, version, image)
+    }
+
+    /// Every request of Aliyun's MQTT file download, oldest first.
+    pub fn block_requests(&self) -> Vec<BlockRequest> {
+        self.inner.hub.lock().block_requests.clone()
+    }
+
+    /// Plays `fault` on the `nth` file download request from now (0: the next one).
+    pub fn fail_block_request(&self, nth: usize, fault: BlockFault) {
+        let mut hub = self.inner.hub.lock();
+        let index = hub.block_requests.len() + nth;
+        hub.block_faults.push((index, fault));
+    }
+
     /// Serves the control interface as HTTP/JSON on `127.0.0.1:port` (0: any free port)
     /// and returns its address. See the crate README for the routes.
     ///
@@ -309,6 +340,53 @@ impl Drop for CloudEmulator {
 }
 
 impl Inner {
+    /// A new offer of `image` at `version`, without a URL, token or stream yet, and its
+    /// serial number.
+    fn new_offer(&self, version: &str, image: &[u8]) -> (u64, OtaOffer) {
+        let serial = self.serial.fetch_add(1, Ordering::SeqCst) + 1;
+        let offer = OtaOffer {
+            version: version.to_owned(),
+            url: String::new(),
+            size: image.len(),
+            md5: hex(&md5::Md5::digest(image)),
+            sha256: hex(&sha2::Sha256::digest(image)),
+            token: String::new(),
+            task_id: format!("task-{serial}"),
+            stream: None,
+        };
+        (serial, offer)
+    }
+
+    fn offer_ota_over_mqtt(
+        &self,
+        cloud: Cloud,
+        device: &str,
+        version: &str,
+        image: Vec<u8>,
+    ) -> Result<OtaOffer, DeliveryError> {
+        if cloud != Cloud::Aliyun {
+            return Err(DeliveryError::Unsupported(
+                "only Aliyun delivers OTA images over MQTT",
+            ));
+        }
+        let who = self.connected(cloud, device)?;
+        let (serial, mut offer) = self.new_offer(version, &image);
+        // Stream ids are large numbers on the cloud; the file is the package's first.
+        let (stream_id, file_id) = (1_000_000 + serial, 1);
+        offer.stream = Some((stream_id, file_id));
+        self.hub.lock().streams.push(Stream {
+            who: who.clone(),
+            stream_id,
+            file_id,
+            bytes: Arc::new(image),
+        });
+        let now = self.hub.cloud.lock().now();
+        let (topic, notice) =
+            topics::ota_notice(&who, &offer, now).map_err(DeliveryError::Unsupported)?;
+        self.hub.deliver(&who, &topic, notice.as_bytes())?;
+        Ok(offer)
+    }
+
     fn port(&self, cloud: Cloud) -> Option<u16> {
         self.ports
             .iter()
@@ -364,24 +442,16 @@ impl Inner {
         image: Vec<u8>,
     ) -> Result<OtaOffer, DeliveryError> {
         let who = self.connected(cloud, device)?;
-        let serial = self.serial.fetch_add(1, Ordering::SeqCst) + 1;
+        let (serial, mut offer) = self.new_offer(version, &image);
         let token = hex(&sha2::Sha256::digest(format!(
             "{cloud}/{device}/{version}/{serial}"
         )))[..32]
             .to_owned();
+        offer.token.clone_from(&token);
         let path = format!(
             "/fw/{cloud}/{serial}/firmware-{}.bin",
             version.replace(|c: char| !c.is_ascii_alphanumeric() && c != '.', "_")
         );
-        let mut offer = OtaOffer {
-            version: version.to_owned(),
-            url: String::new(),
-            size: image.len(),
-            md5: hex(&md5::Md5::digest(&image)),
-            sha256: hex(&sha2::Sha256::digest(&image)),
-            token: token.clone(),
-            task_id: format!("task-{serial}"),
-        };
         let now = self.hub.cloud.lock().now();
         if cloud == Cloud::OneNet {
             return self.offer_onenet_ota(&who, serial, offer, &path, image);
@@ -560,10 +630,16 @@ fn route(inner: &Inner, req: &Recorded) -> Response {
                     Some(n) if (1..=16 * 1024 * 1024).contains(&n) => n as usize,
                     Some(_) => return error(400, "`size` must be 1 byte to 16 MiB"),
                 };
-                match inner.offer_ota(cloud, device, version, image(size, version)) {
+                let image = image(size, version);
+                let offered = if body["over"] == "mqtt" {
+                    inner.offer_ota_over_mqtt(cloud, device, version, image)
+                } else {
+                    inner.offer_ota(cloud, device, version, image)
+                };
+                match offered {
                     Ok(o) => Response::json(
                         200,
-                        &json!({"version": o.version, "url": o.url, "size": o.size, "md5": o.md5, "sha256": o.sha256, "task_id": o.task_id}),
+                        &json!({"version": o.version, "url": o.url, "size": o.size, "md5": o.md5, "sha256": o.sha256, "task_id": o.task_id, "stream": o.stream}),
                     ),
                     Err(e) => delivery_error(&e),
                 }

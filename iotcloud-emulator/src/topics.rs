@@ -60,6 +60,9 @@ pub struct OtaOffer {
     pub token: String,
     /// The job's id (OneNET: the numeric `tid`).
     pub task_id: String,
+    /// For an image delivered over MQTT (Aliyun's file download): the stream and file
+    /// ids the notice names instead of a URL (`url` is then empty).
+    pub stream: Option<(u64, u64)>,
 }
 
 /// The OTA notice for `who` in its cloud's format, or why the cloud sends none.
@@ -71,7 +74,19 @@ pub(crate) fn ota_notice(
     let (p, d) = (&who.product, &who.device);
     let v = &offer.version;
     Ok(match who.cloud {
-        // clouds-official §1.6 (b).
+        // clouds-official §1.6 (b), with `dProtocol`, `streamId` and `streamFileId` in
+        // place of `url` for an image delivered over MQTT.
+        Cloud::Aliyun if offer.stream.is_some() => {
+            let (stream, file) = offer.stream.unwrap_or_default();
+            (
+                format!("/ota/device/upgrade/{p}/{d}"),
+                json!({"code": "1000", "id": now_secs, "message": "success", "data": {
+                    "version": v, "size": offer.size, "md5": offer.md5,
+                    "sign": offer.sha256, "signMethod": "SHA256", "dProtocol": "mqtt",
+                    "streamId": stream, "streamFileId": file}})
+                .to_string(),
+            )
+        }
         Cloud::Aliyun => (
             format!("/ota/device/upgrade/{p}/{d}"),
             json!({"code": "1000", "id": now_secs, "message": "success", "data": {

@@ -6,7 +6,7 @@ use iotcloud_core::mqtt::{SubscribeTopic, Will};
 #[cfg(not(feature = "ota"))]
 use iotcloud_core::ota::NoOta;
 #[cfg(feature = "ota")]
-use iotcloud_core::ota::{Notice, OtaContext, OtaFormat, OtaJob, OtaStatus};
+use iotcloud_core::ota::{BlockReply, Notice, OtaContext, OtaFormat, OtaJob, OtaStatus};
 use iotcloud_core::provider::Publication;
 #[cfg(not(feature = "registration"))]
 use iotcloud_core::register::NoRegistration;
@@ -268,5 +268,30 @@ impl OtaFormat for AnyProvider<'_> {
             Ok(ota) => ota.report(job, status, ctx, scratch),
             Err(why) => Err(ProviderError::Unsupported(why)),
         })
+    }
+
+    fn block_request<'s>(
+        &self,
+        job: &OtaJob<'_>,
+        offset: u64,
+        len: usize,
+        ctx: &OtaContext<'_>,
+        scratch: &mut Scratch<'s>,
+    ) -> Result<Option<Publication<'s>>, ProviderError> {
+        each!(self, p => match p.ota() {
+            Ok(ota) => ota.block_request(job, offset, len, ctx, scratch),
+            Err(_) => Ok(None),
+        })
+    }
+
+    fn block_reply(&self, topic: &str, payload: &[u8]) -> BlockReply {
+        each!(self, p => match p.ota() {
+            Ok(ota) => ota.block_reply(topic, payload),
+            Err(_) => BlockReply::NotBlock,
+        })
+    }
+
+    fn block_overhead(&self) -> usize {
+        each!(self, p => p.ota().map_or(0, OtaFormat::block_overhead))
     }
 }

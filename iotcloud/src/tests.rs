@@ -671,3 +671,43 @@ fn a_standard_broker_is_the_mqtt_cloud() {
     .unwrap();
     assert!(!std::format!("{with_login:?}").contains("pw9"));
 }
+
+#[test]
+#[cfg(feature = "ota")]
+fn the_mqtt_file_download_reaches_the_provider_through_the_facade() {
+    use iotcloud_core::ota::{BlockReply, OtaFormat as _};
+    let aliyun = provider(
+        "aliyun",
+        &[
+            ("product_id", "a1B2c3"),
+            ("device_name", "dev01"),
+            ("device_secret", "secret"),
+        ],
+    )
+    .unwrap();
+    let ota = aliyun.ota().unwrap();
+    assert!(
+        ota.block_overhead() > 256,
+        "Aliyun's reply header and request room"
+    );
+    // A reply too short for its framing is Aliyun's to name, not passed over.
+    assert!(matches!(
+        ota.block_reply("/sys/a1B2c3/dev01/thing/file/download_reply", &[0]),
+        BlockReply::Invalid(_)
+    ));
+    assert_eq!(
+        ota.block_reply("/a1B2c3/dev01/user/get", &[0]),
+        BlockReply::NotBlock
+    );
+    // A cloud without the file download says so by a zero overhead.
+    let tencent = provider(
+        "tencent",
+        &[
+            ("product_id", "LD8S5J1L07"),
+            ("device_name", "test"),
+            ("device_secret", "acyv3QDJrRa0fW5UE58KnQ=="),
+        ],
+    )
+    .unwrap();
+    assert_eq!(tencent.ota().unwrap().block_overhead(), 0);
+}

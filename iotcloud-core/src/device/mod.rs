@@ -11,6 +11,8 @@
 //! [`Device::disconnect`] and connects again. A [`Supervisor`] does that itself: it owns
 //! the device and reconnects it.
 
+#[cfg(feature = "ota")]
+mod blocks;
 mod credentials;
 #[cfg(feature = "data")]
 mod data;

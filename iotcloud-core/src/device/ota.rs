@@ -1,6 +1,8 @@
 //! OTA on the connected device: the job the cloud announced, the messages the device sends
 //! about it, and the download that runs beside the MQTT connection, which keeps being
-//! serviced between pieces of the image while progress goes to the cloud.
+//! serviced between pieces of the image while progress goes to the cloud. An image the
+//! cloud delivers over MQTT comes in blocks over the device's own connection
+//! (`blocks.rs`).
 
 use embassy_futures::select::{Either, select};
 
@@ -56,6 +58,11 @@ pub(super) enum SystemMessage {
     VersionReport,
     JobRequest,
     Report(OtaStatus),
+    /// A request for `len` bytes at `offset` of the job's image, delivered over MQTT.
+    Block {
+        offset: u64,
+        len: usize,
+    },
 }
 
 /// The device's OTA state: the running firmware once OTA is enabled, and the current job.
@@ -173,6 +180,10 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
             SystemMessage::VersionReport => format.version_report(&ctx, &mut scratch),
             SystemMessage::JobRequest => format.job_request(&ctx, &mut scratch),
             SystemMessage::Report(status) => format.report(job, status, &ctx, &mut scratch),
+            SystemMessage::Block { offset, len } => match job {
+                Some(job) => format.block_request(job, offset, len, &ctx, &mut scratch),
+                None => Ok(None),
+            },
         }?;
         let Some(Publication {
             topic,
@@ -264,27 +275,53 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
         if job_len == 0 {
             return Err(OtaError::NoJob);
         }
-        if buf.len() < job_len + MIN_DOWNLOAD_BUFFER {
+        let streamed =
+            OtaJob::decode(&self.ota.job[..job_len]).is_some_and(|j| j.stream().is_some());
+        let needed = if streamed {
+            job_len
+        } else {
+            job_len + MIN_DOWNLOAD_BUFFER
+        };
+        if buf.len() < needed {
             return Err(OtaError::BufferTooSmall(buf.len()));
         }
         let (job_mem, work) = buf.split_at_mut(job_len);
         job_mem.copy_from_slice(&self.ota.job[..job_len]);
         let job = OtaJob::decode(job_mem).ok_or(OtaError::NoJob)?;
+        let block = if streamed {
+            Some(self.block_size(settings)?)
+        } else {
+            None
+        };
         let clock = self.platform.clock().clone();
         let mut host = Host {
             core: Busy::new(self),
             job: &job,
             on_event,
         };
-        let io = DownloadIo {
-            transport: http,
-            clock: &clock,
-            buf: work,
-        };
         info!("OTA download of version {} begins", job.version());
-        let result = ota::download(io, &job, sink, settings, &mut host).await;
+        let result = match block {
+            Some(block) => {
+                ota::download_blocks(&clock, &job, sink, settings, block, &mut host).await
+            }
+            None => {
+                let io = DownloadIo {
+                    transport: http,
+                    clock: &clock,
+                    buf: work,
+                };
+                ota::download(io, &job, sink, settings, &mut host).await
+            }
+        };
         let status = match &result {
             Ok(_) => OtaStatus::Installing,
+            // The connection the blocks came over is gone: nothing can be reported now, and
+            // a failure queued for the next connection would be wrong, since the download
+            // resumes after it.
+            Err(OtaError::LinkLost) => {
+                info!("OTA download interrupted: connection lost");
+                return result;
+            }
             Err(e) => OtaStatus::Failed(e.failure()),
         };
         info!("OTA download ended: {:?}", status);
@@ -370,6 +407,16 @@ impl<'b, P: Provider, Pf: Platform> Device<'b, P, Pf, Connected> {
     ///
     /// `buf` holds a copy of the job and the download's work memory: at least the job's
     /// encoded length plus [`MIN_DOWNLOAD_BUFFER`].
+    ///
+    /// A job the cloud delivers over MQTT ([`OtaJob::stream`], Aliyun's `dProtocol:
+    /// mqtt`) is downloaded in blocks over the device's own connection instead, `http`
+    /// unused and `buf` holding only the job: each block is asked for and its reply
+    /// checked ([`ota::download_blocks`]), other messages meanwhile going to `on_event`.
+    /// Blocks are as large as [`DownloadSettings::block_size`] and the receive memory
+    /// allow (a memory that cannot hold a reply with [`ota::MIN_BLOCK`] bytes is
+    /// [`OtaError::ReceiveMemoryTooSmall`]). A lost connection ends the download with
+    /// [`OtaError::LinkLost`], reporting nothing: once the device is connected again, a
+    /// new call resumes from the checkpoint.
     pub async fn download_ota<H: Transport, F: FirmwareSink>(
         &mut self,
         http: &mut H,
@@ -441,7 +488,7 @@ impl<'b, P: Provider, Pf: Platform> Supervisor<'b, P, Pf> {
 
 /// Marks the device busy with a download for as long as it lives, even if the download's
 /// future is dropped half-way.
-struct Busy<'c, 'b, P, Pf>(&'c mut Core<'b, P, Pf>);
+pub(super) struct Busy<'c, 'b, P, Pf>(pub &'c mut Core<'b, P, Pf>);
 
 impl<'c, 'b, P, Pf> Busy<'c, 'b, P, Pf> {
     fn new(core: &'c mut Core<'b, P, Pf>) -> Self {
@@ -456,10 +503,10 @@ impl<P, Pf> Drop for Busy<'_, '_, P, Pf> {
     }
 }
 
-struct Host<'c, 'b, 'j, P, Pf, F> {
-    core: Busy<'c, 'b, P, Pf>,
-    job: &'j OtaJob<'j>,
-    on_event: F,
+pub(super) struct Host<'c, 'b, 'j, P, Pf, F> {
+    pub core: Busy<'c, 'b, P, Pf>,
+    pub job: &'j OtaJob<'j>,
+    pub on_event: F,
 }
 
 impl<P, Pf, F> Host<'_, '_, '_, P, Pf, F>
@@ -517,18 +564,14 @@ where
 
     /// Handles whatever the MQTT connection has ready, without waiting for more.
     async fn idle(&mut self) {
-        let core = &mut *self.core.0;
-        let clock = core.platform.clock().clone();
+        let clock = self.core.0.platform.clock().clone();
         loop {
-            core.inbox.consume();
-            core.check_interrupted().await;
-            if let Some(pending) = core.pending.take() {
-                (self.on_event)(OtaEvent::Event(pending.into_event()));
-                continue;
+            match self.before_read().await {
+                None => continue,
+                Some(false) => return,
+                Some(true) => {}
             }
-            if !core.session.is_connected() {
-                return;
-            }
+            let core = &mut *self.core.0;
             // Written out in full first, so that only the read below races the clock.
             if core.write_out(&[]).await.is_err() {
                 continue;
@@ -536,14 +579,41 @@ where
             // Whatever is ready now; a read that would wait loses the race to the clock.
             let now = clock.now_ms();
             match select(core.step(), clock.sleep_until(now)).await {
-                Either::First(Ok(Some(len))) => match core.expose(len) {
-                    Ok(event) => (self.on_event)(OtaEvent::Event(event)),
-                    Err(e) => (self.on_event)(OtaEvent::Error(e)),
-                },
+                Either::First(Ok(Some(len))) => self.hand_on(len),
                 Either::First(Ok(None)) => {}
                 Either::First(Err(e)) => (self.on_event)(OtaEvent::Error(e)),
                 Either::Second(()) => return,
             }
+        }
+    }
+}
+
+impl<P, Pf, F> Host<'_, '_, '_, P, Pf, F>
+where
+    P: Provider,
+    Pf: Platform,
+    F: FnMut(OtaEvent<'_, TransportError<Pf>>),
+{
+    /// Before reading on: drops the frame handed out last, notes a link that dropped, and
+    /// hands on an event the device held back (`None`: go round again). Whether the link
+    /// is up.
+    pub(super) async fn before_read(&mut self) -> Option<bool> {
+        let core = &mut *self.core.0;
+        core.inbox.consume();
+        core.check_interrupted().await;
+        if let Some(pending) = core.pending.take() {
+            (self.on_event)(OtaEvent::Event(pending.into_event()));
+            return None;
+        }
+        Some(core.session.is_connected())
+    }
+
+    /// Hands the frame of `len` bytes the connection delivered to the callback, as
+    /// `next_event` would have returned it.
+    pub(super) fn hand_on(&mut self, len: usize) {
+        match self.core.0.expose(len) {
+            Ok(event) => (self.on_event)(OtaEvent::Event(event)),
+            Err(e) => (self.on_event)(OtaEvent::Error(e)),
         }
     }
 }

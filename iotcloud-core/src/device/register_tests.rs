@@ -1,15 +1,13 @@
 //! The device's side of dynamic registration: load or register, store, reuse after a
 //! reboot, and never lose or blindly use a record.
 
-use core::cell::{Cell, RefCell};
-use std::collections::BTreeMap;
+use core::cell::Cell;
 use std::rc::Rc;
 use std::string::{String, ToString};
 use std::vec::Vec;
 
 use super::*;
 use crate::ErrorKind;
-use crate::kv::KvStore;
 use crate::kv::StoreError;
 use crate::mqtt::Packet;
 use crate::platform::Composed;
@@ -19,7 +17,7 @@ use crate::register::{
     RegisterRequest, Registration, RegistrationId, Rejection,
 };
 use crate::scratch::Scratch;
-use crate::test_support::{MockTransport, TestClock, block_on, friendly_broker};
+use crate::test_support::{MemStore, MockTransport, TestClock, block_on, friendly_broker};
 use crate::transport::Endpoint;
 
 /// A provider that registers in two steps over MQTT — a ticket, then a token for the
@@ -162,40 +160,6 @@ fn registrar(packet: &Packet<'_>, out: &mut Vec<u8>) {
         let mut buf = [0u8; 64];
         let n = p.emit(&mut buf).unwrap();
         out.extend_from_slice(&buf[..n]);
-    }
-}
-
-/// A store in memory, shared between "boots", that can be told to fail.
-#[derive(Clone, Default)]
-struct MemStore {
-    map: Rc<RefCell<BTreeMap<String, Vec<u8>>>>,
-    fail_set: Rc<Cell<bool>>,
-}
-
-impl KvStore for MemStore {
-    async fn get(&mut self, key: &str, buf: &mut [u8]) -> Result<Option<usize>, StoreError> {
-        match self.map.borrow().get(key) {
-            None => Ok(None),
-            Some(v) if v.len() > buf.len() => Err(StoreError::ValueTooLarge {
-                len: v.len(),
-                capacity: buf.len(),
-            }),
-            Some(v) => {
-                buf[..v.len()].copy_from_slice(v);
-                Ok(Some(v.len()))
-            }
-        }
-    }
-    async fn set(&mut self, key: &str, value: &[u8]) -> Result<(), StoreError> {
-        if self.fail_set.get() {
-            return Err(StoreError::Io);
-        }
-        self.map.borrow_mut().insert(key.into(), value.to_vec());
-        Ok(())
-    }
-    async fn remove(&mut self, key: &str) -> Result<(), StoreError> {
-        self.map.borrow_mut().remove(key);
-        Ok(())
     }
 }
 

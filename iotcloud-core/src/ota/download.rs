@@ -1,22 +1,20 @@
 //! Fetching an image: HTTP(S) GET into a [`FirmwareSink`], the digest computed as bytes
 //! arrive, `Range` resumes after a dropped connection, and a checkpoint in the
-//! [`KvStore`] so that a reboot resumes too.
+//! [`KvStore`] so that a reboot resumes too. What it shares with the download in blocks
+//! over MQTT ([`download_blocks`](super::download_blocks)) is in `transfer.rs`.
 
 use core::fmt::Write as _;
 
-use md5::Md5;
-use sha2::digest::common::hazmat::SerializableState;
-use sha2::{Digest as _, Sha256};
-
-use super::job::{DigestAlgorithm, OtaJob};
+use super::blocks::BlockError;
+use super::job::OtaJob;
 use super::sink::FirmwareSink;
 use super::status::OtaFailure;
+use super::transfer::{Stop, Transfer};
 use crate::clock::{Clock, with_deadline};
 use crate::http::client::{Exchange, Redirects, Request};
 use crate::http::{HttpError, Url};
-use crate::kv::{KvStore, StoreError};
-use crate::record;
-use crate::register::Fields;
+use crate::kv::KvStore;
+use crate::provider::ProviderError;
 use crate::transport::{ServerAuth, Transport};
 
 /// Smallest work buffer a download takes: a response head and a piece of body.
@@ -30,7 +28,8 @@ pub const STALL_BYTES: u64 = 1024;
 pub struct DownloadSettings<'a> {
     /// How HTTPS servers are checked (default: the platform's roots).
     pub server: ServerAuth<'a>,
-    /// Longest wait for connecting and for each read (default 30 s).
+    /// Longest wait for connecting and for each read, or, for a download in blocks over
+    /// MQTT, for the reply to each block request (default 30 s).
     pub timeout_ms: u64,
     /// Longest a connection may go on delivering less than [`STALL_BYTES`]: it is then
     /// dropped and retried as a silent one is, so a server trickling a byte at a time
@@ -54,6 +53,9 @@ pub struct DownloadSettings<'a> {
     pub progress_step: u8,
     /// Shortest time between progress reports (default 2 s).
     pub progress_interval_ms: u64,
+    /// Largest block asked for in a download over MQTT (default 5 KiB); the device asks
+    /// for less when its receive memory cannot hold a reply that large.
+    pub block_size: usize,
 }
 
 impl Default for DownloadSettings<'_> {
@@ -70,6 +72,7 @@ impl Default for DownloadSettings<'_> {
             checkpoint_every: 64 * 1024,
             progress_step: 5,
             progress_interval_ms: 2_000,
+            block_size: 5 * 1024,
         }
     }
 }
@@ -85,7 +88,8 @@ pub struct Progress {
     pub percent: Option<u8>,
     /// Where this download started: non-zero when it resumed a checkpoint.
     pub resumed_from: u64,
-    /// Connections made so far (1 without drops).
+    /// Connections made so far (1 without drops); for a download in blocks over MQTT, the
+    /// block requests sent (one a block without losses).
     pub connections: u32,
 }
 
@@ -184,15 +188,44 @@ pub enum OtaError<E, S> {
     /// The device has no upgrade job.
     #[error("no upgrade job")]
     NoJob,
+    /// The job's image comes in blocks over MQTT ([`OtaJob::stream`]), which this download
+    /// cannot fetch: an HTTP download was asked for it, or the provider cannot word block
+    /// requests.
+    #[error("the image is delivered over MQTT, not by URL")]
+    OverMqtt,
+    /// A block reply was malformed, refused, or not the block asked for, after the retries
+    /// the settings allow. What arrived before is checkpointed.
+    #[error("download over MQTT: {0}")]
+    Block(BlockError),
+    /// No reply to a block request within [`DownloadSettings::timeout_ms`], after the
+    /// retries. What arrived before is checkpointed.
+    #[error("download over MQTT: no reply to a block request")]
+    NoReply,
+    /// The MQTT connection the blocks come over was lost. What arrived is checkpointed: a
+    /// download started again after the device reconnects resumes there.
+    #[error("download over MQTT: the connection was lost")]
+    LinkLost,
+    /// The provider could not word a block request (a stream it cannot read, no room).
+    #[error("download over MQTT: block request: {0}")]
+    Request(ProviderError),
+    /// The device's receive memory cannot hold a reply with a block of
+    /// [`MIN_BLOCK`](super::MIN_BLOCK) bytes: `needed` is the least that would.
+    #[error("receive memory of {capacity} bytes cannot hold a block reply ({needed} needed)")]
+    ReceiveMemoryTooSmall {
+        /// The receive memory's size.
+        capacity: usize,
+        /// The smallest that holds a reply with the smallest block.
+        needed: usize,
+    },
 }
 
 impl<E, S> OtaError<E, S> {
     /// The failure as clouds classify it, for the report.
     pub fn failure(&self) -> OtaFailure {
         match self {
-            OtaError::Http(HttpError::Timeout) | OtaError::TookTooLong { .. } => {
-                OtaFailure::Timeout
-            }
+            OtaError::Http(HttpError::Timeout)
+            | OtaError::TookTooLong { .. }
+            | OtaError::NoReply => OtaFailure::Timeout,
             OtaError::TooLarge { .. } => OtaFailure::Storage,
             OtaError::Status(404 | 410) => OtaFailure::NotFound,
             OtaError::Status(401 | 403) => OtaFailure::Unauthorized,
@@ -215,138 +248,9 @@ pub struct DownloadIo<'r, T, C> {
     pub buf: &'r mut [u8],
 }
 
-/// The store key of a job's checkpoint: `ota-` and 16 hex digits of a hash of what the
-/// image is (version, module, size, digest), so a re-sent notice with a fresh URL finds
-/// the same checkpoint.
-pub fn checkpoint_key(job: &OtaJob<'_>) -> heapless::String<24> {
-    let id = image_id(job);
-    let mut key = heapless::String::new();
-    let _ = key.push_str("ota-");
-    for b in id {
-        let _ = write!(key, "{b:02x}");
-    }
-    key
-}
-
-fn image_id(job: &OtaJob<'_>) -> [u8; 8] {
-    let mut h = Sha256::new();
-    h.update(job.version().as_bytes());
-    h.update([0]);
-    h.update(job.module().unwrap_or("").as_bytes());
-    h.update([0]);
-    h.update(job.size().unwrap_or(u64::MAX).to_le_bytes());
-    h.update(job.digest().as_bytes());
-    let d = h.finalize();
-    let mut id = [0u8; 8];
-    id.copy_from_slice(&d[..8]);
-    id
-}
-
-/// The digest of the bytes so far.
-#[derive(Clone)]
-enum Running {
-    Md5(Md5),
-    Sha256(Sha256),
-}
-
-/// Room for a serialised hash state (SHA-256: 32 state + 8 count + 64 block + 1).
-const STATE_CAPACITY: usize = 128;
-
-impl Running {
-    fn new(algorithm: DigestAlgorithm) -> Self {
-        match algorithm {
-            DigestAlgorithm::Md5 => Running::Md5(Md5::new()),
-            DigestAlgorithm::Sha256 => Running::Sha256(Sha256::new()),
-        }
-    }
-
-    fn update(&mut self, data: &[u8]) {
-        match self {
-            Running::Md5(h) => h.update(data),
-            Running::Sha256(h) => h.update(data),
-        }
-    }
-
-    fn matches(self, expected: &[u8]) -> bool {
-        match self {
-            Running::Md5(h) => h.finalize().as_slice() == expected,
-            Running::Sha256(h) => h.finalize().as_slice() == expected,
-        }
-    }
-
-    fn save(&self, out: &mut [u8; STATE_CAPACITY]) -> usize {
-        let state = match self {
-            Running::Md5(h) => copy_state(&h.serialize(), out),
-            Running::Sha256(h) => copy_state(&h.serialize(), out),
-        };
-        state.unwrap_or(0)
-    }
-
-    fn load(algorithm: DigestAlgorithm, state: &[u8]) -> Option<Self> {
-        Some(match algorithm {
-            DigestAlgorithm::Md5 => Running::Md5(Md5::deserialize(state.try_into().ok()?).ok()?),
-            DigestAlgorithm::Sha256 => {
-                Running::Sha256(Sha256::deserialize(state.try_into().ok()?).ok()?)
-            }
-        })
-    }
-}
-
-fn copy_state(state: &[u8], out: &mut [u8; STATE_CAPACITY]) -> Option<usize> {
-    out.get_mut(..state.len())?.copy_from_slice(state);
-    Some(state.len())
-}
-
-/// A checkpoint: the image id, the bytes held and the hash state after them.
-struct Checkpoint {
-    offset: u64,
-    running: Running,
-}
-
-const CHECKPOINT_CAPACITY: usize = 2 * 4 + 8 + 8 + STATE_CAPACITY + record::SEAL_OVERHEAD;
-
-async fn load_checkpoint<K: KvStore>(store: &mut K, job: &OtaJob<'_>) -> Option<Checkpoint> {
-    let key = checkpoint_key(job);
-    let mut buf = [0u8; CHECKPOINT_CAPACITY];
-    let n = store.get(&key, &mut buf).await.ok()??;
-    let range = record::open(&buf[..n])?;
-    let mut fields = Fields::read(&buf[range]);
-    let id = fields.next()?;
-    let offset = u64::from_le_bytes(fields.next()?.try_into().ok()?);
-    let state = fields.next()?;
-    if id != image_id(job) {
-        return None;
-    }
-    let running = Running::load(job.digest().algorithm(), state)?;
-    Some(Checkpoint { offset, running })
-}
-
-async fn save_checkpoint<K: KvStore>(
-    store: &mut K,
-    job: &OtaJob<'_>,
-    offset: u64,
-    running: &Running,
-) -> Result<(), StoreError> {
-    let mut state = [0u8; STATE_CAPACITY];
-    let state_len = running.save(&mut state);
-    let mut buf = [0u8; CHECKPOINT_CAPACITY];
-    let area = record::payload_area(CHECKPOINT_CAPACITY);
-    let id = image_id(job);
-    let offset = offset.to_le_bytes();
-    let n = Fields::write(&mut buf[area], &[&id, &offset, &state[..state_len]])
-        .ok_or(StoreError::Full)?;
-    let sealed = record::seal(&mut buf, n).ok_or(StoreError::Full)?;
-    store.set(&checkpoint_key(job), &buf[..sealed]).await
-}
-
-/// Removes a job's checkpoint (after success, or after a mismatch that makes it useless).
-pub async fn forget_checkpoint<K: KvStore>(store: &mut K, job: &OtaJob<'_>) {
-    // Nothing to do about a failure: a stale checkpoint is checked before use.
-    let _ = store.remove(&checkpoint_key(job)).await;
-}
-
 /// Downloads `job` into `sink`, verifies it, and calls [`FirmwareSink::finish`]; returns
-/// the image's length.
+/// the image's length. A job delivered over MQTT ([`OtaJob::stream`]) is refused with
+/// [`OtaError::OverMqtt`].
 ///
 /// - Resumes from a checkpoint of the same image if the store has one and the sink kept
 ///   the bytes.
@@ -379,49 +283,18 @@ where
     if buf.len() < MIN_DOWNLOAD_BUFFER {
         return Err(OtaError::BufferTooSmall(buf.len()));
     }
+    if job.stream().is_some() {
+        return Err(OtaError::OverMqtt);
+    }
     let url = Url::parse(job.url())?;
-    let algorithm = job.digest().algorithm();
-    let (mut offset, mut running) = match load_checkpoint(host.store(), job).await {
-        Some(c) => (c.offset, c.running),
-        None => (0, Running::new(algorithm)),
-    };
-    let capacity = sink.capacity();
-    let fits = |size: u64| capacity.is_none_or(|c| size <= c);
-    if let (Some(size), Some(capacity)) = (job.size(), capacity)
-        && size > capacity
-    {
-        return Err(OtaError::TooLarge { size, capacity });
-    }
-    let deadline = clock.now_ms().saturating_add(settings.total_timeout_ms);
-    let kept = sink
-        .begin(job.size(), offset)
-        .await
-        .map_err(OtaError::Sink)?;
-    if kept != offset {
-        if kept != 0 {
-            sink.abort().await;
-            return Err(OtaError::SinkResume);
-        }
-        offset = 0;
-        running = Running::new(algorithm);
-    }
-    let resumed_from = offset;
-    let mut progress = Reporter {
-        settings,
-        last_percent: None,
-        last_ms: 0,
-        total: job.size(),
-        resumed_from,
-        connections: 0,
-    };
-    let mut checkpointed = offset;
-    let mut failures: u32 = 0;
+    let mut transfer = Transfer::start(job, sink, settings, clock, host).await?;
     // Split the work memory: the response head and read-ahead, then the piece handed on.
     let (ex_buf, piece) = buf.split_at_mut(buf.len() / 2);
     let mut range = heapless::String::<32>::new();
     let bearer = BearerHeader::new(job);
 
     loop {
+        let offset = transfer.offset();
         range.clear();
         let _ = write!(range, "bytes={offset}-");
         let mut headers = heapless::Vec::<(&str, &str), 2>::new();
@@ -436,7 +309,8 @@ where
             timeout_ms: settings.timeout_ms,
             ..Request::get(url, settings.server)
         };
-        progress.connections += 1;
+        transfer.attempt();
+        let deadline = transfer.deadline();
         let attempt = async {
             let redirects = Redirects::Follow(settings.max_redirects);
             let mut ex = Exchange::start(transport, clock, &request, redirects, ex_buf)
@@ -449,8 +323,8 @@ where
                         .and_then(parse_content_range)
                         .ok_or(Step::Status(206))?;
                     check_size(job.size(), total)?;
-                    if let Some(total) = total.filter(|t| !fits(*t)) {
-                        return Err(Step::TooLarge(total));
+                    if let Some(total) = total.filter(|t| !transfer.fits(*t)) {
+                        return Err(Step::Stop(Stop::TooLarge(total)));
                     }
                     if first != offset {
                         // Not where we asked: start over from a clean request.
@@ -461,8 +335,8 @@ where
                 200 => {
                     if let Some(len) = ex.content_length() {
                         check_size(job.size(), Some(len))?;
-                        if !fits(len) {
-                            return Err(Step::TooLarge(len));
+                        if !transfer.fits(len) {
+                            return Err(Step::Stop(Stop::TooLarge(len)));
                         }
                     }
                     0
@@ -471,48 +345,27 @@ where
             };
             if start == 0 && offset != 0 {
                 // The server ignored `Range`: everything comes again, from byte 0.
-                sink.begin(job.size(), 0).await.map_err(Step::Sink)?;
-                offset = 0;
-                running = Running::new(algorithm);
-                checkpointed = 0;
+                transfer
+                    .restart()
+                    .await
+                    .map_err(|e| Step::Stop(Stop::Sink(e)))?;
             }
             // Where this connection's current stall window began, and at which offset.
-            let mut window = (clock.now_ms(), offset);
+            let mut window = (clock.now_ms(), transfer.offset());
             loop {
                 let n = ex.read(piece).await.map_err(Step::Http)?;
                 if n == 0 {
                     return Ok(());
                 }
-                let end = offset + n as u64;
-                if let Some(size) = job.size()
-                    && end > size
-                {
-                    return Err(Step::Size(end));
-                }
-                if !fits(end) {
-                    return Err(Step::TooLarge(end));
-                }
+                let end = transfer.offset() + n as u64;
                 let now = clock.now_ms();
                 if end - window.1 >= STALL_BYTES {
                     window = (now, end);
                 } else if now.saturating_sub(window.0) >= settings.stall_timeout_ms {
                     return Err(Step::Http(HttpError::Timeout));
                 }
-                sink.write_at(offset, &piece[..n])
-                    .await
-                    .map_err(Step::Sink)?;
-                running.update(&piece[..n]);
-                offset = end;
-                failures = 0;
-                if settings.checkpoint_every > 0
-                    && offset - checkpointed >= settings.checkpoint_every
-                {
-                    let _ = save_checkpoint(host.store(), job, offset, &running).await;
-                    checkpointed = offset;
-                }
-                progress
-                    .maybe_report(host, clock.now_ms(), offset, false)
-                    .await;
+                transfer.write(&piece[..n]).await.map_err(Step::Stop)?;
+                transfer.wrote(host).await;
                 host.idle().await;
             }
         };
@@ -520,7 +373,8 @@ where
             .await
             .unwrap_or(Err(Step::TookTooLong));
         transport.close().await;
-        let last = failures + 1 >= settings.max_attempts;
+        let last = transfer.last_attempt();
+        let offset = transfer.offset();
         let give_up = match outcome {
             Ok(()) if job.size().is_none_or(|size| offset == size) => break,
             // A body that ended early without saying so (no Content-Length): retry.
@@ -536,112 +390,31 @@ where
             Err(e) => Some(match e {
                 Step::Http(e) => OtaError::Http(e),
                 Step::Status(s) => OtaError::Status(s),
-                Step::Size(actual) => OtaError::SizeMismatch {
-                    expected: job.size().unwrap_or(0),
-                    actual,
-                },
-                Step::Sink(e) => OtaError::Sink(e),
+                Step::Stop(stop) => transfer.stopped(stop),
                 Step::Restart => OtaError::Status(206),
-                Step::TooLarge(size) => OtaError::TooLarge {
-                    size,
-                    capacity: capacity.unwrap_or(0),
-                },
                 Step::TookTooLong => OtaError::TookTooLong {
                     limit_ms: settings.total_timeout_ms,
                 },
             }),
         };
-        if let Some(err) = give_up {
-            settle(sink, host.store(), job, offset, &running, &err).await;
-            return Err(err);
-        }
         // Retry: keep what we have, wait, and ask for the rest.
-        failures += 1;
-        if offset > checkpointed {
-            let _ = save_checkpoint(host.store(), job, offset, &running).await;
-            checkpointed = offset;
-        }
-        let delay = backoff(settings, failures);
-        if clock.now_ms().saturating_add(delay) >= deadline {
-            let err = OtaError::TookTooLong {
-                limit_ms: settings.total_timeout_ms,
-            };
-            settle(sink, host.store(), job, offset, &running, &err).await;
-            return Err(err);
-        }
-        host.retrying(progress.snapshot(offset), delay).await;
-        clock
-            .sleep_until(clock.now_ms().saturating_add(delay))
-            .await;
+        transfer.retry(host, give_up).await?;
     }
-
-    if let Some(size) = job.size()
-        && offset != size
-    {
-        sink.abort().await;
-        forget_checkpoint(host.store(), job).await;
-        return Err(OtaError::SizeMismatch {
-            expected: size,
-            actual: offset,
-        });
-    }
-    if !running.matches(job.digest().as_bytes()) {
-        sink.abort().await;
-        forget_checkpoint(host.store(), job).await;
-        return Err(OtaError::DigestMismatch);
-    }
-    progress
-        .maybe_report(host, clock.now_ms(), offset, true)
-        .await;
-    let finished = sink.finish(offset).await;
-    forget_checkpoint(host.store(), job).await;
-    match finished {
-        Ok(()) => Ok(offset),
-        Err(e) => {
-            sink.abort().await;
-            Err(OtaError::Sink(e))
-        }
-    }
-}
-
-/// What a download that gives up leaves behind. Something to resume from (bytes of an
-/// image that may still be good) is checkpointed; nothing at all, or an image that cannot
-/// be right (wrong size, too large, a failed sink), is cleared away, the sink's partial
-/// image and the checkpoint both.
-async fn settle<F: FirmwareSink, K: KvStore, E>(
-    sink: &mut F,
-    store: &mut K,
-    job: &OtaJob<'_>,
-    offset: u64,
-    running: &Running,
-    err: &OtaError<E, F::Error>,
-) {
-    let worthless = matches!(
-        err,
-        OtaError::SizeMismatch { .. } | OtaError::TooLarge { .. } | OtaError::Sink(_)
-    );
-    if worthless || offset == 0 {
-        sink.abort().await;
-        forget_checkpoint(store, job).await;
-    } else {
-        let _ = save_checkpoint(store, job, offset, running).await;
-    }
+    transfer.finish(host).await
 }
 
 /// How one connection's attempt ended.
 enum Step<E, S> {
     Http(HttpError<E>),
     Status(u16),
-    Size(u64),
-    Sink(S),
+    Stop(Stop<S>),
     Restart,
-    TooLarge(u64),
     TookTooLong,
 }
 
 impl<E, S> From<SizeError> for Step<E, S> {
     fn from(e: SizeError) -> Self {
-        Step::Size(e.0)
+        Step::Stop(Stop::Size(e.0))
     }
 }
 
@@ -662,14 +435,6 @@ fn retryable<E>(e: &HttpError<E>) -> bool {
             | HttpError::Closed
             | HttpError::Truncated { .. }
     )
-}
-
-fn backoff(settings: &DownloadSettings<'_>, failures: u32) -> u64 {
-    let shift = failures.saturating_sub(1).min(20);
-    settings
-        .retry_delay_ms
-        .saturating_mul(1 << shift)
-        .min(settings.max_retry_delay_ms)
 }
 
 /// `bytes {first}-{last}/{total}` (total may be `*`).
@@ -711,55 +476,5 @@ impl BearerHeader {
 
     fn value(&self) -> Option<&str> {
         self.ok.then_some(self.text.as_str())
-    }
-}
-
-struct Reporter<'s, 'a> {
-    settings: &'s DownloadSettings<'a>,
-    last_percent: Option<u8>,
-    last_ms: u64,
-    total: Option<u64>,
-    resumed_from: u64,
-    connections: u32,
-}
-
-impl Reporter<'_, '_> {
-    fn snapshot(&self, received: u64) -> Progress {
-        let percent = self
-            .total
-            .map(|t| (received.min(t) * 100).checked_div(t).unwrap_or(100) as u8);
-        Progress {
-            received,
-            total: self.total,
-            percent,
-            resumed_from: self.resumed_from,
-            connections: self.connections,
-        }
-    }
-
-    async fn maybe_report<H: DownloadHost>(
-        &mut self,
-        host: &mut H,
-        now: u64,
-        received: u64,
-        last: bool,
-    ) {
-        let p = self.snapshot(received);
-        let percent = p.percent.unwrap_or(0);
-        let due = match self.last_percent {
-            None => true,
-            Some(prev) => {
-                percent >= prev.saturating_add(self.settings.progress_step.max(1))
-                    && now
-                        >= self
-                            .last_ms
-                            .saturating_add(self.settings.progress_interval_ms)
-            }
-        };
-        if last && self.last_percent != Some(100) || !last && due && percent < 100 {
-            self.last_percent = Some(percent);
-            self.last_ms = now;
-            host.progress(p).await;
-        }
     }
 }

@@ -2,7 +2,7 @@
 //! and the version report, job request and progress reports it words.
 
 use crate::mqtt::SubscribeTopic;
-use crate::ota::{Notice, OtaContext, OtaJob, OtaStatus};
+use crate::ota::{BlockReply, Notice, OtaContext, OtaJob, OtaStatus};
 use crate::provider::{ProviderError, Publication};
 use crate::scratch::Scratch;
 
@@ -56,6 +56,38 @@ pub trait OtaFormat {
         ctx: &OtaContext<'_>,
         scratch: &mut Scratch<'s>,
     ) -> Result<Option<Publication<'s>>, ProviderError>;
+
+    /// For a cloud that delivers images in blocks over MQTT ([`OtaJob::stream`]): the
+    /// message asking for `len` bytes at `offset` of `job`'s image (`Ok(None)`: the cloud
+    /// has no such delivery). The reply topic must be among the
+    /// [`OtaFormat::subscription`]s.
+    fn block_request<'s>(
+        &self,
+        job: &OtaJob<'_>,
+        offset: u64,
+        len: usize,
+        ctx: &OtaContext<'_>,
+        scratch: &mut Scratch<'s>,
+    ) -> Result<Option<Publication<'s>>, ProviderError> {
+        let _ = (job, offset, len, ctx, scratch);
+        Ok(None)
+    }
+
+    /// Reads an incoming message as a reply to a block request: its framing, code,
+    /// length and checksum checked; anything else is [`BlockReply::NotBlock`].
+    fn block_reply(&self, topic: &str, payload: &[u8]) -> BlockReply {
+        let _ = (topic, payload);
+        BlockReply::NotBlock
+    }
+
+    /// The receive memory a block download needs besides the block itself and the MQTT
+    /// framing (fixed header, topic length, packet id): the reply's topic and the
+    /// payload's header and trailer at most, plus room for a block request, which is
+    /// built in the receive memory while a reply may be held there. The device asks for
+    /// blocks small enough that both fit; 0 (the default): no downloads in blocks.
+    fn block_overhead(&self) -> usize {
+        0
+    }
 }
 
 /// The OTA formats of a provider whose cloud has no OTA over MQTT.

@@ -155,10 +155,14 @@ const MODULE: &str = "module";
 const TASK: &str = "task";
 const TOKEN: &str = "token";
 const AUTHORIZATION: &str = "authorization";
+const STREAM: &str = "stream";
 
 /// One upgrade: what to fetch, how big it is and what its digest must be. A view of an
 /// encoded job ([`OtaJob::decode`] checks it); each accessor reads its field from there, so
 /// the job is as small to hold and to pass around as a slice.
+///
+/// The image comes from a URL over HTTP(S), or, for a job with a [`OtaJob::stream`], in
+/// blocks over the device's MQTT connection (Aliyun's `dProtocol: mqtt`).
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct OtaJob<'a> {
     encoded: &'a [u8],
@@ -175,6 +179,7 @@ impl fmt::Debug for OtaJob<'_> {
                 "url",
                 &format_args!("{url}{}", if url.len() < full.len() { "?…" } else { "" }),
             )
+            .field("stream", &self.stream())
             .field("size", &self.size())
             .field("digest", &self.digest())
             .field("module", &self.module())
@@ -187,14 +192,14 @@ impl fmt::Debug for OtaJob<'_> {
 
 impl<'a> OtaJob<'a> {
     /// Reads an encoded job (what [`JobFields::write`] produced, or [`OtaJob::encoded`]):
-    /// `None` unless it has a version, a URL and a valid digest, and a size that is a
-    /// number when it has one.
+    /// `None` unless it has a version, a URL or a stream, and a valid digest, and a size
+    /// that is a number when it has one.
     pub fn decode(encoded: &'a [u8]) -> Option<Self> {
         let (mut version, mut url, mut digest) = (false, false, false);
         for (name, value) in crate::register::named(encoded) {
             match name {
                 VERSION => version = true,
-                URL => url = true,
+                URL | STREAM => url = true,
                 SIZE => {
                     value.parse::<u64>().ok()?;
                 }
@@ -219,9 +224,16 @@ impl<'a> OtaJob<'a> {
         self.field(VERSION).unwrap_or_default()
     }
 
-    /// Where to download it (http or https).
+    /// Where to download it (http or https); empty for a job delivered over MQTT.
     pub fn url(&self) -> &'a str {
         self.field(URL).unwrap_or_default()
+    }
+
+    /// For an image the cloud delivers in blocks over MQTT instead of a URL: which file
+    /// to ask for, in the provider's own words (Aliyun: `{streamId}/{streamFileId}`).
+    /// `None` for a job downloaded over HTTP(S).
+    pub fn stream(&self) -> Option<&'a str> {
+        self.field(STREAM)
     }
 
     /// Its size in bytes, when the cloud said.
@@ -323,13 +335,45 @@ impl JobFields<'_> {
         }
     }
 
+    /// [`JobFields::write_streamed`] as a provider's answer to a notice.
+    pub fn streamed_notice(&self, stream: &str, buf: &mut [u8]) -> Notice {
+        match self.write_streamed(stream, buf) {
+            Ok(n) => Notice::Job(n),
+            Err(e) => Notice::Invalid(e),
+        }
+    }
+
     /// Checks the fields and writes the encoded job into `buf`, returning its length.
     ///
     /// Version, URL and digest are required; the URL must be http or https; a size must be
     /// a non-negative integer; the digest must be hex of the algorithm's length.
     pub fn write(&self, buf: &mut [u8]) -> Result<usize, OtaNoticeError> {
-        let version = required_str(self.version, VERSION)?;
+        // Named in the order a reader of the notice would miss them.
+        required_str(self.version, VERSION)?;
         let url = required_str(self.url, URL)?;
+        if !(url_starts_with(url, "https://") || url_starts_with(url, "http://")) {
+            return Err(OtaNoticeError::InvalidField(URL));
+        }
+        self.encode(Source::Url(url), buf)
+    }
+
+    /// As [`JobFields::write`] for an image the cloud delivers in blocks over MQTT
+    /// ([`OtaJob::stream`]): `stream` names the file in the provider's words and stands
+    /// in for the URL, which is ignored. The size is required, since the blocks are asked
+    /// for by offset up to it.
+    pub fn write_streamed(&self, stream: &str, buf: &mut [u8]) -> Result<usize, OtaNoticeError> {
+        if stream.is_empty() {
+            return Err(OtaNoticeError::InvalidField(STREAM));
+        }
+        match self.size {
+            Some(v) if v.kind() != Kind::Null => {}
+            _ => return Err(OtaNoticeError::MissingField(SIZE)),
+        }
+        self.encode(Source::Stream(stream), buf)
+    }
+
+    fn encode(&self, source: Source<'_>, buf: &mut [u8]) -> Result<usize, OtaNoticeError> {
+        let version = required_str(self.version, VERSION)?;
         let (algorithm, digest) = self.digest.ok_or(OtaNoticeError::MissingField("digest"))?;
         let digest_ok = digest.kind() == Kind::String
             && digest.str_len() == algorithm.digest_len() * 2
@@ -338,9 +382,6 @@ impl JobFields<'_> {
                 .is_some_and(|hex| ExpectedDigest::from_hex(algorithm, hex).is_some());
         if !digest_ok {
             return Err(OtaNoticeError::InvalidField("digest"));
-        }
-        if !(url_starts_with(url, "https://") || url_starts_with(url, "http://")) {
-            return Err(OtaNoticeError::InvalidField(URL));
         }
         let size = match self.size {
             Some(v) if v.kind() != Kind::Null => Some(
@@ -362,7 +403,13 @@ impl JobFields<'_> {
             needed: 0,
         };
         out.value(VERSION, version);
-        out.value(URL, url);
+        match source {
+            Source::Url(url) => out.value(URL, url),
+            Source::Stream(stream) => {
+                out.name(STREAM);
+                out.field(|w| w.write_str(stream), stream.len());
+            }
+        }
         if let Some(size) = size {
             out.display(SIZE, size);
         }
@@ -378,6 +425,13 @@ impl JobFields<'_> {
         }
         out.finish()
     }
+}
+
+/// Where a job's image comes from.
+#[derive(Clone, Copy)]
+enum Source<'a> {
+    Url(Value<'a>),
+    Stream(&'a str),
 }
 
 fn url_starts_with(url: Value<'_>, prefix: &str) -> bool {
@@ -773,6 +827,38 @@ mod tests {
         );
         let mut exact = std::vec![0u8; n];
         assert_eq!(fields(&v).write(&mut exact), Ok(n));
+    }
+
+    #[test]
+    fn a_job_delivered_over_mqtt_names_its_stream_instead_of_a_url_and_needs_a_size() {
+        let raw = format!(r#"{{"version":"2.0","size":3604,"md5":"{MD5}","url":"https://x/y"}}"#);
+        let doc = Value::parse(raw.as_bytes()).unwrap();
+        let mut buf = [0u8; 256];
+        let n = fields(&doc).write_streamed("1234/1", &mut buf).unwrap();
+        let job = OtaJob::decode(&buf[..n]).unwrap();
+        assert_eq!(job.stream(), Some("1234/1"));
+        assert_eq!(job.url(), "", "the stream stands in for the URL");
+        assert_eq!(job.size(), Some(3604));
+        assert!(format!("{job:?}").contains(r#"stream: Some("1234/1")"#));
+        let mut kept = [0u8; 256];
+        let copy = job.copy_into(&mut kept).unwrap();
+        assert_eq!(copy.stream(), Some("1234/1"));
+
+        let unsized_doc = format!(r#"{{"version":"2.0","md5":"{MD5}"}}"#);
+        let doc = Value::parse(unsized_doc.as_bytes()).unwrap();
+        assert_eq!(
+            fields(&doc).write_streamed("1234/1", &mut buf),
+            Err(OtaNoticeError::MissingField("size"))
+        );
+        assert_eq!(
+            fields(&doc).write_streamed("", &mut buf),
+            Err(OtaNoticeError::InvalidField("stream"))
+        );
+        // A job over HTTP has no stream.
+        let http = format!(r#"{{"version":"1","url":"https://h/a","md5":"{MD5}"}}"#);
+        let doc = Value::parse(http.as_bytes()).unwrap();
+        let n = fields(&doc).write(&mut buf).unwrap();
+        assert_eq!(OtaJob::decode(&buf[..n]).unwrap().stream(), None);
     }
 
     #[test]

@@ -147,8 +147,8 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
             Ok(session_present) => self.restore(session_present).await,
             Err(e) => Err(e),
         };
-        if let Err(e) = &result {
-            info!("connect failed ({:?})", e.kind());
+        if let Err(_e) = &result {
+            info!("connect failed ({:?})", _e.kind());
             self.session.link_down();
             self.outbox.reset();
             self.platform.parts().transport.close().await;
@@ -364,7 +364,7 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
                 continue;
             }
             let transport = self.platform.parts().transport;
-            let (id, n) = match self.session.subscribe(&[topic], self.outbox.free()) {
+            let (_id, n) = match self.session.subscribe(&[topic], self.outbox.free()) {
                 Err(SessionError::Encode(EncodeError::BufferTooSmall { .. }))
                     if self.outbox.queued() > 0 =>
                 {
@@ -380,7 +380,7 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
                 "SUBSCRIBE {} (QoS {:?}) as packet {}",
                 topic.filter.as_str(),
                 topic.qos,
-                id.get()
+                _id.get()
             );
             self.outbox.commit(n);
         }
@@ -521,6 +521,7 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
                 other => break other?,
             }
         };
+        #[cfg(any(feature = "log", feature = "defmt"))]
         for topic in &list {
             debug!(
                 "SUBSCRIBE {} (QoS {:?}) as packet {}",
@@ -976,12 +977,12 @@ impl<T: Transport, C: Clock> Wire<'_, '_, T, C> {
                 }
             };
         match id {
-            Some(id) => debug!(
+            Some(_id) => debug!(
                 "PUBLISH {} (QoS {:?}, {} bytes) as packet {}",
                 topic.as_str(),
                 qos,
                 payload.len(),
-                id.get()
+                _id.get()
             ),
             None => debug!(
                 "PUBLISH {} (QoS {:?}, {} bytes)",

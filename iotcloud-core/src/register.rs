@@ -323,14 +323,10 @@ pub(crate) async fn run<R: Registration + ?Sized, T: Transport, C: Clock>(
     result
 }
 
-/// Where an answer is in the work memory.
+/// An answer read into the work memory: over HTTP as read; over MQTT, where it is.
 #[cfg(feature = "registration")]
-enum Received {
-    Http {
-        status: u16,
-        head: usize,
-        body: Range<usize>,
-    },
+enum Received<'w> {
+    Http(HttpAnswer<'w>),
     Mqtt {
         topic: Range<usize>,
         payload: Range<usize>,
@@ -354,7 +350,7 @@ async fn steps<R: Registration + ?Sized, T: Transport, C: Clock>(
             let request = registration.request(step, kept, ctx, &mut Scratch::new(free))?;
             match request {
                 RegisterRequest::Http(request) => {
-                    http_exchange(&request, transport, clock, &mut *work).await?
+                    Received::Http(crate::ota::call(transport, clock, &request, &mut *work).await?)
                 }
                 RegisterRequest::Mqtt(request) => {
                     let deadline = clock.now_ms().saturating_add(request.timeout_ms);
@@ -377,14 +373,7 @@ async fn steps<R: Registration + ?Sized, T: Transport, C: Clock>(
         // The request is gone; it may have held a password.
         scratch.fill(0);
         let answer = match received {
-            Received::Http { status, head, body } => {
-                let (head_part, rest) = work.split_at_mut(body.start);
-                RegisterAnswer::Http(HttpAnswer::new(
-                    status,
-                    &head_part[..head],
-                    &mut rest[..body.len()],
-                ))
-            }
+            Received::Http(answer) => RegisterAnswer::Http(answer),
             Received::Mqtt { topic, payload } => {
                 let (head_part, rest) = work.split_at_mut(payload.start);
                 let topic = core::str::from_utf8(&head_part[topic])
@@ -406,41 +395,6 @@ async fn steps<R: Registration + ?Sized, T: Transport, C: Clock>(
     Err(RegisterError::BadResponse(
         "more registration steps than a registration makes",
     ))
-}
-
-/// One HTTP exchange of a registration: the head in the first part of `work`, the body in
-/// the rest.
-#[cfg(feature = "registration")]
-async fn http_exchange<T: Transport, C: Clock>(
-    request: &HttpRequest<'_>,
-    transport: &mut T,
-    clock: &C,
-    work: &mut [u8],
-) -> Result<Received, RegisterError<T::Error>> {
-    use crate::http::client::{Exchange, Redirects, Request};
-
-    let head_len = request.head_room.min(work.len() / 2);
-    let (head, body_buf) = work.split_at_mut(head_len);
-    let req = Request {
-        method: request.method,
-        url: request.url,
-        headers: &request.headers,
-        body: request.body,
-        server: request.server,
-        client: None,
-        timeout_ms: request.timeout_ms,
-    };
-    let mut exchange = Exchange::start(transport, clock, &req, Redirects::Refuse, head).await?;
-    let status = exchange.status();
-    let read = exchange.read_to_end(body_buf).await.map(<[u8]>::len);
-    let head = exchange.head_len();
-    exchange.close().await;
-    let body_len = read?;
-    Ok(Received::Http {
-        status,
-        head,
-        body: head_len..head_len + body_len,
-    })
 }
 
 /// A provider's refusal of an answer, as a registration error of any transport.

@@ -1,7 +1,8 @@
-//! One exchange with a cloud's HTTP OTA API, for clouds that run their jobs over HTTP
-//! (OneNET announces a job over MQTT, then reports versions, checks for the task and
-//! reports its status over HTTP). The provider writes the request and reads the answer;
-//! this sends one and receives the other, with the client downloads and registration use.
+//! One exchange with a cloud's HTTP API: each HTTP step of a dynamic registration, and the
+//! OTA API of clouds that run their jobs over HTTP (OneNET announces a job over MQTT, then
+//! reports versions, checks for the task and reports its status over HTTP). The provider
+//! writes the request and reads the answer; this sends one and receives the other, with the
+//! client downloads use.
 
 use crate::clock::Clock;
 use crate::http::HttpError;

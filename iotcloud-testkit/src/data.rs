@@ -276,3 +276,22 @@ pub fn on(request: &str, reply: &str, answer: impl Fn(&str) -> String + 'static)
         }
     })
 }
+
+/// The name and raw JSON value of each property, as owned strings (for assertions on a
+/// provider's `DataFormat::read`).
+pub fn pairs(p: &iotcloud_core::data::Properties<'_>) -> Vec<(String, String)> {
+    p.iter()
+        .map(|(n, v)| {
+            let value = core::str::from_utf8(v.raw()).unwrap();
+            (n.as_plain_str().unwrap().into(), value.into())
+        })
+        .collect()
+}
+
+/// The error of a downlink a provider refused to read; panics if it read it.
+pub fn invalid(down: iotcloud_core::data::Down<'_>) -> iotcloud_core::data::DataError {
+    match down {
+        iotcloud_core::data::Down::Invalid(e) => e,
+        other => panic!("not invalid: {other:?}"),
+    }
+}

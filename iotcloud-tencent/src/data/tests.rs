@@ -6,6 +6,8 @@ use std::vec::Vec;
 
 use iotcloud_core::data::{Field, MAX_ID_LEN, Object, Request};
 
+use iotcloud_testkit::data::{invalid, pairs};
+
 use super::*;
 
 const PID: &str = "LD8S5J1L07";
@@ -32,23 +34,6 @@ fn write(up: Up<'_>) -> Result<(String, String, QoS), DataError> {
 
 fn read<'a>(topic: &'a str, payload: &'a str) -> Down<'a> {
     tencent().read(topic, payload.as_bytes())
-}
-
-/// Name and raw value of each property.
-fn pairs(p: &Properties<'_>) -> Vec<(String, String)> {
-    p.iter()
-        .map(|(n, v)| {
-            let value = core::str::from_utf8(v.raw()).unwrap();
-            (n.as_plain_str().unwrap().into(), value.into())
-        })
-        .collect()
-}
-
-fn invalid(down: Down<'_>) -> DataError {
-    match down {
-        Down::Invalid(e) => e,
-        other => panic!("not invalid: {other:?}"),
-    }
 }
 
 const PROP_UP: &str = "$thing/up/property/LD8S5J1L07/test";

@@ -6,6 +6,8 @@ use std::vec::Vec;
 
 use iotcloud_core::data::{Field, MAX_ID_LEN, Request};
 
+use iotcloud_testkit::data::{invalid, pairs};
+
 use super::*;
 
 const ID: &str = "6c95875d0f5ba69607nzfl";
@@ -47,23 +49,6 @@ fn write(up: Up<'_>) -> (String, String, QoS) {
 fn read<'a>(suffix: &str, payload: &'a str) -> Down<'a> {
     // The topic is only compared, so a temporary does.
     tuya().read(String::leak(topic(suffix)), payload.as_bytes())
-}
-
-/// Name and raw (unwrapped) value of each property.
-fn pairs(p: &Properties<'_>) -> Vec<(String, String)> {
-    p.iter()
-        .map(|(n, v)| {
-            let value = core::str::from_utf8(v.raw()).unwrap();
-            (n.as_plain_str().unwrap().into(), value.into())
-        })
-        .collect()
-}
-
-fn invalid(down: Down<'_>) -> DataError {
-    match down {
-        Down::Invalid(e) => e,
-        other => panic!("not invalid: {other:?}"),
-    }
 }
 
 fn reply(down: Down<'_>) -> (u32, i64, bool) {

@@ -57,11 +57,7 @@ async fn round(clockless: bool) -> iotcloud_testkit::data::DataRound {
 #[tokio::test]
 async fn the_aliyun_thing_model_round_trips_in_aliyuns_format() {
     let round = round(false).await;
-    let published: Vec<(&str, &str)> = round
-        .published
-        .iter()
-        .map(|(t, p)| (t.as_str(), p.as_str()))
-        .collect();
+    let published = round.published();
     let desired_get = format!("{SYS}/property/desired/get");
     let set_reply = format!("{SYS}/service/property/set_reply");
     let blink_reply = format!("{SYS}/service/Blink_reply");

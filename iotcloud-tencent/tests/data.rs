@@ -142,11 +142,7 @@ fn events(offset_known: bool) -> Vec<DataEv> {
 #[tokio::test]
 async fn the_tencent_data_template_round_trips_in_tencents_format() {
     let round = round(false).await;
-    let published: Vec<(&str, &str)> = round
-        .published
-        .iter()
-        .map(|(t, p)| (t.as_str(), p.as_str()))
-        .collect();
+    let published = round.published();
     assert_eq!(published, PUBLISHED);
     assert_eq!(round.events, events(true));
 }
@@ -154,11 +150,7 @@ async fn the_tencent_data_template_round_trips_in_tencents_format() {
 #[tokio::test]
 async fn a_device_without_a_clock_learns_the_time_from_the_operation_topic() {
     let round = round(true).await;
-    let published: Vec<(&str, &str)> = round
-        .published
-        .iter()
-        .map(|(t, p)| (t.as_str(), p.as_str()))
-        .collect();
+    let published = round.published();
     // The time request carries no device time, and no message carries a time, so the
     // round is the same byte for byte; only the sync has no offset to tell.
     assert_eq!(published, PUBLISHED);

@@ -47,6 +47,16 @@ pub struct DataRound {
     pub event_refused: Option<String>,
 }
 
+impl DataRound {
+    /// [`DataRound::published`] as borrowed topic and payload pairs, to compare with a table.
+    pub fn published(&self) -> Vec<(&str, &str)> {
+        self.published
+            .iter()
+            .map(|(t, p)| (t.as_str(), p.as_str()))
+            .collect()
+    }
+}
+
 /// An owned copy of a data-model event.
 #[derive(Debug, Clone, PartialEq)]
 pub enum DataEv {

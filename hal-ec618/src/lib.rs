@@ -2,8 +2,7 @@
 #![no_std]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
-// On a hosted target (tests, host builds of the static library) link std: it brings the panic
-// handler a `staticlib` needs there, and the `fake` SDK uses it.
+// On a hosted target (tests, host builds) link std: the `fake` SDK uses it.
 #[cfg(not(target_os = "none"))]
 extern crate std;
 

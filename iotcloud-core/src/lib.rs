@@ -9,6 +9,7 @@ extern crate std;
 mod trace;
 
 mod bytes;
+#[macro_use]
 pub mod clock;
 pub mod data;
 pub mod device;

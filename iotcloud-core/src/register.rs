@@ -17,7 +17,7 @@ use core::fmt::{self, Write as _};
 use sha2::{Digest as _, Sha256};
 
 #[cfg(feature = "registration")]
-use crate::clock::{Clock, with_deadline};
+use crate::clock::Clock;
 use crate::http::{HttpError, Method, Url};
 #[cfg(feature = "registration")]
 use crate::mqtt::Packet;
@@ -310,7 +310,7 @@ pub(crate) async fn run<R: Registration + ?Sized, T: Transport, C: Clock>(
 ) -> Result<usize, RegisterError<T::Error>> {
     let deadline = clock.now_ms().saturating_add(total_ms);
     let all = steps(registration, transport, clock, ctx, work, scratch, out);
-    let result = match with_deadline(clock, deadline, all).await {
+    let result = match within!(clock, deadline, all) {
         Some(result) => result,
         None => {
             // Cut off in the middle of an exchange: the connection may still be open.
@@ -589,7 +589,7 @@ async fn exchange<T: Transport, C: Clock>(
             len: Packet::Connect(*connect).buffer_len().unwrap_or(usize::MAX),
             capacity: buf.len(),
         })?;
-    match with_deadline(clock, deadline, transport.connect(endpoint)).await {
+    match within!(clock, deadline, transport.connect(endpoint)) {
         None => return Err(RegisterError::Timeout),
         Some(Err(e)) => return Err(RegisterError::Transport(e)),
         Some(Ok(())) => {}
@@ -598,7 +598,7 @@ async fn exchange<T: Transport, C: Clock>(
         transport.write_all(&buf[..n]).await?;
         transport.flush().await
     };
-    match with_deadline(clock, deadline, write).await {
+    match within!(clock, deadline, write) {
         None => return Err(RegisterError::Timeout),
         Some(Err(e)) => return Err(RegisterError::Transport(e)),
         Some(Ok(())) => {}
@@ -643,7 +643,7 @@ async fn exchange<T: Transport, C: Clock>(
                 capacity: buf.len(),
             });
         }
-        match with_deadline(clock, deadline, transport.read(&mut buf[filled..])).await {
+        match within!(clock, deadline, transport.read(&mut buf[filled..])) {
             None => return Err(RegisterError::Timeout),
             Some(Err(e)) => return Err(RegisterError::Transport(e)),
             Some(Ok(0)) => return Err(RegisterError::Http(HttpError::Closed)),

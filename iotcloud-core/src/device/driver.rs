@@ -11,7 +11,7 @@ use super::link::{Framed, Inbox, Outbox, Read, WriteFailed};
 #[cfg(feature = "ota")]
 use super::ota::OtaState;
 use super::{DeviceOptions, Memory};
-use crate::clock::{Clock, with_deadline};
+use crate::clock::Clock;
 use crate::error::{Error, ProtocolError};
 use crate::mqtt::{
     Connect, EncodeError, Packet, PacketId, PacketType, Publish, QoS, QosPid, SubscribeTopic,
@@ -234,7 +234,7 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
             endpoint.port,
             if endpoint.tls.is_some() { "TLS" } else { "TCP" }
         );
-        match with_deadline(clock, deadline, transport.connect(&endpoint)).await {
+        match within!(clock, deadline, transport.connect(&endpoint)) {
             None => return Err(Error::Timeout),
             Some(Err(e)) => return Err(Error::Transport(e)),
             Some(Ok(())) => {}

@@ -2,7 +2,7 @@
 //! out, and the moves of bytes between them and the transport.
 
 use super::event::DisconnectReason;
-use crate::clock::{Clock, with_deadline};
+use crate::clock::Clock;
 use crate::error::Error;
 use crate::mqtt::{DecodeError, FrameStatus, frame_status};
 use crate::transport::Transport;
@@ -150,7 +150,7 @@ impl<'b> Inbox<'b> {
     ) -> Read<T::Error> {
         let read = transport.read(&mut self.rx[self.rx_len..]);
         let outcome = match deadline {
-            Some(at) => with_deadline(clock, at, read).await,
+            Some(at) => within!(clock, at, read),
             None => Some(read.await),
         };
         match outcome {

@@ -7,7 +7,7 @@ use core::fmt::Write as _;
 
 use super::chunked::ChunkedDecoder;
 use super::{HttpError, Method, Scheme, Url};
-use crate::clock::{Clock, with_deadline};
+use crate::clock::Clock;
 use crate::scratch::TextWriter;
 use crate::transport::{ClientIdentity, Endpoint, ServerAuth, Tls, Transport};
 
@@ -284,13 +284,11 @@ impl<'t, 'b, T: Transport, C: Clock> Exchange<'t, 'b, T, C> {
                     capacity: self.buf.len(),
                 });
             }
-            let n = match with_deadline(
+            let n = match within!(
                 self.clock,
                 self.clock.now_ms().saturating_add(self.timeout_ms),
                 self.transport.read(room),
-            )
-            .await
-            {
+            ) {
                 None => return Err(HttpError::Timeout),
                 Some(Err(e)) => return Err(HttpError::Transport(e)),
                 Some(Ok(n)) => n,
@@ -363,7 +361,7 @@ async fn exchange_head<T: Transport, C: Clock>(
         tls,
     };
     let deadline = || clock.now_ms().saturating_add(req.timeout_ms);
-    match with_deadline(clock, deadline(), transport.connect(&endpoint)).await {
+    match within!(clock, deadline(), transport.connect(&endpoint)) {
         None => return Err(HttpError::Timeout),
         Some(Err(e)) => return Err(HttpError::Transport(e)),
         Some(Ok(())) => {}
@@ -375,7 +373,7 @@ async fn exchange_head<T: Transport, C: Clock>(
         }
         transport.flush().await
     };
-    match with_deadline(clock, deadline(), sent).await {
+    match within!(clock, deadline(), sent) {
         None => {
             transport.close().await;
             return Err(HttpError::Timeout);
@@ -417,7 +415,7 @@ async fn exchange_head<T: Transport, C: Clock>(
                 capacity: buf.len(),
             });
         }
-        match with_deadline(clock, deadline(), transport.read(&mut buf[filled..])).await {
+        match within!(clock, deadline(), transport.read(&mut buf[filled..])) {
             None => {
                 transport.close().await;
                 return Err(HttpError::Timeout);

@@ -14,7 +14,7 @@ use super::download::{DownloadHost, DownloadSettings, OtaError};
 use super::job::OtaJob;
 use super::sink::FirmwareSink;
 use super::transfer::{Stop, Transfer};
-use crate::clock::{Clock, with_deadline};
+use crate::clock::Clock;
 use crate::json::JsonError;
 
 /// The smallest block a download over MQTT asks for: a receive memory that cannot hold a
@@ -209,7 +209,7 @@ where
             let reply_by = clock.now_ms().saturating_add(settings.timeout_ms);
             let mut stray = None;
             loop {
-                let reply = with_deadline(clock, reply_by, host.next_block()).await;
+                let reply = within!(clock, reply_by, host.next_block());
                 let b = match reply {
                     None => return Err(Fail::NoReply(stray)),
                     Some(reply) => reply?,
@@ -238,9 +238,7 @@ where
             transfer.wrote(host).await;
             Ok(())
         };
-        let outcome = with_deadline(clock, deadline, attempt)
-            .await
-            .unwrap_or(Err(Fail::TookTooLong));
+        let outcome = within!(clock, deadline, attempt).unwrap_or(Err(Fail::TookTooLong));
         let last = transfer.last_attempt();
         let give_up = match outcome {
             Ok(()) => continue,

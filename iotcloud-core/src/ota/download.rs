@@ -10,7 +10,7 @@ use super::job::OtaJob;
 use super::sink::FirmwareSink;
 use super::status::OtaFailure;
 use super::transfer::{Stop, Transfer};
-use crate::clock::{Clock, with_deadline};
+use crate::clock::Clock;
 use crate::http::client::{Exchange, Redirects, Request};
 use crate::http::{HttpError, Url};
 use crate::kv::KvStore;
@@ -369,9 +369,7 @@ where
                 host.idle().await;
             }
         };
-        let outcome = with_deadline(clock, deadline, attempt)
-            .await
-            .unwrap_or(Err(Step::TookTooLong));
+        let outcome = within!(clock, deadline, attempt).unwrap_or(Err(Step::TookTooLong));
         transport.close().await;
         let last = transfer.last_attempt();
         let offset = transfer.offset();

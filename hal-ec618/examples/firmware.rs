@@ -9,6 +9,7 @@
 #![no_std]
 
 use core::ffi::c_void;
+use core::pin::pin;
 
 use embassy_futures::select::{Either, select};
 use embedded_io_async::{Read, Write};
@@ -87,7 +88,8 @@ async fn device() -> Result<(), NetError> {
 pub extern "C" fn iotcloud_task_main(_param: *mut c_void) {
     let clock = Ec618Clock::new();
     // The device beside an SNTP re-sync every hour.
-    let _ = block_on(async {
+    // Pinned where it is built, so that the task's stack holds the future once.
+    let _ = block_on(pin!(async {
         match select(
             device(),
             clock.keep_sntp_synced(c"ntp.aliyun.com", 1, 3_600_000),
@@ -97,7 +99,7 @@ pub extern "C" fn iotcloud_task_main(_param: *mut c_void) {
             Either::First(result) => result,
             Either::Second(never) => never,
         }
-    });
+    }));
     let _ = clock.unix_time_ms();
     // A task function must not return in FreeRTOS: park it.
     loop {

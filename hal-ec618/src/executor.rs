@@ -73,6 +73,11 @@ impl Drop for Running {
 /// One `block_on` may run at a time in the whole firmware ([`ExecutorError::Busy`] otherwise):
 /// run all of the device's futures inside it (with `embassy_futures::join`/`select` where
 /// several are needed). It also fires the timers of [`crate::time::sleep_until`].
+///
+/// Pass the future pinned where it is built, `block_on(core::pin::pin!(run()))`: a device's
+/// future is several kilobytes (5 KB for an Aliyun device with the default features), and
+/// given by value it is moved into this function's frame, so the task's stack holds it
+/// twice. `Pin<&mut F>` is a future too, and only the pointer moves.
 pub fn block_on<F: Future>(fut: F) -> Result<F::Output, ExecutorError> {
     if RUNNING
         .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)

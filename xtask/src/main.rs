@@ -16,8 +16,10 @@
 //! - `embassy`: only hal-embassy's steps of `test` (the device target, its features, the
 //!   end-to-end test).
 //! - `ec618-check`: only hal-ec618's binding and symbol checks against the vendor's headers.
-//! - `qemu`: only the emulated Cortex-M3 part: the SDK's checks on the target, and the
-//!   device firmware exchanging MQTT with a local mosquitto through the board's UART.
+//! - `qemu`: only the emulated Cortex-M3 part: the SDK's checks on the target, the device
+//!   firmware exchanging MQTT with a local mosquitto through the board's UART, and
+//!   hal-ec618's device task doing the same over a stand-in for the vendor SDK (its peak
+//!   stack).
 //! - `footprint`: flash, RAM and peak stack of the minimal device firmware per cloud.
 //! - `bench`: the benchmark (`iotcloud-bench`) in release, against a mosquitto it
 //!   starts on loopback; prints one table. Arguments after `bench` go to it (`--quick`).
@@ -286,6 +288,10 @@ fn qemu() -> Result<(), String> {
     timed(
         "MQTT end to end through the UART (QEMU + mosquitto)",
         firmware::end_to_end,
+    )?;
+    timed(
+        "hal-ec618's device task over the SDK stand-in (QEMU + mosquitto)",
+        firmware::ec618_task,
     )
 }
 
@@ -427,7 +433,7 @@ fn test() -> Result<(), String> {
     msrv()?;
     hal_embassy()?;
     step(
-        "hal-ec618 static library for the Air780E",
+        "hal-ec618 for the Air780E",
         "cargo",
         &[
             "build",

@@ -23,6 +23,8 @@ pub struct Exit {
     pub at: Instant,
     /// Peak resident set size, KiB.
     pub max_rss_kib: u64,
+    /// User and system CPU time of the client process over its whole life, µs.
+    pub cpu_us: u64,
     /// Everything it printed after `ready`.
     pub output: String,
 }
@@ -120,6 +122,7 @@ impl Client {
         Ok(Exit {
             at,
             max_rss_kib: value(&output, "max_rss_kib")? as u64,
+            cpu_us: value(&output, "cpu_us")? as u64,
             output,
         })
     }
@@ -151,6 +154,10 @@ pub fn launch(args: &[String]) -> Result<()> {
     let (status, usage) = wait4(child.id())?;
     let mut out = std::io::stdout().lock();
     writeln!(out, "max_rss_kib={}", usage.ru_maxrss).ctx("writing to the parent")?;
+    // Both fields are `i64` on the 64-bit Linux the benchmark runs on.
+    let micros = |t: libc::timeval| t.tv_sec * 1_000_000 + t.tv_usec;
+    let cpu_us = micros(usage.ru_utime) + micros(usage.ru_stime);
+    writeln!(out, "cpu_us={cpu_us}").ctx("writing to the parent")?;
     out.flush().ctx("writing to the parent")?;
     if !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
         return fail(format!("{program} failed (wait status {status})"));

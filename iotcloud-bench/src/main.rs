@@ -20,6 +20,7 @@ mod footprint;
 mod measure;
 mod providers;
 mod report;
+mod sink;
 mod subscriber;
 
 use std::process::ExitCode;

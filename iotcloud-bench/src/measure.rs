@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use crate::broker::Broker;
 use crate::child::{Client, Exit, this_binary, value};
 use crate::error::{Context, Result, fail};
+use crate::sink::Sink;
 use crate::subscriber::Subscriber;
 use crate::{PAYLOAD, WINDOW};
 
@@ -49,6 +50,8 @@ pub struct Throughput {
     pub device_bytes: Option<usize>,
     /// The broker's CPU time over the run's wall time (1.0: one core busy throughout).
     pub broker_busy: Option<f64>,
+    /// Row 1b: the client process's CPU time (user and system) per message, µs.
+    pub cpu_us_per_msg: Option<f64>,
 }
 
 /// One round-trip run.
@@ -188,6 +191,39 @@ fn publish_batch(
             Ok((start, exit))
         }
     }
+}
+
+/// Row 1b: `peer` publishes `count` messages at `qos` to a [`Sink`] of its own, which only
+/// acknowledges, so that the client's own speed is measured rather than the broker's. The
+/// rate stops the clock as row 1 does: at the sink's last PUBLISH at QoS 0, at the client's
+/// exit (after its last PUBACK) at QoS 1. Also the client's CPU time per message.
+pub fn throughput_sink(peer: Peer, qos: u8, count: u64) -> Result<Throughput> {
+    let topic = format!("bench/sink/{}/qos{qos}", peer.slug());
+    let batches = if peer == Peer::Mosquitto && qos == 1 && count > MOSQUITTO_PUB_QOS1_MAX {
+        vec![count / 2, count - count / 2]
+    } else {
+        vec![count]
+    };
+    let mut result = Throughput::default();
+    let (mut elapsed, mut cpu_us, mut complete) = (Duration::ZERO, 0, true);
+    for batch in batches {
+        let sink = Sink::start(batch)?;
+        let (start, exit) = publish_batch(peer, sink.port, qos, batch, &topic)?;
+        let seen = sink.finish()?;
+        result.received += seen.count;
+        result.max_rss_kib = result.max_rss_kib.max(exit.max_rss_kib);
+        cpu_us += exit.cpu_us;
+        match (qos, seen.all_at) {
+            (0, Some(end)) => elapsed += end - start,
+            (_, Some(_)) => elapsed += exit.at - start,
+            (_, None) => complete = false,
+        }
+    }
+    if complete && result.received == count {
+        result.rate = Some(count as f64 / elapsed.as_secs_f64());
+    }
+    result.cpu_us_per_msg = Some(cpu_us as f64 / count as f64);
+    Ok(result)
 }
 
 /// Round trips of `count` QoS 1 messages with `peer` (a Rust client).

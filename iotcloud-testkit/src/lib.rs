@@ -26,10 +26,12 @@
 pub mod data;
 pub mod fault;
 
+use std::collections::BTreeSet;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use hal_host::{FileStore, HostError, HostPlatform};
@@ -82,6 +84,26 @@ fn is_root() -> bool {
 #[derive(Default, Clone)]
 pub struct ListenerExtra(pub Vec<String>);
 
+/// A loopback port that was free a moment ago and that this process has not handed out
+/// before (two tests starting brokers at once could otherwise be given the same one).
+fn free_port() -> u16 {
+    static HANDED_OUT: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        if HANDED_OUT
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(port)
+        {
+            return port;
+        }
+    }
+}
+
 /// A mosquitto process on a loopback port, with persistence in a temporary directory.
 pub struct Broker {
     child: Option<Child>,
@@ -125,23 +147,37 @@ impl Broker {
     }
 
     fn start_in(dir: tempfile::TempDir, extra: ListenerExtra) -> Broker {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
         let mut b = Broker {
             child: None,
-            port,
+            port: 0,
             dir,
             extra,
         };
-        b.launch();
-        b
+        // A port found free can be taken by another broker before this one binds it (a
+        // test running beside this one, another test process): try another then.
+        let mut lost = String::new();
+        for _ in 0..10 {
+            b.port = free_port();
+            match b.try_launch() {
+                Ok(()) => return b,
+                Err(log) => lost = log,
+            }
+        }
+        panic!("mosquitto found no free port in 10 tries; its last log:\n{lost}");
     }
 
     fn launch(&mut self) {
+        if let Err(log) = self.try_launch() {
+            panic!("mosquitto could not listen on port {}: {log}", self.port);
+        }
+    }
+
+    /// Starts mosquitto on `self.port`: `Ok` once this process says it is running and the
+    /// port accepts connections, `Err` with its log if it exited (its port was taken).
+    fn try_launch(&mut self) -> Result<(), String> {
         let dir = self.dir.path();
+        // The log is appended to across restarts: only what this start writes counts.
+        let logged_before = self.log().len();
         let mut conf = format!(
             "listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\n\
              persistence_location {dir}/\nautosave_interval 1\nlog_dest file {dir}/mosquitto.log\n\
@@ -159,24 +195,33 @@ impl Broker {
         }
         let conf_path = dir.join("mosquitto.conf");
         std::fs::write(&conf_path, conf).unwrap();
-        let child = Command::new(mosquitto_bin())
+        let mut child = Command::new(mosquitto_bin())
             .arg("-c")
             .arg(&conf_path)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("start mosquitto");
-        self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
-                panic!("mosquitto exited with {status}: {}", self.log());
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return Err(format!("mosquitto exited with {status}: {}", self.log()));
             }
-            assert!(
-                Instant::now() < deadline,
-                "mosquitto did not start: {}",
-                self.log()
-            );
+            // "mosquitto version … running" comes once every listener is open, so a
+            // connection then reaches this process and not another broker on the port.
+            let running = self
+                .log()
+                .get(logged_before..)
+                .is_some_and(|new| new.contains(" running"));
+            if running && TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                self.child = Some(child);
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("mosquitto did not start: {}", self.log());
+            }
             std::thread::sleep(Duration::from_millis(20));
         }
     }

@@ -153,12 +153,21 @@ fn timed(name: &str, work: fn() -> Result<(), String>) -> Result<(), String> {
 /// then the published packages, unpacked outside the repository, run their tests.
 fn packages() -> Result<(), String> {
     package::clear_extracted().map_err(|why| format!("packages: {why}"))?;
+    package::clear_verify_builds().map_err(|why| format!("packages: {why}"))?;
     // `--allow-dirty`: this checks what would be published from the working tree, which
     // need not be committed yet.
+    let verify = package::verify_dir();
+    let verify = verify.to_string_lossy();
     step(
         "packages",
         "cargo",
-        &["package", "--workspace", "--allow-dirty"],
+        &[
+            "package",
+            "--workspace",
+            "--allow-dirty",
+            "--target-dir",
+            &verify,
+        ],
     )?;
     let dir = package::unpack().map_err(|why| format!("unpacking the packages: {why}"))?;
     let mut cmd = Command::new("cargo");

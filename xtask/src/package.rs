@@ -96,11 +96,65 @@ pub fn clear_extracted() -> Result<(), String> {
     Ok(())
 }
 
+/// The target directory `cargo package` verifies the packages in (and writes them to, under
+/// `package/`): one of its own, where every build of the workspace's packages is of their
+/// packaged sources.
+pub fn verify_dir() -> PathBuf {
+    workspace_target_dir().join("package-verify")
+}
+
+/// Removes the verification builds of the workspace's own packages from [`verify_dir`].
+/// cargo takes a registry's sources as never changing, so a package's build there counts as
+/// up to date whatever the sources now say: the packages would be verified against an
+/// earlier run's build of each other (a stale `iotcloud-core` once failed `iotcloud-aliyun`'s
+/// verification). The other crates' builds stay, so only the workspace's are rebuilt.
+pub fn clear_verify_builds() -> Result<(), String> {
+    let names: Vec<String> = published()?.into_iter().map(|(_, name)| name).collect();
+    let debug = verify_dir().join("debug");
+    for (sub, underscored, prefix) in [
+        (".fingerprint", false, ""),
+        ("build", false, ""),
+        ("deps", true, "lib"),
+        ("deps", true, ""),
+    ] {
+        let Ok(entries) = fs::read_dir(debug.join(sub)) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let file = entry.file_name().to_string_lossy().into_owned();
+            let ours = names.iter().any(|name| {
+                let name = if underscored {
+                    name.replace('-', "_")
+                } else {
+                    name.clone()
+                };
+                file.strip_prefix(prefix)
+                    .and_then(|rest| rest.strip_prefix(name.as_str()))
+                    .and_then(|rest| rest.strip_prefix('-'))
+                    .and_then(|rest| rest.split('.').next())
+                    .is_some_and(|hash| {
+                        hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit())
+                    })
+            });
+            if ours {
+                let path = entry.path();
+                let removed = if path.is_dir() {
+                    fs::remove_dir_all(&path)
+                } else {
+                    fs::remove_file(&path)
+                };
+                removed.map_err(|e| format!("removing {}: {e}", path.display()))?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Unpacks every published package into `target/package-test/` as one workspace whose
 /// crates find each other through `[patch.crates-io]`, as they would on crates.io.
 pub fn unpack() -> Result<PathBuf, String> {
     let target = workspace_target_dir();
-    let packages = target.join("package");
+    let packages = verify_dir().join("package");
     let dir = target.join("package-test");
     if dir.exists() {
         fs::remove_dir_all(&dir).map_err(|e| format!("clearing {}: {e}", dir.display()))?;
@@ -110,8 +164,11 @@ pub fn unpack() -> Result<PathBuf, String> {
     let mut patches = String::new();
     for (_, name) in published()? {
         let file = crate_file(&packages, &name)?;
+        // `-m`: the files get the time of unpacking, not the times they were packaged with,
+        // so that cargo sees them as newer than an earlier run's build of the same paths
+        // (it judges path dependencies by modification time).
         let status = Command::new("tar")
-            .arg("-xzf")
+            .arg("-xzmf")
             .arg(&file)
             .arg("-C")
             .arg(&dir)

@@ -169,6 +169,7 @@ fn packages() -> Result<(), String> {
             &verify,
         ],
     )?;
+    package::clear_verify_builds().map_err(|why| format!("packages: {why}"))?;
     let dir = package::unpack().map_err(|why| format!("unpacking the packages: {why}"))?;
     let mut cmd = Command::new("cargo");
     cmd.args(["test", "--workspace"])

@@ -939,7 +939,7 @@ impl<T: Transport, C: Clock> Wire<'_, '_, T, C> {
             retain,
             payload,
         };
-        let len = Packet::Publish(probe).buffer_len().unwrap_or(usize::MAX);
+        let len = probe.frame_len().unwrap_or(usize::MAX);
         if self.session.is_connected() && self.outbox.must_write_for(len) {
             let lost = self.write_out(&[]).await.err();
             if let (Some(e), QoS::AtMostOnce) = (lost, qos) {

@@ -147,16 +147,6 @@ impl<'a> Packet<'a> {
         }
     }
 
-    fn first_byte(&self) -> u8 {
-        match self {
-            Packet::Publish(p) => p.first_byte(),
-            other => {
-                let t = other.packet_type();
-                (t as u8) << 4 | t.required_flags().unwrap_or(0)
-            }
-        }
-    }
-
     fn body_len(&self) -> Result<usize, EncodeError> {
         Ok(match self {
             Packet::Connect(c) => c.body_len()?,
@@ -184,34 +174,40 @@ impl<'a> Packet<'a> {
     /// A buffer that is too small gives [`EncodeError::BufferTooSmall`] with the size
     /// needed; nothing is ever cut short.
     pub fn emit(&self, buf: &mut [u8]) -> Result<usize, EncodeError> {
-        let body_len = self.body_len()?;
-        let needed = frame_len(body_len)?;
-        if buf.len() < needed {
-            return Err(EncodeError::BufferTooSmall {
-                needed,
-                available: buf.len(),
-            });
-        }
-        let mut w = Writer::new(buf);
-        w.u8(self.first_byte())?;
-        w.varint(body_len)?;
+        // Each type's own encoder: a client links only those of the packets it sends.
         match self {
-            Packet::Connect(c) => c.emit_body(&mut w)?,
-            Packet::Connack(c) => c.emit_body(&mut w)?,
-            Packet::Publish(p) => p.emit_body(&mut w)?,
+            Packet::Connect(c) => c.emit(buf),
+            Packet::Connack(c) => c.emit(buf),
+            Packet::Publish(p) => p.emit(buf),
             Packet::Puback(id)
             | Packet::Pubrec(id)
             | Packet::Pubrel(id)
             | Packet::Pubcomp(id)
-            | Packet::Unsuback(id) => w.u16(id.get())?,
-            Packet::Subscribe(s) => s.emit_body(&mut w)?,
-            Packet::Suback(s) => s.emit_body(&mut w)?,
-            Packet::Unsubscribe(u) => u.emit_body(&mut w)?,
-            Packet::Pingreq | Packet::Pingresp | Packet::Disconnect => {}
+            | Packet::Unsuback(id) => emit_packet_id(self.packet_type(), *id, buf),
+            Packet::Subscribe(s) => s.emit(buf),
+            Packet::Suback(s) => s.emit(buf),
+            Packet::Unsubscribe(u) => u.emit(buf),
+            Packet::Pingreq | Packet::Pingresp | Packet::Disconnect => {
+                emit_empty(self.packet_type(), buf)
+            }
         }
-        debug_assert_eq!(w.position(), needed);
-        Ok(w.position())
     }
+}
+
+/// Encodes a packet whose body is `id` alone (PUBACK, PUBREC, PUBREL, PUBCOMP, UNSUBACK).
+pub(crate) fn emit_packet_id(
+    packet_type: PacketType,
+    id: PacketId,
+    buf: &mut [u8],
+) -> Result<usize, EncodeError> {
+    let mut w = Writer::frame(buf, packet_type.first_byte(), 2)?;
+    w.put_u16(id.get());
+    Ok(w.position())
+}
+
+/// Encodes a packet without a body (PINGREQ, PINGRESP, DISCONNECT).
+pub(crate) fn emit_empty(packet_type: PacketType, buf: &mut [u8]) -> Result<usize, EncodeError> {
+    Writer::frame(buf, packet_type.first_byte(), 0).map(|w| w.position())
 }
 
 #[cfg(test)]

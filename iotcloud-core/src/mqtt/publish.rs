@@ -1,6 +1,6 @@
 //! PUBLISH (§3.3).
 
-use super::wire::{Reader, Writer, field_len, frame_len, varint_len};
+use super::wire::{MAX_REMAINING_LENGTH, Reader, Writer, field_len, frame_len, varint_len};
 use super::{DecodeError, EncodeError, PacketId, PacketType, QoS, QosPid, TopicName};
 
 const FLAG_DUP: u8 = 0x08;
@@ -87,24 +87,35 @@ impl<'a> Publish<'a> {
                 available: buf.len(),
             });
         }
+        if body > MAX_REMAINING_LENGTH {
+            return Err(EncodeError::PacketTooLong(body));
+        }
         let mut w = Writer::new(buf);
-        w.u8(self.first_byte())?;
-        w.varint(body)?;
-        self.emit_variable_header(&mut w)?;
+        w.put_u8(self.first_byte());
+        w.put_varint(body);
+        self.put_variable_header(&mut w);
         Ok(w.position())
     }
 
-    fn emit_variable_header(&self, w: &mut Writer<'_>) -> Result<(), EncodeError> {
-        w.str(self.topic.as_str())?;
+    /// The topic (valid, so its length fits) and the packet identifier.
+    fn put_variable_header(&self, w: &mut Writer<'_>) {
+        w.put_binary(self.topic.as_str().as_bytes());
         if let Some(id) = self.qos.packet_id() {
-            w.u16(id.get())?;
+            w.put_u16(id.get());
         }
-        Ok(())
     }
 
-    pub(crate) fn emit_body(&self, w: &mut Writer<'_>) -> Result<(), EncodeError> {
-        self.emit_variable_header(w)?;
-        w.bytes(self.payload)
+    /// Size of the whole frame.
+    pub(crate) fn frame_len(&self) -> Result<usize, EncodeError> {
+        frame_len(self.body_len()?)
+    }
+
+    /// Encodes the PUBLISH at the start of `buf`; see [`Packet::emit`](super::Packet::emit).
+    pub(crate) fn emit(&self, buf: &mut [u8]) -> Result<usize, EncodeError> {
+        let mut w = Writer::frame(buf, self.first_byte(), self.body_len()?)?;
+        self.put_variable_header(&mut w);
+        w.put(self.payload);
+        Ok(w.position())
     }
 }
 

@@ -39,7 +39,8 @@ use records::{Full, Records, Tag};
 use crate::error::ProtocolError;
 use crate::mqtt::{
     Connack, Connect, ConnectReturnCode, EncodeError, Packet, PacketId, PacketType, Publish, QoS,
-    QosPid, SubackCode, Subscribe, SubscribeTopic, TopicFilter, TopicName, Unsubscribe,
+    QosPid, SubackCode, Subscribe, SubscribeTopic, TopicFilter, TopicName, Unsubscribe, emit_empty,
+    emit_packet_id,
 };
 
 const SUB_CONFIRMED: u8 = 0x80;
@@ -389,7 +390,7 @@ impl<'s> Session<'s> {
         now_ms: u64,
         tx: &mut [u8],
     ) -> Result<usize, SessionError> {
-        let n = Packet::Connect(*connect).emit(tx)?;
+        let n = connect.emit(tx)?;
         self.link_down();
         self.link = Link::Connecting;
         self.keep_alive_ms = u64::from(connect.keep_alive) * 1000;
@@ -461,7 +462,7 @@ impl<'s> Session<'s> {
                         filter,
                         qos: QoS::from_bits(meta & SUB_QOS_MASK).unwrap_or(QoS::AtMostOnce),
                     };
-                    let n = Packet::Subscribe(Subscribe::new(id, &[topic])).emit(tx)?;
+                    let n = Subscribe::emit_list(id, &[topic], tx)?;
                     self.records.set_pid(offset, id.get());
                     self.replay.1 = end;
                     return Ok(Some(Replay::Frame(n)));
@@ -470,7 +471,7 @@ impl<'s> Session<'s> {
                     let id = self.alloc_id()?;
                     let r = self.records.get(offset).ok_or(SessionError::NoPacketIds)?;
                     let filter = topic_filter(r.data)?;
-                    let n = Packet::Unsubscribe(Unsubscribe::new(id, &[filter])).emit(tx)?;
+                    let n = Unsubscribe::emit_list(id, &[filter], tx)?;
                     self.records.set_pid(offset, id.get());
                     self.replay.1 = end;
                     return Ok(Some(Replay::Frame(n)));
@@ -510,7 +511,7 @@ impl<'s> Session<'s> {
             .set_meta(offset, meta | OUT_SENT | OUT_EVER_SENT);
         if tag == Tag::OutPubrel {
             let id = PacketId::new(pid).ok_or(SessionError::NoPacketIds)?;
-            let n = Packet::Pubrel(id).emit(tx)?;
+            let n = emit_packet_id(PacketType::Pubrel, id, tx)?;
             return Ok(Some(Replay::Frame(n)));
         }
         let frame = self.records.data_mut(offset).unwrap_or_default();
@@ -542,17 +543,15 @@ impl<'s> Session<'s> {
             if self.link != Link::Up {
                 return Err(SessionError::NotConnected);
             }
-            let packet = Packet::Publish(publish);
-            return if packet.buffer_len()? <= tx.len() {
-                Ok(Outgoing::Frame(packet.emit(tx)?))
+            return if publish.frame_len()? <= tx.len() {
+                Ok(Outgoing::Frame(publish.emit(tx)?))
             } else {
                 Ok(Outgoing::HeaderThenPayload(publish.emit_header(tx)?))
             };
         }
         let id = self.alloc_id()?;
         publish.qos = QosPid::from_parts(qos, Some(id)).unwrap_or(QosPid::AtMostOnce);
-        let packet = Packet::Publish(publish);
-        let len = packet.buffer_len()?;
+        let len = publish.frame_len()?;
         // Written at once only when nothing older waits to go out: order is kept.
         let now = self.link == Link::Up && self.replay.0 == ReplayPhase::Done;
         let meta = if now {
@@ -570,7 +569,7 @@ impl<'s> Session<'s> {
         let offset = self
             .records
             .append(Tag::OutPublish, meta, id.get(), len, |d| {
-                packet.emit(d).map(|_| ())
+                publish.emit(d).map(|_| ())
             })??;
         if !now {
             return Ok(Outgoing::Queued { packet_id: id });
@@ -594,8 +593,7 @@ impl<'s> Session<'s> {
             return Err(SessionError::NotConnected);
         }
         // Check every limit before changing anything.
-        let probe = Subscribe::new(PacketId::MAX, topics);
-        let frame_len = Packet::Subscribe(probe).buffer_len()?;
+        let frame_len = Subscribe::list_frame_len(topics)?;
         if frame_len > tx.len() {
             return Err(EncodeError::BufferTooSmall {
                 needed: frame_len,
@@ -628,7 +626,7 @@ impl<'s> Session<'s> {
                 },
             )??;
         }
-        Ok((id, Packet::Subscribe(Subscribe::new(id, topics)).emit(tx)?))
+        Ok((id, Subscribe::emit_list(id, topics, tx)?))
     }
 
     /// Writes an UNSUBSCRIBE for `filters` into `tx`; the subscriptions are forgotten at
@@ -641,8 +639,7 @@ impl<'s> Session<'s> {
         if self.link != Link::Up {
             return Err(SessionError::NotConnected);
         }
-        let probe = Unsubscribe::new(PacketId::MAX, filters);
-        let frame_len = Packet::Unsubscribe(probe).buffer_len()?;
+        let frame_len = Unsubscribe::list_frame_len(filters)?;
         if frame_len > tx.len() {
             return Err(EncodeError::BufferTooSmall {
                 needed: frame_len,
@@ -668,10 +665,7 @@ impl<'s> Session<'s> {
                     Ok::<(), SessionError>(())
                 })??;
         }
-        Ok((
-            id,
-            Packet::Unsubscribe(Unsubscribe::new(id, filters)).emit(tx)?,
-        ))
+        Ok((id, Unsubscribe::emit_list(id, filters, tx)?))
     }
 
     /// Takes a packet from the broker. The reply (an acknowledgement), if any, is written to
@@ -699,7 +693,7 @@ impl<'s> Session<'s> {
                     event: SessionEvent::Deliver,
                 }),
                 QosPid::AtLeastOnce(id) => Ok(Reaction {
-                    reply: Packet::Puback(id).emit(tx)?,
+                    reply: emit_packet_id(PacketType::Puback, id, tx)?,
                     event: SessionEvent::Deliver,
                 }),
                 QosPid::ExactlyOnce(id) => {
@@ -707,7 +701,8 @@ impl<'s> Session<'s> {
                         .records
                         .find(|r| r.tag == Tag::InQos2 && r.pid == id.get())
                         .is_some();
-                    let reply_len = Packet::Pubrec(id).buffer_len()?;
+                    // A PUBREC is four bytes.
+                    let reply_len = 4;
                     if reply_len > tx.len() {
                         return Err(EncodeError::BufferTooSmall {
                             needed: reply_len,
@@ -721,7 +716,7 @@ impl<'s> Session<'s> {
                             .ok();
                     }
                     Ok(Reaction {
-                        reply: Packet::Pubrec(id).emit(tx)?,
+                        reply: emit_packet_id(PacketType::Pubrec, id, tx)?,
                         event: if seen {
                             SessionEvent::Duplicate
                         } else {
@@ -742,7 +737,7 @@ impl<'s> Session<'s> {
             }
             Packet::Pubrec(id) => {
                 if let Some(r) = self.find_out(Tag::OutPublish, id, Some(QoS::ExactlyOnce)) {
-                    let n = Packet::Pubrel(id).emit(tx)?;
+                    let n = emit_packet_id(PacketType::Pubrel, id, tx)?;
                     self.records.retag_without_data(r, Tag::OutPubrel);
                     Ok(Reaction {
                         reply: n,
@@ -751,7 +746,7 @@ impl<'s> Session<'s> {
                 } else if self.find_out(Tag::OutPubrel, id, None).is_some() {
                     // Our PUBREL crossed a re-sent PUBREC: answer it again.
                     Ok(Reaction {
-                        reply: Packet::Pubrel(id).emit(tx)?,
+                        reply: emit_packet_id(PacketType::Pubrel, id, tx)?,
                         event: SessionEvent::None,
                     })
                 } else {
@@ -771,7 +766,7 @@ impl<'s> Session<'s> {
             Packet::Pubrel(id) => {
                 // Answer even without state: after a reconnect the state may be gone, and
                 // the broker must still be allowed to finish ([MQTT-4.3.3-2]).
-                let n = Packet::Pubcomp(id).emit(tx)?;
+                let n = emit_packet_id(PacketType::Pubcomp, id, tx)?;
                 self.records
                     .retain(|r| !(r.tag == Tag::InQos2 && r.pid == id.get()));
                 Ok(Reaction {
@@ -860,14 +855,14 @@ impl<'s> Session<'s> {
             self.link_down();
             return Ok(Poll::Dead);
         }
-        let n = Packet::Pingreq.emit(tx)?;
+        let n = emit_empty(PacketType::Pingreq, tx)?;
         self.ping_sent_ms = Some(now_ms);
         Ok(Poll::Ping(n))
     }
 
     /// Writes a DISCONNECT into `tx` and marks the link down.
     pub fn disconnect(&mut self, tx: &mut [u8]) -> Result<usize, SessionError> {
-        let n = Packet::Disconnect.emit(tx)?;
+        let n = emit_empty(PacketType::Disconnect, tx)?;
         self.link_down();
         Ok(n)
     }

@@ -257,15 +257,32 @@ impl<'b> Outbox<'b> {
         if self.tx_len == 0 && extra.is_empty() && !self.unflushed {
             return Ok(());
         }
-        while self.sent < self.tx_len {
-            self.sent += write(transport, &self.tx[self.sent..self.tx_len]).await?;
+        // One loop, one `write` for both: the buffer's bytes first, then `extra`'s.
+        let mut rest = extra;
+        loop {
+            let from_buffer = self.sent < self.tx_len;
+            let chunk = if from_buffer {
+                &self.tx[self.sent..self.tx_len]
+            } else if !rest.is_empty() {
+                self.dirty = true;
+                rest
+            } else {
+                break;
+            };
+            // `Ok(0)` for a non-empty buffer breaks the `embedded-io` contract and is taken
+            // as the end of the stream.
+            let n = match transport.write(chunk).await {
+                Ok(0) => return Err(WriteFailed::Closed),
+                Ok(n) => n,
+                Err(e) => return Err(WriteFailed::Transport(e)),
+            };
+            if from_buffer {
+                self.sent += n;
+            } else {
+                rest = &rest[n..];
+            }
         }
         if !extra.is_empty() {
-            self.dirty = true;
-            let mut rest = extra;
-            while !rest.is_empty() {
-                rest = &rest[write(transport, rest).await?..];
-            }
             self.dirty = false;
         }
         // Everything is the transport's now: a dropped flush is simply asked again.
@@ -313,18 +330,5 @@ impl<E: embedded_io::Error> WriteFailed<E> {
             WriteFailed::Transport(e) => Error::Transport(e),
             WriteFailed::Closed => Error::PeerClosed,
         }
-    }
-}
-
-/// One `write`; `Ok(0)` for a non-empty buffer breaks the `embedded-io` contract and is
-/// taken as the end of the stream.
-async fn write<T: Transport>(
-    transport: &mut T,
-    buf: &[u8],
-) -> Result<usize, WriteFailed<T::Error>> {
-    match transport.write(buf).await {
-        Ok(0) => Err(WriteFailed::Closed),
-        Ok(n) => Ok(n),
-        Err(e) => Err(WriteFailed::Transport(e)),
     }
 }

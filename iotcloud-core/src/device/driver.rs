@@ -660,22 +660,27 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
         let Parts {
             transport, clock, ..
         } = self.platform.parts();
-        match self.inbox.read(transport, clock, deadline).await {
-            Read::Bytes => {}
-            Read::Closed => self.link_lost(DisconnectReason::PeerClosed).await,
-            Read::Failed(e) => self.link_lost(DisconnectReason::Transport(e.kind())).await,
+        // The link lost for this reason, or (`None`) a PINGREQ to write out.
+        let lost = match self.inbox.read(transport, clock, deadline).await {
+            Read::Bytes => return Ok(()),
+            Read::Closed => Some(DisconnectReason::PeerClosed),
+            Read::Failed(e) => Some(DisconnectReason::Transport(e.kind())),
             Read::Deadline => {
                 let now = clock.now_ms();
                 match self.session.poll(now, self.outbox.free())? {
-                    Poll::Idle => {}
+                    Poll::Idle => return Ok(()),
                     Poll::Ping(n) => {
                         debug!("PINGREQ");
                         self.outbox.commit(n);
-                        self.write_out_quietly().await;
+                        None
                     }
-                    Poll::Dead => self.link_lost(DisconnectReason::KeepAliveTimeout).await,
+                    Poll::Dead => Some(DisconnectReason::KeepAliveTimeout),
                 }
             }
+        };
+        match lost {
+            Some(reason) => self.link_lost(reason).await,
+            None => self.write_out_quietly().await,
         }
         Ok(())
     }

@@ -141,6 +141,27 @@ impl<'s> Records<'s> {
         len: usize,
         fill: impl FnOnce(&mut [u8]) -> Result<(), E>,
     ) -> Result<Result<usize, E>, Full> {
+        let (offset, data) = self.reserve(tag, meta, pid, len)?;
+        match fill(data) {
+            Ok(()) => {
+                self.used += HEADER + len;
+                Ok(Ok(offset))
+            }
+            Err(e) => Ok(Err(e)),
+        }
+    }
+
+    /// Writes the header of a record with `len` bytes of data behind the last record,
+    /// without counting it yet: its offset, and its data to fill. Not inlined: every
+    /// [`Records::append`] shares it.
+    #[inline(never)]
+    fn reserve(
+        &mut self,
+        tag: Tag,
+        meta: u8,
+        pid: u16,
+        len: usize,
+    ) -> Result<(usize, &mut [u8]), Full> {
         let free = self.buf.len() - self.used;
         let needed = HEADER + len;
         if needed > free || u32::try_from(len).is_err() {
@@ -157,13 +178,7 @@ impl<'s> Records<'s> {
         rec[1] = meta;
         rec[2..4].copy_from_slice(&pid.to_be_bytes());
         rec[4..8].copy_from_slice(&(len as u32).to_be_bytes());
-        match fill(&mut rec[HEADER..]) {
-            Ok(()) => {
-                self.used += needed;
-                Ok(Ok(offset))
-            }
-            Err(e) => Ok(Err(e)),
-        }
+        Ok((offset, &mut rec[HEADER..]))
     }
 
     /// Removes the record at `offset`, moving later records down (the first record is

@@ -64,14 +64,17 @@ impl<'b> Inbox<'b> {
         self.rx
     }
 
+    // `rx_len <= rx.len()` always holds: the slices below are taken with `get`, whose
+    // empty default is never used, instead of indexing with a panic path.
+
     /// The received bytes.
     pub fn received(&self) -> &[u8] {
-        &self.rx[..self.rx_len]
+        self.rx.get(..self.rx_len).unwrap_or_default()
     }
 
     /// The part of the receive buffer not holding received bytes.
     pub fn free(&mut self) -> &mut [u8] {
-        &mut self.rx[self.rx_len..]
+        self.rx.get_mut(self.rx_len..).unwrap_or_default()
     }
 
     pub fn capacity(&self) -> usize {
@@ -121,8 +124,7 @@ impl<'b> Inbox<'b> {
 
     /// Whether another complete frame follows the first `offset` bytes.
     pub fn frame_at(&self, offset: usize) -> Result<Framed, DecodeError> {
-        let rx = &self.rx[..self.rx_len];
-        let rest = rx.get(offset..).unwrap_or_default();
+        let rest = self.received().get(offset..).unwrap_or_default();
         match frame_status(rest)? {
             FrameStatus::Header {
                 header_len,
@@ -148,7 +150,7 @@ impl<'b> Inbox<'b> {
         clock: &C,
         deadline: Option<u64>,
     ) -> Read<T::Error> {
-        let read = transport.read(&mut self.rx[self.rx_len..]);
+        let read = transport.read(self.free());
         let outcome = match deadline {
             Some(at) => with_deadline(clock, at, read).await,
             None => Some(read.await),
@@ -217,7 +219,8 @@ impl<'b> Outbox<'b> {
 
     /// The free part of the transmit buffer, where the next packet is written.
     pub fn free(&mut self) -> &mut [u8] {
-        &mut self.tx[self.tx_len..]
+        // `tx_len <= tx.len()` always holds; `get` spares the panic path.
+        self.tx.get_mut(self.tx_len..).unwrap_or_default()
     }
 
     /// The whole transmit buffer as work memory; only while nothing waits in it.
@@ -235,8 +238,7 @@ impl<'b> Outbox<'b> {
     /// Queues `frame` (kept elsewhere, in session memory) behind what waits, if it fits;
     /// whether it did.
     pub fn queue_copy(&mut self, frame: &[u8]) -> bool {
-        let free = &mut self.tx[self.tx_len..];
-        match free.get_mut(..frame.len()) {
+        match self.free().get_mut(..frame.len()) {
             Some(dst) => {
                 dst.copy_from_slice(frame);
                 self.tx_len += frame.len();
@@ -262,7 +264,8 @@ impl<'b> Outbox<'b> {
         loop {
             let from_buffer = self.sent < self.tx_len;
             let chunk = if from_buffer {
-                &self.tx[self.sent..self.tx_len]
+                // In range: `sent < tx_len <= tx.len()`.
+                self.tx.get(self.sent..self.tx_len).unwrap_or_default()
             } else if !rest.is_empty() {
                 self.dirty = true;
                 rest

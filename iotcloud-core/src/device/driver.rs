@@ -691,7 +691,7 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
             return Ok(None);
         }
         let now = self.platform.clock().now_ms();
-        let reaction = match Packet::decode_from_broker(&self.inbox.received()[..total]) {
+        let reaction = match Packet::decode_from_broker(self.inbox.head(total)) {
             Ok(Some((packet, _))) => self.session.handle(&packet, now, self.outbox.free()),
             Ok(None) => return Ok(None),
             Err(e) => {
@@ -755,12 +755,12 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
         total: usize,
     ) -> Result<Option<usize>, DeviceError<Pf>> {
         let capacity = self.inbox.capacity();
-        let received = self.inbox.received();
-        let first = received[0];
+        // The frame's header was read: its first byte is there.
+        let first = self.inbox.received().first().copied().unwrap_or_default();
         if first >> 4 == PacketType::Publish as u8 {
             let flags = first & 0x0f;
             let id_len = if flags & 0b0110 != 0 { 2 } else { 0 };
-            let have = &received[header_len..];
+            let have = self.inbox.after(header_len);
             let needed = match have {
                 [hi, lo, ..] => 2 + usize::from(u16::from_be_bytes([*hi, *lo])) + id_len,
                 _ => 2,
@@ -774,8 +774,8 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
                     return Ok(None);
                 }
                 let now = self.platform.clock().now_ms();
-                let have = &self.inbox.received()[header_len..];
-                match Publish::parse(flags, &have[..needed]) {
+                let have = self.inbox.after(header_len);
+                match Publish::parse(flags, have.get(..needed).unwrap_or(have)) {
                     Ok(p) => {
                         let r =
                             self.session
@@ -805,7 +805,7 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
         if let Some(event) = self.ota.take_event() {
             return Ok(event);
         }
-        match Packet::decode_from_broker(&self.inbox.received()[..len])? {
+        match Packet::decode_from_broker(self.inbox.head(len))? {
             Some((Packet::Publish(p), _)) => {
                 debug!(
                     "PUBLISH received on {} (QoS {:?}, {} bytes)",

@@ -72,6 +72,18 @@ impl<'b> Inbox<'b> {
         self.rx.get(..self.rx_len).unwrap_or_default()
     }
 
+    /// The first `len` received bytes (a frame [`Inbox::frame`] found complete): all of
+    /// them if fewer were received, which cannot happen.
+    pub fn head(&self, len: usize) -> &[u8] {
+        let received = self.received();
+        received.get(..len).unwrap_or(received)
+    }
+
+    /// The received bytes from `from` on, if there are any.
+    pub fn after(&self, from: usize) -> &[u8] {
+        self.received().get(from..).unwrap_or_default()
+    }
+
     /// The part of the receive buffer not holding received bytes.
     pub fn free(&mut self) -> &mut [u8] {
         self.rx.get_mut(self.rx_len..).unwrap_or_default()

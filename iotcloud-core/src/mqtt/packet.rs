@@ -1,6 +1,7 @@
 //! Any of the fourteen control packets.
 
 use super::ack::parse_packet_id;
+use super::frame::fixed_header;
 use super::wire::{Writer, frame_len};
 use super::{
     Connack, Connect, DecodeError, EncodeError, Frame, PacketId, PacketType, Publish, Suback,
@@ -72,13 +73,16 @@ impl<'a> Packet<'a> {
     /// PINGREQ, DISCONNECT) are refused with [`ProtocolError::UnexpectedPacket`] unparsed,
     /// so a device does not link their parsers.
     pub fn decode_from_broker(buf: &'a [u8]) -> Result<Option<(Packet<'a>, usize)>, ProtocolError> {
-        let Some(frame) = Frame::new_checked(buf)? else {
+        let Some(header) = fixed_header(buf)? else {
             return Ok(None);
         };
-        let packet_type = frame.packet_type();
-        match Self::parse_from_broker(packet_type, frame.flags(), Self::body_of(&frame)) {
-            Some(packet) => Ok(Some((packet?, frame.len()))),
-            None => Err(ProtocolError::UnexpectedPacket(packet_type)),
+        let len = header.header_len + header.body_len;
+        let Some(body) = buf.get(header.header_len..len) else {
+            return Ok(None);
+        };
+        match Self::parse_from_broker(header.packet_type, header.flags, body) {
+            Some(packet) => Ok(Some((packet?, len))),
+            None => Err(ProtocolError::UnexpectedPacket(header.packet_type)),
         }
     }
 
@@ -100,7 +104,11 @@ impl<'a> Packet<'a> {
 
     /// The body of a checked frame, borrowed for as long as the frame's buffer.
     fn body_of(frame: &Frame<&'a [u8]>) -> &'a [u8] {
-        &frame.into_inner()[frame.len() - frame.body().len()..frame.len()]
+        // In range: the frame was checked.
+        frame
+            .into_inner()
+            .get(frame.len() - frame.body().len()..frame.len())
+            .unwrap_or_default()
     }
 
     /// Parses `body` if `packet_type` is one a broker sends; `None` for the others.

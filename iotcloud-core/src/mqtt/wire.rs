@@ -123,7 +123,8 @@ impl<'a> Reader<'a> {
 
     /// Everything not yet read.
     pub fn rest(&mut self) -> &'a [u8] {
-        let out = &self.buf[self.pos..];
+        // `pos` never passes the end.
+        let out = self.buf.get(self.pos..).unwrap_or_default();
         self.pos = self.buf.len();
         out
     }

@@ -242,7 +242,9 @@ impl<'b> Outbox<'b> {
         self.tx
     }
 
-    /// The next `n` bytes of the free part hold a packet to send.
+    /// The next `n` bytes of the free part hold a packet to send. Not inlined: called
+    /// after every packet the device words.
+    #[inline(never)]
     pub fn commit(&mut self, n: usize) {
         self.tx_len = (self.tx_len + n).min(self.tx.len());
     }

@@ -257,14 +257,21 @@ pub fn base64_decode(input: &str, out: &mut [u8]) -> Option<usize> {
 pub(crate) fn div_rem<const D: u16>(n: u64) -> (u64, u16) {
     const { assert!(D > 0, "division by zero") };
     let d = u32::from(D);
-    let (mut quotient, mut rest) = (0u64, 0u32);
-    for shift in [48u32, 32, 16, 0] {
-        // The 16-bit digit of `n` at `shift`.
-        let digit = ((n >> shift) & 0xffff) as u32;
+    // The digits come from the two 32-bit halves, and the quotient's go back into them:
+    // shifting a `u64` by a variable amount would call library routines too.
+    let (high, low) = ((n >> 32) as u32, n as u32);
+    let mut rest = 0u32;
+    let mut step = |digit: u32| {
         let current = (rest << 16) | digit;
-        quotient |= u64::from(current / d) << shift;
         rest = current % d;
-    }
+        // Below 2^16: `current` is below `d · 2^16`.
+        current / d
+    };
+    let q3 = step(high >> 16);
+    let q2 = step(high & 0xffff);
+    let q1 = step(low >> 16);
+    let q0 = step(low & 0xffff);
+    let quotient = (u64::from((q3 << 16) | q2) << 32) | u64::from((q1 << 16) | q0);
     // `rest` is below `D`, a `u16`.
     (quotient, rest as u16)
 }
@@ -280,7 +287,8 @@ pub struct Decimal {
 impl Decimal {
     /// `n` in decimal, without leading zeros.
     pub fn new(n: u64) -> Self {
-        let mut digits = [b'0'; 20];
+        // Only the digits from `start` on are ever read.
+        let mut digits = [0u8; 20];
         let mut start = digits.len();
         let mut rest = n;
         loop {

@@ -454,24 +454,22 @@ impl<'s> Session<'s> {
             };
             let (end, tag, meta) = (r.end(), r.tag, r.meta);
             match (phase, tag) {
-                (ReplayPhase::Subscriptions, Tag::Subscription) if meta & SUB_CONFIRMED == 0 => {
+                // A subscription the broker lacks, or an unanswered UNSUBSCRIBE: asked again.
+                (ReplayPhase::Subscriptions, Tag::Subscription | Tag::Unsubscribe)
+                    if tag == Tag::Unsubscribe || meta & SUB_CONFIRMED == 0 =>
+                {
                     let id = self.alloc_id()?;
                     let r = self.records.get(offset).ok_or(SessionError::NoPacketIds)?;
                     let filter = topic_filter(r.data)?;
-                    let topic = SubscribeTopic {
-                        filter,
-                        qos: QoS::from_bits(meta & SUB_QOS_MASK).unwrap_or(QoS::AtMostOnce),
+                    let n = if tag == Tag::Subscription {
+                        let topic = SubscribeTopic {
+                            filter,
+                            qos: QoS::from_bits(meta & SUB_QOS_MASK).unwrap_or(QoS::AtMostOnce),
+                        };
+                        Subscribe::emit_list(id, &[topic], tx)?
+                    } else {
+                        Unsubscribe::emit_list(id, &[filter], tx)?
                     };
-                    let n = Subscribe::emit_list(id, &[topic], tx)?;
-                    self.records.set_pid(offset, id.get());
-                    self.replay.1 = end;
-                    return Ok(Some(Replay::Frame(n)));
-                }
-                (ReplayPhase::Subscriptions, Tag::Unsubscribe) => {
-                    let id = self.alloc_id()?;
-                    let r = self.records.get(offset).ok_or(SessionError::NoPacketIds)?;
-                    let filter = topic_filter(r.data)?;
-                    let n = Unsubscribe::emit_list(id, &[filter], tx)?;
                     self.records.set_pid(offset, id.get());
                     self.replay.1 = end;
                     return Ok(Some(Replay::Frame(n)));

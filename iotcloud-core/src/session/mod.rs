@@ -695,10 +695,7 @@ impl<'s> Session<'s> {
                     event: SessionEvent::Deliver,
                 }),
                 QosPid::ExactlyOnce(id) => {
-                    let seen = self
-                        .records
-                        .find(|r| r.tag == Tag::InQos2 && r.pid == id.get())
-                        .is_some();
+                    let seen = self.find_out(Tag::InQos2, id, None).is_some();
                     // A PUBREC is four bytes.
                     let reply_len = 4;
                     if reply_len > tx.len() {
@@ -723,10 +720,15 @@ impl<'s> Session<'s> {
                     })
                 }
             },
-            Packet::Puback(id) => {
+            // The end of an outgoing QoS 1 or 2 handshake.
+            Packet::Puback(id) | Packet::Pubcomp(id) => {
+                let (tag, qos) = match packet {
+                    Packet::Puback(_) => (Tag::OutPublish, Some(QoS::AtLeastOnce)),
+                    _ => (Tag::OutPubrel, None),
+                };
                 let r = self
-                    .find_out(Tag::OutPublish, id, Some(QoS::AtLeastOnce))
-                    .ok_or(unknown(PacketType::Puback, id))?;
+                    .find_out(tag, id, qos)
+                    .ok_or(unknown(packet.packet_type(), id))?;
                 self.records.remove(r);
                 Ok(Reaction {
                     reply: 0,
@@ -734,39 +736,26 @@ impl<'s> Session<'s> {
                 })
             }
             Packet::Pubrec(id) => {
-                if let Some(r) = self.find_out(Tag::OutPublish, id, Some(QoS::ExactlyOnce)) {
-                    let n = emit_packet_id(PacketType::Pubrel, id, tx)?;
-                    self.records.retag_without_data(r, Tag::OutPubrel);
-                    Ok(Reaction {
-                        reply: n,
-                        event: SessionEvent::None,
-                    })
-                } else if self.find_out(Tag::OutPubrel, id, None).is_some() {
-                    // Our PUBREL crossed a re-sent PUBREC: answer it again.
-                    Ok(Reaction {
-                        reply: emit_packet_id(PacketType::Pubrel, id, tx)?,
-                        event: SessionEvent::None,
-                    })
-                } else {
-                    Err(unknown(PacketType::Pubrec, id).into())
+                let publish = self.find_out(Tag::OutPublish, id, Some(QoS::ExactlyOnce));
+                // Without the message, our PUBREL may have crossed a re-sent PUBREC:
+                // answer it again.
+                if publish.is_none() && self.find_out(Tag::OutPubrel, id, None).is_none() {
+                    return Err(unknown(PacketType::Pubrec, id).into());
                 }
-            }
-            Packet::Pubcomp(id) => {
-                let r = self
-                    .find_out(Tag::OutPubrel, id, None)
-                    .ok_or(unknown(PacketType::Pubcomp, id))?;
-                self.records.remove(r);
+                let n = emit_packet_id(PacketType::Pubrel, id, tx)?;
+                if let Some(r) = publish {
+                    self.records.retag_without_data(r, Tag::OutPubrel);
+                }
                 Ok(Reaction {
-                    reply: 0,
-                    event: SessionEvent::Published(id),
+                    reply: n,
+                    event: SessionEvent::None,
                 })
             }
             Packet::Pubrel(id) => {
                 // Answer even without state: after a reconnect the state may be gone, and
                 // the broker must still be allowed to finish ([MQTT-4.3.3-2]).
                 let n = emit_packet_id(PacketType::Pubcomp, id, tx)?;
-                self.records
-                    .retain(|r| !(r.tag == Tag::InQos2 && r.pid == id.get()));
+                self.remove_all(Tag::InQos2, id);
                 Ok(Reaction {
                     reply: n,
                     event: SessionEvent::None,
@@ -776,11 +765,8 @@ impl<'s> Session<'s> {
                 let id = s.packet_id;
                 let mut codes = s.codes.iter();
                 let mut matched = 0;
-                while let Some(r) = self
-                    .records
-                    .find(|r| r.tag == Tag::Subscription && r.pid == id.get())
-                {
-                    let (offset, meta) = (r.offset, r.meta);
+                while let Some(offset) = self.find_out(Tag::Subscription, id, None) {
+                    let meta = self.records.get(offset).map_or(0, |r| r.meta);
                     matched += 1;
                     match codes.next() {
                         Some(SubackCode::Granted(_)) => {
@@ -808,8 +794,7 @@ impl<'s> Session<'s> {
             }
             Packet::Unsuback(id) => {
                 let before = self.records.used();
-                self.records
-                    .retain(|r| !(r.tag == Tag::Unsubscribe && r.pid == id.get()));
+                self.remove_all(Tag::Unsubscribe, id);
                 if self.records.used() == before {
                     return Err(unknown(PacketType::Unsuback, id).into());
                 }
@@ -891,6 +876,12 @@ impl<'s> Session<'s> {
                     && qos.is_none_or(|q| r.meta & OUT_QOS_MASK == q as u8)
             })
             .map(|r| r.offset)
+    }
+
+    /// Removes the records of `tag` for packet identifier `id`.
+    fn remove_all(&mut self, tag: Tag, id: PacketId) {
+        self.records
+            .retain(|r| !(r.tag == tag && r.pid == id.get()));
     }
 
     fn remove_subscription(&mut self, filter: &str) {

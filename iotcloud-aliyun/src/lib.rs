@@ -182,7 +182,8 @@ fn check_names(product_key: &str, device_name: &str) -> Result<(), ProviderError
 /// user name (`&` separates DeviceName and ProductKey). Aliyun's own names never hold them.
 fn check_field(key: &'static str, value: &str, max: usize) -> Result<(), ProviderError> {
     check_identifier(key, value, max)?;
-    if value.contains(['|', ',', '&']) {
+    // Bytes, not chars: the three are ASCII, which UTF-8 never uses inside a character.
+    if value.bytes().any(|b| matches!(b, b'|' | b',' | b'&')) {
         return Err(ProviderError::InvalidValue {
             key,
             reason: "contains `|`, `,` or `&`, which separate the client id's and user name's fields",

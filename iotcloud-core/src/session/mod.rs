@@ -912,18 +912,14 @@ impl<'s> Session<'s> {
     /// use (0 when `next_id` itself is), or all 65,535 when none is.
     fn free_from_next_id(&self) -> u16 {
         let from = self.next_id;
-        self.records
-            .iter()
-            .filter(|r| {
-                r.pid != 0
-                    && matches!(
-                        r.tag,
-                        Tag::OutPublish | Tag::OutPubrel | Tag::Subscription | Tag::Unsubscribe
-                    )
-            })
-            .map(|r| ids_between(from, r.pid))
-            .min()
-            .unwrap_or(u16::MAX)
+        let mut nearest = u16::MAX;
+        for r in self.records.iter() {
+            // Incoming QoS 2 records hold the broker's identifiers, not ours.
+            if r.pid != 0 && r.tag != Tag::InQos2 {
+                nearest = nearest.min(ids_between(from, r.pid));
+            }
+        }
+        nearest
     }
 
     /// Makes `id` the next packet identifier tried (tests reach the wrap-around with it).

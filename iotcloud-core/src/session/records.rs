@@ -216,9 +216,9 @@ impl<'s> Records<'s> {
             let end = r.end();
             shift_down(self.buf, at + end..at + self.used, at + data_start);
             self.used -= end - data_start;
-            if let Some(h) = self.header_mut(offset) {
-                h[0] = tag as u8;
-                h[4..8].copy_from_slice(&0u32.to_be_bytes());
+            if let Some([t, _, _, _, l0, l1, l2, l3]) = self.header_mut(offset) {
+                *t = tag as u8;
+                [*l0, *l1, *l2, *l3] = 0u32.to_be_bytes();
             }
         }
     }
@@ -230,8 +230,8 @@ impl<'s> Records<'s> {
     }
 
     pub fn set_pid(&mut self, offset: usize, pid: u16) {
-        if let Some(h) = self.header_mut(offset) {
-            h[2..4].copy_from_slice(&pid.to_be_bytes());
+        if let Some([_, _, p0, p1, ..]) = self.header_mut(offset) {
+            [*p0, *p1] = pid.to_be_bytes();
         }
     }
 

@@ -29,7 +29,8 @@ impl Digest {
     /// The raw bytes: 16 for MD5, 20 for SHA-1, 32 for SHA-256. Always the full length,
     /// zero bytes included (a `strlen` on this is the bug LuatOS fixed several times).
     pub fn as_bytes(&self) -> &[u8] {
-        &self.bytes[..self.len]
+        // `len` is at most 32.
+        self.bytes.get(..self.len).unwrap_or(&self.bytes)
     }
 
     /// Lower-case hex.
@@ -127,13 +128,17 @@ const MAC_BLOCK: usize = 64;
 /// check it against the `hmac` crate for random keys and messages.
 #[cfg(any(feature = "md5", feature = "sha1", feature = "sha256"))]
 fn mac_parts<H: Hasher>(key: &[u8], parts: &[&[u8]]) -> Digest {
-    let mut block = [0u8; MAC_BLOCK];
-    if key.len() > MAC_BLOCK {
-        let hashed = H::digest(&[key]);
-        let hashed = hashed.as_bytes();
-        block[..hashed.len()].copy_from_slice(hashed);
+    let hashed;
+    let key = if key.len() > MAC_BLOCK {
+        hashed = H::digest(&[key]);
+        hashed.as_bytes()
     } else {
-        block[..key.len()].copy_from_slice(key);
+        key
+    };
+    // The key, at most a block, padded with zeros.
+    let mut block = [0u8; MAC_BLOCK];
+    for (b, k) in block.iter_mut().zip(key) {
+        *b = *k;
     }
     block.iter_mut().for_each(|b| *b ^= 0x36);
     let mut hasher = H::start();

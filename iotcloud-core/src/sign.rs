@@ -360,8 +360,13 @@ pub fn base64_decode(input: &str, out: &mut [u8]) -> Option<usize> {
 /// division in 16-bit digits: each step divides a number below `D · 2^16`, which fits in 32
 /// bits.
 pub(crate) fn div_rem<const D: u16>(n: u64) -> (u64, u16) {
-    const { assert!(D > 0, "division by zero") };
-    let d = u32::from(D);
+    // Non-zero, so the divisions need no check for zero.
+    let d = const {
+        match core::num::NonZeroU32::new(D as u32) {
+            Some(d) => d,
+            None => panic!("division by zero"),
+        }
+    };
     // The digits come from the two 32-bit halves, and the quotient's go back into them:
     // shifting a `u64` by a variable amount would call library routines too.
     let (high, low) = ((n >> 32) as u32, n as u32);

@@ -401,16 +401,18 @@ impl Decimal {
         let mut digits = [0u8; 20];
         let mut start = digits.len();
         let mut rest = n;
-        loop {
-            start -= 1;
+        // From the last digit back; twenty hold any `u64`, so the loop always breaks.
+        for slot in digits.iter_mut().rev() {
             let (quotient, digit) = div_rem::<10>(rest);
             // `digit` is below 10.
-            digits[start] = b'0' + digit as u8;
+            *slot = b'0' + digit as u8;
+            start -= 1;
             rest = quotient;
             if rest == 0 {
-                return Decimal { digits, start };
+                break;
             }
         }
+        Decimal { digits, start }
     }
 
     /// The digits as text.
@@ -421,7 +423,8 @@ impl Decimal {
 
     /// The digits as bytes.
     pub fn as_bytes(&self) -> &[u8] {
-        &self.digits[self.start..]
+        // `start` is at most 19.
+        self.digits.get(self.start..).unwrap_or_default()
     }
 }
 

@@ -234,6 +234,16 @@ impl<'a> SubackCodes<'a> {
         }
     }
 
+    /// The `index`th code, as [`SubackCodes::iter`] would give it.
+    pub(crate) fn get(&self, index: usize) -> Option<SubackCode> {
+        match self {
+            SubackCodes::List(l) => l.get(index).copied(),
+            SubackCodes::Wire(w) => w
+                .get(index)
+                .map(|&b| SubackCode::from_u8(b).unwrap_or(SubackCode::Failure)),
+        }
+    }
+
     /// Whether there are none (never true for a valid packet).
     pub fn is_empty(&self) -> bool {
         self.len() == 0

@@ -763,12 +763,12 @@ impl<'s> Session<'s> {
             }
             Packet::Suback(s) => {
                 let id = s.packet_id;
-                let mut codes = s.codes.iter();
                 let mut matched = 0;
                 while let Some(offset) = self.find_out(Tag::Subscription, id, None) {
                     let meta = self.records.get(offset).map_or(0, |r| r.meta);
+                    let code = s.codes.get(matched);
                     matched += 1;
-                    match codes.next() {
+                    match code {
                         Some(SubackCode::Granted(_)) => {
                             self.records.set_meta(offset, meta | SUB_CONFIRMED);
                             self.records.set_pid(offset, 0);

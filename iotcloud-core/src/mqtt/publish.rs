@@ -1,6 +1,6 @@
 //! PUBLISH (§3.3).
 
-use super::wire::{MAX_REMAINING_LENGTH, Reader, Writer, field_len, frame_len, varint_len};
+use super::wire::{MAX_REMAINING_LENGTH, Writer, field_len, frame_len, varint_len};
 use super::{DecodeError, EncodeError, PacketId, PacketType, QoS, QosPid, TopicName};
 
 const FLAG_DUP: u8 = 0x08;
@@ -29,19 +29,35 @@ impl<'a> Publish<'a> {
         if dup && qos == QoS::AtMostOnce {
             return Err(DecodeError::DupOnQos0); // [MQTT-3.3.1-2]
         }
-        let mut r = Reader::new(body);
-        let topic = TopicName::new(r.str()?)?;
-        let qos = match qos {
-            QoS::AtMostOnce => QosPid::AtMostOnce,
-            QoS::AtLeastOnce => QosPid::AtLeastOnce(PacketId::parse(&mut r)?),
-            QoS::ExactlyOnce => QosPid::ExactlyOnce(PacketId::parse(&mut r)?),
+        // Cut by hand, as `Reader::str` and `PacketId::parse` would, with the same errors.
+        let (len, rest) = split_u16(body)?;
+        let (topic, rest) = rest
+            .split_at_checked(usize::from(len))
+            .ok_or(DecodeError::Truncated)?;
+        let topic = core::str::from_utf8(topic).map_err(|_| DecodeError::InvalidUtf8)?;
+        if topic.as_bytes().contains(&0) {
+            return Err(DecodeError::NulInString);
+        }
+        let topic = TopicName::new(topic)?;
+        let (qos, payload) = match qos {
+            QoS::AtMostOnce => (QosPid::AtMostOnce, rest),
+            QoS::AtLeastOnce | QoS::ExactlyOnce => {
+                let (id, payload) = split_u16(rest)?;
+                let id = PacketId::new(id).ok_or(DecodeError::ZeroPacketId)?;
+                let qos = if qos == QoS::AtLeastOnce {
+                    QosPid::AtLeastOnce(id)
+                } else {
+                    QosPid::ExactlyOnce(id)
+                };
+                (qos, payload)
+            }
         };
         Ok(Publish {
             topic,
             qos,
             dup,
             retain: flags & FLAG_RETAIN != 0,
-            payload: r.rest(),
+            payload,
         })
     }
 
@@ -116,6 +132,14 @@ impl<'a> Publish<'a> {
         self.put_variable_header(&mut w);
         w.put(self.payload);
         Ok(w.position())
+    }
+}
+
+/// A big-endian 16-bit integer at the start of `bytes`, and the bytes after it.
+fn split_u16(bytes: &[u8]) -> Result<(u16, &[u8]), DecodeError> {
+    match bytes {
+        [hi, lo, rest @ ..] => Ok((u16::from_be_bytes([*hi, *lo]), rest)),
+        _ => Err(DecodeError::Truncated),
     }
 }
 
@@ -208,6 +232,21 @@ mod tests {
         assert_eq!(
             Packet::decode(&[0x32, 4, 0, 1, b't', 0]),
             Err(DecodeError::Truncated)
+        );
+        // no room for the topic's length, or for the topic
+        assert_eq!(Packet::decode(&[0x30, 1, 0]), Err(DecodeError::Truncated));
+        assert_eq!(
+            Packet::decode(&[0x30, 3, 0, 2, b't']),
+            Err(DecodeError::Truncated)
+        );
+        // a topic that is not UTF-8, or holds U+0000
+        assert_eq!(
+            Packet::decode(&[0x30, 3, 0, 1, 0xff]),
+            Err(DecodeError::InvalidUtf8)
+        );
+        assert_eq!(
+            Packet::decode(&[0x30, 4, 0, 2, b't', 0]),
+            Err(DecodeError::NulInString)
         );
     }
 

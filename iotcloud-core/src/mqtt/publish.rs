@@ -1,7 +1,9 @@
 //! PUBLISH (§3.3).
 
-use super::wire::{MAX_REMAINING_LENGTH, Writer, field_len, frame_len, varint_len};
-use super::{DecodeError, EncodeError, PacketId, PacketType, QoS, QosPid, TopicName};
+use super::wire::{
+    MAX_REMAINING_LENGTH, Writer, field_len, frame_len, split_packet_id, split_u16, varint_len,
+};
+use super::{DecodeError, EncodeError, PacketType, QoS, QosPid, TopicName};
 
 const FLAG_DUP: u8 = 0x08;
 const FLAG_RETAIN: u8 = 0x01;
@@ -42,8 +44,7 @@ impl<'a> Publish<'a> {
         let (qos, payload) = match qos {
             QoS::AtMostOnce => (QosPid::AtMostOnce, rest),
             QoS::AtLeastOnce | QoS::ExactlyOnce => {
-                let (id, payload) = split_u16(rest)?;
-                let id = PacketId::new(id).ok_or(DecodeError::ZeroPacketId)?;
+                let (id, payload) = split_packet_id(rest)?;
                 let qos = if qos == QoS::AtLeastOnce {
                     QosPid::AtLeastOnce(id)
                 } else {
@@ -135,14 +136,6 @@ impl<'a> Publish<'a> {
     }
 }
 
-/// A big-endian 16-bit integer at the start of `bytes`, and the bytes after it.
-fn split_u16(bytes: &[u8]) -> Result<(u16, &[u8]), DecodeError> {
-    match bytes {
-        [hi, lo, rest @ ..] => Ok((u16::from_be_bytes([*hi, *lo]), rest)),
-        _ => Err(DecodeError::Truncated),
-    }
-}
-
 /// Sets the DUP flag in the first byte of an encoded QoS 1 or 2 PUBLISH frame, for a
 /// re-delivery ([MQTT-3.3.1-1]).
 pub(crate) fn set_dup(frame: &mut [u8]) {
@@ -153,7 +146,7 @@ pub(crate) fn set_dup(frame: &mut [u8]) {
 
 #[cfg(test)]
 mod tests {
-    use super::super::Packet;
+    use super::super::{Packet, PacketId};
     use super::*;
 
     fn id(n: u16) -> PacketId {

@@ -1,6 +1,6 @@
 //! SUBSCRIBE (§3.8) and SUBACK (§3.9).
 
-use super::wire::{Reader, Writer, field_len, frame_len};
+use super::wire::{Reader, Writer, field_len, frame_len, split_packet_id};
 use super::{DecodeError, EncodeError, PacketId, PacketType, QoS, TopicFilter};
 
 /// One topic filter of a SUBSCRIBE with the maximum QoS asked for.
@@ -276,9 +276,7 @@ pub struct Suback<'a> {
 impl<'a> Suback<'a> {
     /// Parses a SUBACK body.
     pub fn parse(body: &'a [u8]) -> Result<Suback<'a>, DecodeError> {
-        let mut r = Reader::new(body);
-        let packet_id = PacketId::parse(&mut r)?;
-        let codes = r.rest();
+        let (packet_id, codes) = split_packet_id(body)?;
         if codes.is_empty() {
             return Err(DecodeError::Truncated);
         }

@@ -69,6 +69,25 @@ pub fn check_str(s: &str) -> Result<(), EncodeError> {
     }
 }
 
+/// A big-endian 16-bit integer at the start of `bytes`, and the bytes after it; what
+/// [`Reader::u16`] reads, for the decoders that cut a body by hand.
+pub(crate) fn split_u16(bytes: &[u8]) -> Result<(u16, &[u8]), DecodeError> {
+    match bytes {
+        [hi, lo, rest @ ..] => Ok((u16::from_be_bytes([*hi, *lo]), rest)),
+        _ => Err(DecodeError::Truncated),
+    }
+}
+
+/// A packet identifier at the start of `bytes` ([`PacketId::parse`]), and the bytes
+/// after it.
+///
+/// [`PacketId::parse`]: super::PacketId
+pub(crate) fn split_packet_id(bytes: &[u8]) -> Result<(super::PacketId, &[u8]), DecodeError> {
+    let (id, rest) = split_u16(bytes)?;
+    let id = super::PacketId::new(id).ok_or(DecodeError::ZeroPacketId)?;
+    Ok((id, rest))
+}
+
 /// A cursor that reads MQTT fields from a packet body and never reads past it.
 pub struct Reader<'a> {
     buf: &'a [u8],

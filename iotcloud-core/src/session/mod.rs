@@ -331,12 +331,10 @@ impl<'s> Session<'s> {
             return false;
         }
         for _ in 0..count {
-            let Some(r) = self.records.find(|r| {
-                r.tag == Tag::OutPublish && r.meta & OUT_QOS_MASK == QoS::AtLeastOnce as u8
-            }) else {
+            let Some(offset) = self.find_out(Tag::OutPublish, None, Some(QoS::AtLeastOnce)) else {
                 break;
             };
-            let (offset, pid) = (r.offset, r.pid);
+            let pid = self.records.get(offset).map_or(0, |r| r.pid);
             self.records.remove(offset);
             if let Some(id) = PacketId::new(pid) {
                 // Room was checked above.
@@ -695,7 +693,7 @@ impl<'s> Session<'s> {
                     event: SessionEvent::Deliver,
                 }),
                 QosPid::ExactlyOnce(id) => {
-                    let seen = self.find_out(Tag::InQos2, id, None).is_some();
+                    let seen = self.find_out(Tag::InQos2, Some(id), None).is_some();
                     // A PUBREC is four bytes.
                     let reply_len = 4;
                     if reply_len > tx.len() {
@@ -727,7 +725,7 @@ impl<'s> Session<'s> {
                     _ => (Tag::OutPubrel, None),
                 };
                 let r = self
-                    .find_out(tag, id, qos)
+                    .find_out(tag, Some(id), qos)
                     .ok_or(unknown(packet.packet_type(), id))?;
                 self.records.remove(r);
                 Ok(Reaction {
@@ -736,10 +734,10 @@ impl<'s> Session<'s> {
                 })
             }
             Packet::Pubrec(id) => {
-                let publish = self.find_out(Tag::OutPublish, id, Some(QoS::ExactlyOnce));
+                let publish = self.find_out(Tag::OutPublish, Some(id), Some(QoS::ExactlyOnce));
                 // Without the message, our PUBREL may have crossed a re-sent PUBREC:
                 // answer it again.
-                if publish.is_none() && self.find_out(Tag::OutPubrel, id, None).is_none() {
+                if publish.is_none() && self.find_out(Tag::OutPubrel, Some(id), None).is_none() {
                     return Err(unknown(PacketType::Pubrec, id).into());
                 }
                 let n = emit_packet_id(PacketType::Pubrel, id, tx)?;
@@ -764,7 +762,7 @@ impl<'s> Session<'s> {
             Packet::Suback(s) => {
                 let id = s.packet_id;
                 let mut matched = 0;
-                while let Some(offset) = self.find_out(Tag::Subscription, id, None) {
+                while let Some(offset) = self.find_out(Tag::Subscription, Some(id), None) {
                     let meta = self.records.get(offset).map_or(0, |r| r.meta);
                     let code = s.codes.get(matched);
                     matched += 1;
@@ -868,11 +866,12 @@ impl<'s> Session<'s> {
         }
     }
 
-    fn find_out(&self, tag: Tag, id: PacketId, qos: Option<QoS>) -> Option<usize> {
+    /// The first record of `tag`, with packet identifier `id` and QoS `qos` where given.
+    fn find_out(&self, tag: Tag, id: Option<PacketId>, qos: Option<QoS>) -> Option<usize> {
         self.records
             .find(|r| {
                 r.tag == tag
-                    && r.pid == id.get()
+                    && id.is_none_or(|id| r.pid == id.get())
                     && qos.is_none_or(|q| r.meta & OUT_QOS_MASK == q as u8)
             })
             .map(|r| r.offset)

@@ -143,10 +143,7 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
     /// Opens the connection and restores the session; on failure the transport is closed
     /// and the session marked down.
     pub async fn connect(&mut self) -> Result<(), DeviceError<Pf>> {
-        let result = match self.open().await {
-            Ok(session_present) => self.restore(session_present).await,
-            Err(e) => Err(e),
-        };
+        let result = self.open().await;
         if let Err(_e) = &result {
             info!("connect failed ({:?})", _e.kind());
             self.session.link_down();
@@ -191,8 +188,9 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
         Ok(self.session.connect(&connect, now, self.outbox.all())?)
     }
 
-    /// Signs, connects the transport, sends CONNECT and waits for CONNACK.
-    async fn open(&mut self) -> Result<bool, DeviceError<Pf>> {
+    /// Signs, connects the transport, sends CONNECT and waits for CONNACK; then restores
+    /// the session. One future for both halves: restoring is only ever done here.
+    async fn open(&mut self) -> Result<(), DeviceError<Pf>> {
         self.inbox.reset();
         self.outbox.reset();
         self.pending = None;
@@ -243,7 +241,7 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
             .write_out(transport, &[])
             .await
             .map_err(WriteFailed::into_error)?;
-        loop {
+        let session_present = loop {
             let decoded =
                 Packet::decode_from_broker(self.inbox.received()).map_err(|e| match e {
                     ProtocolError::UnexpectedPacket(t) => ProtocolError::ExpectedConnack(t),
@@ -259,7 +257,7 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
                 );
                 self.session.on_connack(&connack, clock.now_ms())?;
                 self.inbox.drop_front(used);
-                return Ok(connack.session_present);
+                break connack.session_present;
             }
             if self.inbox.received().len() == self.inbox.capacity() {
                 return Err(ProtocolError::ExpectedConnack(PacketType::Connack).into());
@@ -270,13 +268,10 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
                 Read::Closed => return Err(Error::PeerClosed),
                 Read::Failed(e) => return Err(Error::Transport(e)),
             }
-        }
-    }
-
-    /// After CONNACK: queues what the session holds to re-send, the provider's system
-    /// topics the session does not have yet and the OTA messages, and writes them out
-    /// together.
-    async fn restore(&mut self, session_present: bool) -> Result<(), DeviceError<Pf>> {
+        };
+        // After CONNACK: queues what the session holds to re-send, the provider's system
+        // topics the session does not have yet and the OTA messages, and writes them out
+        // together.
         while self.replay_one().await?.is_some() {}
         self.subscribe_all(Topics::System).await?;
         #[cfg(feature = "ota")]

@@ -630,7 +630,70 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
             Ok(Framed::Oversized { header_len, total }) => {
                 return self.oversized(header_len, total).await;
             }
-            Ok(Framed::Complete(total)) => return self.dispatch(total).await,
+            // The complete packet of `total` bytes at the start of the receive buffer,
+            // handled here rather than in a future of its own.
+            Ok(Framed::Complete(total)) => {
+                if self.outbox.must_write_for(ACK_LEN) && self.write_out(&[]).await.is_err() {
+                    return Ok(None);
+                }
+                let now = self.platform.clock().now_ms();
+                let reaction = match Packet::decode_from_broker(self.inbox.head(total)) {
+                    Ok(Some((packet, _))) => self.session.handle(&packet, now, self.outbox.free()),
+                    Ok(None) => return Ok(None),
+                    Err(e) => {
+                        self.link_lost(DisconnectReason::Protocol(e)).await;
+                        return Ok(None);
+                    }
+                };
+                let reaction = match reaction {
+                    Ok(r) => r,
+                    Err(SessionError::Protocol(p)) if p.is_fatal() => {
+                        self.link_lost(DisconnectReason::Protocol(p)).await;
+                        return Ok(None);
+                    }
+                    Err(e) => {
+                        // Not fatal: drop the packet (an unacknowledged QoS 2 message comes again
+                        // on the next connection) and report.
+                        self.inbox.hand_out(total);
+                        return Err(e.into());
+                    }
+                };
+                self.outbox.commit(reaction.reply);
+                #[cfg(feature = "ota")]
+                if matches!(reaction.event, SessionEvent::Deliver)
+                    && !self.inspect_ota(total).await?
+                {
+                    return Ok(None);
+                }
+                return Ok(match reaction.event {
+                    SessionEvent::Deliver | SessionEvent::Subscribed(_) => {
+                        // The acknowledgement goes out before the application gets the message,
+                        // unless more messages are already here: theirs go out together.
+                        if reaction.reply > 0
+                            && !matches!(self.inbox.frame_at(total), Ok(Framed::Complete(_)))
+                        {
+                            self.write_out_quietly().await;
+                        }
+                        self.inbox.hand_out(total);
+                        Some(total)
+                    }
+                    other => {
+                        self.inbox.drop_front(total);
+                        match other {
+                            SessionEvent::Published(id) => {
+                                debug!("packet {} acknowledged", id.get());
+                                self.pending = self.pending.or(Some(Pending::Published(id)));
+                            }
+                            SessionEvent::Unsubscribed(id) => {
+                                debug!("UNSUBACK for packet {}", id.get());
+                                self.pending = self.pending.or(Some(Pending::Unsubscribed(id)));
+                            }
+                            _ => {}
+                        }
+                        None
+                    }
+                });
+            }
             Ok(Framed::Incomplete) => {}
         }
         self.read_more().await?;
@@ -678,68 +741,6 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
             None => self.write_out_quietly().await,
         }
         Ok(())
-    }
-
-    /// Handles the complete packet of `total` bytes at the start of the receive buffer.
-    async fn dispatch(&mut self, total: usize) -> Result<Option<usize>, DeviceError<Pf>> {
-        if self.outbox.must_write_for(ACK_LEN) && self.write_out(&[]).await.is_err() {
-            return Ok(None);
-        }
-        let now = self.platform.clock().now_ms();
-        let reaction = match Packet::decode_from_broker(self.inbox.head(total)) {
-            Ok(Some((packet, _))) => self.session.handle(&packet, now, self.outbox.free()),
-            Ok(None) => return Ok(None),
-            Err(e) => {
-                self.link_lost(DisconnectReason::Protocol(e)).await;
-                return Ok(None);
-            }
-        };
-        let reaction = match reaction {
-            Ok(r) => r,
-            Err(SessionError::Protocol(p)) if p.is_fatal() => {
-                self.link_lost(DisconnectReason::Protocol(p)).await;
-                return Ok(None);
-            }
-            Err(e) => {
-                // Not fatal: drop the packet (an unacknowledged QoS 2 message comes again
-                // on the next connection) and report.
-                self.inbox.hand_out(total);
-                return Err(e.into());
-            }
-        };
-        self.outbox.commit(reaction.reply);
-        #[cfg(feature = "ota")]
-        if matches!(reaction.event, SessionEvent::Deliver) && !self.inspect_ota(total).await? {
-            return Ok(None);
-        }
-        Ok(match reaction.event {
-            SessionEvent::Deliver | SessionEvent::Subscribed(_) => {
-                // The acknowledgement goes out before the application gets the message,
-                // unless more messages are already here: theirs go out together.
-                if reaction.reply > 0
-                    && !matches!(self.inbox.frame_at(total), Ok(Framed::Complete(_)))
-                {
-                    self.write_out_quietly().await;
-                }
-                self.inbox.hand_out(total);
-                Some(total)
-            }
-            other => {
-                self.inbox.drop_front(total);
-                match other {
-                    SessionEvent::Published(id) => {
-                        debug!("packet {} acknowledged", id.get());
-                        self.pending = self.pending.or(Some(Pending::Published(id)));
-                    }
-                    SessionEvent::Unsubscribed(id) => {
-                        debug!("UNSUBACK for packet {}", id.get());
-                        self.pending = self.pending.or(Some(Pending::Unsubscribed(id)));
-                    }
-                    _ => {}
-                }
-                None
-            }
-        })
     }
 
     /// A packet larger than the receive buffer: acknowledge it if it is a PUBLISH whose

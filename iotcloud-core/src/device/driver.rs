@@ -627,8 +627,55 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
                 self.link_lost(DisconnectReason::Protocol(e.into())).await;
                 return Ok(None);
             }
+            // A packet larger than the receive buffer: acknowledge it if it is a PUBLISH
+            // whose header can be read, skip its bytes, and report it.
             Ok(Framed::Oversized { header_len, total }) => {
-                return self.oversized(header_len, total).await;
+                let capacity = self.inbox.capacity();
+                // The frame's header was read: its first byte is there.
+                let first = self.inbox.received().first().copied().unwrap_or_default();
+                if first >> 4 == PacketType::Publish as u8 {
+                    let flags = first & 0x0f;
+                    let id_len = if flags & 0b0110 != 0 { 2 } else { 0 };
+                    let have = self.inbox.after(header_len);
+                    let needed = match have {
+                        [hi, lo, ..] => 2 + usize::from(u16::from_be_bytes([*hi, *lo])) + id_len,
+                        _ => 2,
+                    };
+                    if have.len() < needed && header_len + needed <= capacity {
+                        self.read_more().await?;
+                        return Ok(None);
+                    }
+                    if have.len() >= needed {
+                        if self.outbox.must_write_for(ACK_LEN) && self.write_out(&[]).await.is_err()
+                        {
+                            return Ok(None);
+                        }
+                        let now = self.platform.clock().now_ms();
+                        let have = self.inbox.after(header_len);
+                        match Publish::parse(flags, have.get(..needed).unwrap_or(have)) {
+                            Ok(p) => {
+                                let r = self.session.handle(
+                                    &Packet::Publish(p),
+                                    now,
+                                    self.outbox.free(),
+                                )?;
+                                self.outbox.commit(r.reply);
+                                // Acknowledged before the application hears of it, as a message
+                                // that fits would be.
+                                self.write_out_quietly().await;
+                            }
+                            Err(e) => {
+                                self.link_lost(DisconnectReason::Protocol(e.into())).await;
+                                return Ok(None);
+                            }
+                        }
+                    }
+                }
+                self.inbox.discard_packet(total);
+                return Err(Error::IncomingTooLarge {
+                    len: total,
+                    capacity,
+                });
             }
             // The complete packet of `total` bytes at the start of the receive buffer,
             // handled here rather than in a future of its own.
@@ -741,58 +788,6 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
             None => self.write_out_quietly().await,
         }
         Ok(())
-    }
-
-    /// A packet larger than the receive buffer: acknowledge it if it is a PUBLISH whose
-    /// header can be read, skip its bytes, and report it.
-    async fn oversized(
-        &mut self,
-        header_len: usize,
-        total: usize,
-    ) -> Result<Option<usize>, DeviceError<Pf>> {
-        let capacity = self.inbox.capacity();
-        // The frame's header was read: its first byte is there.
-        let first = self.inbox.received().first().copied().unwrap_or_default();
-        if first >> 4 == PacketType::Publish as u8 {
-            let flags = first & 0x0f;
-            let id_len = if flags & 0b0110 != 0 { 2 } else { 0 };
-            let have = self.inbox.after(header_len);
-            let needed = match have {
-                [hi, lo, ..] => 2 + usize::from(u16::from_be_bytes([*hi, *lo])) + id_len,
-                _ => 2,
-            };
-            if have.len() < needed && header_len + needed <= capacity {
-                self.read_more().await?;
-                return Ok(None);
-            }
-            if have.len() >= needed {
-                if self.outbox.must_write_for(ACK_LEN) && self.write_out(&[]).await.is_err() {
-                    return Ok(None);
-                }
-                let now = self.platform.clock().now_ms();
-                let have = self.inbox.after(header_len);
-                match Publish::parse(flags, have.get(..needed).unwrap_or(have)) {
-                    Ok(p) => {
-                        let r =
-                            self.session
-                                .handle(&Packet::Publish(p), now, self.outbox.free())?;
-                        self.outbox.commit(r.reply);
-                        // Acknowledged before the application hears of it, as a message
-                        // that fits would be.
-                        self.write_out_quietly().await;
-                    }
-                    Err(e) => {
-                        self.link_lost(DisconnectReason::Protocol(e.into())).await;
-                        return Ok(None);
-                    }
-                }
-            }
-        }
-        self.inbox.discard_packet(total);
-        Err(Error::IncomingTooLarge {
-            len: total,
-            capacity,
-        })
     }
 
     /// Builds the event for the frame of `len` bytes at the start of the receive buffer.

@@ -5,8 +5,6 @@
 #[cfg(test)]
 extern crate std;
 
-use core::fmt::Write as _;
-
 use iotcloud_core::mqtt::QoS;
 #[cfg(not(feature = "ota"))]
 use iotcloud_core::ota::NoOta;
@@ -182,7 +180,8 @@ fn check_names(product_key: &str, device_name: &str) -> Result<(), ProviderError
 /// user name (`&` separates DeviceName and ProductKey). Aliyun's own names never hold them.
 fn check_field(key: &'static str, value: &str, max: usize) -> Result<(), ProviderError> {
     check_identifier(key, value, max)?;
-    if value.contains(['|', ',', '&']) {
+    // Bytes, not chars: the three are ASCII, which UTF-8 never uses inside a character.
+    if value.bytes().any(|b| matches!(b, b'|' | b',' | b'&')) {
         return Err(ProviderError::InvalidValue {
             key,
             reason: "contains `|`, `,` or `&`, which separate the client id's and user name's fields",
@@ -578,14 +577,22 @@ impl<'a> Aliyun<'a> {
             None => [pk, ".", dn],
         };
         let ts_text = ts.map(Decimal::new);
-        let client_id = scratch.text(|w| {
-            w.write_all(&id)?;
-            w.write_all(&["|securemode=", secure_mode, ",signmethod=", method])?;
-            if let Some(ts) = &ts_text {
-                w.write_all(&[",timestamp=", ts.as_str()])?;
-            }
-            w.write_str("|")
-        })?;
+        let (ts_key, ts_str) = match &ts_text {
+            Some(ts) => (",timestamp=", ts.as_str()),
+            None => ("", ""),
+        };
+        let client_id = scratch.concat(&[
+            id[0],
+            id[1],
+            id[2],
+            "|securemode=",
+            secure_mode,
+            ",signmethod=",
+            method,
+            ts_key,
+            ts_str,
+            "|",
+        ])?;
         let username = scratch.concat(&[dn, "&", pk])?;
         // The parameters sorted by name, each as name then value, with no separators;
         // `timestamp` only when the client id carries one. securemode and signmethod are

@@ -26,8 +26,16 @@ pub(crate) fn shift_down(buf: &mut [u8], from: Range<usize>, to: usize) {
     let mut tmp = [0u8; STEP];
     while src < end {
         let n = (end - src).min(STEP);
-        tmp[..n].copy_from_slice(&buf[src..src + n]);
-        buf[dst..dst + n].copy_from_slice(&tmp[..n]);
+        // In range (`n <= STEP`, `dst < src`, `src + n <= end <= buf.len()`): `get`
+        // spares the panic paths.
+        let (Some(from), Some(step)) = (buf.get(src..src + n), tmp.get_mut(..n)) else {
+            return;
+        };
+        step.copy_from_slice(from);
+        let Some(to) = buf.get_mut(dst..dst + n) else {
+            return;
+        };
+        to.copy_from_slice(step);
         src += n;
         dst += n;
     }

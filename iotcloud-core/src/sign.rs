@@ -18,7 +18,7 @@ pub struct Digest {
 }
 
 impl Digest {
-    #[cfg(any(feature = "md5", feature = "sha1", feature = "sha256"))]
+    #[cfg(any(feature = "md5", feature = "sha1"))]
     fn from_slice(s: &[u8]) -> Digest {
         let mut bytes = [0u8; 32];
         let len = s.len().min(32);
@@ -29,7 +29,8 @@ impl Digest {
     /// The raw bytes: 16 for MD5, 20 for SHA-1, 32 for SHA-256. Always the full length,
     /// zero bytes included (a `strlen` on this is the bug LuatOS fixed several times).
     pub fn as_bytes(&self) -> &[u8] {
-        &self.bytes[..self.len]
+        // `len` is at most 32.
+        self.bytes.get(..self.len).unwrap_or(&self.bytes)
     }
 
     /// Lower-case hex.
@@ -126,27 +127,139 @@ const MAC_BLOCK: usize = 64;
 /// takes less flash and stack on a small device (the README's footprint steps). The tests
 /// check it against the `hmac` crate for random keys and messages.
 #[cfg(any(feature = "md5", feature = "sha1", feature = "sha256"))]
-fn mac_parts<D: sha2::Digest>(key: &[u8], parts: &[&[u8]]) -> Digest {
-    let mut block = [0u8; MAC_BLOCK];
-    if key.len() > MAC_BLOCK {
-        let hashed = D::digest(key);
-        let n = hashed.len().min(MAC_BLOCK);
-        block[..n].copy_from_slice(&hashed[..n]);
+fn mac_parts<H: Hasher>(key: &[u8], parts: &[&[u8]]) -> Digest {
+    let hashed;
+    let key = if key.len() > MAC_BLOCK {
+        hashed = H::digest(&[key]);
+        hashed.as_bytes()
     } else {
-        block[..key.len()].copy_from_slice(key);
+        key
+    };
+    // The key, at most a block, padded with zeros.
+    let mut block = [0u8; MAC_BLOCK];
+    for (b, k) in block.iter_mut().zip(key) {
+        *b = *k;
     }
     block.iter_mut().for_each(|b| *b ^= 0x36);
-    let mut hasher = D::new();
-    hasher.update(block);
+    let mut hasher = H::start();
+    hasher.feed(&block);
     for p in parts {
-        hasher.update(p);
+        hasher.feed(p);
     }
-    let inner = hasher.finalize();
+    let inner = hasher.finish();
     block.iter_mut().for_each(|b| *b ^= 0x36 ^ 0x5c);
-    let mut hasher = D::new();
-    hasher.update(block);
-    hasher.update(&inner);
-    Digest::from_slice(&hasher.finalize())
+    let mut hasher = H::start();
+    hasher.feed(&block);
+    hasher.feed(inner.as_bytes());
+    hasher.finish()
+}
+
+/// A hash function, as HMAC and [`hash`] use it.
+#[cfg(any(feature = "md5", feature = "sha1", feature = "sha256"))]
+trait Hasher: Sized {
+    fn start() -> Self;
+    fn feed(&mut self, data: &[u8]);
+    /// The hash of what was fed. By reference: a hasher's state is not copied to end it.
+    fn finish(&mut self) -> Digest;
+
+    /// The hash of the concatenation of `parts`.
+    fn digest(parts: &[&[u8]]) -> Digest {
+        let mut h = Self::start();
+        for p in parts {
+            h.feed(p);
+        }
+        h.finish()
+    }
+}
+
+/// MD5 and SHA-1: the RustCrypto hashers.
+#[cfg(any(feature = "md5", feature = "sha1"))]
+macro_rules! rustcrypto_hasher {
+    ($t:ty) => {
+        impl Hasher for $t {
+            fn start() -> Self {
+                <Self as sha2::Digest>::new()
+            }
+            fn feed(&mut self, data: &[u8]) {
+                sha2::Digest::update(self, data);
+            }
+            fn finish(&mut self) -> Digest {
+                Digest::from_slice(&sha2::Digest::finalize_reset(self))
+            }
+        }
+    };
+}
+#[cfg(feature = "md5")]
+rustcrypto_hasher!(md5::Md5);
+#[cfg(feature = "sha1")]
+rustcrypto_hasher!(sha1::Sha1);
+
+/// SHA-256 (FIPS 180-4) over the `sha2` crate's compression function. Its `Sha256` pads
+/// through a generic block buffer that links three `memset` variants and more than
+/// half a kilobyte of code besides the compression; signing needs only this. The tests
+/// check it against `sha2::Sha256`.
+// Aligned to 4 rather than to the `u64`'s 8: the block is then cleared with the
+// `memclr` a device already links, not an 8-aligned variant of it.
+#[cfg(feature = "sha256")]
+#[repr(C, packed(4))]
+struct Sha256 {
+    state: [u32; 8],
+    /// The bytes of the block not compressed yet: `len % 64` of them.
+    block: [u8; 64],
+    /// Bytes fed so far.
+    len: u64,
+}
+
+#[cfg(feature = "sha256")]
+impl Hasher for Sha256 {
+    // Not inlined: HMAC starts three hashes.
+    #[inline(never)]
+    fn start() -> Self {
+        Sha256 {
+            state: [
+                0x6a09_e667,
+                0xbb67_ae85,
+                0x3c6e_f372,
+                0xa54f_f53a,
+                0x510e_527f,
+                0x9b05_688c,
+                0x1f83_d9ab,
+                0x5be0_cd19,
+            ],
+            block: [0; 64],
+            len: 0,
+        }
+    }
+
+    fn feed(&mut self, mut data: &[u8]) {
+        while !data.is_empty() {
+            let used = self.len as usize % 64;
+            let n = (64 - used).min(data.len());
+            let (now, rest) = data.split_at(n);
+            self.block[used..used + n].copy_from_slice(now);
+            self.len += n as u64;
+            data = rest;
+            if used + n == 64 {
+                let block = core::slice::from_ref(&self.block);
+                sha2::block_api::compress256(&mut self.state, block);
+            }
+        }
+    }
+
+    fn finish(&mut self) -> Digest {
+        let bits = self.len << 3;
+        // 0x80, zeros up to 8 bytes short of a block's end, the length in bits.
+        let used = self.len as usize % 64;
+        let zeros = (64 + 56 - 1 - used) % 64;
+        self.feed(&[0x80]);
+        self.feed(&[0; 64][..zeros]);
+        self.feed(&bits.to_be_bytes());
+        let mut bytes = [0u8; 32];
+        for (out, word) in bytes.chunks_exact_mut(4).zip(self.state) {
+            out.copy_from_slice(&word.to_be_bytes());
+        }
+        Digest { bytes, len: 32 }
+    }
 }
 
 /// HMAC of the concatenation of `parts` under `key`.
@@ -159,7 +272,7 @@ pub fn hmac(alg: Algorithm, key: &[u8], parts: &[&[u8]]) -> Result<Digest, Provi
         #[cfg(feature = "sha1")]
         Algorithm::Sha1 => Ok(mac_parts::<sha1::Sha1>(key, parts)),
         #[cfg(feature = "sha256")]
-        Algorithm::Sha256 => Ok(mac_parts::<sha2::Sha256>(key, parts)),
+        Algorithm::Sha256 => Ok(mac_parts::<Sha256>(key, parts)),
         #[allow(unreachable_patterns)]
         _ => {
             let _ = (key, parts);
@@ -172,21 +285,13 @@ pub fn hmac(alg: Algorithm, key: &[u8], parts: &[&[u8]]) -> Result<Digest, Provi
 ///
 /// Fails only for an algorithm this build does not have (see [`Algorithm::enabled`]).
 pub fn hash(alg: Algorithm, parts: &[&[u8]]) -> Result<Digest, ProviderError> {
-    #[cfg(any(feature = "md5", feature = "sha1", feature = "sha256"))]
-    fn run<D: sha2::Digest>(parts: &[&[u8]]) -> Digest {
-        let mut d = D::new();
-        for p in parts {
-            d.update(p);
-        }
-        Digest::from_slice(&d.finalize())
-    }
     match alg {
         #[cfg(feature = "md5")]
-        Algorithm::Md5 => Ok(run::<md5::Md5>(parts)),
+        Algorithm::Md5 => Ok(md5::Md5::digest(parts)),
         #[cfg(feature = "sha1")]
-        Algorithm::Sha1 => Ok(run::<sha1::Sha1>(parts)),
+        Algorithm::Sha1 => Ok(sha1::Sha1::digest(parts)),
         #[cfg(feature = "sha256")]
-        Algorithm::Sha256 => Ok(run::<sha2::Sha256>(parts)),
+        Algorithm::Sha256 => Ok(Sha256::digest(parts)),
         #[allow(unreachable_patterns)]
         _ => {
             let _ = parts;
@@ -255,16 +360,28 @@ pub fn base64_decode(input: &str, out: &mut [u8]) -> Option<usize> {
 /// division in 16-bit digits: each step divides a number below `D · 2^16`, which fits in 32
 /// bits.
 pub(crate) fn div_rem<const D: u16>(n: u64) -> (u64, u16) {
-    const { assert!(D > 0, "division by zero") };
-    let d = u32::from(D);
-    let (mut quotient, mut rest) = (0u64, 0u32);
-    for shift in [48u32, 32, 16, 0] {
-        // The 16-bit digit of `n` at `shift`.
-        let digit = ((n >> shift) & 0xffff) as u32;
+    // Non-zero, so the divisions need no check for zero.
+    let d = const {
+        match core::num::NonZeroU32::new(D as u32) {
+            Some(d) => d,
+            None => panic!("division by zero"),
+        }
+    };
+    // The digits come from the two 32-bit halves, and the quotient's go back into them:
+    // shifting a `u64` by a variable amount would call library routines too.
+    let (high, low) = ((n >> 32) as u32, n as u32);
+    let mut rest = 0u32;
+    let mut step = |digit: u32| {
         let current = (rest << 16) | digit;
-        quotient |= u64::from(current / d) << shift;
         rest = current % d;
-    }
+        // Below 2^16: `current` is below `d · 2^16`.
+        current / d
+    };
+    let q3 = step(high >> 16);
+    let q2 = step(high & 0xffff);
+    let q1 = step(low >> 16);
+    let q0 = step(low & 0xffff);
+    let quotient = (u64::from((q3 << 16) | q2) << 32) | u64::from((q1 << 16) | q0);
     // `rest` is below `D`, a `u16`.
     (quotient, rest as u16)
 }
@@ -280,19 +397,22 @@ pub struct Decimal {
 impl Decimal {
     /// `n` in decimal, without leading zeros.
     pub fn new(n: u64) -> Self {
-        let mut digits = [b'0'; 20];
+        // Only the digits from `start` on are ever read.
+        let mut digits = [0u8; 20];
         let mut start = digits.len();
         let mut rest = n;
-        loop {
-            start -= 1;
+        // From the last digit back; twenty hold any `u64`, so the loop always breaks.
+        for slot in digits.iter_mut().rev() {
             let (quotient, digit) = div_rem::<10>(rest);
             // `digit` is below 10.
-            digits[start] = b'0' + digit as u8;
+            *slot = b'0' + digit as u8;
+            start -= 1;
             rest = quotient;
             if rest == 0 {
-                return Decimal { digits, start };
+                break;
             }
         }
+        Decimal { digits, start }
     }
 
     /// The digits as text.
@@ -303,7 +423,8 @@ impl Decimal {
 
     /// The digits as bytes.
     pub fn as_bytes(&self) -> &[u8] {
-        &self.digits[self.start..]
+        // `start` is at most 19.
+        self.digits.get(self.start..).unwrap_or_default()
     }
 }
 
@@ -608,6 +729,35 @@ mod tests {
             proptest::prop_assert_eq!(ours.as_bytes(), &reference::<Hmac<sha1::Sha1>>(&key, &msg)[..]);
             let ours = hmac(Algorithm::Sha256, &key, parts).unwrap();
             proptest::prop_assert_eq!(ours.as_bytes(), &reference::<Hmac<sha2::Sha256>>(&key, &msg)[..]);
+        }
+
+        /// Our SHA-256 gives the `sha2` crate's hash for every length around the padding
+        /// boundaries (55, 56, 63, 64 bytes and their multiples), fed in three parts.
+        #[test]
+        fn sha256_agrees_with_the_sha2_crate(
+            msg in proptest::collection::vec(proptest::num::u8::ANY, 0..300),
+            cut1 in 0usize..300,
+            cut2 in 0usize..300,
+        ) {
+            use sha2::Digest as _;
+            let (a, rest) = msg.split_at(cut1.min(msg.len()));
+            let (b, c) = rest.split_at(cut2.min(rest.len()));
+            let ours = hash(Algorithm::Sha256, &[a, b, c]).unwrap();
+            proptest::prop_assert_eq!(ours.as_bytes(), &sha2::Sha256::digest(&msg)[..]);
+        }
+    }
+
+    #[test]
+    fn sha256_agrees_with_the_sha2_crate_at_every_length_up_to_three_blocks() {
+        use sha2::Digest as _;
+        let msg: std::vec::Vec<u8> = (0..200u8).collect();
+        for len in 0..=msg.len() {
+            let ours = hash(Algorithm::Sha256, &[&msg[..len]]).unwrap();
+            assert_eq!(
+                ours.as_bytes(),
+                &sha2::Sha256::digest(&msg[..len])[..],
+                "{len}"
+            );
         }
     }
 

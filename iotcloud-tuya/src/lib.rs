@@ -189,7 +189,8 @@ impl<'a> Tuya<'a> {
     /// over TLS checked against [`CA_PEM`].
     pub fn with_secret(device_id: &'a str, device_secret: &'a str) -> Result<Self, ProviderError> {
         check_identifier("device_id", device_id, MAX_DEVICE_ID_LEN)?;
-        if device_id.contains([',', '|']) {
+        // Bytes, not chars: both are ASCII, which UTF-8 never uses inside a character.
+        if device_id.bytes().any(|b| matches!(b, b',' | b'|')) {
             return Err(ProviderError::InvalidValue {
                 key: "device_id",
                 reason: "contains `,` or `|`, which separate the user name's fields",

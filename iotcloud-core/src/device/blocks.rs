@@ -109,7 +109,7 @@ where
                     continue;
                 }
             };
-            let found = match Packet::decode_from_broker(&core.inbox.received()[..len]) {
+            let found = match Packet::decode_from_broker(core.inbox.head(len)) {
                 Ok(Some((Packet::Publish(p), _))) => {
                     // The payload runs to the end of the packet.
                     let at = len - p.payload.len();

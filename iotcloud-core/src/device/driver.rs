@@ -143,10 +143,7 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
     /// Opens the connection and restores the session; on failure the transport is closed
     /// and the session marked down.
     pub async fn connect(&mut self) -> Result<(), DeviceError<Pf>> {
-        let result = match self.open().await {
-            Ok(session_present) => self.restore(session_present).await,
-            Err(e) => Err(e),
-        };
+        let result = self.open().await;
         if let Err(_e) = &result {
             info!("connect failed ({:?})", _e.kind());
             self.session.link_down();
@@ -191,8 +188,9 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
         Ok(self.session.connect(&connect, now, self.outbox.all())?)
     }
 
-    /// Signs, connects the transport, sends CONNECT and waits for CONNACK.
-    async fn open(&mut self) -> Result<bool, DeviceError<Pf>> {
+    /// Signs, connects the transport, sends CONNECT and waits for CONNACK; then restores
+    /// the session. One future for both halves: restoring is only ever done here.
+    async fn open(&mut self) -> Result<(), DeviceError<Pf>> {
         self.inbox.reset();
         self.outbox.reset();
         self.pending = None;
@@ -243,7 +241,7 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
             .write_out(transport, &[])
             .await
             .map_err(WriteFailed::into_error)?;
-        loop {
+        let session_present = loop {
             let decoded =
                 Packet::decode_from_broker(self.inbox.received()).map_err(|e| match e {
                     ProtocolError::UnexpectedPacket(t) => ProtocolError::ExpectedConnack(t),
@@ -259,7 +257,7 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
                 );
                 self.session.on_connack(&connack, clock.now_ms())?;
                 self.inbox.drop_front(used);
-                return Ok(connack.session_present);
+                break connack.session_present;
             }
             if self.inbox.received().len() == self.inbox.capacity() {
                 return Err(ProtocolError::ExpectedConnack(PacketType::Connack).into());
@@ -270,13 +268,10 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
                 Read::Closed => return Err(Error::PeerClosed),
                 Read::Failed(e) => return Err(Error::Transport(e)),
             }
-        }
-    }
-
-    /// After CONNACK: queues what the session holds to re-send, the provider's system
-    /// topics the session does not have yet and the OTA messages, and writes them out
-    /// together.
-    async fn restore(&mut self, session_present: bool) -> Result<(), DeviceError<Pf>> {
+        };
+        // After CONNACK: queues what the session holds to re-send, the provider's system
+        // topics the session does not have yet and the OTA messages, and writes them out
+        // together.
         while self.replay_one().await?.is_some() {}
         self.subscribe_all(Topics::System).await?;
         #[cfg(feature = "ota")]
@@ -632,10 +627,120 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
                 self.link_lost(DisconnectReason::Protocol(e.into())).await;
                 return Ok(None);
             }
+            // A packet larger than the receive buffer: acknowledge it if it is a PUBLISH
+            // whose header can be read, skip its bytes, and report it.
             Ok(Framed::Oversized { header_len, total }) => {
-                return self.oversized(header_len, total).await;
+                let capacity = self.inbox.capacity();
+                // The frame's header was read: its first byte is there.
+                let first = self.inbox.received().first().copied().unwrap_or_default();
+                if first >> 4 == PacketType::Publish as u8 {
+                    let flags = first & 0x0f;
+                    let id_len = if flags & 0b0110 != 0 { 2 } else { 0 };
+                    let have = self.inbox.after(header_len);
+                    let needed = match have {
+                        [hi, lo, ..] => 2 + usize::from(u16::from_be_bytes([*hi, *lo])) + id_len,
+                        _ => 2,
+                    };
+                    if have.len() < needed && header_len + needed <= capacity {
+                        self.read_more().await?;
+                        return Ok(None);
+                    }
+                    if have.len() >= needed {
+                        if self.outbox.must_write_for(ACK_LEN) && self.write_out(&[]).await.is_err()
+                        {
+                            return Ok(None);
+                        }
+                        let now = self.platform.clock().now_ms();
+                        let have = self.inbox.after(header_len);
+                        match Publish::parse(flags, have.get(..needed).unwrap_or(have)) {
+                            Ok(p) => {
+                                let r = self.session.handle(
+                                    &Packet::Publish(p),
+                                    now,
+                                    self.outbox.free(),
+                                )?;
+                                self.outbox.commit(r.reply);
+                                // Acknowledged before the application hears of it, as a message
+                                // that fits would be.
+                                self.write_out_quietly().await;
+                            }
+                            Err(e) => {
+                                self.link_lost(DisconnectReason::Protocol(e.into())).await;
+                                return Ok(None);
+                            }
+                        }
+                    }
+                }
+                self.inbox.discard_packet(total);
+                return Err(Error::IncomingTooLarge {
+                    len: total,
+                    capacity,
+                });
             }
-            Ok(Framed::Complete(total)) => return self.dispatch(total).await,
+            // The complete packet of `total` bytes at the start of the receive buffer,
+            // handled here rather than in a future of its own.
+            Ok(Framed::Complete(total)) => {
+                if self.outbox.must_write_for(ACK_LEN) && self.write_out(&[]).await.is_err() {
+                    return Ok(None);
+                }
+                let now = self.platform.clock().now_ms();
+                let reaction = match Packet::decode_from_broker(self.inbox.head(total)) {
+                    Ok(Some((packet, _))) => self.session.handle(&packet, now, self.outbox.free()),
+                    Ok(None) => return Ok(None),
+                    Err(e) => {
+                        self.link_lost(DisconnectReason::Protocol(e)).await;
+                        return Ok(None);
+                    }
+                };
+                let reaction = match reaction {
+                    Ok(r) => r,
+                    Err(SessionError::Protocol(p)) if p.is_fatal() => {
+                        self.link_lost(DisconnectReason::Protocol(p)).await;
+                        return Ok(None);
+                    }
+                    Err(e) => {
+                        // Not fatal: drop the packet (an unacknowledged QoS 2 message comes again
+                        // on the next connection) and report.
+                        self.inbox.hand_out(total);
+                        return Err(e.into());
+                    }
+                };
+                self.outbox.commit(reaction.reply);
+                #[cfg(feature = "ota")]
+                if matches!(reaction.event, SessionEvent::Deliver)
+                    && !self.inspect_ota(total).await?
+                {
+                    return Ok(None);
+                }
+                return Ok(match reaction.event {
+                    SessionEvent::Deliver | SessionEvent::Subscribed(_) => {
+                        // The acknowledgement goes out before the application gets the message,
+                        // unless more messages are already here: theirs go out together.
+                        if reaction.reply > 0
+                            && !matches!(self.inbox.frame_at(total), Ok(Framed::Complete(_)))
+                        {
+                            self.write_out_quietly().await;
+                        }
+                        self.inbox.hand_out(total);
+                        Some(total)
+                    }
+                    other => {
+                        self.inbox.drop_front(total);
+                        match other {
+                            SessionEvent::Published(id) => {
+                                debug!("packet {} acknowledged", id.get());
+                                self.pending = self.pending.or(Some(Pending::Published(id)));
+                            }
+                            SessionEvent::Unsubscribed(id) => {
+                                debug!("UNSUBACK for packet {}", id.get());
+                                self.pending = self.pending.or(Some(Pending::Unsubscribed(id)));
+                            }
+                            _ => {}
+                        }
+                        None
+                    }
+                });
+            }
             Ok(Framed::Incomplete) => {}
         }
         self.read_more().await?;
@@ -660,138 +765,29 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
         let Parts {
             transport, clock, ..
         } = self.platform.parts();
-        match self.inbox.read(transport, clock, deadline).await {
-            Read::Bytes => {}
-            Read::Closed => self.link_lost(DisconnectReason::PeerClosed).await,
-            Read::Failed(e) => self.link_lost(DisconnectReason::Transport(e.kind())).await,
+        // The link lost for this reason, or (`None`) a PINGREQ to write out.
+        let lost = match self.inbox.read(transport, clock, deadline).await {
+            Read::Bytes => return Ok(()),
+            Read::Closed => Some(DisconnectReason::PeerClosed),
+            Read::Failed(e) => Some(DisconnectReason::Transport(e.kind())),
             Read::Deadline => {
                 let now = clock.now_ms();
                 match self.session.poll(now, self.outbox.free())? {
-                    Poll::Idle => {}
+                    Poll::Idle => return Ok(()),
                     Poll::Ping(n) => {
                         debug!("PINGREQ");
                         self.outbox.commit(n);
-                        self.write_out_quietly().await;
+                        None
                     }
-                    Poll::Dead => self.link_lost(DisconnectReason::KeepAliveTimeout).await,
+                    Poll::Dead => Some(DisconnectReason::KeepAliveTimeout),
                 }
             }
+        };
+        match lost {
+            Some(reason) => self.link_lost(reason).await,
+            None => self.write_out_quietly().await,
         }
         Ok(())
-    }
-
-    /// Handles the complete packet of `total` bytes at the start of the receive buffer.
-    async fn dispatch(&mut self, total: usize) -> Result<Option<usize>, DeviceError<Pf>> {
-        if self.outbox.must_write_for(ACK_LEN) && self.write_out(&[]).await.is_err() {
-            return Ok(None);
-        }
-        let now = self.platform.clock().now_ms();
-        let reaction = match Packet::decode_from_broker(&self.inbox.received()[..total]) {
-            Ok(Some((packet, _))) => self.session.handle(&packet, now, self.outbox.free()),
-            Ok(None) => return Ok(None),
-            Err(e) => {
-                self.link_lost(DisconnectReason::Protocol(e)).await;
-                return Ok(None);
-            }
-        };
-        let reaction = match reaction {
-            Ok(r) => r,
-            Err(SessionError::Protocol(p)) if p.is_fatal() => {
-                self.link_lost(DisconnectReason::Protocol(p)).await;
-                return Ok(None);
-            }
-            Err(e) => {
-                // Not fatal: drop the packet (an unacknowledged QoS 2 message comes again
-                // on the next connection) and report.
-                self.inbox.hand_out(total);
-                return Err(e.into());
-            }
-        };
-        self.outbox.commit(reaction.reply);
-        #[cfg(feature = "ota")]
-        if matches!(reaction.event, SessionEvent::Deliver) && !self.inspect_ota(total).await? {
-            return Ok(None);
-        }
-        Ok(match reaction.event {
-            SessionEvent::Deliver | SessionEvent::Subscribed(_) => {
-                // The acknowledgement goes out before the application gets the message,
-                // unless more messages are already here: theirs go out together.
-                if reaction.reply > 0
-                    && !matches!(self.inbox.frame_at(total), Ok(Framed::Complete(_)))
-                {
-                    self.write_out_quietly().await;
-                }
-                self.inbox.hand_out(total);
-                Some(total)
-            }
-            other => {
-                self.inbox.drop_front(total);
-                match other {
-                    SessionEvent::Published(id) => {
-                        debug!("packet {} acknowledged", id.get());
-                        self.pending = self.pending.or(Some(Pending::Published(id)));
-                    }
-                    SessionEvent::Unsubscribed(id) => {
-                        debug!("UNSUBACK for packet {}", id.get());
-                        self.pending = self.pending.or(Some(Pending::Unsubscribed(id)));
-                    }
-                    _ => {}
-                }
-                None
-            }
-        })
-    }
-
-    /// A packet larger than the receive buffer: acknowledge it if it is a PUBLISH whose
-    /// header can be read, skip its bytes, and report it.
-    async fn oversized(
-        &mut self,
-        header_len: usize,
-        total: usize,
-    ) -> Result<Option<usize>, DeviceError<Pf>> {
-        let capacity = self.inbox.capacity();
-        let received = self.inbox.received();
-        let first = received[0];
-        if first >> 4 == PacketType::Publish as u8 {
-            let flags = first & 0x0f;
-            let id_len = if flags & 0b0110 != 0 { 2 } else { 0 };
-            let have = &received[header_len..];
-            let needed = match have {
-                [hi, lo, ..] => 2 + usize::from(u16::from_be_bytes([*hi, *lo])) + id_len,
-                _ => 2,
-            };
-            if have.len() < needed && header_len + needed <= capacity {
-                self.read_more().await?;
-                return Ok(None);
-            }
-            if have.len() >= needed {
-                if self.outbox.must_write_for(ACK_LEN) && self.write_out(&[]).await.is_err() {
-                    return Ok(None);
-                }
-                let now = self.platform.clock().now_ms();
-                let have = &self.inbox.received()[header_len..];
-                match Publish::parse(flags, &have[..needed]) {
-                    Ok(p) => {
-                        let r =
-                            self.session
-                                .handle(&Packet::Publish(p), now, self.outbox.free())?;
-                        self.outbox.commit(r.reply);
-                        // Acknowledged before the application hears of it, as a message
-                        // that fits would be.
-                        self.write_out_quietly().await;
-                    }
-                    Err(e) => {
-                        self.link_lost(DisconnectReason::Protocol(e.into())).await;
-                        return Ok(None);
-                    }
-                }
-            }
-        }
-        self.inbox.discard_packet(total);
-        Err(Error::IncomingTooLarge {
-            len: total,
-            capacity,
-        })
     }
 
     /// Builds the event for the frame of `len` bytes at the start of the receive buffer.
@@ -800,7 +796,7 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
         if let Some(event) = self.ota.take_event() {
             return Ok(event);
         }
-        match Packet::decode_from_broker(&self.inbox.received()[..len])? {
+        match Packet::decode_from_broker(self.inbox.head(len))? {
             Some((Packet::Publish(p), _)) => {
                 debug!(
                     "PUBLISH received on {} (QoS {:?}, {} bytes)",
@@ -939,7 +935,7 @@ impl<T: Transport, C: Clock> Wire<'_, '_, T, C> {
             retain,
             payload,
         };
-        let len = Packet::Publish(probe).buffer_len().unwrap_or(usize::MAX);
+        let len = probe.frame_len().unwrap_or(usize::MAX);
         if self.session.is_connected() && self.outbox.must_write_for(len) {
             let lost = self.write_out(&[]).await.err();
             if let (Some(e), QoS::AtMostOnce) = (lost, qos) {

@@ -64,14 +64,29 @@ impl<'b> Inbox<'b> {
         self.rx
     }
 
+    // `rx_len <= rx.len()` always holds: the slices below are taken with `get`, whose
+    // empty default is never used, instead of indexing with a panic path.
+
     /// The received bytes.
     pub fn received(&self) -> &[u8] {
-        &self.rx[..self.rx_len]
+        self.rx.get(..self.rx_len).unwrap_or_default()
+    }
+
+    /// The first `len` received bytes (a frame [`Inbox::frame`] found complete): all of
+    /// them if fewer were received, which cannot happen.
+    pub fn head(&self, len: usize) -> &[u8] {
+        let received = self.received();
+        received.get(..len).unwrap_or(received)
+    }
+
+    /// The received bytes from `from` on, if there are any.
+    pub fn after(&self, from: usize) -> &[u8] {
+        self.received().get(from..).unwrap_or_default()
     }
 
     /// The part of the receive buffer not holding received bytes.
     pub fn free(&mut self) -> &mut [u8] {
-        &mut self.rx[self.rx_len..]
+        self.rx.get_mut(self.rx_len..).unwrap_or_default()
     }
 
     pub fn capacity(&self) -> usize {
@@ -121,8 +136,7 @@ impl<'b> Inbox<'b> {
 
     /// Whether another complete frame follows the first `offset` bytes.
     pub fn frame_at(&self, offset: usize) -> Result<Framed, DecodeError> {
-        let rx = &self.rx[..self.rx_len];
-        let rest = rx.get(offset..).unwrap_or_default();
+        let rest = self.received().get(offset..).unwrap_or_default();
         match frame_status(rest)? {
             FrameStatus::Header {
                 header_len,
@@ -148,7 +162,7 @@ impl<'b> Inbox<'b> {
         clock: &C,
         deadline: Option<u64>,
     ) -> Read<T::Error> {
-        let read = transport.read(&mut self.rx[self.rx_len..]);
+        let read = transport.read(self.free());
         let outcome = match deadline {
             Some(at) => within!(clock, at, read),
             None => Some(read.await),
@@ -217,7 +231,8 @@ impl<'b> Outbox<'b> {
 
     /// The free part of the transmit buffer, where the next packet is written.
     pub fn free(&mut self) -> &mut [u8] {
-        &mut self.tx[self.tx_len..]
+        // `tx_len <= tx.len()` always holds; `get` spares the panic path.
+        self.tx.get_mut(self.tx_len..).unwrap_or_default()
     }
 
     /// The whole transmit buffer as work memory; only while nothing waits in it.
@@ -227,7 +242,9 @@ impl<'b> Outbox<'b> {
         self.tx
     }
 
-    /// The next `n` bytes of the free part hold a packet to send.
+    /// The next `n` bytes of the free part hold a packet to send. Not inlined: called
+    /// after every packet the device words.
+    #[inline(never)]
     pub fn commit(&mut self, n: usize) {
         self.tx_len = (self.tx_len + n).min(self.tx.len());
     }
@@ -235,8 +252,7 @@ impl<'b> Outbox<'b> {
     /// Queues `frame` (kept elsewhere, in session memory) behind what waits, if it fits;
     /// whether it did.
     pub fn queue_copy(&mut self, frame: &[u8]) -> bool {
-        let free = &mut self.tx[self.tx_len..];
-        match free.get_mut(..frame.len()) {
+        match self.free().get_mut(..frame.len()) {
             Some(dst) => {
                 dst.copy_from_slice(frame);
                 self.tx_len += frame.len();
@@ -257,15 +273,33 @@ impl<'b> Outbox<'b> {
         if self.tx_len == 0 && extra.is_empty() && !self.unflushed {
             return Ok(());
         }
-        while self.sent < self.tx_len {
-            self.sent += write(transport, &self.tx[self.sent..self.tx_len]).await?;
+        // One loop, one `write` for both: the buffer's bytes first, then `extra`'s.
+        let mut rest = extra;
+        loop {
+            let from_buffer = self.sent < self.tx_len;
+            let chunk = if from_buffer {
+                // In range: `sent < tx_len <= tx.len()`.
+                self.tx.get(self.sent..self.tx_len).unwrap_or_default()
+            } else if !rest.is_empty() {
+                self.dirty = true;
+                rest
+            } else {
+                break;
+            };
+            // `Ok(0)` for a non-empty buffer breaks the `embedded-io` contract and is taken
+            // as the end of the stream.
+            let n = match transport.write(chunk).await {
+                Ok(0) => return Err(WriteFailed::Closed),
+                Ok(n) => n,
+                Err(e) => return Err(WriteFailed::Transport(e)),
+            };
+            if from_buffer {
+                self.sent += n;
+            } else {
+                rest = &rest[n..];
+            }
         }
         if !extra.is_empty() {
-            self.dirty = true;
-            let mut rest = extra;
-            while !rest.is_empty() {
-                rest = &rest[write(transport, rest).await?..];
-            }
             self.dirty = false;
         }
         // Everything is the transport's now: a dropped flush is simply asked again.
@@ -313,18 +347,5 @@ impl<E: embedded_io::Error> WriteFailed<E> {
             WriteFailed::Transport(e) => Error::Transport(e),
             WriteFailed::Closed => Error::PeerClosed,
         }
-    }
-}
-
-/// One `write`; `Ok(0)` for a non-empty buffer breaks the `embedded-io` contract and is
-/// taken as the end of the stream.
-async fn write<T: Transport>(
-    transport: &mut T,
-    buf: &[u8],
-) -> Result<usize, WriteFailed<T::Error>> {
-    match transport.write(buf).await {
-        Ok(0) => Err(WriteFailed::Closed),
-        Ok(n) => Ok(n),
-        Err(e) => Err(WriteFailed::Transport(e)),
     }
 }

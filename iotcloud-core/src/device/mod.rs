@@ -382,6 +382,9 @@ impl<'b, P: Provider, Pf: Platform> Device<'b, P, Pf, Registered> {
     }
 }
 
+// The calls that only forward to the core return its future instead of wrapping it in
+// an `async fn` of their own: the same lazy future, without another state machine around
+// it in the application's.
 impl<'b, P: Provider, Pf: Platform> Device<'b, P, Pf, Connected> {
     /// Whether the link is up. After [`Event::Disconnected`] it is not; QoS 1 and 2
     /// publications are then kept for the next connection.
@@ -403,63 +406,63 @@ impl<'b, P: Provider, Pf: Platform> Device<'b, P, Pf, Connected> {
     /// the link is down, [`WhenFull::DropOldest`] ([`DeviceOptions::when_full`]) instead
     /// drops the oldest queued QoS 1 messages to make room, and [`Event::Dropped`] reports
     /// each.
-    pub async fn publish(
+    pub fn publish(
         &mut self,
         topic: &str,
         payload: &[u8],
         qos: QoS,
-    ) -> Result<Option<PacketId>, Error<TransportError<Pf>>> {
-        self.core.publish(topic, payload, qos, false, true).await
+    ) -> impl Future<Output = Result<Option<PacketId>, Error<TransportError<Pf>>>> {
+        self.core.publish(topic, payload, qos, false, true)
     }
 
     /// [`Device::publish`] with the retain flag: the broker keeps the message for later
     /// subscribers.
-    pub async fn publish_retained(
+    pub fn publish_retained(
         &mut self,
         topic: &str,
         payload: &[u8],
         qos: QoS,
-    ) -> Result<Option<PacketId>, Error<TransportError<Pf>>> {
-        self.core.publish(topic, payload, qos, true, true).await
+    ) -> impl Future<Output = Result<Option<PacketId>, Error<TransportError<Pf>>>> {
+        self.core.publish(topic, payload, qos, true, true)
     }
 
     /// Like [`Device::publish`], but the message is only written into the transmit buffer:
     /// it goes out with the messages around it when the buffer fills, when the device next
     /// waits for the broker ([`Device::next_event`]), or on [`Device::flush`]. Many small
     /// messages then cost one write instead of one each.
-    pub async fn enqueue(
+    pub fn enqueue(
         &mut self,
         topic: &str,
         payload: &[u8],
         qos: QoS,
-    ) -> Result<Option<PacketId>, Error<TransportError<Pf>>> {
-        self.core.publish(topic, payload, qos, false, false).await
+    ) -> impl Future<Output = Result<Option<PacketId>, Error<TransportError<Pf>>>> {
+        self.core.publish(topic, payload, qos, false, false)
     }
 
     /// Writes out what [`Device::enqueue`] left waiting. A failure ends the connection (it
     /// is reported as [`Event::Disconnected`] too); queued QoS 1 and 2 messages stay in the
     /// session for the next one.
-    pub async fn flush(&mut self) -> Result<(), Error<TransportError<Pf>>> {
-        self.core.flush().await
+    pub fn flush(&mut self) -> impl Future<Output = Result<(), Error<TransportError<Pf>>>> {
+        self.core.flush()
     }
 
     /// Subscribes to topic filters, each with the highest QoS wanted. The subscriptions
     /// become part of the session and are restored after every reconnect;
     /// [`Event::Subscribed`] reports the broker's answer.
-    pub async fn subscribe(
+    pub fn subscribe(
         &mut self,
         topics: &[(&str, QoS)],
-    ) -> Result<PacketId, Error<TransportError<Pf>>> {
-        self.core.subscribe(topics).await
+    ) -> impl Future<Output = Result<PacketId, Error<TransportError<Pf>>>> {
+        self.core.subscribe(topics)
     }
 
     /// Removes subscriptions. They are forgotten by the session at once; the broker's answer
     /// comes as [`Event::Unsubscribed`].
-    pub async fn unsubscribe(
+    pub fn unsubscribe(
         &mut self,
         filters: &[&str],
-    ) -> Result<PacketId, Error<TransportError<Pf>>> {
-        self.core.unsubscribe(filters).await
+    ) -> impl Future<Output = Result<PacketId, Error<TransportError<Pf>>>> {
+        self.core.unsubscribe(filters)
     }
 
     /// Waits for the next event: a message, an acknowledgement, or the end of the
@@ -472,8 +475,10 @@ impl<'b, P: Provider, Pf: Platform> Device<'b, P, Pf, Connected> {
     /// [`Error::NotConnected`].
     ///
     /// Cancel-safe: dropping the future while it waits loses no received data.
-    pub async fn next_event(&mut self) -> Result<Event<'_>, Error<TransportError<Pf>>> {
-        self.core.next_event().await
+    pub fn next_event(
+        &mut self,
+    ) -> impl Future<Output = Result<Event<'_>, Error<TransportError<Pf>>>> {
+        self.core.next_event()
     }
 
     /// Ends the connection politely (what waits, then DISCONNECT) and returns to

@@ -218,7 +218,7 @@ impl<'b, P: Provider, Pf: Platform> Core<'b, P, Pf> {
             return Ok(true);
         };
         let ota = &mut self.ota;
-        let notice = match Packet::decode_from_broker(&self.inbox.received()[..total]) {
+        let notice = match Packet::decode_from_broker(self.inbox.head(total)) {
             Ok(Some((Packet::Publish(p), _))) => {
                 // While a download runs, a new job has nowhere to go.
                 let job: &mut [u8] = if ota.busy { &mut [] } else { &mut *ota.job };

@@ -1,15 +1,15 @@
 //! The packets whose body is a packet identifier alone: PUBACK, PUBREC, PUBREL, PUBCOMP
 //! (§3.4–3.7) and UNSUBACK (§3.11).
 
-use super::wire::Reader;
+use super::wire::split_packet_id;
 use super::{DecodeError, PacketId};
 
 /// Parses a body that must be exactly one non-zero packet identifier.
 pub(crate) fn parse_packet_id(body: &[u8]) -> Result<PacketId, DecodeError> {
-    let mut r = Reader::new(body);
-    let id = PacketId::parse(&mut r)?;
-    r.finish()?;
-    Ok(id)
+    match split_packet_id(body)? {
+        (id, []) => Ok(id),
+        _ => Err(DecodeError::TrailingBytes),
+    }
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! CONNACK (§3.2).
 
 use super::wire::{Reader, Writer};
-use super::{DecodeError, EncodeError};
+use super::{DecodeError, EncodeError, PacketType};
 
 /// The broker's answer to CONNECT (table 3.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
@@ -87,9 +87,12 @@ impl Connack {
         })
     }
 
-    pub(crate) fn emit_body(&self, w: &mut Writer<'_>) -> Result<(), EncodeError> {
-        w.u8(u8::from(self.session_present))?;
-        w.u8(self.code.as_u8())
+    /// Encodes the CONNACK at the start of `buf`; see [`Packet::emit`](super::Packet::emit).
+    pub(crate) fn emit(&self, buf: &mut [u8]) -> Result<usize, EncodeError> {
+        let mut w = Writer::frame(buf, PacketType::Connack.first_byte(), 2)?;
+        w.put_u8(u8::from(self.session_present));
+        w.put_u8(self.code.as_u8());
+        Ok(w.position())
     }
 }
 

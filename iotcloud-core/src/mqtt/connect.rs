@@ -3,7 +3,7 @@
 use core::fmt;
 
 use super::wire::{Reader, Writer, check_str, field_len};
-use super::{DecodeError, EncodeError, QoS, TopicName};
+use super::{DecodeError, EncodeError, PacketType, QoS, TopicName};
 
 const PROTOCOL_NAME: &[u8] = b"\x00\x04MQTT";
 const PROTOCOL_LEVEL: u8 = 4;
@@ -142,8 +142,15 @@ impl<'a> Connect<'a> {
     }
 
     /// Writes the body; `w` must have room for [`Connect::body_len`] bytes.
-    pub(crate) fn emit_body(&self, w: &mut Writer<'_>) -> Result<(), EncodeError> {
+    /// Encodes the CONNECT at the start of `buf`; see [`Packet::emit`](super::Packet::emit).
+    pub(crate) fn emit(&self, buf: &mut [u8]) -> Result<usize, EncodeError> {
+        let body_len = self.body_len()?;
+        let mut w = Writer::frame(buf, PacketType::Connect.first_byte(), body_len)?;
+        // `body_len` checked every field's length; the strings may still hold U+0000.
         check_str(self.client_id)?;
+        if let Some(username) = self.username {
+            check_str(username)?;
+        }
         let mut flags = 0;
         if self.clean_session {
             flags |= FLAG_CLEAN_SESSION;
@@ -160,22 +167,22 @@ impl<'a> Connect<'a> {
         if self.password.is_some() {
             flags |= FLAG_PASSWORD;
         }
-        w.bytes(PROTOCOL_NAME)?;
-        w.u8(PROTOCOL_LEVEL)?;
-        w.u8(flags)?;
-        w.u16(self.keep_alive)?;
-        w.str(self.client_id)?;
+        w.put(PROTOCOL_NAME);
+        w.put_u8(PROTOCOL_LEVEL);
+        w.put_u8(flags);
+        w.put_u16(self.keep_alive);
+        w.put_binary(self.client_id.as_bytes());
         if let Some(will) = &self.will {
-            w.str(will.topic.as_str())?;
-            w.binary(will.payload)?;
+            w.put_binary(will.topic.as_str().as_bytes());
+            w.put_binary(will.payload);
         }
         if let Some(username) = self.username {
-            w.str(username)?;
+            w.put_binary(username.as_bytes());
         }
         if let Some(password) = self.password {
-            w.binary(password)?;
+            w.put_binary(password);
         }
-        Ok(())
+        Ok(w.position())
     }
 }
 
@@ -289,6 +296,22 @@ mod tests {
         assert_eq!(
             Packet::Connect(c).emit(&mut buf),
             Err(EncodeError::PasswordWithoutUsername)
+        );
+        // U+0000 in a string: refused, after the size checks.
+        c.username = Some("u\0");
+        assert_eq!(
+            Packet::Connect(c).emit(&mut buf),
+            Err(EncodeError::NulInString)
+        );
+        assert!(matches!(
+            Packet::Connect(c).emit(&mut buf[..4]),
+            Err(EncodeError::BufferTooSmall { .. })
+        ));
+        c.username = Some("u");
+        c.client_id = "a\0";
+        assert_eq!(
+            Packet::Connect(c).emit(&mut buf),
+            Err(EncodeError::NulInString)
         );
     }
 }

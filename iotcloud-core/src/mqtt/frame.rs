@@ -33,8 +33,29 @@ impl FrameStatus {
 
 /// Reads the fixed header at the start of `buf`, checking the packet type and its flags.
 pub fn frame_status(buf: &[u8]) -> Result<FrameStatus, DecodeError> {
-    let Some(&first) = buf.first() else {
-        return Ok(FrameStatus::NeedHeader);
+    Ok(match fixed_header(buf)? {
+        None => FrameStatus::NeedHeader,
+        Some(h) => FrameStatus::Header {
+            header_len: h.header_len,
+            body_len: h.body_len,
+        },
+    })
+}
+
+/// A checked fixed header.
+pub(crate) struct FixedHeader {
+    pub packet_type: PacketType,
+    /// The four low bits of the first byte.
+    pub flags: u8,
+    pub header_len: usize,
+    pub body_len: usize,
+}
+
+/// Reads the fixed header at the start of `buf`, as [`frame_status`] does; `None` while
+/// it is incomplete.
+pub(crate) fn fixed_header(buf: &[u8]) -> Result<Option<FixedHeader>, DecodeError> {
+    let Some((&first, rest)) = buf.split_first() else {
+        return Ok(None);
     };
     let packet_type = PacketType::from_nibble(first >> 4)?;
     let flags = first & 0x0f;
@@ -43,13 +64,12 @@ pub fn frame_status(buf: &[u8]) -> Result<FrameStatus, DecodeError> {
     {
         return Err(DecodeError::InvalidFlags { packet_type, flags });
     }
-    match decode_varint(&buf[1..])? {
-        None => Ok(FrameStatus::NeedHeader),
-        Some((body_len, n)) => Ok(FrameStatus::Header {
-            header_len: 1 + n,
-            body_len,
-        }),
-    }
+    Ok(decode_varint(rest)?.map(|(body_len, n)| FixedHeader {
+        packet_type,
+        flags,
+        header_len: 1 + n,
+        body_len,
+    }))
 }
 
 /// A view over a buffer that starts with one whole MQTT frame.
@@ -70,19 +90,13 @@ impl<T: AsRef<[u8]>> Frame<T> {
     /// Bytes after the frame (the start of the next one) are allowed and ignored.
     pub fn new_checked(buffer: T) -> Result<Option<Frame<T>>, DecodeError> {
         let bytes = buffer.as_ref();
-        match frame_status(bytes)? {
-            FrameStatus::Header {
-                header_len,
-                body_len,
-            } if bytes.len() >= header_len + body_len => {
-                let packet_type = PacketType::from_nibble(bytes[0] >> 4)?;
-                Ok(Some(Frame {
-                    buffer,
-                    packet_type,
-                    header_len,
-                    body_len,
-                }))
-            }
+        match fixed_header(bytes)? {
+            Some(h) if bytes.len() >= h.header_len + h.body_len => Ok(Some(Frame {
+                buffer,
+                packet_type: h.packet_type,
+                header_len: h.header_len,
+                body_len: h.body_len,
+            })),
             _ => Ok(None),
         }
     }
@@ -94,7 +108,8 @@ impl<T: AsRef<[u8]>> Frame<T> {
 
     /// The four flag bits of the fixed header.
     pub fn flags(&self) -> u8 {
-        self.buffer.as_ref()[0] & 0x0f
+        // A checked frame is never empty.
+        self.buffer.as_ref().first().copied().unwrap_or_default() & 0x0f
     }
 
     /// Length of the whole frame in bytes.
@@ -109,7 +124,11 @@ impl<T: AsRef<[u8]>> Frame<T> {
 
     /// The variable header and payload.
     pub fn body(&self) -> &[u8] {
-        &self.buffer.as_ref()[self.header_len..self.len()]
+        // In range: checked by `new_checked`.
+        self.buffer
+            .as_ref()
+            .get(self.header_len..self.len())
+            .unwrap_or_default()
     }
 
     /// Gives the underlying buffer back.

@@ -39,6 +39,7 @@ pub use connect::{Connect, Will};
 pub use error::{DecodeError, EncodeError};
 pub use frame::{Frame, FrameStatus, frame_status};
 pub use packet::Packet;
+pub(crate) use packet::{emit_empty, emit_packet_id};
 pub use publish::Publish;
 pub(crate) use publish::set_dup as publish_set_dup;
 pub use subscribe::{Suback, SubackCode, SubackCodes, Subscribe, SubscribeTopic, SubscribeTopics};
@@ -213,5 +214,10 @@ impl PacketType {
             PacketType::Pubrel | PacketType::Subscribe | PacketType::Unsubscribe => Some(0b0010),
             _ => Some(0),
         }
+    }
+
+    /// The first byte of a frame of this type, with its required flags (none for PUBLISH).
+    pub(crate) fn first_byte(self) -> u8 {
+        (self as u8) << 4 | self.required_flags().unwrap_or(0)
     }
 }

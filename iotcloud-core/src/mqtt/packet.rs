@@ -1,6 +1,7 @@
 //! Any of the fourteen control packets.
 
 use super::ack::parse_packet_id;
+use super::frame::fixed_header;
 use super::wire::{Writer, frame_len};
 use super::{
     Connack, Connect, DecodeError, EncodeError, Frame, PacketId, PacketType, Publish, Suback,
@@ -72,13 +73,16 @@ impl<'a> Packet<'a> {
     /// PINGREQ, DISCONNECT) are refused with [`ProtocolError::UnexpectedPacket`] unparsed,
     /// so a device does not link their parsers.
     pub fn decode_from_broker(buf: &'a [u8]) -> Result<Option<(Packet<'a>, usize)>, ProtocolError> {
-        let Some(frame) = Frame::new_checked(buf)? else {
+        let Some(header) = fixed_header(buf)? else {
             return Ok(None);
         };
-        let packet_type = frame.packet_type();
-        match Self::parse_from_broker(packet_type, frame.flags(), Self::body_of(&frame)) {
-            Some(packet) => Ok(Some((packet?, frame.len()))),
-            None => Err(ProtocolError::UnexpectedPacket(packet_type)),
+        let len = header.header_len + header.body_len;
+        let Some(body) = buf.get(header.header_len..len) else {
+            return Ok(None);
+        };
+        match Self::parse_from_broker(header.packet_type, header.flags, body) {
+            Some(packet) => Ok(Some((packet?, len))),
+            None => Err(ProtocolError::UnexpectedPacket(header.packet_type)),
         }
     }
 
@@ -100,7 +104,11 @@ impl<'a> Packet<'a> {
 
     /// The body of a checked frame, borrowed for as long as the frame's buffer.
     fn body_of(frame: &Frame<&'a [u8]>) -> &'a [u8] {
-        &frame.into_inner()[frame.len() - frame.body().len()..frame.len()]
+        // In range: the frame was checked.
+        frame
+            .into_inner()
+            .get(frame.len() - frame.body().len()..frame.len())
+            .unwrap_or_default()
     }
 
     /// Parses `body` if `packet_type` is one a broker sends; `None` for the others.
@@ -147,16 +155,6 @@ impl<'a> Packet<'a> {
         }
     }
 
-    fn first_byte(&self) -> u8 {
-        match self {
-            Packet::Publish(p) => p.first_byte(),
-            other => {
-                let t = other.packet_type();
-                (t as u8) << 4 | t.required_flags().unwrap_or(0)
-            }
-        }
-    }
-
     fn body_len(&self) -> Result<usize, EncodeError> {
         Ok(match self {
             Packet::Connect(c) => c.body_len()?,
@@ -184,34 +182,40 @@ impl<'a> Packet<'a> {
     /// A buffer that is too small gives [`EncodeError::BufferTooSmall`] with the size
     /// needed; nothing is ever cut short.
     pub fn emit(&self, buf: &mut [u8]) -> Result<usize, EncodeError> {
-        let body_len = self.body_len()?;
-        let needed = frame_len(body_len)?;
-        if buf.len() < needed {
-            return Err(EncodeError::BufferTooSmall {
-                needed,
-                available: buf.len(),
-            });
-        }
-        let mut w = Writer::new(buf);
-        w.u8(self.first_byte())?;
-        w.varint(body_len)?;
+        // Each type's own encoder: a client links only those of the packets it sends.
         match self {
-            Packet::Connect(c) => c.emit_body(&mut w)?,
-            Packet::Connack(c) => c.emit_body(&mut w)?,
-            Packet::Publish(p) => p.emit_body(&mut w)?,
+            Packet::Connect(c) => c.emit(buf),
+            Packet::Connack(c) => c.emit(buf),
+            Packet::Publish(p) => p.emit(buf),
             Packet::Puback(id)
             | Packet::Pubrec(id)
             | Packet::Pubrel(id)
             | Packet::Pubcomp(id)
-            | Packet::Unsuback(id) => w.u16(id.get())?,
-            Packet::Subscribe(s) => s.emit_body(&mut w)?,
-            Packet::Suback(s) => s.emit_body(&mut w)?,
-            Packet::Unsubscribe(u) => u.emit_body(&mut w)?,
-            Packet::Pingreq | Packet::Pingresp | Packet::Disconnect => {}
+            | Packet::Unsuback(id) => emit_packet_id(self.packet_type(), *id, buf),
+            Packet::Subscribe(s) => s.emit(buf),
+            Packet::Suback(s) => s.emit(buf),
+            Packet::Unsubscribe(u) => u.emit(buf),
+            Packet::Pingreq | Packet::Pingresp | Packet::Disconnect => {
+                emit_empty(self.packet_type(), buf)
+            }
         }
-        debug_assert_eq!(w.position(), needed);
-        Ok(w.position())
     }
+}
+
+/// Encodes a packet whose body is `id` alone (PUBACK, PUBREC, PUBREL, PUBCOMP, UNSUBACK).
+pub(crate) fn emit_packet_id(
+    packet_type: PacketType,
+    id: PacketId,
+    buf: &mut [u8],
+) -> Result<usize, EncodeError> {
+    let mut w = Writer::frame(buf, packet_type.first_byte(), 2)?;
+    w.put_u16(id.get());
+    Ok(w.position())
+}
+
+/// Encodes a packet without a body (PINGREQ, PINGRESP, DISCONNECT).
+pub(crate) fn emit_empty(packet_type: PacketType, buf: &mut [u8]) -> Result<usize, EncodeError> {
+    Writer::frame(buf, packet_type.first_byte(), 0).map(|w| w.position())
 }
 
 #[cfg(test)]

@@ -1,7 +1,9 @@
 //! PUBLISH (§3.3).
 
-use super::wire::{Reader, Writer, field_len, frame_len, varint_len};
-use super::{DecodeError, EncodeError, PacketId, PacketType, QoS, QosPid, TopicName};
+use super::wire::{
+    MAX_REMAINING_LENGTH, Writer, field_len, frame_len, split_packet_id, split_u16, varint_len,
+};
+use super::{DecodeError, EncodeError, PacketType, QoS, QosPid, TopicName};
 
 const FLAG_DUP: u8 = 0x08;
 const FLAG_RETAIN: u8 = 0x01;
@@ -29,19 +31,34 @@ impl<'a> Publish<'a> {
         if dup && qos == QoS::AtMostOnce {
             return Err(DecodeError::DupOnQos0); // [MQTT-3.3.1-2]
         }
-        let mut r = Reader::new(body);
-        let topic = TopicName::new(r.str()?)?;
-        let qos = match qos {
-            QoS::AtMostOnce => QosPid::AtMostOnce,
-            QoS::AtLeastOnce => QosPid::AtLeastOnce(PacketId::parse(&mut r)?),
-            QoS::ExactlyOnce => QosPid::ExactlyOnce(PacketId::parse(&mut r)?),
+        // Cut by hand, as `Reader::str` and `PacketId::parse` would, with the same errors.
+        let (len, rest) = split_u16(body)?;
+        let (topic, rest) = rest
+            .split_at_checked(usize::from(len))
+            .ok_or(DecodeError::Truncated)?;
+        let topic = core::str::from_utf8(topic).map_err(|_| DecodeError::InvalidUtf8)?;
+        if topic.as_bytes().contains(&0) {
+            return Err(DecodeError::NulInString);
+        }
+        let topic = TopicName::new(topic)?;
+        let (qos, payload) = match qos {
+            QoS::AtMostOnce => (QosPid::AtMostOnce, rest),
+            QoS::AtLeastOnce | QoS::ExactlyOnce => {
+                let (id, payload) = split_packet_id(rest)?;
+                let qos = if qos == QoS::AtLeastOnce {
+                    QosPid::AtLeastOnce(id)
+                } else {
+                    QosPid::ExactlyOnce(id)
+                };
+                (qos, payload)
+            }
         };
         Ok(Publish {
             topic,
             qos,
             dup,
             retain: flags & FLAG_RETAIN != 0,
-            payload: r.rest(),
+            payload,
         })
     }
 
@@ -87,24 +104,35 @@ impl<'a> Publish<'a> {
                 available: buf.len(),
             });
         }
+        if body > MAX_REMAINING_LENGTH {
+            return Err(EncodeError::PacketTooLong(body));
+        }
         let mut w = Writer::new(buf);
-        w.u8(self.first_byte())?;
-        w.varint(body)?;
-        self.emit_variable_header(&mut w)?;
+        w.put_u8(self.first_byte());
+        w.put_varint(body);
+        self.put_variable_header(&mut w);
         Ok(w.position())
     }
 
-    fn emit_variable_header(&self, w: &mut Writer<'_>) -> Result<(), EncodeError> {
-        w.str(self.topic.as_str())?;
+    /// The topic (valid, so its length fits) and the packet identifier.
+    fn put_variable_header(&self, w: &mut Writer<'_>) {
+        w.put_binary(self.topic.as_str().as_bytes());
         if let Some(id) = self.qos.packet_id() {
-            w.u16(id.get())?;
+            w.put_u16(id.get());
         }
-        Ok(())
     }
 
-    pub(crate) fn emit_body(&self, w: &mut Writer<'_>) -> Result<(), EncodeError> {
-        self.emit_variable_header(w)?;
-        w.bytes(self.payload)
+    /// Size of the whole frame.
+    pub(crate) fn frame_len(&self) -> Result<usize, EncodeError> {
+        frame_len(self.body_len()?)
+    }
+
+    /// Encodes the PUBLISH at the start of `buf`; see [`Packet::emit`](super::Packet::emit).
+    pub(crate) fn emit(&self, buf: &mut [u8]) -> Result<usize, EncodeError> {
+        let mut w = Writer::frame(buf, self.first_byte(), self.body_len()?)?;
+        self.put_variable_header(&mut w);
+        w.put(self.payload);
+        Ok(w.position())
     }
 }
 
@@ -118,7 +146,7 @@ pub(crate) fn set_dup(frame: &mut [u8]) {
 
 #[cfg(test)]
 mod tests {
-    use super::super::Packet;
+    use super::super::{Packet, PacketId};
     use super::*;
 
     fn id(n: u16) -> PacketId {
@@ -197,6 +225,21 @@ mod tests {
         assert_eq!(
             Packet::decode(&[0x32, 4, 0, 1, b't', 0]),
             Err(DecodeError::Truncated)
+        );
+        // no room for the topic's length, or for the topic
+        assert_eq!(Packet::decode(&[0x30, 1, 0]), Err(DecodeError::Truncated));
+        assert_eq!(
+            Packet::decode(&[0x30, 3, 0, 2, b't']),
+            Err(DecodeError::Truncated)
+        );
+        // a topic that is not UTF-8, or holds U+0000
+        assert_eq!(
+            Packet::decode(&[0x30, 3, 0, 1, 0xff]),
+            Err(DecodeError::InvalidUtf8)
+        );
+        assert_eq!(
+            Packet::decode(&[0x30, 4, 0, 2, b't', 0]),
+            Err(DecodeError::NulInString)
         );
     }
 

@@ -1,7 +1,7 @@
 //! SUBSCRIBE (§3.8) and SUBACK (§3.9).
 
-use super::wire::{Reader, Writer, field_len};
-use super::{DecodeError, EncodeError, PacketId, QoS, TopicFilter};
+use super::wire::{Reader, Writer, field_len, frame_len, split_packet_id};
+use super::{DecodeError, EncodeError, PacketId, PacketType, QoS, TopicFilter};
 
 /// One topic filter of a SUBSCRIBE with the maximum QoS asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,14 +123,56 @@ impl<'a> Subscribe<'a> {
         }
     }
 
-    pub(crate) fn emit_body(&self, w: &mut Writer<'_>) -> Result<(), EncodeError> {
-        w.u16(self.packet_id.get())?;
+    /// Encodes the SUBSCRIBE at the start of `buf`; see [`Packet::emit`](super::Packet::emit).
+    pub(crate) fn emit(&self, buf: &mut [u8]) -> Result<usize, EncodeError> {
+        let mut w = Writer::frame(buf, PacketType::Subscribe.first_byte(), self.body_len()?)?;
+        w.put_u16(self.packet_id.get());
         for t in self.topics.iter() {
-            w.str(t.filter.as_str())?;
-            w.u8(t.qos as u8)?;
+            put_topic(&mut w, &t);
         }
-        Ok(())
+        Ok(w.position())
     }
+
+    /// Size of the frame of a SUBSCRIBE for `topics`: [`Subscribe::new`] and
+    /// [`Packet::buffer_len`](super::Packet::buffer_len) without going through the
+    /// decoded form, which a client never has.
+    pub(crate) fn list_frame_len(topics: &[SubscribeTopic<'_>]) -> Result<usize, EncodeError> {
+        frame_len(list_body_len(topics)?)
+    }
+
+    /// Encodes a SUBSCRIBE for `topics` at the start of `buf`, as [`Subscribe::new`] and
+    /// [`Packet::emit`](super::Packet::emit) would.
+    pub(crate) fn emit_list(
+        packet_id: PacketId,
+        topics: &[SubscribeTopic<'_>],
+        buf: &mut [u8],
+    ) -> Result<usize, EncodeError> {
+        let body_len = list_body_len(topics)?;
+        let mut w = Writer::frame(buf, PacketType::Subscribe.first_byte(), body_len)?;
+        w.put_u16(packet_id.get());
+        for t in topics {
+            put_topic(&mut w, t);
+        }
+        Ok(w.position())
+    }
+}
+
+/// Size of the body of a SUBSCRIBE for `topics`.
+fn list_body_len(topics: &[SubscribeTopic<'_>]) -> Result<usize, EncodeError> {
+    if topics.is_empty() {
+        return Err(EncodeError::EmptyList);
+    }
+    // A valid filter's length fits its prefix.
+    Ok(2 + topics
+        .iter()
+        .map(|t| 2 + t.filter.as_str().len() + 1)
+        .sum::<usize>())
+}
+
+/// One filter of a SUBSCRIBE and its QoS byte.
+fn put_topic(w: &mut Writer<'_>, t: &SubscribeTopic<'_>) {
+    w.put_binary(t.filter.as_str().as_bytes());
+    w.put_u8(t.qos as u8);
 }
 
 /// The broker's answer for one filter of a SUBSCRIBE.
@@ -192,6 +234,16 @@ impl<'a> SubackCodes<'a> {
         }
     }
 
+    /// The `index`th code, as [`SubackCodes::iter`] would give it.
+    pub(crate) fn get(&self, index: usize) -> Option<SubackCode> {
+        match self {
+            SubackCodes::List(l) => l.get(index).copied(),
+            SubackCodes::Wire(w) => w
+                .get(index)
+                .map(|&b| SubackCode::from_u8(b).unwrap_or(SubackCode::Failure)),
+        }
+    }
+
     /// Whether there are none (never true for a valid packet).
     pub fn is_empty(&self) -> bool {
         self.len() == 0
@@ -224,9 +276,7 @@ pub struct Suback<'a> {
 impl<'a> Suback<'a> {
     /// Parses a SUBACK body.
     pub fn parse(body: &'a [u8]) -> Result<Suback<'a>, DecodeError> {
-        let mut r = Reader::new(body);
-        let packet_id = PacketId::parse(&mut r)?;
-        let codes = r.rest();
+        let (packet_id, codes) = split_packet_id(body)?;
         if codes.is_empty() {
             return Err(DecodeError::Truncated);
         }
@@ -248,12 +298,14 @@ impl<'a> Suback<'a> {
         }
     }
 
-    pub(crate) fn emit_body(&self, w: &mut Writer<'_>) -> Result<(), EncodeError> {
-        w.u16(self.packet_id.get())?;
+    /// Encodes the SUBACK at the start of `buf`; see [`Packet::emit`](super::Packet::emit).
+    pub(crate) fn emit(&self, buf: &mut [u8]) -> Result<usize, EncodeError> {
+        let mut w = Writer::frame(buf, PacketType::Suback.first_byte(), self.body_len()?)?;
+        w.put_u16(self.packet_id.get());
         for c in self.codes.iter() {
-            w.u8(c.as_u8())?;
+            w.put_u8(c.as_u8());
         }
-        Ok(())
+        Ok(w.position())
     }
 }
 
@@ -283,6 +335,27 @@ mod tests {
         );
         let (p, _) = Packet::decode(&buf[..n]).unwrap().unwrap();
         assert_eq!(p, Packet::Subscribe(s));
+        // The session's encoder of a list gives the same frame, and the same errors.
+        let mut list = [0u8; 32];
+        assert_eq!(Subscribe::list_frame_len(&topics), Ok(n));
+        assert_eq!(Subscribe::emit_list(s.packet_id, &topics, &mut list), Ok(n));
+        assert_eq!(list, buf);
+        for short in [0, 1, n - 1] {
+            let expected = Packet::Subscribe(s).emit(&mut buf[..short]);
+            assert_eq!(
+                Subscribe::emit_list(s.packet_id, &topics, &mut list[..short]),
+                expected
+            );
+        }
+        let none = Subscribe::new(s.packet_id, &[]);
+        assert_eq!(
+            Subscribe::list_frame_len(&[]),
+            Packet::Subscribe(none).buffer_len()
+        );
+        assert_eq!(
+            Subscribe::emit_list(s.packet_id, &[], &mut list),
+            Packet::Subscribe(none).emit(&mut buf)
+        );
     }
 
     #[test]

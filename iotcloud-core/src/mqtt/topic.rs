@@ -86,20 +86,22 @@ impl<'a> TopicFilter<'a> {
         check_common(s)?;
         // One pass over the bytes: a wildcard must be a whole level (its neighbours are
         // `/` or the ends), and `#` the last level.
-        let bytes = s.as_bytes();
-        for (i, &b) in bytes.iter().enumerate() {
-            if b != b'+' && b != b'#' {
-                continue;
+        // The byte before the first counts as `/`.
+        let mut before = b'/';
+        let mut rest = s.as_bytes();
+        while let Some((&b, after)) = rest.split_first() {
+            if b == b'+' || b == b'#' {
+                let next = after.first().copied();
+                let alone_after = match b {
+                    b'#' => next.is_none(),
+                    _ => next.is_none_or(|n| n == b'/'),
+                };
+                if !(before == b'/' && alone_after) {
+                    return Err(TopicError::MisplacedWildcard);
+                }
             }
-            let alone_before = i == 0 || bytes[i - 1] == b'/';
-            let next = bytes.get(i + 1).copied();
-            let alone_after = match b {
-                b'#' => next.is_none(),
-                _ => next.is_none_or(|n| n == b'/'),
-            };
-            if !(alone_before && alone_after) {
-                return Err(TopicError::MisplacedWildcard);
-            }
+            before = b;
+            rest = after;
         }
         Ok(TopicFilter(s))
     }

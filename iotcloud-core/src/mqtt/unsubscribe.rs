@@ -1,7 +1,7 @@
 //! UNSUBSCRIBE (§3.10). Its acknowledgement, UNSUBACK, carries only a packet identifier.
 
-use super::wire::{Reader, Writer, field_len};
-use super::{DecodeError, EncodeError, PacketId, TopicFilter};
+use super::wire::{Reader, Writer, field_len, frame_len};
+use super::{DecodeError, EncodeError, PacketId, PacketType, TopicFilter};
 
 /// The filters of an UNSUBSCRIBE: a slice when encoding, validated wire bytes when decoded.
 #[derive(Clone, Copy)]
@@ -94,13 +94,49 @@ impl<'a> Unsubscribe<'a> {
         }
     }
 
-    pub(crate) fn emit_body(&self, w: &mut Writer<'_>) -> Result<(), EncodeError> {
-        w.u16(self.packet_id.get())?;
+    /// Encodes the UNSUBSCRIBE at the start of `buf`; see
+    /// [`Packet::emit`](super::Packet::emit).
+    pub(crate) fn emit(&self, buf: &mut [u8]) -> Result<usize, EncodeError> {
+        let mut w = Writer::frame(buf, PacketType::Unsubscribe.first_byte(), self.body_len()?)?;
+        w.put_u16(self.packet_id.get());
         for f in self.filters.iter() {
-            w.str(f.as_str())?;
+            w.put_binary(f.as_str().as_bytes());
         }
-        Ok(())
+        Ok(w.position())
     }
+
+    /// Size of the frame of an UNSUBSCRIBE for `filters`, as [`Subscribe::list_frame_len`]
+    /// is for a SUBSCRIBE.
+    ///
+    /// [`Subscribe::list_frame_len`]: super::Subscribe::list_frame_len
+    pub(crate) fn list_frame_len(filters: &[TopicFilter<'_>]) -> Result<usize, EncodeError> {
+        frame_len(list_body_len(filters)?)
+    }
+
+    /// Encodes an UNSUBSCRIBE for `filters` at the start of `buf`, as [`Unsubscribe::new`]
+    /// and [`Packet::emit`](super::Packet::emit) would.
+    pub(crate) fn emit_list(
+        packet_id: PacketId,
+        filters: &[TopicFilter<'_>],
+        buf: &mut [u8],
+    ) -> Result<usize, EncodeError> {
+        let body_len = list_body_len(filters)?;
+        let mut w = Writer::frame(buf, PacketType::Unsubscribe.first_byte(), body_len)?;
+        w.put_u16(packet_id.get());
+        for f in filters {
+            w.put_binary(f.as_str().as_bytes());
+        }
+        Ok(w.position())
+    }
+}
+
+/// Size of the body of an UNSUBSCRIBE for `filters`.
+fn list_body_len(filters: &[TopicFilter<'_>]) -> Result<usize, EncodeError> {
+    if filters.is_empty() {
+        return Err(EncodeError::EmptyList);
+    }
+    // A valid filter's length fits its prefix.
+    Ok(2 + filters.iter().map(|f| 2 + f.as_str().len()).sum::<usize>())
 }
 
 #[cfg(test)]
@@ -124,6 +160,30 @@ mod tests {
         assert_eq!(
             Packet::decode(&buf[..n]).unwrap().unwrap().0,
             Packet::Unsubscribe(u)
+        );
+        // The session's encoder of a list gives the same frame, and the same errors.
+        let mut list = [0u8; 32];
+        assert_eq!(Unsubscribe::list_frame_len(&filters), Ok(n));
+        assert_eq!(
+            Unsubscribe::emit_list(u.packet_id, &filters, &mut list),
+            Ok(n)
+        );
+        assert_eq!(list, buf);
+        for short in [0, 1, n - 1] {
+            let expected = Packet::Unsubscribe(u).emit(&mut buf[..short]);
+            assert_eq!(
+                Unsubscribe::emit_list(u.packet_id, &filters, &mut list[..short]),
+                expected
+            );
+        }
+        let none = Unsubscribe::new(u.packet_id, &[]);
+        assert_eq!(
+            Unsubscribe::list_frame_len(&[]),
+            Packet::Unsubscribe(none).buffer_len()
+        );
+        assert_eq!(
+            Unsubscribe::emit_list(u.packet_id, &[], &mut list),
+            Packet::Unsubscribe(none).emit(&mut buf)
         );
     }
 

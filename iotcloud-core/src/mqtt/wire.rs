@@ -69,6 +69,25 @@ pub fn check_str(s: &str) -> Result<(), EncodeError> {
     }
 }
 
+/// A big-endian 16-bit integer at the start of `bytes`, and the bytes after it; what
+/// [`Reader::u16`] reads, for the decoders that cut a body by hand.
+pub(crate) fn split_u16(bytes: &[u8]) -> Result<(u16, &[u8]), DecodeError> {
+    match bytes {
+        [hi, lo, rest @ ..] => Ok((u16::from_be_bytes([*hi, *lo]), rest)),
+        _ => Err(DecodeError::Truncated),
+    }
+}
+
+/// A packet identifier at the start of `bytes` ([`PacketId::parse`]), and the bytes
+/// after it.
+///
+/// [`PacketId::parse`]: super::PacketId
+pub(crate) fn split_packet_id(bytes: &[u8]) -> Result<(super::PacketId, &[u8]), DecodeError> {
+    let (id, rest) = split_u16(bytes)?;
+    let id = super::PacketId::new(id).ok_or(DecodeError::ZeroPacketId)?;
+    Ok((id, rest))
+}
+
 /// A cursor that reads MQTT fields from a packet body and never reads past it.
 pub struct Reader<'a> {
     buf: &'a [u8],
@@ -123,7 +142,8 @@ impl<'a> Reader<'a> {
 
     /// Everything not yet read.
     pub fn rest(&mut self) -> &'a [u8] {
-        let out = &self.buf[self.pos..];
+        // `pos` never passes the end.
+        let out = self.buf.get(self.pos..).unwrap_or_default();
         self.pos = self.buf.len();
         out
     }
@@ -213,6 +233,75 @@ impl<'a> Writer<'a> {
     pub fn str(&mut self, s: &str) -> Result<(), EncodeError> {
         check_str(s)?;
         self.binary(s.as_bytes())
+    }
+
+    // The packet encoders check the frame's size, and every field's, before writing a
+    // byte; they write with the infallible methods below. A write that would not fit is
+    // skipped (the position still advances, so a size mistake shows as a position past the
+    // end of the buffer, never as a panic), which spares every field the error path.
+
+    /// Writes raw bytes, or skips them if they do not fit.
+    pub(crate) fn put(&mut self, data: &[u8]) {
+        let end = self.pos + data.len();
+        if let Some(dst) = self.buf.get_mut(self.pos..end) {
+            dst.copy_from_slice(data);
+        }
+        self.pos = end;
+    }
+
+    /// Writes one byte, or skips it if it does not fit.
+    pub(crate) fn put_u8(&mut self, v: u8) {
+        if let Some(dst) = self.buf.get_mut(self.pos) {
+            *dst = v;
+        }
+        self.pos += 1;
+    }
+
+    /// Writes a big-endian 16-bit integer, or skips it if it does not fit.
+    pub(crate) fn put_u16(&mut self, v: u16) {
+        self.put(&v.to_be_bytes());
+    }
+
+    /// Writes a 16-bit length-prefixed field whose length the caller checked against
+    /// [`MAX_FIELD_LENGTH`].
+    pub(crate) fn put_binary(&mut self, data: &[u8]) {
+        self.put_u16(data.len() as u16);
+        self.put(data);
+    }
+
+    /// Writes the fixed header of a frame with a body of `body_len` bytes, after checking
+    /// that the whole frame fits the buffer; the body is then written with the `put`
+    /// methods.
+    pub(crate) fn frame(
+        buf: &'a mut [u8],
+        first_byte: u8,
+        body_len: usize,
+    ) -> Result<Writer<'a>, EncodeError> {
+        let needed = frame_len(body_len)?;
+        if buf.len() < needed {
+            return Err(EncodeError::BufferTooSmall {
+                needed,
+                available: buf.len(),
+            });
+        }
+        let mut w = Writer::new(buf);
+        w.put_u8(first_byte);
+        w.put_varint(body_len);
+        Ok(w)
+    }
+
+    /// Writes a remaining-length varint the caller checked against
+    /// [`MAX_REMAINING_LENGTH`].
+    pub(crate) fn put_varint(&mut self, mut value: usize) {
+        loop {
+            let byte = (value % 128) as u8;
+            value /= 128;
+            if value == 0 {
+                self.put_u8(byte);
+                return;
+            }
+            self.put_u8(byte | 0x80);
+        }
     }
 }
 

@@ -39,7 +39,8 @@ use records::{Full, Records, Tag};
 use crate::error::ProtocolError;
 use crate::mqtt::{
     Connack, Connect, ConnectReturnCode, EncodeError, Packet, PacketId, PacketType, Publish, QoS,
-    QosPid, SubackCode, Subscribe, SubscribeTopic, TopicFilter, TopicName, Unsubscribe,
+    QosPid, SubackCode, Subscribe, SubscribeTopic, TopicFilter, TopicName, Unsubscribe, emit_empty,
+    emit_packet_id,
 };
 
 const SUB_CONFIRMED: u8 = 0x80;
@@ -330,12 +331,10 @@ impl<'s> Session<'s> {
             return false;
         }
         for _ in 0..count {
-            let Some(r) = self.records.find(|r| {
-                r.tag == Tag::OutPublish && r.meta & OUT_QOS_MASK == QoS::AtLeastOnce as u8
-            }) else {
+            let Some(offset) = self.find_out(Tag::OutPublish, None, Some(QoS::AtLeastOnce)) else {
                 break;
             };
-            let (offset, pid) = (r.offset, r.pid);
+            let pid = self.records.get(offset).map_or(0, |r| r.pid);
             self.records.remove(offset);
             if let Some(id) = PacketId::new(pid) {
                 // Room was checked above.
@@ -389,7 +388,7 @@ impl<'s> Session<'s> {
         now_ms: u64,
         tx: &mut [u8],
     ) -> Result<usize, SessionError> {
-        let n = Packet::Connect(*connect).emit(tx)?;
+        let n = connect.emit(tx)?;
         self.link_down();
         self.link = Link::Connecting;
         self.keep_alive_ms = u64::from(connect.keep_alive) * 1000;
@@ -453,24 +452,22 @@ impl<'s> Session<'s> {
             };
             let (end, tag, meta) = (r.end(), r.tag, r.meta);
             match (phase, tag) {
-                (ReplayPhase::Subscriptions, Tag::Subscription) if meta & SUB_CONFIRMED == 0 => {
+                // A subscription the broker lacks, or an unanswered UNSUBSCRIBE: asked again.
+                (ReplayPhase::Subscriptions, Tag::Subscription | Tag::Unsubscribe)
+                    if tag == Tag::Unsubscribe || meta & SUB_CONFIRMED == 0 =>
+                {
                     let id = self.alloc_id()?;
                     let r = self.records.get(offset).ok_or(SessionError::NoPacketIds)?;
                     let filter = topic_filter(r.data)?;
-                    let topic = SubscribeTopic {
-                        filter,
-                        qos: QoS::from_bits(meta & SUB_QOS_MASK).unwrap_or(QoS::AtMostOnce),
+                    let n = if tag == Tag::Subscription {
+                        let topic = SubscribeTopic {
+                            filter,
+                            qos: QoS::from_bits(meta & SUB_QOS_MASK).unwrap_or(QoS::AtMostOnce),
+                        };
+                        Subscribe::emit_list(id, &[topic], tx)?
+                    } else {
+                        Unsubscribe::emit_list(id, &[filter], tx)?
                     };
-                    let n = Packet::Subscribe(Subscribe::new(id, &[topic])).emit(tx)?;
-                    self.records.set_pid(offset, id.get());
-                    self.replay.1 = end;
-                    return Ok(Some(Replay::Frame(n)));
-                }
-                (ReplayPhase::Subscriptions, Tag::Unsubscribe) => {
-                    let id = self.alloc_id()?;
-                    let r = self.records.get(offset).ok_or(SessionError::NoPacketIds)?;
-                    let filter = topic_filter(r.data)?;
-                    let n = Packet::Unsubscribe(Unsubscribe::new(id, &[filter])).emit(tx)?;
                     self.records.set_pid(offset, id.get());
                     self.replay.1 = end;
                     return Ok(Some(Replay::Frame(n)));
@@ -510,7 +507,7 @@ impl<'s> Session<'s> {
             .set_meta(offset, meta | OUT_SENT | OUT_EVER_SENT);
         if tag == Tag::OutPubrel {
             let id = PacketId::new(pid).ok_or(SessionError::NoPacketIds)?;
-            let n = Packet::Pubrel(id).emit(tx)?;
+            let n = emit_packet_id(PacketType::Pubrel, id, tx)?;
             return Ok(Some(Replay::Frame(n)));
         }
         let frame = self.records.data_mut(offset).unwrap_or_default();
@@ -542,17 +539,15 @@ impl<'s> Session<'s> {
             if self.link != Link::Up {
                 return Err(SessionError::NotConnected);
             }
-            let packet = Packet::Publish(publish);
-            return if packet.buffer_len()? <= tx.len() {
-                Ok(Outgoing::Frame(packet.emit(tx)?))
+            return if publish.frame_len()? <= tx.len() {
+                Ok(Outgoing::Frame(publish.emit(tx)?))
             } else {
                 Ok(Outgoing::HeaderThenPayload(publish.emit_header(tx)?))
             };
         }
         let id = self.alloc_id()?;
         publish.qos = QosPid::from_parts(qos, Some(id)).unwrap_or(QosPid::AtMostOnce);
-        let packet = Packet::Publish(publish);
-        let len = packet.buffer_len()?;
+        let len = publish.frame_len()?;
         // Written at once only when nothing older waits to go out: order is kept.
         let now = self.link == Link::Up && self.replay.0 == ReplayPhase::Done;
         let meta = if now {
@@ -570,7 +565,7 @@ impl<'s> Session<'s> {
         let offset = self
             .records
             .append(Tag::OutPublish, meta, id.get(), len, |d| {
-                packet.emit(d).map(|_| ())
+                publish.emit(d).map(|_| ())
             })??;
         if !now {
             return Ok(Outgoing::Queued { packet_id: id });
@@ -594,8 +589,7 @@ impl<'s> Session<'s> {
             return Err(SessionError::NotConnected);
         }
         // Check every limit before changing anything.
-        let probe = Subscribe::new(PacketId::MAX, topics);
-        let frame_len = Packet::Subscribe(probe).buffer_len()?;
+        let frame_len = Subscribe::list_frame_len(topics)?;
         if frame_len > tx.len() {
             return Err(EncodeError::BufferTooSmall {
                 needed: frame_len,
@@ -628,7 +622,7 @@ impl<'s> Session<'s> {
                 },
             )??;
         }
-        Ok((id, Packet::Subscribe(Subscribe::new(id, topics)).emit(tx)?))
+        Ok((id, Subscribe::emit_list(id, topics, tx)?))
     }
 
     /// Writes an UNSUBSCRIBE for `filters` into `tx`; the subscriptions are forgotten at
@@ -641,8 +635,7 @@ impl<'s> Session<'s> {
         if self.link != Link::Up {
             return Err(SessionError::NotConnected);
         }
-        let probe = Unsubscribe::new(PacketId::MAX, filters);
-        let frame_len = Packet::Unsubscribe(probe).buffer_len()?;
+        let frame_len = Unsubscribe::list_frame_len(filters)?;
         if frame_len > tx.len() {
             return Err(EncodeError::BufferTooSmall {
                 needed: frame_len,
@@ -668,10 +661,7 @@ impl<'s> Session<'s> {
                     Ok::<(), SessionError>(())
                 })??;
         }
-        Ok((
-            id,
-            Packet::Unsubscribe(Unsubscribe::new(id, filters)).emit(tx)?,
-        ))
+        Ok((id, Unsubscribe::emit_list(id, filters, tx)?))
     }
 
     /// Takes a packet from the broker. The reply (an acknowledgement), if any, is written to
@@ -699,15 +689,13 @@ impl<'s> Session<'s> {
                     event: SessionEvent::Deliver,
                 }),
                 QosPid::AtLeastOnce(id) => Ok(Reaction {
-                    reply: Packet::Puback(id).emit(tx)?,
+                    reply: emit_packet_id(PacketType::Puback, id, tx)?,
                     event: SessionEvent::Deliver,
                 }),
                 QosPid::ExactlyOnce(id) => {
-                    let seen = self
-                        .records
-                        .find(|r| r.tag == Tag::InQos2 && r.pid == id.get())
-                        .is_some();
-                    let reply_len = Packet::Pubrec(id).buffer_len()?;
+                    let seen = self.find_out(Tag::InQos2, Some(id), None).is_some();
+                    // A PUBREC is four bytes.
+                    let reply_len = 4;
                     if reply_len > tx.len() {
                         return Err(EncodeError::BufferTooSmall {
                             needed: reply_len,
@@ -721,7 +709,7 @@ impl<'s> Session<'s> {
                             .ok();
                     }
                     Ok(Reaction {
-                        reply: Packet::Pubrec(id).emit(tx)?,
+                        reply: emit_packet_id(PacketType::Pubrec, id, tx)?,
                         event: if seen {
                             SessionEvent::Duplicate
                         } else {
@@ -730,10 +718,15 @@ impl<'s> Session<'s> {
                     })
                 }
             },
-            Packet::Puback(id) => {
+            // The end of an outgoing QoS 1 or 2 handshake.
+            Packet::Puback(id) | Packet::Pubcomp(id) => {
+                let (tag, qos) = match packet {
+                    Packet::Puback(_) => (Tag::OutPublish, Some(QoS::AtLeastOnce)),
+                    _ => (Tag::OutPubrel, None),
+                };
                 let r = self
-                    .find_out(Tag::OutPublish, id, Some(QoS::AtLeastOnce))
-                    .ok_or(unknown(PacketType::Puback, id))?;
+                    .find_out(tag, Some(id), qos)
+                    .ok_or(unknown(packet.packet_type(), id))?;
                 self.records.remove(r);
                 Ok(Reaction {
                     reply: 0,
@@ -741,39 +734,26 @@ impl<'s> Session<'s> {
                 })
             }
             Packet::Pubrec(id) => {
-                if let Some(r) = self.find_out(Tag::OutPublish, id, Some(QoS::ExactlyOnce)) {
-                    let n = Packet::Pubrel(id).emit(tx)?;
-                    self.records.retag_without_data(r, Tag::OutPubrel);
-                    Ok(Reaction {
-                        reply: n,
-                        event: SessionEvent::None,
-                    })
-                } else if self.find_out(Tag::OutPubrel, id, None).is_some() {
-                    // Our PUBREL crossed a re-sent PUBREC: answer it again.
-                    Ok(Reaction {
-                        reply: Packet::Pubrel(id).emit(tx)?,
-                        event: SessionEvent::None,
-                    })
-                } else {
-                    Err(unknown(PacketType::Pubrec, id).into())
+                let publish = self.find_out(Tag::OutPublish, Some(id), Some(QoS::ExactlyOnce));
+                // Without the message, our PUBREL may have crossed a re-sent PUBREC:
+                // answer it again.
+                if publish.is_none() && self.find_out(Tag::OutPubrel, Some(id), None).is_none() {
+                    return Err(unknown(PacketType::Pubrec, id).into());
                 }
-            }
-            Packet::Pubcomp(id) => {
-                let r = self
-                    .find_out(Tag::OutPubrel, id, None)
-                    .ok_or(unknown(PacketType::Pubcomp, id))?;
-                self.records.remove(r);
+                let n = emit_packet_id(PacketType::Pubrel, id, tx)?;
+                if let Some(r) = publish {
+                    self.records.retag_without_data(r, Tag::OutPubrel);
+                }
                 Ok(Reaction {
-                    reply: 0,
-                    event: SessionEvent::Published(id),
+                    reply: n,
+                    event: SessionEvent::None,
                 })
             }
             Packet::Pubrel(id) => {
                 // Answer even without state: after a reconnect the state may be gone, and
                 // the broker must still be allowed to finish ([MQTT-4.3.3-2]).
-                let n = Packet::Pubcomp(id).emit(tx)?;
-                self.records
-                    .retain(|r| !(r.tag == Tag::InQos2 && r.pid == id.get()));
+                let n = emit_packet_id(PacketType::Pubcomp, id, tx)?;
+                self.remove_all(Tag::InQos2, id);
                 Ok(Reaction {
                     reply: n,
                     event: SessionEvent::None,
@@ -781,15 +761,12 @@ impl<'s> Session<'s> {
             }
             Packet::Suback(s) => {
                 let id = s.packet_id;
-                let mut codes = s.codes.iter();
                 let mut matched = 0;
-                while let Some(r) = self
-                    .records
-                    .find(|r| r.tag == Tag::Subscription && r.pid == id.get())
-                {
-                    let (offset, meta) = (r.offset, r.meta);
+                while let Some(offset) = self.find_out(Tag::Subscription, Some(id), None) {
+                    let meta = self.records.get(offset).map_or(0, |r| r.meta);
+                    let code = s.codes.get(matched);
                     matched += 1;
-                    match codes.next() {
+                    match code {
                         Some(SubackCode::Granted(_)) => {
                             self.records.set_meta(offset, meta | SUB_CONFIRMED);
                             self.records.set_pid(offset, 0);
@@ -815,8 +792,7 @@ impl<'s> Session<'s> {
             }
             Packet::Unsuback(id) => {
                 let before = self.records.used();
-                self.records
-                    .retain(|r| !(r.tag == Tag::Unsubscribe && r.pid == id.get()));
+                self.remove_all(Tag::Unsubscribe, id);
                 if self.records.used() == before {
                     return Err(unknown(PacketType::Unsuback, id).into());
                 }
@@ -860,14 +836,14 @@ impl<'s> Session<'s> {
             self.link_down();
             return Ok(Poll::Dead);
         }
-        let n = Packet::Pingreq.emit(tx)?;
+        let n = emit_empty(PacketType::Pingreq, tx)?;
         self.ping_sent_ms = Some(now_ms);
         Ok(Poll::Ping(n))
     }
 
     /// Writes a DISCONNECT into `tx` and marks the link down.
     pub fn disconnect(&mut self, tx: &mut [u8]) -> Result<usize, SessionError> {
-        let n = Packet::Disconnect.emit(tx)?;
+        let n = emit_empty(PacketType::Disconnect, tx)?;
         self.link_down();
         Ok(n)
     }
@@ -890,14 +866,21 @@ impl<'s> Session<'s> {
         }
     }
 
-    fn find_out(&self, tag: Tag, id: PacketId, qos: Option<QoS>) -> Option<usize> {
+    /// The first record of `tag`, with packet identifier `id` and QoS `qos` where given.
+    fn find_out(&self, tag: Tag, id: Option<PacketId>, qos: Option<QoS>) -> Option<usize> {
         self.records
             .find(|r| {
                 r.tag == tag
-                    && r.pid == id.get()
+                    && id.is_none_or(|id| r.pid == id.get())
                     && qos.is_none_or(|q| r.meta & OUT_QOS_MASK == q as u8)
             })
             .map(|r| r.offset)
+    }
+
+    /// Removes the records of `tag` for packet identifier `id`.
+    fn remove_all(&mut self, tag: Tag, id: PacketId) {
+        self.records
+            .retain(|r| !(r.tag == tag && r.pid == id.get()));
     }
 
     fn remove_subscription(&mut self, filter: &str) {
@@ -928,18 +911,14 @@ impl<'s> Session<'s> {
     /// use (0 when `next_id` itself is), or all 65,535 when none is.
     fn free_from_next_id(&self) -> u16 {
         let from = self.next_id;
-        self.records
-            .iter()
-            .filter(|r| {
-                r.pid != 0
-                    && matches!(
-                        r.tag,
-                        Tag::OutPublish | Tag::OutPubrel | Tag::Subscription | Tag::Unsubscribe
-                    )
-            })
-            .map(|r| ids_between(from, r.pid))
-            .min()
-            .unwrap_or(u16::MAX)
+        let mut nearest = u16::MAX;
+        for r in self.records.iter() {
+            // Incoming QoS 2 records hold the broker's identifiers, not ours.
+            if r.pid != 0 && r.tag != Tag::InQos2 {
+                nearest = nearest.min(ids_between(from, r.pid));
+            }
+        }
+        nearest
     }
 
     /// Makes `id` the next packet identifier tried (tests reach the wrap-around with it).

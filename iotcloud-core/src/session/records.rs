@@ -88,11 +88,6 @@ impl<'s> Records<'s> {
         }
     }
 
-    /// The records' bytes.
-    fn live(&self) -> &[u8] {
-        &self.buf[self.start..self.start + self.used]
-    }
-
     pub fn capacity(&self) -> usize {
         self.buf.len()
     }
@@ -104,18 +99,25 @@ impl<'s> Records<'s> {
     /// Reads the record at `offset`; `None` past the end (or, defensively, on a header
     /// that does not fit, which only a bug here could produce).
     pub fn get(&self, offset: usize) -> Option<Record<'_>> {
-        let live = self.live();
-        let h = live.get(offset..offset.checked_add(HEADER)?)?;
-        let tag = Tag::from_u8(h[0])?;
-        let len = u32::from_be_bytes([h[4], h[5], h[6], h[7]]) as usize;
-        let data = live.get(offset + HEADER..(offset + HEADER).checked_add(len)?)?;
+        let live = self.buf.get(self.start..self.start + self.used)?;
+        let (&[tag, meta, p0, p1, l0, l1, l2, l3], rest) =
+            live.get(offset..)?.split_first_chunk::<HEADER>()?;
+        let len = u32::from_be_bytes([l0, l1, l2, l3]) as usize;
         Some(Record {
             offset,
-            tag,
-            meta: h[1],
-            pid: u16::from_be_bytes([h[2], h[3]]),
-            data,
+            tag: Tag::from_u8(tag)?,
+            meta,
+            pid: u16::from_be_bytes([p0, p1]),
+            data: rest.get(..len)?,
         })
+    }
+
+    /// The header of the record at `offset`, if it is one.
+    fn header_mut(&mut self, offset: usize) -> Option<&mut [u8; HEADER]> {
+        if offset + HEADER > self.used {
+            return None;
+        }
+        self.buf.get_mut(self.start + offset..)?.first_chunk_mut()
     }
 
     pub fn iter(&self) -> impl Iterator<Item = Record<'_>> {
@@ -141,6 +143,27 @@ impl<'s> Records<'s> {
         len: usize,
         fill: impl FnOnce(&mut [u8]) -> Result<(), E>,
     ) -> Result<Result<usize, E>, Full> {
+        let (offset, data) = self.reserve(tag, meta, pid, len)?;
+        match fill(data) {
+            Ok(()) => {
+                self.used += HEADER + len;
+                Ok(Ok(offset))
+            }
+            Err(e) => Ok(Err(e)),
+        }
+    }
+
+    /// Writes the header of a record with `len` bytes of data behind the last record,
+    /// without counting it yet: its offset, and its data to fill. Not inlined: every
+    /// [`Records::append`] shares it.
+    #[inline(never)]
+    fn reserve(
+        &mut self,
+        tag: Tag,
+        meta: u8,
+        pid: u16,
+        len: usize,
+    ) -> Result<(usize, &mut [u8]), Full> {
         let free = self.buf.len() - self.used;
         let needed = HEADER + len;
         if needed > free || u32::try_from(len).is_err() {
@@ -152,18 +175,19 @@ impl<'s> Records<'s> {
         }
         let offset = self.used;
         let at = self.start + offset;
-        let rec = &mut self.buf[at..at + needed];
-        rec[0] = tag as u8;
-        rec[1] = meta;
-        rec[2..4].copy_from_slice(&pid.to_be_bytes());
-        rec[4..8].copy_from_slice(&(len as u32).to_be_bytes());
-        match fill(&mut rec[HEADER..]) {
-            Ok(()) => {
-                self.used += needed;
-                Ok(Ok(offset))
-            }
-            Err(e) => Ok(Err(e)),
-        }
+        let [p0, p1] = pid.to_be_bytes();
+        let [l0, l1, l2, l3] = (len as u32).to_be_bytes();
+        // The room was checked above; a failure here cannot happen and is refused as full
+        // rather than panicking.
+        let Some((head, data)) = self
+            .buf
+            .get_mut(at..at + needed)
+            .and_then(|rec| rec.split_first_chunk_mut::<HEADER>())
+        else {
+            return Err(Full { needed, free });
+        };
+        *head = [tag as u8, meta, p0, p1, l0, l1, l2, l3];
+        Ok((offset, data))
     }
 
     /// Removes the record at `offset`, moving later records down (the first record is
@@ -192,21 +216,22 @@ impl<'s> Records<'s> {
             let end = r.end();
             shift_down(self.buf, at + end..at + self.used, at + data_start);
             self.used -= end - data_start;
-            self.buf[at + offset] = tag as u8;
-            self.buf[at + offset + 4..at + offset + 8].copy_from_slice(&0u32.to_be_bytes());
+            if let Some([t, _, _, _, l0, l1, l2, l3]) = self.header_mut(offset) {
+                *t = tag as u8;
+                [*l0, *l1, *l2, *l3] = 0u32.to_be_bytes();
+            }
         }
     }
 
     pub fn set_meta(&mut self, offset: usize, meta: u8) {
-        if offset + HEADER <= self.used {
-            self.buf[self.start + offset + 1] = meta;
+        if let Some(h) = self.header_mut(offset) {
+            h[1] = meta;
         }
     }
 
     pub fn set_pid(&mut self, offset: usize, pid: u16) {
-        if offset + HEADER <= self.used {
-            let at = self.start + offset;
-            self.buf[at + 2..at + 4].copy_from_slice(&pid.to_be_bytes());
+        if let Some([_, _, p0, p1, ..]) = self.header_mut(offset) {
+            [*p0, *p1] = pid.to_be_bytes();
         }
     }
 

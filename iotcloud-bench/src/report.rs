@@ -103,6 +103,9 @@ impl Timing {
     }
 }
 
+/// Row 1b's rows name their far end with this.
+const SINK: &str = " to an acknowledging sink (no broker)";
+
 /// What was measured, for the table.
 struct Results {
     machine: String,
@@ -333,36 +336,23 @@ fn print_table(r: &Results) {
     ]);
     row(&vec!["---".to_string(); 7]);
     let n = thousands(r.messages);
-    for (qi, qos) in [0, 1].into_iter().enumerate() {
-        let t = &r.throughput[qi];
-        let rate = |i: usize| t[i].as_ref().and_then(|c| c.median.rate);
-        row(&[
-            "1".into(),
-            format!(
-                "publish {n} × 64 B at QoS {qos}, messages/s, median (lowest–highest) of {ROUNDS}"
-            ),
-            rate_cell(&t[0], r.messages),
-            rate_cell(&t[1], r.messages),
-            rate_cell(&t[2], r.messages),
-            ratio(rate(0), rate(1)),
-            ratio(rate(0), rate(2)),
-        ]);
-    }
-    for (qi, qos) in [0, 1].into_iter().enumerate() {
-        let t = &r.sink[qi];
-        let rate = |i: usize| t[i].as_ref().and_then(|c| c.median.rate);
-        row(&[
-            "1b".into(),
-            format!(
-                "publish {n} × 64 B at QoS {qos} to an acknowledging sink (no broker), \
-                 messages/s, median (lowest–highest) of {ROUNDS}"
-            ),
-            rate_cell(&t[0], r.messages),
-            rate_cell(&t[1], r.messages),
-            rate_cell(&t[2], r.messages),
-            ratio(rate(0), rate(1)),
-            ratio(rate(0), rate(2)),
-        ]);
+    for (number, runs, to) in [("1", &r.throughput, ""), ("1b", &r.sink, SINK)] {
+        for (qi, qos) in [0, 1].into_iter().enumerate() {
+            let t = &runs[qi];
+            let rate = |i: usize| t[i].as_ref().and_then(|c| c.median.rate);
+            row(&[
+                number.into(),
+                format!(
+                    "publish {n} × 64 B at QoS {qos}{to}, messages/s, median (lowest–highest) \
+                     of {ROUNDS}"
+                ),
+                rate_cell(&t[0], r.messages),
+                rate_cell(&t[1], r.messages),
+                rate_cell(&t[2], r.messages),
+                ratio(rate(0), rate(1)),
+                ratio(rate(0), rate(2)),
+            ]);
+        }
     }
     for (qi, qos) in [0, 1].into_iter().enumerate() {
         let t = &r.sink[qi];

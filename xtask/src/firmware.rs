@@ -251,32 +251,49 @@ pub fn checks() -> Result<(), String> {
     Ok(())
 }
 
-/// Builds the device firmware for the Aliyun provider and runs it against a local
-/// mosquitto through UART0; `Err` unless the exchange succeeded and the broker saw it.
-pub fn end_to_end() -> Result<(), String> {
-    let elf = build("fw-device", &["aliyun"], false)?;
+/// Builds `package` (default features), runs it against a local mosquitto through UART0
+/// and prints what it printed. `Err` unless it exited successfully having printed `done`,
+/// and the broker's log has every line of `expected`; `what` names it in errors.
+fn exchange_with_broker(
+    package: &str,
+    what: &str,
+    done: &str,
+    expected: &[&str],
+) -> Result<Run, String> {
+    let elf = build(package, &[], true)?;
     let broker = Broker::start()?;
     let run = run_qemu(&elf, Some(broker.port))?;
     print!("{}", run.output);
-    if !run.status.success() {
+    if !run.status.success() || !run.output.contains(done) {
         return Err(format!(
-            "the device firmware failed ({}); broker log:\n{}",
+            "{what} failed ({}); broker log:\n{}",
             run.status,
             broker.log()
         ));
     }
-    // The broker's side of the story: Aliyun's signed client id over plain TCP
-    // (securemode=3), and the QoS 1 message on the device's topic.
     let log = broker.log();
-    let expected = [
-        "as 123456789.abcdefg|securemode=3,signmethod=hmacsha256,timestamp=",
-        "Received PUBLISH from 123456789.abcdefg|",
-        "'/123456789/abcdefg/user/update', ... (13 bytes)",
-        "Received DISCONNECT from 123456789.abcdefg|",
-    ];
     if let Some(missing) = expected.iter().find(|line| !log.contains(*line)) {
         return Err(format!("the broker's log lacks {missing:?}:\n{log}"));
     }
+    Ok(run)
+}
+
+/// Builds the device firmware for the Aliyun provider and runs it against a local
+/// mosquitto through UART0; `Err` unless the exchange succeeded and the broker saw it.
+pub fn end_to_end() -> Result<(), String> {
+    // The broker's side of the story: Aliyun's signed client id over plain TCP
+    // (securemode=3), and the QoS 1 message on the device's topic.
+    exchange_with_broker(
+        "fw-device",
+        "the device firmware",
+        "e2e aliyun: ok",
+        &[
+            "as 123456789.abcdefg|securemode=3,signmethod=hmacsha256,timestamp=",
+            "Received PUBLISH from 123456789.abcdefg|",
+            "'/123456789/abcdefg/user/update', ... (13 bytes)",
+            "Received DISCONNECT from 123456789.abcdefg|",
+        ],
+    )?;
     println!("mosquitto saw the connect, the publish and the disconnect");
     Ok(())
 }
@@ -286,29 +303,19 @@ pub fn end_to_end() -> Result<(), String> {
 /// local mosquitto through UART0. `Err` unless the task finished and the broker saw its
 /// exchange; prints the task's peak stack, which the hal-ec618 README quotes.
 pub fn ec618_task() -> Result<(), String> {
-    let elf = build("fw-ec618-task", &[], true)?;
-    let broker = Broker::start()?;
-    let run = run_qemu(&elf, Some(broker.port))?;
-    print!("{}", run.output);
-    if !run.status.success() || !run.output.contains("ec618 task: ok") {
-        return Err(format!(
-            "the hal-ec618 task failed ({}); broker log:\n{}",
-            run.status,
-            broker.log()
-        ));
-    }
     // TLS to the broker's address as the module would connect (the stand-in passes the
     // bytes through), Aliyun's client id for a TLS link, and the echo.
-    let log = broker.log();
-    let expected = [
-        "as 123456789.abcdefg|securemode=2,signmethod=hmacsha256",
-        "Received PUBLISH from 123456789.abcdefg|",
-        "'/123456789/abcdefg/user/update', ... (13 bytes)",
-        "Received DISCONNECT from 123456789.abcdefg|",
-    ];
-    if let Some(missing) = expected.iter().find(|line| !log.contains(*line)) {
-        return Err(format!("the broker's log lacks {missing:?}:\n{log}"));
-    }
+    let run = exchange_with_broker(
+        "fw-ec618-task",
+        "the hal-ec618 task",
+        "ec618 task: ok",
+        &[
+            "as 123456789.abcdefg|securemode=2,signmethod=hmacsha256",
+            "Received PUBLISH from 123456789.abcdefg|",
+            "'/123456789/abcdefg/user/update', ... (13 bytes)",
+            "Received DISCONNECT from 123456789.abcdefg|",
+        ],
+    )?;
     let peak = run
         .output
         .lines()

@@ -9,6 +9,7 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use crate::error::{Context, Result, fail};
+use crate::subscriber::frame;
 
 /// What the sink saw of one client.
 #[derive(Debug, Clone, Copy)]
@@ -94,7 +95,9 @@ fn pump(mut stream: TcpStream, expected: u64) -> Result<Seen> {
         filled += n;
         let mut at = 0;
         let mut disconnected = false;
-        while let Some((header, body)) = frame(&buf[at..filled]) {
+        while let Some((header, body)) =
+            frame(&buf[at..filled]).ctx("a malformed length at the sink")?
+        {
             let packet = &buf[at + header..at + header + body];
             match buf[at] >> 4 {
                 1 => answers.extend_from_slice(&[0x20, 0x02, 0x00, 0x00]),
@@ -132,37 +135,21 @@ fn pump(mut stream: TcpStream, expected: u64) -> Result<Seen> {
     }
 }
 
-/// The lengths of the fixed header and the body of the whole packet at the start of
-/// `bytes`, or `None` while it is incomplete.
-fn frame(bytes: &[u8]) -> Option<(usize, usize)> {
-    let mut len = 0usize;
-    for i in 1..5 {
-        let b = *bytes.get(i)?;
-        len |= usize::from(b & 0x7F) << (7 * (i - 1));
-        if b & 0x80 == 0 {
-            let header = i + 1;
-            return (bytes.len() >= header + len).then_some((header, len));
-        }
-    }
-    // A length of more than four bytes is malformed: never complete, so the buffer fills.
-    None
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn frames_are_found_whole_or_not_at_all() {
-        assert_eq!(frame(&[0xE0, 0x00]), Some((2, 0)));
-        assert_eq!(frame(&[0x30, 0x03, 1, 2]), None);
-        assert_eq!(frame(&[0x30, 0x03, 1, 2, 3, 9]), Some((2, 3)));
+        assert_eq!(frame(&[0xE0, 0x00]).unwrap(), Some((2, 0)));
+        assert_eq!(frame(&[0x30, 0x03, 1, 2]).unwrap(), None);
+        assert_eq!(frame(&[0x30, 0x03, 1, 2, 3, 9]).unwrap(), Some((2, 3)));
         // 200 = 0xC8 0x01.
         let mut long = vec![0x30, 0xC8, 0x01];
         long.resize(3 + 199, 0);
-        assert_eq!(frame(&long), None);
+        assert_eq!(frame(&long).unwrap(), None);
         long.push(0);
-        assert_eq!(frame(&long), Some((3, 200)));
+        assert_eq!(frame(&long).unwrap(), Some((3, 200)));
     }
 
     #[test]

@@ -137,7 +137,7 @@ impl Subscriber {
 }
 
 /// Header and body length of the packet at the start of `bytes`, once it is complete.
-fn frame(bytes: &[u8]) -> io::Result<Option<(usize, usize)>> {
+pub(crate) fn frame(bytes: &[u8]) -> io::Result<Option<(usize, usize)>> {
     let mut len = 0usize;
     for i in 0..4 {
         let Some(&b) = bytes.get(1 + i) else {

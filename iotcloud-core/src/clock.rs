@@ -75,9 +75,5 @@ pub async fn with_deadline<C: Clock + ?Sized, F: Future>(
     deadline_ms: u64,
     fut: F,
 ) -> Option<F::Output> {
-    use embassy_futures::select::{Either, select};
-    match select(fut, clock.sleep_until(deadline_ms)).await {
-        Either::First(out) => Some(out),
-        Either::Second(()) => None,
-    }
+    within!(clock, deadline_ms, fut)
 }
